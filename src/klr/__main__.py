@@ -1,0 +1,3 @@
+from klr.cli.main import main
+
+raise SystemExit(main())

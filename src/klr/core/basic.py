@@ -1,0 +1,113 @@
+"""Core programs: statements, basic blocks, kernels and the multi-core LncKernel that trace emits.
+
+Grammar (serde tag in parentheses)::
+
+    Stmt (103)               = oper(op: Operator, name: ?String, pos: Pos)
+    Block (104)              = {label: String, noReorder: Bool, body: [Stmt]}
+    Kernel (105)             = {name, inputs: [TensorName], outputs: [TensorName], body: [Block]}
+    SharedConstantFile (106) = {name: String, fileName: String}
+    Edges (107)              = {fromEdge: String, toEdges: [String]}
+    LncKernel (108)          = {name, inputs, outputs, bodies: [[Block]],
+                                sharedConstants: [SharedConstantFile], sharedBuffers: [TensorName],
+                                edges: [Edges]}
+
+Core has no structured control flow: blocks end in ``cmpBranch`` operators naming other blocks.
+``Stmt`` is the reference's one-constructor inductive; on the wire it is identical to a struct.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from klr.core.operators import Engine, Operator, engine_of
+from klr.core.tensor import TensorName
+from klr.pos import Pos
+from klr.schema import node
+
+__all__ = ["Stmt", "Block", "Kernel", "SharedConstantFile", "Edges", "LncKernel", "tensors_of"]
+
+
+@node(tag=103)
+class Stmt:
+    """One operator instruction, its instruction name (``inst.N``) and its source position."""
+
+    op: Operator
+    name: str | None
+    pos: Pos
+
+    @property
+    def engine(self) -> Engine:
+        return engine_of(self.op)
+
+
+@node(tag=104)
+class Block:
+    """A basic block; noReorder forbids the scheduler to reorder its statements."""
+
+    label: str
+    noReorder: bool
+    body: tuple[Stmt, ...]
+
+
+@node(tag=105)
+class Kernel:
+    """One core's program: argument tensors, result tensors and blocks (the first is the entry)."""
+
+    name: str
+    inputs: tuple[TensorName, ...]
+    outputs: tuple[TensorName, ...]
+    body: tuple[Block, ...]
+
+    def internal(self) -> tuple[TensorName, ...]:
+        """The tensors the body uses that are neither inputs nor outputs."""
+        args = {t.name for t in (*self.inputs, *self.outputs)}
+        return tuple(t for t in tensors_of(self.body) if t.name not in args)
+
+
+@node(tag=106)
+class SharedConstantFile:
+    """A constant tensor stored next to the kernel; fileName is relative (``shared_constants/<hash>.npy``)."""
+
+    name: str
+    fileName: str
+
+
+@node(tag=107)
+class Edges:
+    """A user scheduling constraint: fromEdge must run before each of toEdges."""
+
+    fromEdge: str
+    toEdges: tuple[str, ...]
+
+
+@node(tag=108)
+class LncKernel:
+    """A multi-core kernel: one body (list of blocks) per logical core, sharing arguments and constants."""
+
+    name: str
+    inputs: tuple[TensorName, ...]
+    outputs: tuple[TensorName, ...]
+    bodies: tuple[tuple[Block, ...], ...]
+    sharedConstants: tuple[SharedConstantFile, ...]
+    sharedBuffers: tuple[TensorName, ...]
+    edges: tuple[Edges, ...]
+
+
+def _walk(value: object) -> Iterator[TensorName]:
+    if isinstance(value, TensorName):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _walk(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, (type, Pos)):
+        for f in dataclasses.fields(value):
+            yield from _walk(getattr(value, f.name))
+
+
+def tensors_of(value: object) -> tuple[TensorName, ...]:
+    """Every TensorName referenced anywhere inside ``value``, first occurrence first, no duplicates."""
+    seen: dict[str, TensorName] = {}
+    for t in _walk(value):
+        seen.setdefault(t.name, t)
+    return tuple(seen.values())

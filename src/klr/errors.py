@@ -1,0 +1,124 @@
+"""Diagnostics: one positioned error type with a subclass per phase, rendered like a compiler's.
+
+    kern.py:12:5: error: store of a [128, 256] tile into a [128, 512] region
+       12 |     nl.store(out[i], t)
+          |     ^~~~~~~~~~~~~~~~~~~
+
+A ``KlrError`` is a problem with the user's input; anything else escaping klr is a bug in klr
+and is reported by the CLI as an internal error.
+"""
+
+from __future__ import annotations
+
+import linecache
+from dataclasses import dataclass, field
+
+from klr.pos import Pos
+
+
+class KlrError(Exception):
+    """An error in the user's input, at an optional source position."""
+
+    phase = "klr"
+
+    def __init__(self, message: str, pos: Pos | None = None, *, source_line: str | None = None,
+                 notes: tuple[tuple[str, Pos | None], ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+        self.source_line = source_line
+        self.notes = notes
+
+    def at(self, pos: Pos | None, source_line: str | None = None) -> KlrError:
+        """Attach a position if this error has none yet (the innermost position wins)."""
+        if self.pos is None or self.pos.line == 0:
+            self.pos = pos
+            self.source_line = source_line
+        return self
+
+    def note(self, message: str, pos: Pos | None = None) -> KlrError:
+        self.notes = (*self.notes, (message, pos))
+        return self
+
+    def __str__(self) -> str:
+        if self.pos is not None and self.pos.line:
+            return f"{self.pos}: {self.message}"
+        return self.message
+
+
+class UsageError(KlrError):
+    """Bad command-line or API arguments."""
+
+    phase = "usage"
+
+
+class FormatError(KlrError):
+    """A KLR file that cannot be read: wrong magic, version, kind, or malformed bytes."""
+
+    phase = "format"
+
+
+class GatherError(KlrError):
+    phase = "gather"
+
+
+class TraceError(KlrError):
+    phase = "trace"
+
+
+class EvalError(KlrError):
+    phase = "eval"
+
+
+class LimitError(KlrError):
+    """A resource limit (unrolling, recursion, output size) was reached."""
+
+    phase = "limit"
+
+
+@dataclass
+class Warning_:
+    message: str
+    pos: Pos | None = None
+    source_line: str | None = None
+    notes: tuple[tuple[str, Pos | None], ...] = field(default=())
+
+
+def _line_text(pos: Pos, source_line: str | None) -> str | None:
+    if source_line is not None:
+        return source_line
+    if pos.filename:
+        text = linecache.getline(pos.filename, pos.line)
+        if text:
+            return text.rstrip("\n")
+    return None
+
+
+def render(severity: str, message: str, pos: Pos | None, source_line: str | None = None,
+           notes: tuple[tuple[str, Pos | None], ...] = ()) -> str:
+    """``file:line:col: severity: message``, the source line and a caret under the span."""
+    if pos is None or pos.line == 0:
+        out = [f"{severity}: {message}"]
+    else:
+        out = [f"{pos}: {severity}: {message}"]
+        text = _line_text(pos, source_line)
+        if text is not None:
+            width = 1
+            if pos.lineEnd in (None, pos.line) and pos.columnEnd is not None:
+                width = max(1, pos.columnEnd - pos.column)
+            else:
+                width = max(1, len(text.rstrip()) - pos.column)
+            gutter = f"{pos.line:>5} | "
+            out.append(gutter + text.expandtabs(1))
+            out.append(" " * (len(gutter) - 2) + "| " + " " * pos.column + "^" + "~" * (width - 1))
+    for msg, npos in notes:
+        out.append(render("note", msg, npos))
+    return "\n".join(out)
+
+
+def render_error(err: KlrError) -> str:
+    return render("error", err.message, err.pos, err.source_line, err.notes)
+
+
+def render_warning(w: Warning_) -> str:
+    return render("warning", w.message, w.pos, w.source_line, w.notes)

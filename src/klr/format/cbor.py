@@ -1,0 +1,493 @@
+"""The KLR CBOR encoding, driven by the schema: one generic encoder and one type-directed decoder.
+
+Encoders and decoders are compiled once per type description (``klr.schema.describe``) into
+closures, so encoding a value is a walk with no per-node type inspection. See docs/format.md
+for the byte-level rules; in short:
+
+* Nat/Int: shortest CBOR integer head (major type 0, or 1 for negatives); Bool ``f4``/``f5``;
+  Float32 ``fa`` + 4 bytes, Float ``fb`` + 8 bytes; String: major type 3; List: major type 4;
+  pair: ``82 a b``; Option: ``d9 ff 00 80`` / ``d9 ff 01 81 x``.
+* tagged values: ``d9 <type tag> <ctor> <80|n>`` then the n fields. Types with proof fields count
+  them in n but never write them, so the decoder never trusts n beyond checking it.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any, Callable
+
+from klr.errors import FormatError
+from klr.schema import Kind, NodeEnum, Prim, TypeDesc, describe, fields_of, info_of
+
+Encoder = Callable[[Any, bytearray], None]
+Decoder = Callable[["Reader"], Any]
+
+_F32 = struct.Struct(">f")
+_F64 = struct.Struct(">d")
+_NAT_MAX = 2**64 - 1
+
+
+def _head(major: int, n: int, out: bytearray) -> None:
+    m = major << 5
+    if n < 24:
+        out.append(m | n)
+    elif n < 0x100:
+        out += bytes((m | 24, n))
+    elif n < 0x10000:
+        out.append(m | 25)
+        out += n.to_bytes(2, "big")
+    elif n < 0x100000000:
+        out.append(m | 26)
+        out += n.to_bytes(4, "big")
+    else:
+        out.append(m | 27)
+        out += n.to_bytes(8, "big")
+
+
+def _enc_int(v: Any, out: bytearray) -> None:
+    if type(v) is not int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise FormatError(f"expected an integer, got {type(v).__name__} {v!r}")
+    if v >= 0:
+        if v > _NAT_MAX:
+            raise FormatError(f"integer {v} does not fit in 64 bits")
+        _head(0, v, out)
+    else:
+        if v < -(2**63):
+            raise FormatError(f"integer {v} does not fit in 64 bits")
+        _head(1, -1 - v, out)
+
+
+def _enc_nat(v: Any, out: bytearray) -> None:
+    if isinstance(v, int) and not isinstance(v, bool) and v < 0:
+        raise FormatError(f"expected a natural number, got {v}")
+    _enc_int(v, out)
+
+
+def _enc_str(v: Any, out: bytearray) -> None:
+    if not isinstance(v, str):
+        raise FormatError(f"expected a string, got {type(v).__name__}")
+    b = v.encode("utf-8")
+    _head(3, len(b), out)
+    out += b
+
+
+def _enc_bool(v: Any, out: bytearray) -> None:
+    if not isinstance(v, bool):
+        raise FormatError(f"expected a bool, got {type(v).__name__}")
+    out.append(0xF5 if v else 0xF4)
+
+
+def _enc_f32(v: Any, out: bytearray) -> None:
+    out.append(0xFA)
+    try:
+        out += _F32.pack(v)
+    except (struct.error, OverflowError):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):  # out of float32 range
+            out += _F32.pack(math.copysign(math.inf, v))
+        else:
+            raise FormatError(f"expected a float, got {type(v).__name__}") from None
+
+
+def _enc_f64(v: Any, out: bytearray) -> None:
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        raise FormatError(f"expected a float, got {type(v).__name__}")
+    out.append(0xFB)
+    out += _F64.pack(v)
+
+
+_PRIM_ENC: dict[Prim, Encoder] = {
+    Prim.NAT: _enc_nat, Prim.INT: _enc_int, Prim.STR: _enc_str, Prim.BOOL: _enc_bool,
+    Prim.F32: _enc_f32, Prim.F64: _enc_f64,
+}
+
+_ENCODERS: dict[TypeDesc, Encoder] = {}
+
+
+def encoder(desc: TypeDesc) -> Encoder:
+    enc = _ENCODERS.get(desc)
+    if enc is None:
+        # A placeholder breaks cycles (Expr contains Expr): it forwards to the final closure.
+        def forward(v: Any, out: bytearray) -> None:
+            _ENCODERS[desc](v, out)
+
+        _ENCODERS[desc] = forward
+        enc = _build_encoder(desc)
+        _ENCODERS[desc] = enc
+    return enc
+
+
+def _tag_head(tag: int, ctor: int, n: int) -> bytes:
+    if n >= 24:
+        raise TypeError(f"a tagged value holds at most 23 fields (tag {tag} has {n})")
+    return bytes((0xD9, tag, ctor, 0x80 | n))
+
+
+def _build_encoder(desc: TypeDesc) -> Encoder:
+    kind = desc.kind
+    if kind is Kind.PRIM:
+        assert desc.prim is not None
+        return _PRIM_ENC[desc.prim]
+    if kind is Kind.OPTION:
+        inner = encoder(desc.args[0])
+
+        def enc_option(v: Any, out: bytearray) -> None:
+            if v is None:
+                out += b"\xd9\xff\x00\x80"
+            else:
+                out += b"\xd9\xff\x01\x81"
+                inner(v, out)
+
+        return enc_option
+    if kind is Kind.LIST:
+        item = encoder(desc.args[0])
+
+        def enc_list(v: Any, out: bytearray) -> None:
+            if not isinstance(v, (tuple, list)):
+                raise FormatError(f"expected a list, got {type(v).__name__}")
+            _head(4, len(v), out)
+            for x in v:
+                item(x, out)
+
+        return enc_list
+    if kind is Kind.PAIR:
+        first, second = encoder(desc.args[0]), encoder(desc.args[1])
+
+        def enc_pair(v: Any, out: bytearray) -> None:
+            out.append(0x82)
+            first(v[0], out)
+            second(v[1], out)
+
+        return enc_pair
+    if kind is Kind.ENUM:
+        heads = {m: _tag_head(desc.cls.__tag__, i, 0) for i, m in enumerate(desc.cls)}
+
+        def enc_enum(v: Any, out: bytearray) -> None:
+            try:
+                out += heads[v]
+            except KeyError:
+                raise FormatError(f"expected a {desc.cls.__name__}, got {v!r}") from None
+
+        return enc_enum
+    if kind is Kind.STRUCT:
+        info = info_of(desc.cls)
+        assert info.tag is not None
+        return _fields_encoder(desc.cls, _tag_head(info.tag, 0, len(fields_of(desc.cls)) + info.proofs))
+    if kind is Kind.SUM:
+        return _sum_encoder(desc)
+    raise TypeError(f"cannot encode {desc}")
+
+
+def _fields_encoder(cls: type, head: bytes) -> Encoder:
+    fields = fields_of(cls)
+    getters = tuple((f.name, encoder(describe(f.type))) for f in fields)
+
+    def enc_fields(v: Any, out: bytearray) -> None:
+        if type(v) is not cls and not isinstance(v, cls):
+            raise FormatError(f"expected a {cls.__name__}, got {type(v).__name__}")
+        out += head
+        for name, enc in getters:
+            enc(getattr(v, name), out)
+
+    return enc_fields
+
+
+def _sum_encoder(desc: TypeDesc) -> Encoder:
+    assert desc.sum is not None
+    tag = desc.sum.tag
+    by_class: dict[type, Encoder] = {}
+    for ctor, member in enumerate(desc.args):
+        if member.kind is Kind.CTOR:
+            n = len(fields_of(member.cls)) + info_of(member.cls).proofs
+            by_class[member.cls] = _fields_encoder(member.cls, _tag_head(tag, ctor, n))
+        else:
+            by_class.update({c: _wrap_encoder(_tag_head(tag, ctor, 1), member)
+                             for c in _classes_of(member)})
+
+    def enc_sum(v: Any, out: bytearray) -> None:
+        enc = by_class.get(type(v))
+        if enc is None:
+            raise FormatError(f"a {type(v).__name__} is not a {desc.sum.name if desc.sum else '?'}")
+        enc(v, out)
+
+    return enc_sum
+
+
+def _wrap_encoder(head: bytes, member: TypeDesc) -> Encoder:
+    inner = encoder(member)
+
+    def enc_wrapped(v: Any, out: bytearray) -> None:
+        out += head
+        inner(v, out)
+
+    return enc_wrapped
+
+
+def _classes_of(desc: TypeDesc) -> list[type]:
+    """The Python classes whose instances inhabit a struct, enum or sum type."""
+    match desc.kind:
+        case Kind.STRUCT | Kind.CTOR | Kind.ENUM:
+            return [desc.cls]
+        case Kind.SUM:
+            return [c for a in desc.args for c in _classes_of(a)]
+    raise TypeError(f"a {desc.name} cannot be a sum member")
+
+
+def encode(value: Any, tp: Any = None) -> bytes:
+    """Encode a value of type ``tp`` (default: the value's own struct or enum type)."""
+    out = bytearray()
+    encoder(describe(tp if tp is not None else type(value)))(value, out)
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding
+
+
+class Reader:
+    """A cursor over CBOR bytes; every failure is a FormatError naming the byte offset."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def fail(self, what: str, at: int | None = None) -> FormatError:
+        where = self.pos if at is None else at
+        if where >= len(self.data):
+            return FormatError(f"truncated KLR data: expected {what} at byte {where}, "
+                               f"but the input ends at byte {len(self.data)}")
+        return FormatError(f"malformed KLR data at byte {where}: expected {what}, "
+                           f"found byte 0x{self.data[where]:02x}")
+
+    def byte(self, what: str) -> int:
+        p = self.pos
+        if p >= len(self.data):
+            raise self.fail(what)
+        self.pos = p + 1
+        return self.data[p]
+
+    def take(self, n: int, what: str) -> bytes:
+        p = self.pos
+        if p + n > len(self.data):
+            raise self.fail(what, len(self.data))
+        self.pos = p + n
+        return self.data[p:p + n]
+
+    def head(self, major: int, what: str) -> int:
+        start = self.pos
+        b = self.byte(what)
+        if b >> 5 != major:
+            raise self.fail(what, start)
+        info = b & 0x1F
+        if info < 24:
+            return info
+        if info > 27:
+            raise self.fail(what, start)
+        return int.from_bytes(self.take(1 << (info - 24), what), "big")
+
+    def tagged(self, tag: int, n: int, what: str) -> int:
+        """Read ``d9 tag ctor (80|n)``; return ctor. n < 0 means: any count, checked by caller."""
+        start = self.pos
+        b = self.take(4, what)
+        if b[0] != 0xD9 or b[1] != tag or b[3] & 0xE0 != 0x80:
+            raise self.fail(what, start)
+        if n >= 0 and b[3] != 0x80 | n:
+            raise FormatError(f"malformed KLR data at byte {start}: {what} should have "
+                              f"{n} fields, the header says {b[3] & 0x1F}")
+        return b[2]
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.data)
+
+
+def _dec_nat(r: Reader) -> int:
+    return r.head(0, "a natural number")
+
+
+def _dec_int(r: Reader) -> int:
+    start = r.pos
+    b = r.byte("an integer")
+    r.pos = start
+    if b >> 5 == 0:
+        return r.head(0, "an integer")
+    return -1 - r.head(1, "an integer")
+
+
+def _dec_str(r: Reader) -> str:
+    n = r.head(3, "a string")
+    raw = r.take(n, "string bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"malformed KLR data at byte {r.pos - n}: a string is not valid UTF-8") from None
+
+
+def _dec_bool(r: Reader) -> bool:
+    start = r.pos
+    b = r.byte("a bool")
+    if b == 0xF5:
+        return True
+    if b == 0xF4:
+        return False
+    raise r.fail("a bool (f4 or f5)", start)
+
+
+def _dec_f32(r: Reader) -> float:
+    start = r.pos
+    if r.byte("a Float32") != 0xFA:
+        raise r.fail("a Float32 (fa)", start)
+    return float(_F32.unpack(r.take(4, "Float32 bytes"))[0])
+
+
+def _dec_f64(r: Reader) -> float:
+    start = r.pos
+    b = r.byte("a Float")
+    if b == 0xFB:
+        return float(_F64.unpack(r.take(8, "Float bytes"))[0])
+    if b == 0xFA:  # the reference's Float reader widens Float32
+        return float(_F32.unpack(r.take(4, "Float32 bytes"))[0])
+    raise r.fail("a Float (fb)", start)
+
+
+_PRIM_DEC: dict[Prim, Decoder] = {
+    Prim.NAT: _dec_nat, Prim.INT: _dec_int, Prim.STR: _dec_str, Prim.BOOL: _dec_bool,
+    Prim.F32: _dec_f32, Prim.F64: _dec_f64,
+}
+
+_DECODERS: dict[TypeDesc, Decoder] = {}
+
+
+def decoder(desc: TypeDesc) -> Decoder:
+    dec = _DECODERS.get(desc)
+    if dec is None:
+        def forward(r: Reader) -> Any:
+            return _DECODERS[desc](r)
+
+        _DECODERS[desc] = forward
+        dec = _build_decoder(desc)
+        _DECODERS[desc] = dec
+    return dec
+
+
+def _build_decoder(desc: TypeDesc) -> Decoder:
+    kind = desc.kind
+    if kind is Kind.PRIM:
+        assert desc.prim is not None
+        return _PRIM_DEC[desc.prim]
+    if kind is Kind.OPTION:
+        inner = decoder(desc.args[0])
+        what = desc.name
+
+        def dec_option(r: Reader) -> Any:
+            start = r.pos
+            b = r.take(4, what)
+            if b == b"\xd9\xff\x00\x80":
+                return None
+            if b == b"\xd9\xff\x01\x81":
+                return inner(r)
+            raise r.fail(what, start)
+
+        return dec_option
+    if kind is Kind.LIST:
+        item = decoder(desc.args[0])
+        what = desc.name
+
+        def dec_list(r: Reader) -> tuple[Any, ...]:
+            n = r.head(4, what)
+            if n > len(r.data) - r.pos:  # every element takes at least one byte
+                raise r.fail(f"{n} list elements", len(r.data))
+            return tuple(item(r) for _ in range(n))
+
+        return dec_list
+    if kind is Kind.PAIR:
+        first, second = decoder(desc.args[0]), decoder(desc.args[1])
+        what = desc.name
+
+        def dec_pair(r: Reader) -> tuple[Any, Any]:
+            start = r.pos
+            if r.byte(what) != 0x82:
+                raise r.fail(what, start)
+            return (first(r), second(r))
+
+        return dec_pair
+    if kind is Kind.ENUM:
+        members = tuple(desc.cls)
+        tag = desc.cls.__tag__
+        what = desc.cls.__name__
+
+        def dec_enum(r: Reader) -> NodeEnum:
+            start = r.pos
+            ctor = r.tagged(tag, 0, what)
+            if ctor >= len(members):
+                raise FormatError(f"malformed KLR data at byte {start}: {ctor} is not a "
+                                  f"constructor of {what}")
+            return members[ctor]
+
+        return dec_enum
+    if kind is Kind.STRUCT:
+        info = info_of(desc.cls)
+        assert info.tag is not None
+        n = len(fields_of(desc.cls)) + info.proofs
+        body = _fields_decoder(desc.cls)
+        tag, what = info.tag, info.lean
+
+        def dec_struct(r: Reader) -> Any:
+            r.tagged(tag, n, what)
+            return body(r)
+
+        return dec_struct
+    if kind is Kind.SUM:
+        return _sum_decoder(desc)
+    raise TypeError(f"cannot decode {desc}")
+
+
+def _fields_decoder(cls: type) -> Callable[[Reader], Any]:
+    decs = tuple(decoder(describe(f.type)) for f in fields_of(cls))
+
+    def dec_fields(r: Reader) -> Any:
+        return cls(*[d(r) for d in decs])
+
+    return dec_fields
+
+
+def _sum_decoder(desc: TypeDesc) -> Decoder:
+    assert desc.sum is not None
+    tag, what = desc.sum.tag, desc.sum.name
+    table: list[tuple[int, Decoder]] = []
+    for member in desc.args:
+        if member.kind is Kind.CTOR:
+            table.append((len(fields_of(member.cls)) + info_of(member.cls).proofs,
+                          _fields_decoder(member.cls)))
+        else:
+            table.append((1, decoder(member)))
+
+    def dec_sum(r: Reader) -> Any:
+        start = r.pos
+        ctor = r.tagged(tag, -1, what)
+        if ctor >= len(table):
+            raise FormatError(f"malformed KLR data at byte {start}: {ctor} is not a "
+                              f"constructor of {what}")
+        n, dec = table[ctor]
+        if r.data[start + 3] != 0x80 | n:
+            raise FormatError(f"malformed KLR data at byte {start}: {what}.{desc.ctor_names[ctor]} "
+                              f"should have {n} fields, the header says {r.data[start + 3] & 0x1F}")
+        return dec(r)
+
+    return dec_sum
+
+
+def decode(data: bytes, tp: Any, *, whole: bool = True) -> Any:
+    """Decode one value of type ``tp``; with ``whole``, trailing bytes are an error."""
+    r = Reader(bytes(data))
+    value = decoder(describe(tp))(r)
+    if whole and not r.at_end():
+        raise FormatError(f"malformed KLR data: {len(r.data) - r.pos} unexpected bytes after "
+                          f"the value, at byte {r.pos}")
+    return value
+
+
+def decode_from(r: Reader, tp: Any) -> Any:
+    return decoder(describe(tp))(r)

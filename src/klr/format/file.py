@@ -1,0 +1,153 @@
+"""KLR files: three CBOR items, ``KLRFile`` header, ``KLRMetaData`` and ``Contents``.
+
+    d9 d9 f7 83 00 00 0c        KLRFile{major 0, minor 0, patch 12} (tag 55799 as magic)
+    d9 eb 00 81 63 4e 4b 49     KLRMetaData{format "NKI"}
+    d9 ec <ctor> 81 <kernel>    Contents: python 0 | nki 1 | kernel 2 | lnc 3 | hlo 4
+
+Writing goes to a temporary file in the target directory, renamed into place, so a failed
+write never leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+from klr.core import Kernel as CoreKernel
+from klr.core import LncKernel
+from klr.errors import FormatError
+from klr.format.cbor import Reader, decode_from, encoder
+from klr.python.ast import Kernel as PyKernel
+from klr.schema import Nat, describe
+
+VERSION = (0, 0, 12)
+HEADER = bytes((0xD9, 0xD9, 0xF7, 0x83, *VERSION))
+METADATA = b"\xd9\xeb\x00\x81\x63NKI"
+CONTENTS_TAG = 0xEC
+
+KINDS = ("python", "nki", "kernel", "lnc", "hlo")
+
+Contents = Union[PyKernel, CoreKernel, LncKernel, "Hlo"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hlo:
+    """``Contents.hlo``: a reference to an HLO module by name (no body)."""
+
+    name: str
+
+
+def kind_of(contents: Any) -> str:
+    match contents:
+        case PyKernel():
+            return "python"
+        case LncKernel():
+            return "lnc"
+        case CoreKernel():
+            return "kernel"
+        case Hlo():
+            return "hlo"
+    raise TypeError(f"{type(contents).__name__} is not KLR file contents")
+
+
+_TYPES = {"python": PyKernel, "kernel": CoreKernel, "lnc": LncKernel}
+
+
+def to_bytes(contents: Any) -> bytes:
+    kind = kind_of(contents)
+    out = bytearray(HEADER + METADATA)
+    out += bytes((0xD9, CONTENTS_TAG, KINDS.index(kind), 0x81))
+    if isinstance(contents, Hlo):
+        encoder(describe(str))(contents.name, out)
+    else:
+        encoder(describe(_TYPES[kind]))(contents, out)
+    return bytes(out)
+
+
+def from_bytes(data: bytes, *, expect: str | None = None) -> Any:
+    """Decode a whole KLR file; ``expect`` names the required contents kind."""
+    r = Reader(bytes(data))
+    if len(data) < 4 or data[:4] != HEADER[:4]:
+        raise FormatError("not a KLR file: it does not start with the KLR header (d9 d9 f7 83)")
+    r.take(4, "the header")
+    version = tuple(decode_from(r, Nat) for _ in range(3))
+    if version != VERSION:
+        raise FormatError("unsupported KLR file version "
+                          f"{'.'.join(map(str, version))}; this klr reads {'.'.join(map(str, VERSION))}")
+    start = r.pos
+    if r.take(4, "the metadata header") != METADATA[:4]:
+        raise r.fail("the KLRMetaData item (d9 eb 00 81)", start)
+    fmt = decode_from(r, str)
+    if fmt != "NKI":
+        raise FormatError(f"unsupported KLR metadata format {fmt!r}; expected 'NKI'")
+    start = r.pos
+    head = r.take(4, "the contents header")
+    if head[0] != 0xD9 or head[1] != CONTENTS_TAG or head[3] != 0x81 or head[2] >= len(KINDS):
+        raise r.fail("the Contents item (d9 ec <kind> 81)", start)
+    kind = KINDS[head[2]]
+    if expect is not None and kind != expect:
+        raise FormatError(f"this KLR file holds {_describe_kind(kind)}, but {_describe_kind(expect)} "
+                          "is needed here")
+    if kind == "nki":
+        raise FormatError("this KLR file holds an NKI AST (Contents.nki), which klr does not read")
+    if kind == "python":
+        _reject_r12(r)
+    value = Hlo(decode_from(r, str)) if kind == "hlo" else decode_from(r, _TYPES[kind])
+    if not r.at_end():
+        raise FormatError(f"malformed KLR file: {len(r.data) - r.pos} unexpected bytes after the "
+                          f"contents, at byte {r.pos}")
+    return value
+
+
+def _reject_r12(r: Reader) -> None:
+    """klr-lang 0.0.12 (R12) wrote Python ASTs with other tag numbers under the same version."""
+    data = r.data
+    if len(data) >= r.pos + 3 and data[r.pos] == 0xD9 and data[r.pos + 1] == 14 and data[r.pos + 2] == 0:
+        raise FormatError("this Python-AST file was written by the released klr-lang 0.0.12, whose "
+                          "AST tags differ from the current format; gather the kernel again with this klr")
+
+
+def _describe_kind(kind: str) -> str:
+    return {
+        "python": "a gathered Python AST (klr gather)",
+        "nki": "an NKI AST",
+        "kernel": "a single-core Core kernel",
+        "lnc": "a traced Core kernel (klr trace)",
+        "hlo": "an HLO reference",
+    }[kind]
+
+
+def read(path: str | os.PathLike[str], *, expect: str | None = None) -> Any:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise FormatError(f"cannot read {os.fspath(path)}: {e.strerror}") from None
+    try:
+        return from_bytes(data, expect=expect)
+    except FormatError as e:
+        e.message = f"{os.fspath(path)}: {e.message}"
+        raise
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise FormatError(f"cannot write {os.fspath(path)}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(path: str | os.PathLike[str], contents: Any) -> None:
+    write_atomic(path, to_bytes(contents))

@@ -1,0 +1,277 @@
+"""Declaring IR nodes: one schema drives the codec, the printers and the checks.
+
+Every IR type of KLR is one of four kinds, mirroring the reference's Lean types:
+
+* struct   ``@node(tag=T)`` on a frozen dataclass; wire form ``d9 T 00 (80|n) fields...``
+* ctor     ``@node()`` (no tag) on a frozen dataclass that is one constructor of a sum;
+           wire form ``d9 S c (80|n) fields...`` where S is the sum's tag and c its position
+* enum     ``class E(NodeEnum)`` with ``__tag__ = T``; members in constructor order,
+           wire form ``d9 T c 80``
+* sum      ``Annotated[A | B | C, Sum("Name", T)]``: the constructor number is the member's
+           position in the union. A member that has a tag of its own (a struct, an enum or
+           another sum) is *wrapped*: ``d9 S c 81 <member>``.
+
+Field types are read from the annotations: ``Nat``, ``Int``, ``F32``, ``F64``, ``str``,
+``bool``, ``T | None`` (Lean ``Option``), ``tuple[T, ...]`` (``List``), ``tuple[A, B]``
+(a pair), node classes, enums and sums. A trailing underscore on a field or member name
+(``is_``, ``None_``) is dropped on the wire and in printed forms, so Python keywords can
+carry their Lean names. Fields typed ``Pos`` are excluded from equality and hashing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import sys
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, TypeVar
+
+__all__ = [
+    "F32", "F64", "Int", "Nat", "NodeEnum", "Sum", "FieldInfo", "NodeInfo",
+    "node", "fields_of", "info_of", "lean_name", "Kind", "TypeDesc", "describe",
+]
+
+
+class Prim(enum.Enum):
+    NAT = "Nat"
+    INT = "Int"
+    F32 = "Float32"
+    F64 = "Float"
+    STR = "String"
+    BOOL = "Bool"
+
+
+Nat = Annotated[int, Prim.NAT]
+Int = Annotated[int, Prim.INT]
+F32 = Annotated[float, Prim.F32]
+F64 = Annotated[float, Prim.F64]
+
+
+def lean_name(name: str) -> str:
+    """The reference's spelling of a Python field or member name."""
+    return name[:-1] if name.endswith("_") and not name.endswith("__") else name
+
+
+class NodeEnum(enum.Enum):
+    """A field-less inductive. Members are declared in constructor order."""
+
+    __tag__: typing.ClassVar[int]
+
+    @property
+    def lean(self) -> str:
+        return lean_name(self.name)
+
+    @property
+    def ctor(self) -> int:
+        return _enum_ctor(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+
+_ENUM_CTORS: dict[type, dict[Any, int]] = {}
+
+
+def _enum_ctor(member: NodeEnum) -> int:
+    table = _ENUM_CTORS.get(type(member))
+    if table is None:
+        table = {m: i for i, m in enumerate(type(member))}
+        _ENUM_CTORS[type(member)] = table
+    return table[member]
+
+
+@dataclass(frozen=True)
+class Sum:
+    """Marks ``Annotated[A | B, Sum(name, tag)]`` as a tagged sum type."""
+
+    name: str
+    tag: int
+    names: tuple[str, ...] | None = None  # constructor names, when not taken from members
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str         # Python attribute name
+    lean: str         # name on the wire / in dumps
+    type: Any         # resolved annotation
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    cls: type
+    lean: str                  # constructor or struct name as the reference spells it
+    tag: int | None            # own serde tag (structs); None for sum constructors
+    proofs: int                # proof fields counted in the array head but never written
+
+
+T = TypeVar("T")
+
+
+def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) -> Callable[[type[T]], type[T]]:
+    """Make a class a frozen, slotted IR dataclass and register its schema."""
+
+    def wrap(cls: type[T]) -> type[T]:
+        notes = cls.__dict__.get("__annotations__", {})
+        for fname, ann in notes.items():
+            if _is_pos_annotation(ann):
+                default = cls.__dict__.get(fname, dataclasses.MISSING)
+                if isinstance(default, dataclasses.Field):
+                    default.compare = False
+                else:
+                    setattr(cls, fname, dataclasses.field(default=default, compare=False))
+        lean = name or (cls.__name__[0].lower() + cls.__name__[1:])
+        if tag is not None and name is None:
+            lean = cls.__name__
+        out = dataclass(frozen=True, slots=True)(cls)
+        out.__klr__ = NodeInfo(out, lean, tag, proofs)  # type: ignore[attr-defined]
+        return out
+
+    return wrap
+
+
+def _is_pos_annotation(ann: Any) -> bool:
+    if isinstance(ann, str):
+        return ann == "Pos" or ann.startswith("Pos ") or ann.endswith(".Pos")
+    return getattr(ann, "__name__", None) == "Pos"
+
+
+def info_of(cls: type) -> NodeInfo:
+    info = getattr(cls, "__klr__", None)
+    if info is None:
+        raise TypeError(f"{cls.__name__} is not a KLR node")
+    return info
+
+
+_FIELDS: dict[type, tuple[FieldInfo, ...]] = {}
+
+
+def fields_of(cls: type) -> tuple[FieldInfo, ...]:
+    """The resolved fields of a node class, in declaration (= wire) order."""
+    got = _FIELDS.get(cls)
+    if got is None:
+        module = sys.modules[cls.__module__]
+        hints = typing.get_type_hints(cls, globalns=vars(module), include_extras=True)
+        got = tuple(
+            FieldInfo(f.name, lean_name(f.name), hints[f.name]) for f in dataclasses.fields(cls)
+        )
+        _FIELDS[cls] = got
+    return got
+
+
+# ---------------------------------------------------------------------------------------------
+# Type descriptions: a small closed language the codec, printers and generators interpret.
+
+
+class Kind(enum.Enum):
+    PRIM = "prim"
+    OPTION = "option"
+    LIST = "list"
+    PAIR = "pair"
+    STRUCT = "struct"   # a node class with its own tag
+    CTOR = "ctor"       # a node class that is a constructor of a sum (only inside SUM)
+    ENUM = "enum"
+    SUM = "sum"
+
+
+@dataclass(frozen=True)
+class TypeDesc:
+    kind: Kind
+    prim: Prim | None = None
+    args: tuple[TypeDesc, ...] = ()          # OPTION/LIST: 1; PAIR: 2; SUM: one per ctor
+    cls: Any = None                          # STRUCT/CTOR/ENUM class
+    sum: Sum | None = None
+    ctor_names: tuple[str, ...] = ()         # SUM
+
+    @property
+    def name(self) -> str:
+        match self.kind:
+            case Kind.PRIM:
+                assert self.prim is not None
+                return self.prim.value
+            case Kind.OPTION:
+                return f"Option {self.args[0].name}"
+            case Kind.LIST:
+                return f"List {self.args[0].name}"
+            case Kind.PAIR:
+                return f"({self.args[0].name} × {self.args[1].name})"
+            case Kind.SUM:
+                assert self.sum is not None
+                return self.sum.name
+            case _:
+                return str(info_of(self.cls).lean if self.kind is not Kind.ENUM else self.cls.__name__)
+
+
+_DESCS: dict[Any, TypeDesc] = {}
+
+
+def describe(tp: Any) -> TypeDesc:
+    """Translate a resolved annotation into a TypeDesc (cached)."""
+    try:
+        got = _DESCS.get(tp)
+    except TypeError:  # unhashable annotation
+        got = None
+    if got is not None:
+        return got
+    desc = _describe(tp)
+    try:
+        _DESCS[tp] = desc
+    except TypeError:
+        pass
+    return desc
+
+
+_PY_PRIMS = {str: Prim.STR, bool: Prim.BOOL, int: Prim.INT, float: Prim.F64}
+
+
+def _describe(tp: Any) -> TypeDesc:
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        base, *meta = typing.get_args(tp)
+        for m in meta:
+            if isinstance(m, Prim):
+                return TypeDesc(Kind.PRIM, prim=m)
+            if isinstance(m, Sum):
+                return _describe_sum(base, m)
+        return describe(base)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = typing.get_args(tp)
+        if len(args) == 2 and type(None) in args:
+            inner = args[0] if args[1] is type(None) else args[1]
+            return TypeDesc(Kind.OPTION, args=(describe(inner),))
+        raise TypeError(f"a bare union {tp} must be declared as a Sum")
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return TypeDesc(Kind.LIST, args=(describe(args[0]),))
+        if len(args) == 2:
+            return TypeDesc(Kind.PAIR, args=(describe(args[0]), describe(args[1])))
+        raise TypeError(f"unsupported tuple type {tp}")
+    if tp in _PY_PRIMS:
+        return TypeDesc(Kind.PRIM, prim=_PY_PRIMS[tp])
+    if isinstance(tp, type) and issubclass(tp, NodeEnum):
+        return TypeDesc(Kind.ENUM, cls=tp)
+    if isinstance(tp, type) and hasattr(tp, "__klr__"):
+        info = info_of(tp)
+        if info.tag is None:
+            raise TypeError(f"constructor {tp.__name__} used outside its sum type")
+        return TypeDesc(Kind.STRUCT, cls=tp)
+    raise TypeError(f"unsupported field type {tp!r}")
+
+
+def _describe_sum(union: Any, marker: Sum) -> TypeDesc:
+    members = typing.get_args(union) if typing.get_origin(union) in (
+        typing.Union, getattr(__import__("types"), "UnionType", None)) else (union,)
+    args: list[TypeDesc] = []
+    names: list[str] = []
+    for i, m in enumerate(members):
+        if isinstance(m, type) and hasattr(m, "__klr__") and info_of(m).tag is None:
+            args.append(TypeDesc(Kind.CTOR, cls=m))
+            names.append(info_of(m).lean)
+        else:
+            d = describe(m)
+            args.append(d)
+            names.append(d.name[0].lower() + d.name[1:])
+        if marker.names is not None:
+            names[i] = marker.names[i]
+    return TypeDesc(Kind.SUM, args=tuple(args), sum=marker, ctor_names=tuple(names))
