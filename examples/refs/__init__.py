@@ -17,10 +17,11 @@ compiler nor klr is installed.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import ml_dtypes
 import numpy as np

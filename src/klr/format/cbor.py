@@ -482,7 +482,7 @@ def _sum_decoder(desc: TypeDesc) -> Decoder:
 def decode(data: bytes, tp: Any, *, whole: bool = True) -> Any:
     """Decode one value of type ``tp``; with ``whole``, trailing bytes are an error."""
     r = Reader(bytes(data))
-    value = decoder(describe(tp))(r)
+    value = decode_from(r, tp)
     if whole and not r.at_end():
         raise FormatError(f"malformed KLR data: {len(r.data) - r.pos} unexpected bytes after "
                           f"the value, at byte {r.pos}")
@@ -490,4 +490,7 @@ def decode(data: bytes, tp: Any, *, whole: bool = True) -> Any:
 
 
 def decode_from(r: Reader, tp: Any) -> Any:
-    return decoder(describe(tp))(r)
+    try:
+        return decoder(describe(tp))(r)
+    except RecursionError:
+        raise FormatError(f"malformed KLR data: values nest too deeply (near byte {r.pos})") from None

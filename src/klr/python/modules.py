@@ -1,0 +1,493 @@
+"""Finding, parsing and indexing the user's source files, and resolving global names.
+
+Nothing here imports or executes user code: each file is read and parsed with ``ast``,
+and its top-level statements are indexed into *bindings* (what each module-level name
+is bound to). Name resolution follows those bindings across ``import`` statements to a
+``Ref``: a user function, class, constant or module, or a symbolic library name.
+
+Module search order for ``import m`` in file F: F's directory, the directory that holds
+F's top-level package (walking up through ``__init__.py``), the same two for the kernel
+file, then the include directories. Library modules (NKI, numpy and the standard
+library) are never read: references into them stay symbolic dotted names.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+import sys
+import tokenize
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from klr.errors import GatherError, UsageError
+from klr.pos import Pos
+
+#: Top-level modules that always stay symbolic, even if a file of that name exists.
+SYMBOLIC_ROOTS = frozenset({
+    "nki", "neuronxcc", "numpy", "math", "functools", "enum", "dataclasses", "typing",
+    "builtins", "ml_dtypes",
+})
+
+#: Names that stay bare when no module-level binding shadows them.
+BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("__"))
+
+#: Decorator-style wrappers that may be applied by assignment (``k = nki.jit(f)``).
+JIT_WRAPPERS = frozenset({"jit", "trace", "baremetal", "benchmark", "profile", "simulate_kernel"})
+
+
+# --- Bindings: what a module-level name is bound to -------------------------------------
+
+@dataclass(frozen=True)
+class DefBinding:
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(frozen=True)
+class ClassBinding:
+    node: ast.ClassDef
+
+
+@dataclass(frozen=True)
+class ImportBinding:
+    """``import module`` (attr None) or ``from module import attr``; module None: bad relative import."""
+
+    stmt: ast.stmt
+    module: str | None
+    attr: str | None
+
+
+@dataclass(frozen=True)
+class ConstBinding:
+    """``name = value`` (``path`` indexes into a tuple-unpacking target; ``op`` for ``name op= value``)."""
+
+    stmt: ast.stmt
+    target: ast.Name
+    value: ast.expr
+    path: tuple[int, ...] = ()
+    op: ast.operator | None = None
+
+
+Binding = DefBinding | ClassBinding | ImportBinding | ConstBinding
+
+
+@dataclass(eq=False)
+class Module:
+    name: str                 # dotted module name used to qualify its definitions
+    path: str                 # file path as given (relative paths stay relative)
+    package: str              # package for relative imports ("" when none)
+    is_package: bool
+    lines: list[str]          # source lines, with line ends
+    tree: ast.Module
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    star_imports: list[ImportBinding] = field(default_factory=list)
+
+    @property
+    def directory(self) -> str:
+        return os.path.dirname(self.path) if not os.path.isdir(self.path) else self.path
+
+    def pos(self, node: ast.AST) -> Pos:
+        """The absolute position of ``node``, columns counted in characters."""
+        line = getattr(node, "lineno", 0)
+        end = getattr(node, "end_lineno", None)
+        return Pos(line, self._column(line, getattr(node, "col_offset", 0)), end,
+                   self._column(end, getattr(node, "end_col_offset", None)), self.path)
+
+    def _column(self, line: int | None, offset: int | None) -> int | None:
+        if line is None or offset is None or not 0 < line <= len(self.lines):
+            return offset
+        text = self.lines[line - 1]
+        if text.isascii():
+            return offset
+        return len(text.encode("utf-8")[:offset].decode("utf-8", errors="replace"))
+
+    def source_of(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[int, str]:
+        """The first line (decorators included) and the verbatim text of a definition."""
+        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        last = node.end_lineno or node.lineno
+        return first, "".join(self.lines[first - 1:last])
+
+
+# --- Refs: what a resolved name denotes ---------------------------------------------------
+
+@dataclass(frozen=True)
+class LibRef:
+    name: str  # fully qualified dotted name inside a library module
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    module: Module
+
+
+@dataclass(frozen=True)
+class FuncRef:
+    module: Module
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    qualname: str
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    module: Module
+    node: ast.ClassDef
+    qualname: str
+
+
+@dataclass(frozen=True)
+class ConstRef:
+    module: Module
+    bindings: tuple[ConstBinding, ...]
+    qualname: str
+
+
+Ref = LibRef | ModuleRef | FuncRef | ClassRef | ConstRef
+
+
+# --- Reading and indexing files ----------------------------------------------------------
+
+def read_source(path: str, error: type[Exception] = GatherError, pos: Pos | None = None) -> str:
+    try:
+        with tokenize.open(path) as f:
+            return f.read()
+    except (OSError, SyntaxError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise error(f"cannot read {path}: {reason}", pos) from None
+
+
+def parse(path: str, text: str) -> ast.Module:
+    try:
+        return ast.parse(text, filename=path)
+    except SyntaxError as e:
+        line = e.lineno or 1
+        column = max((e.offset or 1) - 1, 0)
+        end_col = e.end_offset - 1 if e.end_offset and e.end_offset > e.offset else None  # type: ignore[operator]
+        end_line = e.end_lineno if end_col is not None else None
+        raise GatherError(f"syntax error: {e.msg}", Pos(line, column, end_line, end_col, path)) from None
+
+
+def dir_package(directory: str) -> str:
+    """The dotted package a directory is, walking up through ``__init__.py`` files."""
+    parts: list[str] = []
+    here = os.path.abspath(directory)
+    while os.path.isfile(os.path.join(here, "__init__.py")):
+        parts.append(os.path.basename(here))
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    return ".".join(reversed(parts))
+
+
+def package_root(directory: str) -> str:
+    """The directory holding the top-level package that ``directory`` belongs to."""
+    package = dir_package(directory)
+    depth = len(package.split(".")) if package else 0
+    return os.path.normpath(os.path.join(directory or ".", *[os.pardir] * depth))
+
+
+def is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
+
+
+def relative_base(package: str, level: int) -> str | None:
+    """The package ``level`` dots refer to from ``package`` (None: beyond the top level)."""
+    if level == 0:
+        return ""
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts) or (not parts and level > 1):
+        return None
+    return ".".join(parts[:len(parts) - (level - 1)])
+
+
+def absolute_module(package: str, level: int, module: str | None) -> str | None:
+    base = relative_base(package, level)
+    if base is None:
+        return None
+    if not module:
+        return base
+    return f"{base}.{module}" if base else module
+
+
+class _Indexer:
+    """Builds a module's binding table from its top-level statements."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+
+    def index(self) -> None:
+        self.module.bindings = self.collect(self.module.tree.body)
+
+    def collect(self, body: list[ast.stmt]) -> dict[str, list[Binding]]:
+        table: dict[str, list[Binding]] = {}
+        for stmt in body:
+            for name, binding in self.bindings_of(stmt):
+                table.setdefault(name, []).append(binding)
+            self.merge_conditional(stmt, table)
+        return table
+
+    def merge_conditional(self, stmt: ast.stmt, table: dict[str, list[Binding]]) -> None:
+        """Bindings inside if/try/with blocks: the first branch that binds a name wins."""
+        branches: list[list[ast.stmt]] = []
+        match stmt:
+            case ast.If(test=test) if is_main_guard(test):
+                return
+            case ast.If(body=body, orelse=orelse):
+                branches = [body, orelse]
+            case ast.Try(body=body, handlers=handlers, orelse=orelse, finalbody=final):
+                branches = [body + orelse, *[h.body for h in handlers], final]
+            case ast.With(body=body):
+                branches = [body]
+        seen: set[str] = set()
+        for branch in branches:
+            found = self.collect(branch)
+            for name, bindings in found.items():
+                if name not in seen:
+                    table.setdefault(name, []).extend(bindings)
+            seen |= found.keys()
+
+    def bindings_of(self, stmt: ast.stmt) -> Iterator[tuple[str, Binding]]:
+        match stmt:
+            case ast.FunctionDef() | ast.AsyncFunctionDef():
+                yield stmt.name, DefBinding(stmt)
+            case ast.ClassDef():
+                yield stmt.name, ClassBinding(stmt)
+            case ast.Assign(targets=targets, value=value):
+                for target in targets:
+                    yield from self.unpack(stmt, target, value, ())
+            case ast.AnnAssign(target=ast.Name() as target, value=value) if value is not None:
+                yield target.id, ConstBinding(stmt, target, value)
+            case ast.AugAssign(target=ast.Name() as target, op=op, value=value):
+                yield target.id, ConstBinding(stmt, target, value, (), op)
+            case ast.Import(names=names):
+                for alias in names:
+                    if alias.asname:
+                        yield alias.asname, ImportBinding(stmt, alias.name, None)
+                    else:
+                        top = alias.name.split(".")[0]
+                        yield top, ImportBinding(stmt, top, None)
+            case ast.ImportFrom(module=mod, names=names, level=level):
+                absolute = absolute_module(self.module.package, level, mod)
+                for alias in names:
+                    binding = ImportBinding(stmt, absolute, alias.name)
+                    if alias.name == "*":
+                        self.module.star_imports.append(binding)
+                    else:
+                        yield alias.asname or alias.name, binding
+
+    def unpack(self, stmt: ast.stmt, target: ast.expr, value: ast.expr,
+               path: tuple[int, ...]) -> Iterator[tuple[str, Binding]]:
+        match target:
+            case ast.Name(id=name):
+                yield name, ConstBinding(stmt, target, value, path)
+            case ast.Tuple(elts=elts) | ast.List(elts=elts) if not any(
+                    isinstance(e, ast.Starred) for e in elts):
+                for i, elt in enumerate(elts):
+                    yield from self.unpack(stmt, elt, value, (*path, i))
+
+
+# --- Loading modules and resolving names ---------------------------------------------------
+
+class Resolver:
+    """Loads user modules on demand and resolves module-level names to Refs."""
+
+    def __init__(self, include_dirs: tuple[str, ...] = ()) -> None:
+        self.include_dirs = tuple(include_dirs)
+        self.by_path: dict[str, Module] = {}
+        self.by_name: dict[str, Module] = {}
+        self.top: Module | None = None
+        self._resolving: set[tuple[int, str]] = set()
+
+    # loading
+
+    def load_top(self, path: str) -> Module:
+        if not os.path.isfile(path):
+            raise UsageError(f"cannot read {path}: no such file")
+        stem = os.path.splitext(os.path.basename(path))[0]
+        directory = os.path.dirname(path) or "."
+        self.top = self._load(os.path.normpath(path), stem, dir_package(directory), False)
+        return self.top
+
+    def _load(self, path: str, name: str, package: str, is_package: bool, pos: Pos | None = None) -> Module:
+        key = os.path.realpath(path)
+        if key in self.by_path:
+            return self.by_path[key]
+        if os.path.isdir(path):
+            module = Module(name, path, name, True, [], ast.Module(body=[], type_ignores=[]))
+        else:
+            text = read_source(path, GatherError, pos)
+            module = Module(name, path, package, is_package, text.splitlines(keepends=True), parse(path, text))
+        other = self.by_name.get(name)
+        if other is not None:
+            raise GatherError(f"module name '{name}' refers to both {other.path} and {path}", pos)
+        self.by_path[key] = module
+        self.by_name[name] = module
+        _Indexer(module).index()
+        return module
+
+    def _roots(self, importer: Module) -> Iterator[tuple[str, str]]:
+        seen: set[tuple[str, str]] = set()
+        dirs = [importer.directory]
+        if self.top is not None:
+            dirs.append(self.top.directory)
+        candidates: list[tuple[str, str]] = []
+        for d in dirs:
+            d = d or "."
+            candidates.append((d, dir_package(d)))
+            candidates.append((package_root(d), ""))
+        candidates += [(d, "") for d in self.include_dirs]
+        for root, prefix in candidates:
+            key = (os.path.realpath(root), prefix)
+            if key not in seen:
+                seen.add(key)
+                yield root, prefix
+
+    def find_module(self, dotted: str, importer: Module, pos: Pos | None) -> Module | None:
+        """The user module ``dotted`` as seen from ``importer`` (regular files, then namespace dirs)."""
+        parts = dotted.split(".")
+        for root, prefix in self._roots(importer):
+            base = os.path.normpath(os.path.join(root, *parts))
+            name = f"{prefix}.{dotted}" if prefix else dotted
+            if os.path.isfile(base + ".py"):
+                return self._load(base + ".py", name, name.rpartition(".")[0], False, pos)
+            if os.path.isfile(os.path.join(base, "__init__.py")):
+                return self._load(os.path.join(base, "__init__.py"), name, name, True, pos)
+        if parts[0] in sys.stdlib_module_names:
+            return None
+        for root, prefix in self._roots(importer):
+            base = os.path.normpath(os.path.join(root, *parts))
+            if os.path.isdir(base):
+                name = f"{prefix}.{dotted}" if prefix else dotted
+                return self._load(base, name, name, True, pos)
+        return None
+
+    def submodule(self, package: Module, attr: str, pos: Pos | None) -> Module | None:
+        base = os.path.join(package.directory, attr)
+        name = f"{package.name}.{attr}"
+        if os.path.isfile(base + ".py"):
+            return self._load(base + ".py", name, package.name, False, pos)
+        if os.path.isfile(os.path.join(base, "__init__.py")):
+            return self._load(os.path.join(base, "__init__.py"), name, name, True, pos)
+        if os.path.isdir(base):
+            return self._load(base, name, name, True, pos)
+        return None
+
+    def module_ref(self, dotted: str, importer: Module, pos: Pos | None) -> ModuleRef | LibRef:
+        if dotted.split(".")[0] in SYMBOLIC_ROOTS:
+            return LibRef(dotted)
+        found = self.find_module(dotted, importer, pos)
+        if found is not None:
+            return ModuleRef(found)
+        if dotted.split(".")[0] in sys.stdlib_module_names:
+            return LibRef(dotted)
+        raise GatherError(f"cannot find module '{dotted}'", pos)
+
+    # resolving
+
+    def resolve_global(self, module: Module, name: str) -> Ref | None:
+        """What module-level ``name`` in ``module`` denotes; None when it is not bound there."""
+        key = (id(module), name)
+        if key in self._resolving:
+            raise GatherError(f"circular import of '{name}' in module '{module.name}'")
+        self._resolving.add(key)
+        try:
+            bindings = module.bindings.get(name)
+            if bindings:
+                return self._resolve_bindings(module, name, bindings)
+            return self._resolve_star(module, name)
+        finally:
+            self._resolving.discard(key)
+
+    def _resolve_bindings(self, module: Module, name: str, bindings: list[Binding]) -> Ref | None:
+        last = bindings[-1]
+        qualname = f"{module.name}.{name}"
+        match last:
+            case DefBinding(node=node):
+                return FuncRef(module, node, qualname)
+            case ClassBinding(node=node):
+                return ClassRef(module, node, qualname)
+            case ImportBinding():
+                return self._resolve_import(module, last)
+        run: list[ConstBinding] = []
+        for b in reversed(bindings):
+            if not isinstance(b, ConstBinding):
+                break
+            run.insert(0, b)
+        earlier = bindings[:len(bindings) - len(run)]
+        wrapped = self._jit_alias(module, name, run[0], earlier) if len(run) == 1 else None
+        return wrapped or ConstRef(module, tuple(run), qualname)
+
+    def _jit_alias(self, module: Module, name: str, binding: ConstBinding,
+                   earlier: list[Binding]) -> FuncRef | None:
+        """``k = nki.jit(f)`` makes ``k`` the function ``f`` (the wrapper is a decorator)."""
+        match binding.value:
+            case ast.Call(func=wrapper, args=[ast.Name(id=inner)], keywords=[]) if not binding.path:
+                pass
+            case _:
+                return None
+        if _last_attr(wrapper) not in JIT_WRAPPERS:
+            return None
+        if inner == name:
+            ref = self._resolve_bindings(module, name, earlier) if earlier else None
+        else:
+            ref = self.resolve_global(module, inner)
+        return ref if isinstance(ref, FuncRef) else None
+
+    def _resolve_import(self, module: Module, binding: ImportBinding) -> Ref:
+        pos = module.pos(binding.stmt)
+        if binding.module is None:
+            raise GatherError("attempted relative import beyond top-level package", pos)
+        if binding.attr is None:
+            return self.module_ref(binding.module, module, pos)
+        if not binding.module:  # `from . import x` in a file outside any package
+            found = self.find_module(binding.attr, module, pos)
+            if found is None:
+                raise GatherError(f"cannot find module '{binding.attr}'", pos)
+            return ModuleRef(found)
+        base = self.module_ref(binding.module, module, pos)
+        ref = self.resolve_attr(base, binding.attr, pos)
+        if ref is None:
+            raise GatherError(f"cannot import name '{binding.attr}' from '{binding.module}'", pos)
+        return ref
+
+    def _resolve_star(self, module: Module, name: str) -> Ref | None:
+        for binding in reversed(module.star_imports):
+            if binding.module is None or name.startswith("_"):
+                continue
+            base = self.module_ref(binding.module, module, module.pos(binding.stmt))
+            match base:
+                case LibRef(name=lib) if name not in BUILTIN_NAMES:
+                    return LibRef(f"{lib}.{name}")
+                case ModuleRef(module=m):
+                    ref = self.resolve_global(m, name)
+                    if ref is not None:
+                        return ref
+        return None
+
+    def resolve_attr(self, base: Ref, attr: str, pos: Pos | None) -> Ref | None:
+        """``base.attr`` when it is known statically; None when it needs the tracer."""
+        match base:
+            case LibRef(name=lib):
+                return LibRef(f"{lib}.{attr}")
+            case ModuleRef(module=m):
+                ref = self.resolve_global(m, attr)
+                if ref is not None:
+                    return ref
+                sub = self.submodule(m, attr, pos) if m.is_package else None
+                if sub is not None:
+                    return ModuleRef(sub)
+                raise GatherError(f"module '{m.name}' has no attribute '{attr}'", pos)
+        return None
+
+
+def _last_attr(e: ast.expr) -> str | None:
+    match e:
+        case ast.Attribute(attr=attr) | ast.Name(id=attr):
+            return attr
+        case ast.Call(func=f):
+            return _last_attr(f)
+    return None
