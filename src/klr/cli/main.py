@@ -19,6 +19,7 @@ from klr import __version__
 from klr.errors import KlrError, UsageError, Warning_, render_error, render_warning
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 
 
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(render_error(err), file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_USAGE if isinstance(err, UsageError) else EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug in klr, never the user's fault

@@ -116,7 +116,7 @@ class ActivationReduce(NcActivate):
 
 @node(tag=150)
 class AffineSelect:
-    """Legacy affine select: src where (maskPattern value <fillMode> 0), else the fill register's value."""
+    """Legacy affine select: src where the maskPattern value compares (fillMode) with 0, else fillReg."""
 
     ENGINE: ClassVar[EngineRule] = Engine.pool
     dst: TensorRef
@@ -128,7 +128,7 @@ class AffineSelect:
 
 @node(tag=151)
 class NcAffineSelect:
-    """dst = onTrueTile where (pred value <cmpOp> 0) holds, else onFalseValue."""
+    """dst = onTrueTile where ``cmpOp(pred value, 0)`` holds, else onFalseValue."""
 
     ENGINE: ClassVar[EngineRule] = Engine.pool
     dst: TensorRef

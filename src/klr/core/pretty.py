@@ -150,6 +150,10 @@ def _node(value: object) -> str:
             return _pair(value)
         case None:
             return "none"
+        case bool():
+            return _prim(value, Prim.BOOL)
+        case int() | float() | str():
+            return _prim(value, {int: Prim.INT, float: Prim.F32, str: Prim.STR}[type(value)])
     info = info_of(type(value))
     fields = fields_of(type(value))
     if info.tag is None and not fields:

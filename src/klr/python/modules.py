@@ -213,7 +213,7 @@ def absolute_module(package: str, level: int, module: str | None) -> str | None:
     return f"{base}.{module}" if base else module
 
 
-class _Indexer:
+class Indexer:
     """Builds a module's binding table from its top-level statements."""
 
     def __init__(self, module: Module) -> None:
@@ -326,7 +326,7 @@ class Resolver:
             raise GatherError(f"module name '{name}' refers to both {other.path} and {path}", pos)
         self.by_path[key] = module
         self.by_name[name] = module
-        _Indexer(module).index()
+        Indexer(module).index()
         return module
 
     def _roots(self, importer: Module) -> Iterator[tuple[str, str]]:
@@ -411,7 +411,7 @@ class Resolver:
             case ClassBinding(node=node):
                 return ClassRef(module, node, qualname)
             case ImportBinding():
-                return self._resolve_import(module, last)
+                return self.resolve_import(module, last)
         run: list[ConstBinding] = []
         for b in reversed(bindings):
             if not isinstance(b, ConstBinding):
@@ -437,7 +437,7 @@ class Resolver:
             ref = self.resolve_global(module, inner)
         return ref if isinstance(ref, FuncRef) else None
 
-    def _resolve_import(self, module: Module, binding: ImportBinding) -> Ref:
+    def resolve_import(self, module: Module, binding: ImportBinding) -> Ref:
         pos = module.pos(binding.stmt)
         if binding.module is None:
             raise GatherError("attempted relative import beyond top-level package", pos)

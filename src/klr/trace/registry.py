@@ -34,7 +34,9 @@ A builtin is also a value: ``lookup`` returns a ``BuiltinFn`` TraceObject (one p
 layer maps ``op=nl.add`` / ``op=np.add`` to ALU ops through that name.
 
 ``constant("nki.language.float32", value, doc=...)`` registers a constant: ``lookup``
-returns ``value`` itself.
+returns ``value`` itself. ``kernel_constant("nki.language.tile_size.total_available_sbuf_size",
+fn, doc=...)`` registers a value that depends on the kernel: the engine calls ``fn(ctx)`` once
+per traced body and binds the result (``lookup`` returns a ``KernelConstant``).
 
 A dotted prefix of registered names (``nki``, ``nki.language``, ``numpy``) is a module:
 ``lookup`` returns a ``Module`` whose attributes are looked up as ``prefix.attr``.
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Dialect", "ParamKind", "Param", "Entry", "BuiltinFn", "Module", "builtin", "constant",
     "lookup", "entries", "is_module", "method", "normalise", "REQUIRED", "DIALECTS",
+    "kernel_constant", "KernelConstant", "MISSING",
 ]
 
 DIALECTS = ("legacy", "beta2", "both", "python")
@@ -131,7 +134,9 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        return "builtin" if self.impl is not None else "constant"
+        if self.impl is not None:
+            return "builtin"
+        return "kernel constant" if isinstance(self.value, KernelConstant) else "constant"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -320,6 +325,25 @@ def constant(name: str, value: Value, *, doc: str = "", dialect: Dialect = "both
              aliases: tuple[str, ...] = ()) -> None:
     """Register a constant value under ``name``."""
     _add(Entry(name, aliases, dialect, doc, value=value))
+
+
+class KernelConstant:
+    """A registered value computed per traced body: ``fn(ctx)``."""
+
+    __slots__ = ("name", "fn")
+
+    def __init__(self, name: str, fn: Callable[[Ctx], Value]) -> None:
+        self.name = name
+        self.fn = fn
+
+    def __repr__(self) -> str:
+        return f"<kernel constant {self.name}>"
+
+
+def kernel_constant(name: str, fn: Callable[[Ctx], Value], *, doc: str = "", dialect: Dialect = "both",
+                    aliases: tuple[str, ...] = ()) -> None:
+    """Register a value computed from the kernel's ``Ctx`` (``arch``, ``grid``...)."""
+    _add(Entry(name, aliases, dialect, doc, value=KernelConstant(name, fn)))
 
 
 def normalise(name: str) -> str:

@@ -1,0 +1,216 @@
+"""Our own numpy references for kernels of the public corpus (shared/corpus.json).
+
+``REFS`` maps ``"<repo>:<path>:<kernel>"`` to ``reference(inputs, kwargs)``, where ``inputs``
+are the kernel's positional arguments exactly as the benchmark passed them (numpy arrays or
+Python values) and ``kwargs`` its keyword arguments. A reference returns either
+
+* a tuple of arrays, compared in order with the kernel's outputs, or
+* a dict ``{parameter name: array}`` for kernels that write into an argument instead of
+  returning a tensor; compared with that input buffer after the run.
+
+NaN in an expected array means "not specified" (elements the kernel never writes).
+``TOL`` overrides the per-dtype tolerance for kernels that round through a narrower dtype.
+Everything here is written from the kernels' documented semantics; none of it is copied.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+
+Ref = Callable[[list[Any], dict[str, Any]], Any]
+
+SAMPLES = "aws-neuron/nki-samples"
+SDK = "aws-neuron/aws-neuron-sdk"
+TUTORIALS = f"{SAMPLES}:src/nki_samples/tutorials"
+FP32_MIN = float(np.finfo(np.float32).min)
+
+
+def _f64(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def _like(result: np.ndarray, template: np.ndarray) -> np.ndarray:
+    return np.asarray(result).astype(template.dtype)
+
+
+def add_pair(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    a, b = inputs[:2]
+    return (_like(_f64(a) + _f64(b), a),)
+
+
+def average_pool(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    image = inputs[0]
+    pool = inputs[1] if len(inputs) > 1 else kwargs["pool_size"]
+    c, h, w = image.shape
+    windows = _f64(image)[:, : h // pool * pool, : w // pool * pool]
+    windows = windows.reshape(c, h // pool, pool, w // pool, pool)
+    return (_like(windows.mean(axis=(2, 4)), image),)
+
+
+def rmsnorm_no_eps(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    a, g = inputs[:2]
+    rows = _f64(a)
+    return (_like(rows / np.sqrt((rows * rows).mean(axis=1, keepdims=True)) * _f64(g), a),)
+
+
+def softmax_rows(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    x = _f64(inputs[0])
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return (_like(e / e.sum(axis=1, keepdims=True), inputs[0]),)
+
+
+def layernorm(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    args = dict(zip(("input_tensor", "epsilon", "gamma_vector", "beta_vector"), inputs, strict=False))
+    args.update(kwargs)
+    x = _f64(args["input_tensor"])
+    mean = x.mean(axis=1, keepdims=True)
+    var = x.var(axis=1, keepdims=True)
+    out = (x - mean) / np.sqrt(var + args["epsilon"]) * _f64(args["gamma_vector"]) + _f64(args["beta_vector"])
+    return (_like(out, args["input_tensor"]),)
+
+
+def row_block_transpose(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    x, (rows, cols) = inputs[0], tuple(inputs[1])
+    return (x.reshape(x.shape[0], rows, cols).transpose(0, 2, 1).reshape(x.shape),)
+
+
+def activation_pair(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    a, b, c = (_f64(x) for x in inputs[:3])
+    # The second result is produced in bfloat16 and stored into an fp32 tensor.
+    second = np.square(b * 2.0 + c).astype(ml_dtypes.bfloat16).astype(np.float32)
+    return (np.exp(a).astype(np.float32), second)
+
+
+def strict_lower_keep(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    a = inputs[0]
+    row, col = np.indices(a.shape)
+    return (np.where(col < row, a, np.float32(FP32_MIN)).astype(a.dtype),)
+
+
+def mean_and_var(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    a = _f64(inputs[0])
+    dtype = inputs[0].dtype
+    return (a.mean(axis=1, keepdims=True).astype(dtype), a.var(axis=1, keepdims=True).astype(dtype))
+
+
+def rotate_partitions(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Within each group of 32 partitions, partition i receives partition (i - 1) mod 32."""
+    a = inputs[0]
+    src = [g * 32 + (i - 1) % 32 for g in range(a.shape[0] // 32) for i in range(32)]
+    return (a[src].astype(np.float32),)
+
+
+def broadcast_partition0(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return (np.repeat(inputs[0][:1], 32, axis=0).astype(np.float32),)
+
+
+def transpose_both(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return tuple(np.ascontiguousarray(x.T) for x in inputs[:2])
+
+
+def tensor_scalar_trio(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    a, c, e, f = inputs[:4]
+    return (_like(_f64(a) - 1.0, a), _like(1.0 - _f64(c), c), _like(_f64(e) * _f64(f) + 2.5, e))
+
+
+def mul_add_scan(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Along each row: acc = a[i] * acc + b[i], starting from 0; the running values."""
+    a, b = _f64(inputs[0]), _f64(inputs[1])
+    out = np.empty_like(a)
+    acc = np.zeros(a.shape[0])
+    for i in range(a.shape[1]):
+        acc = a[:, i] * acc + b[:, i]
+        out[:, i] = acc
+    return (out.astype(inputs[0].dtype),)
+
+
+def identity(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return (np.array(inputs[0], copy=True),)
+
+
+def reciprocal(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return (_like(1.0 / _f64(inputs[0]), inputs[0]),)
+
+
+def exponential(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return (_like(np.exp(_f64(inputs[0])), inputs[0]),)
+
+
+def square_corner(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return (_like(np.square(_f64(inputs[0])[:64, :256]), inputs[0]),)
+
+
+def gather_rows_by_index(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    data, idx = inputs[:2]
+    return (data[np.asarray(idx).astype(np.int64)],)
+
+
+def gather_even_rows(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return (inputs[0][2 * np.arange(64)],)
+
+
+def scatter_even_rows(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    src = inputs[0]
+    out = np.full((128, src.shape[1]), np.nan, dtype=src.dtype)
+    out[2 * np.arange(64)] = src
+    return (out,)
+
+
+def transpose_one(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return (np.ascontiguousarray(inputs[0].T),)
+
+
+def transpose_into_second(inputs: list[Any], kwargs: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {"tp_ptr": np.ascontiguousarray(inputs[0].T).astype(inputs[1].dtype)}
+
+
+REFS: dict[str, Ref] = {
+    f"{TUTORIALS}/tensor_addition/tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
+        add_pair,
+    f"{TUTORIALS}/tensor_addition/spmd_tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
+        add_pair,
+    f"{TUTORIALS}/average_pool2d/average_pool2d_nki_kernels.py:tensor_avgpool_kernel":
+        average_pool,
+    f"{TUTORIALS}/rmsnorm/rmsnorm_nki_kernels.py:nki_rmsnorm_kernel": rmsnorm_no_eps,
+    f"{TUTORIALS}/softmax/softmax_nki_kernels.py:nki_softmax_kernel": softmax_rows,
+    f"{TUTORIALS}/layernorm/layernorm_nki_kernel.py:nki_layernorm_kernel_v1": layernorm,
+    f"{TUTORIALS}/layernorm/layernorm_nki_kernel.py:nki_layernorm_kernel_v2": layernorm,
+    f"{SDK}:nki/test/test_nki_isa_activation.py:nki_activation": activation_pair,
+    f"{SDK}:nki/test/test_nki_isa_affine_select.py:nki_affine_select": strict_lower_keep,
+    f"{SDK}:nki/test/test_nki_isa_bn_stats.py:nki_bn_stats_bn_aggr_1": mean_and_var,
+    f"{SDK}:nki/test/test_nki_isa_bn_stats.py:nki_bn_stats_bn_aggr_2": mean_and_var,
+    f"{SDK}:nki/test/test_nki_isa_nc_stream_shuffle.py:nki_nc_stream_shuffle": rotate_partitions,
+    f"{SDK}:nki/test/test_nki_isa_nc_stream_shuffle.py:nki_nc_stream_shuffle_broadcast_partition":
+        broadcast_partition0,
+    f"{SDK}:nki/test/test_nki_isa_nc_stream_shuffle.py:nki_nc_stream_shuffle_broadcast_mask":
+        rotate_partitions,
+    f"{SDK}:nki/test/test_nki_isa_nc_transpose.py:nki_nc_transpose": transpose_both,
+    f"{SDK}:nki/test/test_nki_isa_reciprocal.py:reciprocal_kernel": reciprocal,
+    f"{SDK}:nki/test/test_nki_isa_tensor_copy.py:nki_tensor_copy": identity,
+    f"{SDK}:nki/test/test_nki_isa_tensor_scalar.py:nki_tensor_scalar": tensor_scalar_trio,
+    f"{SDK}:nki/test/test_nki_isa_tensor_tensor.py:nki_tensor_tensor": add_pair,
+    f"{SDK}:nki/test/test_nki_isa_tensor_tensor_scan.py:nki_tensor_tensor_scan": mul_add_scan,
+    f"{SDK}:nki/test/test_nki_mask.py:nki_mask": square_corner,
+    f"{SDK}:nki/test/test_nki_memory_semantics.py:simple_demo_kernel": exponential,
+    f"{SDK}:nki/test/test_nki_nl_dslice.py:example_kernel": identity,
+    f"{SDK}:nki/test/test_nki_nl_load_store_indirect.py:example_indirect_load_1": gather_rows_by_index,
+    f"{SDK}:nki/test/test_nki_nl_load_store_indirect.py:example_indirect_load_2": gather_even_rows,
+    f"{SDK}:nki/test/test_nki_nl_load_store_indirect.py:example_indirect_save_2": scatter_even_rows,
+    f"{SDK}:nki/test/test_nki_nl_load_transpose2d.py:example_kernel_0": transpose_one,
+    f"{SDK}:nki/test/test_nki_nl_load_transpose2d.py:example_kernel_1": transpose_one,
+    f"{SDK}:nki/test/test_psum_modulo_alloc.py:allocated_loop_transpose": transpose_into_second,
+    f"{SDK}:nki/test/test_sbuf_modulo_alloc.py:allocated_loop_transpose": transpose_into_second,
+    f"{SDK}:nki/examples/getting_started_baremetal.py:nki_tensor_add_kernel": add_pair,
+    f"{SDK}:nki/examples/layout-pass.py:tensor_exp_kernel_": exponential,
+    f"{SDK}:nki/examples/transpose2d/transpose2d_nki_kernels.py:tensor_transpose2D_kernel_":
+        row_block_transpose,
+    f"{SDK}:nki/examples/average_pool2d/average_pool2d_nki_kernels.py:tensor_avgpool_kernel": average_pool,
+}
+
+# rtol = atol overrides, for results that pass through bfloat16 inside the kernel.
+TOL: dict[str, float] = {
+    f"{SDK}:nki/test/test_nki_isa_activation.py:nki_activation": 1e-2,
+}
