@@ -214,3 +214,19 @@ REFS: dict[str, Ref] = {
 TOL: dict[str, float] = {
     f"{SDK}:nki/test/test_nki_isa_activation.py:nki_activation": 1e-2,
 }
+
+# Arguments the recorder could not capture (library objects such as ``nl.add`` or
+# ``np.less``), as the drivers pass them: positional index or keyword name -> the symbolic
+# spelling klr accepts for a library object. Applied to every invocation of the kernel.
+_CUMULATIVE = f"{SDK}:nki/test/test_nki_isa_tensor_scalar_cumulative.py"
+_RANGE_SELECT = f"{SDK}:nki/test/test_nki_isa_range_select.py"
+SYMBOLIC_ARGS: dict[str, dict[int | str, str]] = {
+    f"{_RANGE_SELECT}:nki_range_select_chaining": {3: "np.greater_equal", 4: "np.less"},
+    f"{_RANGE_SELECT}:nki_range_select_example": {3: "np.greater_equal", 4: "np.less", 6: "nl.float32"},
+    f"{_CUMULATIVE}:nki_tensor_scalar_cumulative_scalar": {"op0": "nl.add", "op1": "nl.add"},
+    f"{_CUMULATIVE}:nki_tensor_scalar_cumulative_vector": {
+        "op0": "nl.add", "op1": "nl.add", "reduce_cmd": "nisa.reduce_cmd.load_reduce"},
+    f"{_CUMULATIVE}:nki_tensor_scalar_cumulative_chain": {
+        "op0": "nl.add", "op1": "nl.multiply", "reduce_cmd": "nisa.reduce_cmd.reset_reduce"},
+    f"{_CUMULATIVE}:nki_tensor_scan": {"op": "nl.add"},
+}

@@ -27,6 +27,14 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, TypeVar
 
+T = TypeVar("T")
+
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # Python 3.10: the decorator only informs type checkers
+    def dataclass_transform(**_: Any) -> Callable[[T], T]:
+        return lambda f: f
+
 __all__ = [
     "F32", "F64", "Int", "Nat", "NodeEnum", "Sum", "FieldInfo", "NodeInfo",
     "node", "fields_of", "info_of", "lean_name", "Kind", "TypeDesc", "describe",
@@ -105,9 +113,7 @@ class NodeInfo:
     proofs: int                # proof fields counted in the array head but never written
 
 
-T = TypeVar("T")
-
-
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) -> Callable[[type[T]], type[T]]:
     """Make a class a frozen, slotted IR dataclass and register its schema."""
 

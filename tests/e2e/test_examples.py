@@ -17,6 +17,19 @@ def test_every_kernel_file_has_a_reference() -> None:
     assert kernels == set(NAMES)
 
 
+def test_api_entry_points_stay_callable() -> None:
+    import klr
+
+    ex = refs.load("transpose2d")
+    inputs = ex.make_inputs()
+    for _ in range(2):  # the second round uses the entry points after their first use
+        py = klr.gather(str(ex.path), *inputs, name=ex.kernel, **ex.kwargs)
+        assert callable(klr.trace), "klr.trace was rebound to the klr.trace subpackage"
+        traced = klr.trace(py)
+        klr.eval(traced.kernel, *inputs)
+        assert callable(klr.gather) and callable(klr.trace) and callable(klr.eval)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_api(name: str) -> None:
     ex = refs.load(name)

@@ -66,6 +66,19 @@ from klr.core.sysops import (
 from klr.core.tensor import Dtype, Immediate, Reg, TensorRef
 from klr.schema import F32, Nat, Sum, node
 
+__all__ = [
+    "Dropout", "Activate", "NcActivate", "ActivationReduce", "AffineSelect", "NcAffineSelect",
+    "DmaCopy", "NcDmaCopy", "DmaTranspose", "Transpose", "LoadMaskRegister", "Shuffle", "MemSet",
+    "Iota", "LoadStationary", "MatMul", "LocalGather", "NcLocalGather", "RangeSelect", "NcRangeSelect",
+    "ScalarTensorTensor", "NcScalarTensorTensor", "CopyPredicated", "TensorTensorScan",
+    "MatchValueLoad", "FindIndex8", "MatchReplace8", "Max8", "BatchNormAggregate", "BatchNormStats",
+    "Reciprocal", "Copy", "NcCopy", "TensorReduce", "TensorScalar", "TensorScalarReduce",
+    "TensorTensor", "NcMatMul", "TensorPartitionReduce", "SelectReduce", "SequenceBounds", "QuantizeMX",
+    "MatMulMX", "DmaCompute", "TensorScalarCumulative", "NcNGather", "NonzeroWithCount", "Exponential",
+    "Activate2", "Operator", "TGROperator", "OPERATOR_NAMES", "TGR_OPERATOR_NAMES", "OPERATOR_CLASSES",
+    "operator_ctor", "operator_name", "engine_of",
+]
+
 
 @node(tag=147)
 class Dropout:
@@ -756,9 +769,3 @@ def engine_of(op: object) -> Engine:
         return engine
     return rule
 
-
-__all__ = [name for name, value in globals().items()
-           if isinstance(value, type) and hasattr(value, "__klr__") and value.__module__ == __name__] + [
-    "Operator", "TGROperator", "OPERATOR_NAMES", "TGR_OPERATOR_NAMES", "OPERATOR_CLASSES",
-    "operator_ctor", "operator_name", "engine_of",
-]

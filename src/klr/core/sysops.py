@@ -21,6 +21,14 @@ from klr.core.optypes import (
 from klr.core.tensor import Immediate, TensorRef
 from klr.schema import Int, Nat, node
 
+__all__ = [
+    "SendRecv", "SendRecvCompute", "TensorLoad", "TensorStore", "RegisterMove", "CmpBranch",
+    "RegisterAluOp", "CollectiveOp", "AllReduce", "AllGather", "ReduceScatter", "CollectivePermute",
+    "CollectivePermuteImplicit", "CollectivePermuteImplicitReduce", "Broadcast", "AllToAll", "RankId",
+    "CurrentProcessingRankId", "Send", "Recv", "CoreBarrier", "Rng", "Rand2", "RandGetState",
+    "SetRngSeed", "RandSetState", "ExtendedInst", "DevicePrint",
+]
+
 
 @node(tag=187)
 class SendRecv:
@@ -273,6 +281,3 @@ class DevicePrint:
     printPrefix: str
     buffer: PrintOutputBuffer
 
-
-__all__ = [name for name, value in globals().items()
-           if isinstance(value, type) and hasattr(value, "__klr__") and value.__module__ == __name__]

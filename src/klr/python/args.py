@@ -16,6 +16,7 @@ such strings, JSON numbers/booleans/null/arrays, or ``{"shape": [..], "dtype": "
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
 from collections.abc import Mapping
@@ -64,7 +65,7 @@ def tensor_expr(shape: tuple[int, ...], dtype: str, pos: Pos = NOPOS) -> K.Expr:
 def qualify(dotted: str) -> str:
     """``nl.exp`` -> ``nki.language.exp``; ``neuronxcc.nki.isa.x`` -> ``nki.isa.x``."""
     dotted = dotted.strip()
-    for prefix in ("neuronxcc.nki",) + tuple(sorted(MODULE_ALIASES, key=len, reverse=True)):
+    for prefix in ("neuronxcc.nki", *sorted(MODULE_ALIASES, key=len, reverse=True)):
         if dotted == prefix or dotted.startswith(prefix + "."):
             return MODULE_ALIASES.get(prefix, "nki") + dotted[len(prefix):]
     if dotted in NKI_NAMES:
@@ -156,7 +157,7 @@ def load_args_json(path: str) -> tuple[list[K.Expr], dict[str, K.Expr]]:
 def value_expr(value: Any, pos: Pos = NOPOS) -> K.Expr:
     """A Python value given to the kernel: scalars, containers, arrays (shape and dtype only)."""
     if isinstance(value, K.Expr):
-        return value
+        return value if value.pos.line else K.Expr(value.expr, pos)
     kind = _scalar(value)
     if kind is not None:
         return K.Expr(K.ConstExpr(kind), pos)
@@ -214,10 +215,8 @@ def _library_value(value: Any, pos: Pos) -> K.Expr:
 
 def _numpy_dtype_name(dtype: Any) -> str:
     core = None
-    try:
+    with contextlib.suppress(TypeError):
         core = from_numpy(dtype)
-    except TypeError:
-        pass
     if core is not None:
         return nki_name(core)
     return dtype_name(str(dtype))

@@ -213,7 +213,7 @@ class Subscript:
 
 @node(name="slice")
 class SliceExpr:
-    l: Expr | None  # noqa: E741 - the reference's field name
+    l: Expr | None  # the reference's field name
     u: Expr | None
     step: Expr | None
 

@@ -21,13 +21,11 @@ from typing import Protocol
 from klr.errors import GatherError
 from klr.pos import Pos
 from klr.python import ast as K
-from klr.python.modules import (
-    BUILTIN_NAMES, ConstRef, ImportBinding, LibRef, Module, ModuleRef, Ref, Resolver, Indexer,
-)
+from klr.python.modules import BUILTIN_NAMES, ImportBinding, Indexer, LibRef, Module, ModuleRef, Ref, Resolver
 
 INT64_MAX = 2**63 - 1
 
-_BINOPS = {
+BINOPS = {
     ast.Add: K.BinOp.add, ast.Sub: K.BinOp.sub, ast.Mult: K.BinOp.mul,
     ast.MatMult: K.BinOp.matmul, ast.Div: K.BinOp.div, ast.Mod: K.BinOp.mod,
     ast.Pow: K.BinOp.pow, ast.LShift: K.BinOp.lshift, ast.RShift: K.BinOp.rshift,
@@ -259,12 +257,12 @@ class Converter:
                 bop = K.BoolOp.land if isinstance(op, ast.And) else K.BoolOp.lor
                 return self.mk(K.BoolOpExpr(bop, self.exprs(values)), node)
             case ast.BinOp(op=op, left=left, right=right):
-                return self.mk(K.BinOpExpr(_BINOPS[type(op)], self.expr(left), self.expr(right)), node)
+                return self.mk(K.BinOpExpr(BINOPS[type(op)], self.expr(left), self.expr(right)), node)
             case ast.UnaryOp(op=op, operand=operand):
                 return self.mk(K.UnaryOpExpr(_UNARYOPS[type(op)], self.expr(operand)), node)
-            case ast.Compare(left=left, ops=ops, comparators=comps):
+            case ast.Compare(left=left, ops=ops, comparators=comparators):
                 cmp = tuple(_CMPOPS[type(o)] for o in ops)
-                return self.mk(K.Compare(self.expr(left), cmp, self.exprs(comps)), node)
+                return self.mk(K.Compare(self.expr(left), cmp, self.exprs(comparators)), node)
             case ast.IfExp(test=test, body=body, orelse=orelse):
                 return self.mk(K.IfExp(self.expr(test), self.expr(body), self.expr(orelse)), node)
             case ast.Call(func=func, args=args, keywords=keywords):
@@ -310,7 +308,7 @@ class Converter:
         raise self.fail("complex literals are not supported in kernels", node)
 
     def dict_display(self, node: ast.Dict, keys: list[ast.expr | None], values: list[ast.expr]) -> K.Expr:
-        for key, value in zip(keys, values):
+        for key, value in zip(keys, values, strict=True):
             if key is None:
                 raise self.fail("dict unpacking (**) is not supported in kernels", value)
         return self.mk(K.DictExpr(self.exprs([k for k in keys if k is not None]), self.exprs(values)), node)
@@ -356,7 +354,7 @@ class Converter:
         """Parameters; defaults are evaluated in the enclosing scope, annotations dropped."""
         kw_defaults = tuple(
             K.Keyword(a.arg, self.expr(d), self.pos(d))
-            for a, d in zip(node.kwonlyargs, node.kw_defaults) if d is not None)
+            for a, d in zip(node.kwonlyargs, node.kw_defaults, strict=True) if d is not None)
         return K.Args(
             posonlyargs=tuple(a.arg for a in node.posonlyargs),
             args=tuple(a.arg for a in node.args),
@@ -421,7 +419,8 @@ class Converter:
                             default = self.expr(value) if value else self.mk(K.Name(MISSING), target)
                         fields.append(K.Keyword(name, default, self.pos(target)))
                     case ast.Assign() | ast.AnnAssign():
-                        raise self.fail("only assignments to a single name are supported in class bodies", stmt)
+                        raise self.fail(
+                            "only assignments to a single name are supported in class bodies", stmt)
                     case ast.FunctionDef() | ast.AsyncFunctionDef():
                         methods.append(self.function(stmt, f"{qualname}.{stmt.name}"))
                     case _:
@@ -452,7 +451,7 @@ class Converter:
             case ast.Assign(targets=targets, value=value):
                 return K.Assign(self.exprs(targets), self.expr(value))
             case ast.AugAssign(target=target, op=op, value=value):
-                return K.AugAssign(self.expr(target), _BINOPS[type(op)], self.expr(value))
+                return K.AugAssign(self.expr(target), BINOPS[type(op)], self.expr(value))
             case ast.AnnAssign(target=target, annotation=annotation, value=value):
                 with self.leniently():
                     ann = self.expr(annotation)

@@ -18,8 +18,8 @@ import builtins
 import os
 import sys
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from klr.errors import GatherError, UsageError
 from klr.pos import Pos
@@ -320,7 +320,8 @@ class Resolver:
             module = Module(name, path, name, True, [], ast.Module(body=[], type_ignores=[]))
         else:
             text = read_source(path, GatherError, pos)
-            module = Module(name, path, package, is_package, text.splitlines(keepends=True), parse(path, text))
+            lines = text.splitlines(keepends=True)
+            module = Module(name, path, package, is_package, lines, parse(path, text))
         other = self.by_name.get(name)
         if other is not None:
             raise GatherError(f"module name '{name}' refers to both {other.path} and {path}", pos)
@@ -449,7 +450,9 @@ class Resolver:
                 raise GatherError(f"cannot find module '{binding.attr}'", pos)
             return ModuleRef(found)
         base = self.module_ref(binding.module, module, pos)
-        ref = self.resolve_attr(base, binding.attr, pos)
+        if isinstance(base, LibRef):
+            return LibRef(f"{base.name}.{binding.attr}")
+        ref = self.member(base.module, binding.attr, pos, importer=module)
         if ref is None:
             raise GatherError(f"cannot import name '{binding.attr}' from '{binding.module}'", pos)
         return ref
@@ -474,14 +477,27 @@ class Resolver:
             case LibRef(name=lib):
                 return LibRef(f"{lib}.{attr}")
             case ModuleRef(module=m):
-                ref = self.resolve_global(m, attr)
-                if ref is not None:
-                    return ref
-                sub = self.submodule(m, attr, pos) if m.is_package else None
-                if sub is not None:
-                    return ModuleRef(sub)
-                raise GatherError(f"module '{m.name}' has no attribute '{attr}'", pos)
+                ref = self.member(m, attr, pos)
+                if ref is None:
+                    raise GatherError(f"module '{m.name}' has no attribute '{attr}'", pos)
+                return ref
         return None
+
+    def member(self, module: Module, attr: str, pos: Pos | None, importer: Module | None = None) -> Ref | None:
+        """A module's attribute: a module-level binding, else a submodule of a package.
+
+        A package importing from itself (``from . import sub`` in its ``__init__``) means
+        the submodule, as Python's import system falls back to it.
+        """
+        own = importer is module
+        if not own:
+            ref = self.resolve_global(module, attr)
+            if ref is not None:
+                return ref
+        sub = self.submodule(module, attr, pos) if module.is_package else None
+        if sub is not None:
+            return ModuleRef(sub)
+        return self.resolve_global(module, attr) if own else None
 
 
 def _last_attr(e: ast.expr) -> str | None:

@@ -1,0 +1,400 @@
+"""Run klr over the public NKI kernel corpus and tabulate how far each kernel gets.
+
+    python bench/corpus.py DIR [--json out.json] [--only SUBSTRING] [--seed N] [--timeout S]
+
+DIR holds checkouts of the repositories named in shared/corpus.json, at the commits listed
+there, one directory per repository named after it (DIR/nki-samples, DIR/aws-neuron-sdk)::
+
+    mkdir -p DIR && cd DIR
+    git clone https://github.com/aws-neuron/nki-samples.git
+    git -C nki-samples checkout fc5c69f79c899d719f6c351fd01acf3c419a6b8b
+    git clone https://github.com/aws-neuron/aws-neuron-sdk.git
+    git -C aws-neuron-sdk checkout 81ce03ae261e12925e53437a0f690478e6366155
+
+(``--print-checkout`` prints these commands from the corpus file.)
+
+For every listed kernel and every recorded invocation (input shapes and dtypes, grid,
+keyword arguments) the kernel is gathered, traced and evaluated on seeded random inputs
+through the library API (``import klr``); where bench/corpus_refs.py has one of our numpy
+references, the outputs are compared with it. A kernel without a recorded invocation is only
+gathered. Each phase's failure is caught: a ``KlrError`` is the kernel's (or klr's declared
+lack of support), anything else is a klr crash, reported as ``internal error`` and counted
+separately, with the innermost klr frame so the owner can find it.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from corpus_refs import REFS, SYMBOLIC_ARGS, TOL  # noqa: E402
+
+import klr  # noqa: E402
+from klr.errors import KlrError  # noqa: E402
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus.json"
+DTYPE_TOL = {"bfloat16": 1e-2, "float16": 1e-3, "float32": 1e-5}
+
+
+class NotReproducible(Exception):
+    """The recorded invocation holds a value we cannot rebuild (an object, a callable...)."""
+
+
+class PhaseTimeout(Exception):
+    pass
+
+
+@dataclass
+class Row:
+    key: str
+    invocation: int | None
+    gathered: bool | None = None
+    traced: bool | None = None
+    evaluated: bool | None = None
+    matched: bool | None = None
+    internal: bool = False
+    error: str = ""
+    where: str = ""
+    times: dict[str, float] = field(default_factory=dict)
+    statements: int | None = None
+
+    @property
+    def label(self) -> str:
+        repo, path, kernel = self.key.split(":")
+        suffix = "" if self.invocation is None else f"#{self.invocation}"
+        return f"{repo.split('/')[-1]}:{Path(path).name}:{kernel}{suffix}"
+
+
+# --- building arguments ----------------------------------------------------------------------
+
+def np_dtype(name: str) -> np.dtype:
+    import ml_dtypes
+
+    special = {"bfloat16": ml_dtypes.bfloat16, "float8_e4m3fn": ml_dtypes.float8_e4m3fn,
+               "float8_e5m2": ml_dtypes.float8_e5m2, "float8_e4m3": ml_dtypes.float8_e4m3}
+    return np.dtype(special.get(name, name))
+
+
+def make_value(spec: Any, rng: np.random.Generator) -> Any:
+    """A concrete argument for one recorded input/keyword description."""
+    if spec is None:
+        raise NotReproducible("an argument was not recorded")
+    if "shape" in spec and "dtype" in spec:
+        dtype = np_dtype(spec["dtype"])
+        shape = tuple(spec["shape"])
+        if np.issubdtype(dtype, np.integer):
+            return rng.integers(0, 64, shape).astype(dtype)
+        return rng.random(shape).astype(dtype)
+    if "value" in spec:
+        value = spec["value"]
+        return tuple(value) if isinstance(value, list) else value
+    if "scalar" in spec:
+        return float(np.asarray(rng.random(), dtype=np_dtype(spec["scalar"])))
+    raise NotReproducible(f"argument of type {spec.get('type', '?')} cannot be rebuilt")
+
+
+def symbolic_value(spelling: str) -> Any:
+    """A library object (``nl.add``, ``np.less``) as the AST expression klr passes for it."""
+    from klr.python.args import parse_value
+
+    return parse_value(spelling)
+
+
+def parse_grid(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        grid = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise NotReproducible(f"grid {text} cannot be rebuilt") from None
+    return tuple(grid) if isinstance(grid, (tuple, list)) else (int(grid),)
+
+
+# --- running one phase -----------------------------------------------------------------------
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    def expire(signum: int, frame: Any) -> None:
+        raise PhaseTimeout(f"timed out after {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def first_line(text: str) -> str:
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0].strip() if lines else ""
+
+
+def located(exc: KlrError) -> str:
+    """``file:line: message`` (file name only) for a klr diagnostic."""
+    pos = exc.pos
+    where = ""
+    if pos is not None and pos.line:
+        where = f"{Path(pos.filename).name if pos.filename else '?'}:{pos.line}: "
+    return where + first_line(exc.message)
+
+
+def klr_frame(exc: BaseException) -> str:
+    """The innermost stack frame inside the klr package: ``klr/trace/x.py:12 in fn``."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/klr/" in f.filename.replace("\\", "/")]
+    if not frames:
+        return ""
+    f = frames[-1]
+    rel = f.filename.replace("\\", "/").split("/src/")[-1]
+    return f"{rel}:{f.lineno} in {f.name}"
+
+
+def run_phase(row: Row, phase: str, timeout: float, fn: Callable[[], Any]) -> tuple[bool, Any]:
+    start = time.perf_counter()
+    try:
+        with time_limit(timeout):
+            value = fn()
+        ok = True
+    except KlrError as exc:
+        value, ok = None, False
+        row.error = f"{phase}: {located(exc)}"
+    except PhaseTimeout as exc:
+        value, ok = None, False
+        row.error = f"{phase}: {exc}"
+    except Exception as exc:  # a klr crash: reported, counted separately, never fatal
+        value, ok = None, False
+        row.internal = True
+        row.error = f"{phase}: internal error: {type(exc).__name__}: {first_line(str(exc))}"
+        row.where = klr_frame(exc)
+    row.times[phase] = time.perf_counter() - start
+    return ok, value
+
+
+def trace(py: Any) -> Any:
+    """``klr.trace(py)``, also once the ``klr.trace`` subpackage has shadowed that attribute
+    (importing a subpackage rebinds the parent's attribute of the same name)."""
+    entry = klr.trace if callable(klr.trace) else klr.trace.trace
+    return entry(py)
+
+
+# --- comparing -------------------------------------------------------------------------------
+
+def tolerance(key: str, dtype: np.dtype) -> float:
+    return TOL.get(key, DTYPE_TOL.get(np.dtype(dtype).name, 1e-5))
+
+
+def compare(key: str, got: np.ndarray, want: np.ndarray, what: str) -> str:
+    """An empty string when ``got`` matches ``want``; otherwise why not."""
+    got = np.asarray(got)
+    want = np.asarray(want)
+    if got.shape != want.shape:
+        return f"{what}: shape {got.shape} != expected {want.shape}"
+    g = got.astype(np.float64)
+    w = want.astype(np.float64)
+    care = ~np.isnan(w)
+    tol = tolerance(key, want.dtype)
+    bad = care & ~np.isclose(g, w, rtol=tol, atol=tol, equal_nan=True)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        return (f"{what}: {int(bad.sum())} of {int(care.sum())} elements differ; "
+                f"first at {idx}: {g[idx]!r} != expected {w[idx]!r}")
+    return ""
+
+
+def check(key: str, expected: Any, outputs: dict[str, np.ndarray], names: list[str],
+          final_inputs: dict[str, np.ndarray] | None) -> str:
+    if isinstance(expected, dict):
+        problems = []
+        for name, want in expected.items():
+            source = outputs if name in outputs else (final_inputs or {})
+            if name not in source:
+                problems.append(f"no output or input buffer named {name!r}")
+                continue
+            problems.append(compare(key, source[name], want, name))
+        return "; ".join(p for p in problems if p)
+    expected = tuple(expected)
+    if len(expected) != len(names):
+        return f"{len(names)} outputs, expected {len(expected)}"
+    return "; ".join(p for p in (compare(key, outputs[n], w, n) for n, w in zip(names, expected, strict=True))
+                     if p)
+
+
+# --- one kernel ------------------------------------------------------------------------------
+
+def run_invocation(row: Row, path: Path, entry: dict[str, Any], inv: dict[str, Any] | None,
+                   seed: int, timeout: float) -> None:
+    kernel = entry["kernel"]
+    rng = np.random.default_rng(seed)
+    symbolic = SYMBOLIC_ARGS.get(row.key, {})
+    try:
+        args = [symbolic_value(symbolic[i]) if i in symbolic else make_value(s, rng)
+                for i, s in enumerate(inv["inputs"])] if inv else []
+        kwargs = {k: symbolic_value(symbolic[k]) if k in symbolic else make_value(s, rng)
+                  for k, s in inv["kwargs"].items()} if inv else {}
+        grid = parse_grid(inv.get("grid")) if inv else None
+    except NotReproducible as exc:
+        row.error = f"skipped: {exc}"
+        return
+
+    row.gathered, py = run_phase(row, "gather", timeout,
+                                 lambda: klr.gather(str(path), *args, name=kernel, grid=grid, **kwargs))
+    if not row.gathered or inv is None:
+        if inv is None and row.gathered:
+            row.error = "no recorded invocation: gathered only"
+        return
+
+    row.traced, traced = run_phase(row, "trace", timeout, lambda: trace(py))
+    if not row.traced:
+        return
+    core = traced.kernel
+    row.statements = sum(len(b.body) for body in core.bodies for b in body)
+
+    by_name = dict(zip(entry["params"], args, strict=False))
+    by_name.update(kwargs)
+    tensors = [by_name.get(t.name) for t in core.inputs]
+    if any(not isinstance(t, np.ndarray) for t in tensors):
+        missing = [t.name for t, v in zip(core.inputs, tensors, strict=True) if not isinstance(v, np.ndarray)]
+        row.evaluated = False
+        row.error = f"eval: Core inputs {missing} are not tensor parameters of the kernel"
+        return
+    row.evaluated, result = run_phase(row, "eval", timeout, lambda: klr.eval(core, *tensors, random=seed))
+    if not row.evaluated:
+        return
+
+    ref = REFS.get(row.key)
+    if ref is None:
+        return
+    try:
+        expected = ref(args, kwargs)
+    except Exception as exc:  # our reference does not fit this invocation
+        row.matched = False
+        row.error = f"reference failed: {type(exc).__name__}: {first_line(str(exc))}"
+        return
+    names = [t.name for t in core.outputs]
+    final_inputs = getattr(result, "inputs", None)
+    problem = check(row.key, expected, result.outputs, names, final_inputs)
+    row.matched = not problem
+    if problem:
+        row.error = f"mismatch: {problem}"
+
+
+def run_corpus(corpus: dict[str, Any], root: Path, only: str, seed: int, timeout: float) -> list[Row]:
+    rows = []
+    for entry in corpus["kernels"]:
+        key = f"{entry['repo']}:{entry['path']}:{entry['kernel']}"
+        if only and only not in key:
+            continue
+        path = root / entry["repo"].split("/")[-1] / entry["path"]
+        invocations: list[dict[str, Any] | None] = list(entry["invocations"]) or [None]
+        for i, inv in enumerate(invocations):
+            row = Row(key, None if inv is None else i)
+            if not path.exists():
+                row.error = f"missing file {path}"
+            else:
+                run_invocation(row, path, entry, inv, seed, timeout)
+            rows.append(row)
+            print_row(row, sys.stderr)
+    return rows
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+def mark(flag: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "-"}[flag]
+
+
+def ms(row: Row, phase: str) -> str:
+    return f"{row.times[phase] * 1e3:.0f}" if phase in row.times else "-"
+
+
+def print_row(row: Row, out: Any) -> None:
+    print(f"  {row.label}: gather {mark(row.gathered)}, trace {mark(row.traced)}, "
+          f"eval {mark(row.evaluated)}, match {mark(row.matched)} {row.error}", file=out, flush=True)
+
+
+def table(rows: list[Row]) -> str:
+    header = ("kernel", "gath", "trace", "eval", "match", "g ms", "t ms", "e ms", "stmts", "error")
+    body = [(r.label, mark(r.gathered), mark(r.traced), mark(r.evaluated), mark(r.matched),
+             ms(r, "gather"), ms(r, "trace"), ms(r, "eval"),
+             "-" if r.statements is None else str(r.statements),
+             r.error + (f" [{r.where}]" if r.where else "")) for r in rows]
+    widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header) - 1)]
+    lines = []
+    for cells in [header, *body]:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + "  " + cells[-1])
+    return "\n".join(lines)
+
+
+def summary(rows: list[Row]) -> dict[str, int]:
+    with_ref = [r for r in rows if r.key in REFS]
+    return {
+        "rows": len(rows),
+        "kernels": len({r.key for r in rows}),
+        "gathered": sum(r.gathered is True for r in rows),
+        "traced": sum(r.traced is True for r in rows),
+        "evaluated": sum(r.evaluated is True for r in rows),
+        "with_reference": len(with_ref),
+        "matched": sum(r.matched is True for r in rows),
+        "mismatched": sum(r.matched is False for r in rows),
+        "internal_errors": sum(r.internal for r in rows),
+        "skipped": sum(r.error.startswith("skipped") for r in rows),
+    }
+
+
+def checkout_commands(corpus: dict[str, Any]) -> str:
+    seen: dict[str, str] = {}
+    for entry in corpus["kernels"]:
+        seen.setdefault(entry["repo"], entry["commit"])
+    lines = []
+    for repo, commit in seen.items():
+        name = repo.split("/")[-1]
+        lines.append(f"git clone https://github.com/{repo}.git {name}")
+        lines.append(f"git -C {name} checkout {commit}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dir", nargs="?", type=Path, help="directory holding the repository checkouts")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="the corpus description")
+    parser.add_argument("--json", type=Path, help="also write every row and the summary as JSON")
+    parser.add_argument("--only", default="", help="only kernels whose repo:path:kernel contains this")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per phase")
+    parser.add_argument("--print-checkout", action="store_true", help="print the git commands making DIR")
+    args = parser.parse_args(argv)
+    corpus = json.loads(args.corpus.read_text())
+    if args.print_checkout:
+        print(checkout_commands(corpus))
+        return 0
+    if args.dir is None:
+        parser.error("DIR is required")
+    rows = run_corpus(corpus, args.dir, args.only, args.seed, args.timeout)
+    print(table(rows))
+    totals = summary(rows)
+    print("\n" + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    if args.json:
+        args.json.write_text(json.dumps({"summary": totals, "rows": [asdict(r) | {"label": r.label}
+                                                                      for r in rows]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,376 @@
+"""The machine state an operator implementation sees, and the helpers it uses.
+
+``Machine`` is the whole device: HBM (shared by the logical cores), the poison records,
+the random generator, warnings, device prints and counters. ``Core`` is one logical core:
+its SBUF/PSUM/register storages, its registers and its engines' accumulators. While a
+statement runs, its Core is the ``ctx`` passed to the operator rules: ``ctx.load``,
+``ctx.store``, ``ctx.operand``, ``ctx.fail`` ... all name that statement in errors.
+
+Values move between memory and the ALU as ``Tile``s: a [partitions, free elements] array
+of the stored element type, the origin codes of the elements (None when all clean) and
+the view's own N-d shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import numpy as np
+
+from klr.core.operators import operator_name
+from klr.core.tensor import (
+    AccessBasic,
+    AccessPattern,
+    BirAccessPattern,
+    ImmFloat,
+    ImmInt,
+    ImmPointer,
+    ImmRegister,
+    PsumView,
+    RegisterRef,
+    SbufView,
+    ScalarReg,
+    TensorHbm,
+    TensorName,
+)
+from klr.dtypes import Dtype
+from klr.errors import EvalError, Warning_
+from klr.interp.memory import CLEAN, UNWRITTEN, Layout, MemoryFault, Storage, View, layout_of, resolve
+from klr.pos import Pos
+
+F32 = np.float32
+I64 = np.int64
+ACCESS_TYPES = (TensorName, AccessBasic, AccessPattern, BirAccessPattern)
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tile:
+    """Element values read from (or bound for) a view, as a [P, F] array."""
+
+    values: np.ndarray
+    origin: np.ndarray | None
+    dtype: Dtype
+    shape: tuple[int, ...]
+
+    @property
+    def P(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def F(self) -> int:
+        return int(self.values.shape[1])
+
+    def num(self, kind: type) -> np.ndarray:
+        """The values in the compute type ``kind`` (np.float32 or np.int64)."""
+        return as_compute(self.values, kind)
+
+    def nd(self, values: np.ndarray | None = None) -> np.ndarray:
+        """``values`` (default: this tile's) in the view's N-d shape."""
+        return (self.values if values is None else values).reshape(self.shape)
+
+
+def pf(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(partitions, free elements) of an N-d view shape; an empty pattern is one element."""
+    if not shape:
+        return (1, 1)
+    return shape[0], int(np.prod(shape[1:], dtype=np.int64))
+
+
+def as_compute(values: np.ndarray, kind: type) -> np.ndarray:
+    if values.dtype == kind:
+        return values
+    if kind is F32 and values.dtype.kind not in "iuf":
+        return values.astype(F32)      # ml_dtypes floats
+    return values.astype(kind)
+
+
+def cast_to(values: np.ndarray, dtype: Dtype) -> np.ndarray:
+    """Convert computed values to a storage dtype: floats round to nearest even; float to
+    integer rounds to nearest (ties to even), saturates, and maps NaN to 0; integer to a
+    narrower integer saturates."""
+    target = dtype.numpy()
+    values = np.asarray(values)
+    if values.dtype == target:
+        return values
+    if target.kind in "iu":
+        info = np.iinfo(target)
+        if values.dtype.kind in "iu":
+            return np.clip(values, max(info.min, np.iinfo(values.dtype).min),
+                           min(info.max, np.iinfo(values.dtype).max)).astype(target)
+        wide = np.rint(np.asarray(values, np.float64))
+        wide = np.nan_to_num(wide, nan=0.0, posinf=float(info.max), neginf=float(info.min))
+        return np.clip(wide, info.min, info.max).astype(target)
+    if values.dtype.kind in "iu" or values.dtype == np.float64:
+        values = values.astype(np.float64).astype(F32) if target != np.float64 else values
+    with np.errstate(all="ignore"):
+        return values.astype(target)
+
+
+def merge(*origins: np.ndarray | None) -> np.ndarray | None:
+    """Combine origin codes element-wise (numpy broadcasting); None means all clean."""
+    live = [o for o in origins if o is not None]
+    if not live:
+        return None
+    out = live[0]
+    for o in live[1:]:
+        out = np.minimum(out, o)
+    return out
+
+
+def immediate_kind(value: float | int) -> type:
+    return I64 if isinstance(value, int) else F32
+
+
+def compute_kind(*dtypes: Dtype | None, imms: tuple[float | int, ...] = ()) -> type:
+    """int64 when every tensor dtype and immediate of an instruction is an integer, else float32."""
+    if all(d is None or d.is_int for d in dtypes) and all(
+            isinstance(v, int) or float(v).is_integer() for v in imms):
+        return I64
+    return F32
+
+
+# --- the machine -------------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """What a run did: instructions executed, per operator, and branches taken."""
+
+    instructions: int = 0
+    branches: int = 0
+    by_operator: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DevicePrintRecord:
+    buffer: str        # "stdout" or "stderr"
+    text: str
+
+
+@dataclass(frozen=True)
+class PoisonRecord:
+    """The first statement that read never-written memory into some value."""
+
+    label: str
+    pos: Pos | None
+
+    def describe(self) -> str:
+        where = f" at {self.pos}" if self.pos is not None and self.pos.line else ""
+        return f"{self.label}{where}"
+
+
+class Machine:
+    """Device-wide state of one run."""
+
+    def __init__(self, seed: int | None, strict: bool) -> None:
+        self.hbm: dict[str, Storage] = {}
+        self.records: list[PoisonRecord] = [PoisonRecord("<never written>", None)]
+        self.rng = np.random.default_rng(0 if seed is None else seed)
+        self.strict = strict
+        self.warnings: list[Warning_] = []
+        self.prints: list[DevicePrintRecord] = []
+        self.stats = Stats()
+
+    def record(self, label: str, pos: Pos | None) -> int:
+        self.records.append(PoisonRecord(label, pos))
+        return len(self.records) - 1
+
+    def warn(self, message: str, pos: Pos | None) -> None:
+        if self.strict:
+            raise EvalError(message, pos)
+        self.warnings.append(Warning_(message, pos))
+
+
+@dataclass
+class Accumulator:
+    """An engine's internal per-partition reduction register."""
+
+    values: np.ndarray         # [P] compute values
+    origin: np.ndarray | None  # [P]
+
+
+class Core:
+    """One logical core; while a statement runs it is that statement's ``ctx``."""
+
+    def __init__(self, machine: Machine, index: int) -> None:
+        self.machine = machine
+        self.index = index
+        self.local: dict[str, Storage] = {}
+        self.regs: dict[str, int] = {}
+        self.reg_origin: dict[str, int] = {}
+        self.accumulators: dict[str, Accumulator] = {}
+        self.op: Any = None
+        self.label = ""
+        self.pos: Pos | None = None
+        self._poison = 0
+        self._views: dict[int, tuple[object, View]] = {}
+        self._layouts: dict[int, tuple[object, Layout]] = {}
+
+    # --- statement context ---------------------------------------------------------------------
+
+    def begin(self, op: Any, name: str | None, pos: Pos | None) -> None:
+        self.op = op
+        self.label = operator_name(op) + (f" {name}" if name else "")
+        self.pos = pos
+        self._poison = 0
+        self._views.clear()
+
+    def fail(self, message: str) -> NoReturn:
+        """Raise an EvalError about the running statement (message without the operator)."""
+        raise EvalError(f"{message} in {self.label}", self.pos)
+
+    def poison_code(self) -> int:
+        """This statement's poison record, created on first use."""
+        if not self._poison:
+            self._poison = self.machine.record(self.label, self.pos)
+        return self._poison
+
+    # --- storage and views ---------------------------------------------------------------------
+
+    def storage(self, t: TensorName) -> Storage:
+        space = self.machine.hbm if t.address.memory.is_hbm else self.local
+        found = space.get(t.address.name)
+        if found is None:
+            found = space[t.address.name] = Storage(t.address.name)
+        return found
+
+    def layout(self, access: object) -> Layout:
+        cached = self._layouts.get(id(access))
+        if cached is not None and cached[0] is access:
+            return cached[1]
+        try:
+            got = layout_of(access)
+        except ValueError as err:
+            self.fail(str(err))
+        self._layouts[id(access)] = (access, got)
+        return got
+
+    def view(self, ref: object) -> View:
+        """The bounds-checked view a TensorRef denotes."""
+        cached = self._views.get(id(ref))
+        if cached is not None and cached[0] is ref:
+            return cached[1]
+        if not isinstance(ref, ACCESS_TYPES):
+            self._unsupported_ref(ref)
+        layout = self.layout(ref)
+        extra, indirect = 0, None
+        if isinstance(ref, BirAccessPattern):
+            extra, indirect = self._dynamic(ref, layout)
+        try:
+            got = resolve(self.storage(layout.tensor), layout, extra, indirect)
+        except MemoryFault as fault:
+            self.fail(f"out-of-bounds access to '{fault.tensor}' (flat index {fault.index}, "
+                      f"size {fault.size})")
+        self._views[id(ref)] = (ref, got)
+        return got
+
+    def _unsupported_ref(self, ref: object) -> NoReturn:
+        match ref:
+            case SbufView() | PsumView() | TensorHbm():
+                self.fail("allocated tensor views (sbuf/psum/hbm) are not supported; the "
+                          "interpreter runs kernels before allocation")
+            case RegisterRef():
+                self.fail("register-shaped tensor references are not supported")
+        self.fail(f"{type(ref).__name__} is not a tensor reference")
+
+    def _dynamic(self, ref: BirAccessPattern, layout: Layout) -> tuple[int, tuple[int, np.ndarray] | None]:
+        extra = 0
+        match ref.scalarOffset:
+            case None:
+                pass
+            case ScalarReg(r=r):
+                extra = self.reg(r)
+            case access:
+                extra = int(self.load(access).num(I64).reshape(-1)[0])
+        indirect = None
+        if ref.vectorOffset is not None:
+            axis = ref.indirectDim
+            if not 0 <= axis < len(layout.shape):
+                self.fail(f"indirectDim {axis} is not an axis of a {len(layout.shape)}-d access "
+                          f"pattern")
+            index = self.load(ref.vectorOffset)
+            if index.values.size != layout.shape[axis]:
+                self.fail(f"vectorOffset has {index.values.size} indices for an axis of "
+                          f"{layout.shape[axis]}")
+            indirect = (axis, index.num(I64).reshape(-1))
+        return extra, indirect
+
+    # --- reading and writing -------------------------------------------------------------------
+
+    def load(self, ref: object) -> Tile:
+        """Read a TensorRef as a [P, F] tile."""
+        view = self.view(ref)
+        shape = view.shape
+        values = view.read().reshape(pf(shape))
+        origin = view.read_origin()
+        if origin is not None:
+            origin = origin.reshape(values.shape)
+            if (origin == UNWRITTEN).any():
+                origin = np.where(origin == UNWRITTEN, np.int32(self.poison_code()), origin)
+        return Tile(values, origin, view.dtype, shape)
+
+    def store(self, ref: object, values: np.ndarray, origin: np.ndarray | None = None) -> None:
+        """Write computed values (any numeric type, same element count) through a TensorRef."""
+        view = self.view(ref)
+        values = np.asarray(values)
+        count = int(np.prod(view.shape, dtype=np.int64))
+        if values.size != count:
+            self.fail(f"{values.size} values cannot be written to a view of {count} elements "
+                      f"{list(view.shape)}")
+        if origin is not None:
+            origin = np.broadcast_to(origin, values.shape)
+            if (origin == CLEAN).all():
+                origin = None
+        view.write(cast_to(values, view.dtype), origin)
+
+    def shape(self, ref: object) -> tuple[int, int]:
+        """(partitions, free elements) of a TensorRef's view."""
+        return pf(self.view(ref).shape)
+
+    def nd_shape(self, ref: object) -> tuple[int, ...]:
+        return self.view(ref).shape
+
+    # --- immediates, operands, registers -------------------------------------------------------
+
+    def imm(self, value: object) -> float | int:
+        """The number an Immediate denotes (ints stay ints)."""
+        match value:
+            case ImmInt(i=i):
+                return int(i)
+            case ImmFloat(f=f):
+                return float(np.float32(f))
+            case ImmRegister(reg=reg):
+                return self.reg(str(reg))
+            case ImmPointer():
+                self.fail("pointer immediates are not supported")
+        self.fail(f"{type(value).__name__} is not an immediate")
+
+    def operand(self, value: object) -> Tile:
+        """An Operand: an immediate as a [1, 1] tile, or a tensor read as a tile."""
+        if isinstance(value, (ImmInt, ImmFloat, ImmRegister, ImmPointer)):
+            v = self.imm(value)
+            kind = immediate_kind(v)
+            return Tile(np.full((1, 1), v, kind), None,
+                        Dtype.int64 if kind is I64 else Dtype.float32, (1, 1))
+        return self.load(value)
+
+    def reg(self, name: str) -> int:
+        if name not in self.regs:
+            self.fail(f"register '{name}' is read before it is written")
+        code = self.reg_origin.get(name)
+        if code is not None and code != CLEAN:
+            self.machine.warn(f"register '{name}' holds a value computed from never-written memory "
+                              f"(first read by {self.machine.records[code].describe()}) and is "
+                              f"used by {self.label}", self.pos)
+        return self.regs[name]
+
+    def set_reg(self, name: str, value: int, origin: int | None = None) -> None:
+        self.regs[name] = int(np.int64(value).astype(np.int32))
+        if origin is None or origin == CLEAN:
+            self.reg_origin.pop(name, None)
+        else:
+            self.reg_origin[name] = origin

@@ -1,0 +1,296 @@
+"""Memory: byte storage per address, typed tensor views, and never-written tracking.
+
+Model (``docs/semantics.md`` has the full text):
+
+* A ``Storage`` holds the bytes of one address (``Address.name``) in one memory space: HBM
+  is one space shared by every logical core, SBUF/PSUM/registers are one space per core.
+  Every TensorName that names the address sees the same bytes, row-major from byte 0, so
+  ``reshape`` (a new TensorName on the same address) aliases its source as in NKI.
+* An access (TensorName, AccessBasic, AccessPattern, BirAccessPattern) denotes a ``Layout``:
+  element type, a start offset and [step, num] pairs, in elements of that type, row-major
+  over the whole tensor; the first pair is the partition dimension. A ``View`` is a layout
+  resolved against storage, after bounds checking, as a strided numpy view (or an index
+  array when a pair's indices come from another tensor, ``vectorOffset``).
+* Each storage keeps an int32 *origin* code per granule (its smallest element size):
+  ``CLEAN`` for a value computed only from written memory, ``UNWRITTEN`` for never-written
+  memory, and k >= 1 for a value derived from never-written memory whose first reader was
+  poison record k (see ``klr.interp.machine``). Codes combine with ``min``, so the earliest
+  reader wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from klr.core.tensor import (
+    AccessBasic,
+    AccessPattern,
+    BirAccessPattern,
+    Coord,
+    TensorName,
+)
+from klr.dtypes import Dtype
+
+CLEAN = np.int32(np.iinfo(np.int32).max)
+UNWRITTEN = np.int32(0)
+
+
+class MemoryFault(Exception):
+    """An access outside its tensor (turned into an EvalError by the caller, who knows the operator)."""
+
+    def __init__(self, tensor: str, index: int, size: int) -> None:
+        super().__init__(f"flat index {index}, size {size}")
+        self.tensor = tensor
+        self.index = index
+        self.size = size
+
+
+class Storage:
+    """The bytes of one address and the origin code of each granule of them."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.data = np.zeros(0, np.uint8)
+        self.granule = 8
+        self.origin = np.zeros(0, np.int32)
+        self.dirty = False       # some origin may differ from CLEAN
+        self.recheck = False     # a clean write may have cleaned everything
+
+    def reserve(self, nbytes: int, itemsize: int) -> None:
+        """Make room for ``nbytes`` bytes accessed as elements of ``itemsize`` bytes."""
+        if itemsize < self.granule:
+            factor = self.granule // itemsize
+            self.origin = np.repeat(self.origin, factor)
+            self.granule = itemsize
+        if nbytes > self.data.size:
+            grown = np.zeros(nbytes, np.uint8)
+            grown[:self.data.size] = self.data
+            self.data = grown
+            origin = np.full(nbytes // self.granule, UNWRITTEN, np.int32)
+            origin[:self.origin.size] = self.origin
+            self.origin = origin
+            self.dirty = True
+
+    def typed(self, dtype: np.dtype, count: int) -> np.ndarray:
+        return self.data[:count * dtype.itemsize].view(dtype)
+
+    def granules(self, itemsize: int, count: int) -> tuple[np.ndarray, int]:
+        """The origin codes of the first ``count`` elements, as (flat codes, codes per element)."""
+        per = itemsize // self.granule
+        return self.origin[:count * per], per
+
+    def is_dirty(self) -> bool:
+        if self.dirty and self.recheck:
+            self.dirty = bool((self.origin != CLEAN).any())
+            self.recheck = False
+        return self.dirty
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A static access: element type, start offset, and [step, num] pairs (elements)."""
+
+    tensor: TensorName
+    dtype: Dtype
+    size: int                       # elements of the tensor in this element type
+    offset: int
+    shape: tuple[int, ...]
+    steps: tuple[int, ...]
+
+    def span(self, extra: int = 0) -> tuple[int, int]:
+        """Smallest and largest flat index the layout touches (shape must be non-empty)."""
+        lo = hi = self.offset + extra
+        for n, s in zip(self.shape, self.steps, strict=True):
+            reach = s * (n - 1)
+            lo += min(0, reach)
+            hi += max(0, reach)
+        return lo, hi
+
+    @property
+    def count(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+def tensor_elements(t: TensorName, dtype: Dtype) -> int:
+    return t.shape.parDim * t.shape.freeElements * t.dtype.size // dtype.size
+
+
+def _row_major(dims: tuple[int, ...]) -> tuple[int, ...]:
+    steps = []
+    acc = 1
+    for d in reversed(dims):
+        steps.append(acc)
+        acc *= d
+    return tuple(reversed(steps))
+
+
+def layout_of(access: object) -> Layout:
+    """The static layout of an Access value (ValueError with a sentence when malformed)."""
+    match access:
+        case TensorName():
+            dims = access.shape.dims
+            return Layout(access, access.dtype, tensor_elements(access, access.dtype), 0,
+                          dims, _row_major(dims))
+        case AccessBasic(tensor=t, indexes=indexes):
+            return _basic(t, indexes)
+        case AccessPattern(tensor=t, pattern=pairs):
+            offset = sum(p.step * p.offset for p in pairs)
+            return Layout(t, t.dtype, tensor_elements(t, t.dtype), offset,
+                          tuple(p.num for p in pairs), tuple(p.step for p in pairs))
+        case BirAccessPattern(tensor=t, offset=offset, pattern=pairs, dtypeOverride=override):
+            dtype = override or t.dtype
+            return Layout(t, dtype, tensor_elements(t, dtype), offset,
+                          tuple(p.num for p in pairs), tuple(p.step for p in pairs))
+    raise TypeError(f"not an Access: {type(access).__name__}")
+
+
+def _basic(t: TensorName, indexes: tuple[object, ...]) -> Layout:
+    dims = t.shape.dims
+    if len(indexes) != len(dims):
+        raise ValueError(f"basic access to '{t.name}' has {len(indexes)} indexes for "
+                         f"{len(dims)} dimensions")
+    offset = 0
+    shape: list[int] = []
+    steps: list[int] = []
+    for index, stride in zip(indexes, _row_major(dims), strict=True):
+        if isinstance(index, Coord):
+            offset += index.e * stride
+            shape.append(1)
+            steps.append(stride)
+        else:
+            offset += index.l * stride
+            shape.append(index.size)
+            steps.append(index.step * stride)
+    return Layout(t, t.dtype, tensor_elements(t, t.dtype), offset, tuple(shape), tuple(steps))
+
+
+class View:
+    """A bounds-checked layout over storage: read and write element values and origin codes."""
+
+    def __init__(self, storage: Storage, layout: Layout, offset: int,
+                 index: np.ndarray | None = None) -> None:
+        self.storage = storage
+        self.layout = layout
+        self.offset = offset
+        self.index = index          # flat element indices, for indirect views
+        self.np_dtype = layout.dtype.numpy()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.layout.shape
+
+    @property
+    def dtype(self) -> Dtype:
+        return self.layout.dtype
+
+    def _flat(self) -> np.ndarray:
+        return self.storage.typed(self.np_dtype, self.layout.size)
+
+    def _strided(self, base: np.ndarray, scale: int, inner: int) -> np.ndarray:
+        """``base`` seen through the layout; each element is ``scale`` base items (``inner`` kept)."""
+        shape, steps = self.layout.shape, self.layout.steps
+        if 0 in shape:
+            return np.zeros((*shape, inner) if inner > 1 else shape, base.dtype)
+        start = self.offset + sum(s * (n - 1) for n, s in zip(shape, steps, strict=True) if s < 0)
+        item = base.itemsize
+        strides = [abs(s) * scale * item for s in steps]
+        full_shape: tuple[int, ...] = shape
+        if inner > 1:
+            full_shape = (*shape, inner)
+            strides.append(item)
+        view = as_strided(base[start * scale:], shape=full_shape, strides=strides)
+        flips = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in steps)
+        return view[flips]
+
+    def read(self) -> np.ndarray:
+        """The element values (a copy, shaped like the view)."""
+        flat = self._flat()
+        if self.index is not None:
+            return flat[self.index]
+        return self._strided(flat, 1, 1).copy()
+
+    def read_origin(self) -> np.ndarray | None:
+        """The origin codes of the elements, or None when all are CLEAN."""
+        if not self.storage.is_dirty():
+            return None
+        codes, per = self.storage.granules(self.np_dtype.itemsize, self.layout.size)
+        if self.index is not None:
+            got = codes[(self.index * per)[..., None] + np.arange(per)]
+        else:
+            got = self._strided(codes, per, per)
+        if per > 1:
+            got = got.min(axis=-1)
+        else:
+            got = got.copy()
+        if (got == CLEAN).all():
+            return None
+        return got
+
+    def write(self, values: np.ndarray, origin: np.ndarray | None) -> None:
+        """Store ``values`` (already of the view's numpy type) and their origin codes."""
+        values = np.asarray(values).reshape(self.shape)
+        flat = self._flat()
+        if self.index is not None:
+            flat[self.index] = values
+        else:
+            self._strided(flat, 1, 1)[...] = values
+        self._write_origin(origin)
+
+    def _write_origin(self, origin: np.ndarray | None) -> None:
+        storage = self.storage
+        if origin is None:
+            if not storage.dirty:
+                return
+            storage.recheck = True
+            code: np.ndarray = np.asarray(CLEAN)
+        else:
+            storage.dirty = True
+            storage.recheck = False
+            code = np.asarray(origin, np.int32).reshape(self.shape)
+        codes, per = storage.granules(self.np_dtype.itemsize, self.layout.size)
+        if self.index is not None:
+            where = (self.index * per)[..., None] + np.arange(per)
+            codes[where] = code[..., None] if code.ndim else code
+        else:
+            target = self._strided(codes, per, per)
+            target[...] = code[..., None] if (per > 1 and code.ndim) else code
+
+
+def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
+            indirect: tuple[int, np.ndarray] | None = None) -> View:
+    """Bounds-check ``layout`` (shifted by ``extra_offset``) and make a View (or MemoryFault).
+
+    ``indirect = (axis, values)`` replaces the coordinate along ``axis`` by ``values`` (one
+    per position on that axis), the vectorOffset form of indirect DMA.
+    """
+    storage.reserve(layout.tensor.shape.parDim * layout.tensor.shape.freeElements
+                    * layout.tensor.dtype.size, layout.dtype.size)
+    offset = layout.offset + extra_offset
+    if layout.count == 0:
+        return View(storage, layout, offset)
+    if indirect is None:
+        lo, hi = layout.span(extra_offset)
+        _check(layout, lo, hi)
+        return View(storage, layout, offset)
+    index = _indirect_index(layout, offset, *indirect)
+    _check(layout, int(index.min()), int(index.max()))
+    return View(storage, layout, offset, index)
+
+
+def _check(layout: Layout, lo: int, hi: int) -> None:
+    if lo < 0:
+        raise MemoryFault(layout.tensor.name, lo, layout.size)
+    if hi >= layout.size:
+        raise MemoryFault(layout.tensor.name, hi, layout.size)
+
+
+def _indirect_index(layout: Layout, offset: int, axis: int, values: np.ndarray) -> np.ndarray:
+    ndim = len(layout.shape)
+    index = np.full(layout.shape, offset, np.int64)
+    for i, (n, s) in enumerate(zip(layout.shape, layout.steps, strict=True)):
+        coords = values.astype(np.int64) if i == axis else np.arange(n, dtype=np.int64)
+        index += (coords * s).reshape([n if j == i else 1 for j in range(ndim)])
+    return index
