@@ -36,7 +36,7 @@ def run_api(ex: Example, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
     py = klr.gather(str(ex.path), *inputs, name=ex.kernel, grid=ex.grid, **ex.kwargs)
     traced = trace(py)
     named = {spec[0]: array for spec, array in zip(ex.inputs, inputs, strict=True)}
-    result = klr.eval(traced.kernel, strict=True, **named)
+    result = klr.eval(traced, strict=True, **named)
     return {t.name: result.outputs[t.name] for t in traced.kernel.outputs}
 
 

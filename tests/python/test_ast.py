@@ -62,7 +62,8 @@ def test_enums(enum: type[NodeEnum], tag: int, members: tuple[str, ...]) -> None
 
 def test_ctor_field_names() -> None:
     expected = {
-        K.Attr: ("value", "id", "ctx"), K.Subscript: ("tensor", "index", "ctx"), K.SliceExpr: ("l", "u", "step"),
+        K.Attr: ("value", "id", "ctx"), K.Subscript: ("tensor", "index", "ctx"),
+        K.SliceExpr: ("l", "u", "step"),
         K.Compare: ("left", "ops", "comparators"), K.Call: ("f", "args", "keywords"),
         K.ObjectExpr: ("cls", "fields"), K.Format: ("e", "conv"), K.CTensor: ("shape", "dtype"),
         K.AnnAssign: ("x", "annotation", "value"), K.IfStm: ("e", "thn", "els"),

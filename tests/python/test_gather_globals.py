@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import Writer, names
-
 from klr.pos import Pos
 from klr.python import ast as K
 

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, Writer, names
 
+from conftest import FIXTURES, Writer, names
 from klr.errors import GatherError
 from klr.pos import Pos
 from klr.python import ast as K
@@ -23,7 +23,8 @@ def proj(monkeypatch: pytest.MonkeyPatch) -> K.Kernel:
 
 def test_every_import_form_resolves(proj: K.Kernel) -> None:
     assert [f.name for f in proj.funcs] == [
-        "kern.kernel", "util.double", "lib.deep.core.deep_fn", "lib.ops.scale", "lib.ops.shift", "extra_mod.extra",
+        "kern.kernel", "util.double", "lib.deep.core.deep_fn", "lib.ops.scale", "lib.ops.shift",
+        "extra_mod.extra",
     ]
     assert names(proj.funcs[0].body) == [
         "x", "util.double", "a",
@@ -61,6 +62,7 @@ def test_include_dirs_are_searched_last(monkeypatch: pytest.MonkeyPatch) -> None
         gather_file("kern.py", "kernel")
     assert err.value.message == "cannot find module 'extra_mod'"
     assert err.value.pos == Pos(11, 0, 11, 27, "kern.py")
+    assert err.value.notes == (("'extra' is used here", Pos(22, 11, 22, 16, "kern.py")),)
 
 
 def test_kernel_file_inside_a_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,16 +134,35 @@ def test_from_import_of_a_missing_name(kernel_of: Writer) -> None:
     assert err.value.pos == Pos(1, 0, 1, 27, "kern.py")
 
 
-def test_relative_import_beyond_the_top_package(kernel_of: Writer) -> None:
+def test_relative_import_of_a_missing_module(kernel_of: Writer) -> None:
     with pytest.raises(GatherError) as err:
-        kernel_of({"kern.py": """
+        kernel_of({"src/kern.py": """
             from ..up import f
 
             def kernel(a):
                 return f(a)
         """})
-    assert err.value.message == "attempted relative import beyond top-level package"
-    assert err.value.pos == Pos(1, 0, 1, 18, "kern.py")
+    assert err.value.message == "cannot find module '..up'"
+    assert err.value.pos == Pos(1, 0, 1, 18, "src/kern.py")
+
+
+def test_relative_imports_reach_above_namespace_directories(kernel_of: Writer) -> None:
+    k = kernel_of({"ref/quant/kern.py": """
+            from ..util.types import Norm
+            from .. import tools
+            from . import consts
+
+            def kernel(a):
+                return Norm(a), tools.scale(a), consts.K
+        """,
+        "ref/__init__.py": "",
+        "ref/util/types.py": "class Norm:\n    pass\n",
+        "ref/tools.py": "def scale(x):\n    return x\n",
+        "ref/quant/consts.py": "K = 1\n",
+    })
+    assert names(k.funcs[0].body) == ["util.types.Norm", "a", "tools.scale", "a", "consts.K"]
+    assert [c.name for c in k.classes] == ["util.types.Norm"]
+    assert k.classes[0].methods == () and k.globals[0].pos.filename == "ref/quant/consts.py"
 
 
 def test_star_imports(kernel_of: Writer) -> None:
@@ -183,3 +204,21 @@ def test_unused_imports_of_missing_modules_are_ignored(kernel_of: Writer) -> Non
             kernel(torch.zeros(4, device=xm.xla_device()))
     """})
     assert [f.name for f in k.funcs] == ["kern.kernel"]
+
+
+def test_same_dotted_name_for_two_files(kernel_of: Writer) -> None:
+    k = kernel_of({"kern.py": """
+        import util
+        from lib.core import f
+
+        def kernel(a):
+            return util.g(f(a))
+    """,
+        "util.py": "def g(x):\n    return x\n",
+        "lib/core.py": "import util\n\ndef f(x):\n    return util.h(x)\n",
+        "lib/util.py": "def h(x):\n    return x\n",
+    })
+    assert [(f.name, f.fileName) for f in k.funcs] == [
+        ("kern.kernel", "kern.py"), ("util.g", "util.py"), ("lib.core.f", "lib/core.py"),
+        ("util_2.h", "lib/util.py"),
+    ]

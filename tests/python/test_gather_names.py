@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import Writer, names, walk
-
 from klr.pos import Pos
 from klr.python import ast as K
 
@@ -103,7 +102,8 @@ def test_source_is_verbatim_and_indexed_by_absolute_line(kernel_of: Writer) -> N
     """})
     fun = k.funcs[0]
     assert fun.line == 3
-    assert fun.source == '@nki.jit(\n    mode="simulation")\ndef kernel(a):\n    y = a * 2  # double it\n    return y\n'
+    assert fun.source == (
+        '@nki.jit(\n    mode="simulation")\ndef kernel(a):\n    y = a * 2  # double it\n    return y\n')
     for node in walk(fun.body):
         if isinstance(node, (K.Expr, K.Stmt)):
             line = fun.source.splitlines()[node.pos.line - fun.line]
@@ -190,7 +190,7 @@ def test_jit_by_assignment_names_the_function(kernel_of: Writer) -> None:
         kernel = nki.jit(impl)
         def other(a):
             return a
-        other = nki.jit(other)
+        other = nki.jit(other, mode="simulation")
         def caller(a):
             return kernel(a) + other(a)
     """}, "caller")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import Writer, names
-
 from klr.python import ast as K
 
 
@@ -99,7 +98,8 @@ def test_classes_with_methods(kernel_of: Writer) -> None:
     assert [m.name for m in tiler.methods] == ["kern.Tiler.__init__", "kern.Tiler.make", "kern.Tiler.tile"]
     assert names(tiler.methods[1].decorators) == ["staticmethod"]
     assert names(tiler.methods[0].body) == ["self", "n", "kern.Tiler"]
-    assert names(tiler.methods[2].body) == ["neuronxcc.nki.language.load", "t", "self", "kern.size_of", "self"]
+    assert names(tiler.methods[2].body) == [
+        "neuronxcc.nki.language.load", "t", "self", "kern.size_of", "self"]
     assert [f.name for f in k.funcs] == ["kern.kernel", "kern.size_of"]
     assert [g.id for g in k.globals] == ["kern.WIDTH"]
 

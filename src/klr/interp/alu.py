@@ -108,21 +108,27 @@ _BINARY: dict[AluOp, Binary] = {
 UNARY = frozenset({AluOp.abs, AluOp.rsqrt, AluOp.bypass, AluOp.bitwise_not})
 
 
+def _array(b: Array | float | int, like: Array) -> Array:
+    """A Python scalar takes the compute type of ``like`` (a float next to integers: float64)."""
+    if isinstance(b, bool | int) or (isinstance(b, float) and like.dtype.kind == "f"):
+        return np.asarray(b, dtype=like.dtype)
+    return np.asarray(b)
+
+
 def apply(op: AluOp, a: Array, b: Array | float | int) -> Array:
-    """``a op b`` element-wise with numpy broadcasting (b may be a Python scalar)."""
+    """``a op b`` element-wise with numpy broadcasting (b may be a Python scalar).
+
+    Floating-point exceptions follow numpy's error state; ``klr.interp.run`` ignores them.
+    """
     a = np.asarray(a)
-    b = np.asarray(b, dtype=a.dtype if isinstance(b, (int, float)) else None)
-    with np.errstate(all="ignore"):
-        return np.asarray(_BINARY[op](a, b))
+    return np.asarray(_BINARY[op](a, _array(b, a)))
 
 
 def apply_rev(op: AluOp, a: Array, b: Array | float | int, reverse: bool) -> Array:
-    """``a op b``, or ``b op a`` when ``reverse`` (reversed unary ops apply to ``b``)."""
+    """``a op b``, or ``b op a`` when ``reverse`` (a reversed unary operator applies to ``b``)."""
     if reverse:
-        b_arr = np.broadcast_to(np.asarray(b, dtype=np.asarray(a).dtype
-                                           if isinstance(b, (int, float)) else None),
-                                np.shape(a))
-        return apply(op, b_arr, a)
+        a = np.asarray(a)
+        return apply(op, np.broadcast_to(_array(b, a), np.broadcast_shapes(np.shape(a), np.shape(b))), a)
     return apply(op, a, b)
 
 
@@ -186,7 +192,7 @@ def _reduce_last(op: AluOp, x: Array) -> Array:
         case AluOp.subtract:
             return x[..., 0] - np.sum(x[..., 1:], axis=-1)
         case AluOp.average:
-            return np.mean(x, axis=-1, dtype=np.float64 if x.dtype.kind in "iu" else x.dtype)
+            return np.asarray(np.mean(x, axis=-1, dtype=np.float64 if x.dtype.kind in "iu" else x.dtype))
         case AluOp.logical_and:
             return (x != 0).all(axis=-1).astype(x.dtype)
         case AluOp.logical_or:

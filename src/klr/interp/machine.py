@@ -27,6 +27,7 @@ from klr.core.tensor import (
     ImmInt,
     ImmPointer,
     ImmRegister,
+    Memory,
     PsumView,
     RegisterRef,
     SbufView,
@@ -55,6 +56,7 @@ class Tile:
     origin: np.ndarray | None
     dtype: Dtype
     shape: tuple[int, ...]
+    imm: bool = False          # an Immediate operand, as a [1, 1] tile
 
     @property
     def P(self) -> int:
@@ -104,8 +106,8 @@ def cast_to(values: np.ndarray, dtype: Dtype) -> np.ndarray:
         wide = np.rint(np.asarray(values, np.float64))
         wide = np.nan_to_num(wide, nan=0.0, posinf=float(info.max), neginf=float(info.min))
         return np.clip(wide, info.min, info.max).astype(target)
-    if values.dtype.kind in "iu" or values.dtype == np.float64:
-        values = values.astype(np.float64).astype(F32) if target != np.float64 else values
+    if values.dtype.kind in "biu" or values.dtype == np.float64:
+        values = values.astype(F32)  # the engines' values are fp32 before the write
     with np.errstate(all="ignore"):
         return values.astype(target)
 
@@ -121,6 +123,13 @@ def merge(*origins: np.ndarray | None) -> np.ndarray | None:
     return out
 
 
+def select_origin(mask: np.ndarray, a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """Origin codes of ``where(mask, A, B)`` from those of A and B."""
+    if a is None and b is None:
+        return None
+    return np.where(mask, CLEAN if a is None else a, CLEAN if b is None else b)
+
+
 def immediate_kind(value: float | int) -> type:
     return I64 if isinstance(value, int) else F32
 
@@ -131,6 +140,13 @@ def compute_kind(*dtypes: Dtype | None, imms: tuple[float | int, ...] = ()) -> t
             isinstance(v, int) or float(v).is_integer() for v in imms):
         return I64
     return F32
+
+
+def kind_of(dst: Dtype | None, *tiles: Tile | None) -> type:
+    """The compute type of an instruction writing ``dst`` from ``tiles`` (None skipped)."""
+    live = [t for t in tiles if t is not None]
+    return compute_kind(dst, *(t.dtype for t in live if not t.imm),
+                        imms=tuple(t.values.item() for t in live if t.imm))
 
 
 # --- the machine -------------------------------------------------------------------------------
@@ -203,6 +219,8 @@ class Core:
         self.regs: dict[str, int] = {}
         self.reg_origin: dict[str, int] = {}
         self.accumulators: dict[str, Accumulator] = {}
+        self.jump: str | None = None       # set by cmpBranch: the label to continue at
+        self.at_barrier = False             # set by coreBarrier: let the other cores catch up
         self.op: Any = None
         self.label = ""
         self.pos: Pos | None = None
@@ -232,10 +250,16 @@ class Core:
     # --- storage and views ---------------------------------------------------------------------
 
     def storage(self, t: TensorName) -> Storage:
-        space = self.machine.hbm if t.address.memory.is_hbm else self.local
-        found = space.get(t.address.name)
+        """The bytes of ``t``'s address: HBM and shared HBM are one space for all cores; SBUF,
+        PSUM, registers and private HBM belong to this core, one space per memory kind."""
+        memory = t.address.memory
+        if memory in (Memory.hbm, Memory.shared_hbm):
+            space, key = self.machine.hbm, t.address.name
+        else:
+            space, key = self.local, f"{memory.name}:{t.address.name}"
+        found = space.get(key)
         if found is None:
-            found = space[t.address.name] = Storage(t.address.name)
+            found = space[key] = Storage(t.address.name)
         return found
 
     def layout(self, access: object) -> Layout:
@@ -355,7 +379,7 @@ class Core:
             v = self.imm(value)
             kind = immediate_kind(v)
             return Tile(np.full((1, 1), v, kind), None,
-                        Dtype.int64 if kind is I64 else Dtype.float32, (1, 1))
+                        Dtype.int64 if kind is I64 else Dtype.float32, (1, 1), imm=True)
         return self.load(value)
 
     def reg(self, name: str) -> int:

@@ -30,6 +30,7 @@ from klr.core.tensor import (
     AccessPattern,
     BirAccessPattern,
     Coord,
+    Slice,
     TensorName,
 )
 from klr.dtypes import Dtype
@@ -147,7 +148,7 @@ def layout_of(access: object) -> Layout:
     raise TypeError(f"not an Access: {type(access).__name__}")
 
 
-def _basic(t: TensorName, indexes: tuple[object, ...]) -> Layout:
+def _basic(t: TensorName, indexes: tuple[Coord | Slice, ...]) -> Layout:
     dims = t.shape.dims
     if len(indexes) != len(dims):
         raise ValueError(f"basic access to '{t.name}' has {len(indexes)} indexes for "
@@ -221,10 +222,7 @@ class View:
             got = codes[(self.index * per)[..., None] + np.arange(per)]
         else:
             got = self._strided(codes, per, per)
-        if per > 1:
-            got = got.min(axis=-1)
-        else:
-            got = got.copy()
+        got = got.min(axis=-1) if per > 1 else got.copy()
         if (got == CLEAN).all():
             return None
         return got

@@ -29,7 +29,7 @@ from klr.core.operators import (
 )
 from klr.core.optypes import AffineSelectCmp, AluOp, DataPattern, DgeComputeOp, TransposeOps
 from klr.interp import alu
-from klr.interp.machine import CLEAN, F32, I64, Core, Tile, compute_kind, merge
+from klr.interp.machine import F32, I64, Core, Tile, compute_kind, merge, select_origin
 from klr.interp.registry import impl, same_count, same_partitions, same_shape
 
 # --- copies ------------------------------------------------------------------------------------
@@ -71,15 +71,8 @@ def copy_predicated(ctx: Core, op: CopyPredicated) -> None:
     take = (pred.values.astype(F32) != 0) != op.reversePred
     kind = compute_kind(src.dtype, dst.dtype)
     out = np.where(take, src.num(kind), dst.num(kind))
-    origin = merge(pred.origin, _select(take, src.origin, dst.origin))
+    origin = merge(pred.origin, select_origin(take, src.origin, dst.origin))
     ctx.store(op.dst, out, origin)
-
-
-def _select(mask: np.ndarray, a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-    """Origin of ``where(mask, A, B)``."""
-    if a is None and b is None:
-        return None
-    return np.where(mask, CLEAN if a is None else a, CLEAN if b is None else b)
 
 
 # --- generated values --------------------------------------------------------------------------
@@ -110,11 +103,11 @@ def iota(ctx: Core, op: Iota) -> None:
 
 
 @impl(NcAffineSelect, check=(_pattern_fits("pred"), same_shape("dst", "onTrueTile")))
-def nc_affine_select(ctx: Core, op: NcAffineSelect) -> None:
+def nc_affineselect_origin(ctx: Core, op: NcAffineSelect) -> None:
     on_true = ctx.load(op.onTrueTile)
     values = pattern_values(op.pred, on_true.P)
     keep = alu.apply(op.cmpOp, values, np.zeros((), I64)) != 0
-    _write_select(ctx, op.dst, keep, on_true, ctx.imm(op.onFalseValue))
+    _writeselect_origin(ctx, op.dst, keep, on_true, ctx.imm(op.onFalseValue))
 
 
 _AFFINE_CMP = {
@@ -126,17 +119,17 @@ _AFFINE_CMP = {
 
 
 @impl(AffineSelect, check=(_pattern_fits("maskPattern"), same_shape("dst", "src")))
-def affine_select(ctx: Core, op: AffineSelect) -> None:
+def affineselect_origin(ctx: Core, op: AffineSelect) -> None:
     src = ctx.load(op.src)
     values = pattern_values(op.maskPattern, src.P)
     keep = alu.apply(_AFFINE_CMP[op.fillMode], values, np.zeros((), I64)) != 0
-    _write_select(ctx, op.dst, keep, src, ctx.reg(str(op.fillReg)))
+    _writeselect_origin(ctx, op.dst, keep, src, ctx.reg(str(op.fillReg)))
 
 
-def _write_select(ctx: Core, dst: object, keep: np.ndarray, on_true: Tile, fill: float | int) -> None:
+def _writeselect_origin(ctx: Core, dst: object, keep: np.ndarray, on_true: Tile, fill: float | int) -> None:
     kind = compute_kind(on_true.dtype, ctx.view(dst).dtype, imms=(fill,))
     out = np.where(keep, on_true.num(kind), np.asarray(fill).astype(kind))
-    ctx.store(dst, out, _select(keep, on_true.origin, None))
+    ctx.store(dst, out, select_origin(keep, on_true.origin, None))
 
 
 # --- rearrangements ----------------------------------------------------------------------------
@@ -209,7 +202,7 @@ def shuffle(ctx: Core, op: Shuffle) -> None:
         take[targets] = True
     kind = compute_kind(src.dtype, dst.dtype)
     out = np.where(take[:, None], src.num(kind)[rows], dst.num(kind))
-    origin = _select(take[:, None], None if src.origin is None else src.origin[rows], dst.origin)
+    origin = select_origin(take[:, None], None if src.origin is None else src.origin[rows], dst.origin)
     ctx.store(op.dst, out, origin)
 
 

@@ -74,7 +74,7 @@ def unsupported(reason: str, *classes: type) -> None:
 # --- check rules -------------------------------------------------------------------------------
 
 
-def _is_imm(value: object) -> bool:
+def is_imm(value: object) -> bool:
     return isinstance(value, (ImmInt, ImmFloat, ImmRegister, ImmPointer))
 
 
@@ -90,7 +90,7 @@ def same_shape(first: str, *others: str) -> Check:
         want = ctx.shape(ref)
         for name in others:
             other = getattr(op, name)
-            if other is None or _is_imm(other):
+            if other is None or is_imm(other):
                 continue
             if ctx.shape(other) != want:
                 ctx.fail(f"{name} has shape {_shape_text(ctx, other)} but {first} has "
@@ -107,8 +107,8 @@ def same_count(first: str, second: str) -> Check:
         pa, fa = ctx.shape(a)
         pb, fb = ctx.shape(b)
         if pa * fa != pb * fb:
-            ctx.fail(f"{second} has {pb * fb} elements {_shape_text(ctx, b)} but {first} has "
-                     f"{pa * fa} {_shape_text(ctx, a)}")
+            ctx.fail(f"{second} has {pb * fb} elements ({_shape_text(ctx, b)}) but {first} has "
+                     f"{pa * fa} ({_shape_text(ctx, a)})")
 
     return rule
 
@@ -118,7 +118,7 @@ def per_partition(field_name: str, like: str) -> Check:
 
     def rule(ctx: Core, op: Any) -> None:
         value = getattr(op, field_name)
-        if value is None or _is_imm(value):
+        if value is None or is_imm(value):
             return
         want = ctx.shape(getattr(op, like))[0]
         if ctx.shape(value) != (want, 1):
@@ -135,8 +135,7 @@ def free_size(field_name: str, size: int) -> Check:
         value = getattr(op, field_name)
         if value is None:
             return
-        p, f = ctx.shape(value)
-        if f != size:
+        if ctx.shape(value)[1] != size:
             ctx.fail(f"{field_name} must have {size} elements per partition but has shape "
                      f"{_shape_text(ctx, value)}")
 
@@ -150,7 +149,7 @@ def same_partitions(first: str, *others: str) -> Check:
         want = ctx.shape(getattr(op, first))[0]
         for name in others:
             other = getattr(op, name)
-            if other is None or _is_imm(other):
+            if other is None or is_imm(other):
                 continue
             if ctx.shape(other)[0] != want:
                 ctx.fail(f"{name} has {ctx.shape(other)[0]} partitions but {first} has {want}")

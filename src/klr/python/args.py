@@ -137,7 +137,7 @@ def json_value(value: Any) -> K.Expr:
     return value_expr(value)
 
 
-def load_args_json(path: str) -> tuple[list[K.Expr], dict[str, K.Expr]]:
+def parse_arg_json(path: str) -> tuple[list[K.Expr], dict[str, K.Expr]]:
     """An ``--args-json`` file: a JSON list of positional or an object of named arguments."""
     try:
         with open(path, encoding="utf-8") as f:

@@ -46,7 +46,7 @@ _CTX = {ast.Load: K.Ctx.load, ast.Store: K.Ctx.store, ast.Del: K.Ctx.del_}
 #: Statements kernels cannot contain, with the message naming each.
 _UNSUPPORTED_STMTS: dict[type, str] = {
     ast.Try: "try statements are not supported in kernels",
-    ast.TryStar: "try statements are not supported in kernels",
+    getattr(ast, "TryStar", ast.Try): "try statements are not supported in kernels",  # 3.11+
     ast.Global: "global statements are not supported in kernels",
     ast.Nonlocal: "nonlocal statements are not supported in kernels",
     ast.Delete: "del statements are not supported in kernels",
@@ -152,7 +152,7 @@ class Converter:
 
     # --- names ---------------------------------------------------------------------------
 
-    def lookup(self, name: str, node: ast.AST) -> Ref | _Local | _Builtin | None:
+    def lookup(self, name: str) -> Ref | _Local | _Builtin | None:
         for depth, scope in enumerate(reversed(self.scopes)):
             if scope.kind is ScopeKind.CLASS and depth > 0:
                 continue
@@ -165,6 +165,13 @@ class Converter:
             return ref
         return BUILTIN if name in BUILTIN_NAMES else None
 
+    def used_here(self, error: GatherError, name: str, node: ast.AST) -> GatherError:
+        """An import that fails where it is resolved: point also at the use that needed it."""
+        pos = self.pos(node)
+        if error.pos != pos and not any(n[1] == pos for n in error.notes):
+            error.note(f"'{name}' is used here", pos)
+        return error
+
     def use(self, ref: Ref) -> str:
         return qualified_name(ref) if self.lenient else self.host.use(ref)
 
@@ -173,11 +180,11 @@ class Converter:
         if ctx is not K.Ctx.load:
             return self.mk(K.Name(node.id, ctx), node)
         try:
-            found = self.lookup(node.id, node)
-        except GatherError:
+            found = self.lookup(node.id)
+        except GatherError as e:
             if self.lenient:
                 return self.mk(K.Name(node.id), node)
-            raise
+            raise self.used_here(e, node.id, node) from None
         match found:
             case _Local() | _Builtin():
                 return self.mk(K.Name(node.id), node)
@@ -199,13 +206,13 @@ class Converter:
             return self.plain_attribute(node)
         try:
             return self.fused_attribute(root, chain)
-        except GatherError:
+        except GatherError as e:
             if self.lenient:
                 return self.plain_attribute(node)
-            raise
+            raise self.used_here(e, root.id, root) from None
 
     def fused_attribute(self, root: ast.Name, chain: list[ast.Attribute]) -> K.Expr:
-        found = self.lookup(root.id, root)
+        found = self.lookup(root.id)
         if found is None and not self.lenient:
             raise self.fail(f"name '{root.id}' is not defined", root)
         if not isinstance(found, (LibRef, ModuleRef)):

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from klr.errors import GatherError, UsageError
+from klr.errors import GatherError, LimitError, UsageError
 from klr.pos import NOPOS, Pos
 from klr.python import ast as K
 from klr.python.args import value_expr
@@ -122,7 +122,11 @@ def gather_file(path: str, func: str, *, args: Iterable[Any] = (), kwargs: Mappi
     module = resolver.load_top(path)
     entry = _entry(resolver, module, func)
     gatherer = Gatherer(resolver)
-    gatherer.run(entry)
+    try:
+        gatherer.run(entry)
+    except RecursionError:
+        pos = entry.module.pos(entry.node)
+        raise LimitError(f"the source of '{func}' is nested too deeply to gather", pos) from None
     pos_args, kw_args = _bind_args(entry, tuple(args), dict(kwargs or {}))
     return K.Kernel(
         entry=entry.qualname,

@@ -21,7 +21,7 @@ import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from klr.errors import GatherError, UsageError
+from klr.errors import GatherError, LimitError, UsageError
 from klr.pos import Pos
 
 #: Top-level modules that always stay symbolic, even if a file of that name exists.
@@ -50,12 +50,26 @@ class ClassBinding:
 
 
 @dataclass(frozen=True)
+class RelativeBase:
+    """The package directory the dots of a relative import point to, and its dotted name."""
+
+    directory: str
+    name: str  # "" when the dots reach above every known package
+
+
+@dataclass(frozen=True)
 class ImportBinding:
-    """``import module`` (attr None) or ``from module import attr``; module None: bad relative import."""
+    """``import module`` (attr None) or ``from module import attr``, possibly relative to ``base``."""
 
     stmt: ast.stmt
-    module: str | None
+    module: str
     attr: str | None
+    base: RelativeBase | None = None
+
+    @property
+    def spelling(self) -> str:
+        dots = "." * self.stmt.level if isinstance(self.stmt, ast.ImportFrom) else ""
+        return dots + self.module
 
 
 @dataclass(frozen=True)
@@ -85,14 +99,14 @@ class Module:
 
     @property
     def directory(self) -> str:
-        return os.path.dirname(self.path) if not os.path.isdir(self.path) else self.path
+        return self.path if os.path.isdir(self.path) else os.path.dirname(self.path) or "."
 
     def pos(self, node: ast.AST) -> Pos:
         """The absolute position of ``node``, columns counted in characters."""
         line = getattr(node, "lineno", 0)
         end = getattr(node, "end_lineno", None)
-        return Pos(line, self._column(line, getattr(node, "col_offset", 0)), end,
-                   self._column(end, getattr(node, "end_col_offset", None)), self.path)
+        column = self._column(line, getattr(node, "col_offset", 0)) or 0
+        return Pos(line, column, end, self._column(end, getattr(node, "end_col_offset", None)), self.path)
 
     def _column(self, line: int | None, offset: int | None) -> int | None:
         if line is None or offset is None or not 0 < line <= len(self.lines):
@@ -159,11 +173,16 @@ def read_source(path: str, error: type[Exception] = GatherError, pos: Pos | None
 def parse(path: str, text: str) -> ast.Module:
     try:
         return ast.parse(text, filename=path)
+    except RecursionError:
+        raise LimitError(f"{path} is nested too deeply to parse", Pos(1, 0, None, None, path)) from None
+    except ValueError as e:  # e.g. a null byte in the source (Python 3.10)
+        raise GatherError(f"syntax error: {e}", Pos(1, 0, None, None, path)) from None
     except SyntaxError as e:
         line = e.lineno or 1
         column = max((e.offset or 1) - 1, 0)
-        end_col = e.end_offset - 1 if e.end_offset and e.end_offset > e.offset else None  # type: ignore[operator]
-        end_line = e.end_lineno if end_col is not None else None
+        end_line, end_col = e.end_lineno, (e.end_offset - 1 if e.end_offset else None)
+        if end_line is None or end_col is None or (end_line, end_col) <= (line, column):
+            end_line = end_col = None
         raise GatherError(f"syntax error: {e.msg}", Pos(line, column, end_line, end_col, path)) from None
 
 
@@ -194,23 +213,17 @@ def is_main_guard(test: ast.expr) -> bool:
             and test.comparators[0].value == "__main__")
 
 
-def relative_base(package: str, level: int) -> str | None:
-    """The package ``level`` dots refer to from ``package`` (None: beyond the top level)."""
-    if level == 0:
-        return ""
-    parts = package.split(".") if package else []
-    if level - 1 > len(parts) or (not parts and level > 1):
-        return None
-    return ".".join(parts[:len(parts) - (level - 1)])
+def join_names(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix and name else prefix or name
 
 
-def absolute_module(package: str, level: int, module: str | None) -> str | None:
-    base = relative_base(package, level)
-    if base is None:
-        return None
-    if not module:
-        return base
-    return f"{base}.{module}" if base else module
+def relative_base(module: Module, level: int) -> RelativeBase:
+    """Where ``level`` dots lead from ``module``: up the directory tree, naming what is known."""
+    parts = module.package.split(".") if module.package else []
+    up = level - 1
+    directory = os.path.normpath(os.path.join(module.directory or ".", *[os.pardir] * up))
+    name = ".".join(parts[:len(parts) - up]) if up <= len(parts) else ""
+    return RelativeBase(directory, name)
 
 
 class Indexer:
@@ -271,9 +284,9 @@ class Indexer:
                         top = alias.name.split(".")[0]
                         yield top, ImportBinding(stmt, top, None)
             case ast.ImportFrom(module=mod, names=names, level=level):
-                absolute = absolute_module(self.module.package, level, mod)
+                base = relative_base(self.module, level) if level else None
                 for alias in names:
-                    binding = ImportBinding(stmt, absolute, alias.name)
+                    binding = ImportBinding(stmt, mod or "", alias.name, base)
                     if alias.name == "*":
                         self.module.star_imports.append(binding)
                     else:
@@ -322,13 +335,20 @@ class Resolver:
             text = read_source(path, GatherError, pos)
             lines = text.splitlines(keepends=True)
             module = Module(name, path, package, is_package, lines, parse(path, text))
-        other = self.by_name.get(name)
-        if other is not None:
-            raise GatherError(f"module name '{name}' refers to both {other.path} and {path}", pos)
+        module.name = self._unique(name)
         self.by_path[key] = module
-        self.by_name[name] = module
+        self.by_name[module.name] = module
         Indexer(module).index()
         return module
+
+    def _unique(self, name: str) -> str:
+        """Two files reached under one dotted name (from different roots) get distinct names."""
+        if not name or name not in self.by_name:
+            return name
+        n = 2
+        while f"{name}_{n}" in self.by_name:
+            n += 1
+        return f"{name}_{n}"
 
     def _roots(self, importer: Module) -> Iterator[tuple[str, str]]:
         seen: set[tuple[str, str]] = set()
@@ -337,7 +357,6 @@ class Resolver:
             dirs.append(self.top.directory)
         candidates: list[tuple[str, str]] = []
         for d in dirs:
-            d = d or "."
             candidates.append((d, dir_package(d)))
             candidates.append((package_root(d), ""))
         candidates += [(d, "") for d in self.include_dirs]
@@ -348,29 +367,35 @@ class Resolver:
                 yield root, prefix
 
     def find_module(self, dotted: str, importer: Module, pos: Pos | None) -> Module | None:
-        """The user module ``dotted`` as seen from ``importer`` (regular files, then namespace dirs)."""
-        parts = dotted.split(".")
-        for root, prefix in self._roots(importer):
-            base = os.path.normpath(os.path.join(root, *parts))
-            name = f"{prefix}.{dotted}" if prefix else dotted
-            if os.path.isfile(base + ".py"):
-                return self._load(base + ".py", name, name.rpartition(".")[0], False, pos)
-            if os.path.isfile(os.path.join(base, "__init__.py")):
-                return self._load(os.path.join(base, "__init__.py"), name, name, True, pos)
-        if parts[0] in sys.stdlib_module_names:
+        """The user module ``dotted`` as seen from ``importer``.
+
+        Regular modules and packages in every root come first; namespace directories only
+        when no root has one and the name is not a standard-library module, as in Python.
+        """
+        places = [(os.path.normpath(os.path.join(root, *dotted.split("."))), join_names(prefix, dotted))
+                  for root, prefix in self._roots(importer)]
+        for base, name in places:
+            if os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py")):
+                return self.load_at(base, name, pos)
+        if dotted.split(".")[0] in sys.stdlib_module_names:
             return None
-        for root, prefix in self._roots(importer):
-            base = os.path.normpath(os.path.join(root, *parts))
+        for base, name in places:
             if os.path.isdir(base):
-                name = f"{prefix}.{dotted}" if prefix else dotted
-                return self._load(base, name, name, True, pos)
+                return self.load_at(base, name, pos)
         return None
 
     def submodule(self, package: Module, attr: str, pos: Pos | None) -> Module | None:
-        base = os.path.join(package.directory, attr)
-        name = f"{package.name}.{attr}"
+        return self.load_at(os.path.join(package.directory, attr), join_names(package.name, attr), pos)
+
+    def load_under(self, base: RelativeBase, dotted: str, pos: Pos | None) -> Module | None:
+        """The module ``dotted`` below a relative import's base directory (the package itself if empty)."""
+        path = os.path.join(base.directory, *dotted.split(".")) if dotted else base.directory
+        return self.load_at(path, join_names(base.name, dotted), pos)
+
+    def load_at(self, base: str, name: str, pos: Pos | None) -> Module | None:
+        """``base.py``, ``base/__init__.py`` or the namespace package ``base/``."""
         if os.path.isfile(base + ".py"):
-            return self._load(base + ".py", name, package.name, False, pos)
+            return self._load(base + ".py", name, name.rpartition(".")[0], False, pos)
         if os.path.isfile(os.path.join(base, "__init__.py")):
             return self._load(os.path.join(base, "__init__.py"), name, name, True, pos)
         if os.path.isdir(base):
@@ -426,7 +451,7 @@ class Resolver:
                    earlier: list[Binding]) -> FuncRef | None:
         """``k = nki.jit(f)`` makes ``k`` the function ``f`` (the wrapper is a decorator)."""
         match binding.value:
-            case ast.Call(func=wrapper, args=[ast.Name(id=inner)], keywords=[]) if not binding.path:
+            case ast.Call(func=wrapper, args=[ast.Name(id=inner)]) if not binding.path:
                 pass
             case _:
                 return None
@@ -440,28 +465,35 @@ class Resolver:
 
     def resolve_import(self, module: Module, binding: ImportBinding) -> Ref:
         pos = module.pos(binding.stmt)
-        if binding.module is None:
-            raise GatherError("attempted relative import beyond top-level package", pos)
         if binding.attr is None:
             return self.module_ref(binding.module, module, pos)
-        if not binding.module:  # `from . import x` in a file outside any package
-            found = self.find_module(binding.attr, module, pos)
+        if binding.base is None:
+            base = self.module_ref(binding.module, module, pos)
+            if isinstance(base, LibRef):
+                return LibRef(f"{base.name}.{binding.attr}")
+            source = base.module
+        else:
+            found = self.load_under(binding.base, binding.module, pos)
             if found is None:
-                raise GatherError(f"cannot find module '{binding.attr}'", pos)
-            return ModuleRef(found)
-        base = self.module_ref(binding.module, module, pos)
-        if isinstance(base, LibRef):
-            return LibRef(f"{base.name}.{binding.attr}")
-        ref = self.member(base.module, binding.attr, pos, importer=module)
+                raise GatherError(f"cannot find module '{binding.spelling}'", pos)
+            source = found
+        ref = self.member(source, binding.attr, pos, importer=module)
         if ref is None:
-            raise GatherError(f"cannot import name '{binding.attr}' from '{binding.module}'", pos)
+            raise GatherError(f"cannot import name '{binding.attr}' from '{binding.spelling}'", pos)
         return ref
 
     def _resolve_star(self, module: Module, name: str) -> Ref | None:
         for binding in reversed(module.star_imports):
-            if binding.module is None or name.startswith("_"):
+            if name.startswith("_"):
                 continue
-            base = self.module_ref(binding.module, module, module.pos(binding.stmt))
+            pos = module.pos(binding.stmt)
+            if binding.base is not None:
+                found = self.load_under(binding.base, binding.module, pos)
+                if found is None:
+                    raise GatherError(f"cannot find module '{binding.spelling}'", pos)
+                base: Ref = ModuleRef(found)
+            else:
+                base = self.module_ref(binding.module, module, pos)
             match base:
                 case LibRef(name=lib) if name not in BUILTIN_NAMES:
                     return LibRef(f"{lib}.{name}")
@@ -483,7 +515,8 @@ class Resolver:
                 return ref
         return None
 
-    def member(self, module: Module, attr: str, pos: Pos | None, importer: Module | None = None) -> Ref | None:
+    def member(self, module: Module, attr: str, pos: Pos | None,
+               importer: Module | None = None) -> Ref | None:
         """A module's attribute: a module-level binding, else a submodule of a package.
 
         A package importing from itself (``from . import sub`` in its ``__init__``) means

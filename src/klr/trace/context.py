@@ -35,7 +35,7 @@ from klr.trace import ops
 from klr.trace.values import Value
 
 if TYPE_CHECKING:
-    from klr.python.ast import Fun
+    pass
 
 __all__ = ["Ctx", "Limits"]
 
@@ -43,7 +43,7 @@ __all__ = ["Ctx", "Limits"]
 class Limits:
     """Resource limits of one trace; every one is a LimitError when exceeded."""
 
-    __slots__ = ("max_stmts", "max_iterations", "max_depth")
+    __slots__ = ("max_depth", "max_iterations", "max_stmts")
 
     def __init__(self, max_stmts: int = 2_000_000, max_iterations: int = 1_000_000,
                  max_depth: int = 200) -> None:

@@ -8,19 +8,19 @@ overloads, dataclass-style fields, enum members).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
 from klr.trace import ops
+from klr.trace.registry import MISSING
 from klr.trace.values import TraceObject, Value
 
 if TYPE_CHECKING:
     from klr.trace.context import Ctx
     from klr.trace.engine import Engine, Plan
 
-MISSING: Any = object()
 
 
 class Function(TraceObject):
@@ -32,7 +32,7 @@ class Function(TraceObject):
     top-level functions (whose defining module is not executed).
     """
 
-    __slots__ = ("engine", "name", "args", "body", "expr", "fun", "closure", "defaults", "plan")
+    __slots__ = ("args", "body", "closure", "defaults", "engine", "expr", "fun", "name", "owner", "plan")
     type_name = "function"
 
     def __init__(self, engine: Engine, name: str, args: A.Args, *, fun: A.Fun | None = None,
@@ -47,6 +47,7 @@ class Function(TraceObject):
         self.closure = closure
         self.defaults = defaults
         self.plan: Plan | None = None
+        self.owner: ClassValue | None = None  # the class of a method (for super())
 
     @property
     def short_name(self) -> str:
@@ -117,9 +118,10 @@ class ClassKind:
 class ClassValue(TraceObject):
     """A user class. ``attrs`` holds class attributes and methods (``Function`` values,
     possibly wrapped as ``StaticMethod``/``ClassMethod``/``Property``). ``fields`` are the
-    dataclass/NamedTuple fields in order with their defaults (``MISSING`` = required)."""
+    dataclass/NamedTuple fields in order with their defaults (``NO_DEFAULT`` = required,
+    or a ``FieldSpec``)."""
 
-    __slots__ = ("name", "kind", "bases", "attrs", "fields", "frozen", "int_like", "members")
+    __slots__ = ("attrs", "bases", "fields", "frozen", "int_like", "kind", "members", "name")
     type_name = "type"
 
     def __init__(self, name: str, kind: str, bases: tuple[ClassValue, ...]) -> None:
@@ -183,7 +185,7 @@ class ClassValue(TraceObject):
         if len(args) > len(names):
             raise ctx.error(f"{self.short_name}() takes {len(names)} positional arguments "
                             f"but {len(args)} were given")
-        values = dict(zip(names, args))
+        values = dict(zip(names, args, strict=False))
         for k, v in kwargs.items():
             if k not in self.fields:
                 raise ctx.error(f"{self.short_name}() got an unexpected keyword argument '{k}'")
@@ -192,7 +194,10 @@ class ClassValue(TraceObject):
             values[k] = v
         for k, default in self.fields.items():
             if k not in values:
-                if default is MISSING:
+                if isinstance(default, FieldSpec):
+                    default = default.default if default.factory is NO_DEFAULT \
+                        else ops.call(ctx, default.factory, (), {})
+                if default is NO_DEFAULT:
                     raise ctx.error(f"{self.short_name}() missing required argument '{k}'")
                 values[k] = default
         obj.dict.update((k, values[k]) for k in names)
@@ -434,10 +439,77 @@ class EnumMember(TraceObject):
         return f"{self.cls.short_name}.{self.name}"
 
 
+class SuperProxy(TraceObject):
+    """``super()``: attribute lookup in the bases of ``owner``, bound to ``obj``."""
+
+    __slots__ = ("obj", "owner")
+    type_name = "super"
+
+    def __init__(self, owner: ClassValue, obj: Value) -> None:
+        self.owner = owner
+        self.obj = obj
+
+    def getattr(self, ctx: Ctx, name: str) -> Value:
+        for base in self.owner.bases:
+            got = base.lookup(name)
+            if got is not MISSING:
+                if isinstance(got, StaticMethod):
+                    return got.fn
+                if isinstance(got, ClassMethod):
+                    return BoundMethod(got.fn, self.owner)
+                if isinstance(got, Property):
+                    return ops.call(ctx, got.fn, (self.obj,), {})
+                return BoundMethod(got, self.obj) if isinstance(got, Function) else got
+        if name == "__init__":
+            return _NoInit()
+        raise ctx.error(f"'super' object has no attribute '{name}'")
+
+
+class _NoInit(TraceObject):
+    """``super().__init__()`` when no base defines one: accepts no arguments, does nothing."""
+
+    __slots__ = ()
+
+    def call(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
+        if args or kwargs:
+            raise ctx.error("object.__init__() takes no arguments")
+        return None
+
+
+class _NoDefault(TraceObject):
+    __slots__ = ()
+    type_name = "dataclasses._MISSING_TYPE"
+
+    def __repr__(self) -> str:
+        return "dataclasses.MISSING"
+
+
+NO_DEFAULT = _NoDefault()
+"""``dataclasses.MISSING``: a dataclass field without a default."""
+
+
+class FieldSpec(TraceObject):
+    """``dataclasses.field(default=..., default_factory=...)`` in a class body."""
+
+    __slots__ = ("default", "factory")
+    type_name = "dataclasses.Field"
+
+    def __init__(self, default: Value, factory: Value) -> None:
+        self.default = default
+        self.factory = factory
+
+
+class AutoValue(TraceObject):
+    """``enum.auto()`` in an Enum class body."""
+
+    __slots__ = ()
+    type_name = "enum.auto"
+
+
 class FailedGlobal:
     """A module-level global whose defining expression failed; using it reports the error."""
 
-    __slots__ = ("name", "error", "pos")
+    __slots__ = ("error", "name", "pos")
 
     def __init__(self, name: str, error: KlrError, pos: Pos | None) -> None:
         self.name = name

@@ -55,9 +55,8 @@ def _check_size(ctx: Ctx, op: str, a: Value, b: Value) -> None:
         if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 \
                 and b * a.bit_length() > MAX_INT_BITS:
             raise ctx.limit(f"the result of ** would have more than {MAX_INT_BITS} bits")
-    elif op == "<<":
-        if isinstance(a, int) and isinstance(b, int) and b + a.bit_length() > MAX_INT_BITS:
-            raise ctx.limit(f"the result of << would have more than {MAX_INT_BITS} bits")
+    elif op == "<<" and isinstance(a, int) and isinstance(b, int) and b + a.bit_length() > MAX_INT_BITS:
+        raise ctx.limit(f"the result of << would have more than {MAX_INT_BITS} bits")
 
 
 def py_binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:

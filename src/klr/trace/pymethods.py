@@ -40,7 +40,7 @@ ATTRIBUTES: dict[type, frozenset[str]] = {
 class PyMethod(TraceObject):
     """A bound method of a Python value."""
 
-    __slots__ = ("obj", "name")
+    __slots__ = ("name", "obj")
     type_name = "builtin_method"
 
     def __init__(self, obj: Value, name: str) -> None:

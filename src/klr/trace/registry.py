@@ -183,7 +183,7 @@ class BuiltinFn(TraceObject):
     ``f(a)`` runs ``impl(ctx, *bound, a)``; ``name`` is still the qualified name.
     """
 
-    __slots__ = ("name", "impl", "params", "bound", "_plan")
+    __slots__ = ("_plan", "bound", "impl", "name", "params")
     type_name = "builtin_function"
 
     def __init__(self, name: str, impl: Callable[..., Value], params: tuple[Param, ...] | None = None,
@@ -208,25 +208,37 @@ class BuiltinFn(TraceObject):
         self.check_args(ctx, args, kwargs)
         return self.impl(ctx, *args, **kwargs)
 
+    @property
+    def display_name(self) -> str:
+        """The name as users write it (Python builtins without their ``builtins.`` module)."""
+        return self.name[len("builtins."):] if self.name.startswith("builtins.") else self.name
+
     def check_args(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> None:
         plan = self._plan
         nargs = len(args)
         if 0 <= plan.max_positional < nargs:
             shown = nargs - len(self.bound)
             allowed = plan.max_positional - len(self.bound)
-            raise ctx.error(f"{self.name}() takes {_count(allowed, 'positional argument')} "
+            raise ctx.error(f"{self.display_name}() takes {_count(allowed, 'positional argument')} "
                             f"but {shown} {'was' if shown == 1 else 'were'} given")
         if kwargs:
             for k in kwargs:
                 if k not in plan.keyword_names and not plan.any_keyword:
-                    raise ctx.error(f"{self.name}() got an unexpected keyword argument '{k}'")
+                    raise ctx.error(f"{self.display_name}() got an unexpected keyword argument '{k}'")
             for k in plan.positional_names[:nargs]:
                 if k in kwargs:
-                    raise ctx.error(f"{self.name}() got multiple values for argument '{k}'")
+                    raise ctx.error(f"{self.display_name}() got multiple values for argument '{k}'")
         if nargs < plan.required_positional or len(plan.required) > plan.required_positional:
             for k in plan.required:
                 if k not in kwargs and k not in plan.positional_names[:nargs]:
-                    raise ctx.error(f"{self.name}() missing required argument '{k}'")
+                    raise ctx.error(f"{self.display_name}() missing required argument '{k}'")
+
+    def getattr(self, ctx: Ctx, name: str) -> Value:
+        if name == "__name__":
+            return self.name.rsplit(".", 1)[-1]
+        if name == "__qualname__":
+            return self.name
+        return super().getattr(ctx, name)
 
     def __repr__(self) -> str:
         return f"<built-in function {self.name}>"
@@ -255,7 +267,7 @@ _METHODS: dict[Callable[..., Value], BuiltinFn] = {}
 class Module(TraceObject):
     """A dotted prefix of registered names (``nki.language``) used as a value."""
 
-    __slots__ = ("name", "dialect")
+    __slots__ = ("dialect", "name")
     type_name = "module"
 
     def __init__(self, name: str, dialect: Dialect) -> None:
@@ -330,7 +342,7 @@ def constant(name: str, value: Value, *, doc: str = "", dialect: Dialect = "both
 class KernelConstant:
     """A registered value computed per traced body: ``fn(ctx)``."""
 
-    __slots__ = ("name", "fn")
+    __slots__ = ("fn", "name")
 
     def __init__(self, name: str, fn: Callable[[Ctx], Value]) -> None:
         self.name = name

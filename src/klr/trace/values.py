@@ -106,10 +106,7 @@ class TraceObject:
 
     def contains(self, ctx: Ctx, item: Value) -> bool:
         """``item in self``. Defaults to a search through ``iterate``."""
-        for x in self.iterate(ctx):
-            if x is item or x == item:
-                return True
-        return False
+        return any(x is item or x == item for x in self.iterate(ctx))
 
     # --- calls, truth, iteration ---------------------------------------------------------
 

@@ -1,0 +1,33 @@
+"""The reference interpreter of KLR Core: the executable definition of what Core means.
+
+    from klr.interp import run, random_inputs
+    result = run(kernel, {"a": a, "b": b})        # -> EvalResult(outputs, warnings, stats, prints)
+
+Submodules: ``memory`` (storage, views, never-written tracking), ``machine`` (state and
+helpers seen by operators), ``alu`` and ``activation`` (numerics), ``registry`` (the
+operator table), ``ops_move``/``ops_compute``/``ops_special`` (one rule and one numpy
+implementation per operator), ``runner`` (inputs, control flow, outputs). The names below are
+loaded on first use, so importing ``klr.interp`` does not import numpy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["run", "random_inputs", "EvalResult", "Stats", "DevicePrintRecord"]
+
+_HOMES = {
+    "run": "klr.interp.runner", "random_inputs": "klr.interp.runner",
+    "EvalResult": "klr.interp.runner", "Stats": "klr.interp.machine",
+    "DevicePrintRecord": "klr.interp.machine",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'klr.interp' has no attribute {name!r}")

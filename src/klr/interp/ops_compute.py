@@ -1,0 +1,438 @@
+"""Arithmetic operators: element-wise ALU and activation, reductions, scans and matmul.
+
+Every implementation reads its operands as tiles, computes in the instruction's compute
+type (``kind_of``: float32, or int64 for all-integer instructions), and stores through
+``ctx.store``, which casts to the destination dtype. Per-partition scalars are [P, 1]
+arrays (or [1, 1] for immediates) and broadcast along the free axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from klr.core.operators import (
+    Activate,
+    ActivationReduce,
+    Exponential,
+    NcActivate,
+    NcMatMul,
+    NcRangeSelect,
+    NcScalarTensorTensor,
+    RangeSelect,
+    Reciprocal,
+    ScalarTensorTensor,
+    SelectReduce,
+    TensorPartitionReduce,
+    TensorReduce,
+    TensorScalar,
+    TensorScalarCumulative,
+    TensorScalarReduce,
+    TensorTensor,
+    TensorTensorScan,
+)
+from klr.core.optypes import AccumCmd, ActivationFunc, AluOp, TensorScalarReverseOps, TensorSubDim
+from klr.interp import alu
+from klr.interp.activation import activate
+from klr.interp.machine import F32, Accumulator, Core, Tile, kind_of, merge, select_origin
+from klr.interp.registry import impl, is_imm, per_partition, same_shape
+
+_FIRST = (TensorScalarReverseOps.first, TensorScalarReverseOps.both)
+_SECOND = (TensorScalarReverseOps.second, TensorScalarReverseOps.both)
+
+
+def _dst_dtype(ctx: Core, ref: object) -> Any:
+    return ctx.view(ref).dtype
+
+
+def _reduced_origin(origin: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """Origin of a free-axis reduction of [P, F] values whose origin broadcasts to ``shape``."""
+    if origin is None:
+        return None
+    return np.broadcast_to(origin, shape).min(axis=1)
+
+
+# --- accumulators ------------------------------------------------------------------------------
+
+
+def accumulate(ctx: Core, engine: str, cmd: AccumCmd, op: AluOp, values: np.ndarray,
+               origin: np.ndarray | None, res: object | None, init: Tile | None = None) -> None:
+    """Reduce [P, F] ``values`` along the free axis under ``cmd`` and write ``res`` [P, 1].
+
+    Idle: reduce this instruction's values alone, leave the accumulator alone.
+    Zero: reset the accumulator to the identity of ``op``; nothing is accumulated.
+    ZeroAccumulate: reset, then accumulate. Accumulate: continue from the accumulator left
+    by the engine's previous accumulating instruction. LoadAccumulate: start from ``init``.
+    """
+    p = values.shape[0]
+    part_origin = _reduced_origin(origin, values.shape)
+    start: np.ndarray | None = None
+    start_origin: np.ndarray | None = None
+    match cmd:
+        case AccumCmd.Idle:
+            pass
+        case AccumCmd.Zero | AccumCmd.ZeroAccumulate:
+            ident = alu.identity(op, values)
+            start = None if ident is None else np.broadcast_to(ident, (p,))
+        case AccumCmd.Accumulate:
+            prev = ctx.accumulators.get(engine)
+            if prev is None or prev.values.shape[0] != p:
+                ctx.fail(f"the {engine} accumulator holds no {p}-partition value to accumulate into")
+            start, start_origin = prev.values, prev.origin
+        case AccumCmd.LoadAccumulate:
+            if init is None:
+                ctx.fail("LoadAccumulate needs an initial value")
+            start = np.broadcast_to(init.num(values.dtype.type).reshape(-1), (p,))
+            start_origin = _reduced_origin(init.origin, (p, 1))
+    if cmd is AccumCmd.Zero:
+        result = np.zeros(p, values.dtype) if start is None else np.array(start)
+        result_origin = None
+    else:
+        result = alu.reduce_from(op, start, values)
+        result_origin = merge(start_origin, part_origin)
+    if cmd is not AccumCmd.Idle:
+        ctx.accumulators[engine] = Accumulator(result, result_origin)
+    if res is not None:
+        ctx.store(res, result.reshape(p, 1), None if result_origin is None else result_origin[:, None])
+
+
+def _reduce_res_fits(field_name: str, like: str) -> Any:
+    def rule(ctx: Core, op: Any) -> None:
+        ref = getattr(op, field_name)
+        if ref is None:
+            return
+        p = ctx.shape(getattr(op, like))[0]
+        if ctx.shape(ref) != (p, 1):
+            ctx.fail(f"{field_name} must have one element per partition ([{p}, 1]) but has shape "
+                     f"{list(ctx.nd_shape(ref))}")
+    return rule
+
+
+# --- element-wise ------------------------------------------------------------------------------
+
+
+@impl(TensorTensor, check=same_shape("dst", "src0", "src1"))
+def tensor_tensor(ctx: Core, op: TensorTensor) -> None:
+    a, b = ctx.load(op.src0), ctx.load(op.src1)
+    kind = kind_of(_dst_dtype(ctx, op.dst), a, b)
+    ctx.store(op.dst, alu.apply(op.op, a.num(kind), b.num(kind)), merge(a.origin, b.origin))
+
+
+def _op1_has_operand(ctx: Core, op: TensorScalar) -> None:
+    if (op.op1 is None) != (op.imm1 is None):
+        ctx.fail("op1 and imm1 must be given together")
+
+
+@impl(TensorScalar, check=(same_shape("dst", "src"), per_partition("imm0", "src"),
+                           per_partition("imm1", "src"), _op1_has_operand))
+def tensor_scalar(ctx: Core, op: TensorScalar) -> None:
+    src = ctx.load(op.src)
+    s0 = ctx.operand(op.imm0)
+    s1 = None if op.imm1 is None else ctx.operand(op.imm1)
+    kind = kind_of(_dst_dtype(ctx, op.dst), src, s0, s1)
+    out = alu.apply_rev(op.op0, src.num(kind), s0.num(kind), op.reverse in _FIRST)
+    if op.op1 is not None and s1 is not None:
+        out = alu.apply_rev(op.op1, out, s1.num(kind), op.reverse in _SECOND)
+    ctx.store(op.dst, out, merge(src.origin, s0.origin, None if s1 is None else s1.origin))
+
+
+@impl(Reciprocal, check=same_shape("dst", "src"))
+def reciprocal(ctx: Core, op: Reciprocal) -> None:
+    src = ctx.load(op.src)
+    with np.errstate(all="ignore"):
+        ctx.store(op.dst, np.float32(1.0) / src.num(F32), src.origin)
+
+
+def _operand1_fits(ctx: Core, op: NcScalarTensorTensor) -> None:
+    value = op.src1
+    if is_imm(value):
+        return
+    want = ctx.shape(op.data)
+    got = ctx.shape(value)
+    if got != want and got != (want[0], 1):
+        ctx.fail(f"src1 has shape {list(ctx.nd_shape(value))} but data has "
+                 f"{list(ctx.nd_shape(op.data))}")
+
+
+@impl(NcScalarTensorTensor, check=(same_shape("dst", "data"), per_partition("src0", "data"),
+                                   _operand1_fits))
+def scalar_tensor_tensor(ctx: Core, op: NcScalarTensorTensor) -> None:
+    data = ctx.load(op.data)
+    s0, s1 = ctx.operand(op.src0), ctx.operand(op.src1)
+    kind = kind_of(_dst_dtype(ctx, op.dst), data, s0, s1)
+    t = alu.apply_rev(op.op0, data.num(kind), s0.num(kind), op.reverseOperands in _FIRST)
+    out = alu.apply_rev(op.op1, t, s1.num(kind), op.reverseOperands in _SECOND)
+    ctx.store(op.dst, out, merge(data.origin, s0.origin, s1.origin))
+
+
+@impl(ScalarTensorTensor, check=same_shape("dst", "src0", "src1"))
+def legacy_scalar_tensor_tensor(ctx: Core, op: ScalarTensorTensor) -> None:
+    a, b = ctx.load(op.src0), ctx.load(op.src1)
+    s = ctx.operand(op.imm0)
+    kind = kind_of(_dst_dtype(ctx, op.dst), a, b, s)
+    t = alu.apply_rev(op.op0, a.num(kind), s.num(kind), op.reverseOperands in _FIRST)
+    out = alu.apply_rev(op.op1, t, b.num(kind), op.reverseOperands in _SECOND)
+    ctx.store(op.dst, out, merge(a.origin, b.origin))
+
+
+# --- activation --------------------------------------------------------------------------------
+
+
+def _needs_reduce_res(ctx: Core, op: NcActivate) -> None:
+    if isinstance(op, ActivationReduce) and op.reduceRes is None:
+        ctx.fail("activationReduce needs reduceRes")
+
+
+@impl(NcActivate, ActivationReduce,
+      check=(same_shape("dst", "src"), per_partition("scale", "src"), per_partition("bias", "src"),
+             _reduce_res_fits("reduceRes", "src"), _needs_reduce_res))
+def nc_activate(ctx: Core, op: NcActivate) -> None:
+    src = ctx.load(op.src)
+    scale = ctx.operand(op.scale)
+    bias = None if op.bias is None else ctx.load(op.bias)
+    x = src.num(F32) * scale.num(F32)
+    if bias is not None:
+        x = x + bias.num(F32)
+    y = activate(op.activationFunc, x)
+    origin = merge(src.origin, scale.origin, None if bias is None else bias.origin)
+    ctx.store(op.dst, y, origin)
+    if op.reduceRes is not None:
+        accumulate(ctx, "act", op.accumulatorCmd, op.reduceOp or AluOp.add, y, origin, op.reduceRes)
+
+
+@impl(Activate, check=same_shape("dst", "src"))
+def legacy_activate(ctx: Core, op: Activate) -> None:
+    src = ctx.load(op.src)
+    y = activate(op.activationFunc,
+                 src.num(F32) * np.float32(ctx.imm(op.scale)) + np.float32(ctx.imm(op.bias)))
+    origin = src.origin
+    if op.accumulatorCmd in (AccumCmd.Accumulate, AccumCmd.LoadAccumulate):
+        old = ctx.load(op.dst)
+        y = old.num(F32) + y
+        origin = merge(origin, old.origin)
+    ctx.store(op.dst, y, origin)
+
+
+@impl(Exponential, check=(same_shape("dst", "src"), per_partition("maxValue", "src"),
+                          per_partition("reduceInit", "src"), _reduce_res_fits("reduceRes", "src")))
+def exponential(ctx: Core, op: Exponential) -> None:
+    src = ctx.load(op.src)
+    top = ctx.operand(op.maxValue)
+    y = activate(ActivationFunc.exp, src.num(F32) - top.num(F32))
+    origin = merge(src.origin, top.origin)
+    ctx.store(op.dst, y, origin)
+    if op.reduceRes is not None:
+        accumulate(ctx, "dve", op.reducecmd, AluOp.add, y, origin, op.reduceRes,
+                   ctx.operand(op.reduceInit))
+
+
+# --- reductions --------------------------------------------------------------------------------
+
+_SUBDIMS = {TensorSubDim.X: 1, TensorSubDim.XY: 2, TensorSubDim.XYZ: 3, TensorSubDim.XYZW: 4}
+
+
+def _reduce_shape(ctx: Core, op: TensorReduce) -> None:
+    shape = ctx.nd_shape(op.src)
+    k = _SUBDIMS[op.opDim]
+    if k > len(shape) - 1:
+        ctx.fail(f"cannot reduce {k} free axes of src with shape {list(shape)}")
+    kept = int(np.prod(shape[:len(shape) - k], dtype=np.int64))
+    p, f = ctx.shape(op.dst)
+    if p * f != kept:
+        ctx.fail(f"dst has {p * f} elements but reducing {op.opDim.name} of src "
+                 f"{list(shape)} leaves {kept}")
+
+
+@impl(TensorReduce, check=_reduce_shape)
+def tensor_reduce(ctx: Core, op: TensorReduce) -> None:
+    src = ctx.load(op.src)
+    k = _SUBDIMS[op.opDim]
+    axes = tuple(range(len(src.shape) - k, len(src.shape)))
+    kind = kind_of(_dst_dtype(ctx, op.dst), src)
+    out = alu.reduce(op.op, src.nd(src.num(kind)), axes)
+    if op.negated:
+        out = -out
+    origin = None if src.origin is None else src.nd(src.origin).min(axis=axes)
+    ctx.store(op.dst, out, origin)
+
+
+def _partition_reduce_shape(ctx: Core, op: TensorPartitionReduce) -> None:
+    f = ctx.shape(op.data)[1]
+    if ctx.shape(op.dst) != (1, f):
+        ctx.fail(f"dst must be [1, {f}] (one partition, the free size of data) but has shape "
+                 f"{list(ctx.nd_shape(op.dst))}")
+
+
+@impl(TensorPartitionReduce, check=_partition_reduce_shape)
+def tensor_partition_reduce(ctx: Core, op: TensorPartitionReduce) -> None:
+    data = ctx.load(op.data)
+    kind = kind_of(_dst_dtype(ctx, op.dst), data)
+    out = alu.reduce(op.op, data.num(kind), 0)
+    origin = None if data.origin is None else data.origin.min(axis=0)
+    ctx.store(op.dst, out[None, :], None if origin is None else origin[None, :])
+
+
+@impl(TensorScalarReduce, check=(same_shape("dst", "src"), per_partition("operand0", "src"),
+                                 _reduce_res_fits("reduceRes", "src")))
+def tensor_scalar_reduce(ctx: Core, op: TensorScalarReduce) -> None:
+    src = ctx.load(op.src)
+    s = ctx.operand(op.operand0)
+    kind = kind_of(_dst_dtype(ctx, op.dst), src, s)
+    y = alu.apply_rev(op.op0, src.num(kind), s.num(kind), op.reverse0)
+    origin = merge(src.origin, s.origin)
+    ctx.store(op.dst, y, origin)
+    init = None if op.reduceInit is None else ctx.operand(op.reduceInit)
+    accumulate(ctx, "dve", op.reduceCmd, op.reduceOp or AluOp.add, y, origin, op.reduceRes, init)
+
+
+@impl(SelectReduce, check=(same_shape("dst", "predicate", "onTrue"), per_partition("onFalse", "dst"),
+                           _reduce_res_fits("reduceRes", "dst")))
+def select_reduce(ctx: Core, op: SelectReduce) -> None:
+    pred = ctx.load(op.predicate)
+    on_true, on_false = ctx.load(op.onTrue), ctx.operand(op.onFalse)
+    keep = (pred.num(F32) != 0) != op.reversePred
+    kind = kind_of(_dst_dtype(ctx, op.dst), on_true, on_false)
+    out = np.where(keep, on_true.num(kind), on_false.num(kind))
+    origin = merge(pred.origin, select_origin(keep, on_true.origin, on_false.origin))
+    ctx.store(op.dst, out, origin)
+    if op.reduceRes is not None or op.reduceCmd is not AccumCmd.Idle:
+        accumulate(ctx, "dve", op.reduceCmd, op.reduceOp, out, origin, op.reduceRes)
+
+
+def _in_range(ctx: Core, f: int, start: float, op0: AluOp, b0: Tile, op1: AluOp, b1: Tile) -> np.ndarray:
+    index = (np.arange(f, dtype=F32) + np.float32(start))[None, :]
+    return (alu.apply(op0, index, b0.num(F32)) != 0) & (alu.apply(op1, index, b1.num(F32)) != 0)
+
+
+@impl(NcRangeSelect, check=(same_shape("dst", "onTrueTile"), per_partition("bound0", "dst"),
+                            per_partition("bound1", "dst"), _reduce_res_fits("reduceRes", "dst")))
+def nc_rangeselect_origin(ctx: Core, op: NcRangeSelect) -> None:
+    on_true = ctx.load(op.onTrueTile)
+    b0, b1 = ctx.load(op.bound0), ctx.load(op.bound1)
+    keep = _in_range(ctx, on_true.F, ctx.imm(op.rangeStart), op.compOp0, b0, op.compOp1, b1)
+    fill = np.float32(ctx.imm(op.onFalseValue))
+    out = np.where(keep, on_true.num(F32), fill)
+    origin = merge(b0.origin, b1.origin, select_origin(keep, on_true.origin, None))
+    ctx.store(op.dst, out, origin)
+    if op.reduceRes is not None or op.reduceCommand is not AccumCmd.Idle:
+        accumulate(ctx, "dve", op.reduceCommand, op.reduceOp or AluOp.max, out, origin, op.reduceRes)
+
+
+@impl(RangeSelect, check=same_shape("dst", "src"))
+def rangeselect_origin(ctx: Core, op: RangeSelect) -> None:
+    src = ctx.load(op.src)
+    b0, b1 = ctx.operand(op.bound0), ctx.operand(op.bound1)
+    keep = _in_range(ctx, src.F, op.base, op.compOp0, b0, op.compOp1, b1)
+    out = np.where(keep, src.num(F32), np.float32(op.fillValue))
+    origin = select_origin(keep, src.origin, None)
+    ctx.store(op.dst, out, origin)
+    if op.reduceCommand is not AccumCmd.Idle:
+        accumulate(ctx, "dve", op.reduceCommand, op.reduceOp, out, origin, None)
+
+
+# --- scans -------------------------------------------------------------------------------------
+
+
+@impl(TensorTensorScan, check=(same_shape("dst", "src0", "src1"), per_partition("imm0", "src0")))
+def tensor_tensor_scan(ctx: Core, op: TensorTensorScan) -> None:
+    a, b = ctx.load(op.src0), ctx.load(op.src1)
+    init = ctx.operand(op.imm0)
+    kind = kind_of(_dst_dtype(ctx, op.dst), a, b, init)
+    av, bv = a.num(kind), b.num(kind)
+    out = np.empty(np.broadcast_shapes(av.shape, bv.shape), np.result_type(av, bv))
+    state = np.broadcast_to(init.num(kind), (a.P, 1))[:, 0]
+    first, second = op.reverseOperands in _FIRST, op.reverseOperands in _SECOND
+    for j in range(a.F):
+        t = alu.apply_rev(op.op0, av[:, j], state, first)
+        state = alu.apply_rev(op.op1, t, bv[:, j], second)
+        out = out.astype(np.result_type(out, state), copy=False)
+        out[:, j] = state
+    ctx.store(op.dst, out, _running_origin(merge(a.origin, b.origin), init.origin, (a.P, a.F)))
+
+
+def _running_origin(origin: np.ndarray | None, start: np.ndarray | None,
+                    shape: tuple[int, int]) -> np.ndarray | None:
+    """Origin of a scan: each output depends on every earlier input and the start value."""
+    both = merge(origin, start)
+    if both is None:
+        return None
+    return np.minimum.accumulate(np.broadcast_to(both, shape), axis=1)
+
+
+_ACCUMULATE = {AluOp.add: np.add, AluOp.mult: np.multiply, AluOp.max: np.maximum, AluOp.min: np.minimum}
+
+
+@impl(TensorScalarCumulative, check=(same_shape("dst", "src"), per_partition("imm0", "src"),
+                                     per_partition("imm1", "src")))
+def tensor_scalar_cumulative(ctx: Core, op: TensorScalarCumulative) -> None:
+    src = ctx.load(op.src)
+    s0 = ctx.operand(op.imm0)
+    s1 = None if op.imm1 is None else ctx.operand(op.imm1)
+    kind = kind_of(_dst_dtype(ctx, op.dst), src, s0, s1)
+    t = alu.apply_rev(op.op0, src.num(kind), s0.num(kind), op.reverse in _FIRST)
+    start, start_origin = _cumulative_start(ctx, op, t, s1)
+    ufunc = _ACCUMULATE.get(op.op1)
+    if ufunc is not None:
+        out = ufunc.accumulate(np.concatenate([start[:, None], t], axis=1), axis=1)[:, 1:]
+    else:
+        out = np.empty_like(t)
+        state = start
+        for j in range(src.F):
+            state = alu.apply_rev(op.op1, t[:, j], state, op.reverse in _SECOND)
+            out[:, j] = state
+    origin = _running_origin(merge(src.origin, s0.origin), start_origin, (src.P, src.F))
+    ctx.store(op.dst, out, origin)
+    last_origin = None if origin is None else origin[:, -1]
+    ctx.accumulators["dve"] = Accumulator(out[:, -1] if src.F else start, last_origin)
+
+
+def _cumulative_start(ctx: Core, op: TensorScalarCumulative, t: np.ndarray,
+                      s1: Tile | None) -> tuple[np.ndarray, np.ndarray | None]:
+    p = t.shape[0]
+    match op.reduceCmd:
+        case AccumCmd.Accumulate:
+            prev = ctx.accumulators.get("dve")
+            if prev is None or prev.values.shape[0] != p:
+                ctx.fail(f"the dve accumulator holds no {p}-partition value to accumulate into")
+            return prev.values.astype(t.dtype), prev.origin
+        case AccumCmd.LoadAccumulate:
+            if s1 is None:
+                ctx.fail("LoadAccumulate needs imm1 as the initial value")
+            return (np.broadcast_to(s1.num(t.dtype.type), (p, 1))[:, 0].copy(),
+                    _reduced_origin(s1.origin, (p, 1)))
+    ident = alu.identity(op.op1, t)
+    return np.full(p, 0 if ident is None else ident, t.dtype), None
+
+
+# --- matmul ------------------------------------------------------------------------------------
+
+
+def _matmul_shapes(ctx: Core, op: NcMatMul) -> None:
+    (k, m), (k2, n), got = ctx.shape(op.stationary), ctx.shape(op.moving), ctx.shape(op.dst)
+    if op.isTranspose:
+        if got != (n, k2):
+            ctx.fail(f"dst must be the [{n}, {k2}] transpose of moving [{k2}, {n}] but has "
+                     f"shape {list(ctx.nd_shape(op.dst))}")
+        return
+    if k != k2:
+        ctx.fail(f"stationary has {k} partitions but moving has {k2}; both are the contraction axis")
+    if got != (m, n):
+        ctx.fail(f"dst must be [{m}, {n}] for stationary [{k}, {m}] and moving [{k2}, {n}] but "
+                 f"has shape {list(ctx.nd_shape(op.dst))}")
+
+
+@impl(NcMatMul, check=_matmul_shapes)
+def nc_matmul(ctx: Core, op: NcMatMul) -> None:
+    moving = ctx.load(op.moving)
+    if op.isTranspose:
+        ctx.store(op.dst, moving.values.T, None if moving.origin is None else moving.origin.T)
+        return
+    stationary = ctx.load(op.stationary)
+    dst = ctx.load(op.dst)
+    product = np.matmul(stationary.num(F32).T, moving.num(F32))
+    origin = merge(dst.origin,
+                   None if stationary.origin is None else stationary.origin.min(axis=0)[:, None],
+                   None if moving.origin is None else moving.origin.min(axis=0)[None, :])
+    ctx.store(op.dst, dst.num(F32) + product, origin)
+

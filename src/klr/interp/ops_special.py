@@ -1,0 +1,298 @@
+"""Statistics, top-8 search, random numbers, registers, control flow, debug output, and the
+operators the interpreter does not run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from klr.core.operators import (
+    Activate2,
+    BatchNormAggregate,
+    BatchNormStats,
+    Dropout,
+    FindIndex8,
+    LoadMaskRegister,
+    LoadStationary,
+    LocalGather,
+    MatchReplace8,
+    MatchValueLoad,
+    MatMul,
+    MatMulMX,
+    Max8,
+    NonzeroWithCount,
+    QuantizeMX,
+    SequenceBounds,
+)
+from klr.core.optypes import BrCmpOp, DropoutThresholdType
+from klr.core.sysops import (
+    AllGather,
+    AllReduce,
+    AllToAll,
+    Broadcast,
+    CmpBranch,
+    CollectivePermute,
+    CollectivePermuteImplicit,
+    CollectivePermuteImplicitReduce,
+    CoreBarrier,
+    CurrentProcessingRankId,
+    DevicePrint,
+    ExtendedInst,
+    Rand2,
+    RandGetState,
+    RandSetState,
+    RankId,
+    Recv,
+    ReduceScatter,
+    RegisterAluOp,
+    RegisterMove,
+    Rng,
+    Send,
+    SendRecv,
+    SendRecvCompute,
+    SetRngSeed,
+    TensorLoad,
+    TensorStore,
+)
+from klr.interp import alu
+from klr.interp.machine import CLEAN, F32, I64, Core, DevicePrintRecord, Tile, merge
+from klr.interp.registry import (
+    Check,
+    free_size,
+    impl,
+    per_partition,
+    same_partitions,
+    same_shape,
+    unsupported,
+)
+
+# --- batch-norm statistics ---------------------------------------------------------------------
+
+
+def _stats(x: np.ndarray) -> np.ndarray:
+    """[count, mean, sum of squared deviations] per row of x [P, n]."""
+    n = x.shape[1]
+    mean = x.mean(axis=1) if n else np.zeros(x.shape[0], F32)
+    m2 = ((x - mean[:, None]) ** 2).sum(axis=1)
+    return np.stack([np.full(x.shape[0], n, F32), mean.astype(F32), m2.astype(F32)], axis=1)
+
+
+def _row_origin(origin: np.ndarray | None, width: int) -> np.ndarray | None:
+    if origin is None:
+        return None
+    return np.repeat(origin.min(axis=1, initial=int(CLEAN))[:, None], width, axis=1)
+
+
+@impl(BatchNormStats, check=(same_partitions("dst", "src"), free_size("dst", 6)))
+def batch_norm_stats(ctx: Core, op: BatchNormStats) -> None:
+    src = ctx.load(op.src)
+    x = src.num(F32)
+    out = np.concatenate([_stats(x[:, 0::2]), _stats(x[:, 1::2])], axis=1)
+    origin = None
+    if src.origin is not None:
+        origin = np.concatenate([_row_origin(src.origin[:, 0::2], 3),
+                                 _row_origin(src.origin[:, 1::2], 3)], axis=1)
+    ctx.store(op.dst, out, origin)
+
+
+def _triples(ctx: Core, op: BatchNormAggregate) -> None:
+    f = ctx.shape(op.src)[1]
+    if f % 3:
+        ctx.fail(f"src must hold (count, mean, variance*count) triples but has {f} elements per "
+                 f"partition")
+
+
+@impl(BatchNormAggregate, check=(same_partitions("dst", "src"), free_size("dst", 2), _triples))
+def batch_norm_aggregate(ctx: Core, op: BatchNormAggregate) -> None:
+    src = ctx.load(op.src)
+    x = src.num(F32).astype(np.float64)
+    count, mean, m2 = x[:, 0::3], x[:, 1::3], x[:, 2::3]
+    total = count.sum(axis=1)
+    safe = np.where(total > 0, total, 1.0)
+    grand = (count * mean).sum(axis=1) / safe
+    var = (m2.sum(axis=1) + (count * (mean - grand[:, None]) ** 2).sum(axis=1)) / safe
+    out = np.stack([np.where(total > 0, grand, 0.0), np.where(total > 0, var, 0.0)], axis=1)
+    ctx.store(op.dst, out.astype(F32), _row_origin(src.origin, 2))
+
+
+# --- top-8 search ------------------------------------------------------------------------------
+
+
+def _at_least_8(ctx: Core, op: Max8) -> None:
+    f = ctx.shape(op.src)[1]
+    if f < 8:
+        ctx.fail(f"src must have at least 8 elements per partition but has {f}")
+
+
+@impl(Max8, check=(same_partitions("dst", "src"), free_size("dst", 8), _at_least_8))
+def max8(ctx: Core, op: Max8) -> None:
+    src = ctx.load(op.src)
+    top = np.sort(src.num(F32), axis=1)[:, ::-1][:, :8]
+    ctx.store(op.dst, top, _row_origin(src.origin, 8))
+
+
+def _not_found(ctx: Core, ref: object) -> int:
+    dtype = ctx.view(ref).dtype
+    return int(np.iinfo(dtype.numpy()).max) if dtype.is_int and not dtype.name.startswith("int") else -1
+
+
+def _match8(x: np.ndarray, vals: np.ndarray, replace: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first match of each of the 8 values per row (-1 when absent); with
+    ``replace``, each match is overwritten before the next value is searched."""
+    index = np.full((x.shape[0], 8), -1, I64)
+    rows = np.arange(x.shape[0])
+    for j in range(8):
+        hit = x == vals[:, j:j + 1]
+        found = hit.any(axis=1)
+        at = hit.argmax(axis=1)
+        index[found, j] = at[found]
+        if replace is not None:
+            x[rows[found], at[found]] = replace
+    return index, x
+
+
+@impl(FindIndex8, check=(same_partitions("dst", "src", "vals"), free_size("dst", 8),
+                         free_size("vals", 8)))
+def find_index8(ctx: Core, op: FindIndex8) -> None:
+    src, vals = ctx.load(op.src), ctx.load(op.vals)
+    index, _ = _match8(src.num(F32), vals.num(F32), None)
+    index = np.where(index < 0, _not_found(ctx, op.dst), index)
+    ctx.store(op.dst, index, merge(_row_origin(src.origin, 8), vals.origin))
+
+
+@impl(MatchReplace8, check=(same_shape("dst", "src"), same_partitions("dst", "vals"),
+                            free_size("vals", 8), free_size("dstIdx", 8)))
+def match_replace8(ctx: Core, op: MatchReplace8) -> None:
+    src, vals = ctx.load(op.src), ctx.load(op.vals)
+    x = src.num(F32).copy()
+    index, replaced = _match8(x, vals.num(F32), float(np.float32(ctx.imm(op.replaceValue))))
+    val_origin = _row_origin(vals.origin, src.F)
+    ctx.store(op.dst, replaced, merge(src.origin, val_origin))
+    if op.dstIdx is not None:
+        index = np.where(index < 0, _not_found(ctx, op.dstIdx), index)
+        ctx.store(op.dstIdx, index, merge(_row_origin(src.origin, 8), vals.origin))
+
+
+# --- random numbers ----------------------------------------------------------------------------
+
+
+@impl(Dropout, check=(same_shape("dst", "src"), per_partition("threshold", "src")))
+def dropout(ctx: Core, op: Dropout) -> None:
+    src = ctx.load(op.src)
+    rate = ctx.operand(op.threshold)
+    keep_rate = rate.num(F32)
+    if op.thresholdType is DropoutThresholdType.DropRate:
+        keep_rate = np.float32(1.0) - keep_rate
+    keep = ctx.machine.rng.random(src.values.shape, dtype=F32) < keep_rate
+    ctx.store(op.dst, np.where(keep, src.num(F32), np.float32(0.0)), merge(src.origin, rate.origin))
+
+
+@impl(Rng)
+def rng(ctx: Core, op: Rng) -> None:
+    shape = ctx.shape(op.dst)
+    ctx.store(op.dst, _random(ctx, ctx.view(op.dst).dtype.numpy(), shape))
+
+
+def _random(ctx: Core, target: np.dtype, shape: tuple[int, int]) -> np.ndarray:
+    """Uniform random integers over an integer dtype, or uniform [0, 1) floats."""
+    gen = ctx.machine.rng
+    if target.kind in "iu":
+        info = np.iinfo(target)
+        return gen.integers(info.min, info.max, size=shape, dtype=target, endpoint=True)
+    return gen.random(shape, dtype=F32)
+
+
+@impl(Rand2, check=(per_partition("min", "dst"), per_partition("max", "dst")))
+def rand2(ctx: Core, op: Rand2) -> None:
+    lo, hi = ctx.operand(op.min), ctx.operand(op.max)
+    shape = ctx.shape(op.dst)
+    u = ctx.machine.rng.random(shape, dtype=F32)
+    ctx.store(op.dst, lo.num(F32) + u * (hi.num(F32) - lo.num(F32)), merge(lo.origin, hi.origin))
+
+
+@impl(SetRngSeed)
+def set_rng_seed(ctx: Core, op: SetRngSeed) -> None:
+    seed = ctx.load(op.src)
+    ctx.machine.rng = np.random.default_rng(int(seed.num(I64).reshape(-1)[0]) & 0xFFFFFFFFFFFFFFFF)
+
+
+# --- registers and control flow ----------------------------------------------------------------
+
+
+@impl(RegisterMove)
+def register_move(ctx: Core, op: RegisterMove) -> None:
+    ctx.set_reg(op.dst, op.imm)
+
+
+@impl(RegisterAluOp)
+def register_alu_op(ctx: Core, op: RegisterAluOp) -> None:
+    value = alu.apply(op.op, np.asarray(ctx.reg(op.src), I64), np.asarray(op.imm, I64))
+    ctx.set_reg(op.dst, int(np.trunc(np.nan_to_num(value.astype(np.float64)))),
+                ctx.reg_origin.get(op.src))
+
+
+def _one_element(field_name: str) -> Check:
+    def rule(ctx: Core, op: object) -> None:
+        p, f = ctx.shape(getattr(op, field_name))
+        if p * f != 1:
+            ctx.fail(f"{field_name} must be a single element but has {p * f}")
+    return rule
+
+
+@impl(TensorLoad, check=_one_element("src"))
+def tensor_load(ctx: Core, op: TensorLoad) -> None:
+    tile = ctx.load(op.src)
+    value = tile.num(F32) if not tile.dtype.is_int else tile.num(I64)
+    code = None if tile.origin is None else int(tile.origin.reshape(-1)[0])
+    ctx.set_reg(op.dst, int(np.rint(value.reshape(-1)[0])), code)
+
+
+@impl(TensorStore, check=_one_element("dst"))
+def tensor_store(ctx: Core, op: TensorStore) -> None:
+    value = ctx.reg(op.src)
+    code = ctx.reg_origin.get(op.src)
+    ctx.store(op.dst, np.full((1, 1), value, I64), None if code is None else np.full((1, 1), code))
+
+
+_BRANCH = {
+    BrCmpOp.lt_imm: np.less, BrCmpOp.le_imm: np.less_equal, BrCmpOp.eq_imm: np.equal,
+    BrCmpOp.ne_imm: np.not_equal, BrCmpOp.ge_imm: np.greater_equal, BrCmpOp.gt_imm: np.greater,
+    BrCmpOp.lt_reg: np.less, BrCmpOp.le_reg: np.less_equal, BrCmpOp.eq_reg: np.equal,
+    BrCmpOp.ne_reg: np.not_equal, BrCmpOp.ge_reg: np.greater_equal, BrCmpOp.gt_reg: np.greater,
+}
+
+
+@impl(CmpBranch)
+def cmp_branch(ctx: Core, op: CmpBranch) -> None:
+    if op.op is BrCmpOp.always:
+        ctx.jump = op.trueLabel
+        return
+    left = ctx.reg(op.reg1)
+    right = ctx.reg(op.reg2) if op.op.name.endswith("_reg") else op.imm
+    ctx.jump = op.trueLabel if bool(_BRANCH[op.op](left, right)) else op.falseLabel
+
+
+@impl(CoreBarrier)
+def core_barrier(ctx: Core, _op: CoreBarrier) -> None:
+    ctx.at_barrier = True
+
+
+@impl(DevicePrint)
+def device_print(ctx: Core, op: DevicePrint) -> None:
+    tile: Tile = ctx.load(op.src)
+    text = op.printPrefix + np.array2string(tile.nd(), threshold=tile.values.size + 1)
+    ctx.machine.prints.append(DevicePrintRecord(op.buffer.name, text))
+
+
+# --- not executed ------------------------------------------------------------------------------
+
+unsupported("it is a legacy instruction that current NKI kernels do not emit",
+            LoadMaskRegister, MatchValueLoad, LoadStationary, MatMul, LocalGather)
+unsupported("its numerics are not specified in the interpreter yet",
+            SequenceBounds, NonzeroWithCount, Activate2, QuantizeMX, MatMulMX)
+unsupported("communication between ranks needs more than one device",
+            SendRecv, SendRecvCompute, AllReduce, AllGather, ReduceScatter, CollectivePermute,
+            CollectivePermuteImplicit, CollectivePermuteImplicitReduce, Broadcast, AllToAll,
+            RankId, CurrentProcessingRankId, Send, Recv)
+unsupported("the hardware random-generator state has no portable representation",
+            RandGetState, RandSetState)
+unsupported("an opaque raw instruction has no defined meaning", ExtendedInst)

@@ -1,0 +1,249 @@
+"""Running an LncKernel: inputs in, blocks and branches executed on every core, outputs out.
+
+Each body of the LncKernel is one logical core. Cores share HBM and run one after the
+other; a ``coreBarrier`` suspends a core until every other core has reached its own
+barrier (or finished), so cores exchange data through HBM as they would on the device.
+Within a core, blocks run in order; ``cmpBranch`` continues at the block it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from klr.core.basic import Block, LncKernel, Stmt, tensors_of
+from klr.core.operators import operator_name
+from klr.core.tensor import TensorName
+from klr.dtypes import Dtype, from_numpy, nki_name
+from klr.errors import EvalError, KlrError, LimitError, Warning_
+from klr.interp import ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
+from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
+from klr.interp.memory import layout_of, resolve
+from klr.interp.registry import RULES, UNSUPPORTED
+
+DEFAULT_MAX_INSTRUCTIONS = 10_000_000
+
+
+@dataclass
+class EvalResult:
+    """What ``run`` returns: output arrays by name, warnings, counters and device prints."""
+
+    outputs: dict[str, np.ndarray]
+    warnings: list[Warning_]
+    stats: Stats
+    prints: list[DevicePrintRecord] = field(default_factory=list)
+
+
+def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = False,
+        random_seed: int | None = None, constants: Mapping[str, np.ndarray] | None = None,
+        max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> EvalResult:
+    """Execute ``kernel`` on ``inputs`` (matched to ``kernel.inputs`` by name).
+
+    ``constants`` holds the arrays of the kernel's shared constants by name. With
+    ``strict``, reading never-written memory into an output is an EvalError instead of a
+    warning. ``random_seed`` seeds dropout and the random-number operators.
+    """
+    machine = Machine(random_seed, strict)
+    cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
+    with np.errstate(all="ignore"):
+        for t, array in _checked_inputs(kernel, inputs).items():
+            _fill(cores[0], t, array)
+        for t, array in _checked_constants(kernel, constants or {}).items():
+            _fill(cores[0], t, array)
+        budget = _Budget(max_instructions)
+        _interleave([_execute(core, blocks, budget) for core, blocks in zip(cores, kernel.bodies,
+                                                                            strict=False)])
+        outputs = {t.name: _output(cores[0], t) for t in kernel.outputs}
+    return EvalResult(outputs, machine.warnings, machine.stats, machine.prints)
+
+
+def random_inputs(kernel: LncKernel, seed: int) -> dict[str, np.ndarray]:
+    """Deterministic random inputs for ``kernel``: standard normal floats, small integers."""
+    gen = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    for t in kernel.inputs:
+        target = t.dtype.numpy()
+        if t.dtype.is_packed:
+            info = np.iinfo(target)
+            out[t.name] = gen.integers(0, info.max, size=t.dims, dtype=target, endpoint=True)
+        elif t.dtype.is_int:
+            low = 0 if t.dtype.name.startswith("u") else -8
+            out[t.name] = gen.integers(low, 16, size=t.dims).astype(target)
+        else:
+            out[t.name] = gen.standard_normal(t.dims, dtype=np.float32).astype(target)
+    return out
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+
+def _checked_inputs(kernel: LncKernel, inputs: Mapping[str, np.ndarray]) -> dict[TensorName, np.ndarray]:
+    wanted = {t.name: t for t in kernel.inputs}
+    for name in inputs:
+        if name not in wanted:
+            known = ", ".join(f"'{n}'" for n in wanted) or "none"
+            raise EvalError(f"unexpected input '{name}'; the kernel's inputs are {known}")
+    out: dict[TensorName, np.ndarray] = {}
+    for name, t in wanted.items():
+        if name not in inputs:
+            raise EvalError(f"missing input '{name}' (shape {t.dims}, {nki_name(t.dtype)})")
+        array = np.asarray(inputs[name])
+        if array.shape != t.dims:
+            raise EvalError(f"input '{name}' has shape {array.shape} but the kernel expects {t.dims}")
+        out[t] = _converted(f"input '{name}'", array, t.dtype)
+    return out
+
+
+def _converted(what: str, array: np.ndarray, dtype: Dtype) -> np.ndarray:
+    """``array`` in ``dtype`` when that keeps its meaning: same dtype, a safe cast, any float to
+    any float (rounded to nearest even), or integers whose values all fit."""
+    target = dtype.numpy()
+    if array.dtype == target:
+        return array
+    have = _number_kind(array.dtype)
+    if not dtype.is_packed and have is not None:
+        if np.can_cast(array.dtype, target, "safe") or (have == "float" and dtype.is_float):
+            return cast_to(array, dtype)
+        if have == "int" and dtype.is_int:
+            info = np.iinfo(target)
+            if array.size == 0 or (info.min <= array.min() and array.max() <= info.max):
+                return array.astype(target)
+    raise EvalError(f"{what} has dtype {array.dtype} but the kernel expects {nki_name(dtype)}, "
+                    f"and converting would change its values")
+
+
+def _number_kind(dt: np.dtype) -> str | None:
+    if dt.kind in "biu":
+        return "int"
+    if dt.kind == "f":
+        return "float"
+    core = from_numpy(dt)
+    return "float" if core is not None and core.is_float else None
+
+
+def _checked_constants(kernel: LncKernel,
+                       constants: Mapping[str, np.ndarray]) -> dict[TensorName, np.ndarray]:
+    if not kernel.sharedConstants:
+        return {}
+    named = {t.name: t for t in (*kernel.sharedBuffers, *tensors_of(kernel.bodies))}
+    out: dict[TensorName, np.ndarray] = {}
+    for const in kernel.sharedConstants:
+        if const.name not in constants:
+            raise EvalError(f"shared constant '{const.name}' ({const.fileName}) was not provided")
+        t = named.get(const.name)
+        if t is None:
+            continue  # declared but never used
+        array = np.asarray(constants[const.name])
+        count = t.shape.parDim * t.shape.freeElements
+        if array.size != count:
+            raise EvalError(f"shared constant '{const.name}' has {array.size} elements but the "
+                            f"kernel uses it as {t.dims}")
+        out[t] = _converted(f"shared constant '{const.name}'", array.reshape(t.dims), t.dtype)
+    return out
+
+
+def _fill(core: Core, t: TensorName, array: np.ndarray) -> None:
+    view = resolve(core.storage(t), layout_of(t))
+    view.write(np.ascontiguousarray(array), None)
+
+
+# --- execution ---------------------------------------------------------------------------------
+
+
+class _Budget:
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+        self.limit = limit
+
+
+def _interleave(cores: list[Iterator[None]]) -> None:
+    """Run each core until its next barrier, round after round, until all have finished."""
+    pending = cores
+    while pending:
+        still = []
+        for core in pending:
+            try:
+                next(core)
+                still.append(core)
+            except StopIteration:
+                pass
+        pending = still
+
+
+def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator[None]:
+    labels: dict[str, int] = {}
+    for i, block in enumerate(blocks):
+        labels.setdefault(block.label, i)
+    i = 0
+    while i < len(blocks):
+        following = i + 1
+        for stmt in blocks[i].body:
+            budget.left -= 1
+            if budget.left < 0:
+                raise LimitError(f"the kernel ran more than {budget.limit} instructions (an endless "
+                                 f"loop?)", stmt.pos)
+            _step(core, stmt)
+            if core.at_barrier:
+                core.at_barrier = False
+                yield
+            if core.jump is not None:
+                target, core.jump = core.jump, None
+                if target not in labels:
+                    raise EvalError(f"branch to unknown block '{target}' in {core.label}", stmt.pos)
+                core.machine.stats.branches += 1
+                following = labels[target]
+                break
+        i = following
+
+
+def _step(core: Core, stmt: Stmt) -> None:
+    op = stmt.op
+    rule = RULES.get(type(op))
+    if rule is None:
+        reason = UNSUPPORTED.get(type(op), "it is not a Core operator")
+        raise EvalError(f"operator '{_name(op)}' is not supported by the interpreter",
+                        stmt.pos).note(f"'{_name(op)}' is not run because {reason}")
+    core.begin(op, stmt.name, stmt.pos)
+    stats = core.machine.stats
+    stats.instructions += 1
+    stats.by_operator[rule.name] = stats.by_operator.get(rule.name, 0) + 1
+    try:
+        rule.check(core, op)
+        rule.run(core, op)
+    except KlrError:
+        raise
+    except Exception as exc:  # a bug in the interpreter, reported at the statement it ran
+        raise EvalError(f"internal error in the interpreter ({type(exc).__name__}: {exc}) in "
+                        f"{core.label}", stmt.pos) from exc
+
+
+def _name(op: object) -> str:
+    try:
+        return operator_name(op)
+    except KeyError:
+        return type(op).__name__
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+
+def _output(core: Core, t: TensorName) -> np.ndarray:
+    view = resolve(core.storage(t), layout_of(t))
+    values = view.read().reshape(t.dims)
+    origin = view.read_origin()
+    if origin is not None:
+        _report(core.machine, t.name, origin)
+    return values
+
+
+def _report(machine: Machine, name: str, origin: np.ndarray) -> None:
+    never = origin == UNWRITTEN
+    poisoned = (origin != CLEAN) & ~never
+    if poisoned.any():
+        record = machine.records[int(origin[poisoned].min())]
+        machine.warn(f"output '{name}' has {int(poisoned.sum())} elements computed from "
+                     f"never-written memory (first read by {record.describe()})", record.pos)
+    if never.any():
+        machine.warn(f"output '{name}' has {int(never.sum())} elements that were never written", None)

@@ -1,0 +1,52 @@
+"""The operator table: every Core operator is implemented or explicitly not supported."""
+
+import numpy as np
+import pytest
+
+from klr.core import OPERATOR_CLASSES, OPERATOR_NAMES, SendRecv
+from klr.core.operators import operator_name
+from klr.errors import EvalError, render_error
+from klr.interp import run
+from klr.interp.registry import RULES, UNSUPPORTED
+from tests.interp.builder import FILE, full, hbm, iimm, kernel
+
+
+def test_every_operator_is_implemented_or_listed_as_unsupported():
+    for cls, name in zip(OPERATOR_CLASSES, OPERATOR_NAMES, strict=True):
+        assert (cls in RULES) != (cls in UNSUPPORTED), name
+    assert len(RULES) + len(UNSUPPORTED) == 76
+
+
+def test_rules_carry_the_reference_constructor_name():
+    for cls, rule in RULES.items():
+        assert rule.name == OPERATOR_NAMES[OPERATOR_CLASSES.index(cls)]
+
+
+def test_operators_the_tracer_emits_are_implemented():
+    emitted = {
+        "ncDmaCopy", "dmaCopy", "ncCopy", "copy", "memSet", "tensorTensor", "tensorScalar",
+        "ncActivate", "activationReduce", "activate", "tensorReduce", "tensorPartitionReduce",
+        "ncMatMul", "transpose", "iota", "ncAffineSelect", "affineSelect", "copyPredicated",
+        "reciprocal", "tensorScalarReduce", "ncScalarTensorTensor", "tensorTensorScan",
+        "tensorScalarCumulative", "selectReduce", "ncRangeSelect", "max8", "findIndex8",
+        "matchReplace8", "batchNormStats", "batchNormAggregate", "dropout", "shuffle",
+        "ncLocalGather", "ncNGather", "exponential", "dmaTranspose", "registerMove",
+        "registerAluOp", "tensorLoad", "tensorStore", "cmpBranch",
+    }
+    implemented = {rule.name for rule in RULES.values()}
+    assert emitted <= implemented
+
+
+def test_an_unsupported_operator_is_a_positioned_error():
+    a, out = hbm("a", (2, 2)), hbm("out", (2, 2))
+    op = SendRecv(full(out), full(a), iimm(1), iimm(0), iimm(0), False)
+    with pytest.raises(EvalError) as info:
+        run(kernel([a], [out], [op]), {"a": np.zeros((2, 2), np.float32)})
+    err = info.value
+    assert err.message == "operator 'sendRecv' is not supported by the interpreter"
+    assert (err.pos.line, err.pos.column, err.pos.filename) == (10, 4, FILE)
+    assert operator_name(op) == "sendRecv"
+    assert render_error(err).splitlines() == [
+        "kern.py:10:5: error: operator 'sendRecv' is not supported by the interpreter",
+        "note: 'sendRecv' is not run because communication between ranks needs more than one device",
+    ]
