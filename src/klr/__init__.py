@@ -58,6 +58,7 @@ def eval(kernel: Any, *inputs: Any, strict: bool = False, random: int | None = N
 
     if isinstance(kernel, (str, os.PathLike)):
         kernel = load(kernel, expect="lnc")
+    constants = dict(getattr(kernel, "constants", None) or {})
     kernel = getattr(kernel, "kernel", kernel)
     names = [t.name for t in kernel.inputs]
     given = dict(zip(names, inputs))
@@ -65,7 +66,7 @@ def eval(kernel: Any, *inputs: Any, strict: bool = False, random: int | None = N
     if random is not None:
         generated = random_inputs(kernel, random)
         given = {**{k: v for k, v in generated.items() if k not in given}, **given}
-    return run(kernel, given, strict=strict)
+    return run(kernel, given, strict=strict, random_seed=random, constants=constants)
 
 
 def load(path: str | os.PathLike[str], *, expect: str | None = None) -> Any:

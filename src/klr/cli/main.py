@@ -216,7 +216,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
                              f"{', '.join(repr(m) for m in missing)}; pass .npy files or --random SEED")
         generated = random_inputs(kernel, args.random)
         inputs.update({m: generated[m] for m in missing})
-    result = run(kernel, inputs, strict=args.strict)
+    constants = _load_constants(kernel, Path(args.input).parent)
+    result = run(kernel, inputs, strict=args.strict, random_seed=args.random, constants=constants)
+    for p in result.prints:
+        print(p.text, file=sys.stderr if p.buffer == "stderr" else sys.stdout)
     _print_warnings(result.warnings)
     outdir = Path(args.output_dir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -230,6 +233,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"{name}: shape {tuple(array.shape)} {array.dtype}  min {flat.min():.6g}  "
               f"max {flat.max():.6g}  mean {flat.mean():.6g}  -> {outdir / (name + '.npy')}")
     return 0
+
+
+def _load_constants(kernel: Any, directory: Path) -> dict[str, Any]:
+    """Shared constants live in .npy side files named relative to the .klr file."""
+    import numpy as np
+
+    constants = {}
+    for c in kernel.sharedConstants:
+        path = directory / c.fileName
+        try:
+            constants[c.name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"cannot read the shared constant {c.name!r} from {path}: {e}") from None
+    return constants
 
 
 def _load_inputs(kernel: Any, specs: Sequence[str]) -> dict[str, Any]:
@@ -323,9 +340,18 @@ def _summary(path: str, contents: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from klr.trace.registry import listing
+    from klr.trace.registry import entries
 
-    print(listing(args.prefix), end="")
+    prefix = args.prefix.removeprefix("neuronxcc.")
+    shown = [e for e in entries() if any(n.startswith(prefix) for n in e.names)]
+    for e in shown:
+        head = e.signature() if e.kind == "builtin" else f"{e.name} = {e.value!r}"
+        extra = f"  [{e.dialect}]" if e.dialect != "both" else ""
+        emits = f"  -> {', '.join(e.emits)}" if e.emits else ""
+        print(f"{e.kind:<9} {head}{extra}{emits}")
+        if e.aliases:
+            print(f"{'':9}   also: {', '.join(e.aliases)}")
+    print(f"{len(shown)} names")
     return 0
 
 

@@ -300,17 +300,17 @@ def select_reduce(ctx: Core, op: SelectReduce) -> None:
         accumulate(ctx, "dve", op.reduceCmd, op.reduceOp, out, origin, op.reduceRes)
 
 
-def _in_range(ctx: Core, f: int, start: float, op0: AluOp, b0: Tile, op1: AluOp, b1: Tile) -> np.ndarray:
+def _in_range(f: int, start: float, op0: AluOp, b0: Tile, op1: AluOp, b1: Tile) -> np.ndarray:
     index = (np.arange(f, dtype=F32) + np.float32(start))[None, :]
     return (alu.apply(op0, index, b0.num(F32)) != 0) & (alu.apply(op1, index, b1.num(F32)) != 0)
 
 
 @impl(NcRangeSelect, check=(same_shape("dst", "onTrueTile"), per_partition("bound0", "dst"),
                             per_partition("bound1", "dst"), _reduce_res_fits("reduceRes", "dst")))
-def nc_rangeselect_origin(ctx: Core, op: NcRangeSelect) -> None:
+def nc_range_select(ctx: Core, op: NcRangeSelect) -> None:
     on_true = ctx.load(op.onTrueTile)
     b0, b1 = ctx.load(op.bound0), ctx.load(op.bound1)
-    keep = _in_range(ctx, on_true.F, ctx.imm(op.rangeStart), op.compOp0, b0, op.compOp1, b1)
+    keep = _in_range(on_true.F, ctx.imm(op.rangeStart), op.compOp0, b0, op.compOp1, b1)
     fill = np.float32(ctx.imm(op.onFalseValue))
     out = np.where(keep, on_true.num(F32), fill)
     origin = merge(b0.origin, b1.origin, select_origin(keep, on_true.origin, None))
@@ -320,10 +320,10 @@ def nc_rangeselect_origin(ctx: Core, op: NcRangeSelect) -> None:
 
 
 @impl(RangeSelect, check=same_shape("dst", "src"))
-def rangeselect_origin(ctx: Core, op: RangeSelect) -> None:
+def range_select(ctx: Core, op: RangeSelect) -> None:
     src = ctx.load(op.src)
     b0, b1 = ctx.operand(op.bound0), ctx.operand(op.bound1)
-    keep = _in_range(ctx, src.F, op.base, op.compOp0, b0, op.compOp1, b1)
+    keep = _in_range(src.F, op.base, op.compOp0, b0, op.compOp1, b1)
     out = np.where(keep, src.num(F32), np.float32(op.fillValue))
     origin = select_origin(keep, src.origin, None)
     ctx.store(op.dst, out, origin)

@@ -103,11 +103,11 @@ def iota(ctx: Core, op: Iota) -> None:
 
 
 @impl(NcAffineSelect, check=(_pattern_fits("pred"), same_shape("dst", "onTrueTile")))
-def nc_affineselect_origin(ctx: Core, op: NcAffineSelect) -> None:
+def nc_affine_select(ctx: Core, op: NcAffineSelect) -> None:
     on_true = ctx.load(op.onTrueTile)
     values = pattern_values(op.pred, on_true.P)
     keep = alu.apply(op.cmpOp, values, np.zeros((), I64)) != 0
-    _writeselect_origin(ctx, op.dst, keep, on_true, ctx.imm(op.onFalseValue))
+    _write_select(ctx, op.dst, keep, on_true, ctx.imm(op.onFalseValue))
 
 
 _AFFINE_CMP = {
@@ -119,14 +119,14 @@ _AFFINE_CMP = {
 
 
 @impl(AffineSelect, check=(_pattern_fits("maskPattern"), same_shape("dst", "src")))
-def affineselect_origin(ctx: Core, op: AffineSelect) -> None:
+def affine_select(ctx: Core, op: AffineSelect) -> None:
     src = ctx.load(op.src)
     values = pattern_values(op.maskPattern, src.P)
     keep = alu.apply(_AFFINE_CMP[op.fillMode], values, np.zeros((), I64)) != 0
-    _writeselect_origin(ctx, op.dst, keep, src, ctx.reg(str(op.fillReg)))
+    _write_select(ctx, op.dst, keep, src, ctx.reg(str(op.fillReg)))
 
 
-def _writeselect_origin(ctx: Core, dst: object, keep: np.ndarray, on_true: Tile, fill: float | int) -> None:
+def _write_select(ctx: Core, dst: object, keep: np.ndarray, on_true: Tile, fill: float | int) -> None:
     kind = compute_kind(on_true.dtype, ctx.view(dst).dtype, imms=(fill,))
     out = np.where(keep, on_true.num(kind), np.asarray(fill).astype(kind))
     ctx.store(dst, out, select_origin(keep, on_true.origin, None))

@@ -88,6 +88,35 @@ def _same(a: Value, b: Value) -> bool:
     return a is b or (_is_simple(a) and type(a) is type(b) and a == b)
 
 
+def _fixed_tuple(fns: tuple[Fn, ...]) -> Callable[[Frame], tuple[Value, ...]]:
+    """A closure evaluating ``fns`` into a tuple (unrolled for the common small arities)."""
+    match fns:
+        case ():
+            return lambda frame: ()
+        case (a,):
+            return lambda frame: (a(frame),)
+        case (a, b):
+            return lambda frame: (a(frame), b(frame))
+        case (a, b, c):
+            return lambda frame: (a(frame), b(frame), c(frame))
+        case (a, b, c, d):
+            return lambda frame: (a(frame), b(frame), c(frame), d(frame))
+    return lambda frame: tuple([f(frame) for f in fns])
+
+
+def _fixed_list(fns: tuple[Fn, ...]) -> Callable[[Frame], list[Value]]:
+    match fns:
+        case ():
+            return lambda frame: []
+        case (a,):
+            return lambda frame: [a(frame)]
+        case (a, b):
+            return lambda frame: [a(frame), b(frame)]
+        case (a, b, c):
+            return lambda frame: [a(frame), b(frame), c(frame)]
+    return lambda frame: [f(frame) for f in fns]
+
+
 class Compiler:
     """Builds (and caches) the closures of one engine."""
 
@@ -123,7 +152,7 @@ class Compiler:
                 for f in fns:
                     r = f(frame)
                     if r is not None:
-                        return r  # type: ignore[no-any-return]
+                        return r
             except KlrError as e:
                 if e.pos is None or e.pos.line == 0:
                     ctx.locate(e)
@@ -135,7 +164,7 @@ class Compiler:
 
             def run1(frame: Frame) -> Signal | None:
                 try:
-                    return only(frame)  # type: ignore[no-any-return]
+                    return only(frame)
                 except KlrError as e:
                     if e.pos is None or e.pos.line == 0:
                         ctx.locate(e)
@@ -167,7 +196,7 @@ class Compiler:
         if isinstance(c, A.CTensor):
             return self.fail("a tensor constant may only appear as a kernel argument", pos)
         value: Value = None if isinstance(c, A.CNone) else Ellipsis if isinstance(c, A.CEllipsis) \
-            else c.value  # type: ignore[union-attr]
+            else c.value
         return lambda frame: value
 
     def _name(self, k: A.Name, pos: Pos) -> Fn:
@@ -189,8 +218,10 @@ class Compiler:
             return got
 
         def run(frame: Frame) -> Value:
-            got = frame.locals.get(name, MISSING)
-            return slow(frame) if got is MISSING else got
+            try:
+                return frame.locals[name]
+            except KeyError:
+                return slow(frame)
 
         return run
 
@@ -213,7 +244,7 @@ class Compiler:
         fns = tuple(self.expr(x) for x in xs)
         stars = tuple(type(x.expr) is A.Starred for x in xs)
         if not any(stars):
-            return lambda frame: [f(frame) for f in fns]
+            return _fixed_list(fns)
         parts = tuple((self.expr(x.expr.e) if s else f, s, x.pos)  # type: ignore[union-attr]
                       for x, f, s in zip(xs, fns, stars, strict=True))
         ctx = self.ctx
@@ -234,6 +265,8 @@ class Compiler:
     def _tuple(self, k: A.TupleExpr, pos: Pos) -> Fn:
         if k.ctx is A.Ctx.del_:
             return self.fail("deleting a tuple is not supported", pos)
+        if not any(type(x.expr) is A.Starred for x in k.xs):
+            return _fixed_tuple(tuple(self.expr(x) for x in k.xs))
         els = self.elements(k.xs)
         return lambda frame: tuple(els(frame))
 
@@ -418,7 +451,8 @@ class Compiler:
                     out[name] = v
                     continue
                 if not isinstance(v, dict) or not all(isinstance(x, str) for x in v):
-                    raise ctx.error(f"argument after ** must be a dict with string keys, not '{type_name(v)}'", p)
+                    raise ctx.error("argument after ** must be a dict with string keys, "
+                                    f"not '{type_name(v)}'", p)
                 for key, x in v.items():
                     if key in out:
                         raise ctx.error(f"got multiple values for keyword argument '{key}'", p)
@@ -429,13 +463,17 @@ class Compiler:
 
     def _call(self, k: A.Call, pos: Pos, target: str | None = None) -> Fn:
         f_fn = self.expr(k.f)
-        args_fn = self.elements(k.args) if k.args else None
+        if any(type(x.expr) is A.Starred for x in k.args):
+            as_list = self.elements(k.args)
+            args_fn: Callable[[Frame], tuple[Value, ...]] = lambda frame: tuple(as_list(frame))  # noqa: E731
+        else:
+            args_fn = _fixed_tuple(tuple(self.expr(x) for x in k.args))
         kw_fn = self._keywords(k.keywords) if k.keywords else None
         ctx = self.ctx
 
         def run(frame: Frame) -> Value:
             f = f_fn(frame)
-            args = tuple(args_fn(frame)) if args_fn is not None else ()
+            args = args_fn(frame)
             kwargs = kw_fn(frame) if kw_fn is not None else {}
             ctx.pos = pos
             if not isinstance(f, TraceObject):
@@ -451,7 +489,8 @@ class Compiler:
         return run
 
     def _starred(self, k: A.Starred, pos: Pos) -> Fn:
-        return self.fail("a starred expression is only allowed in a call, list, tuple or assignment target", pos)
+        return self.fail("a starred expression is only allowed in a call, list, tuple or assignment target",
+                         pos)
 
     def _object(self, k: A.ObjectExpr, pos: Pos) -> Fn:
         engine = self.engine
@@ -499,8 +538,8 @@ class Compiler:
                       emit: Callable[[Frame], None]) -> Callable[[Frame], None]:
         """A closure running ``emit`` once per element of the comprehension clauses."""
         ctx = self.ctx
-        clauses = tuple((self.expr(g.iter), g.iter.pos, self.store(g.target), tuple(self.expr(c) for c in g.ifs))
-                        for g in gens)
+        clauses = tuple((self.expr(g.iter), g.iter.pos, self.store(g.target),
+                         tuple(self.expr(c) for c in g.ifs)) for g in gens)
 
         def run(frame: Frame) -> None:
             inner = Frame({}, (frame.locals, *frame.enclosing), EMPTY)
@@ -513,7 +552,8 @@ class Compiler:
                 for v in ops.iterate(ctx, src):
                     budget[0] -= 1
                     if budget[0] < 0:
-                        raise ctx.limit(f"comprehension exceeds {ctx.limits.max_iterations} iterations", src_pos)
+                        raise ctx.limit(f"comprehension exceeds {ctx.limits.max_iterations} iterations",
+                                        src_pos)
                     target(inner, v)
                     if all(ops.truth(ctx, c(inner)) for c in ifs):
                         if i + 1 == len(clauses):

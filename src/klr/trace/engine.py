@@ -69,7 +69,8 @@ class Plan:
         self.kwarg = args.kwarg
         n_req = self.n_pos - len(args.defaults)
         kw_with_default = {k.id for k in args.kw_defaults}
-        self.required = self.positional[:n_req] + tuple(k for k in args.kwonlyargs if k not in kw_with_default)
+        self.required = self.positional[:n_req] + tuple(
+            k for k in args.kwonlyargs if k not in kw_with_default)
         self.default_names = self.positional[n_req:] + tuple(k.id for k in args.kw_defaults if k.id)
         self.simple = not (args.vararg or args.kwarg or args.kwonlyargs or args.defaults)
         self.local_names = local_names
@@ -244,8 +245,8 @@ class Engine:
         cls.int_like = bool(short & {"IntEnum", "IntFlag"})
         cls.frozen = kind == ClassKind.NAMEDTUPLE or any(_is_frozen(d) for d in c.decorators)
         self.bindings[c.name] = cls
-        for b in bases:
-            cls.fields.update(b.fields)
+        for base in bases:
+            cls.fields.update(base.fields)
         for m in c.methods:
             cls.attrs[m.name.rsplit(".", 1)[-1]] = self._method(m, cls)
         last_int = 0
@@ -331,7 +332,8 @@ class Engine:
                 out[kw.id] = self.eval(kw.value, frame)
         return out
 
-    def _bind(self, fn: Function, plan: Plan, args: tuple[Value, ...], kwargs: dict[str, Value]) -> dict[str, Value]:
+    def _bind(self, fn: Function, plan: Plan, args: tuple[Value, ...],
+              kwargs: dict[str, Value]) -> dict[str, Value]:
         n = len(args)
         if plan.simple and not kwargs and n == plan.n_pos:
             return dict(zip(plan.positional, args, strict=False))
@@ -373,7 +375,8 @@ class Engine:
         plan = fn.plan or self.plan_of(fn)
         loc = self._bind(fn, plan, args, kwargs)
         if self.depth >= ctx.limits.max_depth:
-            raise ctx.limit(f"call depth exceeds {ctx.limits.max_depth} (unbounded recursion in {fn.short_name}?)")
+            raise ctx.limit(f"call depth exceeds {ctx.limits.max_depth} "
+                            f"(unbounded recursion in {fn.short_name}?)")
         call_pos = ctx.pos
         saved_target = ctx.target_name
         ctx.target_name = None

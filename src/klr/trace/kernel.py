@@ -123,13 +123,14 @@ def _flags(engine: Engine) -> dict[str, Value]:
 
 def _edges(engine: Engine) -> tuple[core.Edges, ...]:
     """User schedule edges ``(x, y | [y...])``: each y must run after x (``y -> [x]``)."""
-    out = []
+    out: list[core.Edges] = []
     for e in engine.kernel.scheduleEdges:
         v = engine.eval_const(e)
         ok = isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)
         tos = [v[1]] if ok and isinstance(v[1], str) else list(v[1]) if ok else []
         if not ok or not all(isinstance(t, str) for t in tos):
-            raise engine.ctx.error("a schedule edge must be a pair of a name and a name or list of names", e.pos)
+            raise engine.ctx.error("a schedule edge must be a pair of a name and a name or list of names",
+                                   e.pos)
         out.extend(core.Edges(t, (v[0],)) for t in tos)
     return tuple(out)
 

@@ -180,7 +180,8 @@ class ClassValue(TraceObject):
             raise ctx.error(f"{self.short_name}() takes no arguments")
         return obj
 
-    def _init_fields(self, ctx: Ctx, obj: Instance, args: tuple[Value, ...], kwargs: dict[str, Value]) -> None:
+    def _init_fields(self, ctx: Ctx, obj: Instance, args: tuple[Value, ...],
+                     kwargs: dict[str, Value]) -> None:
         names = list(self.fields)
         if len(args) > len(names):
             raise ctx.error(f"{self.short_name}() takes {len(names)} positional arguments "
@@ -248,7 +249,9 @@ _BINOP_DUNDERS = {
     "+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod",
     "**": "pow", "@": "matmul", "&": "and", "|": "or", "^": "xor", "<<": "lshift", ">>": "rshift",
 }
-_COMPARE_DUNDERS = {"<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__", "==": "__eq__", "!=": "__ne__"}
+_COMPARE_DUNDERS = {
+    "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__", "==": "__eq__", "!=": "__ne__",
+}
 _UNARY_DUNDERS = {"-": "__neg__", "+": "__pos__", "~": "__invert__"}
 
 
@@ -274,7 +277,7 @@ class Instance(TraceObject):
             return got.fn
         if isinstance(got, ClassMethod):
             return BoundMethod(got.fn, self.cls)
-        if isinstance(got, (Function, TraceObject)) and not isinstance(got, (ClassValue, EnumMember, Instance)):
+        if isinstance(got, TraceObject) and not isinstance(got, (ClassValue, EnumMember, Instance)):
             return BoundMethod(got, self)
         return got
 
@@ -315,7 +318,8 @@ class Instance(TraceObject):
         if r is not NotImplemented:
             return r
         if op in ("==", "!=") and self.cls.kind in (ClassKind.DATACLASS, ClassKind.NAMEDTUPLE):
-            same = isinstance(other, Instance) and other.cls is self.cls and self._field_values() == other._field_values()
+            same = (isinstance(other, Instance) and other.cls is self.cls
+                    and self._field_values() == other._field_values())
             return same if op == "==" else not same
         return super().compare(ctx, op, other, reflected)
 

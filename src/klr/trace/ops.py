@@ -142,7 +142,8 @@ def contains(ctx: Ctx, container: Value, item: Value) -> bool:
         return item in container
     except TypeError:
         if isinstance(container, str):
-            raise ctx.error(f"'in <string>' requires a string as left operand, not '{type_name(item)}'") from None
+            raise ctx.error("'in <string>' requires a string as left operand, "
+                            f"not '{type_name(item)}'") from None
         if isinstance(container, dict):
             raise ctx.error(f"unhashable type: '{type_name(item)}'") from None
         raise ctx.error(f"argument of type '{type_name(container)}' is not iterable") from None

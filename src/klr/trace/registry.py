@@ -116,6 +116,8 @@ class _Plan:
     any_keyword: bool            # **kwargs
     required: tuple[str, ...]
     required_positional: int     # number of leading positional params without defaults
+    fast_min: int                # without keywords, this many positional arguments or more
+    fast_max: int                # (up to this many) need no further checking
 
 
 @dataclass
@@ -172,8 +174,11 @@ def _plan_of(params: tuple[Param, ...]) -> _Plan:
             req_pos += 1
         else:
             break
-    return _Plan(-1 if has_var else len(positional), positional, keywords,
-                 any(p.kind is ParamKind.var_keyword for p in params), required, req_pos)
+    max_pos = -1 if has_var else len(positional)
+    only_positional_required = len(required) == req_pos
+    return _Plan(max_pos, positional, keywords, any(p.kind is ParamKind.var_keyword for p in params),
+                 required, req_pos, req_pos if only_positional_required else 1 << 30,
+                 (1 << 30) if has_var else len(positional))
 
 
 class BuiltinFn(TraceObject):
@@ -216,6 +221,8 @@ class BuiltinFn(TraceObject):
     def check_args(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> None:
         plan = self._plan
         nargs = len(args)
+        if not kwargs and plan.fast_min <= nargs <= plan.fast_max:
+            return
         if 0 <= plan.max_positional < nargs:
             shown = nargs - len(self.bound)
             allowed = plan.max_positional - len(self.bound)

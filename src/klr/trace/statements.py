@@ -378,7 +378,8 @@ def _continue(c: Compiler, k: A.ContinueLoop, pos: Pos) -> Stmt:
 
 
 def _with(c: Compiler, k: A.WithBlock, pos: Pos) -> Stmt:
-    items = tuple((c.expr(i.item), i.item.pos, store(c, i.var) if i.var is not None else None) for i in k.items)
+    items = tuple((c.expr(i.item), i.item.pos, store(c, i.var) if i.var is not None else None)
+                  for i in k.items)
     body = c.body(k.body)
     ctx = c.ctx
 
