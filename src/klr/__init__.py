@@ -58,8 +58,9 @@ def eval(kernel: Any, *inputs: Any, strict: bool = False, random: int | None = N
 
     if isinstance(kernel, (str, os.PathLike)):
         kernel = load(kernel, expect="lnc")
-    constants = dict(getattr(kernel, "constants", None) or {})
+    by_file = dict(getattr(kernel, "constants", None) or {})  # a TraceResult keeps them in memory
     kernel = getattr(kernel, "kernel", kernel)
+    constants = {c.name: by_file[c.fileName] for c in kernel.sharedConstants if c.fileName in by_file}
     names = [t.name for t in kernel.inputs]
     given = dict(zip(names, inputs))
     given.update(named)

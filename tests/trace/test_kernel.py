@@ -6,15 +6,17 @@ moves, so they exercise only the engine and the driver.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from klr import core
-from klr.errors import LimitError
+from klr.errors import LimitError, TraceError
 from klr.trace.context import Ctx, Limits
 from klr.trace.kernel import detect_dialect, trace
 from klr.trace.registry import builtin
+from klr.trace.values import TraceObject
 from tests.trace.util import gather_src, run_ctx, trace_src
 
 
@@ -119,3 +121,78 @@ def test_statement_limit(tmp_path: Path) -> None:
         trace_src(tmp_path, src, limits=Limits(max_stmts=10))
     assert info.value.message == "the kernel emits more than 10 statements"
     assert (info.value.pos.line, info.value.pos.column) == (5, 8)
+
+
+class _Runtime(TraceObject):
+    """A runtime value: `if`/`for` on it open blocks instead of deciding at trace time."""
+
+    type_name = "runtime"
+    dynamic = True
+
+    def branch(self, ctx: Ctx, then_: Callable[[], None], else_: Callable[[], None]) -> None:
+        ctx.begin_block(ctx.fresh_label("then"))
+        then_()
+        ctx.begin_block(ctx.fresh_label("else"))
+        else_()
+        ctx.begin_block(ctx.fresh_label("end"))
+
+    def loop(self, ctx: Ctx, body: Callable[[object], None]) -> None:
+        ctx.begin_block(ctx.fresh_label("body"))
+        body(-1)
+        ctx.begin_block(ctx.fresh_label("exit"))
+
+
+class _NoReorder(TraceObject):
+    type_name = "no_reorder"
+
+    def enter(self, ctx: Ctx) -> object:
+        ctx.begin_block(ctx.fresh_label("noreorder"), no_reorder=True)
+        return 5
+
+    def exit(self, ctx: Ctx) -> None:
+        ctx.begin_block(ctx.fresh_label("after"))
+
+
+@builtin("nki._test.runtime", dialect="both")
+def _runtime(ctx: Ctx) -> _Runtime:
+    return _Runtime()
+
+
+@builtin("nki._test.no_reorder", dialect="both")
+def _no_reorder(ctx: Ctx) -> _NoReorder:
+    return _NoReorder()
+
+
+def test_dynamic_control_flow_protocol(tmp_path: Path) -> None:
+    src = HEADER + (
+        "def kernel():\n"
+        "    r = nki._test.runtime()\n"
+        "    if r:\n        nki._test.emit(1)\n    else:\n        nki._test.emit(2)\n"
+        "    for i in r:\n        nki._test.emit(i)\n"
+        "    with nki._test.no_reorder() as v:\n        nki._test.emit(v)\n")
+    body = trace_src(tmp_path, src).kernel.bodies[0]
+    assert [(b.label, b.noReorder, ops_of(b)) for b in body] == [
+        ("main", False, []), ("then.1", False, [1]), ("else.2", False, [2]), ("end.3", False, []),
+        ("body.4", False, [-1]), ("exit.5", False, []), ("noreorder.6", True, [5]), ("after.7", False, [])]
+
+
+def test_break_inside_runtime_control_flow_is_an_error(tmp_path: Path) -> None:
+    src = HEADER + "def kernel():\n    for i in nki._test.runtime():\n        break\n"
+    with pytest.raises(TraceError) as info:
+        trace_src(tmp_path, src)
+    assert info.value.message == "'break' inside control flow on a runtime value is not supported"
+    assert (info.value.pos.line, info.value.pos.column) == (4, 4)
+
+
+def test_missing_kernel_argument(tmp_path: Path) -> None:
+    src = HEADER + "def kernel(n):\n    nki._test.emit(n)\n"
+    with pytest.raises(TraceError) as info:
+        trace_src(tmp_path, src)
+    assert info.value.message == "kernel() missing required argument 'n'"
+    assert (info.value.pos.line, info.value.pos.column) == (3, 0)
+
+
+def test_prints_are_recorded_per_core(tmp_path: Path) -> None:
+    src = HEADER + "X = 3\nprint('global', X)\n\ndef kernel():\n    print('in kernel', X)\n"
+    res = trace_src(tmp_path, src, lnc=2)
+    assert [m.message for m in res.messages] == ["in kernel 3", "in kernel 3"]

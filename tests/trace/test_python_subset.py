@@ -17,7 +17,8 @@ def expr_value(tmp_path: Path, expr: str, prelude: str = "") -> Any:
 
 @pytest.mark.parametrize(("expr", "expected"), [
     ("7 // 2, -7 // 2, 7 // -2, -7 % 2, 7 % -2, 7.5 // 2", (3, -4, -4, 1, -1, 3.0)),
-    ("7 / 2, 2 ** 10, 2 ** -1, 1 << 4, 255 >> 3, 6 & 3, 6 | 3, 6 ^ 3, ~5", (3.5, 1024, 0.5, 16, 31, 2, 7, 5, -6)),
+    ("7 / 2, 2 ** 10, 2 ** -1, 1 << 4, 255 >> 3, 6 & 3, 6 | 3, 6 ^ 3, ~5",
+     (3.5, 1024, 0.5, 16, 31, 2, 7, 5, -6)),
     ("-(3), +3, not 0, not [1]", (-3, 3, True, False)),
     ("1 < 2 < 3, 1 < 3 < 2, 1 == 1.0, 'a' != 'b', 2 >= 2 > 1", (True, False, True, True, True)),
     ("0 or [] or 'x', 1 and 0 and 2, None or 5, 3 and 4", ("x", 0, 5, 4)),
@@ -47,21 +48,25 @@ def expr_value(tmp_path: Path, expr: str, prelude: str = "") -> Any:
     ("type(3) == int, type('s') is str, type([]).__name__", (True, True, "list")),
     ("getattr(slice(1, 5), 'stop'), hasattr((1,), 'count'), hasattr(3, 'nope'), getattr(3, 'x', 'd')",
      (5, True, False, "d")),
-    ("math.ceil(7 / 2), math.floor(-0.5), math.sqrt(16), math.log2(8), math.prod([2, 3, 4]), math.gcd(12, 18)",
+    ("math.ceil(7 / 2), math.floor(-0.5), math.sqrt(16), math.log2(8), math.prod([2, 3, 4]), "
+     "math.gcd(12, 18)",
      (4, -1, 4.0, 3.0, 24, 6)),
     ("math.isqrt(17), math.pow(2, 3), math.exp(0), math.log(math.e), math.inf > 1e308, round(math.pi, 2)",
      (4, 8.0, 1.0, 1.0, True, 3.14)),
     ("functools.reduce(lambda a, b: a * b, [1, 2, 3, 4]), functools.reduce(lambda a, b: a + b, [], 5)",
      (24, 5)),
     ("functools.partial(lambda a, b, c=0: a - b + c, 10)(3, c=1)", 8),
-    ("f'{1 + 1}-{\"s\"!r}-{3.5}-{[1]}', f'{7:>3}', f'{2.5:.2f}', f'{None}'", ("2-'s'-3.5-[1]", "  7", "2.50", "None")),
+    ("f'{1 + 1}-{\"s\"!r}-{3.5}-{[1]}', f'{7:>3}', f'{2.5:.2f}', f'{None}'",
+     ("2-'s'-3.5-[1]", "  7", "2.50", "None")),
     ("[x * y for x in range(3) for y in (1, 10) if x]", [1, 10, 2, 20]),
     ("{k: len(k) for k in ('a', 'bb')}, tuple(i for i in range(3))", ({"a": 1, "bb": 2}, (0, 1, 2))),
     ("[*[1, 2], *(3,)], (0, *range(2))", ([1, 2, 3], (0, 0, 1))),
     ("'a,b'.split(','), '-'.join(['x', 'y']), 'Ab'.upper(), 'x{}'.format(3), 'abc'.startswith('a')",
      (["a", "b"], "x-y", "AB", "x3", True)),
-    ("(1, 2, 2).count(2), [5, 6].index(6), range(10)[2:8:3], slice(1, None).start", (2, 1, range(2, 8, 3), 1)),
-    ("{'a': 1}.get('b', 0), list({'a': 1, 'b': 2}.items()), list({'a': 1}.keys())", (0, [("a", 1), ("b", 2)], ["a"])),
+    ("(1, 2, 2).count(2), [5, 6].index(6), range(10)[2:8:3], slice(1, None).start",
+     (2, 1, range(2, 8, 3), 1)),
+    ("{'a': 1}.get('b', 0), list({'a': 1, 'b': 2}.items()), list({'a': 1}.keys())",
+     (0, [("a", 1), ("b", 2)], ["a"])),
 ])
 def test_expressions(tmp_path: Path, expr: str, expected: Any) -> None:
     assert expr_value(tmp_path, expr) == expected
@@ -400,3 +405,16 @@ def test_raise_fails_like_assert(tmp_path: Path) -> None:
 
     err = error_of(tmp_path, "def kernel(n):\n    if n > 1:\n        raise ValueError(f'n={n}')\n", 3)
     assert err.message == "assertion failed: n=3"
+
+
+def test_builtins_stored_on_classes_are_not_bound(tmp_path: Path) -> None:
+    src = """
+    class Ops:
+        reduce = max
+        twice = lambda self, x: 2 * x
+
+    def kernel():
+        o = Ops()
+        return o.reduce(1, 3), o.twice(4)
+    """
+    assert run_src(tmp_path, src) == (3, 8)

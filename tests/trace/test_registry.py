@@ -9,7 +9,16 @@ import pytest
 from klr.errors import TraceError
 from klr.trace import registry
 from klr.trace.context import Ctx
-from klr.trace.registry import MISSING, BuiltinFn, Module, ParamKind, builtin, constant, kernel_constant, lookup
+from klr.trace.registry import (
+    MISSING,
+    BuiltinFn,
+    Module,
+    ParamKind,
+    builtin,
+    constant,
+    kernel_constant,
+    lookup,
+)
 from tests.trace.util import run_src
 
 
@@ -25,7 +34,8 @@ def _beta2(ctx: Ctx, dst: object, x: object) -> str:
 
 
 @builtin("nki._reg.only_legacy", "nki._reg.alias", dialect="legacy")
-def _only_legacy(ctx: Ctx, a: object, b: object = 2, /, *rest: object, c: object, **kw: object) -> tuple[object, ...]:
+def _only_legacy(ctx: Ctx, a: object, b: object = 2, /, *rest: object, c: object,
+                 **kw: object) -> tuple[object, ...]:
     return a, b, rest, c, kw
 
 
@@ -39,7 +49,8 @@ def test_signature_is_read_from_the_impl() -> None:
     assert entry.aliases == ("nki._reg.alias",)
     assert [(p.name, p.kind, p.default) for p in entry.params] == [
         ("a", ParamKind.positional_only, registry.REQUIRED), ("b", ParamKind.positional_only, 2),
-        ("rest", ParamKind.var_positional, registry.REQUIRED), ("c", ParamKind.keyword_only, registry.REQUIRED),
+        ("rest", ParamKind.var_positional, registry.REQUIRED),
+        ("c", ParamKind.keyword_only, registry.REQUIRED),
         ("kw", ParamKind.var_keyword, registry.REQUIRED)]
     assert entry.signature() == "nki._reg.only_legacy(a, b=2, *rest, c, **kw)"
     legacy = next(e for e in registry.entries() if e.name == "nki._reg.legacy_op" and e.dialect == "legacy")

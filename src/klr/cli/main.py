@@ -168,6 +168,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     out = Path(args.output or _default_trace_output(args.input))
     result = trace(py_kernel, args=positional or None, kwargs=named or None, grid=_grid(args.grid),
                    lnc=args.lnc, arch=args.arch)
+    for m in result.messages:
+        print(m.message)
     _print_warnings(result.warnings)
     _write_constants(result.constants, out.parent)
     kfile.write(out, result.kernel)

@@ -13,9 +13,13 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
   blocks for dynamic control flow and ``no_reorder``.
 * ``arch``, ``dialect`` (``"legacy"``/``"beta2"``), ``grid`` (SPMD launch grid, ``()`` when
   none), ``program_id`` (this SPMD instance's index, one int per grid dim, ``()`` when no
-  grid), ``lnc`` (number of logical cores) and ``core`` (this body's core index).
-* ``state``: a free dict for the NKI layer (e.g. ``state["hbm_written"]``: a set of the
-  names of HBM input tensors the kernel writes; the kernel driver reads it).
+  grid), ``instance`` (the row-major index of ``program_id``), ``lnc`` (number of logical
+  cores) and ``core`` (this body's core index).
+* ``state``: a free dict for the NKI layer; it lives for the whole body, i.e. across all SPMD
+  instances (so, e.g., an output allocated by every instance can be created once). The kernel
+  driver reads ``state["hbm_written"]`` (set of names of HBM input tensors the kernel writes),
+  ``state["shared_buffers"]`` (TensorNames), ``state["shared_constants"]`` (name -> ndarray)
+  and provides ``state["flags"]`` (the kernel flags as a dict).
 * ``call(f, args, kwargs)``, ``truth(v)``, ``iterate(v)``, ``binop(op, a, b)``,
   ``compare(op, a, b)``, ``getattr(v, name)``, ``getitem(v, key)``, ``to_str(v)``:
   Python semantics on any traced value, including calls into user functions.
@@ -65,6 +69,7 @@ class Ctx:
         self.dialect = dialect
         self.grid = grid
         self.program_id: tuple[int, ...] = tuple(0 for _ in grid)
+        self.instance = 0  # row-major index of program_id in the grid (0 without a grid)
         self.lnc = lnc
         self.core = core_index
         self.limits = limits or Limits()

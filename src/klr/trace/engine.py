@@ -140,6 +140,7 @@ class Engine:
         self.bindings: dict[str, Value] = {}
         self.class_asts: dict[str, A.Class] = {c.name: c for c in kernel.classes}
         self.cache: dict[str, Value] = {}
+        self.kernel_constants: dict[str, Value] = {}
         self.plans: dict[int, Plan] = {}
         self.depth = 0
         self.stack: list[tuple[Function, Frame]] = []
@@ -177,7 +178,10 @@ class Engine:
     def _registry(self, name: str) -> Value:
         got = registry.lookup(name, self.dialect)
         if isinstance(got, registry.KernelConstant):
-            got = got.fn(self.ctx)
+            value = self.kernel_constants.get(got.name, MISSING)
+            if value is MISSING:
+                value = self.kernel_constants[got.name] = got.fn(self.ctx)
+            return value
         return got
 
     def resolve_qualified(self, ctx: Ctx, name: str) -> Value:

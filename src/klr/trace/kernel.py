@@ -136,7 +136,9 @@ def _edges(engine: Engine) -> tuple[core.Edges, ...]:
 
 
 class _Inputs:
-    """Kernel arguments as values: tensor arguments become HBM input tensors."""
+    """Kernel arguments as values: a tensor argument becomes an HBM input tensor through
+    ``klr.trace.nki.tensors.hbm_input(ctx, name, shape, dtype)`` (``dtype`` is the gathered
+    NKI dtype name, e.g. ``"bfloat16"``), once per body, shared by all SPMD instances."""
 
     def __init__(self, engine: Engine, setup: _Setup) -> None:
         self.tensors: list[Value] = []
@@ -201,22 +203,21 @@ def _unique(ts: Iterable[core.TensorName]) -> tuple[core.TensorName, ...]:
 
 def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
         tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Engine]:
-    kernel = setup.kernel
-    probe = Engine(kernel, setup.new_ctx(core_index, ()))
-    probe.bind_globals()
-    flags = _flags(probe)
-    grid = _grid(setup.grid_arg if setup.grid_arg is not None else flags.get("spmd_grid"))
-    ctx = setup.new_ctx(core_index, grid)
-    ctx.state["flags"] = flags
-    engine = Engine(kernel, ctx)
+    ctx = setup.new_ctx(core_index, ())
+    engine = Engine(setup.kernel, ctx)
     ctx.pos = _fun_pos(setup.entry)
     engine.bind_globals()
+    flags = _flags(engine)
+    ctx.state["flags"] = flags
+    ctx.grid = _grid(setup.grid_arg if setup.grid_arg is not None else flags.get("spmd_grid"))
+    grid = ctx.grid
     inputs = _Inputs(engine, setup)
     fn = engine.bindings[setup.entry.name]
     assert isinstance(fn, Function)
     returned: Value = None
     for n, idx in enumerate(itertools.product(*(range(d) for d in grid))):
         ctx.program_id = idx
+        ctx.instance = n
         ctx.begin_block("spmd." + ".".join(map(str, idx)) if grid else "main")
         ctx.pos = _fun_pos(setup.entry)
         value = engine.call_function(fn, inputs.args, inputs.kwargs, entry=True)
@@ -228,7 +229,7 @@ def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
     written = ctx.state.get("hbm_written", set())
     in_names = _unique(_tensor_name(ctx, t) for t in inputs.tensors)
     outputs += [t for t in in_names if t.name in written]
-    result.warnings.extend(probe.ctx.warnings + ctx.warnings if core_index == 0 else ctx.warnings)
+    result.warnings.extend(ctx.warnings)
     result.messages.extend(ctx.messages)
     _collect_constants(ctx, result)
     return tuple(ctx.blocks), in_names, _unique(outputs), engine

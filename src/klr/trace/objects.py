@@ -277,7 +277,7 @@ class Instance(TraceObject):
             return got.fn
         if isinstance(got, ClassMethod):
             return BoundMethod(got.fn, self.cls)
-        if isinstance(got, TraceObject) and not isinstance(got, (ClassValue, EnumMember, Instance)):
+        if isinstance(got, Function):  # only functions are descriptors, as in Python
             return BoundMethod(got, self)
         return got
 

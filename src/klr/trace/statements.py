@@ -272,17 +272,18 @@ def _if(c: Compiler, k: A.IfStm, pos: Pos) -> Stmt:
             return thn(frame) if t else els(frame)
         ctx.pos = tpos
         if isinstance(t, TraceObject) and t.dynamic:
-            t.branch(ctx, lambda: _dynamic(ctx, thn, frame), lambda: _dynamic(ctx, els, frame))
+            t.branch(ctx, lambda: _dynamic(ctx, thn, frame, pos), lambda: _dynamic(ctx, els, frame, pos))
             return None
         return thn(frame) if ops.truth(ctx, t) else els(frame)
 
     return run
 
 
-def _dynamic(ctx: Any, body: Callable[[Frame], Signal | None], frame: Frame) -> None:
+def _dynamic(ctx: Any, body: Callable[[Frame], Signal | None], frame: Frame, pos: Pos) -> None:
+    """Run a body under runtime control flow, where break/continue/return cannot be traced."""
     sig = body(frame)
     if sig is not None:
-        raise ctx.error(f"'{sig.name}' inside control flow on a runtime value is not supported")
+        raise ctx.error(f"'{sig.name}' inside control flow on a runtime value is not supported", pos)
 
 
 def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
@@ -303,7 +304,7 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
 
             def loop_body(v: Value) -> None:
                 target(frame, v)
-                _dynamic(ctx, body, frame)
+                _dynamic(ctx, body, frame, pos)
 
             src.loop(ctx, loop_body)
             return None

@@ -44,10 +44,11 @@ Producer = Callable[["Ctx", View, bool], None]
 class State:
     """The NKI layer's per-body state (``ctx.state["nki"]``)."""
 
-    __slots__ = ("recorders", "watch", "cache", "spmd")
+    __slots__ = ("cache", "recorders", "spmd", "watch", "written")
 
     def __init__(self) -> None:
         self.recorders: list[Recorder] = []
+        self.written: dict[str, set[tuple[Any, ...]] | None] = {}   # PSUM regions written (None: all)
         self.watch: dict[str, list[weakref.ref[Buf]]] = {}
         self.cache: dict[Any, Any] = {}     # per-block helpers (identity matrices)
         self.spmd: dict[Any, Buf] = {}      # HBM tensors shared by the SPMD instances of a body
@@ -64,7 +65,7 @@ class Recorder:
     """The statements emitted while a producer runs; ``clean`` is false when something else
     (a rescue, a cached helper) was emitted in between and must not be taken back."""
 
-    __slots__ = ("stmts", "clean")
+    __slots__ = ("clean", "stmts")
 
     def __init__(self) -> None:
         self.stmts: list[Stmt] = []
@@ -170,9 +171,33 @@ def emit(ctx: Ctx, op: Any, dsts: Iterable[View] = ()) -> Stmt:
     for r in st.recorders:
         r.stmts.append(stmt)
     for v in dsts:
-        if v.buf.memory.is_hbm:
+        memory = v.buf.memory
+        if memory.is_hbm:
             ctx.state.setdefault("hbm_written", set()).add(v.tensor.name)
+        elif memory is Memory.psum:
+            _mark(st, v)
     return stmt
+
+
+def _key(v: View) -> tuple[Any, ...]:
+    return (v.offset, v.steps, v.nums)
+
+
+def _mark(st: State, v: View) -> None:
+    name = v.tensor.name
+    if v.is_whole() or v.partitions * v.free_size == v.buf.size:
+        st.written[name] = None
+        return
+    regions = st.written.setdefault(name, set())
+    if regions is not None:
+        regions.add(_key(v))
+
+
+def fresh_psum(ctx: Ctx, v: View) -> bool:
+    """Whether nothing has written the PSUM region ``v`` yet (a matmul into it must not add
+    to whatever the memory held)."""
+    regions = state(ctx).written.get(v.tensor.name, set())
+    return regions is not None and _key(v) not in regions
 
 
 def copy(ctx: Ctx, dst: View, src: View, dtype: Dtype | None = None) -> None:
@@ -192,7 +217,7 @@ def copy(ctx: Ctx, dst: View, src: View, dtype: Dtype | None = None) -> None:
 class Origin:
     """How a value tile was computed: its producer and the statements that ran it."""
 
-    __slots__ = ("produce", "stmts", "label", "accumulates", "inputs", "memories")
+    __slots__ = ("accumulates", "inputs", "label", "memories", "produce", "stmts")
 
     def __init__(self, produce: Producer, stmts: list[Stmt], label: str | None, accumulates: bool,
                  inputs: tuple[Buf, ...], memories: tuple[Memory, ...]) -> None:
@@ -251,7 +276,7 @@ def retarget(ctx: Ctx, src: View, origin: Origin | None, dst: View, *, accumulat
     if dst.par_dim != src.par_dim or any(b is dst.buf for b in origin.inputs) or dst.buf is src.buf:
         return False
     _retract(ctx, origin.stmts)
-    origin.produce(ctx, dst, accumulate)
+    origin.produce(ctx, dst, accumulate and not (dst.buf.memory is Memory.psum and fresh_psum(ctx, dst)))
     owed = src.buf
     st = state(ctx)
     if accumulate:

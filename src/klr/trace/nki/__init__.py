@@ -1,0 +1,14 @@
+"""The NKI library of the tracer: tensors, index tiles, masks and every NKI builtin.
+
+Importing this package registers the builtins (``klr.trace.registry``). Modules, lowest first:
+``consts`` (dtypes, buffers, enums, op names), ``index`` (index tiles, masks), ``views``
+(tensor views and their lowering), ``emit`` (operands, statements, value results),
+``isa_ops`` (one function per Core operator), ``masks``, ``tensors`` (the tensor value),
+``arith`` (element-wise operations and assignment), then the builtins: ``lang``
+(``nki.language`` creation and transfers), ``compute`` (``nki.language`` math) and ``isa``
+(``nki.isa``). See docs/nki.md.
+"""
+
+from klr.trace.nki import compute, consts, isa, lang, tensors
+
+__all__ = ["compute", "consts", "isa", "lang", "tensors"]
