@@ -43,7 +43,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
-from corpus_refs import REFS, SYMBOLIC_ARGS, TOL  # noqa: E402
+from corpus_refs import EXTRA_INVOCATIONS, REFS, SYMBOLIC_ARGS, TOL  # noqa: E402
 
 import klr  # noqa: E402
 from klr.errors import KlrError  # noqa: E402
@@ -67,7 +67,7 @@ class Unchecked(Exception):
 @dataclass
 class Row:
     key: str
-    invocation: int | None
+    invocation: str | None  # index of the recorded invocation, x<i> for one of ours
     gathered: bool | None = None
     traced: bool | None = None
     evaluated: bool | None = None
@@ -191,13 +191,6 @@ def run_phase(row: Row, phase: str, timeout: float, fn: Callable[[], Any]) -> tu
     return ok, value
 
 
-def trace(py: Any) -> Any:
-    """``klr.trace(py)``, also once the ``klr.trace`` subpackage has shadowed that attribute
-    (importing a subpackage rebinds the parent's attribute of the same name)."""
-    entry = klr.trace if callable(klr.trace) else klr.trace.trace
-    return entry(py)
-
-
 # --- comparing -------------------------------------------------------------------------------
 
 def tolerance(key: str, dtype: np.dtype) -> float:
@@ -263,7 +256,7 @@ def run_invocation(row: Row, path: Path, entry: dict[str, Any], inv: dict[str, A
             row.error = "no recorded invocation: gathered only"
         return
 
-    row.traced, traced = run_phase(row, "trace", timeout, lambda: trace(py))
+    row.traced, traced = run_phase(row, "trace", timeout, lambda: klr.trace(py))
     if not row.traced:
         return
     core = traced.kernel  # klr.eval gets the whole TraceResult below (it may carry constants)
@@ -309,9 +302,11 @@ def run_corpus(corpus: dict[str, Any], root: Path, only: str, seed: int, timeout
         if only and only not in key:
             continue
         path = root / entry["repo"].split("/")[-1] / entry["path"]
-        invocations: list[dict[str, Any] | None] = list(entry["invocations"]) or [None]
-        for i, inv in enumerate(invocations):
-            row = Row(key, None if inv is None else i)
+        recorded: list[tuple[str | None, dict[str, Any] | None]] = [
+            (str(i), inv) for i, inv in enumerate(entry["invocations"])]
+        ours = [(f"x{i}", inv) for i, inv in enumerate(EXTRA_INVOCATIONS.get(key, []))]
+        for tag, inv in recorded + ours or [(None, None)]:
+            row = Row(key, tag)
             if not path.exists():
                 row.error = f"missing file {path}"
             else:

@@ -230,3 +230,16 @@ SYMBOLIC_ARGS: dict[str, dict[int | str, str]] = {
         "op0": "nl.add", "op1": "nl.multiply", "reduce_cmd": "nisa.reduce_cmd.reset_reduce"},
     f"{_CUMULATIVE}:nki_tensor_scan": {"op": "nl.add"},
 }
+
+# Invocations of our own for corpus kernels that have a reference but no recorded call (their
+# drivers are torch scripts). Same form as corpus.json; rows show them as ``#x<i>``.
+_F32 = "float32"
+EXTRA_INVOCATIONS: dict[str, list[dict[str, Any]]] = {
+    f"{TUTORIALS}/softmax/softmax_nki_kernels.py:nki_softmax_kernel": [
+        {"grid": None, "inputs": [{"shape": [256, 512], "dtype": _F32}], "kwargs": {}}],
+    **{f"{TUTORIALS}/layernorm/layernorm_nki_kernel.py:nki_layernorm_kernel_{v}": [
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [256, 512], "dtype": _F32}, {"value": 1e-5},
+                    {"shape": [512], "dtype": _F32}, {"shape": [512], "dtype": _F32}]}]
+       for v in ("v1", "v2")},
+}

@@ -31,12 +31,6 @@ KERNEL_FILE = ROOT / "examples" / "tiled_matmul.py"
 KERNEL = "tiled_matmul_kernel"
 
 
-def trace(py: Any) -> Any:
-    """``klr.trace(py)``, also once the ``klr.trace`` subpackage has shadowed that attribute."""
-    entry = klr.trace if callable(klr.trace) else klr.trace.trace
-    return entry(py)
-
-
 def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
     best, value = float("inf"), None
     for _ in range(repeat):
@@ -61,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     times: dict[str, float] = {}
     times["gather"], py = best_of(args.repeat, lambda: klr.gather(str(KERNEL_FILE), lhsT, rhs, name=KERNEL))
-    times["trace"], traced = best_of(args.repeat, lambda: trace(py))
+    times["trace"], traced = best_of(args.repeat, lambda: klr.trace(py))
     core = traced.kernel
     times["encode"], data = best_of(args.repeat, lambda: to_bytes(core))
     times["decode"], decoded = best_of(args.repeat, lambda: from_bytes(data, expect="lnc"))

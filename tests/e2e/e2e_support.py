@@ -19,22 +19,12 @@ import refs  # noqa: E402  (examples/refs: pure numpy, importable once EXAMPLES 
 Example = refs.Example
 
 
-def trace(py: Any) -> Any:
-    """``klr.trace(py)``. Importing the ``klr.trace`` subpackage rebinds the attribute
-    ``klr.trace`` to that module; test_api_entry_points_stay_callable reports it, and this
-    keeps the other layers under test meanwhile."""
-    import klr
-
-    entry = klr.trace if callable(klr.trace) else klr.trace.trace
-    return entry(py)
-
-
 def run_api(ex: Example, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
     """gather -> trace -> eval through ``import klr``; the outputs by name, in kernel order."""
     import klr
 
     py = klr.gather(str(ex.path), *inputs, name=ex.kernel, grid=ex.grid, **ex.kwargs)
-    traced = trace(py)
+    traced = klr.trace(py)
     named = {spec[0]: array for spec, array in zip(ex.inputs, inputs, strict=True)}
     result = klr.eval(traced, strict=True, **named)
     return {t.name: result.outputs[t.name] for t in traced.kernel.outputs}

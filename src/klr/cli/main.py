@@ -255,6 +255,7 @@ def _load_inputs(kernel: Any, specs: Sequence[str]) -> dict[str, Any]:
     import numpy as np
 
     names = [t.name for t in kernel.inputs]
+    dtypes = {t.name: t.dtype.numpy() for t in kernel.inputs}
     inputs: dict[str, Any] = {}
     position = 0
     for spec in specs:
@@ -270,9 +271,13 @@ def _load_inputs(kernel: Any, specs: Sequence[str]) -> dict[str, Any]:
         elif name not in names:
             raise UsageError(f"the kernel has no input named {name!r} (inputs: {', '.join(names)})")
         try:
-            inputs[name] = np.load(path, allow_pickle=False)
+            array = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as e:
             raise UsageError(f"cannot read {path} as a .npy array: {e}") from None
+        # .npy has no bfloat16/fp8 type: ml_dtypes arrays are saved as raw bytes (|V2, |V1)
+        if array.dtype.kind == "V" and array.dtype.itemsize == dtypes[name].itemsize:
+            array = array.view(dtypes[name])
+        inputs[name] = array
     return inputs
 
 

@@ -5,10 +5,10 @@ Importing this package registers the builtins (``klr.trace.registry``). Modules,
 (tensor views and their lowering), ``emit`` (operands, statements, value results),
 ``isa_ops`` (one function per Core operator), ``masks``, ``tensors`` (the tensor value),
 ``arith`` (element-wise operations and assignment), then the builtins: ``lang``
-(``nki.language`` creation and transfers), ``compute`` (``nki.language`` math) and ``isa``
-(``nki.isa``). See docs/nki.md.
+(``nki.language`` creation and transfers), ``compute`` (``nki.language`` math), ``isa`` and
+``isa_extra`` (``nki.isa``). See docs/nki.md.
 """
 
-from klr.trace.nki import compute, consts, isa, lang, tensors
+from klr.trace.nki import compute, consts, isa, isa_extra, lang, tensors
 
-__all__ = ["compute", "consts", "isa", "lang", "tensors"]
+__all__ = ["compute", "consts", "isa", "isa_extra", "lang", "tensors"]

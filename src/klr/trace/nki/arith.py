@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from klr.core import ActivationFunc, AluOp, Memory
+from klr.core import ActivationFunc, AluOp, Engine, Memory
 from klr.dtypes import Dtype
 from klr.trace.nki import isa_ops
 from klr.trace.nki.consts import PMAX, dtype_of
 from klr.trace.nki.emit import Producer, produce, retarget, tile
-from klr.trace.nki.index import IndexTile, broadcast_shapes
+from klr.trace.nki.index import IndexTile, Predicate, broadcast_shapes
 from klr.trace.nki.masks import as_mask, masked
 from klr.trace.nki.tensors import Tile
 from klr.trace.nki.views import Box, View, expand_view
@@ -60,12 +60,14 @@ def scalar_dtype(t: Dtype, s: float | int | bool) -> Dtype:
 
 
 def result(ctx: Ctx, shape: tuple[int, ...], dtype: Dtype, fn: Producer, *, inputs: Sequence[View] = (),
-           memory: Memory = Memory.sbuf, par_axis: int = 0, accumulates: bool = False,
+           memory: Memory = Memory.sbuf, par_axis: int | None = 0, accumulates: bool = False,
+           elementwise: bool = False, mask: Predicate | None = None,
            memories: tuple[Memory, ...] = (Memory.sbuf, Memory.psum)) -> Tile:
-    """A fresh tile holding what ``fn`` produces."""
+    """A fresh tile holding what ``fn`` produces (only where ``mask`` holds, when given)."""
     view = tile(ctx, shape, dtype, memory, par_axis=par_axis)
-    origin = produce(ctx, view, fn, inputs=inputs, accumulates=accumulates, memories=memories)
-    return Tile(view, origin)
+    origin = produce(ctx, view, fn, inputs=inputs, accumulates=accumulates, elementwise=elementwise,
+                     memories=memories)
+    return Tile(view, origin, mask)
 
 
 def tile_view(ctx: Ctx, v: Value, what: str) -> View:
@@ -78,6 +80,8 @@ def tile_view(ctx: Ctx, v: Value, what: str) -> View:
 
 
 def broadcast_shape(ctx: Ctx, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape two operands stretch to: numpy's rule, except that a [P] tile beside a
+    [P, F...] tile is a per-partition column."""
     if len(a) != len(b) and min(len(a), len(b)) == 1 and a and b:
         one, other = (a, b) if len(a) == 1 else (b, a)
         if one[0] == other[0]:
@@ -85,7 +89,16 @@ def broadcast_shape(ctx: Ctx, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[i
     return broadcast_shapes(ctx, a, b, "operand")
 
 
-def fit(ctx: Ctx, view: View, shape: tuple[int, ...], par_axis: int) -> View:
+def stretches_to(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Whether shape ``a`` stretches to exactly ``b`` (see ``broadcast_shape``)."""
+    if len(a) == 1 and len(b) > 1 and a[0] == b[0]:
+        return True
+    if len(a) > len(b):
+        return False
+    return all(x in (1, y) for x, y in zip(a, b[len(b) - len(a):], strict=True))
+
+
+def fit(ctx: Ctx, view: View, shape: tuple[int, ...], par_axis: int | None) -> View:
     """``view`` stretched to ``shape`` (see the module docstring) with its partitions along
     dimension ``par_axis``; stretching or moving the partition axis is a DMA to a new tile."""
     if view.shape == shape and view.par_dim == par_axis:
@@ -116,10 +129,8 @@ def column(view: View) -> View:
 
 
 def binary_producer(op: AluOp, x: View | float | int, y: View | float | int, mask: object,
-                    engine: object = None) -> Producer:
+                    engine: Engine | None = None) -> Producer:
     """dst = x op y for stretched views and/or numbers (at least one view)."""
-    from klr.core import Engine
-
     eng = engine if engine is not None else Engine.unassigned
 
     def fn(ctx: Ctx, dst: View, acc: bool) -> None:
@@ -142,7 +153,7 @@ def binary_producer(op: AluOp, x: View | float | int, y: View | float | int, mas
 
 
 def binary(ctx: Ctx, op: AluOp, x: Value, y: Value, *, dtype: Value = None, mask: Value = None,
-           name: str = "operator") -> Value:
+           name: str = "operator", engine: Engine | None = None) -> Value:
     """The value of ``x op y`` (tiles and/or numbers)."""
     pred = as_mask(ctx, mask)
     xt, yt = isinstance(x, Tile), isinstance(y, Tile)
@@ -153,12 +164,13 @@ def binary(ctx: Ctx, op: AluOp, x: Value, y: Value, *, dtype: Value = None, mask
         raise ctx.error(f"{name} needs at least one tensor operand")
     for v in (x, y):
         if isinstance(v, Tile) and v.memory.is_hbm:
-            raise ctx.error(f"{name} cannot read the HBM tensor '{v.view.tensor.name}'; load it into SBUF first")
+            raise ctx.error(f"{name} cannot read the HBM tensor '{v.view.tensor.name}'; "
+                            "load it into SBUF first")
     if xt and yt:
         shape = broadcast_shape(ctx, x.shape, y.shape)
         out_dt = promote(x.dtype, y.dtype)
         anchor = x.view if x.shape == shape else y.view
-        par = anchor.par_dim or 0
+        par = anchor.par_dim
         xv, yv = fit(ctx, x.view, shape, par), fit(ctx, y.view, shape, par)
     else:
         t, s = (x, y) if xt else (y, x)
@@ -168,8 +180,8 @@ def binary(ctx: Ctx, op: AluOp, x: Value, y: Value, *, dtype: Value = None, mask
     if dtype is not None:
         out_dt = dtype_of(ctx, dtype)
     inputs = [v for v in (xv, yv) if isinstance(v, View)]
-    fn = binary_producer(op, xv, yv, pred)
-    return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=anchor.par_dim or 0)
+    fn = binary_producer(op, xv, yv, pred, engine)
+    return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=anchor.par_dim, elementwise=True, mask=pred)
 
 
 def activation_producer(func: ActivationFunc, src: View, mask: object, scale: object = None,
@@ -186,9 +198,10 @@ def activation_producer(func: ActivationFunc, src: View, mask: object, scale: ob
 def unary_activation(ctx: Ctx, func: ActivationFunc, x: Value, *, dtype: Value = None, mask: Value = None,
                      name: str = "activation") -> Value:
     src = tile_view(ctx, x, f"the operand of {name}")
-    out_dt = dtype_of(ctx, dtype) if dtype is not None else x.dtype  # type: ignore[union-attr]
-    fn = activation_producer(func, src, as_mask(ctx, mask))
-    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim or 0)
+    out_dt = dtype_of(ctx, dtype) if dtype is not None else x.dtype
+    pred = as_mask(ctx, mask)
+    fn = activation_producer(func, src, pred)
+    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
 
 
 def unary_alu(ctx: Ctx, op: AluOp, x: Value, operand: float, *, dtype: Value = None, mask: Value = None,
@@ -196,8 +209,9 @@ def unary_alu(ctx: Ctx, op: AluOp, x: Value, operand: float, *, dtype: Value = N
     """``x op operand`` as a tensorScalar (negation, bitwise not, absolute value)."""
     src = tile_view(ctx, x, f"the operand of {name}")
     out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
-    fn = binary_producer(op, src, operand, as_mask(ctx, mask))
-    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim or 0)
+    pred = as_mask(ctx, mask)
+    fn = binary_producer(op, src, operand, pred)
+    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
 
 
 # --- operators on tiles (TraceObject protocol) ----------------------------------------------
@@ -246,13 +260,15 @@ def operator_inplace(ctx: Ctx, op: str, t: Tile, other: Value) -> Value:
     if alu is None or not isinstance(other, (Tile, *Number)):
         return operator_binop(ctx, op, t, other, False)
     dst = t.view
-    if op == "+" and isinstance(other, Tile) and retarget(ctx, other.view, other.origin, dst, accumulate=True):
+    if op == "+" and isinstance(other, Tile) and retarget(ctx, other.view, other.origin, dst,
+                                                          accumulate=True):
         return t
     if isinstance(other, Tile):
         shape = broadcast_shape(ctx, dst.shape, other.shape)
         if shape != dst.shape:
-            raise ctx.error(f"cannot update a {list(dst.shape)} tile with a {list(other.shape)} tile in place")
-        src: View | float | int = fit(ctx, other.view, shape, dst.par_dim or 0)
+            raise ctx.error(f"cannot update a {list(dst.shape)} tile with a {list(other.shape)} tile "
+                            "in place")
+        src: View | float | int = fit(ctx, other.view, shape, dst.par_dim)
     else:
         src = other
     binary_producer(alu, dst, src, None)(ctx, dst, False)
@@ -273,21 +289,28 @@ def assign(ctx: Ctx, dst: View, value: Value) -> None:
     if dst.same(src) or retarget(ctx, src, value.origin, dst, accumulate=False):
         return
     if src.shape != dst.shape:
-        if broadcast_shape(ctx, src.shape, dst.shape) == dst.shape:
+        if stretches_to(src.shape, dst.shape):
             left = src.rank == 1 and dst.rank > 1 and src.shape[0] == dst.shape[0]
             src = expand_view(src, dst.shape, left=left)
         elif src.partitions != dst.partitions or src.free_size != dst.free_size:
             raise ctx.error(f"cannot assign a {list(value.shape)} tile to a {list(dst.shape)} region")
     stretched = src.steps[src.par] == 0 and src.nums[src.par] > 1
-    if dst.buf.memory.is_hbm or src.buf.memory.is_hbm or stretched:
-        isa_ops.dma(ctx, dst, src)
-    else:
-        isa_ops.tensor_copy(ctx, dst, src, dst.dtype)
+    dma = dst.buf.memory.is_hbm or src.buf.memory.is_hbm or stretched
+
+    def body(d: View, box: Box) -> None:
+        part = src.box(box)
+        if dma:
+            isa_ops.dma(ctx, d, part)
+        else:
+            isa_ops.tensor_copy(ctx, d, part, d.dtype)
+    # a masked result holds values only where its mask holds: copy just those
+    masked(ctx, dst, value.mask if src.shape == dst.shape else None, body, dma=dma)
 
 
 def broadcast_to(ctx: Ctx, x: Tile, shape: Value, dtype: Value = None) -> Value:
     """A new tile of ``shape`` holding ``x`` stretched along its size-1 dimensions."""
-    if not isinstance(shape, (tuple, list)) or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+    if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(d, int) and not isinstance(d, bool) for d in shape):
         raise ctx.error(f"broadcast_to takes a shape tuple, not {shape!r}")
     shape = tuple(shape)
     src = x.view
@@ -297,8 +320,8 @@ def broadcast_to(ctx: Ctx, x: Tile, shape: Value, dtype: Value = None) -> Value:
         if a != b and a != 1:
             raise ctx.error(f"a {list(src.shape)} tile cannot be broadcast to {list(shape)}")
     out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
-    if shape[src.par_dim or 0] > PMAX:
-        raise ctx.error(f"partition dimension {shape[src.par_dim or 0]} exceeds {PMAX}")
+    if src.par_dim is not None and shape[src.par_dim] > PMAX:
+        raise ctx.error(f"partition dimension {shape[src.par_dim]} exceeds {PMAX}")
     if src.buf.memory.is_hbm:
         raise ctx.error("broadcast_to needs a tile in SBUF or PSUM; load the tensor first")
     stretched = expand_view(src, shape)
@@ -308,5 +331,5 @@ def broadcast_to(ctx: Ctx, x: Tile, shape: Value, dtype: Value = None) -> Value:
             isa_ops.dma(c, dst, stretched)
         else:
             isa_ops.tensor_copy(c, dst, stretched, dst.dtype)
-    return result(ctx, shape, out_dt, fn, inputs=[src], par_axis=src.par_dim or 0)
+    return result(ctx, shape, out_dt, fn, inputs=[src], par_axis=src.par_dim)
 

@@ -29,7 +29,7 @@ from klr.trace.nki.consts import PMAX, PSUM_BANK_BYTES, dtype_of
 from klr.trace.nki.emit import state, taint, tile
 from klr.trace.nki.masks import as_mask, masked, region
 from klr.trace.nki.tensors import Tile
-from klr.trace.nki.views import Box, View
+from klr.trace.nki.views import Box, View, permute_view
 from klr.trace.registry import builtin
 from klr.trace.values import Value, type_name
 
@@ -135,8 +135,8 @@ def _activation_builtin(name: str, func: ActivationFunc, py: Callable[[float], f
     builtin(NL + name, *aliases, emits=("ncActivate",), dialect="both")(impl)
 
 
-for _name, (_func, _py) in _ACTIVATIONS.items():
-    _activation_builtin(_name, _func, _py)
+for _act, (_func, _fn) in _ACTIVATIONS.items():
+    _activation_builtin(_act, _func, _fn)
 
 
 @builtin(NL + "negative", NP + "negative", emits=("tensorScalar",), dialect="both")
@@ -174,11 +174,11 @@ def cos(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
-            shifted = tile(c, d.shape, Dtype.float32, Memory.sbuf, par_axis=d.par_dim or 0)
+            shifted = tile(c, d.shape, Dtype.float32, Memory.sbuf, par_axis=d.par_dim)
             isa_ops.tensor_scalar(c, shifted, src.box(box), AluOp.add, ImmFloat(math.pi / 2))
             isa_ops.activation(c, d, shifted, ActivationFunc.sin)
         masked(c, dst, pred, body)
-    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim or 0)
+    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
 
 
 def _copy(ctx: Ctx, x: Value, dtype: Value, mask: Value, name: str) -> Value:
@@ -190,7 +190,7 @@ def _copy(ctx: Ctx, x: Value, dtype: Value, mask: Value, name: str) -> Value:
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         masked(c, dst, pred, lambda d, box: isa_ops.tensor_copy(c, d, src.box(box), d.dtype))
-    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim or 0)
+    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
 
 
 @builtin(NL + "copy", emits=("ncCopy",), dialect="both")
@@ -214,13 +214,15 @@ def broadcast_to_(ctx: Ctx, x: Value, shape: Value, dtype: Value = None) -> Valu
 
 
 @builtin(NL + "where", NP + "where", emits=("ncCopy", "memSet", "copyPredicated"), dialect="both")
-def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None,
+          mask: Value = None) -> Value:
     """Element-wise ``x`` where ``condition`` is non-zero, else ``y`` (tiles or numbers)."""
     cond = tile_view(ctx, condition, "the condition of nl.where")
     shape = cond.shape
     for v in (x, y):
         if isinstance(v, Tile) and v.shape != shape:
-            raise ctx.error(f"nl.where operands must have the condition's shape {list(shape)}, not {list(v.shape)}")
+            raise ctx.error(f"nl.where operands must have the condition's shape {list(shape)}, "
+                            f"not {list(v.shape)}")
         if not isinstance(v, (Tile, *Number)):
             raise ctx.error(f"nl.where takes tiles or numbers, not {type_name(v)}")
     if dtype is not None:
@@ -232,7 +234,7 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
     def put(c: Ctx, d: View, v: Value, box: Box) -> View:
         if isinstance(v, Tile):
             return v.view.box(box)
-        t = tile(c, d.shape, d.dtype, Memory.sbuf, par_axis=d.par_dim or 0)
+        t = tile(c, d.shape, d.dtype, Memory.sbuf, par_axis=d.par_dim)
         isa_ops.memset(c, t, isa_ops.imm(v, d.dtype))
         return t
 
@@ -245,7 +247,7 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
             isa_ops.copy_predicated(c, d, put(c, d, x, box), cond.box(box))
         masked(c, dst, pred, body)
     inputs = [cond] + [v.view for v in (x, y) if isinstance(v, Tile)]
-    return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=cond.par_dim or 0)
+    return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=cond.par_dim, elementwise=True, mask=pred)
 
 
 # --- reductions -----------------------------------------------------------------------------
@@ -263,14 +265,16 @@ def _axes(ctx: Ctx, axis: Value, rank: int, name: str) -> tuple[int, ...]:
 
 def reduce(ctx: Ctx, op: AluOp, x: Value, axis: Value, *, dtype: Value = None, keepdims: bool = False,
            mask: Value = None, negate: bool = False, scale: float | None = None, name: str) -> Value:
-    """Reduce the last free axes of a tile (``axis``) with ``op``."""
+    """Reduce the free axes ``axis`` of a tile with ``op``."""
     src = tile_view(ctx, x, f"the operand of {name}")
     axes = _axes(ctx, axis, src.rank, name)
     par = src.par_dim
     if par is not None and par in axes:
         raise ctx.error(f"{name} cannot reduce axis {par}, the partition axis; reduce the free axes")
-    if axes != tuple(range(src.rank - len(axes), src.rank)) or len(axes) > 4:
-        raise ctx.error(f"{name} can only reduce the last 1 to 4 axes of a tile, not axis={axis!r}")
+    if len(axes) > 4:
+        raise ctx.error(f"{name} can reduce at most 4 axes, not axis={axis!r}")
+    # the engine reduces the innermost axes of its access pattern: walk the reduced axes last
+    order = tuple(i for i in range(src.rank) if i not in axes) + axes
     kept = tuple(1 if i in axes else n for i, n in enumerate(src.shape)) if keepdims \
         else tuple(n for i, n in enumerate(src.shape) if i not in axes)
     out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
@@ -287,10 +291,13 @@ def reduce(ctx: Ctx, op: AluOp, x: Value, axis: Value, *, dtype: Value = None, k
         else:
             kept_box = tuple(b for i, b in enumerate(box) if i not in axes) or ((0, 1),)
         d = dst.box(kept_box)
-        isa_ops.tensor_reduce(c, d, src.box(box), op, len(axes), negate=negate, keepdims=keepdims)
+        part = src.box(box)
+        if order != tuple(range(src.rank)):
+            part = permute_view(part, order)
+        isa_ops.tensor_reduce(c, d, part, op, len(axes), negate=negate, keepdims=keepdims)
         if scale is not None:
             isa_ops.tensor_scalar(c, d, d, AluOp.mult, ImmFloat(scale))
-    return result(ctx, kept or (1,), out_dt, fn, inputs=[src], par_axis=par or 0)
+    return result(ctx, kept or (1,), out_dt, fn, inputs=[src], par_axis=par)
 
 
 def _reduction_builtin(name: str, op: AluOp, numpy: bool, *, mean: bool = False,
@@ -308,7 +315,8 @@ def _reduction_builtin(name: str, op: AluOp, numpy: bool, *, mean: bool = False,
             for a in _axes(ctx, axis, src.rank, f"nl.{name}"):
                 count *= src.shape[a]
             scale = 1.0 / count
-        return reduce(ctx, op, x, axis, dtype=dtype, keepdims=keepdims, mask=mask, scale=scale, name=f"nl.{name}")
+        return reduce(ctx, op, x, axis, dtype=dtype, keepdims=keepdims, mask=mask, scale=scale,
+                      name=f"nl.{name}")
     impl.__doc__ = f"``{name}`` over the free axes ``axis`` of a tile (tensorReduce)."
     aliases = (NP + name,) if numpy else ()
     builtin(NL + name, *aliases, emits=("tensorReduce",) + (("tensorScalar",) if mean else ()),
@@ -339,7 +347,7 @@ def identity(ctx: Ctx, dtype: Dtype) -> View:
         pattern = isa_ops.data_pattern(0, -1, [(1, PMAX)])
         isa_ops.affine_select(ctx, got, pattern, got, ImmFloat(1.0), AluOp.not_equal)
         st.cache[key] = got
-    return got  # type: ignore[no-any-return]
+    return got
 
 
 def pe_transpose(ctx: Ctx, dst: View, src: View) -> None:

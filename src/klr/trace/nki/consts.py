@@ -32,6 +32,9 @@ PSUM_BANK_BYTES = 2048
 SBUF_AVAILABLE = {2: 180224, 3: 212984, 4: 245752}
 """``nl.tile_size.total_available_sbuf_size`` per architecture."""
 
+FP32_MAX = 3.4028234663852886e38
+"""The largest finite float32."""
+
 TILE_SIZES = {
     "pmax": PMAX, "psum_fmax": 512, "gemm_stationary_fmax": 128, "gemm_moving_fmax": 512,
     "bn_stats_fmax": 512, "psum_min_align": 4, "sbuf_min_align": 1,
@@ -171,7 +174,7 @@ def engine_of(ctx: Ctx, v: Value) -> Engine:
     if v is None:
         return Engine.unassigned
     if isinstance(v, EnumValue) and v.kind == "engine":
-        return v.value  # type: ignore[no-any-return]
+        return v.value
     raise ctx.error(f"engine must be one of nisa.engine.*, not {v!r}")
 
 
@@ -273,6 +276,8 @@ def _register() -> None:
         constant(f"nki.isa.{name}_engine", EnumValue("engine", name, value), doc=f"The {name} engine.")
     for gen in range(1, 5):
         constant(f"nki.isa.nc_version.gen{gen}", gen, doc=f"NeuronCore generation {gen}.")
+    for bound, limit in (("min", -FP32_MAX), ("max", FP32_MAX)):
+        constant(f"nki.language.fp32.{bound}", limit, doc=f"The {bound}imum finite float32.")
     for name in ("bypass", "average"):
         constant(f"nki.language.{name}", OpValue(f"nki.language.{name}"), doc=f"The ALU operation {name}.")
 

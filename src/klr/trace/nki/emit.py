@@ -58,7 +58,7 @@ def state(ctx: Ctx) -> State:
     got = ctx.state.get("nki")
     if got is None:
         got = ctx.state["nki"] = State()
-    return got  # type: ignore[no-any-return]
+    return got
 
 
 class Recorder:
@@ -81,9 +81,10 @@ def taint(ctx: Ctx) -> None:
 # --- allocation -----------------------------------------------------------------------------
 
 
-def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_axis: int = 0,
+def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_axis: int | None = 0,
           name: str | None = None, hint: str | None = None) -> Buf:
-    """A new tensor of ``dims`` (partition axis ``par_axis``) in ``memory``."""
+    """A new tensor of ``dims`` in ``memory``; its partition axis is ``dims[par_axis]``, or a
+    single partition outside ``dims`` when ``par_axis`` is None."""
     dims = tuple(dims) or (1,)
     for d in dims:
         if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
@@ -91,12 +92,14 @@ def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_ax
     if memory in (Memory.sbuf, Memory.psum):
         _check_on_chip(ctx, dims, dtype, memory, par_axis)
     tname = ctx.claim_name(name) if name else ctx.fresh_name(hint)
-    storage = (dims[par_axis], *dims[:par_axis], *dims[par_axis + 1:])
+    # storage is partition-major (a single partition when the tile has no partition axis)
+    storage = (1, *dims) if par_axis is None else (dims[par_axis], *dims[:par_axis], *dims[par_axis + 1:])
     return Buf(TensorName.make(tname, dtype, storage, memory), dims, par_axis)
 
 
-def _check_on_chip(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, memory: Memory, par_axis: int) -> None:
-    parts = dims[par_axis]
+def _check_on_chip(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, memory: Memory,
+                   par_axis: int | None) -> None:
+    parts = 1 if par_axis is None else dims[par_axis]
     if parts > PMAX:
         raise ctx.error(f"partition dimension {parts} exceeds {PMAX}")
     free = dtype.size
@@ -110,7 +113,7 @@ def _check_on_chip(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, memory: Memory
 
 
 def tile(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory = Memory.sbuf, *,
-         par_axis: int = 0, hint: str | None = None) -> View:
+         par_axis: int | None = 0, hint: str | None = None) -> View:
     """The root view of a fresh tensor."""
     return root_view(alloc(ctx, dims, dtype, memory, par_axis=par_axis, hint=hint))
 
@@ -123,7 +126,7 @@ def ready(ctx: Ctx, buf: Buf) -> None:
     if buf.rescue is not None:
         rescue, buf.rescue = buf.rescue, None
         taint(ctx)
-        rescue(ctx)
+        rescue(ctx, buf)
 
 
 def _before_write(ctx: Ctx, buf: Buf) -> None:
@@ -145,19 +148,23 @@ def ref(ctx: Ctx, view: View, lead: int | None = None, *, write: bool = False) -
 
 
 def refs(ctx: Ctx, dst: View | None, srcs: Sequence[View | None]) -> tuple[Any, list[Any]]:
-    """Lower a destination and sources so that they agree on their leading dimension.
+    """Lower a destination and sources so that they walk their elements in the same order.
 
-    On-chip operands lead with their own partition pair. An HBM operand of the same rank
-    as the on-chip anchor leads with the anchor's partition dimension, so a transfer between
-    a ``(B, par_dim(N), M)`` tile and a ``(B, N, M)`` HBM region walks both in the same order.
+    On-chip operands lead with their partition pair. HBM operands keep their dimension order,
+    except next to an on-chip anchor whose partition axis is not its first dimension: then
+    they lead with that dimension too, so that a transfer between a ``(B, par_dim(N), M)``
+    tile and a ``(B, N, M)`` HBM region walks both as (N, B, M).
     """
     views = [v for v in (dst, *srcs) if v is not None]
     anchor = next((v for v in views if v.buf.on_chip and v.par_dim is not None), None)
+    shift = anchor.par_dim if anchor is not None else 0
 
     def lead(v: View) -> int | None:
-        if anchor is None or v.buf.on_chip or v.rank != anchor.rank:
+        if v.buf.on_chip:
             return None
-        return v.vis[anchor.par_dim]  # type: ignore[index]
+        if shift and v.rank == anchor.rank:  # type: ignore[union-attr]
+            return v.vis[shift]
+        return 0
 
     src_refs = [None if v is None else ref(ctx, v, lead(v)) for v in srcs]
     dst_ref = None if dst is None else ref(ctx, dst, lead(dst), write=True)
@@ -215,17 +222,18 @@ def copy(ctx: Ctx, dst: View, src: View, dtype: Dtype | None = None) -> None:
 
 
 class Origin:
-    """How a value tile was computed: its producer and the statements that ran it."""
+    """How a value tile was computed: its producer, what it reads, and the statements it ran."""
 
-    __slots__ = ("accumulates", "inputs", "label", "memories", "produce", "stmts")
+    __slots__ = ("accumulates", "elementwise", "inputs", "label", "memories", "produce", "stmts")
 
-    def __init__(self, produce: Producer, stmts: list[Stmt], label: str | None, accumulates: bool,
-                 inputs: tuple[Buf, ...], memories: tuple[Memory, ...]) -> None:
+    def __init__(self, produce: Producer, stmts: list[Stmt], label: str | None, inputs: tuple[View, ...], *,
+                 accumulates: bool, elementwise: bool, memories: tuple[Memory, ...]) -> None:
         self.produce = produce
         self.stmts = stmts
         self.label = label
-        self.accumulates = accumulates
         self.inputs = inputs
+        self.accumulates = accumulates
+        self.elementwise = elementwise
         self.memories = memories
 
 
@@ -240,18 +248,21 @@ def record(ctx: Ctx, run: Callable[[], None]) -> Recorder:
     return rec
 
 
-def produce(ctx: Ctx, dst: View, fn: Producer, *, inputs: Sequence[View | Buf] = (),
-            accumulates: bool = False, memories: tuple[Memory, ...] = (Memory.sbuf, Memory.psum)) -> Origin | None:
+def produce(ctx: Ctx, dst: View, fn: Producer, *, inputs: Sequence[View] = (), accumulates: bool = False,
+            elementwise: bool = False,
+            memories: tuple[Memory, ...] = (Memory.sbuf, Memory.psum)) -> Origin | None:
     """Run ``fn`` into the fresh tile ``dst`` and return how to redo it elsewhere.
 
-    ``inputs`` are what ``fn`` reads; ``accumulates`` says that ``fn(ctx, view, True)`` adds
-    into the view (a matmul into PSUM); ``memories`` are where ``fn`` may write.
+    ``inputs`` are the views ``fn`` reads; ``accumulates`` says that ``fn(ctx, view, True)``
+    adds into the view (a matmul into PSUM); ``elementwise`` that each element written depends
+    only on the elements at the same position of the inputs (so it may write over an input);
+    ``memories`` are where ``fn`` may write.
     """
     rec = record(ctx, lambda: fn(ctx, dst, False))
     if not rec.clean or not rec.stmts:
         return None
-    bufs = tuple(x.buf if isinstance(x, View) else x for x in inputs)
-    return Origin(fn, rec.stmts, ctx.label, accumulates, bufs, memories)
+    return Origin(fn, rec.stmts, ctx.label, tuple(inputs), accumulates=accumulates, elementwise=elementwise,
+                  memories=memories)
 
 
 def _trailing(ctx: Ctx, stmts: list[Stmt]) -> bool:
@@ -264,6 +275,12 @@ def _retract(ctx: Ctx, stmts: list[Stmt]) -> None:
     del ctx._stmts[-len(stmts):]
 
 
+def _overwrites_input(origin: Origin, dst: View) -> bool:
+    """Whether writing ``dst`` while the producer runs could change what it reads: an input
+    in the same tensor that is not exactly ``dst`` read element for element."""
+    return any(v.buf is dst.buf and not (origin.elementwise and v.same(dst)) for v in origin.inputs)
+
+
 def retarget(ctx: Ctx, src: View, origin: Origin | None, dst: View, *, accumulate: bool) -> bool:
     """Redo the producer of the fresh tile ``src`` into ``dst`` instead, when nothing has
     happened since it ran; True when done (the caller then emits nothing more)."""
@@ -273,18 +290,19 @@ def retarget(ctx: Ctx, src: View, origin: Origin | None, dst: View, *, accumulat
         return False
     if dst.buf.memory not in origin.memories or dst.dtype != src.dtype or dst.shape != src.shape:
         return False
-    if dst.par_dim != src.par_dim or any(b is dst.buf for b in origin.inputs) or dst.buf is src.buf:
+    if dst.par_dim != src.par_dim or dst.buf is src.buf or _overwrites_input(origin, dst):
         return False
     _retract(ctx, origin.stmts)
     origin.produce(ctx, dst, accumulate and not (dst.buf.memory is Memory.psum and fresh_psum(ctx, dst)))
     owed = src.buf
     st = state(ctx)
+    # the rescues take the tile as an argument: a closure over it would keep it alive
     if accumulate:
         # the tile's value is the product itself: recompute it if it is ever needed
-        owed.rescue = lambda c: origin.produce(c, root_view(owed), False)
-        watched: tuple[Buf, ...] = origin.inputs
+        owed.rescue = lambda c, b: origin.produce(c, root_view(b), False)
+        watched = tuple(v.buf for v in origin.inputs)
     else:
-        owed.rescue = lambda c: copy(c, root_view(owed), dst)
+        owed.rescue = lambda c, b: copy(c, root_view(b), dst)
         watched = (dst.buf,)
     for b in watched:
         st.watch.setdefault(b.tensor.name, []).append(weakref.ref(owed))

@@ -171,7 +171,9 @@ class IndexTile(TraceObject):
 
     def __repr__(self) -> str:
         a = self.affine
-        terms = [f"{c}*x{j}" for j, c in enumerate(a.coefs) if c] + ([str(a.const)] if a.const or a.is_constant else [])
+        terms = [f"{c}*x{j}" for j, c in enumerate(a.coefs) if c]
+        if a.const or a.is_constant:
+            terms.append(str(a.const))
         return f"index{list(a.shape)}({' + '.join(terms)})"
 
 
@@ -267,7 +269,9 @@ class Predicate(TraceObject):
         return super().unop(ctx, op)
 
     def truth(self, ctx: Ctx) -> bool:
-        raise ctx.error("a mask has no truth value; pass it as mask=")
+        # Python's `m1 and m2` is m2 when m1 is true, as in NKI: keep that, but say so
+        ctx.warn("a mask is always true as a condition: 'm1 and m2' is just m2; combine masks with '&'")
+        return True
 
     def getattr(self, ctx: Ctx, name: str) -> Value:
         if name == "shape":

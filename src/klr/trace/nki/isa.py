@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from klr.core import AccumCmd, ActivationReduce, AluOp, Engine, ImmFloat, Memory
+from klr.core import AccumCmd, ActivationReduce, AluOp, DataPattern, Engine, ImmFloat, Memory
 from klr.dtypes import Dtype
 from klr.trace.nki import isa_ops
 from klr.trace.nki.arith import Number, binary, promote, result
@@ -35,9 +35,9 @@ from klr.trace.nki.consts import (
     engine_of,
     enum_of,
 )
+from klr.trace.nki.emit import fresh_psum
 from klr.trace.nki.index import Affine, IndexTile, Predicate
 from klr.trace.nki.lang import parse_shape
-from klr.trace.nki.emit import fresh_psum
 from klr.trace.nki.masks import as_mask, masked
 from klr.trace.nki.tensors import Tile
 from klr.trace.nki.views import Box, View
@@ -74,7 +74,8 @@ def _pick(args: tuple[Value, ...], kwargs: dict[str, Value], legacy_tensors: int
 
 
 def dual(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., Any] | None = None,
-         legacy_tensors: int | None = None, emits: tuple[str, ...] = ()) -> Callable[[Callable[..., Value]], None]:
+         legacy_tensors: int | None = None,
+         emits: tuple[str, ...] = ()) -> Callable[[Callable[..., Value]], None]:
     """Register ``nki.isa.<name>``; ``impl(ctx, args, dps)`` gets the bound arguments."""
     full = ISA + name
     sigs = {True: inspect.signature(beta2), False: inspect.signature(legacy) if legacy else None}
@@ -95,7 +96,7 @@ def dual(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., Any] | N
                     raise ctx.error(f"{full}() missing required argument '{k}'")
             return impl(ctx, got, dps)
 
-        entry.__signature__ = _union(sigs[True], sigs[False])  # type: ignore[attr-defined]
+        entry.__signature__ = _union(inspect.signature(beta2), sigs[False])  # type: ignore[attr-defined]
         forms = [f"``{name}{sigs[True]}`` (destination passing)"]
         if sigs[False] is not None:
             forms.append(f"``{name}{sigs[False]}`` (legacy, returns the result)")
@@ -142,7 +143,8 @@ def on_chip(ctx: Ctx, v: View, what: str, fn: str) -> View:
 
 def same_size(ctx: Ctx, dst: View, src: View, what: str, fn: str) -> None:
     if dst.partitions != src.partitions or dst.free_size != src.free_size:
-        raise ctx.error(f"{fn}: {what} of shape {list(src.shape)} does not match dst of shape {list(dst.shape)}")
+        raise ctx.error(f"{fn}: {what} of shape {list(src.shape)} does not match dst of shape "
+                        f"{list(dst.shape)}")
 
 
 def scalar_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object:
@@ -177,12 +179,12 @@ def bool_arg(ctx: Ctx, v: Value, what: str) -> bool:
 # --- nc_matmul ---------------------------------------------------------------------------------
 
 
-def _mm_b2(dst, stationary, moving, is_stationary_onezero=False, is_moving_onezero=False,  # type: ignore[no-untyped-def]
+def _mm_b2(dst, stationary, moving, is_stationary_onezero=False, is_moving_onezero=False,
            is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, name=None,
            psumAccumulateFlag=None): ...
 
 
-def _mm_legacy(stationary, moving, is_stationary_onezero=False, is_moving_onezero=False,  # type: ignore[no-untyped-def]
+def _mm_legacy(stationary, moving, is_stationary_onezero=False, is_moving_onezero=False,
                is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, dtype=None): ...
 
 
@@ -192,13 +194,14 @@ def _mm_flags(ctx: Ctx, a: Args) -> dict[str, Any]:
         if not isinstance(v, (tuple, list)) or not all(isinstance(x, int) and x >= 0 for x in v):
             raise ctx.error(f"nisa.nc_matmul: {what} must be a list of non-negative integers")
     perf = a["perf_mode"]
+    mode = PERF_MODES["none"] if perf is None else \
+        enum_of(ctx, perf, "matmul_perf_mode", PERF_MODES, "perf_mode")
     return {
         "stationary_onezero": bool_arg(ctx, a["is_stationary_onezero"], "is_stationary_onezero"),
         "moving_zero": bool_arg(ctx, a["is_moving_onezero"], "is_moving_onezero"),
         "transpose": bool_arg(ctx, a["is_transpose"], "is_transpose"),
         "tile_position": tuple(tp), "tile_size": tuple(ts),
-        "perf_mode": PERF_MODES["none"] if perf is None else enum_of(ctx, perf, "matmul_perf_mode", PERF_MODES,
-                                                                      "perf_mode"),
+        "perf_mode": mode,
     }
 
 
@@ -229,10 +232,10 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
 # --- nc_transpose ------------------------------------------------------------------------------
 
 
-def _tr_b2(dst, data, mask=None, engine=None, name=None): ...  # type: ignore[no-untyped-def]
+def _tr_b2(dst, data, mask=None, engine=None, name=None): ...
 
 
-def _tr_legacy(data, mask=None, dtype=None, engine=None): ...  # type: ignore[no-untyped-def]
+def _tr_legacy(data, mask=None, dtype=None, engine=None): ...
 
 
 @dual("nc_transpose", beta2=_tr_b2, legacy=_tr_legacy, legacy_tensors=1,
@@ -258,21 +261,23 @@ def nc_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     if engine is Engine.pe:
         return result(ctx, (f, p), dt, lambda c, d, acc: pe_transpose(c, d, src), inputs=[src],
                       memory=Memory.psum, memories=(Memory.psum,))
-    return result(ctx, (f, p), dt, lambda c, d, acc: isa_ops.vector_transpose(c, d, src, engine), inputs=[src])
+    return result(ctx, (f, p), dt, lambda c, d, acc: isa_ops.vector_transpose(c, d, src, engine),
+                  inputs=[src])
 
 
 # --- activation ------------------------------------------------------------------------------
 
 
-def _act_b2(dst, op, data, bias=None, scale=1.0, reduce_op=None, reduce_res=None,  # type: ignore[no-untyped-def]
+def _act_b2(dst, op, data, bias=None, scale=1.0, reduce_op=None, reduce_res=None,
             reduce_cmd=None, mask=None, name=None): ...
 
 
-def _act_legacy(op, data, bias=None, scale=1.0, mask=None, dtype=None, reduce_op=None,  # type: ignore[no-untyped-def]
+def _act_legacy(op, data, bias=None, scale=1.0, mask=None, dtype=None, reduce_op=None,
                 reduce_res=None, reduce_cmd=None): ...
 
 
-def _act_operands(ctx: Ctx, a: Args, data: View, fn: str) -> tuple[object, View | None, AluOp | None, View | None]:
+def _act_operands(ctx: Ctx, a: Args, data: View,
+                  fn: str) -> tuple[object, View | None, AluOp | None, View | None]:
     scale = a["scale"]
     if isinstance(scale, Number):
         sc: object = ImmFloat(float(scale))
@@ -289,7 +294,7 @@ def _act_operands(ctx: Ctx, a: Args, data: View, fn: str) -> tuple[object, View 
 
 
 def _reduce_cmd(ctx: Ctx, v: Value, default: AccumCmd) -> AccumCmd:
-    return default if v is None else enum_of(ctx, v, "reduce_cmd", REDUCE_CMDS, "reduce_cmd")  # type: ignore[no-any-return]
+    return default if v is None else enum_of(ctx, v, "reduce_cmd", REDUCE_CMDS, "reduce_cmd")
 
 
 @dual("activation", beta2=_act_b2, legacy=_act_legacy, legacy_tensors=0, emits=("ncActivate",))
@@ -319,7 +324,7 @@ def activation(ctx: Ctx, a: Args, dps: bool) -> Value:
                                reduce_res=rres, accumulate=cmd)
         masked(c, dst, pred, body)
     return result(ctx, data.shape, out_dtype(ctx, a, data.dtype), body_fn, inputs=[data],
-                  par_axis=data.par_dim or 0)
+                  par_axis=data.par_dim, elementwise=rres is None, mask=pred)
 
 
 def _col(v: View, box: Box) -> View:
@@ -335,11 +340,11 @@ def _boxed(s: object, box: Box) -> object:
     return _col(s, box) if isinstance(s, View) else s
 
 
-def _actr_b2(dst, op, data, reduce_op=None, reduce_res=None, bias=None, scale=1.0,  # type: ignore[no-untyped-def]
+def _actr_b2(dst, op, data, reduce_op=None, reduce_res=None, bias=None, scale=1.0,
              mask=None, name=None): ...
 
 
-def _actr_legacy(op, data, reduce_op=None, reduce_res=None, bias=None, scale=1.0,  # type: ignore[no-untyped-def]
+def _actr_legacy(op, data, reduce_op=None, reduce_res=None, bias=None, scale=1.0,
                  mask=None, dtype=None): ...
 
 
@@ -364,16 +369,16 @@ def activation_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
         emit_into(ctx, dst)
         return None
     return result(ctx, data.shape, out_dtype(ctx, a, data.dtype), lambda c, d, acc: emit_into(c, d),
-                  inputs=[data], par_axis=data.par_dim or 0)
+                  inputs=[data], par_axis=data.par_dim)
 
 
 # --- tensor_tensor / tensor_scalar -------------------------------------------------------------
 
 
-def _tt_b2(dst, data1, data2, op, mask=None, engine=None, name=None): ...  # type: ignore[no-untyped-def]
+def _tt_b2(dst, data1, data2, op, mask=None, engine=None, name=None): ...
 
 
-def _tt_legacy(data1, data2, op, dtype=None, mask=None, engine=None): ...  # type: ignore[no-untyped-def]
+def _tt_legacy(data1, data2, op, dtype=None, mask=None, engine=None): ...
 
 
 @dual("tensor_tensor", beta2=_tt_b2, legacy=_tt_legacy, legacy_tensors=2, emits=("tensorTensor",))
@@ -391,14 +396,14 @@ def tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
         same_size(ctx, dst, y, "data2", fn)
         isa_ops.tensor_tensor(ctx, dst, x, y, op, engine)
         return None
-    return binary(ctx, op, a["data1"], a["data2"], dtype=a["dtype"], mask=a["mask"], name=fn)
+    return binary(ctx, op, a["data1"], a["data2"], dtype=a["dtype"], mask=a["mask"], name=fn, engine=engine)
 
 
-def _ts_b2(dst, data, op0, operand0, reverse0=False, op1=None, operand1=None,  # type: ignore[no-untyped-def]
+def _ts_b2(dst, data, op0, operand0, reverse0=False, op1=None, operand1=None,
            reverse1=False, mask=None, engine=None, name=None): ...
 
 
-def _ts_legacy(data, op0, operand0, reverse0=False, op1=None, operand1=None,  # type: ignore[no-untyped-def]
+def _ts_legacy(data, op0, operand0, reverse0=False, op1=None, operand1=None,
                reverse1=False, dtype=None, mask=None, engine=None): ...
 
 
@@ -430,19 +435,21 @@ def tensor_scalar(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
-            isa_ops.tensor_scalar(c, d, data.box(box), op0, _boxed(s0, box), r0, op1, _boxed(s1, box), r1, engine)
+            isa_ops.tensor_scalar(c, d, data.box(box), op0, _boxed(s0, box), r0, op1, _boxed(s1, box), r1,
+                                  engine)
         masked(c, dst, pred, body)
     inputs = [data] + [s for s in (s0, s1) if isinstance(s, View)]
-    return result(ctx, data.shape, out_dtype(ctx, a, default), body_fn, inputs=inputs, par_axis=data.par_dim or 0)
+    return result(ctx, data.shape, out_dtype(ctx, a, default), body_fn, inputs=inputs, par_axis=data.par_dim,
+                  elementwise=True, mask=pred)
 
 
 # --- copies, memset, reciprocal --------------------------------------------------------------
 
 
-def _tc_b2(dst, src, mask=None, dtype=None, engine=None, name=None): ...  # type: ignore[no-untyped-def]
+def _tc_b2(dst, src, mask=None, dtype=None, engine=None, name=None): ...
 
 
-def _tc_legacy(src, mask=None, dtype=None, engine=None): ...  # type: ignore[no-untyped-def]
+def _tc_legacy(src, mask=None, dtype=None, engine=None): ...
 
 
 @dual("tensor_copy", beta2=_tc_b2, legacy=_tc_legacy, legacy_tensors=1, emits=("ncCopy",))
@@ -462,13 +469,14 @@ def tensor_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         masked(c, dst, pred, lambda d, box: isa_ops.tensor_copy(c, d, src.box(box), d.dtype, engine))
-    return result(ctx, src.shape, dt or src.dtype, body_fn, inputs=[src], par_axis=src.par_dim or 0)
+    return result(ctx, src.shape, dt or src.dtype, body_fn, inputs=[src], par_axis=src.par_dim,
+                  elementwise=True, mask=pred)
 
 
-def _ms_b2(dst, value, mask=None, engine=None, name=None): ...  # type: ignore[no-untyped-def]
+def _ms_b2(dst, value, mask=None, engine=None, name=None): ...
 
 
-def _ms_legacy(shape, value, dtype, mask=None, engine=None): ...  # type: ignore[no-untyped-def]
+def _ms_legacy(shape, value, dtype, mask=None, engine=None): ...
 
 
 @dual("memset", beta2=_ms_b2, legacy=_ms_legacy, legacy_tensors=0, emits=("memSet",))
@@ -489,13 +497,13 @@ def memset(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         masked(c, dst, pred, lambda d, box: isa_ops.memset(c, d, isa_ops.imm(value, d.dtype), engine))
-    return result(ctx, dims, dtype_of(ctx, a["dtype"]), body_fn, par_axis=par)
+    return result(ctx, dims, dtype_of(ctx, a["dtype"]), body_fn, par_axis=par, elementwise=True, mask=pred)
 
 
-def _rc_b2(dst, data, mask=None, name=None): ...  # type: ignore[no-untyped-def]
+def _rc_b2(dst, data, mask=None, name=None): ...
 
 
-def _rc_legacy(data, dtype=None, mask=None): ...  # type: ignore[no-untyped-def]
+def _rc_legacy(data, dtype=None, mask=None): ...
 
 
 @dual("reciprocal", beta2=_rc_b2, legacy=_rc_legacy, legacy_tensors=1, emits=("reciprocal",))
@@ -514,10 +522,10 @@ def reciprocal(ctx: Ctx, a: Args, dps: bool) -> Value:
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         masked(c, dst, pred, lambda d, box: isa_ops.reciprocal(c, d, data.box(box)))
     return result(ctx, data.shape, out_dtype(ctx, a, data.dtype), body_fn, inputs=[data],
-                  par_axis=data.par_dim or 0)
+                  par_axis=data.par_dim, elementwise=True, mask=pred)
 
 
-def _cp_b2(dst, src, predicate, mask=None, reverse_pred=False, name=None): ...  # type: ignore[no-untyped-def]
+def _cp_b2(dst, src, predicate, mask=None, reverse_pred=False, name=None): ...
 
 
 @dual("tensor_copy_predicated", beta2=_cp_b2, emits=("copyPredicated",))
@@ -545,18 +553,18 @@ def _tr_axes(ctx: Ctx, axis: Value, rank: int) -> tuple[int, ...]:
     if key in ref and not (isinstance(key, tuple) and max(key) < rank):
         k = ref[key]
         return tuple(range(rank - k, rank))
-    return key if isinstance(key, tuple) else (key,)  # type: ignore[return-value]
+    return key if isinstance(key, tuple) else (key,)
 
 
-def _red_b2(dst, op, data, axis, mask=None, negate=False, keepdims=False, name=None): ...  # type: ignore[no-untyped-def]
+def _red_b2(dst, op, data, axis, mask=None, negate=False, keepdims=False, name=None): ...
 
 
-def _red_legacy(op, data, axis, mask=None, dtype=None, negate=False, keepdims=False): ...  # type: ignore[no-untyped-def]
+def _red_legacy(op, data, axis, mask=None, dtype=None, negate=False, keepdims=False): ...
 
 
 @dual("tensor_reduce", beta2=_red_b2, legacy=_red_legacy, legacy_tensors=0, emits=("tensorReduce",))
 def tensor_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
-    """Reduce the last free axes (``axis``) of a tile with ``op``, optionally negated."""
+    """Reduce the free axes ``axis`` of a tile with ``op``, optionally negated."""
     fn = "nisa.tensor_reduce"
     op = alu_of(ctx, a["op"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
@@ -577,10 +585,10 @@ def tensor_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 # --- iota and affine_select ----------------------------------------------------------------
 
 
-def _iota_b2(dst, pattern, offset=0, channel_multiplier=0, name=None): ...  # type: ignore[no-untyped-def]
+def _iota_b2(dst, pattern, offset=0, channel_multiplier=0, name=None): ...
 
 
-def _iota_legacy(expr, dtype, mask=None): ...  # type: ignore[no-untyped-def]
+def _iota_legacy(expr, dtype, mask=None): ...
 
 
 def _pairs(ctx: Ctx, pattern: Value, fn: str) -> list[tuple[int, int]]:
@@ -589,7 +597,7 @@ def _pairs(ctx: Ctx, pattern: Value, fn: str) -> list[tuple[int, int]]:
                                                              for x in p) for p in pattern)
     if not ok:
         raise ctx.error(f"{fn}: pattern must be a list of [step, num] integer pairs")
-    return [(p[0], p[1]) for p in pattern]  # type: ignore[index]
+    return [(p[0], p[1]) for p in pattern]
 
 
 def _int(ctx: Ctx, v: Value, what: str) -> int:
@@ -598,10 +606,10 @@ def _int(ctx: Ctx, v: Value, what: str) -> int:
     return v
 
 
-def _affine_pattern(a: Affine, box: Box, par: int) -> isa_ops.DataPattern:
+def _affine_pattern(a: Affine, box: Box, par: int | None) -> DataPattern:
     offset = a.const + sum(c * s for c, (s, _) in zip(a.coefs, box, strict=True))
     pairs = [(a.coefs[j], box[j][1] - box[j][0]) for j in range(len(box)) if j != par]
-    return isa_ops.data_pattern(offset, a.coefs[par], pairs)
+    return isa_ops.data_pattern(offset, 0 if par is None else a.coefs[par], pairs)
 
 
 @dual("iota", beta2=_iota_b2, legacy=_iota_legacy, legacy_tensors=0, emits=("iota",))
@@ -627,14 +635,14 @@ def iota(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         masked(c, dst, pred, lambda d, box: isa_ops.iota(c, d, _affine_pattern(aff, box, 0)))
-    return result(ctx, aff.shape, dtype_of(ctx, a["dtype"]), body_fn)
+    return result(ctx, aff.shape, dtype_of(ctx, a["dtype"]), body_fn, elementwise=True, mask=pred)
 
 
-def _as_b2(dst, pattern, offset=0, channel_multiplier=0, on_true_tile=UNSET,  # type: ignore[no-untyped-def]
+def _as_b2(dst, pattern, offset=0, channel_multiplier=0, on_true_tile=UNSET,
            on_false_value=UNSET, cmp_op=None, mask=None, name=None): ...
 
 
-def _as_legacy(pred, on_true_tile, on_false_value, mask=None, dtype=None): ...  # type: ignore[no-untyped-def]
+def _as_legacy(pred, on_true_tile, on_false_value, mask=None, dtype=None): ...
 
 
 def _predicate_expr(ctx: Ctx, pred: Value, fn: str) -> tuple[Affine, AluOp]:
@@ -677,20 +685,22 @@ def affine_select(ctx: Ctx, a: Args, dps: bool) -> Value:
         raise ctx.error(f"{fn}: pred of shape {list(aff.shape)} does not fit a {list(on_true.shape)} tile")
     aff = aff.aligned(rank)
     pmask = as_mask(ctx, a["mask"])
-    par = on_true.par_dim or 0
+    par = on_true.par_dim
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
             isa_ops.affine_select(c, d, _affine_pattern(aff, box, par), on_true.box(box),
                                   isa_ops.imm(value, d.dtype), cmp)
         masked(c, dst, pmask, body)
-    return result(ctx, on_true.shape, out_dtype(ctx, a, on_true.dtype), body_fn, inputs=[on_true], par_axis=par)
+    return result(ctx, on_true.shape, out_dtype(ctx, a, on_true.dtype), body_fn, inputs=[on_true],
+                  par_axis=par,
+                  elementwise=True, mask=pmask)
 
 
 # --- DMA -----------------------------------------------------------------------------------
 
 
-def _dma_b2(dst, src, mask=None, dst_rmw_op=None, oob_mode=0, dge_mode=0,  # type: ignore[no-untyped-def]
+def _dma_b2(dst, src, mask=None, dst_rmw_op=None, oob_mode=0, dge_mode=0,
             unique_indices=False, engine=None, priority=None, name=None): ...
 
 

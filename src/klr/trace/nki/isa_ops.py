@@ -86,7 +86,8 @@ def tensor_copy(ctx: Ctx, dst: View, src: View, dtype: Dtype | None = None,
     emit(ctx, NcCopy(d, s, dtype, engine), [dst])
 
 
-def tensor_tensor(ctx: Ctx, dst: View, a: View, b: View, op: AluOp, engine: Engine = Engine.unassigned) -> None:
+def tensor_tensor(ctx: Ctx, dst: View, a: View, b: View, op: AluOp,
+                  engine: Engine = Engine.unassigned) -> None:
     d, (x, y) = refs(ctx, dst, [a, b])
     emit(ctx, TensorTensor(d, x, y, op, dst.dtype, engine), [dst])
 
@@ -109,7 +110,7 @@ def activation(ctx: Ctx, dst: View, src: View, func: ActivationFunc, *, scale: o
     b = None if bias is None else ref(ctx, bias)
     r = None if reduce_res is None else ref(ctx, reduce_res, write=True)
     d, (x,) = refs(ctx, dst, [src])
-    emit(ctx, reduce_kind(d, x, accumulate, func, sc, b, reduce_op, r, dst.dtype),  # type: ignore[call-arg]
+    emit(ctx, reduce_kind(d, x, accumulate, func, sc, b, reduce_op, r, dst.dtype),
          [dst] + ([reduce_res] if reduce_res is not None else []))
 
 

@@ -7,18 +7,18 @@ their ``mask=`` clips the transfer, or splits it into boxes for a non-rectangula
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from klr.core import DevicePrint, Memory, PrintOutputBuffer
+from klr.core import Address, DevicePrint, Memory, PrintOutputBuffer, Shape, TensorName
 from klr.dtypes import Dtype
 from klr.trace.nki import isa_ops
-from klr.trace.nki.arith import broadcast_shape, result, tile_view
+from klr.trace.nki.arith import result, stretches_to, tile_view
 from klr.trace.nki.consts import DTYPES, PMAX, dtype_of, memory_of
 from klr.trace.nki.emit import alloc, emit, ref, state, tile
 from klr.trace.nki.index import Mgrid, arange
 from klr.trace.nki.masks import as_mask, masked
 from klr.trace.nki.tensors import Tile
-from klr.trace.nki.views import Box, View, expand_view, permute_view, root_view
+from klr.trace.nki.views import Box, Buf, View, expand_view, permute_view, root_view
 from klr.trace.registry import builtin, constant
 from klr.trace.values import Value, type_name
 
@@ -74,10 +74,14 @@ def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value 
     nm = _name(ctx, name)
     if memory.is_hbm:
         return Tile(root_view(_hbm_tensor(ctx, dims, par, dt, memory, nm)))
+    if nm is not None and ctx.program_id != state(ctx).cache.setdefault("spmd_first", ctx.program_id):
+        # each SPMD instance has its own on-chip tensors: later ones are named <name>.<n>
+        return Tile(root_view(alloc(ctx, dims, dt, memory, par_axis=par, hint=nm)))
     return Tile(root_view(alloc(ctx, dims, dt, memory, par_axis=par, name=nm)))
 
 
-def _hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory: Memory, name: str | None) -> Any:
+def _hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory: Memory,
+                name: str | None) -> Buf:
     """SPMD instances of a body share their HBM allocations: the n-th HBM tensor an instance
     allocates is the n-th one the first instance allocated."""
     st = state(ctx)
@@ -88,9 +92,11 @@ def _hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory:
         got = st.spmd.get(count)
         if got is not None and got.dims == dims and got.tensor.dtype == dtype:
             return got
-    buf = alloc(ctx, dims, dtype, memory, par_axis=par, name=name)
+    # HBM tensors are plain row-major arrays: a par_dim mark only matters on chip
+    buf = alloc(ctx, dims, dtype, memory, name=name)
     st.spmd[count] = buf
-    ctx.state.setdefault("shared_buffers", []).append(buf.tensor)
+    if memory is Memory.hbm:     # as the reference: hbm and shared_hbm, not private_hbm
+        ctx.state.setdefault("shared_buffers", []).append(buf.tensor)
     return buf
 
 
@@ -170,6 +176,34 @@ def par_dim(ctx: Ctx, dim: Value) -> Value:
     return ParDim(dim)
 
 
+_CONSTANT_DTYPES = (Dtype.uint8, Dtype.uint16, Dtype.uint32, Dtype.uint64, Dtype.int8, Dtype.int16,
+                    Dtype.int32, Dtype.int64, Dtype.float32)
+"""The dtypes a trace-time constant tensor may have (the reference's list)."""
+
+
+@builtin(NL + "shared_identity_matrix", dialect="both")
+def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
+    """An ``n`` x ``n`` identity matrix, a shared constant in HBM (one per size and dtype).
+    Dtypes a constant cannot have (bfloat16...) are stored as float32; ``nl.load`` converts."""
+    import numpy as np
+
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ctx.error(f"shared_identity_matrix size must be a positive integer, not {n!r}")
+    dt = Dtype.uint8 if dtype is None else dtype_of(ctx, dtype)
+    if dt not in _CONSTANT_DTYPES:
+        dt = Dtype.float32
+    st = state(ctx)
+    key = ("shared identity", n, dt)
+    buf = st.cache.get(key)
+    if buf is None:
+        name = ctx.fresh_name("identity")
+        address = Address(name, Memory.hbm, n, n * dt.size, isShared=True)
+        buf = Buf(TensorName(name, dt, Shape(n, (n,)), address, n, False), (n, n), 0)
+        ctx.state.setdefault("shared_constants", {})[name] = np.eye(n, dtype=dt.numpy())
+        st.cache[key] = buf
+    return Tile(root_view(buf))
+
+
 # --- transfers -----------------------------------------------------------------------------
 
 
@@ -186,7 +220,7 @@ def _load_into(ctx: Ctx, view: View, mask: Value, dtype: Value) -> Value:
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         masked(c, dst, pred, lambda d, box: isa_ops.dma(c, d, view.box(box)), dma=True)
-    return result(ctx, view.shape, out_dt, fn, inputs=[view], memories=(Memory.sbuf,))
+    return result(ctx, view.shape, out_dt, fn, inputs=[view], memories=(Memory.sbuf,), mask=pred)
 
 
 @builtin(NL + "load", emits=("ncDmaCopy",), dialect="legacy")
@@ -215,8 +249,10 @@ def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
         src = _constant_tile(ctx, target.shape, target.dtype, value)
     elif isinstance(value, Tile):
         src = value.view
+        if pred is None and src.shape == target.shape:
+            pred = value.mask
         if src.shape != target.shape:
-            if broadcast_shape(ctx, src.shape, target.shape) == target.shape:
+            if stretches_to(src.shape, target.shape):
                 src = expand_view(src, target.shape,
                                   left=src.rank == 1 and target.rank > 1 and src.shape[0] == target.shape[0])
             elif pred is not None or src.partitions != target.partitions or src.free_size != target.free_size:

@@ -142,21 +142,22 @@ def _pieces(ctx: Ctx, box: Box, atoms: list[Atom]) -> list[Box]:
 def _predicated(ctx: Ctx, dst: View, box: Box, atoms: list[Atom], body: Body) -> None:
     """Compute the bounding box into scratch, then copy the selected elements into dst."""
     shape = tuple(b - a for a, b in box)
-    par = dst.par_dim or 0
+    par = dst.par_dim
     scratch = tile(ctx, shape, dst.dtype, Memory.sbuf, par_axis=par)
     body(scratch, box)
     pred = predicate_tile(ctx, shape, box, atoms, par)
     isa_ops.copy_predicated(ctx, dst.box(box), scratch, pred)
 
 
-def predicate_tile(ctx: Ctx, shape: tuple[int, ...], box: Box, atoms: list[Atom], par: int) -> View:
+def predicate_tile(ctx: Ctx, shape: tuple[int, ...], box: Box, atoms: list[Atom], par: int | None) -> View:
     """A uint8 tile holding 1 where every atom holds over ``box`` (0 elsewhere)."""
     pred: View | None = None
     for atom in atoms:
         values = tile(ctx, shape, Dtype.int32, Memory.sbuf, par_axis=par)
         offset = atom.value_at(tuple(a for a, _ in box))
         pairs = [(atom.coefs[j], shape[j]) for j in range(len(shape)) if j != par]
-        isa_ops.iota(ctx, values, isa_ops.data_pattern(offset, atom.coefs[par], pairs))
+        channel = 0 if par is None else atom.coefs[par]
+        isa_ops.iota(ctx, values, isa_ops.data_pattern(offset, channel, pairs))
         holds = tile(ctx, shape, Dtype.uint8, Memory.sbuf, par_axis=par)
         isa_ops.tensor_scalar(ctx, holds, values, AluOp.is_ge, isa_ops.imm(0))
         if pred is not None:

@@ -18,6 +18,7 @@ from klr.dtypes import Dtype, from_name
 from klr.errors import TraceError
 from klr.trace.nki.consts import DTYPES, buffer_value, dtype_of
 from klr.trace.nki.emit import Origin
+from klr.trace.nki.index import Predicate
 from klr.trace.nki.views import Buf, View, checked, index_view, is_contiguous, reshape_view, root_view
 from klr.trace.registry import method
 from klr.trace.values import TraceObject, Value
@@ -28,14 +29,17 @@ if TYPE_CHECKING:
 
 class Tile(TraceObject):
     """A tensor or a view of one. ``origin`` is set on the fresh result of a value-returning
-    operation (see ``klr.trace.nki.emit.retarget``)."""
+    operation (see ``klr.trace.nki.emit.retarget``); ``mask`` on the result of an operation
+    with ``mask=``: only those elements hold the result, and assigning the tile copies only them.
+    """
 
-    __slots__ = ("origin", "view")
+    __slots__ = ("mask", "origin", "view")
     type_name = "tensor"
 
-    def __init__(self, view: View, origin: Origin | None = None) -> None:
+    def __init__(self, view: View, origin: Origin | None = None, mask: Predicate | None = None) -> None:
         self.view = view
         self.origin = origin
+        self.mask = mask
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -94,7 +98,8 @@ class Tile(TraceObject):
         return operator_unary(ctx, op, self)
 
     def __repr__(self) -> str:
-        return f"tensor({self.view.tensor.name}, {list(self.shape)}, {DTYPES[self.dtype]!r}, {self.memory.name})"
+        v = self.view
+        return f"tensor({v.tensor.name}, {list(self.shape)}, {DTYPES[self.dtype]!r}, {self.memory.name})"
 
 
 # --- attributes and methods ----------------------------------------------------------------
@@ -155,7 +160,8 @@ def _ap(ctx: Ctx, self: Tile, pattern: Value, offset: int = 0, dtype: Value = No
     ok = pairs and all(isinstance(p, (tuple, list)) and len(p) == 2 and all(
         isinstance(x, int) and not isinstance(x, bool) for x in p) for p in pairs)
     if not ok or not isinstance(offset, int) or offset < 0:
-        raise ctx.error("ap() takes pattern=[[step, num], ...] with integer steps and counts and an offset >= 0")
+        raise ctx.error("ap() takes pattern=[[step, num], ...] with integer steps and counts, "
+                        "and an offset >= 0")
     steps = tuple(p[0] for p in pairs)  # type: ignore[union-attr]
     nums = tuple(p[1] for p in pairs)  # type: ignore[union-attr]
     if any(n <= 0 for n in nums):

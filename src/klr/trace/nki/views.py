@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from klr.core import APPair, BirAccessPattern, Memory, TensorName
 from klr.dtypes import Dtype
-from klr.trace.nki.index import IndexTile, broadcast_shapes
+from klr.trace.nki.index import IndexTile, MgridResult, broadcast_shapes
 from klr.trace.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -43,25 +43,19 @@ class Buf:
     before any later read or write of the tensor.
     """
 
-    __slots__ = ("__weakref__", "dims", "par_axis", "rescue", "tensor")
+    __slots__ = ("__weakref__", "dims", "layout", "memory", "on_chip", "par_axis", "rescue", "size", "tensor")
 
-    def __init__(self, tensor: TensorName, dims: tuple[int, ...], par_axis: int) -> None:
+    def __init__(self, tensor: TensorName, dims: tuple[int, ...], par_axis: int | None) -> None:
         self.tensor = tensor
         self.dims = dims
         self.par_axis = par_axis
-        self.rescue: Callable[[Ctx], None] | None = None
-
-    @property
-    def memory(self) -> Memory:
-        return self.tensor.address.memory
-
-    @property
-    def on_chip(self) -> bool:
-        return not self.memory.is_hbm
-
-    @property
-    def size(self) -> int:
-        return self.tensor.shape.parDim * self.tensor.freeElements
+        self.rescue: Callable[[Ctx, Buf], None] | None = None
+        self.memory: Memory = tensor.address.memory
+        self.on_chip = not self.memory.is_hbm
+        self.size = tensor.shape.parDim * tensor.freeElements
+        # the root view's (steps, nums, visible pairs, partition pair); a View here would
+        # make a reference cycle and keep dead tensors alive for the weak watches of emit.py
+        self.layout = _layout(dims, par_axis, self.size)
 
 
 class Check:
@@ -80,7 +74,7 @@ class Check:
 class View:
     """An immutable strided view of a Buf (see the module docstring)."""
 
-    __slots__ = ("_low", "buf", "checks", "nums", "offset", "par", "steps", "vis")
+    __slots__ = ("_low", "_ok", "buf", "checks", "nums", "offset", "par", "shape", "steps", "vis")
 
     def __init__(self, buf: Buf, offset: int, steps: tuple[int, ...], nums: tuple[int, ...],
                  vis: tuple[int, ...], par: int, checks: tuple[Check, ...] = ()) -> None:
@@ -91,7 +85,9 @@ class View:
         self.vis = vis
         self.par = par
         self.checks = checks
+        self.shape = tuple(nums[i] for i in vis)
         self._low: dict[int, BirAccessPattern] = {}
+        self._ok = False        # bounds checked
 
     @property
     def tensor(self) -> TensorName:
@@ -100,10 +96,6 @@ class View:
     @property
     def dtype(self) -> Dtype:
         return self.buf.tensor.dtype
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.nums[i] for i in self.vis)
 
     @property
     def rank(self) -> int:
@@ -131,7 +123,8 @@ class View:
                 and self.nums == other.nums)
 
     def is_whole(self) -> bool:
-        return self.same(root_view(self.buf)) and self.vis == tuple(range(len(self.nums)))
+        steps, nums, vis, _ = self.buf.layout
+        return self.offset == 0 and self.steps == steps and self.nums == nums and self.vis == vis
 
     def span(self) -> tuple[int, int]:
         lo = hi = self.offset
@@ -154,34 +147,48 @@ class View:
 
     def box(self, box: Box) -> View:
         """The sub-view of a region given per visible dimension."""
+        if all(a == 0 and b == n for (a, b), n in zip(box, self.shape, strict=True)):
+            return self
         steps, nums = list(self.steps), list(self.nums)
         offset = self.offset
         for d, (start, stop) in enumerate(box):
             i = self.vis[d]
             offset += start * steps[i]
             nums[i] = stop - start
-        checks = tuple(Check(c.axis, c.size, c.const + sum(k * b[0] for k, b in zip(c.coefs, box, strict=True)),
-                             c.coefs) for c in self.checks)
+        checks = tuple(Check(c.axis, c.size, _shifted(c, box), c.coefs) for c in self.checks)
         return View(self.buf, offset, self.steps, tuple(nums), self.vis, self.par, checks)
-
-    def with_pairs(self, steps: tuple[int, ...], nums: tuple[int, ...]) -> View:
-        return View(self.buf, self.offset, steps, nums, self.vis, self.par, self.checks)
 
     def __repr__(self) -> str:
         return f"View({self.tensor.name}, {self.offset}, {list(zip(self.steps, self.nums, strict=True))})"
 
 
+def _shifted(c: Check, box: Box) -> int:
+    return c.const + sum(k * b[0] for k, b in zip(c.coefs, box, strict=True))
+
+
 def root_view(buf: Buf) -> View:
-    """The whole tensor in its declared dimension order."""
-    dims, k = buf.dims, buf.par_axis
+    """The whole tensor in its declared dimension order (behind a hidden partition pair when
+    the tensor has a single partition outside its dimensions)."""
+    steps, nums, vis, par = buf.layout
+    return View(buf, 0, steps, nums, vis, par)
+
+
+Layout = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]
+
+
+def _layout(dims: tuple[int, ...], k: int | None, size: int) -> Layout:
+    if k is None:
+        inner = [1] * len(dims)
+        for i in range(len(dims) - 2, -1, -1):
+            inner[i] = inner[i + 1] * dims[i + 1]
+        return (size, *inner), (1, *dims), tuple(range(1, len(dims) + 1)), 0
     storage = (dims[k], *dims[:k], *dims[k + 1:])
     strides = [1] * len(storage)
     for i in range(len(storage) - 2, -1, -1):
         strides[i] = strides[i + 1] * storage[i + 1]
     # storage position of declared axis a: the partition axis is first, the others keep order
     pos = [(0 if a == k else a + 1 if a < k else a) for a in range(len(dims))]
-    steps = tuple(strides[p] for p in pos)
-    return View(buf, 0, steps, dims, tuple(range(len(dims))), k)
+    return tuple(strides[p] for p in pos), dims, tuple(range(len(dims))), k
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -189,6 +196,8 @@ def root_view(buf: Buf) -> View:
 
 def check(ctx: Ctx, view: View) -> None:
     """Raise for an index outside its axis (deferred checks) or outside the tensor."""
+    if view._ok:
+        return
     shape = view.shape
     for c in view.checks:
         lo = hi = c.const
@@ -204,6 +213,7 @@ def check(ctx: Ctx, view: View) -> None:
     if lo < 0 or hi >= view.buf.size:
         raise ctx.error(f"the access reaches element {lo if lo < 0 else hi} of tensor "
                         f"'{view.tensor.name}', which has {view.buf.size} elements")
+    view._ok = True
 
 
 def checked(ctx: Ctx, view: View) -> View:
@@ -217,6 +227,8 @@ def checked(ctx: Ctx, view: View) -> View:
 
 
 def _entries(ctx: Ctx, view: View, key: Value) -> list[Value]:
+    if isinstance(key, MgridResult):      # x[nl.mgrid[0:128, 0:512]]
+        key = key.tiles
     entries = list(key) if isinstance(key, tuple) else [key]
     ellipses = sum(1 for e in entries if e is Ellipsis)
     if ellipses > 1:
@@ -300,7 +312,8 @@ class _Out:
             for pair, k in coefs.items():
                 row[pos[pair]] += k
             checks.append(Check(axis, size, const, tuple(row)))
-        return View(buf, offset, tuple(self.steps), tuple(self.nums), tuple(self.vis), self.par, tuple(checks))
+        return View(buf, offset, tuple(self.steps), tuple(self.nums), tuple(self.vis), self.par,
+                    tuple(checks))
 
 
 def _basic(ctx: Ctx, view: View, entries: list[Value]) -> View:
@@ -328,7 +341,7 @@ def _basic(ctx: Ctx, view: View, entries: list[Value]) -> View:
                 out.checks.append((axis, n, start, {j: step}))
         if i == view.par:
             out.par = j
-    for ent in entries[e:]:
+    for _ in entries[e:]:
         out.add(0, 1, True)
     return out.view(view.buf, offset)
 
@@ -410,6 +423,8 @@ def _advanced(ctx: Ctx, view: View, entries: list[Value]) -> View:
     if par_axes is not None:
         if len(par_axes) >= 1:
             out.par = block_pairs[par_axes[0]]
+        elif not view.buf.on_chip:
+            out.par = out.vis[0] if out.vis else 0
         else:
             # the partition axis is fixed: keep it as a hidden (step, 1) pair in front
             out.steps.insert(0, view.steps[view.par])
