@@ -74,8 +74,15 @@ def run_cli(ex: Example, inputs: list[np.ndarray], workdir: Path) -> dict[str, n
         files.append(f"{name}={path}")
     outdir = workdir / "out"
     klr_cli("eval", str(core), *files, "--output-dir", str(outdir), "--strict", cwd=ROOT)
-    names = [t.name for t in klr.load(core).outputs]
-    return {name: np.load(outdir / f"{name}.npy") for name in names}
+    # .npy cannot name bfloat16 (it is saved as raw 2-byte void): reread with the declared dtype.
+    declared = {t.name: t.dtype.numpy() for t in klr.load(core).outputs}
+    return {name: _as_dtype(np.load(outdir / f"{name}.npy"), dtype) for name, dtype in declared.items()}
+
+
+def _as_dtype(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if array.dtype.kind == "V" and array.dtype.itemsize == np.dtype(dtype).itemsize:
+        return array.view(dtype)
+    return array
 
 
 def assert_matches(ex: Example, inputs: list[np.ndarray], outputs: dict[str, Any]) -> None:

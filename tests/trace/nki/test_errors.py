@@ -27,7 +27,7 @@ CASES = [
      "nl.load(", "partition dimension 256 exceeds 128"),
     ("psum size",
      "t = nl.zeros((128, 8192), dtype=nl.float32, buffer=nl.psum)",
-     "nl.zeros(", "a PSUM tensor of [128, 8192] float32 needs 32768 bytes per partition, more than the 16384 "
+     "nl.zeros(", "a PSUM tile of [128, 8192] float32 needs 32768 bytes per partition, more than the 16384 "
      "available"),
     ("int index",
      "t = nl.load(x[300, 0:4])",

@@ -267,7 +267,8 @@ def test_spmd_instances_share_named_hbm_but_not_named_sbuf(tmp_path: Path) -> No
     result = trace_kernel(tmp_path, src, x, grid=(2,))
     assert [t.name for t in result.kernel.outputs] == ["result"]
     names = {s.op.dst.tensor.name for s in stmts(result) if s.op.dst.tensor.address.memory.name == "sbuf"}
-    assert len(names) == 2 and "staging" in names and all(n.startswith("staging.") for n in names - {"staging"})
+    assert len(names) == 2 and "staging" in names
+    assert all(n.startswith("staging.") for n in names - {"staging"})
     (out,) = run_kernel(tmp_path, src, x, grid=(2,))
     np.testing.assert_array_equal(out, x)
 

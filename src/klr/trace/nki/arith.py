@@ -314,22 +314,21 @@ def broadcast_to(ctx: Ctx, x: Tile, shape: Value, dtype: Value = None) -> Value:
         raise ctx.error(f"broadcast_to takes a shape tuple, not {shape!r}")
     shape = tuple(shape)
     src = x.view
-    if len(shape) != src.rank:
-        raise ctx.error(f"broadcast_to must keep the rank: {list(src.shape)} to {list(shape)}")
-    for a, b in zip(src.shape, shape, strict=True):
-        if a != b and a != 1:
-            raise ctx.error(f"a {list(src.shape)} tile cannot be broadcast to {list(shape)}")
+    # a [P] tile is a per-partition column: it stretches along new free dimensions
+    if not stretches_to(src.shape, shape):
+        raise ctx.error(f"a {list(src.shape)} tile cannot be broadcast to {list(shape)}")
     out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
-    if src.par_dim is not None and shape[src.par_dim] > PMAX:
-        raise ctx.error(f"partition dimension {shape[src.par_dim]} exceeds {PMAX}")
     if src.buf.memory.is_hbm:
         raise ctx.error("broadcast_to needs a tile in SBUF or PSUM; load the tensor first")
-    stretched = expand_view(src, shape)
+    left = src.rank == 1 and len(shape) > 1 and src.shape[0] == shape[0]
+    stretched = expand_view(src, shape, left=left)
+    if stretched.par_dim is not None and shape[stretched.par_dim] > PMAX:
+        raise ctx.error(f"partition dimension {shape[stretched.par_dim]} exceeds {PMAX}")
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         if stretched.steps[stretched.par] == 0 and stretched.nums[stretched.par] > 1:
             isa_ops.dma(c, dst, stretched)
         else:
             isa_ops.tensor_copy(c, dst, stretched, dst.dtype)
-    return result(ctx, shape, out_dt, fn, inputs=[src], par_axis=src.par_dim)
+    return result(ctx, shape, out_dt, fn, inputs=[src], par_axis=stretched.par_dim)
 

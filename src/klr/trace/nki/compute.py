@@ -406,11 +406,21 @@ def matmul_producer(stationary: View, moving: View, pre: Callable[[Ctx], View] |
     return fn
 
 
+def _in_sbuf(ctx: Ctx, v: View) -> View:
+    """An operand of the PE array: a PSUM tile (the result of nl.transpose or nl.matmul) is
+    copied to SBUF first, as the compiler would."""
+    if v.buf.memory is not Memory.psum:
+        return v
+    copied = tile(ctx, v.shape, v.dtype, Memory.sbuf, par_axis=v.par_dim)
+    isa_ops.tensor_copy(ctx, copied, v, v.dtype)
+    return copied
+
+
 @builtin(NL + "matmul", emits=("memSet", "ncMatMul"), dialect="both")
 def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Value = None) -> Value:
     """``x @ y`` (``x.T @ y`` with ``transpose_x``) into a new fp32 PSUM tile."""
-    xv = tile_view(ctx, x, "x of nl.matmul")
-    yv = tile_view(ctx, y, "y of nl.matmul")
+    xv = _in_sbuf(ctx, tile_view(ctx, x, "x of nl.matmul"))
+    yv = _in_sbuf(ctx, tile_view(ctx, y, "y of nl.matmul"))
     if mask is not None:
         raise ctx.error("nl.matmul does not take a mask")
     pre = None

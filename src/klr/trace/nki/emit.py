@@ -102,13 +102,14 @@ def _check_on_chip(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, memory: Memory
     parts = 1 if par_axis is None else dims[par_axis]
     if parts > PMAX:
         raise ctx.error(f"partition dimension {parts} exceeds {PMAX}")
+    # one tile: the dimensions after the partition axis (block dimensions in front of a
+    # par_dim are separate tiles, which the compiler need not keep live together)
     free = dtype.size
-    for i, d in enumerate(dims):
-        if i != par_axis:
-            free *= d
+    for d in dims[(par_axis or 0) + 1:] if par_axis is not None else dims:
+        free *= d
     limit = SBUF_PARTITION_BYTES if memory is Memory.sbuf else PSUM_PARTITION_BYTES
     if free > limit:
-        raise ctx.error(f"a {memory.name.upper()} tensor of {list(dims)} {dtype.name} needs {free} bytes "
+        raise ctx.error(f"a {memory.name.upper()} tile of {list(dims)} {dtype.name} needs {free} bytes "
                         f"per partition, more than the {limit} available")
 
 

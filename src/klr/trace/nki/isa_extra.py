@@ -27,6 +27,7 @@ from klr.trace.nki.arith import Number, result
 from klr.trace.nki.consts import DGE_MODES, OOB_MODES, REDUCE_CMDS, alu_of, enum_of
 from klr.trace.nki.emit import emit, ref, refs
 from klr.trace.nki.isa import bool_arg, dual, no_mask, on_chip, out_dtype, same_size, scalar_operand, view_arg
+from klr.trace.nki.masks import as_mask, region
 from klr.trace.nki.views import View, permute_view
 from klr.trace.values import Value, type_name
 
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
     from klr.core import Immediate
     from klr.trace.context import Ctx
     from klr.trace.nki.isa import Args
-
-
-def _operand(ctx: Ctx, s: object) -> object:
-    return ref(ctx, s) if isinstance(s, View) else s
 
 
 def _dps_or_result(ctx: Ctx, a: Args, dps: bool, shape: tuple[int, ...], dtype: Dtype, inputs: list[View],
@@ -83,7 +80,7 @@ def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
-        o0 = _operand(c, s0)
+        o0 = isa_ops.operand(c, s0)
         r = ref(c, rres, write=True)
         d, (x,) = refs(c, dst, [data])
         emit(c, TensorScalarReduce(d, x, o0, op0, rev, dst.dtype, rop, r, cmd, init_imm), [dst, rres])  # type: ignore[arg-type]
@@ -119,7 +116,7 @@ def scalar_tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
-        o0 = _operand(c, s0)
+        o0 = isa_ops.operand(c, s0)
         d, (x, y) = refs(c, dst, [data, t1])
         emit(c, NcScalarTensorTensor(d, x, o0, y, op0, op1, rev, dst.dtype), [dst])  # type: ignore[arg-type]
     return _dps_or_result(ctx, a, dps, data.shape, data.dtype, [data, t1], write)
@@ -153,7 +150,7 @@ def tensor_tensor_scan(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, x, "data0", fn)
-        i0 = _operand(c, init)
+        i0 = isa_ops.operand(c, init)
         d, (s0, s1) = refs(c, dst, [x, y])
         emit(c, TensorTensorScan(d, s0, s1, op0, op1, rev, i0, AccumCmd.Idle, dst.dtype), [dst])  # type: ignore[arg-type]
     return _dps_or_result(ctx, a, dps, x.shape, x.dtype, [x, y], write)
@@ -177,17 +174,25 @@ def _src_legacy(src, mask=None, dtype=None): ...
 def _stats_builtin(name: str, cls: type, width: int | None, doc: str, param: str = "data") -> None:
     def impl(ctx: Ctx, a: Args, dps: bool) -> Value:
         fn = f"nisa.{name}"
-        no_mask(ctx, a, fn)
+        if dps:
+            no_mask(ctx, a, fn)
         data = on_chip(ctx, view_arg(ctx, a[param], param), param, fn)
         if data.par_dim != 0:
             raise ctx.error(f"{fn} needs a [partition, free...] tile, not {list(data.shape)}")
         shape = (data.shape[0], width) if width is not None else data.shape
+        # a legacy mask restricts the input: its partitions, and the free elements read
+        box, rest = region(ctx, as_mask(ctx, a["mask"]), data.shape)
+        if rest:
+            raise ctx.error(f"{fn}: a mask must be rectangular here")
 
         def write(c: Ctx, dst: View) -> None:
+            if box is None:
+                return
             if dst.partitions != data.partitions:
                 raise c.error(f"{fn}: dst of shape {list(dst.shape)} does not have the "
                               f"{data.partitions} partitions of data")
-            d, (s,) = refs(c, dst, [data])
+            rows = (box[0], *((0, n) for n in dst.shape[1:])) if dst.par_dim == 0 else None
+            d, (s,) = refs(c, dst if rows is None else dst.box(rows), [data.box(box)])
             emit(c, cls(d, s, dst.dtype), [dst])
         dtype = Dtype.float32 if width is not None else data.dtype
         return _dps_or_result(ctx, a, dps, shape, dtype, [data], write)

@@ -39,14 +39,12 @@ from klr.core import (
     Transpose,
 )
 from klr.trace.nki.emit import emit, ref, refs
+from klr.trace.nki.views import View
 
 if TYPE_CHECKING:
     from klr.core import Immediate
     from klr.dtypes import Dtype
     from klr.trace.context import Ctx
-    from klr.trace.nki.views import View
-
-Scalar = "Immediate | View"
 
 SUB_DIMS = (TensorSubDim.X, TensorSubDim.XY, TensorSubDim.XYZ, TensorSubDim.XYZW)
 
@@ -60,9 +58,8 @@ def imm(value: float | int | bool, dtype: Dtype | None = None) -> Immediate:
     return ImmFloat(float(value))
 
 
-def _operand(ctx: Ctx, s: object) -> object:
-    from klr.trace.nki.views import View
-
+def operand(ctx: Ctx, s: object) -> object:
+    """The Core operand of an Immediate or a [P, 1] view."""
     return ref(ctx, s) if isinstance(s, View) else s
 
 
@@ -96,8 +93,8 @@ def tensor_scalar(ctx: Ctx, dst: View, src: View, op0: AluOp, s0: object, revers
                   op1: AluOp | None = None, s1: object = None, reverse1: bool = False,
                   engine: Engine = Engine.unassigned) -> None:
     """dst = (src op0 s0) op1 s1; each s is an Immediate or a [P, 1] view."""
-    o0 = _operand(ctx, s0)
-    o1 = None if op1 is None else _operand(ctx, s1)
+    o0 = operand(ctx, s0)
+    o1 = None if op1 is None else operand(ctx, s1)
     d, (x,) = refs(ctx, dst, [src])
     emit(ctx, TensorScalar(d, x, o0, op0, o1, op1, reverse_ops(reverse0, reverse1), engine, dst.dtype),  # type: ignore[arg-type]
          [dst])
@@ -106,7 +103,7 @@ def tensor_scalar(ctx: Ctx, dst: View, src: View, op0: AluOp, s0: object, revers
 def activation(ctx: Ctx, dst: View, src: View, func: ActivationFunc, *, scale: object = None,
                bias: View | None = None, reduce_op: AluOp | None = None, reduce_res: View | None = None,
                accumulate: AccumCmd = AccumCmd.Idle, reduce_kind: type = NcActivate) -> None:
-    sc = _operand(ctx, ImmFloat(1.0) if scale is None else scale)
+    sc = operand(ctx, ImmFloat(1.0) if scale is None else scale)
     b = None if bias is None else ref(ctx, bias)
     r = None if reduce_res is None else ref(ctx, reduce_res, write=True)
     d, (x,) = refs(ctx, dst, [src])

@@ -13,7 +13,7 @@ from klr.core import Address, DevicePrint, Memory, PrintOutputBuffer, Shape, Ten
 from klr.dtypes import Dtype
 from klr.trace.nki import isa_ops
 from klr.trace.nki.arith import result, stretches_to, tile_view
-from klr.trace.nki.consts import DTYPES, PMAX, dtype_of, memory_of
+from klr.trace.nki.consts import DTYPES, PMAX, buffer_value, dtype_of, memory_of
 from klr.trace.nki.emit import alloc, emit, ref, state, tile
 from klr.trace.nki.index import Mgrid, arange
 from klr.trace.nki.masks import as_mask, masked
@@ -149,8 +149,6 @@ def _like(ctx: Ctx, x: Value, dtype: Value, buffer: Value) -> tuple[tuple[int, .
 
 
 def _buffer_of(v: View) -> Value:
-    from klr.trace.nki.consts import buffer_value
-
     return buffer_value(v.buf.memory)
 
 
