@@ -161,7 +161,7 @@ def located(exc: KlrError) -> str:
 
 
 def klr_frame(exc: BaseException) -> str:
-    """The innermost stack frame inside the klr package: ``klr/trace/x.py:12 in fn``."""
+    """The innermost stack frame inside the klr package: ``klr/tracer/x.py:12 in fn``."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/klr/" in f.filename.replace("\\", "/")]
     if not frames:
         return ""

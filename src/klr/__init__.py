@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from klr.interp import EvalResult
     from klr.python.ast import Kernel as PyKernel
-    from klr.trace import TraceResult
+    from klr.tracer import TraceResult
 
 __all__ = ["__version__", "gather", "trace", "eval", "load", "save"]
 
@@ -44,7 +44,7 @@ def trace(kernel: PyKernel | str | os.PathLike[str], *args: Any, grid: tuple[int
 
     Arguments given here override the ones recorded at gather time.
     """
-    from klr.trace import trace as _trace
+    from klr.tracer import trace as _trace
 
     if isinstance(kernel, (str, os.PathLike)):
         kernel = load(kernel, expect="python")

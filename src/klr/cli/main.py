@@ -161,7 +161,7 @@ def cmd_gather(args: argparse.Namespace) -> int:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from klr.format import file as kfile
-    from klr.trace import trace
+    from klr.tracer import trace
 
     py_kernel = kfile.read(args.input, expect="python")
     positional, named = _arg_specs(args)
@@ -347,7 +347,7 @@ def _summary(path: str, contents: Any) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from klr.trace.registry import entries
+    from klr.tracer.registry import entries
 
     prefix = args.prefix.removeprefix("neuronxcc.")
     shown = [e for e in entries() if any(n.startswith(prefix) for n in e.names)]

@@ -1,0 +1,217 @@
+"""``Ctx``: the state of tracing one kernel body (one logical core).
+
+Builtins receive a ``Ctx`` as their first argument. What they may use:
+
+* ``pos``: the Pos of the expression or call being evaluated (set by the engine before it
+  calls any builtin or TraceObject method). ``error``/``warn`` position themselves there.
+* ``emit(op)``: append ``Stmt(op, name="inst.<n>", pos)`` to the current block.
+* ``fresh_name(hint=None)``: a unique tensor name. Without a hint, the target variable of the
+  assignment whose right-hand side is being evaluated (``ctx.target_name``, set for the
+  outermost call of ``x = f(...)``) is used; the name is then ``x.<n>``. Without either it is
+  ``tensor<N>``. ``claim_name(name)`` reserves a user-given name (duplicate -> error).
+* ``fresh_label(hint)``, ``begin_block(label, no_reorder=False)``, ``end_block()``: basic
+  blocks for dynamic control flow and ``no_reorder``.
+* ``arch``, ``dialect`` (``"legacy"``/``"beta2"``), ``grid`` (SPMD launch grid, ``()`` when
+  none), ``program_id`` (this SPMD instance's index, one int per grid dim, ``()`` when no
+  grid), ``instance`` (the row-major index of ``program_id``), ``lnc`` (number of logical
+  cores) and ``core`` (this body's core index).
+* ``state``: a free dict for the NKI layer; it lives for the whole body, i.e. across all SPMD
+  instances (so, e.g., an output allocated by every instance can be created once). The kernel
+  driver reads ``state["hbm_written"]`` (set of names of HBM input tensors the kernel writes),
+  ``state["shared_buffers"]`` (TensorNames), ``state["shared_constants"]`` (name -> ndarray)
+  and provides ``state["flags"]`` (the kernel flags as a dict).
+* ``call(f, args, kwargs)``, ``truth(v)``, ``iterate(v)``, ``binop(op, a, b)``,
+  ``compare(op, a, b)``, ``getattr(v, name)``, ``getitem(v, key)``, ``to_str(v)``:
+  Python semantics on any traced value, including calls into user functions.
+* Limits: ``max_stmts`` (statements per body), ``max_iterations`` (iterations of one
+  ``while`` or ``for`` loop), ``max_depth`` (user call depth); exceeding one is a LimitError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from klr import core
+from klr.errors import KlrError, LimitError, TraceError, Warning_
+from klr.pos import NOPOS, Pos
+from klr.tracer import ops
+from klr.tracer.values import Value
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["Ctx", "Limits"]
+
+
+class Limits:
+    """Resource limits of one trace; every one is a LimitError when exceeded."""
+
+    __slots__ = ("max_depth", "max_iterations", "max_stmts")
+
+    def __init__(self, max_stmts: int = 2_000_000, max_iterations: int = 1_000_000,
+                 max_depth: int = 200) -> None:
+        self.max_stmts = max_stmts
+        self.max_iterations = max_iterations
+        self.max_depth = max_depth
+
+
+class Ctx:
+    """Per-body tracing state (see the module docstring for the builtin-facing API)."""
+
+    def __init__(self, *, arch: int = 2, dialect: str = "beta2", grid: tuple[int, ...] = (),
+                 lnc: int = 1, core_index: int = 0, limits: Limits | None = None,
+                 sources: dict[tuple[str | None, int], str] | None = None,
+                 resolver: Any = None) -> None:
+        self.pos: Pos = NOPOS
+        self.target_name: str | None = None
+        self.arch = arch
+        self.dialect = dialect
+        self.grid = grid
+        self.program_id: tuple[int, ...] = tuple(0 for _ in grid)
+        self.instance = 0  # row-major index of program_id in the grid (0 without a grid)
+        self.lnc = lnc
+        self.core = core_index
+        self.limits = limits or Limits()
+        self.state: dict[str, Any] = {}
+        self.warnings: list[Warning_] = []
+        self.messages: list[Warning_] = []
+        self.blocks: list[core.Block] = []
+        self._label: str | None = None
+        self._no_reorder = False
+        self._stmts: list[core.Stmt] = []
+        self._counter = 0
+        self._labels = 0
+        self._tensor_index = 0
+        self._tensor_names: set[str] = set()
+        self._stmt_count = 0
+        self._sources = sources or {}
+        self._resolver = resolver  # the engine: resolves qualified names and runs user code
+
+    # --- instructions and blocks --------------------------------------------------------
+
+    def emit(self, op: Any) -> core.Stmt:
+        """Append ``op`` as the next statement of the current block and return the Stmt."""
+        if self._label is None:
+            raise AssertionError("emit outside of a block")
+        self._stmt_count += 1
+        if self._stmt_count > self.limits.max_stmts:
+            raise self.limit(f"the kernel emits more than {self.limits.max_stmts} statements")
+        self._counter += 1
+        stmt = core.Stmt(op, f"inst.{self._counter}", self.pos)
+        self._stmts.append(stmt)
+        return stmt
+
+    def begin_block(self, label: str, no_reorder: bool = False) -> None:
+        """Close the current block (if any) and start a new one."""
+        self.end_block()
+        self._label = label
+        self._no_reorder = no_reorder
+
+    def end_block(self) -> None:
+        """Close the current block, appending it to ``blocks``."""
+        if self._label is not None:
+            self.blocks.append(core.Block(self._label, self._no_reorder, tuple(self._stmts)))
+            self._label = None
+            self._stmts = []
+
+    @property
+    def label(self) -> str | None:
+        """The label of the open block."""
+        return self._label
+
+    @property
+    def stmt_count(self) -> int:
+        return self._stmt_count
+
+    def fresh_label(self, hint: str) -> str:
+        """``<hint>.<n>`` with a per-body label counter."""
+        self._labels += 1
+        return f"{hint}.{self._labels}"
+
+    # --- names -------------------------------------------------------------------------
+
+    def fresh_name(self, hint: str | None = None) -> str:
+        """A new tensor name (see the module docstring)."""
+        hint = hint or self.target_name
+        if hint:
+            self._counter += 1
+            name = f"{hint}.{self._counter}"
+        else:
+            while True:
+                name = f"tensor{self._tensor_index}"
+                self._tensor_index += 1
+                if name not in self._tensor_names:
+                    break
+        self._tensor_names.add(name)
+        return name
+
+    def claim_name(self, name: str) -> str:
+        """Reserve a user-supplied tensor name; a name already in use is an error."""
+        if name in self._tensor_names:
+            raise self.error(f"tensor name '{name}' is already in use")
+        self._tensor_names.add(name)
+        return name
+
+    # --- diagnostics -------------------------------------------------------------------
+
+    def source_line(self, pos: Pos | None) -> str | None:
+        """The source text of ``pos``'s line, when it lies inside a gathered function."""
+        if pos is None:
+            return None
+        return self._sources.get((pos.filename, pos.line))
+
+    def error(self, msg: str, pos: Pos | None = None) -> TraceError:
+        """A TraceError at ``pos`` (default: ``self.pos``) with its source line; raise it."""
+        pos = pos or self.pos
+        return TraceError(msg, pos, source_line=self.source_line(pos))
+
+    def limit(self, msg: str, pos: Pos | None = None) -> LimitError:
+        """A LimitError at ``pos`` (default: ``self.pos``); raise it."""
+        pos = pos or self.pos
+        return LimitError(msg, pos, source_line=self.source_line(pos))
+
+    def locate(self, err: KlrError, pos: Pos | None = None) -> KlrError:
+        """Give ``err`` a position (default ``self.pos``) when it has none."""
+        pos = pos or self.pos
+        return err.at(pos, self.source_line(pos))
+
+    def warn(self, msg: str, pos: Pos | None = None) -> None:
+        pos = pos or self.pos
+        self.warnings.append(Warning_(msg, pos, self.source_line(pos)))
+
+    def message(self, msg: str, pos: Pos | None = None) -> None:
+        """Record a trace message (``print``)."""
+        pos = pos or self.pos
+        self.messages.append(Warning_(msg, pos, self.source_line(pos)))
+
+    # --- Python semantics on traced values ---------------------------------------------
+
+    def call(self, f: Value, args: tuple[Value, ...] = (), kwargs: dict[str, Value] | None = None) -> Value:
+        return ops.call(self, f, args, kwargs or {})
+
+    def truth(self, v: Value) -> bool:
+        return ops.truth(self, v)
+
+    def iterate(self, v: Value) -> Iterator[Value]:
+        return ops.iterate(self, v)
+
+    def binop(self, op: str, a: Value, b: Value) -> Value:
+        return ops.binop(self, op, a, b)
+
+    def compare(self, op: str, a: Value, b: Value) -> Value:
+        return ops.compare(self, op, a, b)
+
+    def getattr(self, v: Value, name: str) -> Value:
+        return ops.getattr_(self, v, name)
+
+    def getitem(self, v: Value, key: Value) -> Value:
+        return ops.getitem(self, v, key)
+
+    def to_str(self, v: Value) -> str:
+        return ops.to_str(self, v)
+
+    def resolve_qualified(self, name: str) -> Value:
+        """The value of a fully qualified name (gathered function/class/global, then the
+        builtin registry), or ``registry.MISSING``."""
+        return self._resolver.resolve_qualified(self, name)

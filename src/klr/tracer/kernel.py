@@ -1,0 +1,316 @@
+"""The kernel driver: trace a gathered ``Kernel`` into a Core ``LncKernel``.
+
+One body per logical core (``lnc``, the reference's ``Kernel.grid``); inside a body, the
+entry function runs once per legacy SPMD instance (the product of the launch grid, from
+``trace(grid=...)`` or the gathered flag ``("spmd_grid", dims)``), each instance's
+statements in its own block: ``main`` without a grid, else ``spmd.<i0>.<i1>...``.
+Each body has its own ``Ctx``: instruction and name counters restart per core, so the
+cores' programs name things identically, as the reference's per-core traces do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from klr import core
+from klr.errors import UsageError, Warning_
+from klr.pos import Pos
+from klr.python import ast as A
+from klr.python.args import value_expr
+from klr.tracer.context import Ctx, Limits
+from klr.tracer.engine import Engine
+from klr.tracer.objects import Function
+from klr.tracer.values import Value, type_name
+
+__all__ = ["TraceResult", "trace", "run_python", "detect_dialect"]
+
+RECURSION_LIMIT = 20_000
+"""Python frames the engine may use (deeply nested user calls and expressions)."""
+
+
+@dataclass
+class TraceResult:
+    kernel: core.LncKernel
+    warnings: list[Warning_] = field(default_factory=list)
+    constants: dict[str, Any] = field(default_factory=dict)
+    """Shared constant tensors by their file name (``shared_constants/<sha256>.npy``)."""
+    messages: list[Warning_] = field(default_factory=list)
+    """Output of ``print`` in the kernel."""
+
+
+def detect_dialect(kernel: A.Kernel) -> str:
+    """``legacy`` when the gathered code refers to ``neuronxcc.*`` names, else ``beta2``."""
+    stack: list[Any] = [kernel.funcs, kernel.classes, kernel.globals]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple):
+            stack.extend(node)
+        elif isinstance(node, A.Name):
+            if node.id.startswith("neuronxcc."):
+                return "legacy"
+        elif hasattr(node, "__dataclass_fields__") and not isinstance(node, Pos):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)
+    return "beta2"
+
+
+def _sources(kernel: A.Kernel) -> dict[tuple[str | None, int], str]:
+    """Source lines of every gathered function, by (file, line), for error excerpts."""
+    out: dict[tuple[str | None, int], str] = {}
+    funs = list(kernel.funcs) + [m for c in kernel.classes for m in c.methods]
+    for f in funs:
+        for i, text in enumerate(f.source.splitlines()):
+            out[(f.fileName, f.line + i)] = text
+    return out
+
+
+def _fun_pos(fun: A.Fun) -> Pos:
+    return Pos(fun.line, 0, filename=fun.fileName)
+
+
+class _Setup:
+    """What every core's trace shares: options resolved once."""
+
+    def __init__(self, kernel: A.Kernel, args: Iterable[Any] | None, kwargs: Mapping[str, Any] | None,
+                 grid: Any, lnc: int | None, arch: int | None, dialect: str | None,
+                 limits: Limits | None) -> None:
+        self.kernel = kernel
+        entry = kernel.function(kernel.entry)
+        if entry is None:
+            raise UsageError(f"the kernel file has no function '{kernel.entry}'")
+        self.entry = entry
+        self.arch = kernel.arch if arch is None else arch
+        self.lnc = max(1, kernel.grid) if lnc is None else lnc
+        if self.lnc < 1:
+            raise UsageError(f"lnc must be at least 1, got {self.lnc}")
+        self.dialect = dialect or detect_dialect(kernel)
+        self.limits = limits or Limits()
+        self.sources = _sources(kernel)
+        self.args = kernel.args if args is None else tuple(value_expr(a) for a in args)
+        kw = {k.id: k.value for k in kernel.kwargs if k.id is not None}
+        for key, v in (kwargs or {}).items():
+            kw[key] = value_expr(v)
+        self.kwargs = kw
+        self.grid_arg = grid
+
+    def new_ctx(self, core_index: int, grid: tuple[int, ...]) -> Ctx:
+        return Ctx(arch=self.arch, dialect=self.dialect, grid=grid, lnc=self.lnc, core_index=core_index,
+                   limits=self.limits, sources=self.sources)
+
+
+def _grid(value: Any) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    dims = (value,) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else None
+    if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
+        raise UsageError(f"grid must be a positive integer or a tuple of them, got {value!r}")
+    return dims
+
+
+def _flags(engine: Engine) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for e in engine.kernel.flags:
+        v = engine.eval_const(e)
+        if not (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)):
+            raise engine.ctx.error(f"a kernel flag must be a (name, value) pair, got {v!r}", e.pos)
+        out[v[0]] = v[1]
+    return out
+
+
+def _edges(engine: Engine) -> tuple[core.Edges, ...]:
+    """User schedule edges ``(x, y | [y...])``: each y must run after x (``y -> [x]``)."""
+    out: list[core.Edges] = []
+    for e in engine.kernel.scheduleEdges:
+        v = engine.eval_const(e)
+        ok = isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)
+        tos = [v[1]] if ok and isinstance(v[1], str) else list(v[1]) if ok else []
+        if not ok or not all(isinstance(t, str) for t in tos):
+            raise engine.ctx.error("a schedule edge must be a pair of a name and a name or list of names",
+                                   e.pos)
+        out.extend(core.Edges(t, (v[0],)) for t in tos)
+    return tuple(out)
+
+
+class _Inputs:
+    """Kernel arguments as values: a tensor argument becomes an HBM input tensor through
+    ``klr.tracer.nki.tensors.hbm_input(ctx, name, shape, dtype)`` (``dtype`` is the gathered
+    NKI dtype name, e.g. ``"bfloat16"``), once per body, shared by all SPMD instances."""
+
+    def __init__(self, engine: Engine, setup: _Setup) -> None:
+        self.tensors: list[Value] = []
+        fn = engine.bindings[setup.entry.name]
+        assert isinstance(fn, Function)
+        plan = engine.plan_of(fn)
+        names = list(plan.positional)
+        self.args = tuple(self._value(engine, e, names[i] if i < len(names) else f"{plan.vararg}_{i}")
+                          for i, e in enumerate(setup.args))
+        self.kwargs = {k: self._value(engine, e, k) for k, e in setup.kwargs.items()}
+
+    def _value(self, engine: Engine, e: A.Expr, name: str) -> Value:
+        k = e.expr
+        if isinstance(k, A.ConstExpr) and isinstance(k.value, A.CTensor):
+            from klr.tracer.nki.tensors import hbm_input
+
+            ctx = engine.ctx
+            ctx.pos = e.pos
+            t = hbm_input(ctx, name, tuple(k.value.shape), k.value.dtype)
+            self.tensors.append(t)
+            return t
+        if isinstance(k, (A.TupleExpr, A.ListExpr)) and any(_has_tensor(x) for x in k.xs):
+            items = [self._value(engine, x, f"{name}_{i}") for i, x in enumerate(k.xs)]
+            return tuple(items) if isinstance(k, A.TupleExpr) else items
+        return engine.eval_const(e)
+
+
+def _has_tensor(e: A.Expr) -> bool:
+    k = e.expr
+    if isinstance(k, A.ConstExpr):
+        return isinstance(k.value, A.CTensor)
+    return isinstance(k, (A.TupleExpr, A.ListExpr)) and any(_has_tensor(x) for x in k.xs)
+
+
+def _flatten(v: Value, out: list[Value]) -> list[Value]:
+    if isinstance(v, (tuple, list)):
+        for x in v:
+            _flatten(x, out)
+    elif isinstance(v, dict):
+        for x in v.values():
+            _flatten(x, out)
+    elif v is not None:
+        out.append(v)
+    return out
+
+
+def _tensor_name(ctx: Ctx, v: Value) -> core.TensorName:
+    from klr.tracer.nki.tensors import output_of
+
+    got = output_of(v)
+    if got is None:
+        raise ctx.error(f"a kernel can only return tensors, but it returns a '{type_name(v)}'")
+    return got
+
+
+def _unique(ts: Iterable[core.TensorName]) -> tuple[core.TensorName, ...]:
+    seen: dict[str, core.TensorName] = {}
+    for t in ts:
+        seen.setdefault(t.name, t)
+    return tuple(seen.values())
+
+
+def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
+        tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Engine]:
+    ctx = setup.new_ctx(core_index, ())
+    engine = Engine(setup.kernel, ctx)
+    ctx.pos = _fun_pos(setup.entry)
+    engine.bind_globals()
+    flags = _flags(engine)
+    ctx.state["flags"] = flags
+    ctx.grid = _grid(setup.grid_arg if setup.grid_arg is not None else flags.get("spmd_grid"))
+    grid = ctx.grid
+    inputs = _Inputs(engine, setup)
+    fn = engine.bindings[setup.entry.name]
+    assert isinstance(fn, Function)
+    returned: Value = None
+    for n, idx in enumerate(itertools.product(*(range(d) for d in grid))):
+        ctx.program_id = idx
+        ctx.instance = n
+        ctx.begin_block("spmd." + ".".join(map(str, idx)) if grid else "main")
+        ctx.pos = _fun_pos(setup.entry)
+        value = engine.call_function(fn, inputs.args, inputs.kwargs, entry=True)
+        ctx.end_block()
+        if n == 0:
+            returned = value
+    ctx.pos = _fun_pos(setup.entry)
+    outputs = [_tensor_name(ctx, v) for v in _flatten(returned, [])]
+    written = ctx.state.get("hbm_written", set())
+    in_names = _unique(_tensor_name(ctx, t) for t in inputs.tensors)
+    outputs += [t for t in in_names if t.name in written]
+    result.warnings.extend(ctx.warnings)
+    result.messages.extend(ctx.messages)
+    _collect_constants(ctx, result)
+    return tuple(ctx.blocks), in_names, _unique(outputs), engine
+
+
+def _collect_constants(ctx: Ctx, result: TraceResult) -> None:
+    """Shared constants the NKI layer recorded in ``ctx.state["shared_constants"]``
+    (name -> ndarray) become files named by a hash of their dtype, shape and bytes."""
+    for name, array in ctx.state.get("shared_constants", {}).items():
+        digest = hashlib.sha256(f"{array.dtype.str}:{array.shape}".encode() + array.tobytes()).hexdigest()
+        file_name = f"shared_constants/{digest}.npy"
+        result.constants[file_name] = array
+        ctx.state.setdefault("shared_constant_files", {})[name] = file_name
+
+
+def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Mapping[str, Any] | None = None,
+          grid: Any = None, lnc: int | None = None, arch: int | None = None, dialect: str | None = None,
+          limits: Limits | None = None) -> TraceResult:
+    """Trace ``py_kernel`` into an ``LncKernel``.
+
+    ``args`` replaces ``Kernel.args`` (Python values, numpy arrays or AST Exprs);
+    ``kwargs`` entries replace the same-named ``Kernel.kwargs``. ``grid`` is the legacy SPMD
+    launch grid (default: the kernel's ``spmd_grid`` flag), ``lnc`` the number of logical
+    cores (default ``Kernel.grid``), ``arch`` defaults to ``Kernel.arch``, ``dialect`` to
+    ``detect_dialect``.
+    """
+    setup = _Setup(py_kernel, args, kwargs, grid, lnc, arch, dialect, limits)
+    result = TraceResult(core.LncKernel(setup.entry.name, (), (), (), (), (), ()))
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+    try:
+        bodies = []
+        inputs: tuple[core.TensorName, ...] = ()
+        outputs: tuple[core.TensorName, ...] = ()
+        shared: list[core.TensorName] = []
+        files: dict[str, str] = {}
+        edges: tuple[core.Edges, ...] = ()
+        for i in range(setup.lnc):
+            blocks, ins, outs, engine = _trace_core(setup, i, result)
+            bodies.append(blocks)
+            if i == 0:
+                inputs, outputs, edges = ins, outs, _edges(engine)
+            shared.extend(engine.ctx.state.get("shared_buffers", ()))
+            files.update(engine.ctx.state.get("shared_constant_files", {}))
+    finally:
+        sys.setrecursionlimit(old_limit)
+    out_names = {t.name for t in outputs}
+    result.kernel = core.LncKernel(
+        name=setup.entry.name.rsplit(".", 1)[-1],
+        inputs=inputs,
+        outputs=outputs,
+        bodies=tuple(bodies),
+        sharedConstants=tuple(core.SharedConstantFile(n, f) for n, f in files.items()),
+        sharedBuffers=tuple(t for t in _unique(shared) if t.name not in out_names),
+        edges=edges,
+    )
+    return result
+
+
+def run_python(py_kernel: A.Kernel, name: str | None = None, args: Iterable[Any] = (),
+               kwargs: Mapping[str, Any] | None = None, *, limits: Limits | None = None,
+               dialect: str | None = None) -> tuple[Value, Ctx]:
+    """Run one gathered function (default: the entry) on Python values and return its result
+    and the Ctx (warnings, messages, emitted blocks). For tests and debugging of pure Python
+    code; tensor arguments are not supported here."""
+    ctx = Ctx(arch=py_kernel.arch, dialect=dialect or detect_dialect(py_kernel), limits=limits,
+              sources=_sources(py_kernel))
+    engine = Engine(py_kernel, ctx)
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+    try:
+        engine.bind_globals()
+        fn = engine.bindings.get(name or py_kernel.entry)
+        if not isinstance(fn, Function):
+            raise UsageError(f"no gathered function '{name or py_kernel.entry}'")
+        assert fn.fun is not None
+        ctx.pos = _fun_pos(fn.fun)
+        ctx.begin_block("main")
+        value = engine.call_function(fn, tuple(args), dict(kwargs or {}), entry=True)
+        ctx.end_block()
+    finally:
+        sys.setrecursionlimit(old_limit)
+    return value, ctx
+

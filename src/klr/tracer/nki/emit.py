@@ -1,0 +1,311 @@
+"""Emitting Core operators over views: allocation, operands, statements, and value results.
+
+Every NKI builtin emits through this module:
+
+* ``alloc`` makes a tensor (a ``Buf``) with a fresh or user-given name and checks the on-chip
+  limits (128 partitions, SBUF and PSUM bytes per partition).
+* ``refs`` lowers the views an operator touches to ``BirAccessPattern``s, putting the same
+  dimension first in every operand (the partition dimension of the on-chip anchor).
+* ``emit`` appends the statement and records HBM writes (``ctx.state["hbm_written"]``).
+
+Value-returning operations (``nl.exp(t)``, ``nisa.nc_matmul(a, b)``) are *producers*: a
+function that writes the result into any destination view. ``produce`` runs it once into a
+fresh tile, eagerly, and remembers the statements it emitted. When the very next thing the
+kernel does is store that tile somewhere (``t[...] = nl.exp(x)``) or accumulate it into PSUM
+(``acc += nisa.nc_matmul(a, b)``), ``retarget`` takes those statements back and runs the
+producer again with the real destination, so no copy or extra add is emitted.
+
+The fresh tile then holds nothing, so its contents are *owed*: its ``Buf.rescue`` recomputes
+them (a copy back from the destination, or re-running the producer) and runs before anything
+reads or writes the tile. The destination, or the producer's inputs, may change first; a
+``watch`` on those tensors runs the rescue before they are written. Watches hold their tiles
+weakly: a temporary that is gone needs no rescue, which is the usual case.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from klr.core import BirAccessPattern, Memory, NcCopy, Stmt, TensorName
+from klr.core import Engine as CoreEngine
+from klr.dtypes import Dtype
+from klr.tracer.nki.consts import PMAX, PSUM_PARTITION_BYTES, SBUF_PARTITION_BYTES
+from klr.tracer.nki.views import Buf, View, check, root_view
+
+if TYPE_CHECKING:
+    from klr.tracer.context import Ctx
+
+Producer = Callable[["Ctx", View, bool], None]
+"""Writes a value into a destination view; the flag asks to accumulate into it (matmul)."""
+
+
+class State:
+    """The NKI layer's per-body state (``ctx.state["nki"]``)."""
+
+    __slots__ = ("cache", "recorders", "spmd", "watch", "written")
+
+    def __init__(self) -> None:
+        self.recorders: list[Recorder] = []
+        self.written: dict[str, set[tuple[Any, ...]] | None] = {}   # PSUM regions written (None: all)
+        self.watch: dict[str, list[weakref.ref[Buf]]] = {}
+        self.cache: dict[Any, Any] = {}     # per-block helpers (identity matrices)
+        self.spmd: dict[Any, Buf] = {}      # HBM tensors shared by the SPMD instances of a body
+
+
+def state(ctx: Ctx) -> State:
+    got = ctx.state.get("nki")
+    if got is None:
+        got = ctx.state["nki"] = State()
+    return got
+
+
+class Recorder:
+    """The statements emitted while a producer runs; ``clean`` is false when something else
+    (a rescue, a cached helper) was emitted in between and must not be taken back."""
+
+    __slots__ = ("clean", "stmts")
+
+    def __init__(self) -> None:
+        self.stmts: list[Stmt] = []
+        self.clean = True
+
+
+def taint(ctx: Ctx) -> None:
+    """Mark the statements being recorded as not retractable."""
+    for r in state(ctx).recorders:
+        r.clean = False
+
+
+# --- allocation -----------------------------------------------------------------------------
+
+
+def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_axis: int | None = 0,
+          name: str | None = None, hint: str | None = None) -> Buf:
+    """A new tensor of ``dims`` in ``memory``; its partition axis is ``dims[par_axis]``, or a
+    single partition outside ``dims`` when ``par_axis`` is None."""
+    dims = tuple(dims) or (1,)
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
+            raise ctx.error(f"tensor dimensions must be positive integers, not {list(dims)}")
+    if memory in (Memory.sbuf, Memory.psum):
+        _check_on_chip(ctx, dims, dtype, memory, par_axis)
+    tname = ctx.claim_name(name) if name else ctx.fresh_name(hint)
+    # storage is partition-major (a single partition when the tile has no partition axis)
+    storage = (1, *dims) if par_axis is None else (dims[par_axis], *dims[:par_axis], *dims[par_axis + 1:])
+    return Buf(TensorName.make(tname, dtype, storage, memory), dims, par_axis)
+
+
+def _check_on_chip(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, memory: Memory,
+                   par_axis: int | None) -> None:
+    parts = 1 if par_axis is None else dims[par_axis]
+    if parts > PMAX:
+        raise ctx.error(f"partition dimension {parts} exceeds {PMAX}")
+    # one tile: the dimensions after the partition axis (block dimensions in front of a
+    # par_dim are separate tiles, which the compiler need not keep live together)
+    free = dtype.size
+    for d in dims[(par_axis or 0) + 1:] if par_axis is not None else dims:
+        free *= d
+    limit = SBUF_PARTITION_BYTES if memory is Memory.sbuf else PSUM_PARTITION_BYTES
+    if free > limit:
+        raise ctx.error(f"a {memory.name.upper()} tile of {list(dims)} {dtype.name} needs {free} bytes "
+                        f"per partition, more than the {limit} available")
+
+
+def tile(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory = Memory.sbuf, *,
+         par_axis: int | None = 0, hint: str | None = None) -> View:
+    """The root view of a fresh tensor."""
+    return root_view(alloc(ctx, dims, dtype, memory, par_axis=par_axis, hint=hint))
+
+
+# --- operands and statements ----------------------------------------------------------------
+
+
+def ready(ctx: Ctx, buf: Buf) -> None:
+    """Settle what a tensor is owed before it is read or written."""
+    if buf.rescue is not None:
+        rescue, buf.rescue = buf.rescue, None
+        taint(ctx)
+        rescue(ctx, buf)
+
+
+def _before_write(ctx: Ctx, buf: Buf) -> None:
+    watchers = state(ctx).watch.pop(buf.tensor.name, None)
+    if watchers:
+        for ref in watchers:
+            owed = ref()
+            if owed is not None:
+                ready(ctx, owed)
+
+
+def ref(ctx: Ctx, view: View, lead: int | None = None, *, write: bool = False) -> BirAccessPattern:
+    """The Core operand for ``view``: bounds checked, contents settled, lowered."""
+    check(ctx, view)
+    ready(ctx, view.buf)
+    if write:
+        _before_write(ctx, view.buf)
+    return view.lower(lead)
+
+
+def refs(ctx: Ctx, dst: View | None, srcs: Sequence[View | None]) -> tuple[Any, list[Any]]:
+    """Lower a destination and sources so that they walk their elements in the same order.
+
+    On-chip operands lead with their partition pair. HBM operands keep their dimension order,
+    except next to an on-chip anchor whose partition axis is not its first dimension: then
+    they lead with that dimension too, so that a transfer between a ``(B, par_dim(N), M)``
+    tile and a ``(B, N, M)`` HBM region walks both as (N, B, M).
+    """
+    views = [v for v in (dst, *srcs) if v is not None]
+    anchor = next((v for v in views if v.buf.on_chip and v.par_dim is not None), None)
+    shift = anchor.par_dim if anchor is not None else 0
+
+    def lead(v: View) -> int | None:
+        if v.buf.on_chip:
+            return None
+        if shift and v.rank == anchor.rank:  # type: ignore[union-attr]
+            return v.vis[shift]
+        return 0
+
+    src_refs = [None if v is None else ref(ctx, v, lead(v)) for v in srcs]
+    dst_ref = None if dst is None else ref(ctx, dst, lead(dst), write=True)
+    return dst_ref, src_refs
+
+
+def emit(ctx: Ctx, op: Any, dsts: Iterable[View] = ()) -> Stmt:
+    """Append ``op``; ``dsts`` are the views it writes."""
+    stmt = ctx.emit(op)
+    st = state(ctx)
+    for r in st.recorders:
+        r.stmts.append(stmt)
+    for v in dsts:
+        memory = v.buf.memory
+        if memory.is_hbm:
+            ctx.state.setdefault("hbm_written", set()).add(v.tensor.name)
+        elif memory is Memory.psum:
+            _mark(st, v)
+    return stmt
+
+
+def _key(v: View) -> tuple[Any, ...]:
+    return (v.offset, v.steps, v.nums)
+
+
+def _mark(st: State, v: View) -> None:
+    name = v.tensor.name
+    if v.is_whole() or v.partitions * v.free_size == v.buf.size:
+        st.written[name] = None
+        return
+    regions = st.written.setdefault(name, set())
+    if regions is not None:
+        regions.add(_key(v))
+
+
+def fresh_psum(ctx: Ctx, v: View) -> bool:
+    """Whether nothing has written the PSUM region ``v`` yet (a matmul into it must not add
+    to whatever the memory held)."""
+    regions = state(ctx).written.get(v.tensor.name, set())
+    return regions is not None and _key(v) not in regions
+
+
+def copy(ctx: Ctx, dst: View, src: View, dtype: Dtype | None = None) -> None:
+    """dst = src: a DMA when either side is in HBM, else a tensor copy."""
+    from klr.tracer.nki.isa_ops import dma
+
+    if dst.buf.memory.is_hbm or src.buf.memory.is_hbm:
+        dma(ctx, dst, src)
+        return
+    d, (s,) = refs(ctx, dst, [src])
+    emit(ctx, NcCopy(d, s, dtype or dst.dtype, CoreEngine.unassigned), [dst])
+
+
+# --- producers ------------------------------------------------------------------------------
+
+
+class Origin:
+    """How a value tile was computed: its producer, what it reads, and the statements it ran."""
+
+    __slots__ = ("accumulates", "elementwise", "inputs", "label", "memories", "produce", "stmts")
+
+    def __init__(self, produce: Producer, stmts: list[Stmt], label: str | None, inputs: tuple[View, ...], *,
+                 accumulates: bool, elementwise: bool, memories: tuple[Memory, ...]) -> None:
+        self.produce = produce
+        self.stmts = stmts
+        self.label = label
+        self.inputs = inputs
+        self.accumulates = accumulates
+        self.elementwise = elementwise
+        self.memories = memories
+
+
+def record(ctx: Ctx, run: Callable[[], None]) -> Recorder:
+    st = state(ctx)
+    rec = Recorder()
+    st.recorders.append(rec)
+    try:
+        run()
+    finally:
+        st.recorders.remove(rec)
+    return rec
+
+
+def produce(ctx: Ctx, dst: View, fn: Producer, *, inputs: Sequence[View] = (), accumulates: bool = False,
+            elementwise: bool = False,
+            memories: tuple[Memory, ...] = (Memory.sbuf, Memory.psum)) -> Origin | None:
+    """Run ``fn`` into the fresh tile ``dst`` and return how to redo it elsewhere.
+
+    ``inputs`` are the views ``fn`` reads; ``accumulates`` says that ``fn(ctx, view, True)``
+    adds into the view (a matmul into PSUM); ``elementwise`` that each element written depends
+    only on the elements at the same position of the inputs (so it may write over an input);
+    ``memories`` are where ``fn`` may write.
+    """
+    rec = record(ctx, lambda: fn(ctx, dst, False))
+    if not rec.clean or not rec.stmts:
+        return None
+    return Origin(fn, rec.stmts, ctx.label, tuple(inputs), accumulates=accumulates, elementwise=elementwise,
+                  memories=memories)
+
+
+def _trailing(ctx: Ctx, stmts: list[Stmt]) -> bool:
+    body: list[Stmt] = ctx._stmts  # the open block (the Ctx has no public view of it)
+    n = len(stmts)
+    return n <= len(body) and all(a is b for a, b in zip(body[-n:], stmts, strict=True))
+
+
+def _retract(ctx: Ctx, stmts: list[Stmt]) -> None:
+    del ctx._stmts[-len(stmts):]
+
+
+def _overwrites_input(origin: Origin, dst: View) -> bool:
+    """Whether writing ``dst`` while the producer runs could change what it reads: an input
+    in the same tensor that is not exactly ``dst`` read element for element."""
+    return any(v.buf is dst.buf and not (origin.elementwise and v.same(dst)) for v in origin.inputs)
+
+
+def retarget(ctx: Ctx, src: View, origin: Origin | None, dst: View, *, accumulate: bool) -> bool:
+    """Redo the producer of the fresh tile ``src`` into ``dst`` instead, when nothing has
+    happened since it ran; True when done (the caller then emits nothing more)."""
+    if origin is None or ctx.label != origin.label or not _trailing(ctx, origin.stmts):
+        return False
+    if accumulate and not origin.accumulates:
+        return False
+    if dst.buf.memory not in origin.memories or dst.dtype != src.dtype or dst.shape != src.shape:
+        return False
+    if dst.par_dim != src.par_dim or dst.buf is src.buf or _overwrites_input(origin, dst):
+        return False
+    _retract(ctx, origin.stmts)
+    origin.produce(ctx, dst, accumulate and not (dst.buf.memory is Memory.psum and fresh_psum(ctx, dst)))
+    owed = src.buf
+    st = state(ctx)
+    # the rescues take the tile as an argument: a closure over it would keep it alive
+    if accumulate:
+        # the tile's value is the product itself: recompute it if it is ever needed
+        owed.rescue = lambda c, b: origin.produce(c, root_view(b), False)
+        watched = tuple(v.buf for v in origin.inputs)
+    else:
+        owed.rescue = lambda c, b: copy(c, root_view(b), dst)
+        watched = (dst.buf,)
+    for b in watched:
+        st.watch.setdefault(b.tensor.name, []).append(weakref.ref(owed))
+    origin.stmts = []
+    return True

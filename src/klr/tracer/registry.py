@@ -1,0 +1,421 @@
+"""One registry of every builtin function and constant the tracer knows.
+
+The NKI layer (``klr.tracer.nki``) and the Python builtins (``klr.tracer.pybuiltins``)
+register here at import time; ``lookup`` is what the engine uses to resolve dotted names,
+and ``entries`` drives ``klr list`` and the generated docs.
+
+Registering a builtin::
+
+    @builtin("nki.language.exp", "nki.language.exponential", emits=("ncActivate",),
+             dialect="legacy")
+    def exp(ctx, x, *, dtype=None, mask=None): ...
+
+* Names are fully qualified (``nki.language.exp``, ``numpy.add``, ``math.ceil``,
+  ``builtins.len``). The first name is the primary one; the others are aliases. Gathered
+  code's ``neuronxcc.nki.X`` is normalised to ``nki.X`` before lookup.
+* The impl's first parameter is the ``Ctx``; the remaining parameters (names, defaults,
+  positional-only / keyword-only, ``*args``, ``**kwargs``) are read from its signature and
+  are what the user-facing call accepts. Arguments are checked against them before the
+  impl runs: too many positional arguments, an unknown or repeated keyword and a missing
+  required argument are TraceErrors at the call position naming the builtin, so impls may
+  rely on getting exactly their parameters. Defaults are the impl's own Python defaults.
+* ``dialect`` says which NKI dialect a name belongs to: ``"legacy"`` (``neuronxcc.nki``,
+  value-returning ops), ``"beta2"`` (``import nki``, destination-passing ISA calls),
+  ``"both"`` (same behaviour in either) or ``"python"`` (Python builtins, ``math``,
+  ``functools``: dialect-independent). One name may have a legacy and a beta2 entry; the
+  kernel's dialect (``Ctx.dialect``) picks one, and a name registered for one dialect only
+  is found in both.
+* ``emits`` lists the Core operator constructors (``ncActivate``) the builtin may emit,
+  for documentation.
+* The impl receives evaluated values (Python values or TraceObjects) and returns a value.
+
+A builtin is also a value: ``lookup`` returns a ``BuiltinFn`` TraceObject (one per entry, so
+``op is nl.add`` style identity holds) whose ``name`` is the primary qualified name; the NKI
+layer maps ``op=nl.add`` / ``op=np.add`` to ALU ops through that name.
+
+``constant("nki.language.float32", value, doc=...)`` registers a constant: ``lookup``
+returns ``value`` itself. ``kernel_constant("nki.language.tile_size.total_available_sbuf_size",
+fn, doc=...)`` registers a value that depends on the kernel: the engine calls ``fn(ctx)`` once
+per traced body and binds the result (``lookup`` returns a ``KernelConstant``).
+
+A dotted prefix of registered names (``nki``, ``nki.language``, ``numpy``) is a module:
+``lookup`` returns a ``Module`` whose attributes are looked up as ``prefix.attr``.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from klr.tracer.values import TraceObject, Value
+
+if TYPE_CHECKING:
+    from klr.tracer.context import Ctx
+
+__all__ = [
+    "Dialect", "ParamKind", "Param", "Entry", "BuiltinFn", "Module", "builtin", "constant",
+    "lookup", "entries", "is_module", "method", "normalise", "REQUIRED", "DIALECTS",
+    "kernel_constant", "KernelConstant", "MISSING",
+]
+
+DIALECTS = ("legacy", "beta2", "both", "python")
+Dialect = str
+"""One of DIALECTS."""
+
+
+class ParamKind(enum.Enum):
+    positional_only = "positional-only"
+    positional = "positional-or-keyword"
+    var_positional = "*args"
+    keyword_only = "keyword-only"
+    var_keyword = "**kwargs"
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+"""The ``Param.default`` of a parameter without a default."""
+
+_KINDS = {
+    inspect.Parameter.POSITIONAL_ONLY: ParamKind.positional_only,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: ParamKind.positional,
+    inspect.Parameter.VAR_POSITIONAL: ParamKind.var_positional,
+    inspect.Parameter.KEYWORD_ONLY: ParamKind.keyword_only,
+    inspect.Parameter.VAR_KEYWORD: ParamKind.var_keyword,
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: ParamKind
+    default: Any = REQUIRED
+
+    def __str__(self) -> str:
+        if self.kind is ParamKind.var_positional:
+            return f"*{self.name}"
+        if self.kind is ParamKind.var_keyword:
+            return f"**{self.name}"
+        return self.name if self.default is REQUIRED else f"{self.name}={self.default!r}"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What argument checking needs, precomputed from the signature."""
+
+    max_positional: int          # -1: unbounded (*args)
+    positional_names: tuple[str, ...]
+    keyword_names: frozenset[str]
+    any_keyword: bool            # **kwargs
+    required: tuple[str, ...]
+    required_positional: int     # number of leading positional params without defaults
+    fast_min: int                # without keywords, this many positional arguments or more
+    fast_max: int                # (up to this many) need no further checking
+
+
+@dataclass
+class Entry:
+    """One registered name: a builtin (``impl`` set) or a constant (``value`` set)."""
+
+    name: str
+    aliases: tuple[str, ...]
+    dialect: Dialect
+    doc: str
+    impl: Callable[..., Value] | None = None
+    params: tuple[Param, ...] = ()
+    emits: tuple[str, ...] = ()
+    value: Value = None
+    fn: BuiltinFn | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        if self.impl is not None:
+            return "builtin"
+        return "kernel constant" if isinstance(self.value, KernelConstant) else "constant"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def signature(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.params))})"
+
+    def resolved(self) -> Value:
+        return self.fn if self.fn is not None else self.value
+
+
+def _params_of(impl: Callable[..., Any]) -> tuple[Param, ...]:
+    sig = inspect.signature(impl)
+    ps = list(sig.parameters.values())
+    if not ps:
+        raise TypeError(f"builtin impl {impl.__qualname__} must take ctx as first parameter")
+    return tuple(
+        Param(p.name, _KINDS[p.kind], REQUIRED if p.default is inspect.Parameter.empty else p.default)
+        for p in ps[1:]
+    )
+
+
+def _plan_of(params: tuple[Param, ...]) -> _Plan:
+    positional = tuple(p.name for p in params if p.kind in (ParamKind.positional_only, ParamKind.positional))
+    has_var = any(p.kind is ParamKind.var_positional for p in params)
+    keywords = frozenset(p.name for p in params if p.kind in (ParamKind.positional, ParamKind.keyword_only))
+    required = tuple(p.name for p in params if p.default is REQUIRED
+                     and p.kind not in (ParamKind.var_positional, ParamKind.var_keyword))
+    req_pos = 0
+    for p in params:
+        if p.kind in (ParamKind.positional_only, ParamKind.positional) and p.default is REQUIRED:
+            req_pos += 1
+        else:
+            break
+    max_pos = -1 if has_var else len(positional)
+    only_positional_required = len(required) == req_pos
+    return _Plan(max_pos, positional, keywords, any(p.kind is ParamKind.var_keyword for p in params),
+                 required, req_pos, req_pos if only_positional_required else 1 << 30,
+                 (1 << 30) if has_var else len(positional))
+
+
+class BuiltinFn(TraceObject):
+    """A builtin as a value: callable, and identifiable by ``name``.
+
+    ``bound`` holds leading arguments supplied already (a method's ``self``): calling
+    ``f(a)`` runs ``impl(ctx, *bound, a)``; ``name`` is still the qualified name.
+    """
+
+    __slots__ = ("_plan", "bound", "impl", "name", "params")
+    type_name = "builtin_function"
+
+    def __init__(self, name: str, impl: Callable[..., Value], params: tuple[Param, ...] | None = None,
+                 bound: tuple[Value, ...] = ()) -> None:
+        self.name = name
+        self.impl = impl
+        self.params = _params_of(impl) if params is None else params
+        self.bound = bound
+        self._plan = _plan_of(self.params)
+
+    def bind(self, *leading: Value) -> BuiltinFn:
+        """The same builtin with ``leading`` arguments fixed (a bound method)."""
+        out = BuiltinFn.__new__(BuiltinFn)
+        out.name, out.impl, out.params = self.name, self.impl, self.params
+        out.bound = self.bound + leading
+        out._plan = self._plan
+        return out
+
+    def call(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
+        if self.bound:
+            args = self.bound + args
+        self.check_args(ctx, args, kwargs)
+        return self.impl(ctx, *args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        """The name as users write it (Python builtins without their ``builtins.`` module)."""
+        return self.name[len("builtins."):] if self.name.startswith("builtins.") else self.name
+
+    def check_args(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> None:
+        plan = self._plan
+        nargs = len(args)
+        if not kwargs and plan.fast_min <= nargs <= plan.fast_max:
+            return
+        if 0 <= plan.max_positional < nargs:
+            shown = nargs - len(self.bound)
+            allowed = plan.max_positional - len(self.bound)
+            raise ctx.error(f"{self.display_name}() takes {_count(allowed, 'positional argument')} "
+                            f"but {shown} {'was' if shown == 1 else 'were'} given")
+        if kwargs:
+            for k in kwargs:
+                if k not in plan.keyword_names and not plan.any_keyword:
+                    raise ctx.error(f"{self.display_name}() got an unexpected keyword argument '{k}'")
+            for k in plan.positional_names[:nargs]:
+                if k in kwargs:
+                    raise ctx.error(f"{self.display_name}() got multiple values for argument '{k}'")
+        if nargs < plan.required_positional or len(plan.required) > plan.required_positional:
+            for k in plan.required:
+                if k not in kwargs and k not in plan.positional_names[:nargs]:
+                    raise ctx.error(f"{self.display_name}() missing required argument '{k}'")
+
+    def getattr(self, ctx: Ctx, name: str) -> Value:
+        if name == "__name__":
+            return self.name.rsplit(".", 1)[-1]
+        if name == "__qualname__":
+            return self.name
+        return super().getattr(ctx, name)
+
+    def __repr__(self) -> str:
+        return f"<built-in function {self.name}>"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def method(name: str, impl: Callable[..., Value], self_: Value) -> BuiltinFn:
+    """A bound method value for ``getattr`` implementations: ``impl(ctx, self_, ...)``.
+
+    ``name`` is used in argument-error messages (e.g. ``"tensor.reshape"``). The
+    signature is read once per impl and cached.
+    """
+    fn = _METHODS.get(impl)
+    if fn is None or fn.name != name:
+        fn = BuiltinFn(name, impl)
+        _METHODS[impl] = fn
+    return fn.bind(self_)
+
+
+_METHODS: dict[Callable[..., Value], BuiltinFn] = {}
+
+
+class Module(TraceObject):
+    """A dotted prefix of registered names (``nki.language``) used as a value."""
+
+    __slots__ = ("dialect", "name")
+    type_name = "module"
+
+    def __init__(self, name: str, dialect: Dialect) -> None:
+        self.name = name
+        self.dialect = dialect
+
+    def getattr(self, ctx: Ctx, name: str) -> Value:
+        full = f"{self.name}.{name}"
+        got = ctx.resolve_qualified(full)
+        if got is _MISSING:
+            raise ctx.error(f"module '{self.name}' has no attribute '{name}'")
+        return got
+
+    def __repr__(self) -> str:
+        return f"<module '{self.name}'>"
+
+
+# --- The table -------------------------------------------------------------------------------
+
+_by_name: dict[str, list[Entry]] = {}
+_entries: list[Entry] = []
+_prefixes: set[str] = set()
+_resolved: dict[tuple[str, str], Value] = {}
+_loaded = False
+_MISSING: Any = object()
+MISSING = _MISSING
+"""What ``lookup`` returns for an unknown name."""
+
+
+def _add(entry: Entry) -> None:
+    if entry.dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {entry.dialect!r} for {entry.name}")
+    for n in entry.names:
+        if n.startswith("neuronxcc."):
+            raise ValueError(f"register {n} under its normalised name (without 'neuronxcc.')")
+        for other in _by_name.get(n, ()):
+            if not _disjoint(other.dialect, entry.dialect):
+                raise ValueError(f"{n} registered twice (dialects {other.dialect}, {entry.dialect})")
+        _by_name.setdefault(n, []).append(entry)
+        parts = n.split(".")
+        for i in range(1, len(parts)):
+            _prefixes.add(".".join(parts[:i]))
+    _entries.append(entry)
+    _resolved.clear()
+
+
+def _disjoint(a: Dialect, b: Dialect) -> bool:
+    return {a, b} == {"legacy", "beta2"}
+
+
+def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dialect = "both",
+            doc: str | None = None) -> Callable[[Callable[..., Value]], Callable[..., Value]]:
+    """Register ``impl`` under ``name`` (and ``aliases``); returns ``impl`` unchanged."""
+
+    def wrap(impl: Callable[..., Value]) -> Callable[..., Value]:
+        params = _params_of(impl)
+        text = doc if doc is not None else inspect.getdoc(impl) or ""
+        entry = Entry(name, aliases, dialect, text, impl=impl, params=params, emits=emits)
+        entry.fn = BuiltinFn(name, impl, params)
+        _add(entry)
+        return impl
+
+    return wrap
+
+
+def constant(name: str, value: Value, *, doc: str = "", dialect: Dialect = "both",
+             aliases: tuple[str, ...] = ()) -> None:
+    """Register a constant value under ``name``."""
+    _add(Entry(name, aliases, dialect, doc, value=value))
+
+
+class KernelConstant:
+    """A registered value computed per traced body: ``fn(ctx)``."""
+
+    __slots__ = ("fn", "name")
+
+    def __init__(self, name: str, fn: Callable[[Ctx], Value]) -> None:
+        self.name = name
+        self.fn = fn
+
+    def __repr__(self) -> str:
+        return f"<kernel constant {self.name}>"
+
+
+def kernel_constant(name: str, fn: Callable[[Ctx], Value], *, doc: str = "", dialect: Dialect = "both",
+                    aliases: tuple[str, ...] = ()) -> None:
+    """Register a value computed from the kernel's ``Ctx`` (``arch``, ``grid``...)."""
+    _add(Entry(name, aliases, dialect, doc, value=KernelConstant(name, fn)))
+
+
+def normalise(name: str) -> str:
+    """``neuronxcc.nki.X`` -> ``nki.X``; other names unchanged."""
+    if name.startswith("neuronxcc."):
+        return name[len("neuronxcc."):]
+    return name
+
+
+def load_all() -> None:
+    """Import every module that registers builtins (idempotent)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    importlib.import_module("klr.tracer.pybuiltins")
+    try:
+        importlib.import_module("klr.tracer.nki")
+    except ModuleNotFoundError as e:
+        if e.name != "klr.tracer.nki":
+            raise
+
+
+def lookup(name: str, dialect: Dialect = "beta2") -> Value:
+    """The value bound to a qualified name for a kernel of ``dialect``, or ``MISSING``.
+
+    A builtin yields its ``BuiltinFn``, a constant its value, a prefix of registered names a
+    ``Module``.
+    """
+    key = (name, dialect)
+    got = _resolved.get(key, _MISSING)
+    if got is not _MISSING:
+        return got
+    load_all()
+    full = normalise(name)
+    cands = _by_name.get(full)
+    if cands:
+        pick = next((e for e in cands if e.dialect == dialect), cands[0])
+        got = pick.resolved()
+    elif full in _prefixes:
+        got = Module(full, dialect)
+    else:
+        got = _MISSING
+    _resolved[key] = got
+    return got
+
+
+def is_module(name: str) -> bool:
+    load_all()
+    return normalise(name) in _prefixes
+
+
+def entries() -> Iterator[Entry]:
+    """Every registered entry, sorted by primary name."""
+    load_all()
+    return iter(sorted(_entries, key=lambda e: (e.name, e.dialect)))

@@ -1,0 +1,426 @@
+"""Compiling statements and assignment targets into closures (see compiler.py).
+
+A statement closure takes the frame and returns None to continue or a Signal (break,
+continue, return) to stop the enclosing body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from klr.pos import Pos
+from klr.python import ast as A
+from klr.tracer import ops
+from klr.tracer.compiler import BINOP_SYMBOLS, BREAK, CONTINUE, RETURN, Compiler, Frame, Signal
+from klr.tracer.objects import Function
+from klr.tracer.values import TraceObject, Value, type_name
+
+Stmt = Callable[[Frame], "Signal | None"]
+Store = Callable[[Frame, Value], None]
+
+
+def _describe(k: Any) -> str:
+    names = {
+        A.ConstExpr: "a literal", A.Call: "a function call", A.BinOpExpr: "an expression",
+        A.Compare: "a comparison", A.DictExpr: "a dict literal", A.Lambda: "a lambda",
+        A.IfExp: "a conditional expression", A.BoolOpExpr: "an expression",
+        A.UnaryOpExpr: "an expression", A.Joined: "an f-string",
+    }
+    return names.get(type(k), type(k).__name__)
+
+
+# --- assignment targets ------------------------------------------------------------------------
+
+def store(c: Compiler, target: A.Expr) -> Store:
+    """A closure storing a value into ``target`` (name, tuple/list pattern, item, attribute)."""
+    key = ("store", id(target))
+    got = c.stores.get(key)
+    if got is None:
+        got = _store(c, target)
+        c.stores[key] = got
+    return got
+
+
+def _store(c: Compiler, target: A.Expr) -> Store:
+    k = target.expr
+    pos = target.pos
+    ctx = c.ctx
+    if isinstance(k, A.Name):
+        name = k.id
+
+        def store_name(frame: Frame, v: Value) -> None:
+            frame.locals[name] = v
+
+        return store_name
+    if isinstance(k, (A.TupleExpr, A.ListExpr)):
+        return _unpack(c, k.xs, pos)
+    if isinstance(k, A.Subscript):
+        obj_fn, key_fn = c.expr(k.tensor), c.expr(k.index)
+
+        def store_item(frame: Frame, v: Value) -> None:
+            obj = obj_fn(frame)
+            key = key_fn(frame)
+            ctx.pos = pos
+            ops.setitem(ctx, obj, key, v)
+
+        return store_item
+    if isinstance(k, A.Attr):
+        obj_fn, name = c.expr(k.value), k.id
+
+        def store_attr(frame: Frame, v: Value) -> None:
+            obj = obj_fn(frame)
+            ctx.pos = pos
+            set_attr(ctx, obj, name, v)
+
+        return store_attr
+    message = "a starred assignment target must be in a list or tuple" if isinstance(k, A.Starred) \
+        else f"cannot assign to {_describe(k)}"
+
+    def store_fail(frame: Frame, v: Value) -> None:
+        raise ctx.error(message, pos)
+
+    return store_fail
+
+
+def set_attr(ctx: Any, obj: Value, name: str, v: Value) -> None:
+    if isinstance(obj, TraceObject):
+        obj.setattr(ctx, name, v)
+    else:
+        raise ctx.error(f"cannot set attribute '{name}' of a '{type_name(obj)}' value")
+
+
+def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
+    ctx = c.ctx
+    stars = [i for i, x in enumerate(xs) if isinstance(x.expr, A.Starred)]
+    if len(stars) > 1:
+        def too_many(frame: Frame, v: Value) -> None:
+            raise ctx.error("multiple starred expressions in assignment", pos)
+
+        return too_many
+    n = len(xs)
+    if not stars:
+        parts = tuple(store(c, x) for x in xs)
+
+        def unpack(frame: Frame, v: Value) -> None:
+            if type(v) is tuple or type(v) is list:
+                items = v
+            else:
+                ctx.pos = pos
+                items = list(ops.iterate(ctx, v))
+            if len(items) != n:
+                ctx.pos = pos
+                raise ctx.error(f"cannot unpack {len(items)} value{'s' * (len(items) != 1)} into {n} targets")
+            for part, item in zip(parts, items, strict=True):
+                part(frame, item)
+
+        return unpack
+    s = stars[0]
+    before = tuple(store(c, x) for x in xs[:s])
+    star = store(c, xs[s].expr.e)  # type: ignore[union-attr]
+    after = tuple(store(c, x) for x in xs[s + 1:])
+
+    def unpack_star(frame: Frame, v: Value) -> None:
+        ctx.pos = pos
+        items = list(ops.iterate(ctx, v))
+        if len(items) < n - 1:
+            raise ctx.error(f"cannot unpack {len(items)} values into at least {n - 1} targets")
+        for part, item in zip(before, items, strict=False):
+            part(frame, item)
+        star(frame, items[s:len(items) - len(after)])
+        for part, item in zip(after, items[len(items) - len(after):], strict=True):
+            part(frame, item)
+
+    return unpack_star
+
+
+# --- statements --------------------------------------------------------------------------------
+
+def _pass(c: Compiler, k: A.Pass, pos: Pos) -> Stmt:
+    return lambda frame: None
+
+
+def _expr_stmt(c: Compiler, k: A.ExprStmt, pos: Pos) -> Stmt:
+    fn = c.expr(k.e)
+
+    def run(frame: Frame) -> None:
+        fn(frame)
+
+    return run
+
+
+def _assert(c: Compiler, k: A.Assert, pos: Pos) -> Stmt:
+    test = c.expr(k.e)
+    msg = c.expr(k.msg) if k.msg is not None else None
+    ctx = c.ctx
+
+    def run(frame: Frame) -> None:
+        v = test(frame)
+        if v is True:
+            return
+        ctx.pos = pos
+        if not ops.truth(ctx, v):
+            if msg is None:
+                raise ctx.error("assertion failed", pos)
+            text = ops.to_str(ctx, msg(frame))
+            raise ctx.error(f"assertion failed: {text}", pos)
+
+    return run
+
+
+def _ret(c: Compiler, k: A.Ret, pos: Pos) -> Stmt:
+    fn = c.expr(k.e) if k.e is not None else (lambda frame: None)
+
+    def run(frame: Frame) -> Signal:
+        frame.ret = fn(frame)
+        return RETURN
+
+    return run
+
+
+def _assign(c: Compiler, k: A.Assign, pos: Pos) -> Stmt:
+    xs = k.xs
+    if len(xs) == 1 and isinstance(xs[0].expr, A.Name):
+        name = xs[0].expr.id
+        value = c.expr(k.e, target=name) if isinstance(k.e.expr, A.Call) else c.expr(k.e)
+
+        def run_name(frame: Frame) -> None:
+            frame.locals[name] = value(frame)
+
+        return run_name
+    value = c.expr(k.e)
+    targets = tuple(store(c, x) for x in xs)
+
+    def run(frame: Frame) -> None:
+        v = value(frame)
+        for t in targets:
+            t(frame, v)
+
+    return run
+
+
+def _augassign(c: Compiler, k: A.AugAssign, pos: Pos) -> Stmt:
+    x = k.x.expr
+    ctx = c.ctx
+    sym = BINOP_SYMBOLS[k.op]
+    rhs = c.expr(k.e)
+    xpos = k.x.pos
+    if isinstance(x, A.Name):
+        read = c.expr(k.x)
+        name = x.id
+
+        def run_name(frame: Frame) -> None:
+            cur = read(frame)
+            r = rhs(frame)
+            ctx.pos = pos
+            frame.locals[name] = ops.inplace(ctx, sym, cur, r)
+
+        return run_name
+    if isinstance(x, A.Subscript):
+        obj_fn, key_fn = c.expr(x.tensor), c.expr(x.index)
+
+        def run_item(frame: Frame) -> None:
+            obj = obj_fn(frame)
+            key = key_fn(frame)
+            ctx.pos = xpos
+            cur = ops.getitem(ctx, obj, key)
+            r = rhs(frame)
+            ctx.pos = pos
+            new = ops.inplace(ctx, sym, cur, r)
+            ctx.pos = pos
+            ops.setitem(ctx, obj, key, new)
+
+        return run_item
+    if isinstance(x, A.Attr):
+        obj_fn, attr = c.expr(x.value), x.id
+
+        def run_attr(frame: Frame) -> None:
+            obj = obj_fn(frame)
+            ctx.pos = xpos
+            cur = ops.getattr_(ctx, obj, attr)
+            r = rhs(frame)
+            ctx.pos = pos
+            new = ops.inplace(ctx, sym, cur, r)
+            ctx.pos = pos
+            set_attr(ctx, obj, attr, new)
+
+        return run_attr
+    message = f"cannot use augmented assignment on {_describe(x)}"
+
+    def fail(frame: Frame) -> None:
+        raise ctx.error(message, xpos)
+
+    return fail
+
+
+def _annassign(c: Compiler, k: A.AnnAssign, pos: Pos) -> Stmt:
+    if k.value is None:
+        return lambda frame: None
+    return _assign(c, A.Assign((k.x,), k.value), pos)
+
+
+def _if(c: Compiler, k: A.IfStm, pos: Pos) -> Stmt:
+    test = c.expr(k.e)
+    thn = c.body(k.thn)
+    els = c.body(k.els)
+    tpos = k.e.pos
+    ctx = c.ctx
+
+    def run(frame: Frame) -> Signal | None:
+        t = test(frame)
+        if type(t) is bool:
+            return thn(frame) if t else els(frame)
+        ctx.pos = tpos
+        if isinstance(t, TraceObject) and t.dynamic:
+            t.branch(ctx, lambda: _dynamic(ctx, thn, frame, pos), lambda: _dynamic(ctx, els, frame, pos))
+            return None
+        return thn(frame) if ops.truth(ctx, t) else els(frame)
+
+    return run
+
+
+def _dynamic(ctx: Any, body: Callable[[Frame], Signal | None], frame: Frame, pos: Pos) -> None:
+    """Run a body under runtime control flow, where break/continue/return cannot be traced."""
+    sig = body(frame)
+    if sig is not None:
+        raise ctx.error(f"'{sig.name}' inside control flow on a runtime value is not supported", pos)
+
+
+def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
+    src_fn = c.expr(k.iter)
+    target = store(c, k.x)
+    name = k.x.expr.id if isinstance(k.x.expr, A.Name) else None
+    body = c.body(k.body)
+    orelse = c.body(k.orelse) if k.orelse else None
+    ipos = k.iter.pos
+    ctx = c.ctx
+
+    def run(frame: Frame) -> Signal | None:
+        src = src_fn(frame)
+        ctx.pos = ipos
+        if isinstance(src, TraceObject) and src.dynamic:
+            if orelse is not None:
+                raise ctx.error("a for-else over a runtime range is not supported", pos)
+
+            def loop_body(v: Value) -> None:
+                target(frame, v)
+                _dynamic(ctx, body, frame, pos)
+
+            src.loop(ctx, loop_body)
+            return None
+        limit = ctx.limits.max_iterations
+        loc = frame.locals
+        n = 0
+        try:
+            for v in ops.iterate(ctx, src):
+                n += 1
+                if n > limit:
+                    raise ctx.limit(f"for loop exceeds {limit} iterations", pos)
+                if name is not None:
+                    loc[name] = v
+                else:
+                    target(frame, v)
+                r = body(frame)
+                if r is not None:
+                    if r is BREAK:
+                        return None
+                    if r is CONTINUE:
+                        continue
+                    return r
+        except RuntimeError as e:
+            if "changed size during iteration" not in str(e):
+                raise
+            raise ctx.error(f"the loop's {type_name(src)} changed size during iteration", ipos) from None
+        return orelse(frame) if orelse is not None else None
+
+    return run
+
+
+def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
+    test = c.expr(k.test)
+    body = c.body(k.body)
+    orelse = c.body(k.orelse) if k.orelse else None
+    tpos = k.test.pos
+    ctx = c.ctx
+
+    def run(frame: Frame) -> Signal | None:
+        limit = ctx.limits.max_iterations
+        n = 0
+        while True:
+            t = test(frame)
+            if type(t) is not bool:
+                ctx.pos = tpos
+                if isinstance(t, TraceObject) and t.dynamic:
+                    raise ctx.error("a while loop on a runtime condition is not supported")
+                t = ops.truth(ctx, t)
+            if not t:
+                break
+            n += 1
+            if n > limit:
+                raise ctx.limit(f"while loop does not finish within {limit} iterations", pos)
+            r = body(frame)
+            if r is not None:
+                if r is BREAK:
+                    return None
+                if r is CONTINUE:
+                    continue
+                return r
+        return orelse(frame) if orelse is not None else None
+
+    return run
+
+
+def _break(c: Compiler, k: A.BreakLoop, pos: Pos) -> Stmt:
+    return lambda frame: BREAK
+
+
+def _continue(c: Compiler, k: A.ContinueLoop, pos: Pos) -> Stmt:
+    return lambda frame: CONTINUE
+
+
+def _with(c: Compiler, k: A.WithBlock, pos: Pos) -> Stmt:
+    items = tuple((c.expr(i.item), i.item.pos, store(c, i.var) if i.var is not None else None)
+                  for i in k.items)
+    body = c.body(k.body)
+    ctx = c.ctx
+
+    def run(frame: Frame) -> Signal | None:
+        entered: list[TraceObject] = []
+        for fn, ipos, var in items:
+            v = fn(frame)
+            ctx.pos = ipos
+            if not isinstance(v, TraceObject):
+                raise ctx.error(f"'{type_name(v)}' object does not support the context manager protocol")
+            got = v.enter(ctx)
+            entered.append(v)
+            if var is not None:
+                var(frame, got)
+        sig = body(frame)
+        for v in reversed(entered):
+            ctx.pos = pos
+            v.exit(ctx)
+        return sig
+
+    return run
+
+
+def _fundef(c: Compiler, k: A.FunDef, pos: Pos) -> Stmt:
+    fun = k.fun
+    engine = c.engine
+    has_defaults = bool(fun.args.defaults or fun.args.kw_defaults)
+    short = fun.name.rsplit(".", 1)[-1]
+
+    def run(frame: Frame) -> None:
+        defaults = engine.eval_defaults(fun.args, frame) if has_defaults else {}
+        frame.locals[short] = Function(engine, fun.name, fun.args, fun=fun,
+                                       closure=(frame.locals, *frame.enclosing), defaults=defaults)
+
+    return run
+
+
+STMT: dict[type, Callable[[Compiler, Any, Pos], Stmt]] = {
+    A.Pass: _pass, A.ExprStmt: _expr_stmt, A.Assert: _assert, A.Ret: _ret, A.Assign: _assign,
+    A.AugAssign: _augassign, A.AnnAssign: _annassign, A.IfStm: _if, A.ForLoop: _for,
+    A.BreakLoop: _break, A.ContinueLoop: _continue, A.WhileLoop: _while, A.WithBlock: _with,
+    A.FunDef: _fundef,
+}

@@ -1,0 +1,101 @@
+"""The statistics, scan and fused ISA builtins, in both dialects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tests.tracer.nki.util import BETA2, rand, run_kernel
+
+
+def test_tensor_scalar_reduce(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        t = nl.load(x)
+        sums = nl.ndarray((16, 1), dtype=nl.float32, buffer=nl.sbuf)
+        y = nisa.tensor_scalar_reduce(data=t, op0=np.multiply, operand0=2.0, reduce_op=np.add,
+                                      reduce_res=sums)
+        out = nl.ndarray((16, 9), dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out[:, 0:8], value=y)
+        nl.store(out[:, 8:9], value=sums)
+        return out
+    """
+    x = rand(16, 8)
+    (out,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(out[:, :8], 2 * x, rtol=1e-6)
+    np.testing.assert_allclose(out[:, 8], 2 * x.sum(axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_scalar_tensor_tensor_and_scan(tmp_path: Path) -> None:
+    src = """
+    def kernel(x, y):
+        a = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.sbuf)
+        b = nl.ndarray(y.shape, dtype=y.dtype, buffer=nl.sbuf)
+        nisa.dma_copy(dst=a, src=x)
+        nisa.dma_copy(dst=b, src=y)
+        r = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.sbuf)
+        nisa.scalar_tensor_tensor(dst=r, data=a, op0=nl.multiply, operand0=3.0, op1=nl.add, operand1=b)
+        s = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.sbuf)
+        nisa.tensor_tensor_scan(s, a, b, 0.0, nl.multiply, nl.add)
+        out = nl.ndarray((2, 16, 8), dtype=x.dtype, buffer=nl.shared_hbm)
+        nisa.dma_copy(dst=out[0], src=r)
+        nisa.dma_copy(dst=out[1], src=s)
+        return out
+    """
+    x, y = rand(16, 8), rand(16, 8, seed=1)
+    (out,) = run_kernel(tmp_path, src, x, y, header=BETA2)
+    np.testing.assert_allclose(out[0], 3 * x + y, rtol=1e-6)
+    acc = np.zeros(16, np.float32)
+    scan = np.zeros_like(x)
+    for j in range(8):
+        acc = acc * x[:, j] + y[:, j]
+        scan[:, j] = acc
+    np.testing.assert_allclose(out[1], scan, rtol=1e-5, atol=1e-6)
+
+
+def test_bn_stats_aggr_max8_partition_reduce(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        t = nl.load(x)
+        stats = nisa.bn_stats(t)
+        mv = nisa.bn_aggr(stats)
+        top = nisa.max8(t)
+        col = nisa.tensor_partition_reduce(np.add, t)
+        out = nl.ndarray((16, 2 + 8 + 32), dtype=nl.float32, buffer=nl.shared_hbm)
+        nl.store(out[:, 0:2], value=mv)
+        nl.store(out[:, 2:10], value=top)
+        nl.store(out[0:1, 10:42], value=col)
+        nl.store(out[1:16, 10:42], 0.0)
+        return out
+    """
+    x = rand(16, 32)
+    (out,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(out[:, 0], x.mean(axis=1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out[:, 1], x.var(axis=1), rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(out[:, 2:10], -np.sort(-x, axis=1)[:, :8])
+    np.testing.assert_allclose(out[0, 10:42], x.sum(axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_dma_transpose_both_forms(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        t = nisa.dma_transpose(x[:, :])
+        out = nl.ndarray(t.shape, dtype=t.dtype, buffer=nl.hbm)
+        nl.store(out, value=t)
+        return out
+    """
+    x = rand(48, 32)
+    (out,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_array_equal(out, x.T)
+    src = """
+    def kernel(x):
+        t = nl.ndarray((2, 3, 4, 5), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.dma_transpose(dst=t, src=x, axes=(1, 0, 2, 3))
+        out = nl.ndarray((2, 3, 4, 5), dtype=x.dtype, buffer=nl.shared_hbm)
+        nisa.dma_copy(dst=out, src=t)
+        return out
+    """
+    x = rand(3, 2, 4, 5)
+    (out,) = run_kernel(tmp_path, src, x, header=BETA2)
+    np.testing.assert_array_equal(out, x.transpose(1, 0, 2, 3))
