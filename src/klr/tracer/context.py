@@ -7,7 +7,8 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
 * ``emit(op)``: append ``Stmt(op, name="inst.<n>", pos)`` to the current block.
 * ``fresh_name(hint=None)``: a unique tensor name. Without a hint, the target variable of the
   assignment whose right-hand side is being evaluated (``ctx.target_name``, set for the
-  outermost call of ``x = f(...)``) is used; the name is then ``x.<n>``. Without either it is
+  outermost call of ``x = f(...)``) is used; the name is then ``x``, or ``x.<n>`` once ``x``
+  is taken. Without either it is
   ``tensor<N>``. ``claim_name(name)`` reserves a user-given name (duplicate -> error).
 * ``fresh_label(hint)``, ``begin_block(label, no_reorder=False)``, ``end_block()``: basic
   blocks for dynamic control flow and ``no_reorder``.
@@ -135,8 +136,10 @@ class Ctx:
         """A new tensor name (see the module docstring)."""
         hint = hint or self.target_name
         if hint:
-            self._counter += 1
-            name = f"{hint}.{self._counter}"
+            name = hint
+            while name in self._tensor_names:  # the first tensor of a variable keeps its name
+                self._counter += 1
+                name = f"{hint}.{self._counter}"
         else:
             while True:
                 name = f"tensor{self._tensor_index}"

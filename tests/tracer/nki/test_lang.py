@@ -236,7 +236,7 @@ def test_beta2_ndarray_names_and_tile_size(tmp_path: Path) -> None:
     """
     result = trace_kernel(tmp_path, src, rand(16, 8), header=BETA2)
     assert stmts(result)[0].op.dst.tensor.name == "staging"
-    assert result.kernel.outputs[0].name == "out.2"
+    assert result.kernel.outputs[0].name == "out"
 
 
 def test_python_numbers_through_numpy_aliases(tmp_path: Path) -> None:
