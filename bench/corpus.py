@@ -102,9 +102,10 @@ def make_value(spec: Any, rng: np.random.Generator) -> Any:
     if "shape" in spec and "dtype" in spec:
         dtype = np_dtype(spec["dtype"])
         shape = tuple(spec["shape"])
+        low, high = spec.get("range", (0, 64) if np.issubdtype(dtype, np.integer) else (0.0, 1.0))
         if np.issubdtype(dtype, np.integer):
-            return rng.integers(0, 64, shape).astype(dtype)
-        return rng.random(shape).astype(dtype)
+            return rng.integers(low, high, shape).astype(dtype)
+        return rng.uniform(low, high, shape).astype(dtype)
     if "value" in spec:
         value = spec["value"]
         return tuple(value) if isinstance(value, list) else value

@@ -25,6 +25,9 @@ Ref = Callable[[list[Any], dict[str, Any]], Any]
 SAMPLES = "aws-neuron/nki-samples"
 SDK = "aws-neuron/aws-neuron-sdk"
 TUTORIALS = f"{SAMPLES}:src/nki_samples/tutorials"
+_ATTN_FWD = f"{TUTORIALS}/attention_fwd_performance/attention_kernels.py"
+_MAMBA = f"{TUTORIALS}/fused_mamba/mamba_nki_kernels.py"
+_ATTN_VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v8a", "v9", "v11")
 FP32_MIN = float(np.finfo(np.float32).min)
 
 
@@ -167,6 +170,29 @@ def transpose_into_second(inputs: list[Any], kwargs: dict[str, Any]) -> dict[str
     return {"tp_ptr": np.ascontiguousarray(inputs[0].T).astype(inputs[1].dtype)}
 
 
+def attention_dq(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """q, k, v laid out [d_head, seqlen]: softmax over keys of q^T k, times v^T; [seqlen_q, d_head]."""
+    q, k, v = (_f64(x) for x in inputs[:3])
+    scores = q.T @ k
+    weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    return ((weights @ v.T).astype(np.float32),)
+
+
+def selective_scan(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Mamba's SSM: per batch, channel c and state n, h_t = exp(delta_t * A[c, n]) * h_{t-1}
+    + delta_t * u_t * B[n, t] from h = 0; the output is sum over n of h_t * C[n, t]."""
+    delta, u, a, b, c = (_f64(x) for x in inputs[:5])
+    out = np.empty_like(delta)
+    for i in range(delta.shape[0]):
+        h = np.zeros(a.shape)  # [channels, state]
+        for t in range(delta.shape[2]):
+            d = delta[i, :, t][:, None]
+            h = np.exp(d * a) * h + d * u[i, :, t][:, None] * b[i, :, t][None, :]
+            out[i, :, t] = h @ c[i, :, t]
+    return (out.astype(inputs[0].dtype),)
+
+
 REFS: dict[str, Ref] = {
     f"{TUTORIALS}/tensor_addition/tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
         add_pair,
@@ -208,10 +234,14 @@ REFS: dict[str, Ref] = {
     f"{SDK}:nki/examples/transpose2d/transpose2d_nki_kernels.py:tensor_transpose2D_kernel_":
         row_block_transpose,
     f"{SDK}:nki/examples/average_pool2d/average_pool2d_nki_kernels.py:tensor_avgpool_kernel": average_pool,
+    **{f"{_ATTN_FWD}:attn_fwd_{v}": attention_dq for v in _ATTN_VERSIONS},
+    **{f"{_MAMBA}:mamba_{v}": selective_scan for v in ("v1", "v2", "v3")},
 }
 
 # rtol = atol overrides, for results that pass through bfloat16 inside the kernel.
 TOL: dict[str, float] = {
+    # v7 on keep the softmax weights and v in bfloat16 (the tutorial's own test allows 1e-2).
+    **{f"{_ATTN_FWD}:attn_fwd_{v}": 1e-2 for v in _ATTN_VERSIONS[6:]},
     f"{SDK}:nki/test/test_nki_isa_activation.py:nki_activation": 1e-2,
 }
 
@@ -242,4 +272,18 @@ EXTRA_INVOCATIONS: dict[str, list[dict[str, Any]]] = {
          "inputs": [{"shape": [256, 512], "dtype": _F32}, {"value": 1e-5},
                     {"shape": [512], "dtype": _F32}, {"shape": [512], "dtype": _F32}]}]
        for v in ("v1", "v2")},
+    # The tutorial's test: d_head 128, seqlen 128 for v1/v2 (no tiling) and larger (4096 there;
+    # the kernels need >= 512) for the tiled versions; values uniform in [0, 1).
+    **{f"{_ATTN_FWD}:attn_fwd_{v}": [
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [128, 128 if v in ("v1", "v2") else 512], "dtype": _F32}] * 3}]
+       for v in _ATTN_VERSIONS},
+    # The mamba driver's defaults are batch 1, channels 256, state 16, seq_len 2048 (v3 tiles it
+    # by 512); a shorter sequence and fewer states keep the run short. A is negative (decay).
+    **{f"{_MAMBA}:mamba_{v}": [
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [1, 256, 1024], "dtype": _F32}, {"shape": [1, 256, 1024], "dtype": _F32},
+                    {"shape": [256, 4], "dtype": _F32, "range": [-1.0, 0.0]},
+                    {"shape": [1, 4, 1024], "dtype": _F32}, {"shape": [1, 4, 1024], "dtype": _F32}]}]
+       for v in ("v1", "v2", "v3")},
 }

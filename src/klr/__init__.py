@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from klr.interp import EvalResult
     from klr.python.ast import Kernel as PyKernel
-    from klr.tracer import TraceResult
+    from klr.tracer.kernel import TraceResult
 
 __all__ = ["__version__", "gather", "trace", "eval", "load", "save"]
 

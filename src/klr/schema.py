@@ -24,8 +24,9 @@ import dataclasses
 import enum
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, TypeVar
+from typing import Annotated, Any, TypeVar
 
 T = TypeVar("T")
 
@@ -200,7 +201,7 @@ class TypeDesc:
             case Kind.LIST:
                 return f"List {self.args[0].name}"
             case Kind.PAIR:
-                return f"({self.args[0].name} × {self.args[1].name})"
+                return f"({self.args[0].name}, {self.args[1].name})"
             case Kind.SUM:
                 assert self.sum is not None
                 return self.sum.name

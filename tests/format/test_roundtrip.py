@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typing
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +19,19 @@ from klr.schema import NodeEnum, Sum, info_of
 from .schema_strategies import values
 
 
+def _is_node_type(obj: Any) -> bool:
+    if isinstance(obj, type):
+        return (issubclass(obj, NodeEnum) and obj is not NodeEnum) or (
+            hasattr(obj, "__klr__") and info_of(obj).tag is not None)
+    return typing.get_origin(obj) is typing.Annotated and any(
+        isinstance(m, Sum) for m in typing.get_args(obj)[1:])
+
+
 def _node_types(module: Any) -> dict[str, Any]:
     """Every struct, enum and sum type a module declares, by name."""
     found: dict[str, Any] = {}
     for name, obj in vars(module).items():
-        if isinstance(obj, type) and issubclass(obj, NodeEnum) and obj is not NodeEnum:
-            found[name] = obj
-        elif isinstance(obj, type) and hasattr(obj, "__klr__") and info_of(obj).tag is not None:
-            found[name] = obj
-        elif typing.get_origin(obj) is typing.Annotated and any(
-                isinstance(m, Sum) for m in typing.get_args(obj)[1:]):
+        if _is_node_type(obj):
             found[name] = obj
     return found
 

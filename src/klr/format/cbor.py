@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from klr.errors import FormatError
 from klr.schema import Kind, NodeEnum, Prim, TypeDesc, describe, fields_of, info_of
@@ -46,9 +47,8 @@ def _head(major: int, n: int, out: bytearray) -> None:
 
 
 def _enc_int(v: Any, out: bytearray) -> None:
-    if type(v) is not int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise FormatError(f"expected an integer, got {type(v).__name__} {v!r}")
+    if type(v) is not int and (isinstance(v, bool) or not isinstance(v, int)):
+        raise FormatError(f"expected an integer, got {type(v).__name__} {v!r}")
     if v >= 0:
         if v > _NAT_MAX:
             raise FormatError(f"integer {v} does not fit in 64 bits")

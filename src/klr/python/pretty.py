@@ -8,11 +8,60 @@ parentheses around every compound operand.
 from __future__ import annotations
 
 from klr.python.ast import (
-    Args, AnnAssign, Assert, Assign, Attr, AugAssign, BinOp, BinOpExpr, BoolOp, BoolOpExpr, BreakLoop,
-    Call, CBool, CEllipsis, CFloat, CInt, Class, CmpOp, CNone, Compare, Comprehension, ConstExpr,
-    ContinueLoop, CString, CTensor, DictComp, DictExpr, Expr, ExprStmt, ForLoop, Format, Fun, FunDef,
-    GeneratorExp, IfExp, IfStm, Joined, Kernel, Keyword, Lambda, ListComp, ListExpr, Name, ObjectExpr,
-    Pass, Ret, SliceExpr, Starred, Stmt, Subscript, TupleExpr, UnaryOp, UnaryOpExpr, WhileLoop,
+    AnnAssign,
+    Args,
+    Assert,
+    Assign,
+    Attr,
+    AugAssign,
+    BinOp,
+    BinOpExpr,
+    BoolOp,
+    BoolOpExpr,
+    BreakLoop,
+    Call,
+    CBool,
+    CEllipsis,
+    CFloat,
+    CInt,
+    Class,
+    CmpOp,
+    CNone,
+    Compare,
+    Comprehension,
+    ConstExpr,
+    ContinueLoop,
+    CString,
+    CTensor,
+    DictComp,
+    DictExpr,
+    Expr,
+    ExprStmt,
+    ForLoop,
+    Format,
+    Fun,
+    FunDef,
+    GeneratorExp,
+    IfExp,
+    IfStm,
+    Joined,
+    Kernel,
+    Keyword,
+    Lambda,
+    ListComp,
+    ListExpr,
+    Name,
+    ObjectExpr,
+    Pass,
+    Ret,
+    SliceExpr,
+    Starred,
+    Stmt,
+    Subscript,
+    TupleExpr,
+    UnaryOp,
+    UnaryOpExpr,
+    WhileLoop,
     WithBlock,
 )
 
@@ -194,7 +243,8 @@ def expr(e: Expr) -> str:
         case Format(inner, conv):
             return "{" + expr(inner) + (f"!{chr(conv)}" if conv is not None and conv >= 0 else "") + "}"
         case Joined(es):
-            return "f" + repr("".join(expr(x) if isinstance(x.expr, Format) else str(_literal(x)) for x in es))
+            parts = (expr(x) if isinstance(x.expr, Format) else str(_literal(x)) for x in es)
+            return "f" + repr("".join(parts))
         case Lambda(args, body):
             return f"lambda {_args(args)}: {expr(body)}"
         case ListComp(elt, gens):

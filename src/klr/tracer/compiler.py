@@ -26,6 +26,7 @@ from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
     from klr.tracer.engine import Engine
+    from klr.tracer.context import Ctx
 
 
 class Signal:
@@ -122,7 +123,7 @@ class Compiler:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.ctx = engine.ctx
+        self.ctx: Ctx = engine.ctx
         self.exprs: dict[int, Fn] = {}
         self.bodies: dict[int, Body] = {}
         self.stores: dict[tuple[str, int], Callable[[Frame, Value], None]] = {}
@@ -337,10 +338,12 @@ class Compiler:
     def _binop(self, k: A.BinOpExpr, pos: Pos) -> Fn:
         left, right = self.expr(k.left), self.expr(k.right)
         sym = BINOP_SYMBOLS[k.op]
-        fast = _INT_FAST.get(k.op)
+        maybe_fast = _INT_FAST.get(k.op)
         ctx = self.ctx
 
-        if fast is not None:
+        if maybe_fast is not None:
+            fast = maybe_fast
+
             def run_fast(frame: Frame) -> Value:
                 a = left(frame)
                 b = right(frame)
@@ -499,9 +502,10 @@ class Compiler:
     def _format(self, k: A.Format, pos: Pos) -> Fn:
         value = self.expr(k.e)
         ctx = self.ctx
-        conv = ops.to_str if k.conv is None else _CONV.get(k.conv)
-        if conv is None:
+        found = ops.to_str if k.conv is None else _CONV.get(k.conv)
+        if found is None:
             return self.fail(f"unknown f-string conversion '!{chr(k.conv or 0)}'", pos)
+        conv: Callable[[Ctx, Value], Value] = found
 
         def run(frame: Frame) -> Value:
             v = value(frame)

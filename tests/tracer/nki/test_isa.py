@@ -260,3 +260,21 @@ def test_get_nc_version_and_enums(tmp_path: Path) -> None:
         return x
     """
     trace_kernel(tmp_path, src, rand(4, 4))
+
+
+def test_nc_matmul_transpose_mode_transposes_the_stationary_tile(tmp_path: Path) -> None:
+    # NKI: the data is the stationary tile and the identity the moving one; Core's transpose
+    # matmul transposes its moving operand, so the tracer swaps them.
+    x = rand(32, 48)
+    src = """\
+    def kernel(x):
+        eye = nl.load(nl.shared_identity_matrix(32, dtype=nl.float32))
+        t = nisa.nc_matmul(nl.load(x), eye, is_transpose=True, is_moving_onezero=True)
+        out = nl.ndarray((48, 32), dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=nl.copy(t))
+        return out
+    """
+    (out,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_array_equal(out, x.T)
+    mm = next(s.op for s in stmts(trace_kernel(tmp_path, src, x)) if type(s.op).__name__ == "NcMatMul")
+    assert mm.isTranspose and mm.isStationaryOneZero and not mm.isMovingZero

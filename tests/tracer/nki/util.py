@@ -45,7 +45,7 @@ def run_kernel(tmp_path: Path, source: str, *inputs: Any, strict: bool = True,
     result = trace_kernel(tmp_path, source, *inputs, **options)
     arrays = [x for x in inputs if isinstance(x, np.ndarray)]
     names = [t.name for t in result.kernel.inputs]
-    out = klr.eval(result.kernel, strict=strict, **dict(zip(names, arrays, strict=True)))
+    out = klr.eval(result, strict=strict, **dict(zip(names, arrays, strict=True)))  # with its constants
     return [out.outputs[t.name] for t in result.kernel.outputs]
 
 

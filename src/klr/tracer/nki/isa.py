@@ -213,6 +213,11 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
     st = view_arg(ctx, a["stationary"], "stationary")
     mv = view_arg(ctx, a["moving"], "moving")
     flags = _mm_flags(ctx, a)
+    if flags["transpose"]:
+        # NKI transposes the stationary tile against an identity moving tile; a Core transpose
+        # matmul transposes its moving operand (the stationary one is the identity).
+        st, mv = mv, st
+        flags["stationary_onezero"], flags["moving_zero"] = flags["moving_zero"], flags["stationary_onezero"]
     if dps:
         dst = view_arg(ctx, a["dst"], "dst")
         if dst.buf.memory is Memory.psum and not flags["transpose"] and fresh_psum(ctx, dst):

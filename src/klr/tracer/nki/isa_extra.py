@@ -26,7 +26,16 @@ from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import Number, result
 from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, REDUCE_CMDS, alu_of, enum_of
 from klr.tracer.nki.emit import emit, ref, refs
-from klr.tracer.nki.isa import bool_arg, dual, no_mask, on_chip, out_dtype, same_size, scalar_operand, view_arg
+from klr.tracer.nki.isa import (
+    bool_arg,
+    dual,
+    no_mask,
+    on_chip,
+    out_dtype,
+    same_size,
+    scalar_operand,
+    view_arg,
+)
 from klr.tracer.nki.masks import as_mask, region
 from klr.tracer.nki.views import View, permute_view
 from klr.tracer.values import Value, type_name

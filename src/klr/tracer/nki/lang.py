@@ -7,7 +7,8 @@ their ``mask=`` clips the transfer, or splits it into boxes for a non-rectangula
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
 from klr.core import Address, DevicePrint, Memory, PrintOutputBuffer, Shape, TensorName
 from klr.dtypes import Dtype
@@ -15,6 +16,7 @@ from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import result, stretches_to, tile_view
 from klr.tracer.nki.consts import DTYPES, PMAX, buffer_value, dtype_of, memory_of
 from klr.tracer.nki.emit import alloc, emit, ref, state, tile
+from klr.tracer.nki.hostarrays import HostArray
 from klr.tracer.nki.index import Mgrid, arange
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.tensors import Tile
@@ -194,12 +196,34 @@ def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     key = ("shared identity", n, dt)
     buf = st.cache.get(key)
     if buf is None:
-        name = ctx.fresh_name("identity")
-        address = Address(name, Memory.hbm, n, n * dt.size, isShared=True)
-        buf = Buf(TensorName(name, dt, Shape(n, (n,)), address, n, False), (n, n), 0)
-        ctx.state.setdefault("shared_constants", {})[name] = np.eye(n, dtype=dt.numpy())
-        st.cache[key] = buf
+        buf = st.cache[key] = _constant_buf(ctx, "identity", np.eye(n, dtype=dt.numpy()), dt)
     return Tile(root_view(buf))
+
+
+def _constant_buf(ctx: Ctx, hint: str, array: Any, dt: Dtype) -> Buf:
+    """A shared HBM tensor holding ``array`` (already of ``dt``), recorded as a constant file."""
+    dims = tuple(int(d) for d in array.shape) or (1,)
+    free = math.prod(dims[1:])
+    name = ctx.fresh_name(hint)
+    address = Address(name, Memory.hbm, dims[0], free * dt.size, isShared=True)
+    buf = Buf(TensorName(name, dt, Shape(dims[0], dims[1:]), address, free, False), dims, 0)
+    ctx.state.setdefault("shared_constants", {})[name] = array.reshape(dims)
+    return buf
+
+
+@builtin(NL + "shared_constant", dialect="both")
+def shared_constant(ctx: Ctx, constant: Value, dtype: Value = None) -> Value:
+    """A shared HBM tensor holding a host array (``np.identity(128, dtype=np.int8)``),
+    converted to ``dtype`` when given. Dtypes a constant cannot have (bfloat16...) are stored
+    as float32 after rounding to ``dtype``; ``nl.load`` converts."""
+    if not isinstance(constant, HostArray):
+        raise ctx.error(f"shared_constant takes a numpy array built in the kernel, not {type_name(constant)}")
+    dt = constant.dtype if dtype is None else dtype_of(ctx, dtype)
+    array = constant.array.astype(dt.numpy())
+    if dt not in _CONSTANT_DTYPES:
+        dt = Dtype.float32
+        array = array.astype(dt.numpy())
+    return Tile(root_view(_constant_buf(ctx, "constant", array, dt)))
 
 
 # --- transfers -----------------------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""Trace-time numpy arrays: the data of ``nl.shared_constant``.
+
+Kernels build constant matrices on the host while they are traced
+(``nl.shared_constant(np.identity(128, dtype=np.int8), dtype=nl.bfloat16)``). Such an array
+is a ``HostArray``: a numpy array the tracer holds, never a device tensor; the only thing a
+kernel can do with it (besides reading ``shape``/``dtype``) is hand it to ``nl.shared_constant``,
+which places it in shared HBM as one of the kernel's shared constant files.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from klr.dtypes import Dtype
+from klr.tracer.nki.consts import DTYPES, dtype_of
+from klr.tracer.registry import builtin
+from klr.tracer.values import TraceObject, Value
+
+if TYPE_CHECKING:
+    from klr.tracer.context import Ctx
+
+NP = "numpy."
+_ARRAY_LIMIT = 1 << 24
+"""Largest host array (elements) a kernel may build; constants are stored in the output."""
+
+
+class HostArray(TraceObject):
+    """A numpy array computed while tracing."""
+
+    __slots__ = ("array", "dtype")
+    type_name = "ndarray"
+
+    def __init__(self, array: Any, dtype: Dtype) -> None:
+        self.array = array
+        self.dtype = dtype
+
+    def getattr(self, ctx: Ctx, name: str) -> Value:
+        if name == "shape":
+            return tuple(int(d) for d in self.array.shape)
+        if name == "dtype":
+            return DTYPES[self.dtype]
+        if name == "ndim":
+            return self.array.ndim
+        return super().getattr(ctx, name)
+
+    def __repr__(self) -> str:
+        return f"ndarray(shape={tuple(self.array.shape)}, dtype={self.dtype.name})"
+
+
+def _size(ctx: Ctx, v: Value, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise ctx.error(f"{what} must be a positive integer, not {v!r}")
+    return v
+
+
+@builtin(NP + "eye", dialect="python")
+def eye(ctx: Ctx, N: Value, M: Value = None, k: Value = 0, dtype: Value = None) -> Value:
+    """An ``N`` x ``M`` host array with ones on diagonal ``k`` (float32 unless ``dtype``)."""
+    import numpy as np
+
+    rows = _size(ctx, N, "eye's N")
+    cols = rows if M is None else _size(ctx, M, "eye's M")
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise ctx.error(f"eye's k must be an integer, not {k!r}")
+    if rows * cols > _ARRAY_LIMIT:
+        raise ctx.error(f"a host array of {rows * cols} elements is larger than the limit {_ARRAY_LIMIT}")
+    dt = Dtype.float32 if dtype is None else dtype_of(ctx, dtype)
+    return HostArray(np.eye(rows, cols, k).astype(dt.numpy()), dt)
+
+
+@builtin(NP + "identity", dialect="python")
+def identity(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
+    """The ``n`` x ``n`` identity as a host array (float32 unless ``dtype``)."""
+    return eye(ctx, _size(ctx, n, "identity's n"), dtype=dtype)
