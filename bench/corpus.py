@@ -95,10 +95,13 @@ def np_dtype(name: str) -> np.dtype:
     return np.dtype(special.get(name, name))
 
 
-def make_value(spec: Any, rng: np.random.Generator) -> Any:
-    """A concrete argument for one recorded input/keyword description."""
+def make_value(spec: Any, rng: np.random.Generator, module: str = "") -> Any:
+    """A concrete argument for one recorded input/keyword description. ``{"object": CLASS,
+    "fields": {...}}`` (ours) is an instance of the kernel module's CLASS built by a call."""
     if spec is None:
         raise NotReproducible("an argument was not recorded")
+    if "object" in spec:
+        return object_call(f"{module}.{spec['object']}", spec.get("fields", {}))
     if "shape" in spec and "dtype" in spec:
         dtype = np_dtype(spec["dtype"])
         shape = tuple(spec["shape"])
@@ -112,6 +115,15 @@ def make_value(spec: Any, rng: np.random.Generator) -> Any:
     if "scalar" in spec:
         return float(np.asarray(rng.random(), dtype=np_dtype(spec["scalar"])))
     raise NotReproducible(f"argument of type {spec.get('type', '?')} cannot be rebuilt")
+
+
+def object_call(cls: str, fields: dict[str, Any]) -> Any:
+    """The AST call ``cls(**fields)``, which the tracer evaluates like the kernel's own code."""
+    from klr.python import ast as K
+    from klr.python.args import value_expr
+
+    keywords = tuple(K.Keyword(k, value_expr(v)) for k, v in fields.items())
+    return K.Expr(K.Call(K.Expr(K.Name(cls)), (), keywords))
 
 
 def symbolic_value(spelling: str) -> Any:
@@ -129,6 +141,58 @@ def parse_grid(text: str | None) -> tuple[int, ...] | None:
     except (ValueError, SyntaxError):
         raise NotReproducible(f"grid {text} cannot be rebuilt") from None
     return tuple(grid) if isinstance(grid, (tuple, list)) else (int(grid),)
+
+
+_BINOPS: dict[type, Callable[[int, int], int]] = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b}
+
+
+def _grid_value(node: ast.AST, env: dict[str, Any]) -> Any:
+    """A launch-grid expression of a driver: integers, names, ``x.shape[i]``, arithmetic,
+    ``nl.nc(k)`` (k cores) and ``nl.spmd_dim(...)`` (the product of its sizes)."""
+    match node:
+        case ast.Constant(value=int() as v):
+            return v
+        case ast.Name(id=name) if name in env:
+            return env[name]
+        case ast.Attribute(value=base, attr="shape"):
+            return tuple(np.shape(_grid_value(base, env)))
+        case ast.Subscript(value=base, slice=index):
+            return _grid_value(base, env)[_grid_value(index, env)]
+        case ast.BinOp(left=a, op=op, right=b) if type(op) in _BINOPS:
+            return _BINOPS[type(op)](_grid_value(a, env), _grid_value(b, env))
+        case ast.Tuple(elts=elts):
+            return tuple(_grid_value(e, env) for e in elts)
+        case ast.Call(func=ast.Attribute(attr="nc"), args=[k]):
+            return _grid_value(k, env)
+        case ast.Call(func=ast.Attribute(attr="spmd_dim"), args=args):
+            return int(np.prod([_grid_value(a, env) for a in args]))
+    raise NotReproducible(f"grid expression {ast.unparse(node)} cannot be rebuilt")
+
+
+def driver_grid(driver: Path, kernel: str, args: list[Any]) -> tuple[int, ...]:
+    """The launch grid ``kernel[...]`` of the driver function that calls it, evaluated for
+    ``args`` (a logical-core dimension ``spmd_dim(n, nc(k))`` counts n*k instances)."""
+    tree = ast.parse(driver.read_text())
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        env: dict[str, Any] = dict(zip((a.arg for a in fn.args.args), args, strict=False))
+        for stmt in fn.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                try:
+                    env[stmt.targets[0].id] = _grid_value(stmt.value, env)
+                except (NotReproducible, TypeError, IndexError, ZeroDivisionError):
+                    continue
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == kernel:
+                grid = _grid_value(node.slice, env)
+                grid = grid if isinstance(grid, tuple) else (grid,)
+                print(f"  note: {driver.name}: launch grid {ast.unparse(node.slice)} rebuilt as {grid}",
+                      file=sys.stderr)
+                return grid
+    raise NotReproducible(f"no launch of {kernel} found in {driver.name}")
 
 
 # --- running one phase -----------------------------------------------------------------------
@@ -218,6 +282,8 @@ def compare(key: str, got: np.ndarray, want: np.ndarray, what: str) -> str:
 
 def check(key: str, expected: Any, outputs: dict[str, np.ndarray], names: list[str],
           final_inputs: dict[str, np.ndarray] | None) -> str:
+    if callable(expected):  # a property of the outputs (kernels drawing random numbers)
+        return expected([outputs[n] for n in names])
     if isinstance(expected, dict):
         problems = []
         for name, want in expected.items():
@@ -241,11 +307,17 @@ def run_invocation(row: Row, path: Path, entry: dict[str, Any], inv: dict[str, A
     rng = np.random.default_rng(seed)
     symbolic = SYMBOLIC_ARGS.get(row.key, {})
     try:
-        args = [symbolic_value(symbolic[i]) if i in symbolic else make_value(s, rng)
+        module = path.stem  # gathered code names the kernel module's classes <stem>.<Class>
+        args = [symbolic_value(symbolic[i]) if i in symbolic else make_value(s, rng, module)
                 for i, s in enumerate(inv["inputs"])] if inv else []
-        kwargs = {k: symbolic_value(symbolic[k]) if k in symbolic else make_value(s, rng)
+        kwargs = {k: symbolic_value(symbolic[k]) if k in symbolic else make_value(s, rng, module)
                   for k, s in inv["kwargs"].items()} if inv else {}
-        grid = parse_grid(inv.get("grid")) if inv else None
+        grid_text = inv.get("grid") if inv else None
+        if grid_text is not None and "spmd_dim" in grid_text:
+            driver = path.parents[len(Path(entry["path"]).parents) - 1] / inv["driver"]
+            grid = driver_grid(driver, kernel, args)
+        else:
+            grid = parse_grid(grid_text)
     except NotReproducible as exc:
         row.error = f"skipped: {exc}"
         return

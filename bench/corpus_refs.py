@@ -6,7 +6,9 @@ Python values) and ``kwargs`` its keyword arguments. A reference returns either
 
 * a tuple of arrays, compared in order with the kernel's outputs, or
 * a dict ``{parameter name: array}`` for kernels that write into an argument instead of
-  returning a tensor; compared with that input buffer after the run.
+  returning a tensor; compared with that input buffer after the run, or
+* a function of the list of outputs returning "" when they have the property the kernel's
+  own test checks, else why not (kernels whose outputs depend on random numbers).
 
 NaN in an expected array means "not specified" (elements the kernel never writes).
 ``TOL`` overrides the per-dtype tolerance for kernels that round through a narrower dtype.
@@ -14,7 +16,7 @@ Everything here is written from the kernels' documented semantics; none of it is
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ml_dtypes
@@ -27,6 +29,8 @@ SDK = "aws-neuron/aws-neuron-sdk"
 TUTORIALS = f"{SAMPLES}:src/nki_samples/tutorials"
 _ATTN_FWD = f"{TUTORIALS}/attention_fwd_performance/attention_kernels.py"
 _MAMBA = f"{TUTORIALS}/fused_mamba/mamba_nki_kernels.py"
+_ROTARY = f"{TUTORIALS}/rotary/rotary_nki_kernels.py"
+_REF_ATTN = f"{SAMPLES}:src/nki_samples/reference/attention.py"
 _ATTN_VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v8a", "v9", "v11")
 FP32_MIN = float(np.finfo(np.float32).min)
 
@@ -193,6 +197,225 @@ def selective_scan(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarra
     return (out.astype(inputs[0].dtype),)
 
 
+def _rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """Rotary embedding over the last axis: x * cos + rotate_half(x) * sin, where
+    rotate_half(x) = concat(-x[half:], x[:half])."""
+    half = x.shape[-1] // 2
+    rotated = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+    return x * cos + rotated * sin
+
+
+def rotary_qk(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """q, k [batch, heads, seq, head_dim]; cos, sin [batch, seq, head_dim]; out [2, *q.shape]."""
+    q, k, cos, sin = (_f64(x) for x in inputs[:4])
+    cos, sin = cos[:, None], sin[:, None]
+    return (np.stack([_rotate(q, cos, sin), _rotate(k, cos, sin)]).astype(inputs[0].dtype),)
+
+
+def _softmax_rows(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sd_attention(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """q [b, d, s], k and v [b, s, d]: softmax(0.125 q^T k^T) v per batch, [b, s, d]; with
+    use_causal_mask, scores of keys after the query are -9984 (the kernel's stand-in for -inf)."""
+    q, k, v = (_f64(x) for x in inputs[:3])
+    scores = 0.125 * np.einsum("bdq,bkd->bqk", q, k)
+    if kwargs.get("use_causal_mask", inputs[3] if len(inputs) > 3 else False):
+        qi, ki = np.indices(scores.shape[1:])
+        scores = np.where(qi >= ki, scores, -9984.0)
+    return ((_softmax_rows(scores) @ v).astype(inputs[0].dtype),)
+
+
+# --- kernels drawing random numbers: the properties their tests check --------------------------
+
+
+def _problems(*checks: tuple[bool, str]) -> str:
+    return "; ".join(why for ok, why in checks if not ok)
+
+
+def dropped_or_kept(inputs: list[Any], kwargs: dict[str, Any]) -> Callable[[Sequence[np.ndarray]], str]:
+    a = inputs[0]
+
+    def prop(outs: Sequence[np.ndarray]) -> str:
+        out = outs[0]
+        return _problems((bool(np.all((out == 0) | (out == a))), "an element is neither 0 nor its input"),
+                         (bool(np.any(out != 0)), "every element was dropped"))
+    return prop
+
+
+def top8_descending(inputs: list[Any], kwargs: dict[str, Any]) -> Callable[[Sequence[np.ndarray]], str]:
+    def prop(outs: Sequence[np.ndarray]) -> str:
+        out = outs[0]
+        return _problems((out.shape == (32, 8), f"shape {out.shape}"),
+                         (bool(np.all((out >= 0) & (out <= 1))), "a value outside [0, 1]"),
+                         (bool(np.all(np.diff(out, axis=1) <= 0)), "a row is not descending"))
+    return prop
+
+
+def distinct_indices(inputs: list[Any], kwargs: dict[str, Any]) -> Callable[[Sequence[np.ndarray]], str]:
+    def prop(outs: Sequence[np.ndarray]) -> str:
+        out = outs[0]
+        return _problems((out.dtype == np.uint32, f"dtype {out.dtype}"),
+                         (bool(np.all(out < 128)), "an index outside [0, 128)"),
+                         (bool(np.all(np.diff(out.astype(np.int64), axis=1) != 0)), "repeated index"))
+    return prop
+
+
+def eight_replaced(inputs: list[Any], kwargs: dict[str, Any]) -> Callable[[Sequence[np.ndarray]], str]:
+    def prop(outs: Sequence[np.ndarray]) -> str:
+        out = outs[0]
+        ninf = np.isneginf(out)
+        return _problems((bool(np.all(ninf.sum(axis=1) == 8)), "a row without exactly 8 -inf"),
+                         (bool(np.all((out[~ninf] >= 0) & (out[~ninf] <= 1))), "a value outside [0, 1]"))
+    return prop
+
+
+def gathered_columns(inputs: list[Any], kwargs: dict[str, Any]) -> Callable[[Sequence[np.ndarray]], str]:
+    def prop(outs: Sequence[np.ndarray]) -> str:
+        data, idx, got = outs
+        want = np.take_along_axis(data, idx.astype(np.int64), axis=-1)
+        return _problems((bool(np.array_equal(idx[0], 5 * np.arange(10))), "indices are not 0, 5, .. 45"),
+                         (bool(np.allclose(got, want)), "result differs from take_along_axis"))
+    return prop
+
+
+# --- deterministic kernels of the second batch --------------------------------------------------
+
+
+def _replace_top8(a: np.ndarray, imm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's 8 largest values (first occurrences, largest first) replaced by imm, and
+    their positions."""
+    rows = a.reshape(a.shape[0], -1).astype(np.float32)
+    order = np.argsort(-rows, axis=1, kind="stable")[:, :8]
+    out = rows.copy()
+    np.put_along_axis(out, order, np.float32(imm), axis=1)
+    return out.reshape(a.shape), order.astype(np.uint32)
+
+
+def replace_top8(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    imm = kwargs.get("imm", inputs[1] if len(inputs) > 1 else 0.0)
+    return _replace_top8(inputs[0], imm)
+
+
+def replace_top8_zero(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return _replace_top8(inputs[0], 0.0)
+
+
+def replace_top8_corner(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Only the [:64, :256] corner is specified (the mask); indices of its first 64 rows."""
+    a = inputs[0]
+    out, idx = _replace_top8(a[:64, :256], kwargs["imm"])
+    full = np.full(a.shape, np.nan, np.float32)
+    full[:64, :256] = out
+    idx_full = np.full((a.shape[0], 8), np.nan)
+    idx_full[:64] = idx
+    return full, idx_full
+
+
+def range_select_chain(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Three selections of index ranges 32 + 128*i + j (kept where bound0 <= index < bound1),
+    the tile growing by 1 each time; the last selection and the running max of all three."""
+    x, b0, b1, start = _f64(inputs[0]), _f64(inputs[1]), _f64(inputs[2]), inputs[5]
+    fill = FP32_MIN
+    best = np.full((x.shape[0], 1), -np.inf)
+    selected = x
+    for i in range(3):
+        index = start + i * x.shape[0] + np.arange(x.shape[1])[None, :]
+        selected = np.where((index >= b0) & (index < b1), x + i, fill)
+        best = np.maximum(best, selected.max(axis=1, keepdims=True))
+    return selected.astype(np.float32), best.astype(np.float32)
+
+
+def segment_bounds(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    ids = kwargs["segment_ids"]
+    p, n = ids.shape
+    out = np.zeros((p, 2, n), np.float64)
+    for r in range(p):
+        for i in range(n):
+            if ids[r, i] == 0:
+                out[r, :, i] = (n, -1)
+                continue
+            lo = i
+            while lo > 0 and ids[r, lo - 1] == ids[r, i]:
+                lo -= 1
+            hi = i + 1
+            while hi < n and ids[r, hi] == ids[r, i]:
+                hi += 1
+            out[r, :, i] = (lo, hi)
+    return (out.astype(ids.dtype),)
+
+
+def _imm(v: Any) -> Any:
+    return _f64(v) if isinstance(v, np.ndarray) else float(v)
+
+
+def cumulative_add(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Running sum of src + imm0, from imm1 when given with load_reduce (see SYMBOLIC_ARGS)."""
+    src = _f64(inputs[0])
+    start = _imm(kwargs["imm1"]) if "imm1" in kwargs else 0.0
+    return ((np.cumsum(src + _imm(kwargs["imm0"]), axis=1) + start).astype(np.float32),)
+
+
+def cumulative_product_twice(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """reset_reduce then reduce with op1 = multiply: the second pass continues from the first's end."""
+    run = np.cumprod(_f64(inputs[0]) + _imm(kwargs["imm0"]), axis=1)
+    return ((run * run[:, -1:]).astype(np.float32),)
+
+
+def scan_from_initial(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    return ((np.cumsum(_f64(inputs[0]), axis=1) + float(kwargs["initial"])).astype(np.float32),)
+
+
+def scatter_rows_by_index(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    src, idx = inputs[:2]
+    out = np.full((128, src.shape[1]), np.nan, dtype=np.float64)
+    out[np.asarray(idx).astype(np.int64)] = src  # repeated indices: the last write wins
+    return (out,)
+
+
+_MR8 = f"{SDK}:nki/test/test_nki_isa_nc_match_replace8.py"
+_CUM = f"{SDK}:nki/test/test_nki_isa_tensor_scalar_cumulative.py"
+
+def _masked(scores: np.ndarray, causal: bool, window: int) -> np.ndarray:
+    """Scores of keys a query may not see set to -9984 (the kernels' stand-in for -inf): keys
+    after the query when causal, and with a window > 0 also keys >= window positions back."""
+    if not (causal or window > 0):
+        return scores
+    qi, ki = np.indices(scores.shape[-2:])
+    hidden = ki > qi
+    if window > 0:
+        hidden |= ki <= qi - window
+    return np.where(hidden, -9984.0, scores)
+
+
+def flash_attention_forward(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """q [b, h, d, sq], k [b, kh, d, sk], v [b, kh, sk, d] (query head j reads kv head
+    j // (h / kh)); scale 1/sqrt(d). o [b, h, sq, d] and, when training, the log-sum-exp of each
+    query's scores laid out [b, h, 128, sq / 128] (query t*128 + p at [p, t])."""
+    q, k, v = (_f64(x) for x in inputs[:3])
+    group = q.shape[1] // k.shape[1]
+    k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+    scale = kwargs.get("softmax_scale") or 1.0 / np.sqrt(q.shape[2])
+    window = kwargs.get("sliding_window", -1)
+    scores = _masked(np.einsum("bhdq,bhdk->bhqk", q * scale, k), kwargs.get("use_causal_mask", True), window)
+    top = scores.max(axis=-1, keepdims=True)
+    total = np.exp(scores - top).sum(axis=-1, keepdims=True)
+    out = (np.exp(scores - top) / total @ v).astype(inputs[0].dtype)
+    config = kwargs.get("config")
+    if config is not None and not _config_fields(config).get("training", True):
+        return (out,)
+    lse = (top + np.log(total))[..., 0]
+    b, h, sq = lse.shape
+    return (out, lse.reshape(b, h, sq // 128, 128).transpose(0, 1, 3, 2).astype(np.float32))
+
+
+def _config_fields(call: Any) -> dict[str, Any]:
+    """The literal keyword values of a FlashConfig(...) argument the benchmark built."""
+    return {kw.id: getattr(kw.value.expr.value, "value", None) for kw in call.expr.keywords}
+
+
 REFS: dict[str, Ref] = {
     f"{TUTORIALS}/tensor_addition/tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
         add_pair,
@@ -236,10 +459,37 @@ REFS: dict[str, Ref] = {
     f"{SDK}:nki/examples/average_pool2d/average_pool2d_nki_kernels.py:tensor_avgpool_kernel": average_pool,
     **{f"{_ATTN_FWD}:attn_fwd_{v}": attention_dq for v in _ATTN_VERSIONS},
     **{f"{_MAMBA}:mamba_{v}": selective_scan for v in ("v1", "v2", "v3")},
+    f"{_ROTARY}:nki_apply_rotary_embedding": rotary_qk,
+    f"{_REF_ATTN}:fused_self_attn_for_SD_small_head_size": sd_attention,
+    f"{_REF_ATTN}:flash_fwd": flash_attention_forward,
 }
+
+# Kernels of the aws-neuron-sdk ISA tests added with isa_more (random ones checked by property).
+REFS.update({
+    f"{SDK}:nki/test/test_nki_isa_dropout.py:nki_dropout": dropped_or_kept,
+    f"{SDK}:nki/test/test_nki_isa_dropout.py:nki_dropout_scalar": dropped_or_kept,
+    f"{SDK}:nki/test/test_nki_isa_max8.py:nki_max8": top8_descending,
+    f"{SDK}:nki/test/test_nki_isa_nc_find_index8.py:nki_max_index8": distinct_indices,
+    f"{_MR8}:nki_nc_match_replace8": eight_replaced,
+    f"{_MR8}:nki_nc_match_replace_indices8": replace_top8,
+    f"{_MR8}:nki_nc_match_replace_indices8_mask": replace_top8_corner,
+    f"{_MR8}:nki_nc_match_replace_indices8_3d": replace_top8_zero,
+    f"{_MR8}:nki_nc_match_replace_indices8_3d_inplace": replace_top8_zero,
+    f"{SDK}:nki/test/test_nki_isa_range_select.py:nki_range_select_chaining": range_select_chain,
+    f"{SDK}:nki/test/test_nki_isa_sequence_bounds.py:nki_sequence_bounds": segment_bounds,
+    f"{_CUM}:nki_tensor_scalar_cumulative_scalar": cumulative_add,
+    f"{_CUM}:nki_tensor_scalar_cumulative_vector": cumulative_add,
+    f"{_CUM}:nki_tensor_scalar_cumulative_chain": cumulative_product_twice,
+    f"{_CUM}:nki_tensor_scan": scan_from_initial,
+    f"{SDK}:nki/test/test_nki_nl_gather_flattened.py:nki_gather_flattened": gathered_columns,
+    f"{SDK}:nki/test/test_nki_nl_load_store_indirect.py:example_indirect_save_1": scatter_rows_by_index,
+})
 
 # rtol = atol overrides, for results that pass through bfloat16 inside the kernel.
 TOL: dict[str, float] = {
+    # mixed precision: the matmul operands are bfloat16 (their test allows 1e-2).
+    f"{_REF_ATTN}:fused_self_attn_for_SD_small_head_size": 1e-2,
+    f"{_REF_ATTN}:flash_fwd": 1e-2,
     # v7 on keep the softmax weights and v in bfloat16 (the tutorial's own test allows 1e-2).
     **{f"{_ATTN_FWD}:attn_fwd_{v}": 1e-2 for v in _ATTN_VERSIONS[6:]},
     f"{SDK}:nki/test/test_nki_isa_activation.py:nki_activation": 1e-2,
@@ -286,4 +536,31 @@ EXTRA_INVOCATIONS: dict[str, list[dict[str, Any]]] = {
                     {"shape": [256, 4], "dtype": _F32, "range": [-1.0, 0.0]},
                     {"shape": [1, 4, 1024], "dtype": _F32}, {"shape": [1, 4, 1024], "dtype": _F32}]}]
        for v in ("v1", "v2", "v3")},
+    # The rotary driver launches a [batch, heads] grid over q, k [batch, heads, seq, head_dim]
+    # with cos, sin [batch, seq, head_dim]; defaults batch 2, head_dim 128, seq 64/128/256.
+    # Fewer heads here; seq 64 takes the masked partial tile, 256 two full ones.
+    f"{_ROTARY}:nki_apply_rotary_embedding": [
+        {"grid": "(2, 2)", "kwargs": {},
+         "inputs": [{"shape": [2, 2, seq, 128], "dtype": _F32, "range": [-1.0, 1.0]}] * 2
+                   + [{"shape": [2, seq, 128], "dtype": _F32, "range": [-1.0, 1.0]}] * 2}
+        for seq in (64, 256)],
+    # (_nki_apply_rotary_embedding_core computes on SBUF tiles; it runs inside this kernel only.)
+    # test_SD_attention_small_head: grid [bs], q [bs, d, seq], k and v [bs, seq, d]; bs 1, d 128,
+    # seq 4096 there, 512 here (the kernel tiles seq by 128); once more with the causal mask.
+    f"{_REF_ATTN}:fused_self_attn_for_SD_small_head_size": [
+        {"grid": "(1,)", "kwargs": kwargs,
+         "inputs": [{"shape": [1, 128, 512], "dtype": _F32}] + [{"shape": [1, 512, 128], "dtype": _F32}] * 2}
+        for kwargs in ({}, {"use_causal_mask": {"value": True}})],
+    # test_flash_attn_fwd (numerical): float32 in [-1, 1), d 128, tile 2048 over seq 4096+, grid
+    # [batch, kv heads], mixed precision, causal; training returns (o, lse). Here seq 1024 with
+    # 512-wide tiles: GQA training (2 query heads on 1 kv head), inference, a sliding window.
+    f"{_REF_ATTN}:flash_fwd": [
+        {"grid": "(1, 1)",
+         "inputs": [{"shape": [1, heads, 128, 1024], "dtype": _F32, "range": [-1.0, 1.0]},
+                    {"shape": [1, 1, 128, 1024], "dtype": _F32, "range": [-1.0, 1.0]},
+                    {"shape": [1, 1, 1024, 128], "dtype": _F32, "range": [-1.0, 1.0]}, {"value": None}],
+         "kwargs": {"use_causal_mask": {"value": True}, "sliding_window": {"value": window},
+                    "mixed_precision": {"value": True},
+                    "config": {"object": "FlashConfig", "fields": {"seq_tile_size": 512, "training": training}}}}
+        for heads, training, window in ((2, True, -1), (1, False, -1), (1, False, 300))],
 }

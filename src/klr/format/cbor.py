@@ -173,10 +173,34 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
     if kind is Kind.STRUCT:
         info = info_of(desc.cls)
         assert info.tag is not None
-        return _fields_encoder(desc.cls, _tag_head(info.tag, 0, len(fields_of(desc.cls)) + info.proofs))
+        enc = _fields_encoder(desc.cls, _tag_head(info.tag, 0, len(fields_of(desc.cls)) + info.proofs))
+        return _memo_encoder(enc) if info.lean in SHARED else enc
     if kind is Kind.SUM:
         return _sum_encoder(desc)
     raise TypeError(f"cannot encode {desc}")
+
+
+#: Structs that a traced kernel repeats many times (every access names its tensor): their
+#: encodings are cached by object identity, their decodings by byte span.
+SHARED = frozenset({"TensorName", "BirAccessPattern", "AccessPattern", "AccessBasic"})
+
+_ENC_MEMO: dict[int, tuple[Any, bytes]] = {}
+_ENC_MEMO_LIMIT = 1 << 14
+
+
+def _memo_encoder(enc: Encoder) -> Encoder:
+    def enc_memo(v: Any, out: bytearray) -> None:
+        hit = _ENC_MEMO.get(id(v))
+        if hit is not None and hit[0] is v:  # holding v keeps its id from being reused
+            out += hit[1]
+            return
+        start = len(out)
+        enc(v, out)
+        if len(_ENC_MEMO) >= _ENC_MEMO_LIMIT:
+            _ENC_MEMO.clear()
+        _ENC_MEMO[id(v)] = (v, bytes(out[start:]))
+
+    return enc_memo
 
 
 def _fields_encoder(cls: type, head: bytes) -> Encoder:
@@ -248,11 +272,12 @@ def encode(value: Any, tp: Any = None) -> bytes:
 class Reader:
     """A cursor over CBOR bytes; every failure is a FormatError naming the byte offset."""
 
-    __slots__ = ("data", "pos")
+    __slots__ = ("data", "memo", "pos")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
+        self.memo: dict[bytes, list[tuple[bytes, Any]]] = {}  # shared structs by leading bytes
 
     def fail(self, what: str, at: int | None = None) -> FormatError:
         where = self.pos if at is None else at
@@ -277,43 +302,59 @@ class Reader:
         return self.data[p:p + n]
 
     def head(self, major: int, what: str) -> int:
-        start = self.pos
-        b = self.byte(what)
+        data, p = self.data, self.pos
+        if p >= len(data):
+            raise self.fail(what)
+        b = data[p]
         if b >> 5 != major:
-            raise self.fail(what, start)
+            raise self.fail(what, p)
         info = b & 0x1F
         if info < 24:
+            self.pos = p + 1
             return info
         if info > 27:
-            raise self.fail(what, start)
-        return int.from_bytes(self.take(1 << (info - 24), what), "big")
+            raise self.fail(what, p)
+        end = p + 1 + (1 << (info - 24))
+        if end > len(data):
+            raise self.fail(what, len(data))
+        self.pos = end
+        return int.from_bytes(data[p + 1:end], "big")
 
     def tagged(self, tag: int, n: int, what: str) -> int:
         """Read ``d9 tag ctor (80|n)``; return ctor. n < 0 means: any count, checked by caller."""
-        start = self.pos
-        b = self.take(4, what)
-        if b[0] != 0xD9 or b[1] != tag or b[3] & 0xE0 != 0x80:
-            raise self.fail(what, start)
-        if n >= 0 and b[3] != 0x80 | n:
-            raise FormatError(f"malformed KLR data at byte {start}: {what} should have "
-                              f"{n} fields, the header says {b[3] & 0x1F}")
-        return b[2]
+        data, p = self.data, self.pos
+        if p + 4 > len(data):
+            raise self.fail(what, min(len(data), p + 4))
+        if data[p] != 0xD9 or data[p + 1] != tag or data[p + 3] & 0xE0 != 0x80:
+            raise self.fail(what, p)
+        if n >= 0 and data[p + 3] != 0x80 | n:
+            raise FormatError(f"malformed KLR data at byte {p}: {what} should have "
+                              f"{n} fields, the header says {data[p + 3] & 0x1F}")
+        self.pos = p + 4
+        return data[p + 2]
 
     def at_end(self) -> bool:
         return self.pos >= len(self.data)
 
 
 def _dec_nat(r: Reader) -> int:
+    data, p = r.data, r.pos
+    if p < len(data) and data[p] < 24:  # the common case: a small number in one byte
+        r.pos = p + 1
+        return data[p]
     return r.head(0, "a natural number")
 
 
 def _dec_int(r: Reader) -> int:
-    start = r.pos
-    b = r.byte("an integer")
-    r.pos = start
-    if b >> 5 == 0:
-        return r.head(0, "an integer")
-    return -1 - r.head(1, "an integer")
+    data, p = r.data, r.pos
+    if p < len(data):
+        b = data[p]
+        if b < 24:
+            r.pos = p + 1
+            return b
+        if b >> 5 == 1:
+            return -1 - r.head(1, "an integer")
+    return r.head(0, "an integer")
 
 
 def _dec_str(r: Reader) -> str:
@@ -382,13 +423,15 @@ def _build_decoder(desc: TypeDesc) -> Decoder:
         what = desc.name
 
         def dec_option(r: Reader) -> Any:
-            start = r.pos
-            b = r.take(4, what)
-            if b == b"\xd9\xff\x00\x80":
-                return None
-            if b == b"\xd9\xff\x01\x81":
-                return inner(r)
-            raise r.fail(what, start)
+            data, p = r.data, r.pos
+            if p + 4 <= len(data) and data[p] == 0xD9 and data[p + 1] == 0xFF:
+                if data[p + 2] == 0 and data[p + 3] == 0x80:
+                    r.pos = p + 4
+                    return None
+                if data[p + 2] == 1 and data[p + 3] == 0x81:
+                    r.pos = p + 4
+                    return inner(r)
+            raise r.fail(what, min(p, len(data)))
 
         return dec_option
     if kind is Kind.LIST:
@@ -438,10 +481,36 @@ def _build_decoder(desc: TypeDesc) -> Decoder:
             r.tagged(tag, n, what)
             return body(r)
 
-        return dec_struct
+        return _memo_decoder(dec_struct) if info.lean in SHARED else dec_struct
     if kind is Kind.SUM:
         return _sum_decoder(desc)
     raise TypeError(f"cannot decode {desc}")
+
+
+_MEMO_KEY = 24       # leading bytes that select candidate spans (the name is among them)
+_MEMO_CANDIDATES = 8
+
+
+def _memo_decoder(dec: Decoder) -> Decoder:
+    """Reuse the value of an identical byte span seen earlier in the same input."""
+
+    def dec_memo(r: Reader) -> Any:
+        data, start = r.data, r.pos
+        key = data[start:start + _MEMO_KEY]
+        spans = r.memo.get(key)
+        if spans is not None:
+            for span, value in spans:
+                if data.startswith(span, start):
+                    r.pos = start + len(span)
+                    return value
+        value = dec(r)
+        if spans is None:
+            r.memo[key] = [(data[start:r.pos], value)]
+        elif len(spans) < _MEMO_CANDIDATES:
+            spans.append((data[start:r.pos], value))
+        return value
+
+    return dec_memo
 
 
 def _fields_decoder(cls: type) -> Callable[[Reader], Any]:

@@ -181,19 +181,29 @@ def _shuffle_mask(ctx: Core, op: Shuffle) -> None:
         ctx.fail(f"shuffleMask has {len(op.shuffleMask)} entries; a quadrant has 32 partitions")
 
 
-@impl(Shuffle, check=(_shuffle_mask, same_shape("dst", "src")))
+def _shuffle_rows(ctx: Core, op: Shuffle) -> None:
+    (sp, sf), (dp, df) = ctx.shape(op.src), ctx.shape(op.dst)
+    if sf != df:
+        ctx.fail(f"src has {sf} elements per partition but dst has {df}")
+    if sp > dp:
+        ctx.fail(f"src has {sp} partitions, more than the {dp} of dst")
+
+
+@impl(Shuffle, check=(_shuffle_mask, _shuffle_rows))
 def shuffle(ctx: Core, op: Shuffle) -> None:
+    """Partition i of each 32-partition group of dst takes partition shuffleMask[i] of the
+    same group of src; src may have fewer partitions than dst (a broadcast of its rows)."""
     src = ctx.load(op.src)
     dst = ctx.load(op.dst)
-    rows = np.arange(src.P)
-    take = np.zeros(src.P, bool)
+    rows = np.arange(dst.P)
+    take = np.zeros(dst.P, bool)
     for i, m in enumerate(op.shuffleMask):
         choice = int(ctx.imm(m))
         if choice == 255:
             continue
         if not 0 <= choice < 32:
             ctx.fail(f"shuffleMask[{i}] = {choice} is not a partition of a quadrant (0..31) or 255")
-        targets = np.arange(i, src.P, 32)
+        targets = np.arange(i, dst.P, 32)
         sources = targets - i + choice
         if sources.size and sources.max() >= src.P:
             ctx.fail(f"shuffleMask[{i}] = {choice} names partition {int(sources.max())} of a "
@@ -201,8 +211,9 @@ def shuffle(ctx: Core, op: Shuffle) -> None:
         rows[targets] = sources
         take[targets] = True
     kind = compute_kind(src.dtype, dst.dtype)
-    out = np.where(take[:, None], src.num(kind)[rows], dst.num(kind))
-    origin = select_origin(take[:, None], None if src.origin is None else src.origin[rows], dst.origin)
+    picked = np.where(take, rows, 0)
+    out = np.where(take[:, None], src.num(kind)[picked], dst.num(kind))
+    origin = select_origin(take[:, None], None if src.origin is None else src.origin[picked], dst.origin)
     ctx.store(op.dst, out, origin)
 
 

@@ -172,6 +172,35 @@ def match_replace8(ctx: Core, op: MatchReplace8) -> None:
         ctx.store(op.dstIdx, index, merge(_row_origin(src.origin, 8), vals.origin))
 
 
+# --- sequence bounds ---------------------------------------------------------------------------
+
+
+def _two_per_id(ctx: Core, op: SequenceBounds) -> None:
+    (p, n), (dp, df) = ctx.shape(op.segmentIds), ctx.shape(op.dst)
+    if (dp, df) != (p, 2 * n):
+        ctx.fail(f"dst must hold [{p}, 2, {n}] elements (start and end per segment id) but has "
+                 f"shape {list(ctx.nd_shape(op.dst))}")
+
+
+@impl(SequenceBounds, check=_two_per_id)
+def sequence_bounds(ctx: Core, op: SequenceBounds) -> None:
+    """Per row of ids: where each element's run of equal ids starts and ends (exclusive);
+    id 0 is padding, with start n and end -1."""
+    ids = ctx.load(op.segmentIds)
+    x = ids.num(F32)
+    p, n = x.shape
+    pos = np.arange(n, dtype=I64)
+    opens = np.ones((p, n), bool)
+    opens[:, 1:] = x[:, 1:] != x[:, :-1]
+    closes = np.ones((p, n), bool)
+    closes[:, :-1] = x[:, :-1] != x[:, 1:]
+    start = np.maximum.accumulate(np.where(opens, pos, 0), axis=1)
+    end = np.minimum.accumulate(np.where(closes, pos + 1, n + 1)[:, ::-1], axis=1)[:, ::-1]
+    pad = x == 0
+    out = np.concatenate([np.where(pad, n, start), np.where(pad, -1, end)], axis=1)
+    ctx.store(op.dst, out, _row_origin(ids.origin, 2 * n))
+
+
 # --- random numbers ----------------------------------------------------------------------------
 
 
@@ -288,7 +317,7 @@ def device_print(ctx: Core, op: DevicePrint) -> None:
 unsupported("it is a legacy instruction that current NKI kernels do not emit",
             LoadMaskRegister, MatchValueLoad, LoadStationary, MatMul, LocalGather)
 unsupported("its numerics are not specified in the interpreter yet",
-            SequenceBounds, NonzeroWithCount, Activate2, QuantizeMX, MatMulMX)
+            NonzeroWithCount, Activate2, QuantizeMX, MatMulMX)
 unsupported("communication between ranks needs more than one device",
             SendRecv, SendRecvCompute, AllReduce, AllGather, ReduceScatter, CollectivePermute,
             CollectivePermuteImplicit, CollectivePermuteImplicitReduce, Broadcast, AllToAll,

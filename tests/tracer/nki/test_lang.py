@@ -288,3 +288,18 @@ def test_empty_like_logical_ops_and_device_print(tmp_path: Path) -> None:
     assert "devicePrint" in op_names(trace_kernel(tmp_path, src, x))
     (out,) = run_kernel(tmp_path, src, x)
     np.testing.assert_array_equal(out, (~((x > 0) & (x < 0.5))).astype(np.float32))
+
+
+def test_lazy_initialization_and_numpy_dtype(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        acc = np.dtype(np.float32)
+        assert acc == nl.float32 and acc.itemsize == 4
+        z = nl.full((32, 8), fill_value=2.0, dtype=acc, buffer=nl.sbuf, lazy_initialization=False)
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=nl.add(nl.load(x), z))
+        return out
+    """
+    x = rand(32, 8)
+    (out,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(out, x + 2, rtol=1e-6)

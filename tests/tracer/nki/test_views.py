@@ -161,3 +161,23 @@ def test_tensor_attributes(tmp_path: Path) -> None:
         return x
     """
     trace_kernel(tmp_path, src, rand(16, 64))
+
+
+def test_integer_indexed_free_axis_of_a_tile_can_be_indexed_again(tmp_path: Path) -> None:
+    # flash attention passes ``l_buf[:, i]`` to a helper that writes ``l_buf[:, 0]``
+    src = """
+    def kernel(x):
+        buf = nl.ndarray((nl.par_dim(32), 4), dtype=x.dtype, buffer=nl.sbuf)
+        buf[...] = nl.load(x)
+        column = buf[:, 2]
+        assert column.shape == (32,)
+        column[:, 0] = nl.multiply(column[:, 0], 3.0)
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=buf)
+        return out
+    """
+    x = rand(32, 4)
+    (out,) = run_kernel(tmp_path, src, x)
+    want = x.copy()
+    want[:, 2] *= 3
+    np.testing.assert_allclose(out, want, rtol=1e-6)

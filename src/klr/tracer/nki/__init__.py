@@ -7,9 +7,9 @@ Importing this package registers the builtins (``klr.tracer.registry``). Modules
 ``masks``, ``tensors`` (the tensor value),
 ``arith`` (element-wise operations and assignment), then the builtins: ``lang``
 (``nki.language`` creation and transfers), ``compute`` (``nki.language`` math), ``isa`` and
-``isa_extra`` (``nki.isa``), ``allocation`` (``nki.compiler``). See docs/nki.md.
+``isa_extra``, ``isa_more`` (``nki.isa``), ``allocation`` (``nki.compiler``). See docs/nki.md.
 """
 
-from klr.tracer.nki import allocation, compute, consts, isa, isa_extra, lang, tensors
+from klr.tracer.nki import allocation, compute, consts, isa, isa_extra, isa_more, lang, tensors
 
-__all__ = ["allocation", "compute", "consts", "isa", "isa_extra", "lang", "tensors"]
+__all__ = ["allocation", "compute", "consts", "isa", "isa_extra", "isa_more", "lang", "tensors"]

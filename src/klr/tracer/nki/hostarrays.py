@@ -72,3 +72,9 @@ def eye(ctx: Ctx, N: Value, M: Value = None, k: Value = 0, dtype: Value = None) 
 def identity(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     """The ``n`` x ``n`` identity as a host array (float32 unless ``dtype``)."""
     return eye(ctx, _size(ctx, n, "identity's n"), dtype=dtype)
+
+
+@builtin(NP + "dtype", dialect="python")
+def dtype(ctx: Ctx, dtype: Value) -> Value:
+    """``np.dtype(x)``: the element type ``x`` names (a dtype value or its name)."""
+    return DTYPES[dtype_of(ctx, dtype, "np.dtype's argument")]

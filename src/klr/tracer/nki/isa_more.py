@@ -1,6 +1,6 @@
 """Further ``nki.isa`` and ``nki.language`` builtins: random numbers and dropout, the
 find/replace-8 family, partition shuffles, range and predicate selection, sequence bounds,
-cumulative tensor-scalar scans, gathers, and the compiler's allocation hints.
+cumulative tensor-scalar scans and gathers.
 
 The ISA builtins accept both dialects like those of ``klr.tracer.nki.isa``. Where a legacy
 positional call could be mistaken for a destination-passing one (``nc_stream_shuffle`` takes
@@ -35,7 +35,7 @@ from klr.core import (
 from klr.dtypes import Dtype
 from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import Number, result
-from klr.tracer.nki.consts import BUFFERS, REDUCE_CMDS, alu_of, dtype_of, enum_of
+from klr.tracer.nki.consts import REDUCE_CMDS, alu_of, dtype_of, enum_of
 from klr.tracer.nki.emit import emit, ref, refs
 from klr.tracer.nki.isa import (
     UNSET,
@@ -51,7 +51,6 @@ from klr.tracer.nki.isa import (
 )
 from klr.tracer.nki.lang import parse_shape
 from klr.tracer.nki.masks import as_mask, region
-from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import builtin
 from klr.tracer.values import Value, type_name
@@ -486,30 +485,3 @@ def gather_flattened(ctx: Ctx, data: Value, indices: Value, *, axis: Value = -1,
         emit(c, NcNGather(d, s, i, dst.dtype), [dst])
     dt = src.dtype if dtype is None else dtype_of(ctx, dtype)
     return result(ctx, idx.shape, dt, fn_, inputs=[src, idx], par_axis=idx.par_dim)
-
-
-# --- allocation hints --------------------------------------------------------------------------
-
-
-def _hint(ctx: Ctx, memory: str, kind: str, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
-    """Record an allocation request and stand for the plain buffer (allocation is left to the
-    compiler; the interpreter runs kernels before allocation)."""
-    ctx.state.setdefault("allocation_hints", []).append((memory, kind, args, kwargs))
-    return BUFFERS[memory]
-
-
-def _hints(memory: str) -> None:
-    for kind in ("alloc", "mod_alloc", "auto_alloc"):
-        def impl(ctx: Ctx, *args: Value, _m: str = memory, _k: str = kind, **kwargs: Value) -> Value:
-            return _hint(ctx, _m, _k, args, kwargs)
-        impl.__doc__ = (f"Allocation request for {memory.upper()} tensors: accepted, recorded, and "
-                        f"treated as ``buffer=nl.{memory}``.")
-        builtin(f"nki.compiler.{memory}.{kind}", dialect="both")(impl)
-
-
-_hints("sbuf")
-_hints("psum")
-
-
-def _is_tile(v: Value) -> bool:
-    return isinstance(v, Tile)

@@ -123,21 +123,23 @@ def _filled(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value, va
 
 
 @builtin(NL + "zeros", emits=("memSet",), dialect="legacy")
-def zeros(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None) -> Value:
-    """A tensor of zeros."""
+def zeros(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None,
+          lazy_initialization: Value = False) -> Value:
+    """A tensor of zeros (``lazy_initialization`` only affects scheduling)."""
     return _filled(ctx, shape, dtype, buffer, name, 0)
 
 
 @builtin(NL + "ones", emits=("memSet",), dialect="legacy")
-def ones(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None) -> Value:
-    """A tensor of ones."""
+def ones(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None,
+         lazy_initialization: Value = False) -> Value:
+    """A tensor of ones (``lazy_initialization`` only affects scheduling)."""
     return _filled(ctx, shape, dtype, buffer, name, 1)
 
 
 @builtin(NL + "full", emits=("memSet",), dialect="legacy")
 def full(ctx: Ctx, shape: Value, fill_value: Value, dtype: Value, buffer: Value = None,
-         name: Value = None) -> Value:
-    """A tensor filled with ``fill_value``."""
+         name: Value = None, lazy_initialization: Value = False) -> Value:
+    """A tensor filled with ``fill_value`` (``lazy_initialization`` only affects scheduling)."""
     return _filled(ctx, shape, dtype, buffer, name, fill_value)
 
 

@@ -65,12 +65,12 @@ class Tile(TraceObject):
         return super().getattr(ctx, name)
 
     def getitem(self, ctx: Ctx, key: Value) -> Value:
-        return Tile(index_view(ctx, self.view, key))
+        return Tile(_indexed(ctx, self.view, key))
 
     def setitem(self, ctx: Ctx, key: Value, value: Value) -> None:
         from klr.tracer.nki.arith import assign
 
-        assign(ctx, index_view(ctx, self.view, key), value)
+        assign(ctx, _indexed(ctx, self.view, key), value)
 
     def length(self, ctx: Ctx) -> int:
         return self.shape[0] if self.shape else 1
@@ -100,6 +100,16 @@ class Tile(TraceObject):
     def __repr__(self) -> str:
         v = self.view
         return f"tensor({v.tensor.name}, {list(self.shape)}, {DTYPES[self.dtype]!r}, {self.memory.name})"
+
+
+def _indexed(ctx: Ctx, view: View, key: Value) -> View:
+    """``view[key]``; an entry that is a tensor makes an indirect view (``klr.tracer.nki.indirect``)."""
+    entries = key if isinstance(key, tuple) else (key,)
+    if any(isinstance(e, Tile) for e in entries):
+        from klr.tracer.nki.indirect import indirect_view
+
+        return indirect_view(ctx, view, key)
+    return index_view(ctx, view, key)
 
 
 # --- attributes and methods ----------------------------------------------------------------

@@ -280,11 +280,27 @@ def _coord(ctx: Ctx, i: int, n: int, axis: int) -> int:
 
 def index_view(ctx: Ctx, view: View, key: Value) -> View:
     """``view[key]`` with numpy semantics (see the module docstring)."""
-    view = checked(ctx, view)
+    view = _with_free_singles(checked(ctx, view), key)
     entries = _entries(ctx, view, key)
     if any(isinstance(e, IndexTile) for e in entries):
         return _advanced(ctx, view, entries)
     return _basic(ctx, view, entries)
+
+
+def _with_free_singles(view: View, key: Value) -> View:
+    """An on-chip tile indexed with an integer on a free axis keeps that axis as a size-1 one
+    in NKI tile code (``l_buf[:, i]`` is a ``[128, 1]`` tile and takes ``[:, 0]``): when a key
+    has more indices than ``view`` has dimensions, the hidden free pairs become visible again."""
+    if not view.buf.on_chip or view.par_dim is None:
+        return view
+    entries = key.tiles if isinstance(key, MgridResult) else key
+    used = sum(1 for e in (entries if isinstance(entries, tuple) else (entries,))
+               if e is not None and e is not Ellipsis)
+    singles = [i for i in range(view.par + 1, len(view.nums)) if i not in view.vis and view.nums[i] == 1]
+    if used <= view.rank or used > view.rank + len(singles):
+        return view
+    vis = tuple(sorted((*view.vis, *singles[:used - view.rank])))
+    return View(view.buf, view.offset, view.steps, view.nums, vis, view.par)
 
 
 class _Out:
