@@ -180,13 +180,15 @@ def driver_grid(driver: Path, kernel: str, args: list[Any]) -> tuple[int, ...]:
             continue
         env: dict[str, Any] = dict(zip((a.arg for a in fn.args.args), args, strict=False))
         for stmt in fn.body:
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
+            if isinstance(target, ast.Name):
                 try:
-                    env[stmt.targets[0].id] = _grid_value(stmt.value, env)
+                    env[target.id] = _grid_value(stmt.value, env)  # type: ignore[union-attr]
                 except (NotReproducible, TypeError, IndexError, ZeroDivisionError):
                     continue
         for node in ast.walk(fn):
-            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == kernel:
+            launch = isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+            if launch and node.value.id == kernel:  # type: ignore[attr-defined]
                 grid = _grid_value(node.slice, env)
                 grid = grid if isinstance(grid, tuple) else (grid,)
                 print(f"  note: {driver.name}: launch grid {ast.unparse(node.slice)} rebuilt as {grid}",

@@ -416,6 +416,35 @@ def _config_fields(call: Any) -> dict[str, Any]:
     return {kw.id: getattr(kw.value.expr.value, "value", None) for kw in call.expr.keywords}
 
 
+def flash_attention_backward(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """The gradients the kernel computes from q, k, v, o, dy [b, h(kv), d, s] and the forward's
+    log-sum-exp lse [b, h, 128, s / 128], recomputing P = exp(scale q^T k - lse) (masked
+    scores count as 0): dV = dy P, dS = P (dy^T v - rowsum(dy o)), dK = scale q dS,
+    dQ = scale k dS^T; kv heads sum over their query heads. With sinks [b, h] also
+    dsinks = -sum_q exp(sink - lse_q) rowsum(P (dy^T v))_q."""
+    q, k, v, o, dy, lse = (_f64(x) for x in inputs[:6])
+    b, h, d, s = q.shape
+    group = h // k.shape[1]
+    k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+    scale = kwargs.get("softmax_scale") or 1.0 / np.sqrt(d)
+    row_lse = lse.transpose(0, 1, 3, 2).reshape(b, h, s)[..., None]
+    scores = _masked(np.einsum("bhdq,bhdk->bhqk", q * scale, k), kwargs.get("use_causal_mask", False),
+                     kwargs.get("sliding_window", -1))
+    p = np.exp(scores - row_lse)
+    dp = np.einsum("bhdq,bhdk->bhqk", dy, v)
+    ds = p * (dp - np.einsum("bhdq,bhdq->bhq", dy, o)[..., None])
+    dq = scale * np.einsum("bhdk,bhqk->bhdq", k, ds)
+    per_kv = (b, h // group, group, d, s)
+    dk = (scale * np.einsum("bhdq,bhqk->bhdk", q, ds)).reshape(per_kv).sum(axis=2)
+    dv = np.einsum("bhdq,bhqk->bhdk", dy, p).reshape(per_kv).sum(axis=2)
+    grads = tuple(g.astype(inputs[0].dtype) for g in (dq, dk, dv))
+    sinks = kwargs.get("sinks")
+    if sinks is None:
+        return grads
+    p_sink = np.exp(_f64(sinks)[..., None] - row_lse[..., 0])
+    return (*grads, (-(p_sink * (p * dp).sum(axis=-1)).sum(axis=-1)).astype(np.float32))
+
+
 REFS: dict[str, Ref] = {
     f"{TUTORIALS}/tensor_addition/tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
         add_pair,
@@ -462,6 +491,7 @@ REFS: dict[str, Ref] = {
     f"{_ROTARY}:nki_apply_rotary_embedding": rotary_qk,
     f"{_REF_ATTN}:fused_self_attn_for_SD_small_head_size": sd_attention,
     f"{_REF_ATTN}:flash_fwd": flash_attention_forward,
+    f"{_REF_ATTN}:flash_attn_bwd": flash_attention_backward,
 }
 
 # Kernels of the aws-neuron-sdk ISA tests added with isa_more (random ones checked by property).
@@ -490,6 +520,7 @@ TOL: dict[str, float] = {
     # mixed precision: the matmul operands are bfloat16 (their test allows 1e-2).
     f"{_REF_ATTN}:fused_self_attn_for_SD_small_head_size": 1e-2,
     f"{_REF_ATTN}:flash_fwd": 1e-2,
+    f"{_REF_ATTN}:flash_attn_bwd": 1e-2,
     # v7 on keep the softmax weights and v in bfloat16 (the tutorial's own test allows 1e-2).
     **{f"{_ATTN_FWD}:attn_fwd_{v}": 1e-2 for v in _ATTN_VERSIONS[6:]},
     f"{SDK}:nki/test/test_nki_isa_activation.py:nki_activation": 1e-2,
@@ -563,4 +594,18 @@ EXTRA_INVOCATIONS: dict[str, list[dict[str, Any]]] = {
                     "mixed_precision": {"value": True},
                     "config": {"object": "FlashConfig", "fields": {"seq_tile_size": 512, "training": training}}}}
         for heads, training, window in ((2, True, -1), (1, False, -1), (1, False, 300))],
+    # test_flash_attn_bwd (numerical): float32 in [-1, 1), d 128, seq 4096/8192, grid [batch, kv
+    # heads], causal, mixed precision, sliding window -1/128, sinks or not. Here seq 512 with two
+    # query heads on one kv head, then a 128 window with sinks; lse near log(seq) as a real
+    # forward pass leaves it.
+    f"{_REF_ATTN}:flash_attn_bwd": [
+        {"grid": "(1, 1)",
+         "inputs": [{"shape": [1, 2, 128, 512], "dtype": _F32, "range": [-1.0, 1.0]}]
+                   + [{"shape": [1, 1, 128, 512], "dtype": _F32, "range": [-1.0, 1.0]}] * 2
+                   + [{"shape": [1, 2, 128, 512], "dtype": _F32, "range": [-1.0, 1.0]}] * 2
+                   + [{"shape": [1, 2, 128, 4], "dtype": _F32, "range": [5.0, 7.0]}, {"value": None}],
+         "kwargs": {"use_causal_mask": {"value": True}, "mixed_precision": {"value": True},
+                    "sliding_window": {"value": window},
+                    "sinks": {"shape": [1, 2], "dtype": _F32, "range": [-1.0, 1.0]} if sinks else {"value": None}}}
+        for window, sinks in ((-1, False), (128, True))],
 }

@@ -83,7 +83,8 @@ def indirect_view(ctx: Ctx, view: View, key: Value) -> View:
     if len(at) > 1:
         raise ctx.error("only one index of a tensor access can be a tensor")
     k = at[0]
-    tile: Tile = entries[k]  # type: ignore[assignment]
+    tile = entries[k]
+    assert isinstance(tile, Tile)
     index = checked(ctx, tile.view)
     if index.buf.memory.is_hbm:
         raise ctx.error(f"an index tensor must be in SBUF or PSUM, not in HBM ('{index.tensor.name}'); "

@@ -18,6 +18,7 @@ from klr.dtypes import Dtype
 from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import Number, binary, promote, result
 from klr.tracer.nki.compute import (
+    _in_sbuf,
     check_transpose,
     matmul_checks,
     matmul_producer,
@@ -161,7 +162,7 @@ def scalar_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object
 
 
 def no_mask(ctx: Ctx, args: Args, fn: str) -> None:
-    if args.get("mask") is not None:
+    if args.get("mask") not in (None, True):  # a Python True (a tile-level condition) masks nothing
         raise ctx.error(f"{fn}: the mask parameter is not supported")
 
 
@@ -212,6 +213,8 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
     no_mask(ctx, a, fn)
     st = view_arg(ctx, a["stationary"], "stationary")
     mv = view_arg(ctx, a["moving"], "moving")
+    if not dps:  # legacy tile code feeds PSUM results (nc_transpose's) straight back in
+        st, mv = _in_sbuf(ctx, st), _in_sbuf(ctx, mv)
     flags = _mm_flags(ctx, a)
     if flags["transpose"]:
         # NKI transposes the stationary tile against an identity moving tile; a Core transpose

@@ -104,7 +104,8 @@ def _by_dialect(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., A
             try:
                 bound = sigs[dps].bind(*args, **kwargs)
             except TypeError as e:
-                raise ctx.error(f"{full}() {str(e).replace('missing a required argument:', 'missing required argument')}") from None
+                why = str(e).replace("missing a required argument:", "missing required argument")
+                raise ctx.error(f"{full}() {why}") from None
             bound.apply_defaults()
             for k, v in bound.arguments.items():
                 if v is UNSET:
@@ -132,7 +133,7 @@ def rand(ctx: Ctx, shape: Value, dtype: Value = None, **kwargs: Value) -> Value:
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         d, _ = refs(c, dst, [])
-        emit(c, Rand2(d, ImmFloat(0.0), ImmFloat(1.0)), [dst])  # type: ignore[arg-type]
+        emit(c, Rand2(d, ImmFloat(0.0), ImmFloat(1.0)), [dst])
     return result(ctx, dims, dt, fn, par_axis=par)
 
 
@@ -260,7 +261,7 @@ def nc_match_replace8(ctx: Ctx, a: Args, dps: bool) -> Value:
         i = None if idx is None else idx if pred is None else _rows(idx, box, data)
         ir = None if i is None else ref(c, i, write=True)
         d, (s, vv) = refs(c, rows, [src, v])
-        emit(c, MatchReplace8(d, s, vv, isa_ops.imm(imm, Dtype.float32), ir, dst.dtype),  # type: ignore[arg-type]
+        emit(c, MatchReplace8(d, s, vv, isa_ops.imm(imm, Dtype.float32), ir, dst.dtype),
              [rows] + ([i] if i is not None else []))
     return _into(ctx, a, dps, data.shape, data.dtype, [data, vals], write, par_axis=data.par_dim, mask=pred)
 
@@ -337,7 +338,7 @@ def range_select(ctx: Ctx, a: Args, dps: bool) -> Value:
         same_size(c, dst, data, "on_true_tile", fn)
         r = None if rres is None else ref(c, rres, write=True)
         d, (t, x0, x1) = refs(c, dst, [data, b0, b1])
-        emit(c, NcRangeSelect(d, cmd, r, rop, op0, op1, x0, x1, start, t, fill, dst.dtype),  # type: ignore[arg-type]
+        emit(c, NcRangeSelect(d, cmd, r, rop, op0, op1, x0, x1, start, t, fill, dst.dtype),
              [dst] + ([rres] if rres is not None else []))
     return _into(ctx, a, dps, data.shape, data.dtype, [data, b0, b1], write, par_axis=data.par_dim)
 
