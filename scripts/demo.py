@@ -49,7 +49,10 @@ def main(name: str) -> int:
             return 1
         ok = True
         for path, want in zip(outputs, expected):
-            got = np.load(path).astype(np.float64)
+            got = np.load(path)
+            if got.dtype.kind == "V":  # .npy stores bfloat16/fp8 as raw bytes
+                got = got.view(want.dtype)
+            got = got.astype(np.float64)
             tol = ex.tolerance(want.dtype)
             err = float(np.max(np.abs(got - want.astype(np.float64)))) if got.size else 0.0
             good = got.shape == want.shape and np.allclose(got, want.astype(np.float64), rtol=tol, atol=tol)

@@ -278,6 +278,17 @@ def operator_inplace(ctx: Ctx, op: str, t: Tile, other: Value) -> Value:
 # --- assignment ----------------------------------------------------------------------------
 
 
+class LoopReduced(Tile):
+    """``nl.loop_reduce(x, op)``: the tile ``x``, which an assignment combines into its
+    destination (``dst = dst op x``) instead of overwriting it."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, view: View, op: AluOp) -> None:
+        super().__init__(view)
+        self.op = op
+
+
 def assign(ctx: Ctx, dst: View, value: Value) -> None:
     """``dst[...] = value``: write a tile (copying, or redoing its producer into dst) or a number."""
     if isinstance(value, Number):
@@ -286,6 +297,13 @@ def assign(ctx: Ctx, dst: View, value: Value) -> None:
     if not isinstance(value, Tile):
         raise ctx.error(f"cannot assign a {type_name(value)} to a tensor")
     src = value.view
+    if isinstance(value, LoopReduced):
+        if dst.buf.memory.is_hbm:
+            raise ctx.error("nl.loop_reduce accumulates into an on-chip tile, not into HBM")
+        if src.shape != dst.shape and stretches_to(src.shape, dst.shape):
+            src = expand_view(src, dst.shape, left=src.rank == 1 and dst.rank > 1)
+        isa_ops.tensor_tensor(ctx, dst, dst, src, value.op)
+        return
     if dst.same(src) or retarget(ctx, src, value.origin, dst, accumulate=False):
         return
     if src.shape != dst.shape:

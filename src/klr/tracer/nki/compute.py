@@ -17,6 +17,7 @@ from klr.core import ActivationFunc, AluOp, ImmFloat, Memory
 from klr.dtypes import Dtype
 from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import (
+    LoopReduced,
     Number,
     binary,
     broadcast_to,
@@ -25,7 +26,7 @@ from klr.tracer.nki.arith import (
     unary_activation,
     unary_alu,
 )
-from klr.tracer.nki.consts import PMAX, PSUM_BANK_BYTES, dtype_of
+from klr.tracer.nki.consts import PMAX, PSUM_BANK_BYTES, alu_of, dtype_of
 from klr.tracer.nki.emit import state, taint, tile
 from klr.tracer.nki.masks import as_mask, masked, region
 from klr.tracer.nki.tensors import Tile
@@ -442,3 +443,15 @@ def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Val
     return result(ctx, (m, n), Dtype.float32, fn, inputs=[xv, yv], memory=Memory.psum,
                   accumulates=True, memories=(Memory.psum,))
 
+
+@builtin(NL + "loop_reduce", emits=("tensorTensor",), dialect="legacy")
+def loop_reduce(ctx: Ctx, x: Value, op: Value, loop_indices: Value, *, dtype: Value = None,
+                mask: Value = None) -> Value:
+    """``x`` combined into the tile it is assigned to: ``acc[...] = nl.loop_reduce(x, op=np.add,
+    loop_indices=(i,))`` is ``acc = acc op x`` (each iteration of the loops named adds one term)."""
+    src = tile_view(ctx, x, "the operand of nl.loop_reduce")
+    if as_mask(ctx, mask) is not None:
+        raise ctx.error("nl.loop_reduce does not take an index mask")
+    if dtype is not None:
+        dtype_of(ctx, dtype)  # the destination's dtype decides the result's
+    return LoopReduced(src, alu_of(ctx, op))
