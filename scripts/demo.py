@@ -58,7 +58,7 @@ def main(name: str) -> int:
             good = got.shape == want.shape and np.allclose(got, want.astype(np.float64), rtol=tol, atol=tol)
             ok &= good
             print(f"{'OK' if good else 'MISMATCH'}: {path.stem} {list(got.shape)} matches numpy "
-                  f"within {tol:g} (max abs error {err:.3g})" if good else
+                  f"with rtol = atol = {tol:g} (max abs error {err:.3g})" if good else
                   f"MISMATCH: {path.stem} {list(got.shape)} vs {list(want.shape)} (max abs error {err:.3g})")
     return 0 if ok else 1
 

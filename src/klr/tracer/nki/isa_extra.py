@@ -37,7 +37,7 @@ from klr.tracer.nki.isa import (
     view_arg,
 )
 from klr.tracer.nki.masks import as_mask, region
-from klr.tracer.nki.views import View, permute_view
+from klr.tracer.nki.views import View, index_view, permute_view
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -232,6 +232,8 @@ def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     no_mask(ctx, a, fn)
     op = alu_of(ctx, a["op"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
+    if data.rank == 1 and data.par_dim == 0:  # a [P] tile is a per-partition column
+        data = index_view(ctx, data, (slice(None), None))
     if data.rank != 2 or data.par_dim != 0:
         raise ctx.error(f"{fn} needs a 2-D [partition, free] tile, not {list(data.shape)}")
 

@@ -20,7 +20,7 @@ from klr.tracer.nki.hostarrays import HostArray
 from klr.tracer.nki.index import Mgrid, arange
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.tensors import Tile
-from klr.tracer.nki.views import Box, Buf, View, expand_view, permute_view, root_view
+from klr.tracer.nki.views import Box, Buf, View, expand_view, index_view, permute_view, root_view
 from klr.tracer.registry import builtin, constant
 from klr.tracer.values import Value, type_name
 
@@ -239,6 +239,8 @@ def _hbm_source(ctx: Ctx, src: Value, fn: str) -> View:
 
 
 def _load_into(ctx: Ctx, view: View, mask: Value, dtype: Value) -> Value:
+    if view.rank == 0:  # one element (``x[b, h]`` of a 2-D tensor) loads as a [1, 1] tile
+        view = index_view(ctx, view, (None, None))
     pred = as_mask(ctx, mask)
     out_dt = dtype_of(ctx, dtype) if dtype is not None else view.dtype
 
