@@ -445,6 +445,14 @@ def flash_attention_backward(inputs: list[Any], kwargs: dict[str, Any]) -> tuple
     return (*grads, (-(p_sink * (p * dp).sum(axis=-1)).sum(axis=-1)).astype(np.float32))
 
 
+def add_first_elements(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """a + b on the first n_elements elements (row-major); the rest are not written."""
+    a, b, n = inputs[:3]
+    out = (_f64(a) + _f64(b)).astype(a.dtype).reshape(-1)
+    out[n:] = np.nan
+    return (out.reshape(a.shape),)
+
+
 REFS: dict[str, Ref] = {
     f"{TUTORIALS}/tensor_addition/tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
         add_pair,
@@ -492,6 +500,7 @@ REFS: dict[str, Ref] = {
     f"{_REF_ATTN}:fused_self_attn_for_SD_small_head_size": sd_attention,
     f"{_REF_ATTN}:flash_fwd": flash_attention_forward,
     f"{_REF_ATTN}:flash_attn_bwd": flash_attention_backward,
+    f"{SAMPLES}:src/nki_samples/reference/tutorial.py:add_kernel_nx8x128x512": add_first_elements,
 }
 
 # Kernels of the aws-neuron-sdk ISA tests added with isa_more (random ones checked by property).
@@ -608,4 +617,15 @@ EXTRA_INVOCATIONS: dict[str, list[dict[str, Any]]] = {
                     "sliding_window": {"value": window},
                     "sinks": {"shape": [1, 2], "dtype": _F32, "range": [-1.0, 1.0]} if sinks else {"value": None}}}
         for window, sinks in ((-1, False), (128, True))],
+    # The tutorial kernel adds [N, 8, 128, 512] tensors over a grid [N], masking elements from
+    # n_elements on (its name is its only documentation); N = 2 and a ragged end.
+    f"{SAMPLES}:src/nki_samples/reference/tutorial.py:add_kernel_nx8x128x512": [
+        {"grid": "(2,)", "kwargs": {},
+         "inputs": [{"shape": [2, 8, 128, 512], "dtype": _F32}] * 2 + [{"value": 2 * 8 * 128 * 512 - 70000}]}],
+    # hw_ubench's kernels call the compiler's private row/column tiled matmul kernels (no
+    # source); they show how klr reports that.
+    f"{SAMPLES}:contributed/neuron-team-kernels/hw_ubench.py:column_tiled_matmul_isa_kernel": [
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [128, 128], "dtype": _F32}, {"shape": [128, 512], "dtype": _F32},
+                    {"value": 512}, {"value": True}]}],
 }

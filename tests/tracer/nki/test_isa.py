@@ -278,3 +278,18 @@ def test_nc_matmul_transpose_mode_transposes_the_stationary_tile(tmp_path: Path)
     np.testing.assert_array_equal(out, x.T)
     mm = next(s.op for s in stmts(trace_kernel(tmp_path, src, x)) if type(s.op).__name__ == "NcMatMul")
     assert mm.isTranspose and mm.isStationaryOneZero and not mm.isMovingZero
+
+
+def test_legacy_nc_matmul_takes_psum_operands_and_a_true_mask(tmp_path: Path) -> None:
+    # flash attention backward: nc_matmul(nc_transpose(dy), p, mask=<a Python condition>)
+    a, b = rand(32, 16), rand(32, 24, seed=1)
+    src = """\
+    def kernel(a, b):
+        a_t = nisa.nc_transpose(nl.load(a))
+        res = nisa.nc_matmul(a_t, a_t, mask=(3 > 2))
+        out = nl.ndarray((32, 32), dtype=a.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=nl.copy(res))
+        return out
+    """
+    (out,) = run_kernel(tmp_path, src, a, b)
+    np.testing.assert_allclose(out, a @ a.T, rtol=1e-5, atol=1e-5)

@@ -99,3 +99,17 @@ def test_dma_transpose_both_forms(tmp_path: Path) -> None:
     x = rand(3, 2, 4, 5)
     (out,) = run_kernel(tmp_path, src, x, header=BETA2)
     np.testing.assert_array_equal(out, x.transpose(1, 0, 2, 3))
+
+
+def test_partition_reduce_of_a_column(tmp_path: Path) -> None:
+    src = """\
+    def kernel(x):
+        col = nl.sum(nl.load(x), axis=1)
+        total = nisa.tensor_partition_reduce(np.add, col)
+        out = nl.ndarray((1, 1), dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=total)
+        return out
+    """
+    x = rand(32, 8)
+    (out,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(out, [[x.sum()]], rtol=1e-5)

@@ -303,3 +303,33 @@ def test_lazy_initialization_and_numpy_dtype(tmp_path: Path) -> None:
     x = rand(32, 8)
     (out,) = run_kernel(tmp_path, src, x)
     np.testing.assert_allclose(out, x + 2, rtol=1e-6)
+
+
+def test_loop_reduce_combines_into_its_destination(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        acc = nl.zeros((32, 8), dtype=nl.float32, buffer=nl.sbuf)
+        for i in nl.affine_range(4):
+            acc[...] = nl.loop_reduce(nl.load(x[i]), op=np.add, loop_indices=(i,), dtype=nl.float32)
+        out = nl.ndarray((32, 8), dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=acc)
+        return out
+    """
+    x = rand(4, 32, 8)
+    (out,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(out, x.sum(axis=0), rtol=1e-5)
+
+
+def test_loading_one_element_gives_a_one_by_one_tile(tmp_path: Path) -> None:
+    src = """
+    def kernel(x, s):
+        one = nl.load(s[0, 1])
+        assert one.shape == (1, 1)
+        col = nl.add(nl.zeros((32, 1), dtype=nl.float32), one)
+        out = nl.ndarray((32, 1), dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=col)
+        return out
+    """
+    s = rand(1, 2, seed=3)
+    (out,) = run_kernel(tmp_path, src, rand(32, 1), s)
+    np.testing.assert_allclose(out, np.full((32, 1), s[0, 1]), rtol=1e-6)
