@@ -453,6 +453,25 @@ def add_first_elements(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.nd
     return (out.reshape(a.shape),)
 
 
+def _upsample_axis(x: np.ndarray, axis: int) -> np.ndarray:
+    """Linear 2x upsampling along ``axis`` with half-pixel centres (align_corners=False):
+    output o samples source coordinate max((o + 0.5) / 2 - 0.5, 0), edges clamped."""
+    n = x.shape[axis]
+    coord = np.maximum((np.arange(2 * n) + 0.5) / 2 - 0.5, 0.0)
+    lo = np.floor(coord).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    w = (coord - lo).reshape([-1 if a == axis else 1 for a in range(x.ndim)])
+    return np.take(x, lo, axis=axis) * (1 - w) + np.take(x, hi, axis=axis) * w
+
+
+def bilinear_2x(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """[N, C, H, W] -> [N*C, 2H, 2W], bilinear, align_corners=False."""
+    x = _f64(inputs[0])
+    n, c, h, w = x.shape
+    out = _upsample_axis(_upsample_axis(x.reshape(n * c, h, w), 1), 2)
+    return (out.astype(inputs[0].dtype),)
+
+
 REFS: dict[str, Ref] = {
     f"{TUTORIALS}/tensor_addition/tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
         add_pair,
@@ -501,6 +520,7 @@ REFS: dict[str, Ref] = {
     f"{_REF_ATTN}:flash_fwd": flash_attention_forward,
     f"{_REF_ATTN}:flash_attn_bwd": flash_attention_backward,
     f"{SAMPLES}:src/nki_samples/reference/tutorial.py:add_kernel_nx8x128x512": add_first_elements,
+    f"{SAMPLES}:contributed/interpolate_bilinear_fwd.py:interpolate_bilinear_2x_fwd": bilinear_2x,
 }
 
 # Kernels of the aws-neuron-sdk ISA tests added with isa_more (random ones checked by property).

@@ -161,7 +161,19 @@ def _enum(cls: type[NodeEnum]) -> list[str]:
     doc = _doc(cls)
     if cls is dtypes.Dtype:
         doc += ", ".join(f"{m.lean} {m.size}" for m in dtypes.Dtype) + "."
-    return [f"### {cls.__name__} (tag {cls.__tag__})", "", doc, "", members, ""]
+    extra = _dtype_table() if cls is dtypes.Dtype else []
+    return [f"### {cls.__name__} (tag {cls.__tag__})", "", doc, "", members, "", *extra]
+
+
+def _dtype_table() -> list[str]:
+    """Core Dtype, its NKI names and the numpy type that holds it (klr.dtypes)."""
+    lines = ["| Core Dtype | ctor | bytes | NKI names | numpy / ml_dtypes |", "|---|---|---|---|---|"]
+    for dt in dtypes.Dtype:
+        names = ", ".join(f"`{n}`" for n, d in dtypes.NKI_NAMES.items() if d is dt) or "(none)"
+        npdt = dt.numpy()
+        held = f"none: raw bits in `{npdt.name}`" if dt.is_packed else f"`{npdt.name}`"
+        lines.append(f"| `{dt.lean}` | {dt.ctor} | {dt.size} | {names} | {held} |")
+    return [*lines, ""]
 
 
 def _sum(alias: Any) -> list[str]:
