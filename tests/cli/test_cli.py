@@ -159,3 +159,31 @@ def test_list_prints_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["list", "nki.isa.nc_matmul"]) == 0
     out = capsys.readouterr().out
     assert "nki.isa.nc_matmul(" in out and "ncMatMul" in out
+
+
+def test_shared_constants_travel_as_npy_side_files(tmp_path: Path) -> None:
+    src = textwrap.dedent("""\
+        import numpy as np
+        import neuronxcc.nki as nki
+        import neuronxcc.nki.language as nl
+
+        @nki.jit
+        def scale_rows(x):
+            out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+            w = nl.shared_constant(np.arange(128).reshape(128, 1).astype(np.float32), dtype=nl.float32)
+            nl.store(out, value=nl.multiply(nl.load(x), nl.load(w)))
+            return out
+        """)
+    (tmp_path / "sc.py").write_text(src)
+    assert klr("gather", "sc.py", "scale_rows", "--arg", "x=float32[128,8]", cwd=tmp_path).returncode == 0
+    (tmp_path / "build").mkdir()
+    done = klr("trace", "scale_rows.klr", "-o", "build/sc.klr", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    side = list((tmp_path / "build" / "shared_constants").glob("*.npy"))
+    assert len(side) == 1
+    assert np.array_equal(np.load(side[0]).ravel(), np.arange(128, dtype=np.float32))
+    x = np.ones((128, 8), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    done = klr("eval", "build/sc.klr", "x.npy", "--output-dir", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert np.array_equal(np.load(tmp_path / "out" / "out.npy"), np.arange(128.0)[:, None] * x)
