@@ -621,7 +621,8 @@ EXTRA_INVOCATIONS: dict[str, list[dict[str, Any]]] = {
                     {"shape": [1, 1, 1024, 128], "dtype": _F32, "range": [-1.0, 1.0]}, {"value": None}],
          "kwargs": {"use_causal_mask": {"value": True}, "sliding_window": {"value": window},
                     "mixed_precision": {"value": True},
-                    "config": {"object": "FlashConfig", "fields": {"seq_tile_size": 512, "training": training}}}}
+                    "config": {"object": "FlashConfig",
+                               "fields": {"seq_tile_size": 512, "training": training}}}}
         for heads, training, window in ((2, True, -1), (1, False, -1), (1, False, 300))],
     # test_flash_attn_bwd (numerical): float32 in [-1, 1), d 128, seq 4096/8192, grid [batch, kv
     # heads], causal, mixed precision, sliding window -1/128, sinks or not. Here seq 512 with two
@@ -635,13 +636,15 @@ EXTRA_INVOCATIONS: dict[str, list[dict[str, Any]]] = {
                    + [{"shape": [1, 2, 128, 4], "dtype": _F32, "range": [5.0, 7.0]}, {"value": None}],
          "kwargs": {"use_causal_mask": {"value": True}, "mixed_precision": {"value": True},
                     "sliding_window": {"value": window},
-                    "sinks": {"shape": [1, 2], "dtype": _F32, "range": [-1.0, 1.0]} if sinks else {"value": None}}}
+                    "sinks": ({"shape": [1, 2], "dtype": _F32, "range": [-1.0, 1.0]} if sinks
+                              else {"value": None})}}
         for window, sinks in ((-1, False), (128, True))],
     # The tutorial kernel adds [N, 8, 128, 512] tensors over a grid [N], masking elements from
     # n_elements on (its name is its only documentation); N = 2 and a ragged end.
     f"{SAMPLES}:src/nki_samples/reference/tutorial.py:add_kernel_nx8x128x512": [
         {"grid": "(2,)", "kwargs": {},
-         "inputs": [{"shape": [2, 8, 128, 512], "dtype": _F32}] * 2 + [{"value": 2 * 8 * 128 * 512 - 70000}]}],
+         "inputs": [{"shape": [2, 8, 128, 512], "dtype": _F32}] * 2
+                   + [{"value": 2 * 8 * 128 * 512 - 70000}]}],
     # hw_ubench's kernels call the compiler's private row/column tiled matmul kernels (no
     # source); they show how klr reports that.
     f"{SAMPLES}:contributed/neuron-team-kernels/hw_ubench.py:column_tiled_matmul_isa_kernel": [

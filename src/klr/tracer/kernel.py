@@ -185,6 +185,12 @@ def _flatten(v: Value, out: list[Value]) -> list[Value]:
     return out
 
 
+def _returned(ctx: Ctx, value: Value) -> Value:
+    from klr.tracer.nki.tensors import returned
+
+    return returned(ctx, value)
+
+
 def _tensor_name(ctx: Ctx, v: Value) -> core.TensorName:
     from klr.tracer.nki.tensors import output_of
 
@@ -221,6 +227,8 @@ def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
         ctx.begin_block("spmd." + ".".join(map(str, idx)) if grid else "main")
         ctx.pos = _fun_pos(setup.entry)
         value = engine.call_function(fn, inputs.args, inputs.kwargs, entry=True)
+        ctx.pos = _fun_pos(setup.entry)
+        value = _returned(ctx, value)
         ctx.end_block()
         if n == 0:
             returned = value

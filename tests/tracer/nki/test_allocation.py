@@ -38,7 +38,8 @@ def test_mod_alloc_buffers_compute_like_plain_ones(tmp_path: Path) -> None:
 def test_mod_alloc_checks_its_tiles(tmp_path: Path) -> None:
     src = """\
     def kernel(x):
-        t = nl.ndarray((nl.par_dim(32), 16), dtype=x.dtype, buffer=ncc.sbuf.mod_alloc(base_addr=0, num_free_tiles=2))
+        buf = ncc.sbuf.mod_alloc(base_addr=0, num_free_tiles=2)
+        t = nl.ndarray((nl.par_dim(32), 16), dtype=x.dtype, buffer=buf)
         return t
     """
     err = trace_error(tmp_path, src, rand(32, 16), header=HEADER)

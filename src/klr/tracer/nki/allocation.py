@@ -52,7 +52,8 @@ def sbuf_mod_alloc(ctx: Ctx, *, base_addr: Value, base_partition: Value = 0, num
 
 @builtin(NCC + "psum.mod_alloc", dialect="legacy")
 def psum_mod_alloc(ctx: Ctx, *, base_bank: Value, base_addr: Value = 0, base_partition: Value = 0,
-                   num_bank_tiles: Value = (), num_par_tiles: Value = (), num_free_tiles: Value = ()) -> Value:
+                   num_bank_tiles: Value = (), num_par_tiles: Value = (),
+                   num_free_tiles: Value = ()) -> Value:
     """A PSUM buffer placing logical tiles modulo ``num_bank_tiles`` from bank ``base_bank``
     (klr keeps every logical tile apart; the values computed are the same)."""
     for v, what in ((base_bank, "base_bank"), (base_addr, "base_addr"), (base_partition, "base_partition")):

@@ -83,7 +83,7 @@ def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value 
 
 
 def _hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory: Memory,
-                name: str | None) -> Buf:
+                name: str | None, hint: str | None = None) -> Buf:
     """SPMD instances of a body share their HBM allocations: the n-th HBM tensor an instance
     allocates is the n-th one the first instance allocated."""
     st = state(ctx)
@@ -95,7 +95,7 @@ def _hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory:
         if got is not None and got.dims == dims and got.tensor.dtype == dtype:
             return got
     # HBM tensors are plain row-major arrays: a par_dim mark only matters on chip
-    buf = alloc(ctx, dims, dtype, memory, name=name)
+    buf = alloc(ctx, dims, dtype, memory, name=name, hint=hint)
     st.spmd[count] = buf
     if memory is Memory.hbm:     # as the reference: hbm and shared_hbm, not private_hbm
         ctx.state.setdefault("shared_buffers", []).append(buf.tensor)

@@ -197,6 +197,31 @@ def hbm_input(ctx: Ctx, name: str, shape: tuple[int, ...], dtype: Dtype | str) -
     return Tile(root_view(buf))
 
 
+def returned(ctx: Ctx, value: Value) -> Value:
+    """A kernel's return value as outputs: HBM tensors stay; an on-chip tile or a part of a
+    tensor is copied into a new HBM output, with a warning (the simulator returns them too)."""
+    if isinstance(value, (tuple, list)):
+        items = [returned(ctx, v) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if not isinstance(value, Tile) or _is_whole_hbm(value.view):
+        return value
+    from klr.tracer.nki.isa_ops import dma
+    from klr.tracer.nki.lang import _hbm_tensor
+
+    view = value.view
+    buf = _hbm_tensor(ctx, view.shape, 0, view.dtype, Memory.hbm, None, hint=f"{view.tensor.name}_out")
+    where = view.buf.memory.name if not view.buf.memory.is_hbm else "part of an HBM tensor"
+    ctx.warn(f"the kernel returns '{view.tensor.name}' ({where}); it is copied into the new HBM "
+             f"output '{buf.tensor.name}'")
+    dma(ctx, root_view(buf), view)
+    return Tile(root_view(buf))
+
+
+def _is_whole_hbm(view: View) -> bool:
+    return (view.buf.memory.is_hbm and view.offset == 0 and is_contiguous(view)
+            and _product(view.shape) == view.buf.size)
+
+
 def output_of(value: Value) -> TensorName | None:
     """The HBM tensor a returned value denotes, or None when the value is not a tensor."""
     if not isinstance(value, Tile):

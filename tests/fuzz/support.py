@@ -1,0 +1,59 @@
+"""Shared checks of the fuzz tests: what "never crashes, never hangs" means for each phase.
+
+A crash is any exception other than ``KlrError`` escaping the public API (or an EvalError
+reporting an internal error of the interpreter, which is the interpreter's own crash guard);
+a hang is a call that does not return within ``DEADLINE`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from klr.errors import EvalError, GatherError, KlrError, TraceError
+
+DEADLINE = 10
+T = TypeVar("T")
+
+
+class Hang(Exception):
+    """A fuzz input ran longer than ``DEADLINE`` seconds."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: int = DEADLINE) -> Iterator[None]:
+    """Raise ``Hang`` in the test when the body runs longer than ``seconds``."""
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check_error(err: KlrError, *, positioned: bool = True) -> None:
+    """An error we accept: one sentence, a position for gather/trace errors, no internal error."""
+    assert err.message and "\n" not in err.message, f"not one line: {err.message!r}"
+    assert "internal error" not in err.message, f"interpreter crash: {err}"
+    if positioned and isinstance(err, (GatherError, TraceError)):
+        assert err.pos is not None and err.pos.line > 0, f"error without a position: {err!r}"
+
+
+def outcome(fn: Callable[[], T], *, positioned: bool = True) -> T | KlrError:
+    """``fn()``'s value, or the KlrError it raised (checked); any other exception propagates."""
+    try:
+        with deadline():
+            return fn()
+    except KlrError as err:
+        check_error(err, positioned=positioned)
+        return err
+
+
+__all__ = ["DEADLINE", "EvalError", "Hang", "KlrError", "check_error", "deadline", "outcome"]
