@@ -101,7 +101,8 @@ def test_trace_error_leaves_no_partial_output(tmp_path: Path) -> None:
                cwd=tmp_path).returncode == 0
     done = klr("trace", "add.klr", "-o", "add.core.klr", cwd=tmp_path)
     assert done.returncode == 1
-    assert done.stderr.splitlines()[0] == "add.py:9:5: error: store of a [128, 64] tile into a [64, 64] region"
+    first = done.stderr.splitlines()[0]
+    assert first == "add.py:9:5: error: store of a [128, 64] tile into a [64, 64] region"
     assert not (tmp_path / "add.core.klr").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".add.core.klr")]
 
@@ -116,7 +117,8 @@ def test_bad_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "junk.klr").write_bytes(b"hello world")
     done = klr("info", "junk.klr", cwd=tmp_path)
     assert done.returncode == 1
-    assert done.stderr.strip() == "error: junk.klr: not a KLR file: it does not start with the KLR header (d9 d9 f7 83)"
+    assert done.stderr.strip() == ("error: junk.klr: not a KLR file: it does not start with the KLR "
+                                   "header (d9 d9 f7 83)")
 
 
 def test_internal_error_exits_70(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,8 +25,8 @@ from klr.tracer.objects import MISSING, Function
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
-    from klr.tracer.engine import Engine
     from klr.tracer.context import Ctx
+    from klr.tracer.engine import Engine
 
 
 class Signal:

@@ -226,9 +226,7 @@ def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
         ctx.instance = n
         ctx.begin_block("spmd." + ".".join(map(str, idx)) if grid else "main")
         ctx.pos = _fun_pos(setup.entry)
-        value = engine.call_function(fn, inputs.args, inputs.kwargs, entry=True)
-        ctx.pos = _fun_pos(setup.entry)
-        value = _returned(ctx, value)
+        value = _returned(ctx, engine.call_function(fn, inputs.args, inputs.kwargs, entry=True))
         ctx.end_block()
         if n == 0:
             returned = value

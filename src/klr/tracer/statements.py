@@ -170,9 +170,11 @@ def _assert(c: Compiler, k: A.Assert, pos: Pos) -> Stmt:
 
 def _ret(c: Compiler, k: A.Ret, pos: Pos) -> Stmt:
     fn = c.expr(k.e) if k.e is not None else (lambda frame: None)
+    ctx = c.ctx
 
     def run(frame: Frame) -> Signal:
         frame.ret = fn(frame)
+        ctx.pos = pos  # what the caller does with the value is reported here
         return RETURN
 
     return run

@@ -9,11 +9,12 @@ which places it in shared HBM as one of the kernel's shared constant files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from klr.dtypes import Dtype
-from klr.tracer.nki.consts import DTYPES, dtype_of
 from klr.tracer import registry
+from klr.tracer.nki.consts import DTYPES, dtype_of
 from klr.tracer.registry import builtin
 from klr.tracer.values import TraceObject, Value
 
@@ -168,4 +169,4 @@ def _product(dims: tuple[int, ...]) -> int:
     return out
 
 
-_METHODS = {"reshape": _reshape, "astype": _astype, "transpose": _transpose}
+_METHODS: dict[str, Callable[..., Value]] = {"reshape": _reshape, "astype": _astype, "transpose": _transpose}
