@@ -472,6 +472,28 @@ def bilinear_2x(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, 
     return (out.astype(inputs[0].dtype),)
 
 
+def split_even_odd_columns(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    x = inputs[0]
+    return (np.ascontiguousarray(x[:, 0::2]), np.ascontiguousarray(x[:, 1::2]))
+
+
+def max_pool(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """[C, H, W] -> [C, H/P, W/P], the maximum of each P x P window."""
+    image, pool = inputs[0], inputs[1]
+    c, h, w = image.shape
+    windows = image[:, : h // pool * pool, : w // pool * pool].reshape(c, h // pool, pool, w // pool, pool)
+    return (windows.max(axis=(2, 4)),)
+
+
+def range_select_once(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Elements whose index range_start + j lies in [bound0, bound1) kept, others fp32 min (the
+    kernel's on_false_value), in the requested dtype; and each row's maximum."""
+    x, b0, b1, start, dtype = _f64(inputs[0]), _f64(inputs[1]), _f64(inputs[2]), inputs[5], np.float32
+    index = start + np.arange(x.shape[1])[None, :]
+    selected = np.where((index >= b0) & (index < b1), x, FP32_MIN)
+    return selected.astype(dtype), selected.max(axis=1, keepdims=True).astype(dtype)
+
+
 REFS: dict[str, Ref] = {
     f"{TUTORIALS}/tensor_addition/tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
         add_pair,
@@ -542,6 +564,17 @@ REFS.update({
     f"{_CUM}:nki_tensor_scan": scan_from_initial,
     f"{SDK}:nki/test/test_nki_nl_gather_flattened.py:nki_gather_flattened": gathered_columns,
     f"{SDK}:nki/test/test_nki_nl_load_store_indirect.py:example_indirect_save_1": scatter_rows_by_index,
+})
+
+_RANGE_SELECT_TEST = f"{SDK}:nki/test/test_nki_isa_range_select.py"
+# Kernels of the aws-neuron-sdk examples that had no recorded invocation (third batch).
+_SDK_MAMBA = f"{SDK}:nki/examples/fused_mamba/mamba_nki_kernels.py"
+REFS.update({
+    f"{SDK}:nki/examples/index-case-1.py:tensor_split_kernel_": split_even_odd_columns,
+    f"{SDK}:nki/examples/index-case-3.py:tensor_maxpool_kernel_": max_pool,
+    f"{SDK}:nki/examples/simulate/nki_simulate_example.py:add_kernel": add_pair,
+    f"{_RANGE_SELECT_TEST}:nki_range_select_example": range_select_once,
+    **{f"{_SDK_MAMBA}:mamba_{v}": selective_scan for v in ("v1", "v2", "v3")},
 })
 
 # rtol = atol overrides, for results that pass through bfloat16 inside the kernel.
@@ -652,3 +685,61 @@ EXTRA_INVOCATIONS: dict[str, list[dict[str, Any]]] = {
          "inputs": [{"shape": [128, 128], "dtype": _F32}, {"shape": [128, 512], "dtype": _F32},
                     {"value": 512}, {"value": True}]}],
 }
+
+# Third batch: drivers that are torch scripts, unittest bodies or docs (no recorded call).
+_MAMBA_INPUTS = [{"shape": [1, 256, 1024], "dtype": _F32}, {"shape": [1, 256, 1024], "dtype": _F32},
+                 {"shape": [256, 4], "dtype": _F32, "range": [-1.0, 0.0]},
+                 {"shape": [1, 4, 1024], "dtype": _F32}, {"shape": [1, 4, 1024], "dtype": _F32}]
+EXTRA_INVOCATIONS.update({
+    # test_bn_stats_bn_aggr: b is [128, 1024] uniform in [0, 100).
+    f"{SDK}:nki/test/test_nki_isa_bn_stats.py:nki_bn_stats_bn_aggr_2": [
+        {"grid": None, "kwargs": {}, "inputs": [{"shape": [128, 1024], "dtype": _F32, "range": [0.0, 100.0]}]}],
+    # The file's __main__: a [4, 5] bfloat16 tensor (an odd column count).
+    f"{SDK}:nki/examples/index-case-1.py:tensor_split_kernel_": [
+        {"grid": None, "kwargs": {}, "inputs": [{"shape": [4, 5], "dtype": "bfloat16"}]}],
+    # The file's __main__: C, H, W = 2, 6, 6 in bfloat16, pool 2 (the recorded tensor is a Dummy);
+    # once more with a window that does not divide the image.
+    f"{SDK}:nki/examples/index-case-3.py:tensor_maxpool_kernel_": [
+        {"grid": None, "kwargs": {}, "inputs": [{"shape": shape, "dtype": "bfloat16"}, {"value": pool}]}
+        for shape, pool in (([2, 6, 6], 2), ([16, 7, 9], 3))],
+    # The quick start: a, b [128, 512] float32.
+    f"{SDK}:nki/examples/simulate/nki_simulate_example.py:add_kernel": [
+        {"grid": None, "kwargs": {}, "inputs": [{"shape": [128, 512], "dtype": _F32}] * 2}],
+    # test_range_select_example: bound0 = 0, bound1 = 64, range_start 32 (the recorded bounds
+    # are random in [0, 1), where nothing is selected); float32 result (SYMBOLIC_ARGS).
+    f"{_RANGE_SELECT_TEST}:nki_range_select_example": [
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [128, 512], "dtype": "bfloat16"},
+                    {"shape": [128, 1], "dtype": _F32, "range": [0.0, 0.0]},
+                    {"shape": [128, 1], "dtype": _F32, "range": [64.0, 64.0]},
+                    {"type": "ufunc"}, {"type": "ufunc"}, {"value": 32}, {"type": "type"}]}],
+    # The same shapes as the nki-samples copy of the tutorial (see above).
+    **{f"{_SDK_MAMBA}:mamba_{v}": [{"grid": None, "kwargs": {}, "inputs": _MAMBA_INPUTS}]
+       for v in ("v1", "v2", "v3")},
+})
+
+# rmsnorm_quant: hidden [B, S, H] bfloat16, S not a multiple of the 128-row tile and H not of
+# the 512-column one, so every masked edge runs; gamma [H] or [1, H].
+_RMSQ_REF = f"{SAMPLES}:src/nki_samples/reference/rmsnorm_quant/rmsnorm_quant.py:rmsnorm_quant_kernel"
+_RMSQ_TEAM = f"{SAMPLES}:contributed/neuron-team-kernels/rmsnorm_quant.py"
+_HIDDEN = {"shape": [2, 160, 640], "dtype": "bfloat16", "range": [-2.0, 2.0]}
+_GAMMA = {"shape": [640], "dtype": "bfloat16", "range": [0.5, 1.5]}
+_OUT = {"shape": [2, 160, 644], "dtype": "float8_e4m3"}
+EXTRA_INVOCATIONS.update({
+    _RMSQ_REF: [
+        {"grid": None, "inputs": [_HIDDEN, _GAMMA,
+                                  {"object": "RmsNormQuantKernelArgs", "fields": {"lower_bound": bound}}],
+         "kwargs": {}}
+        for bound in (0.0, 1.5)],
+    f"{_RMSQ_TEAM}:rmsnorm_quant": [
+        {"grid": None, "kwargs": {},
+         "inputs": [_HIDDEN, _GAMMA, {"value": bound}, _OUT, {"value": name}]}
+        for bound, name in ((0.0, "RMSNormQuant"), (1.5, "RMSNormQuant"), (0.0, "QuantOnly"))],
+    f"{_RMSQ_TEAM}:shard_rmsnorm_quant": [
+        {"grid": "(2,)", "kwargs": {},
+         "inputs": [_HIDDEN, _GAMMA, {"value": 0.0}, _OUT, {"value": "RMSNormQuant"}]}],
+    f"{_RMSQ_TEAM}:compatible_rmsnorm_quant": [
+        {"grid": grid, "kwargs": {},
+         "inputs": [_HIDDEN, _GAMMA, {"value": 0.0}, {"value": "RMSNormQuant"}]}
+        for grid in (None, "(2,)")],
+})
