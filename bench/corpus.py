@@ -292,7 +292,7 @@ def check(key: str, expected: Any, outputs: dict[str, np.ndarray], names: list[s
             source = outputs if name in outputs else (final_inputs or {})
             if name not in source:
                 raise Unchecked(f"the kernel writes its argument {name!r}, which eval does not return")
-            problems.append(compare(key, source[name], want, name))
+            problems.append(want(source[name]) if callable(want) else compare(key, source[name], want, name))
         return "; ".join(p for p in problems if p)
     expected = tuple(expected)
     if len(expected) != len(names):

@@ -494,6 +494,84 @@ def range_select_once(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.nda
     return selected.astype(dtype), selected.max(axis=1, keepdims=True).astype(dtype)
 
 
+def _bf16(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, np.float32).astype(ml_dtypes.bfloat16).astype(np.float64)
+
+
+def _rms_quantized(hidden: np.ndarray, gamma: np.ndarray, lower_bound: float, eps: float, norm: bool,
+                   team: bool) -> tuple[np.ndarray, np.ndarray]:
+    """What the rmsnorm_quant kernels compute before packing: per row of the last axis,
+    optionally x / rms(x) * gamma in bfloat16 (the neuron-team kernel adds its bfloat16 eps
+    inside the square too and rounds x / rms before gamma), clipped to +-lower_bound when it
+    is > 0; the dequantizing scale max(min(absmax, bound) / 240, 1e-6); x / scale."""
+    x = _f64(hidden)
+    h = x.shape[-1]
+    if norm:
+        e = float(_bf16(np.float32(eps)))
+        shifted = x + e if team else x
+        inv = 1.0 / np.sqrt((shifted * shifted).sum(-1, keepdims=True) / h + e)
+        g = _bf16(gamma.reshape(-1))
+        x = _bf16(_bf16(x * inv) * g) if team else _bf16(x * inv * g)
+    absmax = np.abs(x).max(-1, keepdims=True)
+    if lower_bound > 0:
+        absmax = np.minimum(absmax, lower_bound)
+        x = np.clip(x, -lower_bound, lower_bound)
+    scale = np.maximum(absmax / 240.0, 1e-6).astype(np.float32)
+    return x / scale.astype(np.float64), scale
+
+
+def _fp8_packed_close(out: np.ndarray, q: np.ndarray, scale: np.ndarray) -> str:
+    """``out[..., :H]`` (float8_e4m3) within one fp8 step of ``q`` and ``out[..., H:]`` (4
+    bytes of a float32) within 1e-2 of ``scale``."""
+    h = q.shape[-1]
+    got_q = out[..., :h].astype(np.float64)
+    got_scale = np.ascontiguousarray(out[..., h:]).view(np.uint8).view(np.float32)
+    step = np.maximum(np.abs(q), 2.0 ** -6) / 8.0
+    bad_q = np.abs(got_q - q) > step
+    bad_s = ~np.isclose(got_scale, scale, rtol=1e-2, atol=0)
+    return _problems((not bad_q.any(), f"{int(bad_q.sum())} quantized values off by more than one fp8 step"
+                      + (f", first at {tuple(np.argwhere(bad_q)[0])}" if bad_q.any() else "")),
+                     (not bad_s.any(), f"{int(bad_s.sum())} dequantizing scales differ"))
+
+
+def rmsnorm_quant_team(inputs: list[Any], kwargs: dict[str, Any]) -> Any:
+    """The neuron-team kernels: (hidden, ln_w, lower_bound, [out,] kernel_name, eps)."""
+    hidden, gamma, bound = inputs[:3]
+    writes_out = len(inputs) > 4 and isinstance(inputs[3], np.ndarray)
+    name = inputs[4] if writes_out else inputs[3]
+    eps = kwargs.get("eps", 1e-6)
+    q, scale = _rms_quantized(hidden, gamma, bound, eps, name == "RMSNormQuant", team=True)
+    if writes_out:
+        return {"out": lambda got: _fp8_packed_close(got, q, scale)}
+    return lambda outs: _fp8_packed_close(outs[0], q, scale)
+
+
+def _unpaired_rows(rhs: np.ndarray) -> np.ndarray:
+    """Undo test_double_row_matmul's reshape: [K/2, 2N] holding, per 128-row band, the
+    [128, 512] tiles of two consecutive row bands side by side -> the [K, N] matrix."""
+    half, n2 = rhs.shape
+    tiles = rhs.reshape(half // 128, 128, n2 // 1024, 2, 512)   # band, row, tile column, pair, col
+    return tiles.transpose(0, 3, 1, 2, 4).reshape(2 * half, n2 // 2)
+
+
+def double_row_matmul(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """lhs [M, K] quantized to float8_e4m3 per row and per K block (128 * TILES_IN_BLOCK_K
+    columns) with scale absmax / 240; each block's product with the fp8 rhs is scaled back by
+    the row's scale and summed; finally times the rhs column scales, which the test
+    broadcasts to [128, N] (the kernel multiplies row m by rhs_scale[m % 128])."""
+    lhs, rhs_q, rhs_scale, _, _, tiles_k = inputs[:6]
+    rhs = _unpaired_rows(rhs_q.astype(np.float64))
+    block = 128 * tiles_k
+    out = np.zeros((lhs.shape[0], rhs.shape[1]))
+    for k0 in range(0, lhs.shape[1], block):
+        part = lhs[:, k0:k0 + block].astype(np.float32)
+        scale = np.abs(part).max(axis=1, keepdims=True) / np.float32(240)
+        quantized = (part / scale).astype(ml_dtypes.float8_e4m3).astype(np.float64)
+        out += (quantized @ rhs[k0:k0 + block]) * scale
+    rows = np.arange(out.shape[0]) % rhs_scale.shape[0]
+    return ((out * _f64(rhs_scale)[rows]).astype(lhs.dtype),)
+
+
 REFS: dict[str, Ref] = {
     f"{TUTORIALS}/tensor_addition/tensor_addition_nki_kernels.py:nki_tensor_add_kernel_":
         add_pair,
@@ -693,7 +771,8 @@ _MAMBA_INPUTS = [{"shape": [1, 256, 1024], "dtype": _F32}, {"shape": [1, 256, 10
 EXTRA_INVOCATIONS.update({
     # test_bn_stats_bn_aggr: b is [128, 1024] uniform in [0, 100).
     f"{SDK}:nki/test/test_nki_isa_bn_stats.py:nki_bn_stats_bn_aggr_2": [
-        {"grid": None, "kwargs": {}, "inputs": [{"shape": [128, 1024], "dtype": _F32, "range": [0.0, 100.0]}]}],
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [128, 1024], "dtype": _F32, "range": [0.0, 100.0]}]}],
     # The file's __main__: a [4, 5] bfloat16 tensor (an odd column count).
     f"{SDK}:nki/examples/index-case-1.py:tensor_split_kernel_": [
         {"grid": None, "kwargs": {}, "inputs": [{"shape": [4, 5], "dtype": "bfloat16"}]}],
@@ -743,3 +822,23 @@ EXTRA_INVOCATIONS.update({
          "inputs": [_HIDDEN, _GAMMA, {"value": 0.0}, {"value": "RMSNormQuant"}]}
         for grid in (None, "(2,)")],
 })
+REFS.update({
+    f"{_RMSQ_TEAM}:{k}": rmsnorm_quant_team
+    for k in ("rmsnorm_quant", "shard_rmsnorm_quant", "compatible_rmsnorm_quant")})
+
+# quantized_double_row_matmul: test_double_row_matmul_numerical runs M 512, K 16384, N 1024; smaller
+# here with the same constraints (M, N, K multiples of the blocks; TILES_IN_BLOCK_K even). lhs is
+# float32 so that the kernel's intermediates (lhs.dtype) add no rounding of their own; the rhs
+# is already quantized (values up to 240, as column_wise_quantize leaves them) with its
+# column scales broadcast to [128, N].
+_DRM = f"{SAMPLES}:src/nki_samples/reference/double_row_matmul.py:quantized_double_row_matmul"
+EXTRA_INVOCATIONS[_DRM] = [
+    {"grid": None, "kwargs": {},
+     "inputs": [{"shape": [256, 512], "dtype": _F32, "range": [-1.0, 1.0]},
+                {"shape": [256, 2048], "dtype": "float8_e4m3", "range": [-240.0, 240.0]},
+                {"shape": [128, 1024], "dtype": _F32, "range": [0.0, 0.01]},
+                {"value": bm}, {"value": bn}, {"value": bk}]}
+    for bm, bn, bk in ((1, 1, 2), (2, 2, 4))]
+REFS[_DRM] = double_row_matmul
+# fp32 sums of 512 products of fp8 values in another order (the kernel's PSUM blocks).
+TOL[_DRM] = 1e-4

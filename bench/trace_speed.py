@@ -6,12 +6,14 @@
 ``matmul`` (the default) is examples/tiled_matmul.py (bf16 operands, fp32 PSUM
 accumulation). Its loops unroll into (m/128)*(n/512)*(k/128) matmuls plus their loads, so the
 default size traces to roughly nine hundred Core statements. ``beta2`` is the same algorithm in
-the beta 2 dialect and ``elementwise`` a masked chain of element-wise operations over an
-m x n fp32 input (``--k`` unused), both from bench/speed_kernels.py. For each phase — gather, trace, encode (Core to .klr
-bytes), decode (bytes to Core) and eval (the numpy interpreter) — it reports the best time
-over ``--repeat`` runs and Core statements per second (the statement count of the traced
-kernel divided by the phase's time, so the phases are comparable). ``--profile trace`` (or
-another phase) prints the top of a cProfile of that phase instead of timing it.
+the beta 2 dialect and ``elementwise`` a masked chain of element-wise operations over an m x n
+fp32 input (``--k`` unused), both from bench/speed_kernels.py.
+
+For each phase — gather, trace, encode (Core to .klr bytes), decode (bytes to Core) and eval
+(the numpy interpreter) — it reports the best time over ``--repeat`` runs and Core statements
+per second (the statement count of the traced kernel divided by the phase's time, so the
+phases are comparable). ``--profile trace`` (or another phase) prints the top of a cProfile of
+that phase instead of timing it.
 """
 from __future__ import annotations
 
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def phase(label: str, fn: Callable[[], Any]) -> Any:
         if args.profile == label:
+            fn()  # warm up: imports and first-use caches are not what we want to see
             return profiled(fn)
         times[label], value = best_of(args.repeat, fn)
         return value

@@ -118,3 +118,26 @@ def test_python_builtins_are_listed() -> None:
     assert {"builtins.len", "builtins.range", "math.ceil", "math.pi", "functools.reduce",
             "dataclasses.field", "enum.auto"} <= names
     assert all(e.dialect == "python" for e in registry.entries() if e.name.startswith(("builtins.", "math.")))
+
+
+def _stub(a, b=2, *, c=3, d): ...  # type: ignore[no-untyped-def]
+
+
+@pytest.mark.parametrize("args, kwargs", [
+    ((1,), {"d": 4}), ((1, 5), {"d": 4, "c": 6}), ((), {"a": 1, "d": 4}), ((1,), {"b": 7, "d": 4}),
+    ((1, 2, 3), {"d": 4}), ((1,), {}), ((1,), {"d": 4, "e": 5}), ((1,), {"a": 1, "d": 4}),
+])
+def test_binder_agrees_with_inspect(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    import inspect
+
+    from klr.tracer.registry import Binder
+
+    sig = inspect.signature(_stub)
+    got = Binder(sig).bind(args, kwargs)
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError:
+        assert got is None  # the caller binds again with inspect for its message
+        return
+    bound.apply_defaults()
+    assert got is not None and list(got.items()) == list(bound.arguments.items())

@@ -13,6 +13,7 @@ for the byte-level rules; in short:
 
 from __future__ import annotations
 
+import gc
 import math
 import struct
 from collections.abc import Callable
@@ -108,12 +109,16 @@ _ENCODERS: dict[TypeDesc, Encoder] = {}
 def encoder(desc: TypeDesc) -> Encoder:
     enc = _ENCODERS.get(desc)
     if enc is None:
-        # A placeholder breaks cycles (Expr contains Expr): it forwards to the final closure.
+        # A placeholder breaks cycles (Expr contains Expr): it forwards to the final closure,
+        # held in a cell (looking it up by desc would hash the whole type tree on every call).
+        final: list[Encoder] = []
+
         def forward(v: Any, out: bytearray) -> None:
-            _ENCODERS[desc](v, out)
+            final[0](v, out)
 
         _ENCODERS[desc] = forward
         enc = _build_encoder(desc)
+        final.append(enc)
         _ENCODERS[desc] = enc
     return enc
 
@@ -182,7 +187,7 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
 
 #: Structs that a traced kernel repeats many times (every access names its tensor): their
 #: encodings are cached by object identity, their decodings by byte span.
-SHARED = frozenset({"TensorName", "BirAccessPattern", "AccessPattern", "AccessBasic"})
+SHARED = frozenset({"TensorName", "BirAccessPattern", "AccessPattern", "AccessBasic", "Pos"})
 
 _ENC_MEMO: dict[int, tuple[Any, bytes]] = {}
 _ENC_MEMO_LIMIT = 1 << 14
@@ -339,9 +344,17 @@ class Reader:
 
 def _dec_nat(r: Reader) -> int:
     data, p = r.data, r.pos
-    if p < len(data) and data[p] < 24:  # the common case: a small number in one byte
-        r.pos = p + 1
-        return data[p]
+    if p + 2 < len(data):  # the common cases inline: a number below 2**16
+        b = data[p]
+        if b < 24:
+            r.pos = p + 1
+            return b
+        if b == 0x18:
+            r.pos = p + 2
+            return data[p + 1]
+        if b == 0x19:
+            r.pos = p + 3
+            return data[p + 1] << 8 | data[p + 2]
     return r.head(0, "a natural number")
 
 
@@ -358,8 +371,14 @@ def _dec_int(r: Reader) -> int:
 
 
 def _dec_str(r: Reader) -> str:
-    n = r.head(3, "a string")
-    raw = r.take(n, "string bytes")
+    data, p = r.data, r.pos
+    if p < len(data) and 0x60 <= data[p] < 0x78 and p + 1 + data[p] - 0x60 <= len(data):  # under 24 bytes
+        n = data[p] - 0x60
+        raw = data[p + 1:p + 1 + n]
+        r.pos = p + 1 + n
+    else:
+        n = r.head(3, "a string")
+        raw = r.take(n, "string bytes")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -367,7 +386,10 @@ def _dec_str(r: Reader) -> str:
 
 
 def _dec_bool(r: Reader) -> bool:
-    start = r.pos
+    data, start = r.data, r.pos
+    if start < len(data) and data[start] in (0xF4, 0xF5):
+        r.pos = start + 1
+        return data[start] == 0xF5
     b = r.byte("a bool")
     if b == 0xF5:
         return True
@@ -404,11 +426,14 @@ _DECODERS: dict[TypeDesc, Decoder] = {}
 def decoder(desc: TypeDesc) -> Decoder:
     dec = _DECODERS.get(desc)
     if dec is None:
+        final: list[Decoder] = []   # see encoder()
+
         def forward(r: Reader) -> Any:
-            return _DECODERS[desc](r)
+            return final[0](r)
 
         _DECODERS[desc] = forward
         dec = _build_decoder(desc)
+        final.append(dec)
         _DECODERS[desc] = dec
     return dec
 
@@ -439,10 +464,15 @@ def _build_decoder(desc: TypeDesc) -> Decoder:
         what = desc.name
 
         def dec_list(r: Reader) -> tuple[Any, ...]:
-            n = r.head(4, what)
+            data, p = r.data, r.pos
+            if p < len(data) and 0x80 <= data[p] < 0x98:  # the common case: under 24 elements
+                n = data[p] - 0x80
+                r.pos = p + 1
+            else:
+                n = r.head(4, what)
             if n > len(r.data) - r.pos:  # every element takes at least one byte
                 raise r.fail(f"{n} list elements", len(r.data))
-            return tuple(item(r) for _ in range(n))
+            return tuple([item(r) for _ in range(n)])
 
         return dec_list
     if kind is Kind.PAIR:
@@ -461,8 +491,14 @@ def _build_decoder(desc: TypeDesc) -> Decoder:
         tag = desc.cls.__tag__
         what = desc.cls.__name__
 
+        by_head = {_tag_head(tag, i, 0): m for i, m in enumerate(members)}
+
         def dec_enum(r: Reader) -> NodeEnum:
             start = r.pos
+            got = by_head.get(r.data[start:start + 4])
+            if got is not None:
+                r.pos = start + 4
+                return got
             ctor = r.tagged(tag, 0, what)
             if ctor >= len(members):
                 raise FormatError(f"malformed KLR data at byte {start}: {ctor} is not a "
@@ -476,9 +512,13 @@ def _build_decoder(desc: TypeDesc) -> Decoder:
         n = len(fields_of(desc.cls)) + info.proofs
         body = _fields_decoder(desc.cls)
         tag, what = info.tag, info.lean
+        head = _tag_head(tag, 0, n)
 
         def dec_struct(r: Reader) -> Any:
-            r.tagged(tag, n, what)
+            if r.data.startswith(head, r.pos):
+                r.pos += 4
+            else:
+                r.tagged(tag, n, what)  # raises the precise error
             return body(r)
 
         return _memo_decoder(dec_struct) if info.lean in SHARED else dec_struct
@@ -514,12 +554,34 @@ def _memo_decoder(dec: Decoder) -> Decoder:
 
 
 def _fields_decoder(cls: type) -> Callable[[Reader], Any]:
-    decs = tuple(decoder(describe(f.type)) for f in fields_of(cls))
+    fields = fields_of(cls)
+    if not fields:  # a constructor without fields: its one (immutable) value
+        value = cls()
+        return lambda r: value
+    # Nodes are frozen slotted dataclasses whose __init__ sets each field through
+    # object.__setattr__; decoding writes the slots directly instead (the fields are complete
+    # and already typed), which builds a node in about half the time.
+    slots = tuple((_slot(cls, f.name).__set__, decoder(describe(f.type))) for f in fields)
+    new = object.__new__
 
     def dec_fields(r: Reader) -> Any:
-        return cls(*[d(r) for d in decs])
+        obj: Any = new(cls)
+        for put, dec in slots:
+            put(obj, dec(r))
+        return obj
 
     return dec_fields
+
+
+def _slot(cls: type, name: str) -> Any:
+    """The slot descriptor of field ``name`` (declared by ``cls`` or a base class)."""
+    for klass in cls.__mro__:
+        got = klass.__dict__.get(name)
+        if got is not None:
+            if not hasattr(got, "__set__"):
+                raise TypeError(f"{cls.__name__}.{name} is not a slot")
+            return got
+    raise TypeError(f"{cls.__name__} has no slot {name}")
 
 
 def _sum_decoder(desc: TypeDesc) -> Decoder:
@@ -533,8 +595,14 @@ def _sum_decoder(desc: TypeDesc) -> Decoder:
         else:
             table.append((1, decoder(member)))
 
+    by_head = {_tag_head(tag, ctor, n): dec for ctor, (n, dec) in enumerate(table)}
+
     def dec_sum(r: Reader) -> Any:
         start = r.pos
+        dec = by_head.get(r.data[start:start + 4])
+        if dec is not None:
+            r.pos = start + 4
+            return dec(r)
         ctor = r.tagged(tag, -1, what)
         if ctor >= len(table):
             raise FormatError(f"malformed KLR data at byte {start}: {ctor} is not a "
@@ -559,7 +627,14 @@ def decode(data: bytes, tp: Any, *, whole: bool = True) -> Any:
 
 
 def decode_from(r: Reader, tp: Any) -> Any:
+    # Decoding allocates one object per node and none of them can be cyclic garbage: the
+    # cyclic collector's passes over the growing tree would cost up to half the time.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return decoder(describe(tp))(r)
     except RecursionError:
         raise FormatError(f"malformed KLR data: values nest too deeply (near byte {r.pos})") from None
+    finally:
+        if collecting:
+            gc.enable()

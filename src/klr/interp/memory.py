@@ -20,6 +20,7 @@ Model (``docs/semantics.md`` has the full text):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,12 @@ from klr.core.tensor import (
     TensorName,
 )
 from klr.dtypes import Dtype
+from klr.errors import LimitError
+
+#: The most bytes one tensor (one address) may occupy, and the most elements one access may
+#: denote: the interpreter materialises both, so a bigger kernel fails fast instead of swapping.
+MAX_TENSOR_BYTES = 2**30
+MAX_ACCESS_ELEMENTS = 2**28
 
 CLEAN = np.int32(np.iinfo(np.int32).max)
 UNWRITTEN = np.int32(0)
@@ -62,6 +69,9 @@ class Storage:
 
     def reserve(self, nbytes: int, itemsize: int) -> None:
         """Make room for ``nbytes`` bytes accessed as elements of ``itemsize`` bytes."""
+        if nbytes > MAX_TENSOR_BYTES:
+            raise LimitError(f"tensor '{self.name}' needs {nbytes} bytes, more than the "
+                             f"interpreter's limit of {MAX_TENSOR_BYTES} bytes per tensor")
         if itemsize < self.granule:
             factor = self.granule // itemsize
             self.origin = np.repeat(self.origin, factor)
@@ -267,7 +277,11 @@ def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
     storage.reserve(layout.tensor.shape.parDim * layout.tensor.shape.freeElements
                     * layout.tensor.dtype.size, layout.dtype.size)
     offset = layout.offset + extra_offset
-    if layout.count == 0:
+    count = math.prod(layout.shape)
+    if count > MAX_ACCESS_ELEMENTS:
+        raise LimitError(f"an access to '{layout.tensor.name}' has {count} elements, more than the "
+                         f"interpreter's limit of {MAX_ACCESS_ELEMENTS}")
+    if count == 0:
         return View(storage, layout, offset)
     if indirect is None:
         lo, hi = layout.span(extra_offset)

@@ -32,7 +32,14 @@ from klr.core.operators import (
     TensorTensor,
     TensorTensorScan,
 )
-from klr.core.optypes import AccumCmd, ActivationFunc, AluOp, TensorScalarReverseOps, TensorSubDim
+from klr.core.optypes import (
+    AccumCmd,
+    ActivationFunc,
+    AluOp,
+    MatmulPerfMode,
+    TensorScalarReverseOps,
+    TensorSubDim,
+)
 from klr.interp import alu
 from klr.interp.activation import activate
 from klr.interp.machine import F32, Accumulator, Core, Tile, kind_of, merge, select_origin
@@ -408,8 +415,23 @@ def _cumulative_start(ctx: Core, op: TensorScalarCumulative, t: np.ndarray,
 # --- matmul ------------------------------------------------------------------------------------
 
 
+def _rows_of_two(x: np.ndarray) -> np.ndarray:
+    """A [K, 2*F] operand as the [2K, F] matrix it is in a double-row matmul."""
+    k, f = x.shape
+    return x.reshape(2 * k, f // 2)
+
+
+DOUBLE_ROW = (MatmulPerfMode.DoubleRow, MatmulPerfMode.DoubleRowSwInterleave)
+"""Perf modes whose operands are [K, 2, M] and [K, 2, N]: each partition feeds two rows."""
+
+
 def _matmul_shapes(ctx: Core, op: NcMatMul) -> None:
     (k, m), (k2, n), got = ctx.shape(op.stationary), ctx.shape(op.moving), ctx.shape(op.dst)
+    if op.perfMode in DOUBLE_ROW and not op.isTranspose:
+        if m % 2 or n % 2:
+            ctx.fail(f"a double-row matmul needs operands [K, 2, M] and [K, 2, N], but stationary has "
+                     f"{m} and moving {n} elements per partition")
+        k, m, k2, n = 2 * k, m // 2, 2 * k2, n // 2
     if op.isTranspose:
         if got != (n, k2):
             ctx.fail(f"dst must be the [{n}, {k2}] transpose of moving [{k2}, {n}] but has "
@@ -430,9 +452,15 @@ def nc_matmul(ctx: Core, op: NcMatMul) -> None:
         return
     stationary = ctx.load(op.stationary)
     dst = ctx.load(op.dst)
-    product = np.matmul(stationary.num(F32).T, moving.num(F32))
+    st, mv = stationary.num(F32), moving.num(F32)
+    st_origin, mv_origin = stationary.origin, moving.origin
+    if op.perfMode in DOUBLE_ROW:  # row (k, t) of the contraction is element t of partition k
+        st, mv = _rows_of_two(st), _rows_of_two(mv)
+        st_origin = None if st_origin is None else _rows_of_two(st_origin)
+        mv_origin = None if mv_origin is None else _rows_of_two(mv_origin)
+    product = np.matmul(st.T, mv)
     origin = merge(dst.origin,
-                   None if stationary.origin is None else stationary.origin.min(axis=0)[:, None],
-                   None if moving.origin is None else moving.origin.min(axis=0)[None, :])
+                   None if st_origin is None else st_origin.min(axis=0)[:, None],
+                   None if mv_origin is None else mv_origin.min(axis=0)[None, :])
     ctx.store(op.dst, dst.num(F32) + product, origin)
 

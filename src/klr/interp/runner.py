@@ -8,6 +8,7 @@ Within a core, blocks run in order; ``cmpBranch`` continues at the block it name
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -20,10 +21,12 @@ from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, KlrError, LimitError, Warning_
 from klr.interp import ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
 from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
-from klr.interp.memory import layout_of, resolve
+from klr.interp.memory import MAX_TENSOR_BYTES, layout_of, resolve
 from klr.interp.registry import RULES, UNSUPPORTED
 
-DEFAULT_MAX_INSTRUCTIONS = 10_000_000
+#: Instructions a run may execute beyond one pass over every statement: only branches back
+#: spend them, and at a few microseconds each an endless loop stops within seconds.
+DEFAULT_EXTRA_INSTRUCTIONS = 1_000_000
 
 
 @dataclass
@@ -38,13 +41,18 @@ class EvalResult:
 
 def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = False,
         random_seed: int | None = None, constants: Mapping[str, np.ndarray] | None = None,
-        max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> EvalResult:
+        max_instructions: int | None = None) -> EvalResult:
     """Execute ``kernel`` on ``inputs`` (matched to ``kernel.inputs`` by name).
 
     ``constants`` holds the arrays of the kernel's shared constants by name. With
     ``strict``, reading never-written memory into an output is an EvalError instead of a
     warning. ``random_seed`` seeds dropout and the random-number operators.
+    ``max_instructions`` bounds the statements executed (default: the kernel's statement count
+    plus ``DEFAULT_EXTRA_INSTRUCTIONS``).
     """
+    if max_instructions is None:
+        static = sum(len(b.body) for body in kernel.bodies for b in body)
+        max_instructions = static + DEFAULT_EXTRA_INSTRUCTIONS
     machine = Machine(random_seed, strict)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
     with np.errstate(all="ignore"):
@@ -64,6 +72,10 @@ def random_inputs(kernel: LncKernel, seed: int) -> dict[str, np.ndarray]:
     gen = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
     for t in kernel.inputs:
+        nbytes = math.prod(t.dims) * t.dtype.size
+        if nbytes > MAX_TENSOR_BYTES:
+            raise LimitError(f"input '{t.name}' needs {nbytes} bytes, more than the interpreter's "
+                             f"limit of {MAX_TENSOR_BYTES} bytes per tensor")
         target = t.dtype.numpy()
         if t.dtype.is_packed:
             info = np.iinfo(target)
@@ -212,8 +224,8 @@ def _step(core: Core, stmt: Stmt) -> None:
     try:
         rule.check(core, op)
         rule.run(core, op)
-    except KlrError:
-        raise
+    except KlrError as err:
+        raise err.at(stmt.pos)
     except Exception as exc:  # a bug in the interpreter, reported at the statement it ran
         raise EvalError(f"internal error in the interpreter ({type(exc).__name__}: {exc}) in "
                         f"{core.label}", stmt.pos) from exc

@@ -68,6 +68,20 @@ class Gatherer:
 
     def run(self, entry: FuncRef) -> None:
         self.use(entry)
+        self.drain()
+
+    def use_names_in(self, module: Module, exprs: Iterable[K.Expr]) -> None:
+        """Gather the definitions of ``module`` that argument expressions name (a config
+        object built as ``module.Class(...)`` that the kernel body itself never names)."""
+        prefix = module.name + "."
+        for name in _names(exprs):
+            if name.startswith(prefix):
+                ref = self.resolver.resolve_global(module, name[len(prefix):])
+                if isinstance(ref, (FuncRef, ClassRef)):
+                    self.use(ref)
+        self.drain()
+
+    def drain(self) -> None:
         while self.queue:
             ref = self.queue.popleft()
             converter = Converter(self, ref.module)
@@ -75,6 +89,19 @@ class Gatherer:
                 self.funcs.append(converter.function(ref.node, ref.qualname))
             else:
                 self.classes.append(converter.class_(ref.node, ref.qualname))
+
+
+def _names(nodes: Iterable[Any]) -> Iterable[str]:
+    """The ids of every ``Name`` inside AST nodes (frozen dataclasses and tuples of them)."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, K.Name):
+            yield node.id
+        elif isinstance(node, tuple):
+            stack.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)
 
 
 def _unpacked(binding: ConstBinding) -> ast.expr:
@@ -128,6 +155,7 @@ def gather_file(path: str, func: str, *, args: Iterable[Any] = (), kwargs: Mappi
         pos = entry.module.pos(entry.node)
         raise LimitError(f"the source of '{func}' is nested too deeply to gather", pos) from None
     pos_args, kw_args = _bind_args(entry, tuple(args), dict(kwargs or {}))
+    gatherer.use_names_in(entry.module, (*pos_args, *(k.value for k in kw_args)))
     return K.Kernel(
         entry=entry.qualname,
         funcs=tuple(gatherer.funcs),

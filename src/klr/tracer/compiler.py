@@ -547,7 +547,8 @@ class Compiler:
 
         def run(frame: Frame) -> None:
             inner = Frame({}, (frame.locals, *frame.enclosing), EMPTY)
-            budget = [ctx.limits.max_iterations]
+            start = min(ctx.limits.max_iterations, ctx.iterations_left)
+            budget = [start]
 
             def level(i: int) -> None:
                 src_fn, src_pos, target, ifs = clauses[i]
@@ -556,8 +557,7 @@ class Compiler:
                 for v in ops.iterate(ctx, src):
                     budget[0] -= 1
                     if budget[0] < 0:
-                        raise ctx.limit(f"comprehension exceeds {ctx.limits.max_iterations} iterations",
-                                        src_pos)
+                        raise ctx.loop_limit("comprehension", start - budget[0], src_pos)
                     target(inner, v)
                     if all(ops.truth(ctx, c(inner)) for c in ifs):
                         if i + 1 == len(clauses):
@@ -565,7 +565,10 @@ class Compiler:
                         else:
                             level(i + 1)
 
-            level(0)
+            try:
+                level(0)
+            finally:
+                ctx.iterations_left -= start - max(0, budget[0])
 
         return run
 

@@ -25,7 +25,9 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
   ``compare(op, a, b)``, ``getattr(v, name)``, ``getitem(v, key)``, ``to_str(v)``:
   Python semantics on any traced value, including calls into user functions.
 * Limits: ``max_stmts`` (statements per body), ``max_iterations`` (iterations of one
-  ``while`` or ``for`` loop), ``max_depth`` (user call depth); exceeding one is a LimitError.
+  ``while`` or ``for`` loop or comprehension), ``max_total_iterations`` (iterations of all
+  loops of the body together; ``iterations_left`` counts down), ``max_depth`` (user call
+  depth); exceeding one is a LimitError.
 """
 
 from __future__ import annotations
@@ -48,13 +50,15 @@ __all__ = ["Ctx", "Limits"]
 class Limits:
     """Resource limits of one trace; every one is a LimitError when exceeded."""
 
-    __slots__ = ("max_depth", "max_iterations", "max_stmts")
+    __slots__ = ("max_depth", "max_iterations", "max_stmts", "max_total_iterations")
 
     def __init__(self, max_stmts: int = 2_000_000, max_iterations: int = 1_000_000,
-                 max_depth: int = 200) -> None:
+                 max_depth: int = 200, max_total_iterations: int = 2_000_000) -> None:
         self.max_stmts = max_stmts
         self.max_iterations = max_iterations
         self.max_depth = max_depth
+        # Nested loops multiply: this bounds their product, so a trace stops within seconds.
+        self.max_total_iterations = max_total_iterations
 
 
 class Ctx:
@@ -74,6 +78,7 @@ class Ctx:
         self.lnc = lnc
         self.core = core_index
         self.limits = limits or Limits()
+        self.iterations_left = self.limits.max_total_iterations
         self.state: dict[str, Any] = {}
         self.warnings: list[Warning_] = []
         self.messages: list[Warning_] = []
@@ -173,6 +178,17 @@ class Ctx:
         """A LimitError at ``pos`` (default: ``self.pos``); raise it."""
         pos = pos or self.pos
         return LimitError(msg, pos, source_line=self.source_line(pos))
+
+    def loop_limit(self, kind: str, count: int, pos: Pos) -> LimitError:
+        """The LimitError of a loop stopped at its ``count``-th iteration: its own limit or the
+        body's total (``kind`` is 'for loop', 'while loop' or 'comprehension')."""
+        if count > self.limits.max_iterations:
+            if kind == "while loop":
+                return self.limit(f"while loop does not finish within {self.limits.max_iterations} "
+                                  f"iterations", pos)
+            return self.limit(f"{kind} exceeds {self.limits.max_iterations} iterations", pos)
+        return self.limit(f"{kind} stopped: the kernel's loops run more than "
+                          f"{self.limits.max_total_iterations} iterations in total", pos)
 
     def locate(self, err: KlrError, pos: Pos | None = None) -> KlrError:
         """Give ``err`` a position (default ``self.pos``) when it has none."""

@@ -111,7 +111,7 @@ def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
             if len(items) != n:
                 ctx.pos = pos
                 raise ctx.error(f"cannot unpack {len(items)} value{'s' * (len(items) != 1)} into {n} targets")
-            for part, item in zip(parts, items, strict=True):
+            for part, item in zip(parts, items):  # (lengths checked above; strict=True is slow)
                 part(frame, item)
 
         return unpack
@@ -310,14 +310,14 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
 
             src.loop(ctx, loop_body)
             return None
-        limit = ctx.limits.max_iterations
+        limit = min(ctx.limits.max_iterations, ctx.iterations_left)
         loc = frame.locals
         n = 0
         try:
             for v in ops.iterate(ctx, src):
                 n += 1
                 if n > limit:
-                    raise ctx.limit(f"for loop exceeds {limit} iterations", pos)
+                    raise ctx.loop_limit("for loop", n, pos)
                 if name is not None:
                     loc[name] = v
                 else:
@@ -333,6 +333,8 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
             if "changed size during iteration" not in str(e):
                 raise
             raise ctx.error(f"the loop's {type_name(src)} changed size during iteration", ipos) from None
+        finally:
+            ctx.iterations_left -= n
         return orelse(frame) if orelse is not None else None
 
     return run
@@ -346,27 +348,30 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
     ctx = c.ctx
 
     def run(frame: Frame) -> Signal | None:
-        limit = ctx.limits.max_iterations
+        limit = min(ctx.limits.max_iterations, ctx.iterations_left)
         n = 0
-        while True:
-            t = test(frame)
-            if type(t) is not bool:
-                ctx.pos = tpos
-                if isinstance(t, TraceObject) and t.dynamic:
-                    raise ctx.error("a while loop on a runtime condition is not supported")
-                t = ops.truth(ctx, t)
-            if not t:
-                break
-            n += 1
-            if n > limit:
-                raise ctx.limit(f"while loop does not finish within {limit} iterations", pos)
-            r = body(frame)
-            if r is not None:
-                if r is BREAK:
-                    return None
-                if r is CONTINUE:
-                    continue
-                return r
+        try:
+            while True:
+                t = test(frame)
+                if type(t) is not bool:
+                    ctx.pos = tpos
+                    if isinstance(t, TraceObject) and t.dynamic:
+                        raise ctx.error("a while loop on a runtime condition is not supported")
+                    t = ops.truth(ctx, t)
+                if not t:
+                    break
+                n += 1
+                if n > limit:
+                    raise ctx.loop_limit("while loop", n, pos)
+                r = body(frame)
+                if r is not None:
+                    if r is BREAK:
+                        return None
+                    if r is CONTINUE:
+                        continue
+                    return r
+        finally:
+            ctx.iterations_left -= n
         return orelse(frame) if orelse is not None else None
 
     return run

@@ -181,3 +181,17 @@ def test_integer_indexed_free_axis_of_a_tile_can_be_indexed_again(tmp_path: Path
     want = x.copy()
     want[:, 2] *= 3
     np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+def test_a_sliced_row_or_column_broadcasts(tmp_path: Path) -> None:
+    # the deferred bounds check of a size-1 slice must not grow with the broadcast dimension
+    src = """
+    def kernel(x):
+        t = nl.load(x)
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=nl.add(nl.add(t, t[:, 3:4]), nl.multiply(t, t[2:3, :])))
+        return out
+    """
+    x = rand(128, 64)
+    (out,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(out, (x + x[:, 3:4]) + x * x[2:3, :], rtol=1e-6)

@@ -103,3 +103,12 @@ def no_reorder(ctx: Ctx) -> Value:
     """A loop directive keeping the iterations' instructions in program order."""
     return Directive("no_reorder")
 
+
+
+@builtin(NCC + "multi_buffer", dialect="legacy")
+def multi_buffer(ctx: Ctx, factor: Value) -> Value:
+    """A loop directive letting ``factor`` iterations' buffers be in flight at once (a
+    scheduling hint: the values computed are the same)."""
+    if isinstance(factor, bool) or not isinstance(factor, int) or factor <= 0:
+        raise ctx.error(f"multi_buffer takes a positive integer, not {factor!r}")
+    return Directive(f"multi_buffer({factor})")

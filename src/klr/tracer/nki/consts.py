@@ -165,6 +165,7 @@ REDUCE_CMDS = {
 PERF_MODES = {
     "none": MatmulPerfMode.None_, "double_row": MatmulPerfMode.DoubleRow,
     "double_row_sw_interleave": MatmulPerfMode.DoubleRowSwInterleave,
+    "double_row_gen3": MatmulPerfMode.DoubleRow,    # the trn2 spelling of double_row
 }
 OOB_MODES = {"error": 0, "skip": 1}
 DGE_MODES = {"unknown": 0, "none": 0, "swdge": 1, "hwdge": 2}

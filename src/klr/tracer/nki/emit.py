@@ -24,11 +24,12 @@ weakly: a temporary that is gone needs no rescue, which is the usual case.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from klr.core import BirAccessPattern, Memory, NcCopy, Stmt, TensorName
+from klr.core import Address, BirAccessPattern, Memory, NcCopy, Shape, Stmt, TensorName
 from klr.core import Engine as CoreEngine
 from klr.dtypes import Dtype
 from klr.tracer.nki.consts import PMAX, PSUM_PARTITION_BYTES, SBUF_PARTITION_BYTES
@@ -89,19 +90,33 @@ def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_ax
     for d in dims:
         if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
             raise ctx.error(f"tensor dimensions must be positive integers, not {list(dims)}")
-    if memory in (Memory.sbuf, Memory.psum):
-        _check_on_chip(ctx, dims, dtype, memory, par_axis)
+    problem, shape, free = _storage(dims, dtype, memory, par_axis)
+    if problem is not None:
+        raise ctx.error(problem)
     tname = ctx.claim_name(name) if name else ctx.fresh_name(hint)
+    address = Address(tname, memory, shape.parDim, free * dtype.size)
+    return Buf(TensorName(tname, dtype, shape, address, free, False), dims, par_axis)
+
+
+@functools.lru_cache(maxsize=4096)
+def _storage(dims: tuple[int, ...], dtype: Dtype, memory: Memory,
+             par_axis: int | None) -> tuple[str | None, Shape, int]:
+    """What is wrong with such a tensor (None: nothing), the Shape of its storage and its free
+    element count (memoised: a kernel allocates many tiles of few shapes, and IR nodes are
+    slow to build)."""
+    problem = None
+    if memory in (Memory.sbuf, Memory.psum):
+        problem = _on_chip_problem(dims, dtype, memory, par_axis)
     # storage is partition-major (a single partition when the tile has no partition axis)
     storage = (1, *dims) if par_axis is None else (dims[par_axis], *dims[:par_axis], *dims[par_axis + 1:])
-    return Buf(TensorName.make(tname, dtype, storage, memory), dims, par_axis)
+    shape = Shape.of(storage)
+    return problem, shape, shape.freeElements
 
 
-def _check_on_chip(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, memory: Memory,
-                   par_axis: int | None) -> None:
+def _on_chip_problem(dims: tuple[int, ...], dtype: Dtype, memory: Memory, par_axis: int | None) -> str | None:
     parts = 1 if par_axis is None else dims[par_axis]
     if parts > PMAX:
-        raise ctx.error(f"partition dimension {parts} exceeds {PMAX}")
+        return f"partition dimension {parts} exceeds {PMAX}"
     # one tile: the dimensions after the partition axis (block dimensions in front of a
     # par_dim are separate tiles, which the compiler need not keep live together)
     free = dtype.size
@@ -109,8 +124,9 @@ def _check_on_chip(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, memory: Memory
         free *= d
     limit = SBUF_PARTITION_BYTES if memory is Memory.sbuf else PSUM_PARTITION_BYTES
     if free > limit:
-        raise ctx.error(f"a {memory.name.upper()} tile of {list(dims)} {dtype.name} needs {free} bytes "
-                        f"per partition, more than the {limit} available")
+        return (f"a {memory.name.upper()} tile of {list(dims)} {dtype.name} needs {free} bytes "
+                f"per partition, more than the {limit} available")
+    return None
 
 
 def tile(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory = Memory.sbuf, *,
@@ -141,8 +157,10 @@ def _before_write(ctx: Ctx, buf: Buf) -> None:
 
 def ref(ctx: Ctx, view: View, lead: int | None = None, *, write: bool = False) -> BirAccessPattern:
     """The Core operand for ``view``: bounds checked, contents settled, lowered."""
-    check(ctx, view)
-    ready(ctx, view.buf)
+    if not view._ok:   # (the tests are inlined: this runs for every operand)
+        check(ctx, view)
+    if view.buf.rescue is not None:
+        ready(ctx, view.buf)
     if write:
         _before_write(ctx, view.buf)
     return view.lower(lead)
@@ -156,8 +174,11 @@ def refs(ctx: Ctx, dst: View | None, srcs: Sequence[View | None]) -> tuple[Any, 
     they lead with that dimension too, so that a transfer between a ``(B, par_dim(N), M)``
     tile and a ``(B, N, M)`` HBM region walks both as (N, B, M).
     """
-    views = [v for v in (dst, *srcs) if v is not None]
-    anchor = next((v for v in views if v.buf.on_chip and v.par_dim is not None), None)
+    anchor = None
+    for v in (dst, *srcs):
+        if v is not None and v.buf.on_chip and v.par_dim is not None:
+            anchor = v
+            break
     shift = anchor.par_dim if anchor is not None else 0
 
     def lead(v: View) -> int | None:
@@ -179,10 +200,15 @@ def emit(ctx: Ctx, op: Any, dsts: Iterable[View] = ()) -> Stmt:
     for r in st.recorders:
         r.stmts.append(stmt)
     for v in dsts:
-        memory = v.buf.memory
-        if memory.is_hbm:
-            ctx.state.setdefault("hbm_written", set()).add(v.tensor.name)
-        elif memory is Memory.psum:
+        buf = v.buf
+        if buf.memory is Memory.sbuf:
+            continue
+        if not buf.on_chip:
+            written = ctx.state.get("hbm_written")
+            if written is None:
+                written = ctx.state["hbm_written"] = set()
+            written.add(v.tensor.name)
+        elif buf.memory is Memory.psum:
             _mark(st, v)
     return stmt
 
@@ -269,7 +295,7 @@ def produce(ctx: Ctx, dst: View, fn: Producer, *, inputs: Sequence[View] = (), a
 def _trailing(ctx: Ctx, stmts: list[Stmt]) -> bool:
     body: list[Stmt] = ctx._stmts  # the open block (the Ctx has no public view of it)
     n = len(stmts)
-    return n <= len(body) and all(a is b for a, b in zip(body[-n:], stmts, strict=True))
+    return n <= len(body) and all(a is b for a, b in zip(body[-n:], stmts))
 
 
 def _retract(ctx: Ctx, stmts: list[Stmt]) -> None:

@@ -18,7 +18,7 @@ writes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from klr.tracer.values import TraceObject, Value
 
@@ -150,8 +150,11 @@ class IndexTile(TraceObject):
                 shape.append(1)
                 coefs.append(0)
             elif k is Ellipsis:
-                rest = len(a.shape) - axis - sum(1 for x in keys if x is not None and x is not Ellipsis)
-                for _ in range(max(0, rest + 1)):
+                if sum(1 for x in keys if x is Ellipsis) > 1:
+                    raise ctx.error("an index can only have a single ellipsis ('...')")
+                # '...' stands for the axes no ':' consumes, before or after it
+                rest = len(a.shape) - sum(1 for x in keys if x is not None and x is not Ellipsis)
+                for _ in range(max(0, rest)):
                     shape.append(a.shape[axis])
                     coefs.append(a.coefs[axis])
                     axis += 1
@@ -209,13 +212,14 @@ class Atom:
 class Predicate(TraceObject):
     """A mask: the conjunction of ``atoms`` over the coordinates of ``shape``."""
 
-    __slots__ = ("atoms", "never", "shape")
+    __slots__ = ("atoms", "never", "regions", "shape")
     type_name = "mask"
 
     def __init__(self, shape: Shape, atoms: tuple[Atom, ...], never: bool = False) -> None:
         self.shape = shape
         self.atoms = atoms
         self.never = never      # some constant atom is false: the mask selects nothing
+        self.regions: dict[Shape, Any] = {}   # masks.region's answers by tile shape
 
     @staticmethod
     def of(ctx: Ctx, diff: Affine, op: str) -> Predicate:

@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from klr.core import AccumCmd, ActivationReduce, AluOp, DataPattern, Engine, ImmFloat, Memory
+from klr.core import AccumCmd, ActivationReduce, AluOp, DataPattern, Engine, ImmFloat, MatmulPerfMode, Memory
 from klr.dtypes import Dtype
 from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import Number, binary, promote, result
@@ -39,10 +39,10 @@ from klr.tracer.nki.consts import (
 from klr.tracer.nki.emit import fresh_psum
 from klr.tracer.nki.index import Affine, IndexTile, Predicate
 from klr.tracer.nki.lang import parse_shape
-from klr.tracer.nki.masks import as_mask, masked
+from klr.tracer.nki.masks import as_mask, masked, region
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View
-from klr.tracer.registry import builtin
+from klr.tracer.registry import Binder, builtin
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -80,18 +80,14 @@ def dual(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., Any] | N
     """Register ``nki.isa.<name>``; ``impl(ctx, args, dps)`` gets the bound arguments."""
     full = ISA + name
     sigs = {True: inspect.signature(beta2), False: inspect.signature(legacy) if legacy else None}
+    binders = {dps: Binder(sig) for dps, sig in sigs.items() if sig is not None}
 
     def wrap(impl: Callable[..., Value]) -> None:
         def entry(ctx: Ctx, *args: Value, **kwargs: Value) -> Value:
             dps = legacy is None or _pick(args, kwargs, legacy_tensors)
-            sig = sigs[dps]
-            assert sig is not None
-            try:
-                bound = sig.bind(*args, **kwargs)
-            except TypeError as e:
-                raise ctx.error(f"{full}() {_bind_message(e)}") from None
-            bound.apply_defaults()
-            got = bound.arguments
+            got = binders[dps].bind(args, kwargs)
+            if got is None:
+                got = bind_or_raise(ctx, full, binders[dps].signature, args, kwargs)
             for k, v in got.items():
                 if v is UNSET:
                     raise ctx.error(f"{full}() missing required argument '{k}'")
@@ -106,9 +102,16 @@ def dual(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., Any] | N
     return wrap
 
 
-def _bind_message(e: TypeError) -> str:
-    text = str(e)
-    return text.replace("missing a required argument:", "missing required argument")
+def bind_or_raise(ctx: Ctx, full: str, sig: inspect.Signature, args: tuple[Value, ...],
+                  kwargs: dict[str, Value]) -> dict[str, Value]:
+    """Bind with ``inspect`` (the slow path of ``Binder``): its complaint becomes a TraceError."""
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as e:
+        why = str(e).replace("missing a required argument:", "missing required argument")
+        raise ctx.error(f"{full}() {why}") from None
+    bound.apply_defaults()
+    return bound.arguments
 
 
 def _union(b2: inspect.Signature, lg: inspect.Signature | None) -> inspect.Signature:
@@ -231,10 +234,30 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
         k, n = mv.shape if mv.rank == 2 else (0, 0)
         return result(ctx, (n, k), mv.dtype, lambda c, d, acc: isa_ops.matmul(c, d, st, mv, **flags),
                       inputs=[st, mv], memory=Memory.psum, memories=(Memory.psum,))
-    matmul_checks(ctx, (0, 0), st, mv, fn)
-    shape = (st.shape[1], mv.shape[1])
+    if flags["perf_mode"] is MatmulPerfMode.None_:
+        matmul_checks(ctx, (0, 0), st, mv, fn)
+        shape = (st.shape[1], mv.shape[1])
+    else:
+        shape = _double_row_shape(ctx, st, mv, fn)
     return result(ctx, shape, Dtype.float32, matmul_producer(st, mv, **flags), inputs=[st, mv],
                   memory=Memory.psum, accumulates=True, memories=(Memory.psum,))
+
+
+def _double_row_shape(ctx: Ctx, st: View, mv: View, fn: str) -> tuple[int, int]:
+    """The [M, N] result of a double-row matmul of stationary [K, 2, M] and moving [K, 2, N]
+    (the contraction runs over K and the pair axis: 2K rows)."""
+    if st.rank != 3 or mv.rank != 3 or st.shape[1] != 2 or mv.shape[1] != 2:
+        raise ctx.error(f"{fn}: a double-row matmul takes stationary [K, 2, M] and moving [K, 2, N], "
+                        f"not {list(st.shape)} and {list(mv.shape)}")
+    k, _, m = st.shape
+    k2, _, n = mv.shape
+    if k != k2:
+        raise ctx.error(f"{fn}: the contraction sizes differ: stationary {list(st.shape)}, "
+                        f"moving {list(mv.shape)}")
+    for v, what in ((st, "stationary"), (mv, "moving")):
+        if v.buf.memory is not Memory.sbuf:
+            raise ctx.error(f"{fn}: the {what} operand must be in SBUF, not {v.buf.memory.name}")
+    return m, n
 
 
 # --- nc_transpose ------------------------------------------------------------------------------
@@ -322,17 +345,29 @@ def activation(ctx: Ctx, a: Args, dps: bool) -> Value:
                            accumulate=cmd)
         return None
     pred = as_mask(ctx, a["mask"])
-    if rres is not None and pred is not None:
-        raise ctx.error(f"{fn}: a mask cannot be combined with reduce_res")
+    if rres is not None:
+        rows_only(ctx, pred, data, fn)
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
             isa_ops.activation(c, d, data.box(box), func, scale=_boxed(sc, box),
                                bias=None if bias is None else _col(bias, box), reduce_op=rop,
-                               reduce_res=rres, accumulate=cmd)
+                               reduce_res=None if rres is None else _col(rres, box), accumulate=cmd)
         masked(c, dst, pred, body)
     return result(ctx, data.shape, out_dtype(ctx, a, data.dtype), body_fn, inputs=[data],
                   par_axis=data.par_dim, elementwise=rres is None, mask=pred)
+
+
+def rows_only(ctx: Ctx, pred: Predicate | None, data: View, fn: str) -> None:
+    """A mask beside a per-partition reduction may only drop whole partitions: the reduction
+    of a kept partition must see all of its elements."""
+    if pred is None:
+        return
+    box, rest = region(ctx, pred, data.shape)
+    par = data.par_dim
+    sides = enumerate(zip(box or (), data.shape, strict=False))
+    if rest or any(span != (0, n) for d, (span, n) in sides if d != par):
+        raise ctx.error(f"{fn}: with reduce_res, a mask may only select partitions (such as i_p < n)")
 
 
 def _col(v: View, box: Box) -> View:
@@ -361,23 +396,30 @@ def activation_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``op(data * scale + bias)``, reducing each partition's results with ``reduce_op`` into
     ``reduce_res``."""
     fn = "nisa.activation_reduce"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     func = activation_of(ctx, a["op"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     if isinstance(a["scale"], Tile):
         raise ctx.error(f"{fn}: scale can't be specified as tensor")
     sc, bias, rop, rres = _act_operands(ctx, a, data, fn)
+    pred = None if dps else as_mask(ctx, a["mask"])
+    rows_only(ctx, pred, data, fn)
 
     def emit_into(c: Ctx, dst: View) -> None:
-        isa_ops.activation(c, dst, data, func, scale=sc, bias=bias, reduce_op=rop, reduce_res=rres,
-                           accumulate=AccumCmd.ZeroAccumulate, reduce_kind=ActivationReduce)
+        def body(d: View, box: Box) -> None:
+            isa_ops.activation(c, d, data.box(box), func, scale=sc,
+                               bias=None if bias is None else _col(bias, box), reduce_op=rop,
+                               reduce_res=None if rres is None else _col(rres, box),
+                               accumulate=AccumCmd.ZeroAccumulate, reduce_kind=ActivationReduce)
+        masked(c, dst, pred, body)
     if dps:
         dst = view_arg(ctx, a["dst"], "dst")
         same_size(ctx, dst, data, "data", fn)
         emit_into(ctx, dst)
         return None
     return result(ctx, data.shape, out_dtype(ctx, a, data.dtype), lambda c, d, acc: emit_into(c, d),
-                  inputs=[data], par_axis=data.par_dim)
+                  inputs=[data], par_axis=data.par_dim, mask=pred)
 
 
 # --- tensor_tensor / tensor_scalar -------------------------------------------------------------

@@ -40,6 +40,7 @@ from klr.tracer.nki.emit import emit, ref, refs
 from klr.tracer.nki.isa import (
     UNSET,
     Args,
+    bind_or_raise,
     bool_arg,
     dual,
     no_mask,
@@ -52,7 +53,7 @@ from klr.tracer.nki.isa import (
 from klr.tracer.nki.lang import parse_shape
 from klr.tracer.nki.masks import as_mask, region
 from klr.tracer.nki.views import Box, View
-from klr.tracer.registry import builtin
+from klr.tracer.registry import Binder, builtin
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -96,21 +97,19 @@ def _by_dialect(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., A
                 emits: tuple[str, ...]) -> Callable[[Callable[..., Value]], None]:
     """Register ``nki.isa.<name>`` choosing the form by ``dst=`` or else the kernel's dialect."""
     sigs = {True: inspect.signature(beta2), False: inspect.signature(legacy)}
+    binders = {dps: Binder(sig) for dps, sig in sigs.items()}
     full = ISA + name
 
     def wrap(impl: Callable[..., Value]) -> None:
         def entry(ctx: Ctx, *args: Value, **kwargs: Value) -> Value:
             dps = "dst" in kwargs or ctx.dialect == "beta2"
-            try:
-                bound = sigs[dps].bind(*args, **kwargs)
-            except TypeError as e:
-                why = str(e).replace("missing a required argument:", "missing required argument")
-                raise ctx.error(f"{full}() {why}") from None
-            bound.apply_defaults()
-            for k, v in bound.arguments.items():
+            got = binders[dps].bind(args, kwargs)
+            if got is None:
+                got = bind_or_raise(ctx, full, sigs[dps], args, kwargs)
+            for k, v in got.items():
                 if v is UNSET:
                     raise ctx.error(f"{full}() missing required argument '{k}'")
-            return impl(ctx, bound.arguments, dps)
+            return impl(ctx, got, dps)
 
         params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_ONLY),
                   inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),

@@ -366,6 +366,12 @@ def program_ndim(ctx: Ctx) -> Value:
     return len(ctx.grid)
 
 
+@builtin(NL + "constants.sizeinbytes", dialect="both")
+def sizeinbytes(ctx: Ctx, dtype: Value) -> Value:
+    """The size of one element of ``dtype`` in bytes."""
+    return dtype_of(ctx, dtype).size
+
+
 def _range(ctx: Ctx, name: str, start: Value, stop: Value, step: Value) -> range:
     if stop is None:
         start, stop = 0, start

@@ -23,7 +23,7 @@ from klr.dtypes import Dtype
 from klr.tracer.nki import isa_ops
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Atom, Predicate
-from klr.tracer.nki.views import Box, View
+from klr.tracer.nki.views import Box, View, full_box
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -67,9 +67,18 @@ def _clip(box: list[list[int]], atom: Atom, axis: int) -> None:
 
 def region(ctx: Ctx, mask: Predicate | None, shape: tuple[int, ...]) -> tuple[Box | None, list[Atom]]:
     """The box a mask clips ``shape`` to (None: empty) and its non-rectangular atoms."""
-    full = [[0, n] for n in shape]
     if mask is None:
-        return tuple((a, b) for a, b in full), []
+        return full_box(shape), []
+    # a mask is usually applied to every operation on a tile: remember the answer per shape
+    # (the mask is immutable; the caller only reads the atoms list)
+    got = mask.regions.get(shape)
+    if got is None:
+        got = mask.regions[shape] = _region(ctx, mask, shape)
+    return got
+
+
+def _region(ctx: Ctx, mask: Predicate, shape: tuple[int, ...]) -> tuple[Box | None, list[Atom]]:
+    full = [[0, n] for n in shape]
     if mask.never:
         return None, []
     rest = []

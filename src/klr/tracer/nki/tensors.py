@@ -19,7 +19,16 @@ from klr.errors import TraceError
 from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of
 from klr.tracer.nki.emit import Origin
 from klr.tracer.nki.index import Predicate
-from klr.tracer.nki.views import Buf, View, checked, index_view, is_contiguous, reshape_view, root_view
+from klr.tracer.nki.views import (
+    Buf,
+    View,
+    checked,
+    index_view,
+    is_contiguous,
+    reshape_view,
+    retyped,
+    root_view,
+)
 from klr.tracer.registry import method
 from klr.tracer.values import TraceObject, Value
 
@@ -179,7 +188,31 @@ def _ap(ctx: Ctx, self: Tile, pattern: Value, offset: int = 0, dtype: Value = No
     return Tile(View(view.buf, offset, steps, nums, tuple(range(len(nums))), 0))
 
 
-_METHODS: dict[str, Any] = {"reshape": _reshape, "broadcast_to": _broadcast_to, "ap": _ap}
+def _view(ctx: Ctx, self: Tile, dtype: Value) -> Value:
+    """``t.view(dtype)``: the same bytes as elements of another dtype; the last dimension
+    grows or shrinks by the ratio of the element sizes (a [128, 1] float32 tile viewed as
+    float8 is [128, 4])."""
+    from klr.tracer.nki.emit import ready
+
+    new = dtype_of(ctx, dtype)
+    view = self.view
+    if new == self.dtype:
+        return self
+    if not view.is_whole():
+        raise ctx.error("view(dtype) can only reinterpret a whole tensor, not a view of one")
+    buf = view.buf
+    dims = buf.dims
+    if buf.on_chip and buf.par_axis == len(dims) - 1:
+        raise ctx.error("view(dtype) changes the last dimension, which is this tile's partition dimension")
+    old_bytes, new_bytes = self.dtype.size, new.size
+    if (dims[-1] * old_bytes) % new_bytes:
+        raise ctx.error(f"a last dimension of {dims[-1]} {DTYPES[self.dtype]} elements cannot be "
+                        f"viewed as whole {DTYPES[new]} elements")
+    ready(ctx, buf)
+    return Tile(root_view(retyped(buf, new, (*dims[:-1], dims[-1] * old_bytes // new_bytes))))
+
+
+_METHODS: dict[str, Any] = {"reshape": _reshape, "broadcast_to": _broadcast_to, "ap": _ap, "view": _view}
 
 
 # --- kernel arguments and results ----------------------------------------------------------

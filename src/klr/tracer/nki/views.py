@@ -20,6 +20,7 @@ the Core TensorName ``[N, B, M]`` and its root view has steps ``(M, B*M, 1)``.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from klr.core import APPair, BirAccessPattern, Memory, TensorName
@@ -43,13 +44,17 @@ class Buf:
     before any later read or write of the tensor.
     """
 
-    __slots__ = ("__weakref__", "dims", "layout", "memory", "on_chip", "par_axis", "rescue", "size", "tensor")
+    __slots__ = ("__weakref__", "dims", "dtype", "layout", "lowered", "memory", "on_chip", "par_axis",
+                 "rescue", "size", "tensor")
 
     def __init__(self, tensor: TensorName, dims: tuple[int, ...], par_axis: int | None) -> None:
         self.tensor = tensor
+        self.dtype = tensor.dtype   # differs from the tensor's in a reinterpreting view (``retyped``)
         self.dims = dims
         self.par_axis = par_axis
         self.rescue: Callable[[Ctx, Buf], None] | None = None
+        # access patterns by (offset, steps, nums, leading pair): see View.lower
+        self.lowered: dict[tuple[int, tuple[int, ...], tuple[int, ...], int], BirAccessPattern] = {}
         self.memory: Memory = tensor.address.memory
         self.on_chip = not self.memory.is_hbm
         self.size = tensor.shape.parDim * tensor.freeElements
@@ -74,7 +79,7 @@ class Check:
 class View:
     """An immutable strided view of a Buf (see the module docstring)."""
 
-    __slots__ = ("_low", "_ok", "buf", "checks", "nums", "offset", "par", "shape", "steps", "vis")
+    __slots__ = ("_low", "_ok", "buf", "checks", "nums", "offset", "par", "par_dim", "shape", "steps", "vis")
 
     def __init__(self, buf: Buf, offset: int, steps: tuple[int, ...], nums: tuple[int, ...],
                  vis: tuple[int, ...], par: int, checks: tuple[Check, ...] = ()) -> None:
@@ -85,7 +90,10 @@ class View:
         self.vis = vis
         self.par = par
         self.checks = checks
-        self.shape = tuple(nums[i] for i in vis)
+        self.shape = tuple(map(nums.__getitem__, vis))
+        # the visible dimension holding the partition axis (None when it is indexed away);
+        # an attribute, not a property, because operand lowering asks for it constantly
+        self.par_dim = vis.index(par) if par in vis else None
         self._low: dict[int, BirAccessPattern] = {}
         self._ok = False        # bounds checked
 
@@ -95,7 +103,7 @@ class View:
 
     @property
     def dtype(self) -> Dtype:
-        return self.buf.tensor.dtype
+        return self.buf.dtype
 
     @property
     def rank(self) -> int:
@@ -113,11 +121,6 @@ class View:
                 out *= n
         return out
 
-    @property
-    def par_dim(self) -> int | None:
-        """The visible dimension holding the partition axis (None when it is indexed away)."""
-        return self.vis.index(self.par) if self.par in self.vis else None
-
     def same(self, other: View) -> bool:
         return (self.buf is other.buf and self.offset == other.offset and self.steps == other.steps
                 and self.nums == other.nums)
@@ -128,10 +131,13 @@ class View:
 
     def span(self) -> tuple[int, int]:
         lo = hi = self.offset
-        for s, n in zip(self.steps, self.nums, strict=True):
-            reach = s * (n - 1)
-            lo += min(0, reach)
-            hi += max(0, reach)
+        # (no strict=True in the zips of hot paths: it costs more than the loop; the lengths
+        # are equal by construction)
+        for s, n in zip(self.steps, self.nums):
+            if s > 0:
+                hi += s * (n - 1)
+            else:
+                lo += s * (n - 1)
         return lo, hi
 
     def lower(self, lead: int | None = None) -> BirAccessPattern:
@@ -139,15 +145,23 @@ class View:
         first = self.par if lead is None else lead
         got = self._low.get(first)
         if got is None:
-            order = (first, *(i for i in range(len(self.nums)) if i != first))
-            pairs = tuple(APPair(self.steps[i], self.nums[i], 0) for i in order)
-            got = BirAccessPattern(self.buf.tensor, self.offset, pairs)
+            # kernels access the same regions again and again (a tile loaded in every
+            # iteration of an outer loop), and building IR nodes is slow: share them per tensor
+            buf = self.buf
+            key = (self.offset, self.steps, self.nums, first)
+            got = buf.lowered.get(key)
+            if got is None:
+                tensor = buf.tensor
+                override = buf.dtype if buf.dtype != tensor.dtype else None
+                got = BirAccessPattern(tensor, self.offset, _pairs(self.steps, self.nums, first),
+                                       dtypeOverride=override)
+                buf.lowered[key] = got
             self._low[first] = got
         return got
 
     def box(self, box: Box) -> View:
         """The sub-view of a region given per visible dimension."""
-        if all(a == 0 and b == n for (a, b), n in zip(box, self.shape, strict=True)):
+        if box == full_box(self.shape):
             return self
         steps, nums = list(self.steps), list(self.nums)
         offset = self.offset
@@ -162,8 +176,33 @@ class View:
         return f"View({self.tensor.name}, {self.offset}, {list(zip(self.steps, self.nums, strict=True))})"
 
 
+@functools.lru_cache(maxsize=4096)
+def full_box(shape: tuple[int, ...]) -> Box:
+    """The region covering all of ``shape`` (memoised: masks and boxes ask for it per operation)."""
+    return tuple((0, n) for n in shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pairs(steps: tuple[int, ...], nums: tuple[int, ...], first: int) -> tuple[APPair, ...]:
+    """The APPairs of a view with pair ``first`` moved to the front (memoised: few distinct
+    shapes recur across a kernel, and IR nodes are slow to build)."""
+    order = (first, *(i for i in range(len(nums)) if i != first))
+    return tuple(APPair(steps[i], nums[i], 0) for i in order)
+
+
 def _shifted(c: Check, box: Box) -> int:
-    return c.const + sum(k * b[0] for k, b in zip(c.coefs, box, strict=True))
+    return c.const + sum(k * b[0] for k, b in zip(c.coefs, box))
+
+
+def retyped(buf: Buf, dtype: Dtype, dims: tuple[int, ...]) -> Buf:
+    """The same storage seen as elements of ``dtype`` with declared dimensions ``dims`` (the
+    caller keeps the byte size): a Buf over the same TensorName whose views lower with a
+    ``dtypeOverride`` and count offsets and steps in ``dtype`` elements."""
+    alias = Buf(buf.tensor, dims, buf.par_axis)
+    alias.dtype = dtype
+    alias.size = buf.size * buf.dtype.size // dtype.size
+    alias.layout = _layout(dims, buf.par_axis, alias.size)
+    return alias
 
 
 def root_view(buf: Buf) -> View:
@@ -176,6 +215,7 @@ def root_view(buf: Buf) -> View:
 Layout = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked for every new tile of a recurring shape
 def _layout(dims: tuple[int, ...], k: int | None, size: int) -> Layout:
     if k is None:
         inner = [1] * len(dims)
@@ -201,10 +241,11 @@ def check(ctx: Ctx, view: View) -> None:
     shape = view.shape
     for c in view.checks:
         lo = hi = c.const
-        for k, n in zip(c.coefs, shape, strict=True):
-            reach = k * (n - 1)
-            lo += min(0, reach)
-            hi += max(0, reach)
+        for k, n in zip(c.coefs, shape):
+            if k > 0:
+                hi += k * (n - 1)
+            else:
+                lo += k * (n - 1)
         if lo < 0:
             raise ctx.error(f"index {lo} is out of bounds for axis {c.axis} with size {c.size}")
         if hi >= c.size:
@@ -321,6 +362,8 @@ class _Out:
         return len(self.steps) - 1
 
     def view(self, buf: Buf, offset: int) -> View:
+        if not self.checks:
+            return View(buf, offset, tuple(self.steps), tuple(self.nums), tuple(self.vis), self.par)
         pos = {p: d for d, p in enumerate(self.vis)}
         checks = []
         for axis, size, const, coefs in self.checks:
@@ -337,7 +380,7 @@ def _basic(ctx: Ctx, view: View, entries: list[Value]) -> View:
     offset = view.offset
     e = 0
     visible = set(view.vis)
-    for i, (s, n) in enumerate(zip(view.steps, view.nums, strict=True)):
+    for i, (s, n) in enumerate(zip(view.steps, view.nums)):
         if i not in visible:
             j = out.add(s, n, False)
         else:
@@ -354,7 +397,10 @@ def _basic(ctx: Ctx, view: View, entries: list[Value]) -> View:
                 start, length, step = _slice(ctx, ent, n, axis)
                 offset += start * s
                 j = out.add(s * step, length, True)
-                out.checks.append((axis, n, start, {j: step}))
+                # a slice within its axis stays within it however the view is clipped or
+                # broadcast later: only one reaching outside needs its deferred check
+                if not (0 <= start < n and 0 <= start + step * (length - 1) < n):
+                    out.checks.append((axis, n, start, {j: step}))
         if i == view.par:
             out.par = j
     for _ in entries[e:]:
@@ -547,9 +593,14 @@ def expand_view(view: View, shape: tuple[int, ...], left: bool = False) -> View:
             vis = list(range(extra)) + [v + extra for v in vis]
             par += extra
             checks = [Check(c.axis, c.size, c.const, (0,) * extra + c.coefs) for c in checks]
+    stretched = []
     for d, n in enumerate(shape):
         i = vis[d]
         if nums[i] != n:
             steps[i] = 0
             nums[i] = n
+            stretched.append(d)
+    if stretched and checks:  # a stretched dimension reads its one index whatever the coordinate
+        checks = [Check(c.axis, c.size, c.const,
+                        tuple(0 if d in stretched else k for d, k in enumerate(c.coefs))) for c in checks]
     return View(view.buf, view.offset, tuple(steps), tuple(nums), tuple(vis), par, tuple(checks))

@@ -1,0 +1,78 @@
+"""Random Core kernels for the interpreter: the schema strategies of tests/format, steered
+towards programs that get past the first bounds check.
+
+Tensors come mostly from a small pool of small tensors (so statements share memory and read
+what earlier ones wrote), numbers are mostly small, and now and then any schema value appears
+(huge shapes and offsets, odd enums) to probe the limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from klr.core import Block, LncKernel, Memory, Stmt, TensorName
+from klr.dtypes import Dtype
+from klr.interp import runner as _runner  # noqa: F401  (importing it fills RULES)
+from klr.interp.registry import RULES
+from klr.pos import Pos
+from klr.schema import Kind, Prim, TypeDesc, describe, fields_of
+from tests.format.schema_strategies import min_depth, values
+
+POOL = (
+    TensorName.make("a", Dtype.float32, (4, 6), Memory.sbuf),
+    TensorName.make("b", Dtype.float32, (4, 6), Memory.sbuf),
+    TensorName.make("c", Dtype.float32, (4, 1), Memory.sbuf),
+    TensorName.make("i", Dtype.int32, (4, 6), Memory.sbuf),
+    TensorName.make("p", Dtype.float32, (4, 6), Memory.psum),
+    TensorName.make("h", Dtype.bfloat16, (8, 3, 2), Memory.hbm),
+    TensorName.make("u", Dtype.uint8, (1, 24), Memory.sbuf),
+)
+
+_PRIMS = {
+    Prim.NAT: st.integers(0, 6) | st.integers(0, 2**32 - 1),
+    Prim.INT: st.integers(-3, 8) | st.integers(-(2**31), 2**31 - 1),
+    Prim.F32: st.sampled_from((0.0, 1.0, -1.5, 2.0, 1e30, -0.0)) | st.floats(width=32),
+    Prim.F64: st.sampled_from((0.0, 1.0, -1.5, 2.0)) | st.floats(),
+    Prim.STR: st.sampled_from(("main", "a", "x")) | st.text(max_size=4),
+    Prim.BOOL: st.booleans(),
+}
+
+
+def _strategy(d: TypeDesc, depth: int) -> st.SearchStrategy[Any]:
+    if d.kind == Kind.STRUCT and d.cls is TensorName:
+        return st.sampled_from(POOL) | values(TensorName, 3)
+    if d.kind == Kind.STRUCT and d.cls is Pos:
+        return st.just(Pos(1, 0, filename="fuzz.py"))
+    match d.kind:
+        case Kind.PRIM:
+            assert d.prim is not None
+            return _PRIMS[d.prim]
+        case Kind.ENUM:
+            return st.sampled_from(list(d.cls))
+        case Kind.OPTION:
+            if min_depth(d.args[0]) > depth - 1:
+                return st.none()
+            return st.none() | _strategy(d.args[0], depth - 1)
+        case Kind.LIST:
+            if min_depth(d.args[0]) > depth - 1:
+                return st.just(())
+            return st.lists(_strategy(d.args[0], depth - 1), max_size=3).map(tuple)
+        case Kind.PAIR:
+            return st.tuples(_strategy(d.args[0], depth), _strategy(d.args[1], depth))
+        case Kind.STRUCT | Kind.CTOR:
+            fields = [_strategy(describe(f.type), depth - 1) for f in fields_of(d.cls)]
+            return st.builds(d.cls, *fields)
+        case Kind.SUM:
+            members = [a for a in d.args if min_depth(a) <= depth]
+            return st.one_of([_strategy(a, depth) for a in members])
+    raise TypeError(d)
+
+
+IMPLEMENTED = sorted(RULES, key=lambda cls: cls.__name__)
+operators = st.sampled_from(IMPLEMENTED).flatmap(lambda cls: _strategy(describe(cls), 5))
+statements = st.builds(Stmt, operators, st.sampled_from(("inst.1", "inst.2")),
+                       st.just(Pos(3, 4, filename="fuzz.py")))
+kernels = st.lists(statements, min_size=1, max_size=4).map(
+    lambda body: LncKernel("fuzz", (), POOL[:2], ((Block("main", False, tuple(body)),),), (), (), ()))
