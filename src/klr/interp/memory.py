@@ -40,7 +40,7 @@ from klr.errors import LimitError
 #: The most bytes one tensor (one address) may occupy, and the most elements one access may
 #: denote: the interpreter materialises both, so a bigger kernel fails fast instead of swapping.
 MAX_TENSOR_BYTES = 2**30
-MAX_ACCESS_ELEMENTS = 2**28
+MAX_ACCESS_ELEMENTS = 2**26
 
 CLEAN = np.int32(np.iinfo(np.int32).max)
 UNWRITTEN = np.int32(0)

@@ -305,10 +305,15 @@ def core_barrier(ctx: Core, _op: CoreBarrier) -> None:
     ctx.at_barrier = True
 
 
+PRINT_ELEMENTS = 10_000
+
+
 @impl(DevicePrint)
 def device_print(ctx: Core, op: DevicePrint) -> None:
     tile: Tile = ctx.load(op.src)
-    text = op.printPrefix + np.array2string(tile.nd(), threshold=tile.values.size + 1)
+    # Every element up to PRINT_ELEMENTS, numpy's summary with '...' beyond (printing a
+    # huge view whole would take minutes).
+    text = op.printPrefix + np.array2string(tile.nd(), threshold=min(tile.values.size + 1, PRINT_ELEMENTS))
     ctx.machine.prints.append(DevicePrintRecord(op.buffer.name, text))
 
 

@@ -116,7 +116,11 @@ def fit(ctx: Ctx, view: View, shape: tuple[int, ...], par_axis: int | None) -> V
 
 def is_column(view: View) -> bool:
     """A per-partition scalar: every free element of the (stretched) view is the same."""
-    return all(view.steps[i] == 0 or view.nums[i] == 1 for i in range(len(view.nums)) if i != view.par)
+    par = view.par
+    for i, (s, n) in enumerate(zip(view.steps, view.nums)):  # (a loop: asked per operand of every op)
+        if s != 0 and n != 1 and i != par:
+            return False
+    return True
 
 
 def column(view: View) -> View:

@@ -30,11 +30,13 @@ Shape = tuple[int, ...]
 
 def broadcast_shapes(ctx: Ctx, a: Shape, b: Shape, what: str = "index") -> Shape:
     """numpy broadcasting of two shapes (right-aligned; 1 stretches)."""
+    if a == b and type(a) is tuple:  # the usual case, asked for every element-wise operation
+        return a
     n = max(len(a), len(b))
     a2 = (1,) * (n - len(a)) + a
     b2 = (1,) * (n - len(b)) + b
     out = []
-    for x, y in zip(a2, b2, strict=True):
+    for x, y in zip(a2, b2):  # (equal lengths; strict=True is slow)
         if x != y and x != 1 and y != 1:
             raise ctx.error(f"{what} shapes {list(a)} and {list(b)} cannot be broadcast together")
         out.append(max(x, y))
