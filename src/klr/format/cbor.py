@@ -558,6 +558,9 @@ def _fields_decoder(cls: type) -> Callable[[Reader], Any]:
     if not fields:  # a constructor without fields: its one (immutable) value
         value = cls()
         return lambda r: value
+    if hasattr(cls, "__post_init__"):  # a node that checks itself is built through __init__
+        decs = tuple(decoder(describe(f.type)) for f in fields)
+        return lambda r: cls(*[d(r) for d in decs])
     # Nodes are frozen slotted dataclasses whose __init__ sets each field through
     # object.__setattr__; decoding writes the slots directly instead (the fields are complete
     # and already typed), which builds a node in about half the time.

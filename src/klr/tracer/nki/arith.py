@@ -117,7 +117,8 @@ def fit(ctx: Ctx, view: View, shape: tuple[int, ...], par_axis: int | None) -> V
 def is_column(view: View) -> bool:
     """A per-partition scalar: every free element of the (stretched) view is the same."""
     par = view.par
-    for i, (s, n) in enumerate(zip(view.steps, view.nums)):  # (a loop: asked per operand of every op)
+    # a loop rather than all(...) over a generator: this runs for every operand of every operation
+    for i, (s, n) in enumerate(zip(view.steps, view.nums)):  # noqa: SIM110
         if s != 0 and n != 1 and i != par:
             return False
     return True

@@ -209,7 +209,9 @@ def root_view(buf: Buf) -> View:
     """The whole tensor in its declared dimension order (behind a hidden partition pair when
     the tensor has a single partition outside its dimensions)."""
     steps, nums, vis, par = buf.layout
-    return View(buf, 0, steps, nums, vis, par)
+    view = View(buf, 0, steps, nums, vis, par)
+    view._ok = True   # exactly the tensor's elements: nothing to check
+    return view
 
 
 Layout = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]
