@@ -13,10 +13,12 @@ for the byte-level rules; in short:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import struct
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from klr.errors import FormatError
@@ -263,10 +265,29 @@ def _classes_of(desc: TypeDesc) -> list[type]:
     raise TypeError(f"a {desc.name} cannot be a sum member")
 
 
+#: Python frames the codec may nest: each level of a value takes a few, and gathered
+#: expressions may legitimately nest hundreds of levels deep.
+RECURSION_LIMIT = 20_000
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def encode(value: Any, tp: Any = None) -> bytes:
     """Encode a value of type ``tp`` (default: the value's own struct or enum type)."""
     out = bytearray()
-    encoder(describe(tp if tp is not None else type(value)))(value, out)
+    try:
+        with deep_recursion():
+            encoder(describe(tp if tp is not None else type(value)))(value, out)
+    except RecursionError:
+        raise FormatError("cannot encode the value: it nests too deeply") from None
     return bytes(out)
 
 
@@ -635,7 +656,8 @@ def decode_from(r: Reader, tp: Any) -> Any:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return decoder(describe(tp))(r)
+        with deep_recursion():
+            return decoder(describe(tp))(r)
     except RecursionError:
         raise FormatError(f"malformed KLR data: values nest too deeply (near byte {r.pos})") from None
     finally:

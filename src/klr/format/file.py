@@ -19,7 +19,7 @@ from typing import Any, Union
 from klr.core import Kernel as CoreKernel
 from klr.core import LncKernel
 from klr.errors import FormatError
-from klr.format.cbor import Reader, decode_from, encoder
+from klr.format.cbor import Reader, decode_from, deep_recursion, encoder
 from klr.python.ast import Kernel as PyKernel
 from klr.schema import Nat, describe
 
@@ -60,10 +60,14 @@ def to_bytes(contents: Any) -> bytes:
     kind = kind_of(contents)
     out = bytearray(HEADER + METADATA)
     out += bytes((0xD9, CONTENTS_TAG, KINDS.index(kind), 0x81))
-    if isinstance(contents, Hlo):
-        encoder(describe(str))(contents.name, out)
-    else:
-        encoder(describe(_TYPES[kind]))(contents, out)
+    try:
+        with deep_recursion():
+            if isinstance(contents, Hlo):
+                encoder(describe(str))(contents.name, out)
+            else:
+                encoder(describe(_TYPES[kind]))(contents, out)
+    except RecursionError:
+        raise FormatError(f"cannot encode {_describe_kind(kind)}: it nests too deeply") from None
     return bytes(out)
 
 
@@ -144,6 +148,9 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
+    except OSError as e:  # the target is a directory, the disk is full, ...
+        Path(tmp).unlink(missing_ok=True)
+        raise FormatError(f"cannot write {os.fspath(path)}: {e.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -15,6 +15,8 @@ import json
 import math
 from typing import Any
 
+from klr.errors import FormatError
+from klr.format.cbor import deep_recursion
 from klr.schema import Kind, TypeDesc, describe, fields_of, info_of
 
 
@@ -65,11 +67,19 @@ def _inhabits(v: Any, d: TypeDesc) -> bool:
 
 
 def to_json(value: Any, tp: Any = None, *, indent: int | None = 2) -> str:
-    return json.dumps(to_jsonable(value, tp), indent=indent, ensure_ascii=False)
+    try:
+        with deep_recursion():
+            return json.dumps(to_jsonable(value, tp), indent=indent, ensure_ascii=False)
+    except RecursionError:
+        raise FormatError("cannot print the value as JSON: it nests too deeply") from None
 
 
 def to_sexp(value: Any, tp: Any = None) -> str:
-    return _sexp(value, describe(tp if tp is not None else type(value)))
+    try:
+        with deep_recursion():
+            return _sexp(value, describe(tp if tp is not None else type(value)))
+    except RecursionError:
+        raise FormatError("cannot print the value as an s-expression: it nests too deeply") from None
 
 
 def _atom(v: Any) -> str:

@@ -212,7 +212,10 @@ class View:
         if inner > 1:
             full_shape = (*shape, inner)
             strides.append(item)
-        view = as_strided(base[start * scale:], shape=full_shape, strides=strides)
+        # as_strided rebuilds the array from its typestr, which numpy cannot parse for some
+        # ml_dtypes types (float8_e5m2 is '<f1'): stride the raw bytes, then retype.
+        raw = base[start * scale:].view(f"V{item}")
+        view = as_strided(raw, shape=full_shape, strides=strides).view(base.dtype)
         flips = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in steps)
         return view[flips]
 

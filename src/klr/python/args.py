@@ -146,11 +146,18 @@ def parse_arg_json(path: str) -> tuple[list[K.Expr], dict[str, K.Expr]]:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
     except json.JSONDecodeError as e:
         raise UsageError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
-    match data:
-        case list():
-            return [json_value(v) for v in data], {}
-        case dict():
-            return [], {str(k): json_value(v) for k, v in data.items()}
+    except UnicodeDecodeError as e:
+        raise UsageError(f"cannot read {path}: byte {e.start} is not UTF-8 (JSON is text)") from None
+    except RecursionError:
+        raise UsageError(f"{path}: the JSON arguments are nested too deeply") from None
+    try:
+        match data:
+            case list():
+                return [json_value(v) for v in data], {}
+            case dict():
+                return [], {str(k): json_value(v) for k, v in data.items()}
+    except RecursionError:
+        raise UsageError(f"{path}: the JSON arguments are nested too deeply") from None
     raise UsageError(f"{path} must hold a JSON list or object of arguments")
 
 

@@ -7,6 +7,9 @@ parentheses around every compound operand.
 
 from __future__ import annotations
 
+import sys
+
+from klr.errors import KlrError
 from klr.python.ast import (
     AnnAssign,
     Args,
@@ -75,6 +78,21 @@ _SIMPLE = (Name, ConstExpr, Attr, Call, Subscript, TupleExpr, ListExpr, DictExpr
 
 
 def pretty(kernel: Kernel) -> str:
+    """The kernel as Python-like text."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, RECURSION_LIMIT))  # expressions may nest hundreds deep
+    try:
+        return _pretty(kernel)
+    except RecursionError:
+        raise KlrError("cannot print the kernel: an expression in it nests too deeply") from None
+    finally:
+        sys.setrecursionlimit(old)
+
+
+RECURSION_LIMIT = 20_000
+
+
+def _pretty(kernel: Kernel) -> str:
     out = [f"# kernel {kernel.entry} (arch {kernel.arch}, lnc {kernel.grid})"]
     if kernel.args or kernel.kwargs:
         parts = [expr(a) for a in kernel.args] + [_keyword(k) for k in kernel.kwargs]
