@@ -18,7 +18,7 @@ from klr.interp import runner as _runner  # noqa: F401  (importing it fills RULE
 from klr.interp.registry import RULES
 from klr.pos import Pos
 from klr.schema import Kind, Prim, TypeDesc, describe, fields_of
-from tests.format.schema_strategies import min_depth, values
+from tests.format.schema_strategies import min_depth
 
 POOL = (
     TensorName.make("a", Dtype.float32, (4, 6), Memory.sbuf),
@@ -35,14 +35,15 @@ _PRIMS = {
     Prim.INT: st.integers(-3, 8) | st.integers(-(2**31), 2**31 - 1),
     Prim.F32: st.sampled_from((0.0, 1.0, -1.5, 2.0, 1e30, -0.0)) | st.floats(width=32),
     Prim.F64: st.sampled_from((0.0, 1.0, -1.5, 2.0)) | st.floats(),
-    Prim.STR: st.sampled_from(("main", "a", "x")) | st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=4),
+    Prim.STR: st.sampled_from(("main", "a", "x"))
+    | st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=4),
     Prim.BOOL: st.booleans(),
 }
 
 
 def _strategy(d: TypeDesc, depth: int) -> st.SearchStrategy[Any]:
     if d.kind == Kind.STRUCT and d.cls is TensorName:
-        return st.sampled_from(POOL) | values(TensorName, 3)
+        return _TENSORS
     if d.kind == Kind.STRUCT and d.cls is Pos:
         return st.just(Pos(1, 0, filename="fuzz.py"))
     match d.kind:
@@ -77,8 +78,10 @@ def _strategy(d: TypeDesc, depth: int) -> st.SearchStrategy[Any]:
 PLAIN_ACCESSES = ("TensorName", "AccessBasic", "AccessPattern", "BirAccessPattern", "Access")
 
 
+_TENSORS = st.sampled_from(POOL) | st.builds(
+    TensorName, *(_strategy(describe(f.type), 2) for f in fields_of(TensorName)))
 IMPLEMENTED = sorted(RULES, key=lambda cls: cls.__name__)
-operators = st.sampled_from(IMPLEMENTED).flatmap(lambda cls: _strategy(describe(cls), 5))
+operators = st.one_of([_strategy(describe(cls), 5) for cls in IMPLEMENTED])
 statements = st.builds(Stmt, operators, st.sampled_from(("inst.1", "inst.2")),
                        st.just(Pos(3, 4, filename="fuzz.py")))
 kernels = st.lists(statements, min_size=1, max_size=4).map(

@@ -43,9 +43,10 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 FILES = ("softmax.py", "k.klr", "k.core.klr", "x.npy", "small.npy", "obj.npy", "empty.py", "bad.py",
          "noise.klr", "cut.klr", "sub", "missing.py", "", "-", "sub/missing.klr")
-DIMS = st.sampled_from(("256,160", "0", "", "1,2,3", "-1", "10**6", "99999999999999999999", "1000000,1000000",
-                        "256 , 160", "a", "2.5", ",", "256,160,"))
-DTYPES = st.sampled_from(("float32", "bfloat16", "int8", "nl.float16", "np.float32", "f32", "", "float8_e5m2"))
+DIMS = st.sampled_from(("256,160", "0", "", "1,2,3", "-1", "10**6", "99999999999999999999",
+                        "1000000,1000000", "256 , 160", "a", "2.5", ",", "256,160,"))
+DTYPES = st.sampled_from(("float32", "bfloat16", "int8", "nl.float16", "np.float32", "f32", "",
+                          "float8_e5m2"))
 SPECS = st.one_of(
     st.builds(lambda n, dt, dims: f"{n}{dt}[{dims}]", st.sampled_from(("", "x=", "y=", "=", "x =")),
               DTYPES, DIMS),
@@ -68,14 +69,17 @@ def _argv(d: Path) -> st.SearchStrategy[list[str]]:
     options = st.lists(st.one_of(
         st.tuples(st.just("--arg"), SPECS), st.tuples(st.just("--grid"), GRIDS),
         st.tuples(st.just("--lnc"), NUMBERS), st.tuples(st.just("--arch"), NUMBERS),
-        st.tuples(st.just("-o"), st.sampled_from((str(d / "out" / "o.klr"), str(d / "sub"), str(d / "o.klr")))),
+        st.tuples(st.just("-o"), st.sampled_from((str(d / "out" / "o.klr"), str(d / "sub"),
+                                                   str(d / "o.klr")))),
         st.tuples(st.just("--args-json"), files)), max_size=4).map(lambda ps: [x for p in ps for x in p])
     gather = st.builds(lambda f, fn, opts: ["gather", f, fn, *opts], files,
-                       st.sampled_from(("softmax_kernel", "nope", "", "x.y", "softmax_kernel.__call__")), options)
+                       st.sampled_from(("softmax_kernel", "nope", "", "x.y", "softmax_kernel.__call__")),
+                       options)
     trace = st.builds(lambda f, opts: ["trace", f, *opts], files, options)
-    inputs = st.lists(st.one_of(files, st.builds(lambda n, f: f"{n}={f}", st.sampled_from(("x", "y", "")), files)),
-                      max_size=3)
-    ev = st.builds(lambda f, ins, extra: ["eval", f, *ins, "--output-dir", str(d / "o"), *extra], files, inputs,
+    named = st.builds(lambda n, f: f"{n}={f}", st.sampled_from(("x", "y", "")), files)
+    inputs = st.lists(st.one_of(files, named), max_size=3)
+    ev = st.builds(lambda f, ins, extra: ["eval", f, *ins, "--output-dir", str(d / "o"), *extra],
+                   files, inputs,
                    st.lists(st.sampled_from(("--strict", "--random", "7", "-1", "--debug")), max_size=3))
     info = st.builds(lambda f, dump: ["info", f, *dump], files,
                      st.sampled_from(([], ["--dump", "json"], ["--dump", "sexp"], ["--dump", "pretty"])))

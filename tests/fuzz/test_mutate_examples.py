@@ -43,9 +43,9 @@ def _library_attrs() -> dict[str, list[str]]:
     seen: dict[str, set[str]] = {}
     for tree in TREES.values():
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                if node.value.id in ("nl", "nisa", "nki"):
-                    seen.setdefault(node.value.id, set()).add(node.attr)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in ("nl", "nisa", "nki"):
+                seen.setdefault(node.value.id, set()).add(node.attr)
     return {k: sorted(v) for k, v in seen.items()}
 
 

@@ -14,11 +14,11 @@ from klr.interp import random_inputs, run
 from tests.interp.builder import FILE, ap, block, dma, full, hbm, kernel, sbuf
 
 
-
 def test_a_huge_tensor_is_a_limit_error_at_its_first_use() -> None:
     x, out = hbm("x", (128, 4)), hbm("out", (10**6, 10**6))
     with pytest.raises(LimitError) as info:
-        run(kernel([x], [out], [dma(ap(out, 0, (10**6, 128), (1, 4)), x)]), {"x": np.zeros((128, 4), np.float32)})
+        run(kernel([x], [out], [dma(ap(out, 0, (10**6, 128), (1, 4)), x)]),
+            {"x": np.zeros((128, 4), np.float32)})
     assert info.value.message == ("tensor 'out' needs 4000000000000 bytes, more than the interpreter's "
                                   "limit of 1073741824 bytes per tensor")
     assert info.value.pos is not None and (info.value.pos.filename, info.value.pos.line) == (FILE, 10)
@@ -61,3 +61,14 @@ def test_a_strided_float8_e5m2_view_reads() -> None:
     data = np.arange(24, dtype=np.float32).reshape(4, 6).astype(ml_dtypes.float8_e5m2)
     result = run(kernel([x], [out], [dma(full(out), ap(x, 0, (6, 4), (2, 3)))]), {"x": data})
     np.testing.assert_array_equal(result.outputs["out"], data[:, ::2])
+
+
+def test_a_slice_with_step_zero_is_an_eval_error() -> None:
+    from klr.core import AccessBasic, Slice
+    from klr.errors import EvalError
+
+    a, b = sbuf("a", (4, 6)), sbuf("b", (4, 6))
+    with pytest.raises(EvalError) as info:
+        run(kernel([], [b], [dma(full(b), AccessBasic(a, (Slice(0, 4, 1), Slice(0, 6, 0))))]), {})
+    assert info.value.message == "basic access to 'a' has a slice with step 0 in ncDmaCopy inst.1"
+    assert info.value.pos is not None and info.value.pos.line == 10

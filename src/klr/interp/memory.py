@@ -172,6 +172,8 @@ def _basic(t: TensorName, indexes: tuple[Coord | Slice, ...]) -> Layout:
             shape.append(1)
             steps.append(stride)
         else:
+            if index.step == 0:
+                raise ValueError(f"basic access to '{t.name}' has a slice with step 0")
             offset += index.l * stride
             shape.append(index.size)
             steps.append(index.step * stride)

@@ -225,7 +225,7 @@ def _step(core: Core, stmt: Stmt) -> None:
         rule.check(core, op)
         rule.run(core, op)
     except KlrError as err:
-        raise err.at(stmt.pos)
+        raise err.at(stmt.pos) from None
     except Exception as exc:  # a bug in the interpreter, reported at the statement it ran
         raise EvalError(f"internal error in the interpreter ({type(exc).__name__}: {exc}) in "
                         f"{core.label}", stmt.pos) from exc
