@@ -76,6 +76,15 @@ class LimitError(KlrError):
     phase = "limit"
 
 
+class InternalError(Exception):
+    """A bug in klr, with the place in the user's program where it showed. Deliberately not a
+    KlrError: the CLI reports it as an internal error (exit 70), never as the user's fault."""
+
+    def __init__(self, message: str, pos: Pos | None = None) -> None:
+        super().__init__(f"{message} (while running {pos})" if pos is not None and pos.line else message)
+        self.pos = pos
+
+
 @dataclass
 class Warning_:
     message: str

@@ -49,7 +49,8 @@ def _grid(text: str | None) -> Any:
 
 
 @pytest.mark.skipif(not CORPUS or not ROOT, reason="KLR_CORPUS and KLR_CORPUS_ROOT are not set")
-@pytest.mark.parametrize("entry", _kernels(), ids=lambda e: f"{e['path']}::{e['kernel']}")
+@pytest.mark.parametrize("entry", _kernels(), ids=lambda e: f"{e['path']}::{e['kernel']}"
+                         if isinstance(e, dict) else str(e))  # no entries: pytest passes NOTSET
 def test_corpus_kernel_gathers(entry: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     if (entry["path"], entry["kernel"]) in NOT_KERNELS:
         pytest.skip("not an NKI kernel")

@@ -18,7 +18,7 @@ from klr.core.basic import Block, LncKernel, Stmt, tensors_of
 from klr.core.operators import operator_name
 from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
-from klr.errors import EvalError, KlrError, LimitError, Warning_
+from klr.errors import EvalError, InternalError, KlrError, LimitError, Warning_
 from klr.interp import ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
 from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
 from klr.interp.memory import MAX_TENSOR_BYTES, layout_of, resolve
@@ -226,9 +226,9 @@ def _step(core: Core, stmt: Stmt) -> None:
         rule.run(core, op)
     except KlrError as err:
         raise err.at(stmt.pos) from None
-    except Exception as exc:  # a bug in the interpreter, reported at the statement it ran
-        raise EvalError(f"internal error in the interpreter ({type(exc).__name__}: {exc}) in "
-                        f"{core.label}", stmt.pos) from exc
+    except Exception as exc:  # a bug in the interpreter: say which statement it ran
+        raise InternalError(f"{type(exc).__name__}: {exc} in {_name(op)} {stmt.name} of block "
+                            f"{core.label}", stmt.pos) from exc
 
 
 def _name(op: object) -> str:
