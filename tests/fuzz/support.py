@@ -1,7 +1,8 @@
 """Shared checks of the fuzz tests: what "never crashes, never hangs" means for each phase.
 
 A crash is any exception other than ``KlrError`` escaping the public API (the interpreter
-reports its own crashes as ``klr.errors.InternalError``); a hang is a call that does not return within ``DEADLINE`` seconds.
+reports its own crashes as ``klr.errors.InternalError``); a hang is a call that does not
+return within ``DEADLINE`` seconds.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 from klr.core import LncKernel
-from klr.errors import InternalError, KlrError
+from klr.errors import InternalError
 from klr.interp import run
 from tests.fuzz.core_gen import kernels
 from tests.fuzz.support import KlrError, outcome
