@@ -7,6 +7,7 @@ Generation is depth-limited: each type knows the least depth at which it can ter
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
@@ -43,31 +44,42 @@ def min_depth(d: TypeDesc) -> float:
     return got
 
 
+Override = Callable[[TypeDesc, int], "st.SearchStrategy[Any] | None"]
+
+
 def values(tp: Any, depth: int = 4) -> st.SearchStrategy[Any]:
-    return _strategy(describe(tp), depth)
+    return strategy(describe(tp), depth)
 
 
-def _strategy(d: TypeDesc, depth: int) -> st.SearchStrategy[Any]:
-    match d.kind:
-        case Kind.PRIM:
-            assert d.prim is not None
-            return _PRIMS[d.prim]
-        case Kind.ENUM:
-            return st.sampled_from(list(d.cls))
-        case Kind.OPTION:
-            if min_depth(d.args[0]) > depth - 1:
-                return st.none()
-            return st.none() | _strategy(d.args[0], depth - 1)
-        case Kind.LIST:
-            if min_depth(d.args[0]) > depth - 1:
-                return st.just(())
-            return st.lists(_strategy(d.args[0], depth - 1), max_size=2).map(tuple)
-        case Kind.PAIR:
-            return st.tuples(_strategy(d.args[0], depth), _strategy(d.args[1], depth))
-        case Kind.STRUCT | Kind.CTOR:
-            fields = [_strategy(describe(f.type), depth - 1) for f in fields_of(d.cls)]
-            return st.builds(d.cls, *fields)
-        case Kind.SUM:
-            members = [a for a in d.args if min_depth(a) <= depth]
-            return st.one_of([_strategy(a, depth) for a in members])
-    raise TypeError(d)
+def strategy(d: TypeDesc, depth: int, *, prims: dict[Prim, st.SearchStrategy[Any]] | None = None,
+             override: Override | None = None, max_list: int = 2) -> st.SearchStrategy[Any]:
+    """Values of ``d`` at most ``depth`` structs deep; ``override`` may replace any sub-strategy
+    (returning None keeps the default) and ``prims`` the scalar ones."""
+
+    def walk(d: TypeDesc, depth: int) -> st.SearchStrategy[Any]:
+        got = override(d, depth) if override is not None else None
+        if got is not None:
+            return got
+        match d.kind:
+            case Kind.PRIM:
+                assert d.prim is not None
+                return (prims or _PRIMS)[d.prim]
+            case Kind.ENUM:
+                return st.sampled_from(list(d.cls))
+            case Kind.OPTION:
+                if min_depth(d.args[0]) > depth - 1:
+                    return st.none()
+                return st.none() | walk(d.args[0], depth - 1)
+            case Kind.LIST:
+                if min_depth(d.args[0]) > depth - 1:
+                    return st.just(())
+                return st.lists(walk(d.args[0], depth - 1), max_size=max_list).map(tuple)
+            case Kind.PAIR:
+                return st.tuples(walk(d.args[0], depth), walk(d.args[1], depth))
+            case Kind.STRUCT | Kind.CTOR:
+                return st.builds(d.cls, *(walk(describe(f.type), depth - 1) for f in fields_of(d.cls)))
+            case Kind.SUM:
+                return st.one_of([walk(a, depth) for a in d.args if min_depth(a) <= depth])
+        raise TypeError(d)
+
+    return walk(d, depth)

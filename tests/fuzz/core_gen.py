@@ -18,7 +18,7 @@ from klr.interp import runner as _runner  # noqa: F401  (importing it fills RULE
 from klr.interp.registry import RULES
 from klr.pos import Pos
 from klr.schema import Kind, Prim, TypeDesc, describe, fields_of
-from tests.format.schema_strategies import min_depth
+from tests.format.schema_strategies import min_depth, strategy
 
 POOL = (
     TensorName.make("a", Dtype.float32, (4, 6), Memory.sbuf),
@@ -41,38 +41,22 @@ _PRIMS = {
 }
 
 
-def _strategy(d: TypeDesc, depth: int) -> st.SearchStrategy[Any]:
+def _steer(d: TypeDesc, depth: int) -> st.SearchStrategy[Any] | None:
+    """Pool tensors, one position, and mostly plain accesses (those the interpreter runs)."""
     if d.kind == Kind.STRUCT and d.cls is TensorName:
         return _TENSORS
     if d.kind == Kind.STRUCT and d.cls is Pos:
         return st.just(Pos(1, 0, filename="fuzz.py"))
-    match d.kind:
-        case Kind.PRIM:
-            assert d.prim is not None
-            return _PRIMS[d.prim]
-        case Kind.ENUM:
-            return st.sampled_from(list(d.cls))
-        case Kind.OPTION:
-            if min_depth(d.args[0]) > depth - 1:
-                return st.none()
-            return st.none() | _strategy(d.args[0], depth - 1)
-        case Kind.LIST:
-            if min_depth(d.args[0]) > depth - 1:
-                return st.just(())
-            return st.lists(_strategy(d.args[0], depth - 1), max_size=3).map(tuple)
-        case Kind.PAIR:
-            return st.tuples(_strategy(d.args[0], depth), _strategy(d.args[1], depth))
-        case Kind.STRUCT | Kind.CTOR:
-            fields = [_strategy(describe(f.type), depth - 1) for f in fields_of(d.cls)]
-            return st.builds(d.cls, *fields)
-        case Kind.SUM:
-            members = [a for a in d.args if min_depth(a) <= depth]
-            options = [_strategy(a, depth) for a in members]
-            if d.name in ("TensorRef", "Access"):  # mostly plain accesses: those the interpreter runs
-                plain = [_strategy(a, depth) for a in members if a.name in PLAIN_ACCESSES]
-                return st.one_of(plain) | st.one_of(plain) | st.one_of(options)
-            return st.one_of(options)
-    raise TypeError(d)
+    if d.kind == Kind.SUM and d.name in ("TensorRef", "Access"):
+        members = [a for a in d.args if min_depth(a) <= depth]
+        options = [_strategy(a, depth) for a in members]
+        plain = [_strategy(a, depth) for a in members if a.name in PLAIN_ACCESSES]
+        return st.one_of(plain) | st.one_of(plain) | st.one_of(options)
+    return None
+
+
+def _strategy(d: TypeDesc, depth: int) -> st.SearchStrategy[Any]:
+    return strategy(d, depth, prims=_PRIMS, override=_steer, max_list=3)
 
 
 PLAIN_ACCESSES = ("TensorName", "AccessBasic", "AccessPattern", "BirAccessPattern", "Access")
