@@ -39,9 +39,7 @@ def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
 def matches(ex: refs.Example, inputs: list[np.ndarray], outputs: dict[str, np.ndarray]) -> bool:
     expected = ex.expected(inputs)
     return len(outputs) == len(expected) and all(
-        got.shape == want.shape and np.allclose(got.astype(np.float64), want.astype(np.float64),
-                                                rtol=ex.tolerance(want.dtype), atol=ex.tolerance(want.dtype))
-        for got, want in zip(outputs.values(), expected))
+        ex.agrees(got, want) for got, want in zip(outputs.values(), expected))
 
 
 def row(ex: refs.Example, repeat: int) -> str:

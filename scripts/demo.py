@@ -52,14 +52,15 @@ def main(name: str) -> int:
             got = np.load(path)
             if got.dtype.kind == "V":  # .npy stores bfloat16/fp8 as raw bytes
                 got = got.view(want.dtype)
-            got = got.astype(np.float64)
-            tol = ex.tolerance(want.dtype)
-            err = float(np.max(np.abs(got - want.astype(np.float64)))) if got.size else 0.0
-            good = got.shape == want.shape and np.allclose(got, want.astype(np.float64), rtol=tol, atol=tol)
+            good = ex.agrees(got, want)
             ok &= good
-            print(f"{'OK' if good else 'MISMATCH'}: {path.stem} {list(got.shape)} matches numpy "
-                  f"with rtol = atol = {tol:g} (max abs error {err:.3g})" if good else
-                  f"MISMATCH: {path.stem} {list(got.shape)} vs {list(want.shape)} (max abs error {err:.3g})")
+            same = got.shape == want.shape
+            err = np.abs(got.astype(np.float64) - want.astype(np.float64)).max(initial=0.0) if same else np.inf
+            if good:
+                print(f"OK: {path.stem} {list(got.shape)} matches numpy with rtol = atol = "
+                      f"{ex.tolerance(want.dtype):g} (max abs error {err:.3g})")
+            else:
+                print(f"MISMATCH: {path.stem} {list(got.shape)} vs {list(want.shape)} (max abs error {err:.3g})")
     return 0 if ok else 1
 
 

@@ -61,6 +61,12 @@ class Example:
             return self.tol
         return DEFAULT_TOL.get(np.dtype(dtype).name, 1e-5)
 
+    def agrees(self, got: np.ndarray, want: np.ndarray) -> bool:
+        """Same shape and equal within rtol = atol = the tolerance of ``want``'s dtype."""
+        tol = self.tolerance(want.dtype)
+        return got.shape == want.shape and bool(
+            np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=tol, atol=tol))
+
 
 def np_dtype(name: str) -> np.dtype:
     """The numpy dtype for an NKI dtype name (bfloat16 comes from ml_dtypes)."""

@@ -186,27 +186,29 @@ def _default_trace_output(path: str) -> str:
 
 def _write_constants(constants: dict[str, Any], directory: Path) -> None:
     """Shared constants go next to the output as .npy side files (reference §1.1)."""
-    if not constants:
-        return
+    for rel, array in constants.items():
+        target = directory / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _save_npy(target, array)
+
+
+def _save_npy(path: Path, array: Any) -> None:
+    """np.save through a temporary file, so a failed write leaves no partial .npy."""
     import io
 
     import numpy as np
 
     from klr.format.file import write_atomic
 
-    for rel, array in constants.items():
-        target = directory / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.save(buf, array)
-        write_atomic(target, buf.getvalue())
+    buf = io.BytesIO()
+    np.save(buf, array)
+    write_atomic(path, buf.getvalue())
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
 
     from klr.format import file as kfile
-    from klr.format.file import write_atomic
     from klr.interp import random_inputs, run
 
     kernel = kfile.read(args.input, expect="lnc")
@@ -225,12 +227,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _print_warnings(result.warnings)
     outdir = Path(args.output_dir)
     outdir.mkdir(parents=True, exist_ok=True)
-    import io
-
     for name, array in result.outputs.items():
-        buf = io.BytesIO()
-        np.save(buf, array)
-        write_atomic(outdir / f"{name}.npy", buf.getvalue())
+        _save_npy(outdir / f"{name}.npy", array)
         flat = np.asarray(array, dtype=np.float64).ravel() if array.size else np.zeros(1)
         print(f"{name}: shape {tuple(array.shape)} {array.dtype}  min {flat.min():.6g}  "
               f"max {flat.max():.6g}  mean {flat.mean():.6g}  -> {outdir / (name + '.npy')}")
