@@ -55,12 +55,14 @@ def main(name: str) -> int:
             good = ex.agrees(got, want)
             ok &= good
             same = got.shape == want.shape
-            err = np.abs(got.astype(np.float64) - want.astype(np.float64)).max(initial=0.0) if same else np.inf
+            diff = np.abs(got.astype(np.float64) - want.astype(np.float64)) if same else None
+            err = diff.max(initial=0.0) if diff is not None else np.inf
             if good:
                 print(f"OK: {path.stem} {list(got.shape)} matches numpy with rtol = atol = "
                       f"{ex.tolerance(want.dtype):g} (max abs error {err:.3g})")
             else:
-                print(f"MISMATCH: {path.stem} {list(got.shape)} vs {list(want.shape)} (max abs error {err:.3g})")
+                print(f"MISMATCH: {path.stem} {list(got.shape)} vs {list(want.shape)} "
+                      f"(max abs error {err:.3g})")
     return 0 if ok else 1
 
 
