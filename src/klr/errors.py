@@ -151,18 +151,33 @@ def render(severity: str, message: str, pos: Pos | None, source_line: str | None
         out = [printable(f"{pos}: {severity}: {message}")]
         text = _line_text(pos, source_line)
         if text is not None:
-            text = printable(text)
-            width = 1
-            if pos.lineEnd in (None, pos.line) and pos.columnEnd is not None:
-                width = max(1, pos.columnEnd - pos.column)
-            else:
-                width = max(1, len(text.rstrip()) - pos.column)
-            gutter = f"{pos.line:>5} | "
-            out.append(gutter + text.expandtabs(1))
-            out.append(" " * (len(gutter) - 2) + "| " + " " * pos.column + "^" + "~" * (width - 1))
+            out += _excerpt(pos, text.expandtabs(1))
     for msg, npos in notes:
         out.append(render("note", msg, npos))
     return "\n".join(out)
+
+
+#: Characters of a source line shown under a message; a longer line is cut around the caret.
+SHOWN_LINE = 160
+
+
+def _excerpt(pos: Pos, text: str) -> list[str]:
+    """The source line (cut to ``SHOWN_LINE`` characters around the span) and the carets."""
+    column = pos.column
+    if pos.lineEnd in (None, pos.line) and pos.columnEnd is not None:
+        width = max(1, pos.columnEnd - column)
+    else:
+        width = max(1, len(text.rstrip()) - column)
+    if len(text) > SHOWN_LINE:
+        start = max(0, min(column - 40, len(text) - SHOWN_LINE))
+        end = start + SHOWN_LINE
+        head = "..." if start else ""
+        text = head + text[start:end] + ("..." if end < len(text) else "")
+        width = max(1, min(width, end - column))
+        column = column - start + len(head)
+    gutter = f"{pos.line:>5} | "
+    return [gutter + printable(text),
+            " " * (len(gutter) - 2) + "| " + " " * column + "^" + "~" * (width - 1)]
 
 
 def render_error(err: KlrError) -> str:

@@ -46,7 +46,8 @@ def test_an_endless_branch_stops_within_the_default_budget() -> None:
     blocks = [block("main", [CmpBranch("", "", 0, BrCmpOp.always, "main", "")])]
     with pytest.raises(LimitError) as info:
         run(kernel([], [], [], blocks=blocks), {})
-    assert info.value.message == "the kernel ran more than 1000001 instructions (an endless loop?)"
+    assert info.value.message == ("the kernel ran more than 1000001 instructions (an endless loop?); "
+                                  "--limit max-extra-instructions=N raises it")
 
 
 def test_a_big_device_print_is_summarised() -> None:

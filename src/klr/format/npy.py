@@ -50,13 +50,18 @@ def read_npy(path: str | os.PathLike[str], *, max_bytes: int,
             raise FileError(f"{shown}: holds an array of shape {dims}, but {what} has shape "
                             f"{tuple(shape)}")
         if start + nbytes != size:
-            raise FileError(f"{shown}: malformed .npy file: its header declares {count} elements of "
-                            f"{dtype} ({nbytes} bytes) but the file holds {size - start} bytes of data")
+            raise FileError(_wrong_size(shown, count, dtype, size - start))
         data = np.empty(nbytes, np.uint8)
-        if f.readinto(data.data) != nbytes:  # type: ignore[attr-defined]
-            raise FileError(f"{shown}: the file ended early (it changed while klr read it)")
+        got = f.readinto(data.data) if nbytes else 0  # type: ignore[attr-defined]
+        if got != nbytes:  # the file shrank after its size was taken
+            raise FileError(_wrong_size(shown, count, dtype, got))
     array = data.view(dtype)
     return array.reshape(dims[::-1]).T if order else array.reshape(dims)
+
+
+def _wrong_size(shown: str, count: int, dtype: np.dtype, held: int) -> str:
+    return (f"{shown}: malformed .npy file: its header declares {count} elements of {dtype} "
+            f"({count * dtype.itemsize} bytes) but the file holds {held} bytes of data")
 
 
 def _header(f: Any, shown: str, size: int) -> tuple[np.dtype, bool, tuple[int, ...], int]:

@@ -21,6 +21,7 @@ from typing import Any
 from klr.core.basic import LncKernel
 from klr.core.tensor import BirAccessPattern, Memory, TensorName
 from klr.errors import LimitError
+from klr.interp.memory import MAX_ACCESS_ELEMENTS, tensor_too_big
 from klr.limits import raise_hint
 from klr.pos import Pos
 
@@ -131,6 +132,12 @@ def check(kernel: LncKernel, limits: EvalLimits | None = None) -> None:
     for s in est.spaces:
         if s.nbytes > limits.max_tensor_bytes:
             raise LimitError(tensor_too_big(s.name, s.nbytes, limits.max_tensor_bytes), s.pos)
+    for kind, tensors in (("input", kernel.inputs), ("output", kernel.outputs)):
+        for t in tensors:
+            count = math.prod(t.shape.dims)
+            if count > MAX_ACCESS_ELEMENTS:  # inputs and outputs are copied in and out whole
+                raise LimitError(f"{kind} '{t.name}' has {count} elements, more than the "
+                                 f"interpreter's limit of {MAX_ACCESS_ELEMENTS} per access")
     if est.total > limits.max_memory:
         err = LimitError(f"running this kernel needs about {est.total} bytes (its tensors and the "
                          f"interpreter's bookkeeping), more than the eval memory limit of "
@@ -139,8 +146,3 @@ def check(kernel: LncKernel, limits: EvalLimits | None = None) -> None:
             big = max(est.spaces, key=lambda s: s.cost)
             err.note(f"the largest tensor, '{big.name}', needs {big.cost} of them", big.pos)
         raise err
-
-
-def tensor_too_big(name: str, nbytes: int, limit: int) -> str:
-    return (f"tensor '{name}' needs {nbytes} bytes, more than the limit of {limit} bytes per "
-            f"tensor ({raise_hint('max_tensor_bytes')})")

@@ -36,7 +36,7 @@ from klr.core.tensor import (
 )
 from klr.dtypes import Dtype
 from klr.errors import LimitError
-from klr.interp.budget import tensor_too_big
+from klr.limits import raise_hint
 
 #: The most elements one access may denote: the interpreter materialises it, so a bigger
 #: access fails fast instead of swapping. (The bytes of one tensor are bounded by
@@ -45,6 +45,11 @@ MAX_ACCESS_ELEMENTS = 2**26
 
 CLEAN = np.int32(np.iinfo(np.int32).max)
 UNWRITTEN = np.int32(0)
+
+
+def tensor_too_big(name: str, nbytes: int, limit: int) -> str:
+    return (f"tensor '{name}' needs {nbytes} bytes, more than the limit of {limit} bytes per "
+            f"tensor ({raise_hint('max_tensor_bytes')})")
 
 
 class MemoryFault(Exception):

@@ -23,6 +23,7 @@ from klr.interp.budget import EvalLimits, check
 from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
 from klr.interp.memory import layout_of, resolve
 from klr.interp.registry import RULES, UNSUPPORTED
+from klr.limits import raise_hint
 
 
 @dataclass
@@ -193,7 +194,7 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
             budget.left -= 1
             if budget.left < 0:
                 raise LimitError(f"the kernel ran more than {budget.limit} instructions (an endless "
-                                 f"loop?)", stmt.pos)
+                                 f"loop?); {raise_hint('max_extra_instructions')}", stmt.pos)
             _step(core, stmt)
             if core.at_barrier:
                 core.at_barrier = False
