@@ -107,7 +107,7 @@ def listing(classes: Sequence[type]) -> str:
 
 
 def _value(name: str, value: Any, default: Any) -> Any:
-    kind = "a number" if isinstance(default, float) else "a non-negative integer"
+    kind = "a non-negative number" if isinstance(default, float) else "a non-negative integer"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise UsageError(f"limit {flag_name(name)} takes {kind}, got {value!r}")
     if isinstance(default, float):

@@ -99,14 +99,14 @@ def _collect(value: Any, pos: Pos | None, hbm: dict[str, _Space], local: dict[st
         if isinstance(v, TensorName):
             _use(v, v.dtype.size, pos, hbm, local)
         elif isinstance(v, tuple):
-            stack.extend(v)
+            stack.extend(reversed(v))  # first occurrence first
         elif dataclasses.is_dataclass(v) and not isinstance(v, (type, Pos)):
             if isinstance(v, BirAccessPattern) and v.dtypeOverride is not None:
                 _use(v.tensor, v.dtypeOverride.size, pos, hbm, local)
             names = _FIELDS.get(type(v))
             if names is None:
                 names = _FIELDS[type(v)] = tuple(f.name for f in dataclasses.fields(v))
-            stack.extend(getattr(v, n) for n in names)
+            stack.extend(getattr(v, n) for n in reversed(names))
 
 
 def _use(t: TensorName, itemsize: int, pos: Pos | None, hbm: dict[str, _Space],
@@ -132,12 +132,6 @@ def check(kernel: LncKernel, limits: EvalLimits | None = None) -> None:
     for s in est.spaces:
         if s.nbytes > limits.max_tensor_bytes:
             raise LimitError(tensor_too_big(s.name, s.nbytes, limits.max_tensor_bytes), s.pos)
-    for kind, tensors in (("input", kernel.inputs), ("output", kernel.outputs)):
-        for t in tensors:
-            count = math.prod(t.shape.dims)
-            if count > MAX_ACCESS_ELEMENTS:  # inputs and outputs are copied in and out whole
-                raise LimitError(f"{kind} '{t.name}' has {count} elements, more than the "
-                                 f"interpreter's limit of {MAX_ACCESS_ELEMENTS} per access")
     if est.total > limits.max_memory:
         err = LimitError(f"running this kernel needs about {est.total} bytes (its tensors and the "
                          f"interpreter's bookkeeping), more than the eval memory limit of "
@@ -146,3 +140,9 @@ def check(kernel: LncKernel, limits: EvalLimits | None = None) -> None:
             big = max(est.spaces, key=lambda s: s.cost)
             err.note(f"the largest tensor, '{big.name}', needs {big.cost} of them", big.pos)
         raise err
+    for kind, tensors in (("input", kernel.inputs), ("output", kernel.outputs)):
+        for t in tensors:
+            count = math.prod(t.shape.dims)
+            if count > MAX_ACCESS_ELEMENTS:  # inputs and outputs are copied in and out whole
+                raise LimitError(f"{kind} '{t.name}' has {count} elements, more than the "
+                                 f"interpreter's limit of {MAX_ACCESS_ELEMENTS} per access")

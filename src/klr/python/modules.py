@@ -325,6 +325,8 @@ class Resolver:
     def load_top(self, path: str) -> Module:
         if "\0" in path or not os.path.exists(path):
             raise UsageError(f"cannot read {path}: no such file")
+        if os.path.isdir(path):  # only an imported package may be a directory
+            raise GatherError(f"cannot read {path}: it is a directory, not a regular file")
         stem = os.path.splitext(os.path.basename(path))[0]
         directory = os.path.dirname(path) or "."
         self.top = self._load(os.path.normpath(path), stem, dir_package(directory), False)
