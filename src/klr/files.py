@@ -271,9 +271,10 @@ class OutputDir:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> OutputDir:
-        """An existing directory the user named (or the one holding a file the user named)."""
-        shown = os.fspath(path)
+    def open(cls, path: str | os.PathLike[str], shown: str | None = None) -> OutputDir:
+        """An existing directory the user named (or the one holding a file the user named);
+        ``shown`` is how messages name it (default ``path``)."""
+        shown = os.fspath(path) if shown is None else shown
         try:
             fd = os.open(path or ".", os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
         except OSError as e:

@@ -190,7 +190,8 @@ def _arg_specs(args: argparse.Namespace, max_bytes: int) -> tuple[list[Any], dic
     return positional, named
 
 
-_GRID = re.compile(r"\(?\s*[0-9]{1,18}(\s*,\s*[0-9]{1,18})*\s*,?\s*\)?")
+_DIMS = r"\s*[0-9]{1,18}(?:\s*,\s*[0-9]{1,18})*\s*,?\s*"
+_GRID = re.compile(rf"{_DIMS}|\({_DIMS}\)")
 
 
 def _grid(text: str | None) -> tuple[int, ...] | None:
@@ -267,7 +268,7 @@ def _write_constants(constants: dict[str, Any], out: str) -> None:
         raise UsageError(f"this kernel has shared constants, which are written beside the Core "
                          f"file in shared_constants/, so -o must name a file, not {out}")
     data = constant_files(constants)
-    with OutputDir.open(os.path.dirname(os.path.realpath(out))) as parent, \
+    with OutputDir.open(os.path.dirname(os.path.realpath(out)), os.path.dirname(out)) as parent, \
             parent.subdir("shared_constants") as directory:
         directory.write_all(data)
 
