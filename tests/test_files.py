@@ -274,7 +274,8 @@ def test_file_names_must_be_single_components(tmp_path: Path) -> None:
         for bad in ("../x", "", ".", "..", "a\0b", "x" * 256):
             with pytest.raises(FileError) as info:
                 d.write_all({bad: b""})
-            assert info.value.message == f"cannot write {os.path.join(str(tmp_path), bad)!r}: not a valid file name"
+            shown = os.path.join(str(tmp_path), bad)
+            assert info.value.message == f"cannot write {shown!r}: not a valid file name"
 
 
 def test_the_output_directory_is_created_or_refused(tmp_path: Path) -> None:
@@ -284,7 +285,8 @@ def test_the_output_directory_is_created_or_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(FileError) as info:
         files.OutputDir.create(tmp_path / "file")
-    assert info.value.message == f"cannot create the directory {tmp_path / 'file'}: it exists and is not a directory"
+    assert info.value.message == (f"cannot create the directory {tmp_path / 'file'}: it exists and is not a "
+                                  "directory")
     with pytest.raises(FileError) as info:
         files.OutputDir.create(tmp_path / "file" / "sub")
     assert info.value.message == f"cannot create the directory {tmp_path / 'file' / 'sub'}: Not a directory"
