@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from klr import limits
@@ -90,3 +92,26 @@ def test_the_listing_shows_defaults_and_descriptions() -> None:
     assert listing[0].split()[:2] == ["max-memory", "4294967296"]
     assert "bytes of one Python source file (gather) or --args-json file" in listing[-1]
     assert limits.raise_hint("max_memory") == "--limit max-memory=N raises it"
+
+
+def test_the_api_takes_the_same_limits(tmp_path: Path) -> None:
+    import numpy as np
+
+    import klr
+    from klr.errors import FormatError, LimitError
+    from tests.cli.test_cli import ADD
+
+    (tmp_path / "add.py").write_text(ADD)
+    a = np.ones((4, 4), np.float32)
+    with pytest.raises(UsageError, match="unknown limit 'max_stmts' for klr.gather"):
+        klr.gather(tmp_path / "add.py", a, a, name="add", limits={"max_stmts": 1})
+    py = klr.gather(tmp_path / "add.py", a, a, name="add", limits={"max-source-bytes": "1Ki"})
+    with pytest.raises(LimitError, match="the kernel emits more than 1 statements"):
+        klr.trace(py, limits={"max-stmts": 1})
+    traced = klr.trace(py, limits={"max_stmts": 100})
+    with pytest.raises(LimitError, match="more than the eval memory limit of 100 "):
+        klr.eval(traced, a, a, limits={"max_memory": 100})
+    klr.save(tmp_path / "add.core.klr", traced)
+    with pytest.raises(FormatError, match="more than the limit of 10 "):
+        klr.eval(tmp_path / "add.core.klr", a, a, limits={"max_file_bytes": 10})
+    assert np.array_equal(klr.eval(tmp_path / "add.core.klr", a, a).outputs["out"], 2 * a)

@@ -16,6 +16,7 @@ bidirectional-text overrides in what is printed are shown escaped.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -112,11 +113,22 @@ _MAX_SOURCES = 64
 
 
 def remember_source(filename: str, lines: list[str]) -> None:
-    """Keep the lines of a source file klr read, to show them under errors at its positions."""
-    _SOURCES[filename] = lines
-    _SOURCES.move_to_end(filename)
+    """Keep the lines of a source file klr read, to show them under errors at its positions
+    (by absolute path: a relative name means another file once the directory changes)."""
+    key = _absolute(filename)
+    if key is None:
+        return
+    _SOURCES[key] = lines
+    _SOURCES.move_to_end(key)
     while len(_SOURCES) > _MAX_SOURCES:
         _SOURCES.popitem(last=False)
+
+
+def _absolute(filename: str) -> str | None:
+    try:
+        return os.path.abspath(filename)
+    except OSError:  # the current directory is gone
+        return None
 
 
 def _line_text(pos: Pos, source_line: str | None) -> str | None:
@@ -124,7 +136,7 @@ def _line_text(pos: Pos, source_line: str | None) -> str | None:
         return source_line
     if not pos.filename:
         return None
-    lines = _SOURCES.get(pos.filename)
+    lines = _SOURCES.get(_absolute(pos.filename) or "")
     if lines is not None:
         return lines[pos.line - 1].rstrip("\r\n") if 0 < pos.line <= len(lines) else None
     from klr import files

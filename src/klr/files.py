@@ -36,7 +36,7 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import BinaryIO
 
-from klr.errors import FileError, KlrError, UsageError, remember_source
+from klr.errors import FileError, KlrError, UsageError
 from klr.limits import FileLimits, raise_hint
 from klr.pos import Pos
 
@@ -464,5 +464,4 @@ def source_line(filename: str, line: int) -> str | None:
         lines = split_lines(decode_source(data, filename, FileError))
     except (OSError, ValueError, KlrError):
         return None
-    remember_source(filename, lines)
     return lines[line - 1] if line <= len(lines) else None

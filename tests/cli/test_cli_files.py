@@ -5,7 +5,9 @@ inputs, standard output, closed pipes, and the --limit option. No test touches a
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
+import io
 import os
 import stat
 import subprocess
@@ -331,6 +333,17 @@ def test_a_closed_pipe_ends_quietly(here: Path, args: list[str]) -> None:
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_a_full_standard_output_is_an_error(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sys, "stdout", Full())
+    assert cli.main(["list"]) == 1
+    assert capsys.readouterr().err == "error: cannot write standard output: No space left on device\n"
 
 
 # --- options ---------------------------------------------------------------------------------------

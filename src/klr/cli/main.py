@@ -122,6 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        return _run(args)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         from klr.files import tracking
 
         with tracking():
@@ -130,24 +138,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except _ListLimits as listing:
         print(listing.args[0])
+        sys.stdout.flush()
         return 0
     except KlrError as err:
         if args.debug:
             traceback.print_exc()
-        print(render_error(err), file=sys.stderr)
+        _say(render_error(err))
         return EXIT_USAGE if isinstance(err, UsageError) else EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
+        raise
+    except OSError as exc:
+        # klr.files turns every failure of a file klr opens into a KlrError naming the file, so
+        # an OSError without a file name comes from writing standard output (full disk, /dev/full)
+        if exc.filename is not None or exc.errno is None:
+            return _internal(args, exc)
         _silence_stdout()
-        return EXIT_BROKEN_PIPE
+        _say(f"error: cannot write standard output: {exc.strerror}")
+        return EXIT_ERROR
     except Exception as exc:  # a bug in klr, never the user's fault
-        if args.debug:
-            traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in klr; please report it with the command you ran "
-              "(run again with --debug for the traceback).", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal(args, exc)
+
+
+def _internal(args: argparse.Namespace, exc: Exception) -> int:
+    if args.debug:
+        traceback.print_exception(exc)
+    _say(f"internal error: {type(exc).__name__}: {exc}\n"
+         "This is a bug in klr; please report it with the command you ran "
+         "(run again with --debug for the traceback).")
+    return EXIT_INTERNAL
+
+
+def _say(text: str) -> None:
+    """Print to standard error; a closed standard error is not worth another failure."""
+    try:
+        print(text, file=sys.stderr)
+    except OSError:
+        pass
 
 
 def _silence_stdout() -> None:
@@ -243,7 +271,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
                    lnc=args.lnc, arch=args.arch, limits=tlimits)
     info = _info_stream(out)
     for m in result.messages:
-        print(printable(m.message), file=info)
+        print(_printable_lines(m.message), file=info)
     _print_warnings(result.warnings)
     if result.constants:
         _write_constants(result.constants, out)
@@ -302,7 +330,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result = run(kernel, inputs, strict=args.strict, random_seed=args.random, constants=constants,
                  limits=elimits)
     for p in result.prints:
-        print(printable(p.text), file=sys.stderr if p.buffer == "stderr" else sys.stdout)
+        print(_printable_lines(p.text), file=sys.stderr if p.buffer == "stderr" else sys.stdout)
     _print_warnings(result.warnings)
     with OutputDir.create(args.output_dir) as outdir:
         outdir.write_all({files[name]: npy_bytes(array) for name, array in result.outputs.items()})
