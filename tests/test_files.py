@@ -165,6 +165,15 @@ def test_a_nul_in_an_output_name_is_a_usage_error() -> None:
     assert info.value.message == "cannot write 'a\\x00b': a file name cannot contain a NUL character"
 
 
+@pytest.mark.parametrize("name", ["", "new/", ".", "sub/..", "/"])
+def test_an_output_path_must_name_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as info:
+        files.write_output(name, b"x")
+    assert info.value.message == f"cannot write {name!r}: it does not name a file"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_overwriting_a_file_read_by_the_command_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "in.klr").write_bytes(b"input")
     os.link(tmp_path / "in.klr", tmp_path / "alias.klr")

@@ -158,6 +158,8 @@ def write_output(path: str | os.PathLike[str], data: bytes, *, binary: bool = Tr
         return
     if "\0" in shown:
         raise UsageError(f"cannot write {shown!r}: a file name cannot contain a NUL character")
+    if not shown or shown.endswith(os.sep) or os.path.basename(shown) in (".", ".."):
+        raise UsageError(f"cannot write {shown!r}: it does not name a file")
     try:
         st: os.stat_result | None = os.stat(path)
     except FileNotFoundError:

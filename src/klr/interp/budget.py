@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from klr import schema
 from klr.core.basic import LncKernel
 from klr.core.tensor import BirAccessPattern, Memory, TensorName
 from klr.errors import LimitError
@@ -96,17 +97,51 @@ def _collect(value: Any, pos: Pos | None, hbm: dict[str, _Space], local: dict[st
     stack = [value]
     while stack:
         v = stack.pop()
-        if isinstance(v, TensorName):
+        kind = type(v)
+        if kind is TensorName:
             _use(v, v.dtype.size, pos, hbm, local)
-        elif isinstance(v, tuple):
+        elif kind is tuple:
             stack.extend(reversed(v))  # first occurrence first
-        elif dataclasses.is_dataclass(v) and not isinstance(v, (type, Pos)):
-            if isinstance(v, BirAccessPattern) and v.dtypeOverride is not None:
-                _use(v.tensor, v.dtypeOverride.size, pos, hbm, local)
-            names = _FIELDS.get(type(v))
+        elif v is not None:
+            names = _FIELDS.get(kind)
             if names is None:
-                names = _FIELDS[type(v)] = tuple(f.name for f in dataclasses.fields(v))
+                names = _FIELDS[kind] = _tensor_fields(kind)
+            if kind is BirAccessPattern and v.dtypeOverride is not None:
+                _use(v.tensor, v.dtypeOverride.size, pos, hbm, local)
             stack.extend(getattr(v, n) for n in reversed(names))
+
+
+def _tensor_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node class whose declared types can hold a TensorName (by the schema);
+    every field of any other dataclass; none of a value that is not a dataclass."""
+    if not dataclasses.is_dataclass(kind) or issubclass(kind, Pos):
+        return ()
+    if not hasattr(kind, "__klr__"):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    graph: dict[type, set[type]] = {}
+    todo = [kind]
+    while todo:
+        cls = todo.pop()
+        if cls not in graph:
+            graph[cls] = {c for f in schema.fields_of(cls) for c in _classes(schema.describe(f.type))}
+            todo.extend(graph[cls])
+    holds: set[type] = {TensorName}
+    while True:  # the classes that reach a TensorName, to a fixpoint (node types may recur)
+        more = {cls for cls, refs in graph.items() if cls not in holds and refs & holds}
+        if not more:
+            break
+        holds |= more
+    return tuple(f.name for f in schema.fields_of(kind) if _classes(schema.describe(f.type)) & holds)
+
+
+def _classes(desc: schema.TypeDesc) -> set[type]:
+    """The node classes a field type names directly (through options, lists, pairs and sums)."""
+    if desc.kind in (schema.Kind.STRUCT, schema.Kind.CTOR):
+        return {desc.cls}
+    out: set[type] = set()
+    for arg in desc.args:
+        out |= _classes(arg)
+    return out
 
 
 def _use(t: TensorName, itemsize: int, pos: Pos | None, hbm: dict[str, _Space],
