@@ -3,14 +3,18 @@ input is drawn or any storage allocated."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
-from klr.core import BirAccessPattern, Block, LncKernel
+from klr.core import BirAccessPattern, Block, LncKernel, Stmt, TensorName
 from klr.dtypes import Dtype
 from klr.errors import LimitError
 from klr.interp import EvalLimits, random_inputs, run
 from klr.interp.budget import check, estimate
+from tests.format.schema_strategies import values
 from tests.interp.builder import FILE, ap, dma, full, hbm, kernel, sbuf, stmts
 
 U8 = Dtype.uint8
@@ -93,3 +97,27 @@ def test_the_extra_instruction_limit() -> None:
         run(kernel([], [], [], blocks=blocks), {}, limits=EvalLimits(max_extra_instructions=10))
     assert info.value.message == ("the kernel ran more than 11 instructions (an endless loop?); "
                                   "--limit max-extra-instructions=N raises it")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(values(Stmt, depth=5))
+def test_the_pruned_walk_finds_every_tensor_a_full_walk_finds(stmt: Stmt) -> None:
+    """The estimate skips fields whose declared types cannot hold a tensor; on any statement the
+    schema allows, it still finds every address a walk of all fields finds."""
+    found = sorted((s.name, s.nbytes) for s in estimate(kernel([], [], [stmt.op])).spaces)
+    want: dict[tuple[str, str], int] = {}
+    for t in _all_tensors(stmt.op):
+        memory = t.address.memory.name
+        key = ("hbm" if memory in ("hbm", "shared_hbm") else memory, t.address.name)
+        want[key] = max(want.get(key, 0), t.shape.parDim * t.shape.freeElements * t.dtype.size)
+    assert found == sorted((name, nbytes) for (_, name), nbytes in want.items())
+
+
+def _all_tensors(value: object) -> list[TensorName]:
+    if isinstance(value, TensorName):
+        return [value]
+    if isinstance(value, tuple):
+        return [t for item in value for t in _all_tensors(item)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [t for f in dataclasses.fields(value) for t in _all_tensors(getattr(value, f.name))]
+    return []
