@@ -121,3 +121,14 @@ def _all_tensors(value: object) -> list[TensorName]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return [t for f in dataclasses.fields(value) for t in _all_tensors(getattr(value, f.name))]
     return []
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "7"])
+def test_a_bad_random_seed_is_a_usage_error(seed: object) -> None:
+    from klr.errors import UsageError
+
+    k = kernel([hbm("a", (2, 2))], [], [])
+    for attempt in (lambda: random_inputs(k, seed), lambda: run(k, {}, random_seed=seed)):  # type: ignore[arg-type]
+        with pytest.raises(UsageError) as info:
+            attempt()
+        assert info.value.message == f"a random seed must be a non-negative integer, got {seed!r}"

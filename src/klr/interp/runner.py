@@ -17,7 +17,7 @@ from klr.core.basic import Block, LncKernel, Stmt, tensors_of
 from klr.core.operators import operator_name
 from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
-from klr.errors import EvalError, InternalError, KlrError, LimitError, Warning_
+from klr.errors import EvalError, InternalError, KlrError, LimitError, UsageError, Warning_
 from klr.interp import ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
 from klr.interp.budget import EvalLimits, check
 from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
@@ -50,6 +50,7 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
     microseconds each an endless loop stops within seconds).
     """
     limits = limits or EvalLimits()
+    _check_seed(random_seed)
     check(kernel, limits)
     if max_instructions is None:
         static = sum(len(b.body) for body in kernel.bodies for b in body)
@@ -71,6 +72,7 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
 def random_inputs(kernel: LncKernel, seed: int, limits: EvalLimits | None = None) -> dict[str, np.ndarray]:
     """Deterministic random inputs for ``kernel``: standard normal floats, small integers. The
     run's memory budget is checked first, so nothing is drawn for a kernel too big to run."""
+    _check_seed(seed)
     check(kernel, limits)
     gen = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
@@ -85,6 +87,11 @@ def random_inputs(kernel: LncKernel, seed: int, limits: EvalLimits | None = None
         else:
             out[t.name] = gen.standard_normal(t.dims, dtype=np.float32).astype(target)
     return out
+
+
+def _check_seed(seed: object) -> None:
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise UsageError(f"a random seed must be a non-negative integer, got {seed!r}")
 
 
 # --- inputs ------------------------------------------------------------------------------------
