@@ -202,8 +202,23 @@ def write_stdout(data: bytes, *, binary: bool = True) -> None:
         raise UsageError("refusing to write a binary KLR file to a terminal; redirect standard "
                          "output or give -o FILE")
     stream.flush()
-    stream.buffer.write(data)
-    stream.buffer.flush()
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # not a real file (a test's capture)
+        stream.buffer.write(data)
+        stream.buffer.flush()
+        return
+    _write_all(fd, data)
+
+
+def write_text(text: str) -> None:
+    """Print ``text`` to standard output in pieces: one big write that a closed pipe cuts short
+    is dropped without an error by Python's buffered writer, pieces raise BrokenPipeError."""
+    for i in range(0, len(text), _PIECE):
+        sys.stdout.write(text[i:i + _PIECE])
+
+
+_PIECE = 1 << 14
 
 
 def _write_in_place(path: str | os.PathLike[str], shown: str, data: bytes) -> bool:
@@ -228,9 +243,10 @@ def _write_in_place(path: str | os.PathLike[str], shown: str, data: bytes) -> bo
 
 
 def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data``, however the descriptor cuts it short (a closed pipe: EPIPE)."""
     view = memoryview(data)
     while view:
-        n = os.write(fd, view[:1 << 24])
+        n = os.write(fd, view[:1 << 20])
         view = view[n:]
 
 

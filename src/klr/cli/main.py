@@ -351,6 +351,7 @@ def _check_output_dir(path: str) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from klr.files import write_text
     from klr.format import file as kfile
     from klr.limits import FileLimits
 
@@ -359,15 +360,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.dump == "json":
         from klr.format.text import to_json
 
-        print(_json_safe(to_json(contents)))
+        write_text(_json_safe(to_json(contents)) + "\n")
     elif args.dump == "sexp":
         from klr.format.text import to_sexp
 
-        print(_json_safe(to_sexp(contents)))
+        write_text(_json_safe(to_sexp(contents)) + "\n")
     elif args.dump == "pretty":
-        print(_printable_lines(_pretty(contents)), end="")
+        write_text(_printable_lines(_pretty(contents)))
     else:
-        print(_printable_lines(_summary(args.file, contents)))
+        write_text(_printable_lines(_summary(args.file, contents)) + "\n")
     return 0
 
 
