@@ -7,7 +7,7 @@ between), and at most one byte more than the limit is ever read.
 
 Writing (``write_output``), to a path the user named:
 
-* ``-`` is standard output (binary data only when it is not a terminal);
+* ``-`` is standard output, unless it is a terminal;
 * an existing character device or FIFO (``/dev/null``, a named pipe) is written in place;
 * a symbolic link is resolved once and its target is written;
 * a regular file, or a new one, is written to a temporary file beside it and renamed over it,
@@ -124,10 +124,10 @@ def _check_input(shown: str, st: os.stat_result, limit: int, limit_name: str,
     if not stat.S_ISREG(st.st_mode):
         raise error(f"cannot read {shown}: it is {kind_of(st.st_mode)}, not a regular file", pos)
     if st.st_size > limit:
-        raise error(too_big(shown, st.st_size, limit, limit_name), pos)
+        raise error(_too_big(shown, st.st_size, limit, limit_name), pos)
 
 
-def too_big(shown: str, size: int, limit: int, limit_name: str) -> str:
+def _too_big(shown: str, size: int, limit: int, limit_name: str) -> str:
     return (f"cannot read {shown}: it has {size} bytes, more than the limit of {limit} "
             f"({raise_hint(limit_name)})")
 
@@ -142,19 +142,18 @@ def read_input(path: str | os.PathLike[str], *, limit: int, limit_name: str,
         except OSError as e:
             raise error(f"cannot read {shown}: {_reason(e)}", pos) from None
     if len(data) > limit:  # the file grew after the size check
-        raise error(too_big(shown, len(data), limit, limit_name), pos)
+        raise error(_too_big(shown, len(data), limit, limit_name), pos)
     return data
 
 
 # --- writing to a path the user named --------------------------------------------------------
 
 
-def write_output(path: str | os.PathLike[str], data: bytes, *, binary: bool = True) -> None:
-    """Write ``data`` to ``path`` as the module docstring describes (``binary``: refuse a
-    terminal for ``-``)."""
+def write_output(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` (a binary file) to ``path`` as the module docstring describes."""
     shown = os.fspath(path)
     if shown == "-":
-        write_stdout(data, binary=binary)
+        write_stdout(data)
         return
     if "\0" in shown:
         raise UsageError(f"cannot write {shown!r}: a file name cannot contain a NUL character")
@@ -169,7 +168,10 @@ def write_output(path: str | os.PathLike[str], data: bytes, *, binary: bool = Tr
     if st is not None and (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
         if _write_in_place(path, shown, data):
             return
-        st = os.stat(path)  # it became a regular file meanwhile: replace it as one
+        try:
+            st = os.stat(path)  # it became a regular file meanwhile: replace it as one
+        except OSError as e:
+            raise FileError(f"cannot write {shown}: {_reason(e)}") from None
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise FileError(f"cannot write {shown}: it is {kind_of(st.st_mode)}")
     if st is not None and _is_input(st):
@@ -196,9 +198,10 @@ def is_special(path: str | os.PathLike[str]) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
-def write_stdout(data: bytes, *, binary: bool = True) -> None:
+def write_stdout(data: bytes) -> None:
+    """Binary data to standard output, which must not be a terminal."""
     stream = sys.stdout
-    if binary and stream.isatty():
+    if stream.isatty():
         raise UsageError("refusing to write a binary KLR file to a terminal; redirect standard "
                          "output or give -o FILE")
     stream.flush()

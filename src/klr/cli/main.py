@@ -132,14 +132,16 @@ def _run(args: argparse.Namespace) -> int:
     try:
         from klr.files import tracking
 
-        with tracking():
-            status = int(_COMMANDS[args.command](args) or 0)
+        if "help" in getattr(args, "limit", ()):
+            from klr.limits import listing
+
+            print(listing(_limit_classes(args.command)))
+            status = 0
+        else:
+            with tracking():
+                status = int(_COMMANDS[args.command](args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return status
-    except _ListLimits as listing:
-        print(listing.args[0])
-        sys.stdout.flush()
-        return 0
     except KlrError as err:
         if args.debug:
             traceback.print_exc()
@@ -193,18 +195,27 @@ def _print_warnings(warnings: Sequence[Warning_]) -> None:
         print(render_warning(w), file=sys.stderr)
 
 
-def _limits(args: argparse.Namespace, classes: Sequence[type]) -> list[Any]:
-    """The limits of ``classes`` set by ``--limit`` options; ``--limit help`` lists them."""
+def _limit_classes(command: str) -> list[type]:
+    """The classes whose fields are ``command``'s limits (``klr.limits``)."""
+    from klr.limits import FileLimits
+
+    if command == "trace":
+        from klr.tracer.context import Limits
+
+        return [Limits, FileLimits]
+    if command == "eval":
+        from klr.interp import EvalLimits
+
+        return [EvalLimits, FileLimits]
+    return [FileLimits]
+
+
+def _limits(args: argparse.Namespace) -> list[Any]:
+    """One object per class of ``_limit_classes``, with the ``--limit`` options set."""
     from klr import limits
 
-    specs = args.limit
-    if "help" in specs:
-        raise _ListLimits(limits.listing(classes))
-    return limits.build(classes, limits.parse_specs(specs), f"klr {args.command}")
-
-
-class _ListLimits(Exception):
-    """``--limit help``: print the listing instead of running the command."""
+    return limits.build(_limit_classes(args.command), limits.parse_specs(args.limit),
+                        f"klr {args.command}")
 
 
 def _arg_specs(args: argparse.Namespace, max_bytes: int) -> tuple[list[Any], dict[str, Any]]:
@@ -242,10 +253,9 @@ def _info_stream(out: str) -> TextIO:
 
 def cmd_gather(args: argparse.Namespace) -> int:
     from klr.format import file as kfile
-    from klr.limits import FileLimits
     from klr.python.gather import gather_file
 
-    (flimits,) = _limits(args, [FileLimits])
+    (flimits,) = _limits(args)
     positional, named = _arg_specs(args, flimits.max_source_bytes)
     kernel = gather_file(args.file, args.func, args=positional, kwargs=named, grid=_grid(args.grid),
                          lnc=args.lnc, arch=args.arch, include_dirs=args.include,
@@ -259,11 +269,9 @@ def cmd_gather(args: argparse.Namespace) -> int:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from klr.format import file as kfile
-    from klr.limits import FileLimits
     from klr.tracer import trace
-    from klr.tracer.context import Limits
 
-    tlimits, flimits = _limits(args, [Limits, FileLimits])
+    tlimits, flimits = _limits(args)
     py_kernel = kfile.read(args.input, expect="python", max_bytes=flimits.max_file_bytes)
     positional, named = _arg_specs(args, flimits.max_source_bytes)
     out = args.output or _default_trace_output(args.input)
@@ -308,11 +316,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from klr.files import OutputDir
     from klr.format import file as kfile
     from klr.format.npy import check_constant_names, load_constants, npy_bytes
-    from klr.interp import EvalLimits, random_inputs, run
+    from klr.interp import random_inputs, run
     from klr.interp.budget import check
-    from klr.limits import FileLimits
 
-    elimits, flimits = _limits(args, [EvalLimits, FileLimits])
+    elimits, flimits = _limits(args)
     kernel = kfile.read(args.input, expect="lnc", max_bytes=flimits.max_file_bytes)
     check_constant_names(kernel, args.input)
     files = output_file_names([t.name for t in kernel.outputs])
@@ -353,9 +360,8 @@ def _check_output_dir(path: str) -> None:
 def cmd_info(args: argparse.Namespace) -> int:
     from klr.files import write_text
     from klr.format import file as kfile
-    from klr.limits import FileLimits
 
-    (flimits,) = _limits(args, [FileLimits])
+    (flimits,) = _limits(args)
     contents = kfile.read(args.file, max_bytes=flimits.max_file_bytes)
     if args.dump == "json":
         from klr.format.text import to_json
