@@ -435,3 +435,16 @@ def test_eval_errors_show_source_lines_only_from_below_the_current_directory(her
         done = klr("eval", "k.core.klr", "--random", "0", "--strict", cwd=here)
         assert done.returncode == 1 and f"{source}:8:5: error: " in done.stderr
         assert ("SOURCE LINE" in done.stderr) is shown
+
+
+def test_constants_of_a_symlinked_core_file_are_beside_its_target(
+        here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (here / "sc.py").write_text(CONSTANT)
+    assert run(capsys, "gather", "sc.py", "scale_rows", "--arg", "x=float32[128,8]")[0] == 0
+    (here / "build").mkdir()
+    (here / "sc.klr").symlink_to(here / "build" / "sc.klr")
+    assert run(capsys, "trace", "scale_rows.klr", "-o", "sc.klr")[0] == 0
+    assert len(list((here / "build" / "shared_constants").iterdir())) == 1
+    assert not (here / "shared_constants").exists()
+    status, _, err = run(capsys, "eval", "sc.klr", "--random", "0", "--output-dir", "o")
+    assert status == 0, err

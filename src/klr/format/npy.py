@@ -157,10 +157,13 @@ def check_constant_names(kernel: Any, shown: str) -> None:
 
 def load_constants(kernel: Any, path: str | os.PathLike[str], *, max_bytes: int) -> dict[str, np.ndarray]:
     """The arrays of ``kernel``'s shared constants, read from beside the KLR file at ``path``
-    and checked against the digests in their names."""
+    (beside its target when it is a symbolic link, where ``klr trace`` wrote them) and checked
+    against the digests in their names."""
     shown = os.fspath(path)
     check_constant_names(kernel, shown)
     directory = os.path.dirname(shown)
+    if os.path.islink(shown):
+        directory = os.path.dirname(os.path.realpath(shown))
     out: dict[str, np.ndarray] = {}
     read: dict[str, np.ndarray] = {}
     for c in kernel.sharedConstants:
