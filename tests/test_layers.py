@@ -19,7 +19,7 @@ ALLOWED = {
     "interp": {"base", "core"},
     "cli": {"base", "core", "python", "format", "tracer", "interp", "api"},
 }
-BASE = {"schema", "pos", "dtypes", "errors"}
+BASE = {"schema", "pos", "dtypes", "errors", "files", "limits"}
 
 
 def layer_of(module: str) -> str:

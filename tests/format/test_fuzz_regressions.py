@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from klr.errors import FormatError
+from klr.errors import FileError, FormatError
 from klr.format.file import read, to_bytes, write
 from klr.format.text import to_json, to_sexp
 from klr.python import ast as K
@@ -20,10 +20,10 @@ def _nested(depth: int) -> K.Kernel:
     return K.Kernel("m.k", (), (), (e,), (), (), 2, 1, (), ())
 
 
-def test_writing_onto_a_directory_is_a_format_error(tmp_path: Path) -> None:
-    with pytest.raises(FormatError) as info:
+def test_writing_onto_a_directory_is_a_file_error(tmp_path: Path) -> None:
+    with pytest.raises(FileError) as info:
         write(tmp_path, _nested(1))
-    assert info.value.message == f"cannot write {tmp_path}: Is a directory"
+    assert info.value.message == f"cannot write {tmp_path}: it is a directory"
     assert [p.name for p in tmp_path.iterdir()] == []  # no temporary file left behind
 
 

@@ -14,13 +14,13 @@ from klr.interp import random_inputs, run
 from tests.interp.builder import FILE, ap, block, dma, full, hbm, kernel, sbuf
 
 
-def test_a_huge_tensor_is_a_limit_error_at_its_first_use() -> None:
+def test_a_huge_tensor_is_a_limit_error_at_its_first_use_before_the_run() -> None:
     x, out = hbm("x", (128, 4)), hbm("out", (10**6, 10**6))
     with pytest.raises(LimitError) as info:
         run(kernel([x], [out], [dma(ap(out, 0, (10**6, 128), (1, 4)), x)]),
             {"x": np.zeros((128, 4), np.float32)})
-    assert info.value.message == ("tensor 'out' needs 4000000000000 bytes, more than the interpreter's "
-                                  "limit of 1073741824 bytes per tensor")
+    assert info.value.message == ("tensor 'out' needs 4000000000000 bytes, more than the limit of "
+                                  "1073741824 bytes per tensor (--limit max-tensor-bytes=N raises it)")
     assert info.value.pos is not None and (info.value.pos.filename, info.value.pos.line) == (FILE, 10)
 
 
@@ -28,8 +28,8 @@ def test_random_inputs_refuse_a_huge_tensor_before_allocating() -> None:
     x = hbm("x", (10**6, 10**6))
     with pytest.raises(LimitError) as info:
         random_inputs(kernel([x], [], []), 0)
-    assert info.value.message == ("input 'x' needs 4000000000000 bytes, more than the interpreter's "
-                                  "limit of 1073741824 bytes per tensor")
+    assert info.value.message == ("tensor 'x' needs 4000000000000 bytes, more than the limit of "
+                                  "1073741824 bytes per tensor (--limit max-tensor-bytes=N raises it)")
 
 
 def test_a_huge_access_to_a_small_tensor_is_a_limit_error() -> None:
@@ -46,7 +46,8 @@ def test_an_endless_branch_stops_within_the_default_budget() -> None:
     blocks = [block("main", [CmpBranch("", "", 0, BrCmpOp.always, "main", "")])]
     with pytest.raises(LimitError) as info:
         run(kernel([], [], [], blocks=blocks), {})
-    assert info.value.message == "the kernel ran more than 1000001 instructions (an endless loop?)"
+    assert info.value.message == ("the kernel ran more than 1000001 instructions (an endless loop?); "
+                                  "--limit max-extra-instructions=N raises it")
 
 
 def test_a_big_device_print_is_summarised() -> None:

@@ -1,30 +1,43 @@
 """The ``klr`` command line: gather, trace, eval, info and list.
 
 Every subcommand imports its layer only when it runs, so ``klr --help`` stays fast. Errors in
-the user's input print as ``file:line:col: error: message`` with the source line and exit 1;
-anything else is a bug in klr: ``internal error`` and exit 70 (``--debug`` shows the traceback).
+the user's input print as ``file:line:col: error: message`` with the source line and exit 1
+(2 for a usage error); anything else is a bug in klr: ``internal error`` and exit 70
+(``--debug`` shows the traceback). When standard output is a pipe closed early
+(``klr list | head -1``), klr stops quietly with exit 141, as a program killed by SIGPIPE.
+
+Files are read and written through ``klr.files``; an output never replaces a file the command
+read. ``--limit NAME=VALUE`` sets the resource limits of ``klr.limits``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from klr import __version__
-from klr.errors import KlrError, UsageError, Warning_, render_error, render_warning
+from klr.errors import KlrError, UsageError, Warning_, printable, render_error, render_warning
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat` in the same place
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+
+
+def _limit_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a resource limit (repeatable; values take k/M/G/T or Ki/Mi/Gi/Ti "
+                        "suffixes); '--limit help' lists this command's limits and defaults")
 
 
 def _kernel_args(p: argparse.ArgumentParser) -> None:
@@ -52,10 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "code is read, never imported or executed.")
     g.add_argument("file", help="the Python source file")
     g.add_argument("func", help="the kernel function's name")
-    g.add_argument("-o", "--output", metavar="OUT", help="output file (default FUNC.klr)")
+    g.add_argument("-o", "--output", metavar="OUT", help="output file (default FUNC.klr; - for "
+                                                           "standard output)")
     g.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                    help="another directory to search for imported user modules")
     _kernel_args(g)
+    _limit_option(g)
     _common(g)
 
     t = sub.add_parser("trace", help="partially evaluate a gathered kernel into KLR Core",
@@ -63,13 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "KLR Core: loops unrolled, Python values computed away, every NKI "
                                    "call turned into Core operators.")
     t.add_argument("input", metavar="IN.klr", help="a file written by klr gather")
-    t.add_argument("-o", "--output", metavar="OUT", help="output file (default IN with .core.klr)")
+    t.add_argument("-o", "--output", metavar="OUT",
+                   help="output file (default IN with .core.klr; - for standard output); shared "
+                        "constants go to shared_constants/ beside it")
     _kernel_args(t)
+    _limit_option(t)
     _common(t)
 
     e = sub.add_parser("eval", help="run a traced kernel on numpy inputs (the reference interpreter)",
                        description="Run a traced KLR Core kernel on .npy inputs with the reference "
-                                   "interpreter and write one .npy per output.")
+                                   "interpreter and write one .npy per output, named after the "
+                                   "output tensor (characters other than letters, digits, _ - . "
+                                   "are written as %%XX).")
     e.add_argument("input", metavar="IN.klr", help="a file written by klr trace")
     e.add_argument("inputs", nargs="*", metavar="[NAME=]FILE.npy",
                    help="kernel inputs, by name or in the order of the kernel's inputs")
@@ -77,12 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--random", type=int, metavar="SEED", help="use seeded random inputs for missing ones")
     e.add_argument("--strict", action="store_true",
                    help="make reading never-written memory into an output an error")
+    _limit_option(e)
     _common(e)
 
     i = sub.add_parser("info", help="describe a KLR file",
                        description="Print a summary of any KLR file, or dump it whole.")
     i.add_argument("file", help="a .klr file")
     i.add_argument("--dump", choices=("json", "sexp", "pretty"), help="print the whole contents")
+    _limit_option(i)
     _common(i)
 
     ls = sub.add_parser("list", help="list the builtins the tracer knows",
@@ -100,21 +122,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(_COMMANDS[args.command](args) or 0)
+        return _run(args)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        from klr.files import tracking
+
+        if "help" in getattr(args, "limit", ()):
+            from klr.limits import listing
+
+            print(listing(_limit_classes(args.command)))
+            status = 0
+        else:
+            with tracking():
+                status = int(_COMMANDS[args.command](args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
     except KlrError as err:
         if args.debug:
             traceback.print_exc()
-        print(render_error(err), file=sys.stderr)
+        _say(render_error(err))
         return EXIT_USAGE if isinstance(err, UsageError) else EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        # klr.files turns every failure of a file klr opens into a KlrError naming the file, so
+        # an OSError without a file name comes from writing standard output (full disk, /dev/full)
+        if exc.filename is not None or exc.errno is None:
+            return _internal(args, exc)
+        _silence_stdout()
+        _say(f"error: cannot write standard output: {exc.strerror}")
+        return EXIT_ERROR
     except Exception as exc:  # a bug in klr, never the user's fault
-        if args.debug:
-            traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in klr; please report it with the command you ran "
-              "(run again with --debug for the traceback).", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal(args, exc)
+
+
+def _internal(args: argparse.Namespace, exc: Exception) -> int:
+    if args.debug:
+        traceback.print_exception(exc)
+    _say(f"internal error: {type(exc).__name__}: {exc}\n"
+         "This is a bug in klr; please report it with the command you ran "
+         "(run again with --debug for the traceback).")
+    return EXIT_INTERNAL
+
+
+def _say(text: str) -> None:
+    """Print to standard error; a closed standard error is not worth another failure."""
+    try:
+        print(text, file=sys.stderr)
+    except OSError:
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so the final flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _print_warnings(warnings: Sequence[Warning_]) -> None:
@@ -122,40 +195,75 @@ def _print_warnings(warnings: Sequence[Warning_]) -> None:
         print(render_warning(w), file=sys.stderr)
 
 
-def _arg_specs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+def _limit_classes(command: str) -> list[type]:
+    """The classes whose fields are ``command``'s limits (``klr.limits``)."""
+    from klr.limits import FileLimits
+
+    if command == "trace":
+        from klr.tracer.context import Limits
+
+        return [Limits, FileLimits]
+    if command == "eval":
+        from klr.interp import EvalLimits
+
+        return [EvalLimits, FileLimits]
+    return [FileLimits]
+
+
+def _limits(args: argparse.Namespace) -> list[Any]:
+    """One object per class of ``_limit_classes``, with the ``--limit`` options set."""
+    from klr import limits
+
+    return limits.build(_limit_classes(args.command), limits.parse_specs(args.limit),
+                        f"klr {args.command}")
+
+
+def _arg_specs(args: argparse.Namespace, max_bytes: int) -> tuple[list[Any], dict[str, Any]]:
     from klr.python.args import parse_arg_json, parse_arg_specs
 
     positional, named = parse_arg_specs(args.arg)
     if args.args_json:
-        more_pos, more_named = parse_arg_json(args.args_json)
+        more_pos, more_named = parse_arg_json(args.args_json, max_bytes)
         positional += more_pos
         named.update(more_named)
     return positional, named
 
 
+_DIMS = r"\s*[0-9]{1,18}(?:\s*,\s*[0-9]{1,18})*\s*,?\s*"
+_GRID = re.compile(rf"{_DIMS}|\({_DIMS}\)")
+
+
 def _grid(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
-    try:
-        grid = tuple(int(x) for x in text.replace("(", "").replace(")", "").split(",") if x.strip())
-    except ValueError:
-        raise UsageError(f"--grid takes comma-separated positive integers, got {text!r}") from None
+    grid = tuple(int(x) for x in re.findall(r"[0-9]+", text)) if _GRID.fullmatch(text) else ()
     if not grid or any(g < 1 for g in grid):
-        raise UsageError(f"--grid takes comma-separated positive integers, got {text!r}")
+        raise UsageError(f"--grid takes comma-separated positive integers, got {_short(text)}")
     return grid
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _info_stream(out: str) -> TextIO:
+    """Where progress lines go: standard error when the output itself is standard output."""
+    return sys.stderr if out == "-" else sys.stdout
 
 
 def cmd_gather(args: argparse.Namespace) -> int:
     from klr.format import file as kfile
     from klr.python.gather import gather_file
 
-    positional, named = _arg_specs(args)
+    (flimits,) = _limits(args)
+    positional, named = _arg_specs(args, flimits.max_source_bytes)
     kernel = gather_file(args.file, args.func, args=positional, kwargs=named, grid=_grid(args.grid),
-                         lnc=args.lnc, arch=args.arch, include_dirs=args.include)
+                         lnc=args.lnc, arch=args.arch, include_dirs=args.include,
+                         max_source_bytes=flimits.max_source_bytes)
     out = args.output or f"{args.func}.klr"
     kfile.write(out, kernel)
     print(f"gathered {kernel.entry}: {len(kernel.funcs)} functions, {len(kernel.classes)} classes, "
-          f"{len(kernel.globals)} globals -> {out}")
+          f"{len(kernel.globals)} globals -> {out}", file=_info_stream(out))
     return 0
 
 
@@ -163,19 +271,22 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from klr.format import file as kfile
     from klr.tracer import trace
 
-    py_kernel = kfile.read(args.input, expect="python")
-    positional, named = _arg_specs(args)
-    out = Path(args.output or _default_trace_output(args.input))
+    tlimits, flimits = _limits(args)
+    py_kernel = kfile.read(args.input, expect="python", max_bytes=flimits.max_file_bytes)
+    positional, named = _arg_specs(args, flimits.max_source_bytes)
+    out = args.output or _default_trace_output(args.input)
     result = trace(py_kernel, args=positional or None, kwargs=named or None, grid=_grid(args.grid),
-                   lnc=args.lnc, arch=args.arch)
+                   lnc=args.lnc, arch=args.arch, limits=tlimits)
+    info = _info_stream(out)
     for m in result.messages:
-        print(m.message)
+        print(_printable_lines(m.message), file=info)
     _print_warnings(result.warnings)
-    _write_constants(result.constants, out.parent)
+    if result.constants:
+        _write_constants(result.constants, out)
     kfile.write(out, result.kernel)
     n = sum(len(b.body) for body in result.kernel.bodies for b in body)
     print(f"traced {result.kernel.name}: {n} Core statements in {len(result.kernel.bodies)} "
-          f"bodies -> {out}")
+          f"bodies -> {out}", file=info)
     return 0
 
 
@@ -184,118 +295,99 @@ def _default_trace_output(path: str) -> str:
     return f"{stem}.core.klr"
 
 
-def _write_constants(constants: dict[str, Any], directory: Path) -> None:
-    """Shared constants go next to the output as .npy side files (reference §1.1)."""
-    for rel, array in constants.items():
-        target = directory / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _save_npy(target, array)
+def _write_constants(constants: dict[str, Any], out: str) -> None:
+    """Shared constants go beside the Core file, in shared_constants/ (reference §1.1)."""
+    from klr.files import OutputDir, is_special
+    from klr.format.npy import constant_files
 
-
-def _save_npy(path: Path, array: Any) -> None:
-    """np.save through a temporary file, so a failed write leaves no partial .npy."""
-    import io
-
-    import numpy as np
-
-    from klr.format.file import write_atomic
-
-    buf = io.BytesIO()
-    np.save(buf, array)
-    write_atomic(path, buf.getvalue())
+    if is_special(out):
+        raise UsageError(f"this kernel has shared constants, which are written beside the Core "
+                         f"file in shared_constants/, so -o must name a file, not {out}")
+    data = constant_files(constants)
+    with OutputDir.open(os.path.dirname(os.path.realpath(out)), os.path.dirname(out)) as parent, \
+            parent.subdir("shared_constants") as directory:
+        directory.write_all(data)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from klr.cli.eval_files import load_inputs, output_file_names
+    from klr.files import OutputDir
     from klr.format import file as kfile
+    from klr.format.npy import check_constant_names, load_constants, npy_bytes
     from klr.interp import random_inputs, run
+    from klr.interp.budget import check
 
-    kernel = kfile.read(args.input, expect="lnc")
-    inputs = _load_inputs(kernel, args.inputs)
+    elimits, flimits = _limits(args)
+    kernel = kfile.read(args.input, expect="lnc", max_bytes=flimits.max_file_bytes)
+    check_constant_names(kernel, args.input)
+    files = output_file_names([t.name for t in kernel.outputs])
+    _check_output_dir(args.output_dir)
+    check(kernel, elimits)  # before any input is read or drawn
+    inputs = load_inputs(kernel, args.inputs, flimits.max_file_bytes)
     missing = [t.name for t in kernel.inputs if t.name not in inputs]
     if missing:
         if args.random is None:
             raise UsageError(f"missing input{'s' if len(missing) > 1 else ''} "
                              f"{', '.join(repr(m) for m in missing)}; pass .npy files or --random SEED")
-        generated = random_inputs(kernel, args.random)
+        generated = random_inputs(kernel, args.random, elimits)
         inputs.update({m: generated[m] for m in missing})
-    constants = _load_constants(kernel, Path(args.input).parent)
-    result = run(kernel, inputs, strict=args.strict, random_seed=args.random, constants=constants)
+    constants = load_constants(kernel, args.input, max_bytes=flimits.max_file_bytes)
+    result = run(kernel, inputs, strict=args.strict, random_seed=args.random, constants=constants,
+                 limits=elimits)
     for p in result.prints:
-        print(p.text, file=sys.stderr if p.buffer == "stderr" else sys.stdout)
+        print(_printable_lines(p.text), file=sys.stderr if p.buffer == "stderr" else sys.stdout)
     _print_warnings(result.warnings)
-    outdir = Path(args.output_dir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    with OutputDir.create(args.output_dir) as outdir:
+        outdir.write_all({files[name]: npy_bytes(array) for name, array in result.outputs.items()})
     for name, array in result.outputs.items():
-        _save_npy(outdir / f"{name}.npy", array)
         flat = np.asarray(array, dtype=np.float64).ravel() if array.size else np.zeros(1)
-        print(f"{name}: shape {tuple(array.shape)} {array.dtype}  min {flat.min():.6g}  "
-              f"max {flat.max():.6g}  mean {flat.mean():.6g}  -> {outdir / (name + '.npy')}")
+        print(f"{printable(name)}: shape {tuple(array.shape)} {array.dtype}  min {flat.min():.6g}  "
+              f"max {flat.max():.6g}  mean {flat.mean():.6g}  -> "
+              f"{printable(os.path.join(args.output_dir, files[name]))}")
     return 0
 
 
-def _load_constants(kernel: Any, directory: Path) -> dict[str, Any]:
-    """Shared constants live in .npy side files named relative to the .klr file."""
-    import numpy as np
+def _check_output_dir(path: str) -> None:
+    """Fail before the run when --output-dir is in the way (it is created after the run)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        from klr.errors import FileError
 
-    constants = {}
-    for c in kernel.sharedConstants:
-        path = directory / c.fileName
-        try:
-            constants[c.name] = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise UsageError(f"cannot read the shared constant {c.name!r} from {path}: {e}") from None
-    return constants
-
-
-def _load_inputs(kernel: Any, specs: Sequence[str]) -> dict[str, Any]:
-    import numpy as np
-
-    names = [t.name for t in kernel.inputs]
-    dtypes = {t.name: t.dtype.numpy() for t in kernel.inputs}
-    inputs: dict[str, Any] = {}
-    position = 0
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or os.path.exists(spec):
-            name, path = "", spec
-        if not name:
-            if position >= len(names):
-                raise UsageError(f"too many inputs: the kernel takes {len(names)} "
-                                 f"({', '.join(names)})")
-            name = names[position]
-            position += 1
-        elif name not in names:
-            raise UsageError(f"the kernel has no input named {name!r} (inputs: {', '.join(names)})")
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise UsageError(f"cannot read {path} as a .npy array: {e}") from None
-        # .npy has no bfloat16/fp8 type: ml_dtypes arrays are saved as raw bytes (|V2, |V1)
-        if array.dtype.kind == "V" and array.dtype.itemsize == dtypes[name].itemsize:
-            array = array.view(dtypes[name])
-        inputs[name] = array
-    return inputs
+        raise FileError(f"cannot create the directory {path}: it exists and is not a directory")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from klr.files import write_text
     from klr.format import file as kfile
 
-    contents = kfile.read(args.file)
+    (flimits,) = _limits(args)
+    contents = kfile.read(args.file, max_bytes=flimits.max_file_bytes)
     if args.dump == "json":
         from klr.format.text import to_json
 
-        print(to_json(contents))
+        write_text(_json_safe(to_json(contents)) + "\n")
     elif args.dump == "sexp":
         from klr.format.text import to_sexp
 
-        print(to_sexp(contents))
+        write_text(_json_safe(to_sexp(contents)) + "\n")
     elif args.dump == "pretty":
-        print(_pretty(contents), end="")
+        write_text(_printable_lines(_pretty(contents)))
     else:
-        print(_summary(args.file, contents))
+        write_text(_printable_lines(_summary(args.file, contents)) + "\n")
     return 0
+
+
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_safe(text: str) -> str:
+    """JSON (or JSON-quoted strings) with DEL, C1 controls and bidi overrides as \\u escapes."""
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _printable_lines(text: str) -> str:
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def _pretty(contents: Any) -> str:

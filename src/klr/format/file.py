@@ -4,22 +4,24 @@
     d9 eb 00 81 63 4e 4b 49     KLRMetaData{format "NKI"}
     d9 ec <ctor> 81 <kernel>    Contents: python 0 | nki 1 | kernel 2 | lnc 3 | hlo 4
 
-Writing goes to a temporary file in the target directory, renamed into place, so a failed
-write never leaves a partial file.
+Reading and writing go through ``klr.files``: an input must be a regular file below
+``FileLimits.max_file_bytes``; an output is written through a temporary file renamed into
+place (so a failed write never leaves a partial file), in place for a device or FIFO, or to
+standard output for ``-``.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Union
 
+from klr import files
 from klr.core import Kernel as CoreKernel
 from klr.core import LncKernel
 from klr.errors import FormatError
 from klr.format.cbor import Reader, decode_from, deep_recursion, encoder
+from klr.limits import FileLimits
 from klr.python.ast import Kernel as PyKernel
 from klr.schema import Nat, describe
 
@@ -124,11 +126,12 @@ def _describe_kind(kind: str) -> str:
     }[kind]
 
 
-def read(path: str | os.PathLike[str], *, expect: str | None = None) -> Any:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise FormatError(f"cannot read {os.fspath(path)}: {e.strerror}") from None
+def read(path: str | os.PathLike[str], *, expect: str | None = None,
+         max_bytes: int | None = None) -> Any:
+    """Decode the KLR file at ``path`` (at most ``max_bytes``, default
+    ``FileLimits.max_file_bytes``)."""
+    limit = FileLimits().max_file_bytes if max_bytes is None else max_bytes
+    data = files.read_input(path, limit=limit, limit_name="max_file_bytes", error=FormatError)
     try:
         return from_bytes(data, expect=expect)
     except FormatError as e:
@@ -136,25 +139,6 @@ def read(path: str | os.PathLike[str], *, expect: str | None = None) -> Any:
         raise
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as e:
-        raise FormatError(f"cannot write {os.fspath(path)}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except OSError as e:  # the target is a directory, the disk is full, ...
-        Path(tmp).unlink(missing_ok=True)
-        raise FormatError(f"cannot write {os.fspath(path)}: {e.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write(path: str | os.PathLike[str], contents: Any) -> None:
-    write_atomic(path, to_bytes(contents))
+    """Encode ``contents`` and write it to ``path`` (see ``klr.files.write_output``)."""
+    files.write_output(path, to_bytes(contents))

@@ -6,7 +6,8 @@
 Submodules: ``memory`` (storage, views, never-written tracking), ``machine`` (state and
 helpers seen by operators), ``alu`` and ``activation`` (numerics), ``registry`` (the
 operator table), ``ops_move``/``ops_compute``/``ops_special`` (one rule and one numpy
-implementation per operator), ``runner`` (inputs, control flow, outputs). The names below are
+implementation per operator), ``budget`` (limits and the memory a run needs, checked before
+it starts), ``runner`` (inputs, control flow, outputs). The names below are
 loaded on first use, so importing ``klr.interp`` does not import numpy.
 """
 
@@ -15,10 +16,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["run", "random_inputs", "EvalResult", "Stats", "DevicePrintRecord"]
+__all__ = ["run", "random_inputs", "EvalResult", "EvalLimits", "Stats", "DevicePrintRecord"]
 
 _HOMES = {
     "run": "klr.interp.runner", "random_inputs": "klr.interp.runner",
+    "EvalLimits": "klr.interp.budget",
     "EvalResult": "klr.interp.runner", "Stats": "klr.interp.machine",
     "DevicePrintRecord": "klr.interp.machine",
 }

@@ -182,8 +182,9 @@ class PoisonRecord:
 class Machine:
     """Device-wide state of one run."""
 
-    def __init__(self, seed: int | None, strict: bool) -> None:
+    def __init__(self, seed: int | None, strict: bool, max_tensor_bytes: int) -> None:
         self.hbm: dict[str, Storage] = {}
+        self.max_tensor_bytes = max_tensor_bytes
         self.records: list[PoisonRecord] = [PoisonRecord("<never written>", None)]
         self.rng = np.random.default_rng(0 if seed is None else seed)
         self.strict = strict
@@ -259,7 +260,7 @@ class Core:
             space, key = self.local, f"{memory.name}:{t.address.name}"
         found = space.get(key)
         if found is None:
-            found = space[key] = Storage(t.address.name)
+            found = space[key] = Storage(t.address.name, self.machine.max_tensor_bytes)
         return found
 
     def layout(self, access: object) -> Layout:

@@ -36,14 +36,20 @@ from klr.core.tensor import (
 )
 from klr.dtypes import Dtype
 from klr.errors import LimitError
+from klr.limits import raise_hint
 
-#: The most bytes one tensor (one address) may occupy, and the most elements one access may
-#: denote: the interpreter materialises both, so a bigger kernel fails fast instead of swapping.
-MAX_TENSOR_BYTES = 2**30
+#: The most elements one access may denote: the interpreter materialises it, so a bigger
+#: access fails fast instead of swapping. (The bytes of one tensor are bounded by
+#: ``EvalLimits.max_tensor_bytes``, checked with the whole run's memory in ``klr.interp.budget``.)
 MAX_ACCESS_ELEMENTS = 2**26
 
 CLEAN = np.int32(np.iinfo(np.int32).max)
 UNWRITTEN = np.int32(0)
+
+
+def tensor_too_big(name: str, nbytes: int, limit: int) -> str:
+    return (f"tensor '{name}' needs {nbytes} bytes, more than the limit of {limit} bytes per "
+            f"tensor ({raise_hint('max_tensor_bytes')})")
 
 
 class MemoryFault(Exception):
@@ -59,8 +65,9 @@ class MemoryFault(Exception):
 class Storage:
     """The bytes of one address and the origin code of each granule of them."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, max_bytes: int) -> None:
         self.name = name
+        self.max_bytes = max_bytes
         self.data = np.zeros(0, np.uint8)
         self.granule = 8
         self.origin = np.zeros(0, np.int32)
@@ -69,9 +76,8 @@ class Storage:
 
     def reserve(self, nbytes: int, itemsize: int) -> None:
         """Make room for ``nbytes`` bytes accessed as elements of ``itemsize`` bytes."""
-        if nbytes > MAX_TENSOR_BYTES:
-            raise LimitError(f"tensor '{self.name}' needs {nbytes} bytes, more than the "
-                             f"interpreter's limit of {MAX_TENSOR_BYTES} bytes per tensor")
+        if nbytes > self.max_bytes:  # the budget check before the run makes this a safety net
+            raise LimitError(tensor_too_big(self.name, nbytes, self.max_bytes))
         if itemsize < self.granule:
             factor = self.granule // itemsize
             self.origin = np.repeat(self.origin, factor)

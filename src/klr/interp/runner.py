@@ -8,7 +8,6 @@ Within a core, blocks run in order; ``cmpBranch`` continues at the block it name
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -18,15 +17,13 @@ from klr.core.basic import Block, LncKernel, Stmt, tensors_of
 from klr.core.operators import operator_name
 from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
-from klr.errors import EvalError, InternalError, KlrError, LimitError, Warning_
+from klr.errors import EvalError, InternalError, KlrError, LimitError, UsageError, Warning_
 from klr.interp import ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
+from klr.interp.budget import EvalLimits, check
 from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
-from klr.interp.memory import MAX_TENSOR_BYTES, layout_of, resolve
+from klr.interp.memory import layout_of, resolve
 from klr.interp.registry import RULES, UNSUPPORTED
-
-#: Instructions a run may execute beyond one pass over every statement: only branches back
-#: spend them, and at a few microseconds each an endless loop stops within seconds.
-DEFAULT_EXTRA_INSTRUCTIONS = 1_000_000
+from klr.limits import raise_hint
 
 
 @dataclass
@@ -41,19 +38,24 @@ class EvalResult:
 
 def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = False,
         random_seed: int | None = None, constants: Mapping[str, np.ndarray] | None = None,
-        max_instructions: int | None = None) -> EvalResult:
+        limits: EvalLimits | None = None, max_instructions: int | None = None) -> EvalResult:
     """Execute ``kernel`` on ``inputs`` (matched to ``kernel.inputs`` by name).
 
     ``constants`` holds the arrays of the kernel's shared constants by name. With
     ``strict``, reading never-written memory into an output is an EvalError instead of a
-    warning. ``random_seed`` seeds dropout and the random-number operators.
+    warning. ``random_seed`` seeds dropout and the random-number operators. ``limits`` bounds
+    memory (checked before anything is allocated, ``klr.interp.budget``) and instructions;
     ``max_instructions`` bounds the statements executed (default: the kernel's statement count
-    plus ``DEFAULT_EXTRA_INSTRUCTIONS``).
+    plus ``limits.max_extra_instructions``; only branches back spend the extra ones, and at a few
+    microseconds each an endless loop stops within seconds).
     """
+    limits = limits or EvalLimits()
+    _check_seed(random_seed)
+    check(kernel, limits)
     if max_instructions is None:
         static = sum(len(b.body) for body in kernel.bodies for b in body)
-        max_instructions = static + DEFAULT_EXTRA_INSTRUCTIONS
-    machine = Machine(random_seed, strict)
+        max_instructions = static + limits.max_extra_instructions
+    machine = Machine(random_seed, strict, limits.max_tensor_bytes)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
     with np.errstate(all="ignore"):
         for t, array in _checked_inputs(kernel, inputs).items():
@@ -67,15 +69,14 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
     return EvalResult(outputs, machine.warnings, machine.stats, machine.prints)
 
 
-def random_inputs(kernel: LncKernel, seed: int) -> dict[str, np.ndarray]:
-    """Deterministic random inputs for ``kernel``: standard normal floats, small integers."""
+def random_inputs(kernel: LncKernel, seed: int, limits: EvalLimits | None = None) -> dict[str, np.ndarray]:
+    """Deterministic random inputs for ``kernel``: standard normal floats, small integers. The
+    run's memory budget is checked first, so nothing is drawn for a kernel too big to run."""
+    _check_seed(seed)
+    check(kernel, limits)
     gen = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
     for t in kernel.inputs:
-        nbytes = math.prod(t.dims) * t.dtype.size
-        if nbytes > MAX_TENSOR_BYTES:
-            raise LimitError(f"input '{t.name}' needs {nbytes} bytes, more than the interpreter's "
-                             f"limit of {MAX_TENSOR_BYTES} bytes per tensor")
         target = t.dtype.numpy()
         if t.dtype.is_packed:
             info = np.iinfo(target)
@@ -86,6 +87,11 @@ def random_inputs(kernel: LncKernel, seed: int) -> dict[str, np.ndarray]:
         else:
             out[t.name] = gen.standard_normal(t.dims, dtype=np.float32).astype(target)
     return out
+
+
+def _check_seed(seed: object) -> None:
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise UsageError(f"a random seed must be a non-negative integer, got {seed!r}")
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -195,7 +201,7 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
             budget.left -= 1
             if budget.left < 0:
                 raise LimitError(f"the kernel ran more than {budget.limit} instructions (an endless "
-                                 f"loop?)", stmt.pos)
+                                 f"loop?); {raise_hint('max_extra_instructions')}", stmt.pos)
             _step(core, stmt)
             if core.at_barrier:
                 core.at_barrier = False

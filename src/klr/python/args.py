@@ -22,8 +22,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from klr import files
 from klr.dtypes import NKI_NAMES, Dtype, from_numpy, nki_name
 from klr.errors import UsageError
+from klr.limits import FileLimits
 from klr.pos import NOPOS, Pos
 from klr.python import ast as K
 
@@ -137,17 +139,26 @@ def json_value(value: Any) -> K.Expr:
     return value_expr(value)
 
 
-def parse_arg_json(path: str) -> tuple[list[K.Expr], dict[str, K.Expr]]:
-    """An ``--args-json`` file: a JSON list of positional or an object of named arguments."""
+def parse_arg_json(path: str, max_bytes: int | None = None) -> tuple[list[K.Expr], dict[str, K.Expr]]:
+    """An ``--args-json`` file: a JSON list of positional or an object of named arguments (a
+    regular file of at most ``max_bytes``, default ``FileLimits.max_source_bytes``)."""
+    limit = FileLimits().max_source_bytes if max_bytes is None else max_bytes
+    raw = files.read_input(path, limit=limit, limit_name="max_source_bytes", error=UsageError)
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise UsageError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise UsageError(f"cannot read {path}: byte {e.start} is not UTF-8 (JSON is text)") from None
+
+    def integer(digits: str) -> int:
+        if len(digits.lstrip("-")) > 20:
+            raise UsageError(f"{path}: the JSON number {digits[:20]}... has {len(digits)} digits; "
+                             "integer arguments must fit in 64 bits")
+        return int(digits)
+
+    try:
+        data = json.loads(text, parse_int=integer)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
     except RecursionError:
         raise UsageError(f"{path}: the JSON arguments are nested too deeply") from None
     try:

@@ -138,24 +138,25 @@ def _binop(op: ast.operator) -> K.BinOp:
 
 def gather_file(path: str, func: str, *, args: Iterable[Any] = (), kwargs: Mapping[str, Any] | None = None,
                 grid: Any = None, lnc: int | None = None, arch: int | None = None,
-                include_dirs: Iterable[str] = ()) -> K.Kernel:
+                include_dirs: Iterable[str] = (), max_source_bytes: int | None = None) -> K.Kernel:
     """Gather kernel function ``func`` of the Python file ``path``.
 
     ``args``/``kwargs`` are the kernel's arguments (Python values, numpy arrays, or Exprs
     from ``klr.python.args``); ``grid`` is a legacy SPMD launch grid such as ``(2, 2)``;
-    ``lnc`` the number of logical cores (``Kernel.grid``); ``arch`` the target generation.
+    ``lnc`` the number of logical cores (``Kernel.grid``); ``arch`` the target generation;
+    ``max_source_bytes`` the largest source file read (``FileLimits.max_source_bytes``).
     """
-    resolver = Resolver(tuple(include_dirs))
+    resolver = Resolver(tuple(include_dirs), max_source_bytes)
     module = resolver.load_top(path)
     entry = _entry(resolver, module, func)
     gatherer = Gatherer(resolver)
     try:
         gatherer.run(entry)
+        pos_args, kw_args = _bind_args(entry, tuple(args), dict(kwargs or {}))
+        gatherer.use_names_in(entry.module, (*pos_args, *(k.value for k in kw_args)))
     except RecursionError:
         pos = entry.module.pos(entry.node)
         raise LimitError(f"the source of '{func}' is nested too deeply to gather", pos) from None
-    pos_args, kw_args = _bind_args(entry, tuple(args), dict(kwargs or {}))
-    gatherer.use_names_in(entry.module, (*pos_args, *(k.value for k in kw_args)))
     return K.Kernel(
         entry=entry.qualname,
         funcs=tuple(gatherer.funcs),
@@ -170,7 +171,8 @@ def gather_file(path: str, func: str, *, args: Iterable[Any] = (), kwargs: Mappi
 
 
 def gather(fn_or_path: Any, *args: Any, name: str | None = None, grid: Any = None, lnc: int | None = None,
-           arch: int | None = None, include_dirs: Iterable[str] = (), **kwargs: Any) -> K.Kernel:
+           arch: int | None = None, include_dirs: Iterable[str] = (), max_source_bytes: int | None = None,
+           **kwargs: Any) -> K.Kernel:
     """Gather a kernel given as a function object or as a path (then ``name`` is required).
 
     A function object is only asked for its source file and name: its module is read
@@ -184,7 +186,7 @@ def gather(fn_or_path: Any, *args: Any, name: str | None = None, grid: Any = Non
         path, fn_name = _function_source(fn_or_path)
         name = name or fn_name
     return gather_file(path, name, args=args, kwargs=kwargs, grid=grid, lnc=lnc, arch=arch,
-                       include_dirs=include_dirs)
+                       include_dirs=include_dirs, max_source_bytes=max_source_bytes)
 
 
 def _function_source(fn: Any) -> tuple[str, str]:

@@ -17,11 +17,12 @@ import ast
 import builtins
 import os
 import sys
-import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from klr.errors import GatherError, LimitError, UsageError
+from klr import files
+from klr.errors import GatherError, LimitError, UsageError, remember_source
+from klr.limits import FileLimits
 from klr.pos import Pos
 
 #: Top-level modules that always stay symbolic, even if a file of that name exists.
@@ -161,19 +162,22 @@ Ref = LibRef | ModuleRef | FuncRef | ClassRef | ConstRef
 
 # --- Reading and indexing files ----------------------------------------------------------
 
-def read_source(path: str, error: type[Exception] = GatherError, pos: Pos | None = None) -> str:
-    try:
-        with tokenize.open(path) as f:
-            return f.read()
-    except (OSError, SyntaxError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise error(f"cannot read {path}: {reason}", pos) from None
+def read_source(path: str, error: type[GatherError] = GatherError, pos: Pos | None = None,
+                max_bytes: int | None = None) -> str:
+    """The text of a Python source file (a regular file of at most ``max_bytes``, default
+    ``FileLimits.max_source_bytes``, in a text encoding: ``klr.files.decode_source``); its lines
+    are kept to show under errors."""
+    limit = FileLimits().max_source_bytes if max_bytes is None else max_bytes
+    data = files.read_input(path, limit=limit, limit_name="max_source_bytes", error=error, pos=pos)
+    text = files.decode_source(data, path, error, pos)
+    remember_source(path, files.split_lines(text))
+    return text
 
 
 def parse(path: str, text: str) -> ast.Module:
     try:
         return ast.parse(text, filename=path)
-    except RecursionError:
+    except (RecursionError, MemoryError):  # CPython's parser runs out of stack on deep nesting
         raise LimitError(f"{path} is nested too deeply to parse", Pos(1, 0, None, None, path)) from None
     except ValueError as e:  # e.g. a null byte in the source (Python 3.10)
         raise GatherError(f"syntax error: {e}", Pos(1, 0, None, None, path)) from None
@@ -308,8 +312,9 @@ class Indexer:
 class Resolver:
     """Loads user modules on demand and resolves module-level names to Refs."""
 
-    def __init__(self, include_dirs: tuple[str, ...] = ()) -> None:
+    def __init__(self, include_dirs: tuple[str, ...] = (), max_source_bytes: int | None = None) -> None:
         self.include_dirs = tuple(include_dirs)
+        self.max_source_bytes = max_source_bytes
         self.by_path: dict[str, Module] = {}
         self.by_name: dict[str, Module] = {}
         self.top: Module | None = None
@@ -318,8 +323,10 @@ class Resolver:
     # loading
 
     def load_top(self, path: str) -> Module:
-        if not os.path.isfile(path):
+        if "\0" in path or not os.path.exists(path):
             raise UsageError(f"cannot read {path}: no such file")
+        if os.path.isdir(path):  # only an imported package may be a directory
+            raise GatherError(f"cannot read {path}: it is a directory, not a regular file")
         stem = os.path.splitext(os.path.basename(path))[0]
         directory = os.path.dirname(path) or "."
         self.top = self._load(os.path.normpath(path), stem, dir_package(directory), False)
@@ -332,8 +339,8 @@ class Resolver:
         if os.path.isdir(path):
             module = Module(name, path, name, True, [], ast.Module(body=[], type_ignores=[]))
         else:
-            text = read_source(path, GatherError, pos)
-            lines = text.splitlines(keepends=True)
+            text = read_source(path, GatherError, pos, self.max_source_bytes)
+            lines = files.split_lines(text, keepends=True)
             module = Module(name, path, package, is_package, lines, parse(path, text))
         module.name = self._unique(name)
         self.by_path[key] = module

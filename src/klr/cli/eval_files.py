@@ -1,0 +1,93 @@
+"""``klr eval`` on disk: its ``.npy`` inputs, and output files named after tensors.
+
+Output file names. A kernel chooses its tensors' names, so a name becomes a file name only
+through this mapping: letters, digits, ``_``, ``-`` and ``.`` stay; every other character
+becomes ``%XX`` per byte of its UTF-8 encoding (``%`` itself is ``%25``, ``/`` is ``%2F``); a
+leading ``.`` is ``%2E`` (so no name gives ``.``, ``..`` or a hidden file); ``.npy`` is
+appended. A name whose file name would pass ``NAME_MAX`` bytes keeps its first 200 characters
+plus ``~`` and 16 hex digits of the name's SHA-256. The mapping is one-to-one; outputs whose
+file names differ only in case are refused, since a case-insensitive file system would write
+both to one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import string
+from collections.abc import Sequence
+from typing import Any
+
+from klr.errors import FileError, UsageError
+from klr.files import NAME_MAX
+
+_KEPT = frozenset(string.ascii_letters + string.digits + "_-.")
+_KEEP_CHARS = 200
+
+
+def output_file_name(name: str) -> str:
+    """The file name of output tensor ``name`` (see the module docstring)."""
+    escaped = "".join(c if c in _KEPT else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
+                      for c in name)
+    if escaped.startswith("."):
+        escaped = "%2E" + escaped[1:]
+    if len(escaped) + len(".npy") > NAME_MAX:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        escaped = f"{escaped[:_KEEP_CHARS]}~{digest}"
+    return escaped + ".npy"
+
+
+def output_file_names(names: Sequence[str]) -> dict[str, str]:
+    """Output tensor name -> file name for every output; an error when two would collide."""
+    out: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    for name in names:
+        if not name:
+            raise FileError("an output tensor has an empty name, which cannot name its .npy file")
+        if name in out:
+            raise FileError(f"the kernel has two outputs named {name!r}")
+        file = out[name] = output_file_name(name)
+        other = folded.setdefault(file.casefold(), name)
+        if other != name:
+            raise FileError(f"outputs {other!r} and {name!r} would be written to {out[other]} and "
+                            f"{file}, which differ only in case: a case-insensitive file system "
+                            "would write both to one file")
+    return out
+
+
+def load_inputs(kernel: Any, specs: Sequence[str], max_bytes: int) -> dict[str, Any]:
+    """The ``[NAME=]FILE.npy`` inputs by name; each file's shape is checked against the kernel's
+    input from its header, before its data is read."""
+    from klr.format.npy import read_npy
+
+    by_name = {t.name: t for t in kernel.inputs}
+    names = list(by_name)
+    inputs: dict[str, Any] = {}
+    position = 0
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or _exists(spec):
+            name, path = "", spec
+        if not name:
+            if position >= len(names):
+                raise UsageError(f"too many inputs: the kernel takes {len(names)} "
+                                 f"({', '.join(names)})")
+            name = names[position]
+            position += 1
+        elif name not in by_name:
+            raise UsageError(f"the kernel has no input named {name!r} (inputs: {', '.join(names)})")
+        t = by_name[name]
+        array = read_npy(path, max_bytes=max_bytes, shape=t.dims, what=f"input {name!r}")
+        target = t.dtype.numpy()
+        # .npy has no bfloat16/fp8 type: ml_dtypes arrays are saved as raw bytes (|V2, |V1)
+        if array.dtype.kind == "V" and array.dtype.itemsize == target.itemsize:
+            array = array.view(target)
+        inputs[name] = array
+    return inputs
+
+
+def _exists(path: str) -> bool:
+    try:
+        return os.path.lexists(path)
+    except ValueError:  # a NUL in the name
+        return False

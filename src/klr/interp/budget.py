@@ -1,0 +1,183 @@
+"""Eval limits, and the memory budget of a run, checked before anything is allocated.
+
+For every address a kernel names, the interpreter keeps its bytes and an int32 origin code per
+granule (the smallest element size any access of that address uses) for never-written
+tracking: an HBM address once, an SBUF, PSUM or register address once per logical core whose
+body names it. Next to those storages the host holds a copy of every input (counted at 4 bytes
+or more per element: random inputs are drawn as float32 first), shared constant and output.
+``estimate`` adds these up from the kernel's declarations alone; ``check`` compares each
+address with ``EvalLimits.max_tensor_bytes`` and the total with ``EvalLimits.max_memory``.
+``run`` and ``random_inputs`` call ``check`` before they allocate; operator temporaries (one
+access of at most ``MAX_ACCESS_ELEMENTS`` elements at a time) are not counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from klr import schema
+from klr.core.basic import LncKernel
+from klr.core.tensor import BirAccessPattern, Memory, TensorName
+from klr.errors import LimitError
+from klr.interp.memory import MAX_ACCESS_ELEMENTS, tensor_too_big
+from klr.limits import raise_hint
+from klr.pos import Pos
+
+ORIGIN_BYTES = 4  # one int32 origin code per granule
+
+
+@dataclass
+class EvalLimits:
+    """Resource limits of one eval; each is a LimitError when exceeded."""
+
+    max_memory: int = field(default=4 * 2**30, metadata={
+        "doc": "bytes of all tensors of a run together, with the interpreter's bookkeeping"})
+    max_tensor_bytes: int = field(default=2**30, metadata={"doc": "bytes of one tensor (address)"})
+    max_extra_instructions: int = field(default=1_000_000, metadata={
+        "doc": "instructions a run may execute beyond one pass over its statements"})
+
+
+@dataclass
+class _Space:
+    """One storage the interpreter will create: its name, size, granule and first use."""
+
+    name: str
+    nbytes: int = 0
+    granule: int = 8
+    pos: Pos | None = None
+
+    @property
+    def cost(self) -> int:
+        return self.nbytes + ORIGIN_BYTES * -(-self.nbytes // self.granule)
+
+
+@dataclass
+class Estimate:
+    """What a run of a kernel will hold in memory, in bytes."""
+
+    total: int
+    spaces: list[_Space] = field(default_factory=list)
+
+
+def estimate(kernel: LncKernel) -> Estimate:
+    """The memory a run of ``kernel`` needs (see the module docstring)."""
+    cached = _cache.get(id(kernel))
+    if cached is not None and cached[0] is kernel:
+        return cached[1]
+    hbm: dict[str, _Space] = {}
+    spaces: list[_Space] = []
+    declared = (*kernel.inputs, *kernel.outputs, *kernel.sharedBuffers)
+    _collect(declared, None, hbm, {})
+    for body in kernel.bodies:
+        local: dict[str, _Space] = {}
+        for block in body:
+            for stmt in block.body:
+                _collect(stmt.op, stmt.pos, hbm, local)
+        spaces += local.values()
+    spaces += hbm.values()
+    host = sum(max(t.dtype.size, 4) * math.prod(t.shape.dims) for t in kernel.inputs)
+    host += sum(t.dtype.size * math.prod(t.shape.dims) for t in kernel.outputs)
+    named = {s.name: s for s in hbm.values()}
+    host += sum(named[c.name].nbytes for c in kernel.sharedConstants if c.name in named)
+    result = Estimate(sum(s.cost for s in spaces) + host, spaces)
+    _cache.clear()
+    _cache[id(kernel)] = (kernel, result)
+    return result
+
+
+_cache: dict[int, tuple[LncKernel, Estimate]] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _collect(value: Any, pos: Pos | None, hbm: dict[str, _Space], local: dict[str, _Space]) -> None:
+    """Record the storage of every TensorName inside ``value`` (and dtype overrides of accesses)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is TensorName:
+            _use(v, v.dtype.size, pos, hbm, local)
+        elif kind is tuple:
+            stack.extend(reversed(v))  # first occurrence first
+        elif v is not None:
+            names = _FIELDS.get(kind)
+            if names is None:
+                names = _FIELDS[kind] = _tensor_fields(kind)
+            if kind is BirAccessPattern and v.dtypeOverride is not None:
+                _use(v.tensor, v.dtypeOverride.size, pos, hbm, local)
+            stack.extend(getattr(v, n) for n in reversed(names))
+
+
+def _tensor_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node class whose declared types can hold a TensorName (by the schema);
+    every field of any other dataclass; none of a value that is not a dataclass."""
+    if not dataclasses.is_dataclass(kind) or issubclass(kind, Pos):
+        return ()
+    if not hasattr(kind, "__klr__"):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    graph: dict[type, set[type]] = {}
+    todo = [kind]
+    while todo:
+        cls = todo.pop()
+        if cls not in graph:
+            graph[cls] = {c for f in schema.fields_of(cls) for c in _classes(schema.describe(f.type))}
+            todo.extend(graph[cls])
+    holds: set[type] = {TensorName}
+    while True:  # the classes that reach a TensorName, to a fixpoint (node types may recur)
+        more = {cls for cls, refs in graph.items() if cls not in holds and refs & holds}
+        if not more:
+            break
+        holds |= more
+    return tuple(f.name for f in schema.fields_of(kind) if _classes(schema.describe(f.type)) & holds)
+
+
+def _classes(desc: schema.TypeDesc) -> set[type]:
+    """The node classes a field type names directly (through options, lists, pairs and sums)."""
+    if desc.kind in (schema.Kind.STRUCT, schema.Kind.CTOR):
+        return {desc.cls}
+    out: set[type] = set()
+    for arg in desc.args:
+        out |= _classes(arg)
+    return out
+
+
+def _use(t: TensorName, itemsize: int, pos: Pos | None, hbm: dict[str, _Space],
+         local: dict[str, _Space]) -> None:
+    memory = t.address.memory
+    if memory in (Memory.hbm, Memory.shared_hbm):
+        space, key = hbm, t.address.name
+    else:
+        space, key = local, f"{memory.name}:{t.address.name}"
+    found = space.get(key)
+    if found is None:
+        found = space[key] = _Space(t.address.name, pos=pos)
+    elif found.pos is None:
+        found.pos = pos
+    found.nbytes = max(found.nbytes, t.shape.parDim * t.shape.freeElements * t.dtype.size)
+    found.granule = max(1, min(found.granule, itemsize))
+
+
+def check(kernel: LncKernel, limits: EvalLimits | None = None) -> None:
+    """A LimitError when a run of ``kernel`` would exceed ``limits``' memory limits."""
+    limits = limits or EvalLimits()
+    est = estimate(kernel)
+    for s in est.spaces:
+        if s.nbytes > limits.max_tensor_bytes:
+            raise LimitError(tensor_too_big(s.name, s.nbytes, limits.max_tensor_bytes), s.pos)
+    if est.total > limits.max_memory:
+        err = LimitError(f"running this kernel needs about {est.total} bytes (its tensors and the "
+                         f"interpreter's bookkeeping), more than the eval memory limit of "
+                         f"{limits.max_memory} ({raise_hint('max_memory')})")
+        if est.spaces:
+            big = max(est.spaces, key=lambda s: s.cost)
+            err.note(f"the largest tensor, '{big.name}', needs {big.cost} of them", big.pos)
+        raise err
+    for kind, tensors in (("input", kernel.inputs), ("output", kernel.outputs)):
+        for t in tensors:
+            count = math.prod(t.shape.dims)
+            if count > MAX_ACCESS_ELEMENTS:  # inputs and outputs are copied in and out whole
+                raise LimitError(f"{kind} '{t.name}' has {count} elements, more than the "
+                                 f"interpreter's limit of {MAX_ACCESS_ELEMENTS} per access")

@@ -1,0 +1,143 @@
+"""Resource limits: named numbers that bound what one command may read, compute or allocate.
+
+Each phase keeps its limits as the fields of one class whose constructor takes every limit as
+a keyword argument with a default: ``FileLimits`` below (files read by every command),
+``klr.tracer.context.Limits`` (trace) and ``klr.interp.EvalLimits`` (eval). The command line
+sets them by name with ``--limit NAME=VALUE`` (``-`` and ``_`` are the same in names), the API
+with ``limits={"name": value}``. ``fields_of`` discovers the names from the constructor, so a
+limit added to one of these classes can be set at once, without more code here.
+
+Values are non-negative integers (``_`` allowed between digits), optionally with a decimal
+(``k``, ``M``, ``G``, ``T``) or binary (``Ki``, ``Mi``, ``Gi``, ``Ti``) suffix: ``8Gi`` is
+8 * 2**30. A limit whose default is a float also takes a decimal number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from klr.errors import UsageError
+
+
+@dataclasses.dataclass
+class FileLimits:
+    """Limits on the files a command reads."""
+
+    max_file_bytes: int = dataclasses.field(default=2**31, metadata={
+        "doc": "bytes of one .klr, .npy or shared-constant file"})
+    max_source_bytes: int = dataclasses.field(default=2**24, metadata={
+        "doc": "bytes of one Python source file (gather) or --args-json file"})
+
+
+_SUFFIXES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+             "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_NUMBER = re.compile(r"^([0-9][0-9_]*)(|k|M|G|T|Ki|Mi|Gi|Ti)$")
+_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]*)?$")
+
+
+def flag_name(name: str) -> str:
+    """How the command line spells limit ``name``."""
+    return name.replace("_", "-")
+
+
+def raise_hint(name: str) -> str:
+    """The sentence ending a limit's error message."""
+    return f"--limit {flag_name(name)}=N raises it"
+
+
+def fields_of(cls: type) -> dict[str, Any]:
+    """The limits of ``cls`` and their defaults: its constructor's keyword parameters."""
+    params = inspect.signature(cls).parameters.values()
+    return {p.name: p.default for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty}
+
+
+def docs_of(cls: type) -> dict[str, str]:
+    """One-line descriptions of the limits of a dataclass (``metadata["doc"]``), when it has them."""
+    if not dataclasses.is_dataclass(cls):
+        return {}
+    return {f.name: f.metadata["doc"] for f in dataclasses.fields(cls) if "doc" in f.metadata}
+
+
+def parse_specs(specs: Sequence[str]) -> dict[str, str]:
+    """``--limit NAME=VALUE`` options as a dict (a later option wins)."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--limit takes NAME=VALUE, got {spec!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def build(classes: Sequence[type], given: Mapping[str, Any] | None, where: str) -> list[Any]:
+    """One instance of each class in ``classes`` with the limits named in ``given`` set
+    (values are strings from the command line or numbers from the API); ``where`` names the
+    command in the error for an unknown limit."""
+    known = [fields_of(cls) for cls in classes]
+    settings: list[dict[str, Any]] = [{} for _ in classes]
+    for raw, value in (given or {}).items():
+        name = str(raw).replace("-", "_")
+        found = False
+        for fields, chosen in zip(known, settings):
+            if name in fields:
+                chosen[name] = _value(name, value, fields[name])
+                found = True
+        if not found:
+            names = sorted({flag_name(n) for fields in known for n in fields})
+            raise UsageError(f"unknown limit {raw!r} for {where}; the limits are: {', '.join(names)}")
+    return [cls(**chosen) for cls, chosen in zip(classes, settings)]
+
+
+def listing(classes: Sequence[type]) -> str:
+    """The limits of ``classes`` with their defaults, one per line (``--limit help``)."""
+    rows = []
+    for cls in classes:
+        docs = docs_of(cls)
+        for name, default in fields_of(cls).items():
+            rows.append((flag_name(name), str(default), docs.get(name, "")))
+    width = max((len(r[0]) for r in rows), default=0)
+    dwidth = max((len(r[1]) for r in rows), default=0)
+    return "\n".join(f"{n:<{width}}  {d:>{dwidth}}  {doc}".rstrip() for n, d, doc in rows)
+
+
+def _value(name: str, value: Any, default: Any) -> Any:
+    kind = "a non-negative number" if isinstance(default, float) else "a non-negative integer"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise UsageError(f"limit {flag_name(name)} takes {kind}, got {value!r}")
+    if isinstance(default, float):
+        try:
+            number = float(value) if not isinstance(value, str) else _parse_float(name, value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number) or number < 0:
+            raise UsageError(f"limit {flag_name(name)} takes {kind}, got {value!r}")
+        return number
+    if isinstance(value, str):
+        return _parse_int(name, value)
+    if isinstance(value, float) or value < 0:
+        raise UsageError(f"limit {flag_name(name)} takes {kind}, got {value!r}")
+    return value
+
+
+def _parse_int(name: str, text: str) -> int:
+    match = _NUMBER.match(text) if len(text) <= 40 else None
+    if match is None or match.group(1).endswith("_") or "__" in match.group(1):
+        raise UsageError(f"limit {flag_name(name)} takes a non-negative integer with an optional "
+                         f"k, M, G, T, Ki, Mi, Gi or Ti suffix, got {_short(text)}")
+    return int(match.group(1).replace("_", "")) * _SUFFIXES[match.group(2)]
+
+
+def _parse_float(name: str, text: str) -> float:
+    if len(text) > 40 or not _DECIMAL.match(text):
+        raise UsageError(f"limit {flag_name(name)} takes a non-negative number, got {_short(text)}")
+    return float(text)
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "...")
