@@ -644,8 +644,11 @@ def _strings(node: ast.AST) -> Iterator[str]:
 
 
 def pattern(parts: Iterable[Part]) -> re.Pattern[str]:
-    return re.compile("".join(re.escape(p) if isinstance(p, str) else
-                              r"[^\n]*?" if isinstance(p, Field) and p.optional else r"[^\n]+?" for p in parts))
+    """A whole message: from the start of a line or after ': ' (a position, 'error: ', or the
+    message around it) to the end of the line."""
+    body = "".join(re.escape(p) if isinstance(p, str) else
+                   r"[^\n]*?" if isinstance(p, Field) and p.optional else r"[^\n]+?" for p in parts)
+    return re.compile(rf"(?:^|(?<=: )){body}$", re.MULTILINE)
 
 
 def match_tests(catalogue: Catalogue, strings: list[TestString]) -> None:
