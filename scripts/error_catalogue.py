@@ -40,6 +40,7 @@ SELF_TEST = "tests/test_error_catalogue.py"
 NOT_MESSAGES = {"klr.tracer.context.Ctx.message"}
 PHASES = ("usage", "format", "gather", "trace", "limit", "eval", "warning", "note", "klr")
 MIN_LETTERS = 4  # a message with fewer letters of its own is a wrapper's or a forwarded text
+LITERAL = (ast.Constant, ast.JoinedStr, ast.IfExp, ast.BinOp)  # arguments whose text is followed
 
 
 # --- message parts ---------------------------------------------------------------------------
@@ -169,8 +170,9 @@ def _scan_locals(func: Func) -> None:
         elif isinstance(node, (ast.For, ast.comprehension, ast.NamedExpr, ast.withitem)):
             target = node.optional_vars if isinstance(node, ast.withitem) else node.target
             func.loops |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)} if target else set()
-        elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple)
-              and isinstance(node.value, ast.Call)):  # problem, shape = _storage(...)
+        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Tuple) and isinstance(node.value, ast.Call)):
+            # problem, shape = _storage(...)
             for i, elt in enumerate(node.targets[0].elts):
                 if isinstance(elt, ast.Name):
                     item = ast.Subscript(node.value, ast.Constant(i), ast.Load())
@@ -222,7 +224,8 @@ def load_modules(root: Path) -> list[Module]:
         parts = list(path.relative_to(src).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
-        mod = Module(".".join(parts), path.relative_to(root).as_posix(), ast.parse(path.read_text(), str(path)))
+        tree = ast.parse(path.read_text(), str(path))
+        mod = Module(".".join(parts), path.relative_to(root).as_posix(), tree)
         _index(mod)
         mods.append(mod)
     return mods
@@ -341,8 +344,9 @@ class Finder:
                         for b in self.text(right, scope, depth + 1)]
             case ast.Name(id=name):
                 return self._name(e, name, scope, depth)
-            case ast.Subscript(value=ast.Name(id=name)) if isinstance(scope.module.consts.get(name), ast.Dict):
-                table = scope.module.consts[name]
+            case ast.Subscript(value=ast.Name(id=name)) if isinstance(scope.module.consts.get(name),
+                                                                      ast.Dict):
+                table = scope.module.consts[name]  # MESSAGES[kind]: any of the table's values
                 assert isinstance(table, ast.Dict)
                 return [m for v in table.values for m in self.text(v, scope, depth + 1)]
             case ast.Call():
@@ -416,7 +420,7 @@ class Finder:
                 arg = args.get(p.param)
                 if arg is None:
                     options.append([Msg((Field(p.param),), msg.where)])
-                elif own < MIN_LETTERS or isinstance(arg, (ast.Constant, ast.JoinedStr, ast.IfExp, ast.BinOp)):
+                elif own < MIN_LETTERS or isinstance(arg, LITERAL):
                     options.append(self.text(arg, scope, depth + 1))
                 else:  # a value shown inside a sentence of the callee's
                     options.append([Msg((Field(ast.unparse(arg)),), (scope.module.path, arg.lineno))])
@@ -455,7 +459,8 @@ class Finder:
 
     # construction sites
 
-    def constructions(self, call: ast.Call, scope: Func) -> Iterator[tuple[tuple[str, ...], list[Msg | Forward]]]:
+    def constructions(self, call: ast.Call,
+                      scope: Func) -> Iterator[tuple[tuple[str, ...], list[Msg | Forward]]]:
         """(kinds, messages) of an error, warning or note ``call`` creates, directly or through a wrapper."""
         f = call.func
         if isinstance(f, ast.IfExp):  # (ctx.limit if limit else ctx.error)(message)
@@ -468,7 +473,7 @@ class Finder:
         cls = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
         if isinstance(f, ast.Name) and cls not in self.classes:
             cls = self._class_default(f.id, scope) or cls
-        if cls in self.classes or cls == "note" and isinstance(f, ast.Attribute):
+        if cls in self.classes or (cls == "note" and isinstance(f, ast.Attribute)):
             if message is not None:
                 yield (cls,), self.text(message, scope)
             return
@@ -572,7 +577,7 @@ def find_messages(root: Path = ROOT) -> Catalogue:
             forward(s.kinds, s.msg.where, s.msg.origin)
             continue
         holes = [p for p in s.msg.parts if isinstance(p, Hole)]
-        if holes and _letters(s.msg.parts) < MIN_LETTERS or not _letters(s.msg.parts):
+        if (holes and _letters(s.msg.parts) < MIN_LETTERS) or not _letters(s.msg.parts):
             if not holes:
                 forward(s.kinds, s.msg.where, render(s.msg.parts))
             elif not any(finder.calls.get(h.owner) for h in holes):

@@ -99,8 +99,8 @@ CASES = [
      + K + "p = P(1)\n    p.x = 2\n", "cannot assign to field 'x' of a frozen 'P'", (8, 5)),
     (K + "*a = [1]\n", "a starred assignment target must be in a list or tuple", (2, 5)),
     (K + "a, *b, *c = [1, 2]\n", "multiple starred expressions in assignment", (2, 5)),
-    (K + "d = {1: 1}\n    for k in d:\n        d[k + 1] = 1\n", "the loop's dict changed size during iteration",
-     (3, 14)),
+    (K + "d = {1: 1}\n    for k in d:\n        d[k + 1] = 1\n",
+     "the loop's dict changed size during iteration", (3, 14)),
     (K + "print[0]\n", "'builtin_function' object is not subscriptable", (2, 5)),
     (K + "len.x = 1\n", "cannot set attribute 'x' of a 'builtin_function' object", (2, 5)),
 ]
@@ -129,7 +129,8 @@ def test_limit(tmp_path: Path, source: str, message: str, at: tuple[int, int]) -
 @pytest.mark.xfail(strict=True, reason="math.isclose's ValueError escapes: internal error instead of a "
                    "TraceError (pybuiltins.math_isclose catches only TypeError)")
 def test_isclose_with_a_negative_tolerance(tmp_path: Path) -> None:
-    err = error_of(tmp_path, "import math\n" + K + "return math.isclose(1, 2, rel_tol=-1)\n", error=TraceError)
+    src = "import math\n" + K + "return math.isclose(1, 2, rel_tol=-1)\n"
+    err = error_of(tmp_path, src, error=TraceError)
     assert err.message == "math.isclose(): tolerances must be non-negative"
     assert where(err) == (3, 12)
 
