@@ -698,7 +698,12 @@ def _example(text: str, m: re.Match[str]) -> str:
 
 # Templates no input can produce, each with the reason. Keep it short: a message no input can
 # produce is better an assertion (an InternalError), or gone.
-UNTESTABLE: dict[str, str] = {}
+UNTESTABLE: dict[str, str] = {
+    "<name> needs at least one tensor operand":
+        "every caller has a tile operand or computes two numbers in Python first",
+    "tensor dimensions must be positive integers, not <list(dims)>":
+        "every shape reaching alloc was checked by its builtin (parse_shape) or is an existing tile's",
+}
 
 
 def catalogue(root: Path = ROOT) -> Catalogue:
