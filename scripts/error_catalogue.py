@@ -14,9 +14,11 @@ is written, the parameter shown as ``<what>``. A message passed in a variable is
 strings assigned to it and into small functions returning strings; when it cannot be followed
 (the text of a caught exception, say) it is listed as forwarded, with its origin.
 
-A template is tested when a string in tests/ (a constant, or an f-string whose fields match
-anything) contains it: its literal parts in order, each ``<...>`` matching a non-empty run of
-characters on one line (or an empty one, for a conditional such as a plural's ``s``).
+A template is tested when a test asserts its text: some string in tests/ (a constant, a sum of
+strings, an f-string whose fields match anything, or the text a ``match=`` pattern spells)
+holds a line that is, or ends with ``: `` followed by, the message: the template's literal parts
+in order, each ``<...>`` matching a non-empty run of characters (or an empty one, for a
+conditional such as a plural's ``s``).
 """
 
 from __future__ import annotations
@@ -615,6 +617,9 @@ def test_strings(root: Path = ROOT) -> list[TestString]:
             continue
         tree = ast.parse(path.read_text(), rel)
         consts: dict[str, list[str]] = {}
+        names = {t.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                 for t in node.targets if isinstance(t, ast.Name)}
         used: set[str] = set()
         units: list[tuple[str, ast.AST]] = []
         for node in tree.body:
@@ -627,9 +632,9 @@ def test_strings(root: Path = ROOT) -> list[TestString]:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
                     if isinstance(t, ast.Name):
-                        consts[t.id] = list(_strings(node.value))
+                        consts[t.id] = list(_strings(node.value, names))
         for name, unit in units:
-            texts = list(_strings(unit))
+            texts = list(_strings(unit, names))
             for n in ast.walk(unit):
                 if isinstance(n, ast.Name) and n.id in consts:
                     used.add(n.id)
@@ -639,13 +644,39 @@ def test_strings(root: Path = ROOT) -> list[TestString]:
     return out
 
 
-def _strings(node: ast.AST) -> Iterator[str]:
+def _strings(node: ast.AST, names: dict[str, str]) -> Iterator[str]:
+    """String constants, f-strings (fields as WILD), sums of strings (``"a" + L + "b"``, names of
+    the module's string constants filled in) and the text of ``match=`` patterns under ``node``."""
     inside = {id(v) for n in ast.walk(node) if isinstance(n, ast.JoinedStr) for v in n.values}
     for n in ast.walk(node):
         if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in inside:
             yield n.value
         elif isinstance(n, ast.JoinedStr):
             yield "".join(str(v.value) if isinstance(v, ast.Constant) else WILD for v in n.values)
+        elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
+            folded = _fold(n, names)
+            if folded is not None:
+                yield folded
+        elif (isinstance(n, ast.keyword) and n.arg == "match" and isinstance(n.value, ast.Constant)
+              and isinstance(n.value.value, str)):  # pytest.raises(..., match=r"^text \(escaped\)$")
+            yield re.sub(r"\\(.)", r"\1", n.value.value.removeprefix("^").removesuffix("$"))
+
+
+def _fold(e: ast.expr, names: dict[str, str]) -> str | None:
+    """The text of a string expression, WILD standing for what is computed; None if not a string."""
+    match e:
+        case ast.Constant(value=str(text)):
+            return text
+        case ast.JoinedStr(values=values):
+            return "".join(str(v.value) if isinstance(v, ast.Constant) else WILD for v in values)
+        case ast.Name(id=name) if name in names:
+            return names[name]
+        case ast.BinOp(left=left, op=ast.Add(), right=right):
+            a, b = _fold(left, names), _fold(right, names)
+            if a is None and b is None:
+                return None
+            return (WILD if a is None else a) + (WILD if b is None else b)
+    return None
 
 
 def pattern(parts: Iterable[Part]) -> re.Pattern[str]:
@@ -703,6 +734,8 @@ UNTESTABLE: dict[str, str] = {
         "every caller has a tile operand or computes two numbers in Python first",
     "tensor dimensions must be positive integers, not <list(dims)>":
         "every shape reaching alloc was checked by its builtin (parse_shape) or is an existing tile's",
+    "<values.size> values cannot be written to a view of <count> elements <list(view.shape)> in <self.label>":
+        "every operator's check rules fix the element count of dst before it runs",
 }
 
 
