@@ -86,8 +86,8 @@ def test_eval_without_the_shared_constant_file(built: Path, capsys: pytest.Captu
     side.unlink()
     err = _usage(["eval", "scale.core.klr", "a.npy", "a.npy"], capsys)
     path = f"shared_constants/{side.name}"
-    assert err == (f"error: cannot read the shared constant 'constant' from {path}: [Errno 2] No such file or "
-                   f"directory: '{path}'\n")
+    assert err == (f"error: cannot read the shared constant 'constant' from {path}: [Errno 2] No such "
+                   f"file or directory: '{path}'\n")
 
 
 ARGS_JSON = [
