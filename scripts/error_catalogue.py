@@ -516,6 +516,7 @@ class Template:
     lines: list[int]
     tests: list[str] = field(default_factory=list)
     example: str | None = None
+    example_test: str | None = None  # the test the example comes from
 
     @property
     def text(self) -> str:
@@ -683,7 +684,7 @@ def pattern(parts: Iterable[Part]) -> re.Pattern[str]:
     """A whole message: from the start of a line or after ': ' (a position, 'error: ', or the
     message around it) to the end of the line."""
     body = "".join(re.escape(p) if isinstance(p, str) else
-                   r"[^\n]*?" if isinstance(p, Field) and p.optional else r"[^\n]+?" for p in parts)
+                   r"([^\n]*?)" if isinstance(p, Field) and p.optional else r"([^\n]+?)" for p in parts)
     return re.compile(rf"(?:^|(?<=: )){body}$", re.MULTILINE)
 
 
@@ -703,9 +704,12 @@ def match_tests(catalogue: Catalogue, strings: list[TestString]) -> None:
             at = big.find(anchor, starts[i + 1])
         t.tests = sorted({strings[i].test for i in hits})
         if hits:
-            t.example = min((_example(strings[i].text, m) for i, m in hits.items()),
-                            key=lambda e: (WILD in e, "error: " not in e and "warning: " not in e,
-                                           len(e), e)).replace(WILD, "…")
+            # the closest match: least text under placeholders, a full diagnostic line if any
+            _, example, test = min(((WILD in e, sum(len(g or "") for g in m.groups()),
+                                     "error: " not in e and "warning: " not in e, len(e), e, strings[i].test),
+                                    e, strings[i].test)
+                                   for i, m in hits.items() for e in [_example(strings[i].text, m)])
+            t.example, t.example_test = example.replace(WILD, "…"), test
 
 
 def _bisect(starts: list[int], at: int) -> int:
@@ -794,10 +798,9 @@ def document(cat: Catalogue) -> str:
             out.append(f"- {_code(t.text)}")
             out.append(f"  - raised at: line {', '.join(map(str, t.lines))} ({kinds})")
             if t.tests:
-                test = min(t.tests)
                 out.append(f"  - example: {_code(t.example or '')}")
-                out.append(f"  - test: {_code(test)}" + (f" and {len(t.tests) - 1} more" if len(t.tests) > 1
-                                                           else ""))
+                more = f" and {len(t.tests) - 1} more" if len(t.tests) > 1 else ""
+                out.append(f"  - test: {_code(t.example_test or '')}{more}")
             elif t.text in UNTESTABLE:
                 out.append(f"  - not tested: {UNTESTABLE[t.text]}")
             else:

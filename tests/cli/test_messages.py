@@ -102,3 +102,22 @@ ARGS_JSON = [
 def test_args_json(built: Path, capsys: pytest.CaptureFixture[str], text: str, stderr: str) -> None:
     Path("args.json").write_text(text)
     assert _usage(["gather", "kern.py", "scale", "--args-json", "args.json"], capsys) == stderr
+
+
+# Files that cannot be read: each reader names the file and the reason.
+
+def test_an_args_json_file_that_is_missing(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _usage(["gather", "kern.py", "scale", "--args-json", "missing.json"], capsys)
+    assert err == "error: cannot read missing.json: No such file or directory\n"
+
+
+def test_a_klr_file_that_is_missing(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["info", "missing.klr"]) == 1
+    assert capsys.readouterr().err == "error: cannot read missing.klr: No such file or directory\n"
+
+
+def test_a_source_file_that_is_not_utf8(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("bad.py").write_bytes(b"def k():\n    return '\xff'\n")
+    assert cli.main(["gather", "bad.py", "k"]) == 1
+    assert capsys.readouterr().err == ("error: cannot read bad.py: 'utf-8' codec can't decode byte 0xff in "
+                                       "position 21: invalid start byte\n")
