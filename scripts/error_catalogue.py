@@ -208,12 +208,12 @@ def _index(mod: Module) -> None:
             mod.consts[node.targets[0].id] = node.value
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
             mod.consts[node.target.id] = node.value
-    for node in ast.walk(mod.tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            for a in node.names:
-                mod.imports[a.asname or a.name] = (node.module, a.name)
-        elif isinstance(node, ast.Import):
-            for a in node.names:
+    for n in ast.walk(mod.tree):
+        if isinstance(n, ast.ImportFrom) and n.module:
+            for a in n.names:
+                mod.imports[a.asname or a.name] = (n.module, a.name)
+        elif isinstance(n, ast.Import):
+            for a in n.names:
                 mod.imports[a.asname or a.name.split(".")[0]] = (a.name if a.asname else a.name.split(".")[0],
                                                                 None)
 
@@ -470,8 +470,9 @@ class Finder:
                 yield from self.constructions(ast.Call(branch, call.args, call.keywords, lineno=call.lineno),
                                               scope)
             return
+        named = [k.value for k in call.keywords if k.arg in ("message", "msg")]
         message = call.args[0] if call.args and not isinstance(call.args[0], ast.Starred) else \
-            next((k.value for k in call.keywords if k.arg in ("message", "msg")), None)
+            named[0] if named else None
         cls = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
         if isinstance(f, ast.Name) and cls not in self.classes:
             cls = self._class_default(f.id, scope) or cls
@@ -584,9 +585,10 @@ def find_messages(root: Path = ROOT) -> Catalogue:
             if not holes:
                 forward(s.kinds, s.msg.where, render(s.msg.parts))
             elif not any(finder.calls.get(h.owner) for h in holes):
-                owner = finder.every[holes[0].owner]
-                if owner.qualname not in NOT_MESSAGES:
-                    forward(s.kinds, s.msg.where, f"{render(s.msg.parts)}: no call of {owner.qualname} found")
+                wrapper = finder.every[holes[0].owner]
+                if wrapper.qualname not in NOT_MESSAGES:
+                    forward(s.kinds, s.msg.where,
+                            f"{render(s.msg.parts)}: no call of {wrapper.qualname} found")
             continue
         key = (s.msg.where[0], render(s.msg.parts))
         t = templates.setdefault(key, Template("", (), s.msg.parts, s.msg.where[0], []))
