@@ -534,7 +534,8 @@ class Forwarded:
     kinds: tuple[str, ...]
     module: str
     line: int
-    origin: str
+    origin: str  # the message as far as it is known
+    note: str = ""
 
 
 @dataclass
@@ -571,9 +572,9 @@ def find_messages(root: Path = ROOT) -> Catalogue:
     templates: dict[tuple[str, str], Template] = {}
     forwarded: dict[tuple[str, int, str], Forwarded] = {}
 
-    def forward(kinds: tuple[str, ...], where: tuple[str, int], origin: str) -> None:
+    def forward(kinds: tuple[str, ...], where: tuple[str, int], origin: str, note: str = "") -> None:
         key = (*where, origin)
-        got = forwarded.setdefault(key, Forwarded(_phase(kinds, finder.classes), (), *where, origin))
+        got = forwarded.setdefault(key, Forwarded(_phase(kinds, finder.classes), (), *where, origin, note))
         got.kinds = tuple(sorted({*got.kinds, *kinds}))
 
     for s in sites:
@@ -587,8 +588,8 @@ def find_messages(root: Path = ROOT) -> Catalogue:
             elif not any(finder.calls.get(h.owner) for h in holes):
                 wrapper = finder.every[holes[0].owner]
                 if wrapper.qualname not in NOT_MESSAGES:
-                    forward(s.kinds, s.msg.where,
-                            f"{render(s.msg.parts)}: no call of {wrapper.qualname} found")
+                    forward(s.kinds, s.msg.where, render(s.msg.parts),
+                            f"no call of {wrapper.qualname} passes its parameters as strings")
             continue
         key = (s.msg.where[0], render(s.msg.parts))
         t = templates.setdefault(key, Template("", (), s.msg.parts, s.msg.where[0], []))
@@ -775,7 +776,8 @@ def document(cat: Catalogue) -> str:
         "template names where it is raised, the test asserting its text and an example of the full",
         "text from that test (`…` marks text a test computes). Messages are grouped by phase:",
         "`usage` (command line and API arguments), `format` (KLR files), `gather`, `trace`, `limit`",
-        "(resource limits in any phase), `eval`, then warnings and notes.",
+        "(resource limits in any phase), `eval`, then warnings, notes and `klr` (the base error",
+        "class).",
         "",
         f"Regenerate with `{COMMAND}` after changing a message or its tests;",
         "tests/test_error_catalogue.py checks that this file is current and that every template has",
@@ -789,6 +791,10 @@ def document(cat: Catalogue) -> str:
         ts = [t for t in cat.templates if t.phase == p]
         out.append(f"| {p} | {len(ts)} | {sum(bool(t.tests) for t in ts)} |")
     out.append(f"| all | {len(cat.templates)} | {sum(bool(t.tests) for t in cat.templates)} |")
+    exempt = [t for t in cat.templates if not t.tests and t.text in UNTESTABLE]
+    if exempt:
+        out += ["", f"{len(exempt)} template(s) that no input can produce are marked \"not tested\", "
+                "with the reason."]
     for p in phases:
         out += ["", f"## {p}"]
         module = None
@@ -812,7 +818,8 @@ def document(cat: Catalogue) -> str:
                 "Messages whose text comes from elsewhere (a caught exception, a variable the",
                 "generator cannot follow), where they are raised and what they forward.", ""]
         for f in cat.forwarded:
-            out.append(f"- {f.module}:{f.line} ({', '.join(f.kinds)}): {_code(f.origin)}")
+            note = f"; {f.note}" if f.note else ""
+            out.append(f"- {f.module}:{f.line} ({', '.join(f.kinds)}): {_code(f.origin)}{note}")
     return "\n".join(out) + "\n"
 
 
