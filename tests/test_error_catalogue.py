@@ -127,10 +127,18 @@ def run(ctx, v, n):
 
 TESTS = """
 CASES = [("x = 1 // 0", "kern.py:2:5: error: division by zero")]
+TILE = "a 4"
 def test_division(case=CASES):
     assert "'3' is wrong"
 def test_fstring(n):
     assert f"{n} is too big" in text
+def test_sum():
+    assert message == TILE + " tile."
+def test_match():
+    with pytest.raises(TraceError, match=r"^one is not allowed$"):
+        pass
+def test_prefix_only():
+    assert "nothing is" in message
 """
 
 
@@ -169,6 +177,9 @@ def test_the_generator_matches_templates_to_test_strings(tmp_path: Path) -> None
     assert tests["division by zero"] == ([case], "kern.py:2:5: error: division by zero")
     assert tests["'<v>' is wrong"] == ([case], "'3' is wrong")
     assert tests["<n> is too big"] == (["tests/tracer/test_ops.py::test_fstring"], "… is too big")
+    assert tests["a <v> tile."] == (["tests/tracer/test_ops.py::test_sum"], "a 4 tile.")
+    assert tests["one is not allowed"] == (["tests/tracer/test_ops.py::test_match"], "one is not allowed")
+    assert tests["nothing is wrong"] == ([], None)  # a part of the text asserts nothing
     assert tests["modulo by zero"] == ([], None)
     assert "modulo by zero" in [t.text for t in ec.untested(cat)]
     assert "division by zero" not in [t.text for t in ec.untested(cat)]
