@@ -16,9 +16,10 @@ strings assigned to it and into small functions returning strings; when it canno
 
 A template is tested when a test asserts its text: some string in tests/ (a constant, a sum of
 strings, an f-string whose fields match anything, or the text a ``match=`` pattern spells)
-holds a line that is, or ends with ``: `` followed by, the message: the template's literal parts
-in order, each ``<...>`` matching a non-empty run of characters (or an empty one, for a
-conditional such as a plural's ``s``).
+holds a line that is the message, or that ends with ``: `` and the message (a rendered error,
+an error quoted in another). The message is the template's literal parts in order, each
+``<...>`` matching a non-empty run of characters (or an empty one, for a conditional such as a
+plural's ``s``). Text alone cannot tell two templates of the same shape apart.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOC = "docs/error-catalogue.md"
 COMMAND = "python scripts/error_catalogue.py"
-# This file names templates in its allow-list; its strings must not count as tests.
+# The generator's own tests: their made-up messages must not count as tests of klr's.
 SELF_TEST = "tests/test_error_catalogue.py"
 
 # Wrapper calls whose text is not a diagnostic: ``print`` in a kernel becomes a trace message.
@@ -265,7 +266,6 @@ def error_classes(mods: list[Module]) -> dict[str, str]:
 class Site:
     kinds: tuple[str, ...]
     msg: Msg | Forward
-    func: Func
 
 
 class Finder:
@@ -503,7 +503,7 @@ class Finder:
                 if isinstance(node, ast.Call):
                     for kinds, msgs in self.constructions(node, func):
                         for m in msgs:
-                            yield Site(kinds, m, func)
+                            yield Site(kinds, m)
 
 
 # --- the catalogue ---------------------------------------------------------------------------
