@@ -41,7 +41,7 @@ SELF_TEST = "tests/test_error_catalogue.py"
 
 # Wrapper calls whose text is not a diagnostic: ``print`` in a kernel becomes a trace message.
 NOT_MESSAGES = {"klr.tracer.context.Ctx.message"}
-PHASES = ("usage", "format", "gather", "trace", "limit", "eval", "warning", "note", "klr")
+PHASES = ("usage", "file", "format", "gather", "trace", "limit", "eval", "warning", "note", "klr")
 MIN_LETTERS = 4  # a message with fewer letters of its own is a wrapper's or a forwarded text
 LITERAL = (ast.Constant, ast.JoinedStr, ast.IfExp, ast.BinOp)  # arguments whose text is followed
 
@@ -597,8 +597,9 @@ def find_messages(root: Path = ROOT) -> Catalogue:
         t.phase = _phase(t.kinds, finder.classes)
         if s.msg.where[1] not in t.lines:
             t.lines = sorted([*t.lines, s.msg.where[1]])
-    return Catalogue(sorted(templates.values(), key=lambda t: (PHASES.index(t.phase), t.module, t.lines)),
-                     sorted(forwarded.values(), key=lambda f: (PHASES.index(f.phase), f.module, f.line)))
+    # Sorted by text, not line, so that editing a module does not reorder the document.
+    return Catalogue(sorted(templates.values(), key=lambda t: (PHASES.index(t.phase), t.module, t.text)),
+                     sorted(forwarded.values(), key=lambda f: (PHASES.index(f.phase), f.module, f.origin)))
 
 
 # --- the tests asserting each template --------------------------------------------------------
@@ -686,8 +687,16 @@ def _fold(e: ast.expr, names: dict[str, str]) -> str | None:
 def pattern(parts: Iterable[Part]) -> re.Pattern[str]:
     """A whole message: from the start of a line or after ': ' (a position, 'error: ', or the
     message around it) to the end of the line."""
-    body = "".join(re.escape(p) if isinstance(p, str) else
-                   r"([^\n]*?)" if isinstance(p, Field) and p.optional else r"([^\n]+?)" for p in parts)
+    parts = list(parts)
+    prefix = ""
+    if len(parts) > 1 and not isinstance(parts[0], str) and isinstance(parts[1], str) \
+            and parts[1].startswith(": "):
+        # '<file>: message': a test may build the file-name prefix itself, so it is optional
+        prefix, parts[1] = r"(?:([^\n]+?): )?", parts[1][2:]
+        parts = parts[1:]
+    body = prefix + "".join(re.escape(p) if isinstance(p, str) else
+                            r"([^\n]*?)" if isinstance(p, Field) and p.optional else r"([^\n]+?)"
+                            for p in parts)
     return re.compile(rf"(?:^|(?<=: )){body}$", re.MULTILINE)
 
 
@@ -696,7 +705,7 @@ def match_tests(catalogue: Catalogue, strings: list[TestString]) -> None:
     big = "\x1e".join(s.text for s in strings)
     starts = list(itertools.accumulate((len(s.text) + 1 for s in strings), initial=0))
     for t in catalogue.templates:
-        anchor = max((p for p in t.parts if isinstance(p, str)), key=len)
+        anchor = max((p for p in t.parts if isinstance(p, str)), key=len).removeprefix(": ")
         regex = pattern(t.parts)
         hits: dict[int, re.Match[str]] = {}
         at = big.find(anchor)
@@ -804,7 +813,7 @@ def document(cat: Catalogue) -> str:
                 out += ["", f"### {module}", ""]
             kinds = ", ".join(k for k in t.kinds if k != "note") or "note"
             out.append(f"- {_code(t.text)}")
-            out.append(f"  - raised at: line {', '.join(map(str, t.lines))} ({kinds})")
+            out.append(f"  - raised as: {kinds}")
             if t.tests:
                 out.append(f"  - example: {_code(t.example or '')}")
                 more = f" and {len(t.tests) - 1} more" if len(t.tests) > 1 else ""
@@ -819,7 +828,7 @@ def document(cat: Catalogue) -> str:
                 "generator cannot follow), where they are raised and what they forward.", ""]
         for f in cat.forwarded:
             note = f"; {f.note}" if f.note else ""
-            out.append(f"- {f.module}:{f.line} ({', '.join(f.kinds)}): {_code(f.origin)}{note}")
+            out.append(f"- {f.module} ({', '.join(f.kinds)}): {_code(f.origin)}{note}")
     return "\n".join(out) + "\n"
 
 

@@ -342,3 +342,9 @@ def test_accepted_source_encodings() -> None:
 def test_split_lines_numbers_lines_as_python_does() -> None:
     assert files.split_lines("a\r\nb\rc\nd\x0ce\x1cf\n") == ["a", "b", "c", "d\x0ce\x1cf"]
     assert files.split_lines("a\nb", keepends=True) == ["a\n", "b"]
+
+
+def test_a_nul_in_an_output_directory_name_is_a_usage_error() -> None:
+    with pytest.raises(UsageError) as info:
+        files.OutputDir.create("out\0dir")
+    assert info.value.message == "cannot create 'out\\x00dir': a file name cannot contain a NUL character"
