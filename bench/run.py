@@ -111,7 +111,6 @@ def run_phases(plan: Plan, rep: Report) -> str:
     repeat = plan.runs(5, 2)
     chosen = phase_cases(plan.quick)
     whole = [phases.whole_process(ex, repeat) for ex in chosen]
-    phases.warm_up()
     inner = [phases.in_process(ex, repeat) for ex in chosen]
     rep.data["phases"] = {"whole_process": whole, "in_process": inner}
     bad = [r.name for r in inner if r.matches is False]
