@@ -27,9 +27,10 @@ for _path in (ROOT, ROOT / "src"):
 
 @dataclass(frozen=True)
 class Timing:
-    """Seconds of each run of one measurement; the median is what tables report."""
+    """Wall and CPU seconds of each run of one measurement; tables report the medians."""
 
     runs: tuple[float, ...]
+    cpu_runs: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
@@ -39,21 +40,27 @@ class Timing:
     def best(self) -> float:
         return min(self.runs)
 
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_runs)
+
     def summary(self) -> dict[str, Any]:
-        return {"median": self.median, "best": self.best, "runs": list(self.runs)}
+        return {"median": self.median, "best": self.best, "cpu": self.cpu, "runs": list(self.runs)}
 
 
 def timed(fn: Callable[[], Any], repeat: int, budget: float = float("inf")) -> tuple[Timing, Any]:
     """Run ``fn`` ``repeat`` times (at least once, fewer once ``budget`` seconds are spent)."""
     runs: list[float] = []
+    cpu: list[float] = []
     value = None
     while len(runs) < max(1, repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         value = fn()
         runs.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         if sum(runs) >= budget:
             break
-    return Timing(tuple(runs)), value
+    return Timing(tuple(runs), tuple(cpu)), value
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -99,6 +99,10 @@ class Side:
     def total(self) -> float:
         return self.gather.wall + self.trace.wall
 
+    @property
+    def cpu(self) -> float:
+        return self.gather.cpu + self.trace.cpu
+
 
 @dataclass
 class Comparison:
@@ -111,6 +115,10 @@ class Comparison:
     @property
     def ratio(self) -> float | None:
         return self.ours.total / self.theirs.total if self.ours and self.theirs else None
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        return self.ours.cpu / self.theirs.cpu if self.ours and self.theirs else None
 
 
 def kernels() -> list[tuple[str, int]]:
@@ -196,14 +204,18 @@ def report(results: list[Comparison]) -> str:
         o, t = c.ours, c.theirs
         rows.append([c.kernel, c.statements, ms(o.gather.wall) if o else None,
                      ms(o.trace.wall) if o else None, ms(t.gather.wall) if t else None,
-                     ms(t.trace.wall) if t else None, f"{c.ratio:.2f}" if c.ratio else None])
+                     ms(t.trace.wall) if t else None, f"{c.ratio:.2f}" if c.ratio else None,
+                     f"{c.cpu_ratio:.2f}" if c.cpu_ratio else None])
     ratios = [c.ratio for c in results if c.ratio]
     lines = ["Side by side with klr-lang 0.0.12 (whole processes, median wall ms; ratio = klr gather+trace "
-             "over the reference's)",
-             table(["kernel", "stmts", "klr gather", "klr trace", "ref gather", "ref trace", "ratio"], rows)]
+             "over the reference's, in wall and in CPU time)",
+             table(["kernel", "stmts", "klr gather", "klr trace", "ref gather", "ref trace", "ratio",
+                    "cpu ratio"], rows)]
     lines += [f"{c.kernel}: {c.failure}" for c in results if c.failure]
     if ratios:
-        lines.append(f"geometric mean of the ratios over {len(ratios)} kernels: {geomean(ratios):.2f}")
+        cpu = [c.cpu_ratio for c in results if c.cpu_ratio]
+        lines.append(f"geometric mean of the ratios over {len(ratios)} kernels: {geomean(ratios):.2f} "
+                     f"(CPU time: {geomean(cpu):.2f})")
     return "\n".join(lines)
 
 

@@ -122,15 +122,15 @@ def report(s: Scaling) -> str:
         proc = p.process
         marginal = s.marginal(i)
         rows.append([p.statements, ms(p.trace.median), ms(p.total.median), p.rate,
-                     marginal * 1e6 if marginal is not None else None, p.peak / p.statements,
-                     p.file_bytes / p.statements,
+                     p.statements / p.total.cpu, marginal * 1e6 if marginal is not None else None,
+                     p.peak / p.statements, p.file_bytes / p.statements,
                      ms(proc.wall) if proc else None, p.statements / proc.wall if proc else None,
-                     mib(proc.maxrss) if proc else None])
+                     p.statements / proc.cpu if proc else None, mib(proc.maxrss) if proc else None])
     return "\n".join([
-        "Trace scaling (add_tiles): in process trace ms, trace+encode+write ms and statements/s, "
+        "Trace scaling (add_tiles): in process trace ms, trace+encode+write ms and statements/s (wall, CPU), "
         "marginal µs/statement, peak bytes/statement, file bytes/statement; klr trace as a process",
-        table(["statements", "trace ms", "+write ms", "st/s", "µs/st", "peak B/st", "file B/st",
-               "process ms", "process st/s", "RSS MiB"], rows),
+        table(["statements", "trace ms", "+write ms", "st/s", "cpu st/s", "µs/st", "peak B/st", "file B/st",
+               "process ms", "process st/s", "cpu st/s", "RSS MiB"], rows),
         f"linearity (marginal µs/statement of the last step over the first): {s.linearity:.2f}; "
         f"µs/statement at {s.points[-1].statements:,} over at {s.points[0].statements:,}: "
         f"{s.raw_linearity:.2f}" if len(s.points) > 2 else "(linearity needs three sizes or more)"])
