@@ -25,7 +25,7 @@ import phases
 from measure import table
 
 
-def kernel_case(kernel: str, m: int, k: int, n: int) -> object:
+def kernel_case(kernel: str, m: int, k: int, n: int) -> cases.refs.Example:
     if kernel == "elementwise":
         return cases.elementwise(m, n)
     if kernel == "add":
