@@ -10,13 +10,14 @@ one whose tensors would not fit in the memory available now.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import cases
 import numpy as np
 from cases import refs
-from measure import Timing, mib, ms, peak_memory, table, tensor_bytes, timed
+from measure import Timing, jsonable, mib, ms, peak_memory, statements, table, tensor_bytes, timed
 
 # Memory the interpreter may need at most per byte of the kernel's tensors before this bench
 # refuses to start a case (the issue measured 5x for add_tiles today).
@@ -50,6 +51,12 @@ class EvalResult:
     def memory_ratio(self) -> float:
         assert self.tensors
         return self.klr_peak / sum(self.tensors.values())
+
+    def summary(self) -> dict[str, object]:
+        fields = {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        if self.skipped:
+            return fields
+        return {**fields, "time_ratio": self.time_ratio, "memory_ratio": self.memory_ratio}
 
 
 def softmax_np(x: np.ndarray) -> np.ndarray:
@@ -101,7 +108,7 @@ def run_case(case: EvalCase, repeat: int, *, budget: float = 60.0) -> EvalResult
         return result
     inputs = ex.make_inputs(seed=0)
     traced = klr.trace(cases.gather(ex, inputs))
-    result.statements = sum(len(b.body) for body in traced.kernel.bodies for b in body)
+    result.statements = statements(traced)
     result.tensors = tensor_bytes(traced)
     held = sum(a.nbytes for a in inputs)
     try:

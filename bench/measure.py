@@ -64,12 +64,6 @@ def timed(fn: Callable[[], Any], repeat: int, budget: float = float("inf")) -> t
     return Timing(tuple(runs), tuple(cpu)), value
 
 
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    """The fastest of ``repeat`` runs of ``fn`` and the value of the last one."""
-    timing, value = timed(fn, repeat)
-    return timing.best, value
-
-
 def peak_memory(fn: Callable[[], Any]) -> tuple[int, Any]:
     """Bytes allocated at the peak of one run of ``fn`` beyond what was allocated before it
     (tracemalloc: Python objects and numpy buffers), and its value."""

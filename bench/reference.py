@@ -37,6 +37,7 @@ from measure import (
     ProcessRun,
     ProcessTiming,
     child_env,
+    jsonable,
     klr_command,
     ms,
     table,
@@ -119,6 +120,11 @@ class Comparison:
     @property
     def cpu_ratio(self) -> float | None:
         return self.ours.cpu / self.theirs.cpu if self.ours and self.theirs else None
+
+    def summary(self) -> dict[str, object]:
+        return {"kernel": self.kernel, "statements": self.statements, "ours": jsonable(self.ours),
+                "theirs": jsonable(self.theirs), "failure": self.failure, "ratio": self.ratio,
+                "cpu_ratio": self.cpu_ratio}
 
 
 def kernels() -> list[tuple[str, int]]:

@@ -64,6 +64,8 @@ def test_eval_case_measures_the_kernels_tensors() -> None:
     assert result.tensors == {"inputs": 4 * tile, "outputs": 2 * tile, "on_chip": 6 * tile}
     assert result.matches and result.statements == 8 and result.klr_peak >= 4 * tile
     assert "add_tiles[2]" in evalbench.report([result])
+    data = json.loads(json.dumps(jsonable(result)))
+    assert data["memory_ratio"] == result.memory_ratio and data["tensors"]["on_chip"] == 6 * tile
 
 
 def test_eval_case_that_does_not_fit_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
