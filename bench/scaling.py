@@ -91,7 +91,7 @@ def measure_scaling(sizes: tuple[int, ...], repeat: int, *, whole_process: bool 
 
 def _point(size: int, runs: int, work: Path, *, whole_process: bool) -> Point:
     import klr
-    from klr.format.file import to_bytes, write_atomic
+    from klr.format.file import to_bytes
 
     ex = cases.add_tiles(max(1, size // 4))
     # gather records shapes only: zero-strided arrays stand in for inputs of any size
@@ -99,9 +99,8 @@ def _point(size: int, runs: int, work: Path, *, whole_process: bool) -> Point:
     out = work / "kernel.core.klr"
 
     def trace_and_write() -> int:
-        data = to_bytes(klr.trace(py).kernel)
-        write_atomic(out, data)
-        return len(data)
+        klr.save(out, klr.trace(py).kernel)  # encode, then write through a temporary file
+        return out.stat().st_size
 
     total, file_bytes = timed(trace_and_write, runs)
     trace, traced = timed(lambda: klr.trace(py), runs)
