@@ -11,7 +11,7 @@ gather.c leaves the keyword's position uninitialised, and serialising it follows
 pointer. Upstream fixed that three days after the release (leanprover/KLR commit 5661c01,
 "fix: uninitialized position in gather.c"). Unless ``--as-released``, setup rebuilds the
 wheel's own C front end (the sources ship in the wheel) with that position initialised, with
-gcc -O3 like the release; the Lean binary (trace) is used as released.
+gcc -O3 (the release was built with GCC 14); the Lean binary (trace) is used as released.
 
 The reference's command line: ``klr gather FILE FUNC -o OUT`` runs its Lean binary, which
 starts ``klr-gather`` (Python: imports the kernel's module, then walks the live function with
