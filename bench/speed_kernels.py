@@ -1,5 +1,9 @@
-"""Kernels for bench/trace_speed.py besides examples/tiled_matmul.py.
+"""Synthetic kernels for the benchmarks (bench/run.py, bench/trace_speed.py), besides the examples.
 
+* ``add_tiles``: ``out = a + b`` over an ``[n * 128, 512]`` fp32 pair, one 128 x 512 tile at a
+  time: four Core statements per tile (two loads, an add, a store), so the statement count is
+  chosen exactly through the row count. The scaling run of bench/run.py traces it from 10^2 to
+  10^6 statements.
 * ``beta2_tiled_matmul``: the tiled matmul in the beta 2 dialect (destination passing:
   ``nl.ndarray`` tiles, ``nisa.dma_copy``, ``nisa.nc_matmul(dst=...)``, ``nisa.tensor_copy``).
 * ``elementwise_chain``: legacy tile code dominated by element-wise work: each 128 x 512 block
@@ -55,4 +59,18 @@ def elementwise_chain(x):
             total = nl.sum(gated, axis=1, keepdims=True, mask=inside)
             result = nl.add(nl.divide(gated, total, mask=inside), tile, mask=inside)
             nl.store(out[rows, c * fmax + i_f], value=result, mask=inside)
+    return out
+
+
+@nki.jit
+def add_tiles(a, b):
+    n_rows, n_cols = a.shape
+    out = nl.ndarray((n_rows, n_cols), dtype=a.dtype, buffer=nl.shared_hbm)
+    pmax = nl.tile_size.pmax
+    fmax = 512
+    for r in nl.affine_range(n_rows // pmax):
+        for c in nl.affine_range(n_cols // fmax):
+            a_tile = nl.load(a[r * pmax:(r + 1) * pmax, c * fmax:(c + 1) * fmax])
+            b_tile = nl.load(b[r * pmax:(r + 1) * pmax, c * fmax:(c + 1) * fmax])
+            nl.store(out[r * pmax:(r + 1) * pmax, c * fmax:(c + 1) * fmax], value=nl.add(a_tile, b_tile))
     return out
