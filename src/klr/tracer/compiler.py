@@ -21,6 +21,7 @@ from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
 from klr.tracer import ops
+from klr.tracer.formatting import to_ascii
 from klr.tracer.objects import MISSING, Function
 from klr.tracer.values import TraceObject, Value, type_name
 
@@ -75,8 +76,10 @@ CMP_SYMBOLS = {
 }
 UNARY_SYMBOLS = {A.UnaryOp.usub: "-", A.UnaryOp.uadd: "+", A.UnaryOp.invert: "~"}
 _CONV: dict[int, Callable[[Any, Value], str]] = {
-    ord("r"): ops.to_repr, ord("s"): ops.to_str, ord("a"): lambda ctx, v: ascii(ops.to_repr(ctx, v)),
+    ord("r"): ops.to_repr, ord("s"): ops.to_str, ord("a"): to_ascii,
 }
+_SMALL = 1 << 62
+"""Integer operands the compiled fast path of ``+ - *`` takes without charging (ops._charge)."""
 EMPTY: frozenset[str] = frozenset()
 
 
@@ -147,9 +150,14 @@ class Compiler:
             return got
         fns = tuple(_STMT[type(s.stmt)](self, s.stmt, s.pos) for s in stmts)
         ctx = self.ctx
+        budget = ctx.budget
+        cost = len(fns)  # steps: one per statement (a break or return may stop it sooner)
 
         def run(frame: Frame) -> Signal | None:
+            budget.steps -= cost
             try:
+                if budget.steps < budget.mark:
+                    budget.tick(ctx)
                 for f in fns:
                     r = f(frame)
                     if r is not None:
@@ -164,7 +172,10 @@ class Compiler:
             only = fns[0]
 
             def run1(frame: Frame) -> Signal | None:
+                budget.steps -= 1
                 try:
+                    if budget.steps < budget.mark:
+                        budget.tick(ctx)
                     return only(frame)
                 except KlrError as e:
                     if e.pos is None or e.pos.line == 0:
@@ -181,12 +192,12 @@ class Compiler:
         """The closure storing a value into an assignment target."""
         return _store(self, target)
 
-    def fail(self, message: str, pos: Pos, limit: bool = False) -> Fn:
+    def fail(self, message: str, pos: Pos) -> Fn:
         """A closure raising ``message`` at ``pos`` when run."""
         ctx = self.ctx
 
         def run(frame: Frame) -> Value:
-            raise (ctx.limit if limit else ctx.error)(message, pos)
+            raise ctx.error(message, pos)
 
         return run
 
@@ -285,10 +296,10 @@ class Compiler:
             for kf, vf, kpos in pairs:
                 key = kf(frame)
                 value = vf(frame)
-                try:
-                    out[key] = value
-                except TypeError:
-                    raise ctx.error(f"unhashable type: '{type_name(key)}'", kpos) from None
+                if type(key) not in ops.SCALARS:
+                    ctx.pos = kpos
+                    key = ops.hashable(ctx, key)
+                out[key] = value
             return out
 
         return run
@@ -347,7 +358,7 @@ class Compiler:
             def run_fast(frame: Frame) -> Value:
                 a = left(frame)
                 b = right(frame)
-                if type(a) is int and type(b) is int:
+                if type(a) is int and type(b) is int and -_SMALL < a < _SMALL and -_SMALL < b < _SMALL:
                     return fast(a, b)
                 ctx.pos = pos
                 return ops.binop(ctx, sym, a, b)
@@ -522,7 +533,9 @@ class Compiler:
             out = []
             for f in parts:
                 v = f(frame)
-                out.append(v if isinstance(v, str) else ops.to_str(ctx, v))
+                out.append(v if type(v) is str else ops.to_str(ctx, v))
+            ctx.pos = pos
+            ctx.alloc(ops.str_bytes(*out))
             return "".join(out)
 
         return run
@@ -544,6 +557,7 @@ class Compiler:
         ctx = self.ctx
         clauses = tuple((self.expr(g.iter), g.iter.pos, self.store(g.target),
                          tuple(self.expr(c) for c in g.ifs)) for g in gens)
+        steps = ctx.budget
 
         def run(frame: Frame) -> None:
             inner = Frame({}, (frame.locals, *frame.enclosing), EMPTY)
@@ -558,6 +572,9 @@ class Compiler:
                     budget[0] -= 1
                     if budget[0] < 0:
                         raise ctx.loop_limit("comprehension", start - budget[0], src_pos)
+                    steps.steps -= 1
+                    if steps.steps < steps.mark:
+                        steps.tick(ctx)
                     target(inner, v)
                     if all(ops.truth(ctx, c(inner)) for c in ifs):
                         if i + 1 == len(clauses):
@@ -567,6 +584,8 @@ class Compiler:
 
             try:
                 level(0)
+            except RuntimeError as e:
+                raise ops.changed_size(ctx, e, "the comprehension's iterable") from None
             finally:
                 ctx.iterations_left -= start - max(0, budget[0])
 
@@ -596,12 +615,14 @@ class Compiler:
         ctx = self.ctx
         out: list[dict[Any, Value]] = []
 
+        kpos = k.key.pos
+
         def emit(f: Frame) -> None:
             key = key_fn(f)
-            try:
-                out[-1][key] = value_fn(f)
-            except TypeError:
-                raise ctx.error(f"unhashable type: '{type_name(key)}'", k.key.pos) from None
+            if type(key) not in ops.SCALARS:
+                ctx.pos = kpos
+                key = ops.hashable(ctx, key)
+            out[-1][key] = value_fn(f)
 
         loop = self.comprehension(k.generators, emit)
 

@@ -379,8 +379,12 @@ class Engine:
         plan = fn.plan or self.plan_of(fn)
         loc = self._bind(fn, plan, args, kwargs)
         if self.depth >= ctx.limits.max_depth:
-            raise ctx.limit(f"call depth exceeds {ctx.limits.max_depth} "
-                            f"(unbounded recursion in {fn.short_name}?)")
+            raise ctx.limit(f"call depth exceeds {ctx.limits.max_depth} in a call of {fn.short_name}",
+                            "max_depth")
+        budget = ctx.budget
+        budget.steps -= 1
+        if budget.steps < budget.mark:
+            budget.tick(ctx)
         call_pos = ctx.pos
         saved_target = ctx.target_name
         ctx.target_name = None

@@ -319,15 +319,18 @@ def assign(ctx: Ctx, dst: View, value: Value) -> None:
             raise ctx.error(f"cannot assign a {list(value.shape)} tile to a {list(dst.shape)} region")
     stretched = src.steps[src.par] == 0 and src.nums[src.par] > 1
     dma = dst.buf.memory.is_hbm or src.buf.memory.is_hbm or stretched
+    same = src.shape == dst.shape
 
     def body(d: View, box: Box) -> None:
-        part = src.box(box)
+        # the box is in the destination's coordinates: only a source of the same shape can
+        # take it; one of another shape (same partitions and size) is copied whole, unmasked
+        part = src.box(box) if same else src
         if dma:
             isa_ops.dma(ctx, d, part)
         else:
             isa_ops.tensor_copy(ctx, d, part, d.dtype)
     # a masked result holds values only where its mask holds: copy just those
-    masked(ctx, dst, value.mask if src.shape == dst.shape else None, body, dma=dma)
+    masked(ctx, dst, value.mask if same else None, body, dma=dma)
 
 
 def broadcast_to(ctx: Ctx, x: Tile, shape: Value, dtype: Value = None) -> Value:

@@ -160,9 +160,11 @@ class View:
         return got
 
     def box(self, box: Box) -> View:
-        """The sub-view of a region given per visible dimension."""
+        """The sub-view of a region given per visible dimension (of this view's shape)."""
         if box == full_box(self.shape):
             return self
+        if len(box) != len(self.vis):
+            raise AssertionError(f"a {len(box)}-dimensional box of a {list(self.shape)} view")
         steps, nums = list(self.steps), list(self.nums)
         offset = self.offset
         for d, (start, stop) in enumerate(box):
