@@ -29,6 +29,7 @@ from klr.tracer.context import Ctx, Limits
 from klr.tracer.engine import Engine
 from klr.tracer.limits import Budget
 from klr.tracer.objects import Function
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 __all__ = ["TraceResult", "trace", "run_python", "detect_dialect"]
@@ -150,7 +151,7 @@ def _grid(value: Any) -> tuple[int, ...]:
         return ()
     dims = (value,) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else None
     if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
-        raise UsageError(f"grid must be a positive integer or a tuple of them, got {value!r}")
+        raise UsageError(f"grid must be a positive integer or a tuple of them, got {describe(value)}")
     return dims
 
 
@@ -168,7 +169,7 @@ def _flags(engine: Engine) -> dict[str, Value]:
     for e in engine.kernel.flags:
         v = engine.eval_const(e)
         if not (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)):
-            raise engine.ctx.error(f"a kernel flag must be a (name, value) pair, got {v!r}", e.pos)
+            raise engine.ctx.error(f"a kernel flag must be a (name, value) pair, got {describe(v)}", e.pos)
         out[v[0]] = v[1]
     return out
 

@@ -216,7 +216,7 @@ class ClassValue(TraceObject):
         if self.kind == ClassKind.ENUM:
             m = self.members.get(key) if isinstance(key, str) else None
             if m is None:
-                raise ctx.error(f"'{key}' is not a member of {self.short_name}")
+                raise ctx.error(f"{describe(key)} is not a member of {self.short_name}")
             return m
         return super().getitem(ctx, key)
 

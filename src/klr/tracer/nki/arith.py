@@ -24,6 +24,7 @@ from klr.tracer.nki.index import IndexTile, Predicate, broadcast_shapes
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View, expand_view
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -337,7 +338,7 @@ def broadcast_to(ctx: Ctx, x: Tile, shape: Value, dtype: Value = None) -> Value:
     """A new tile of ``shape`` holding ``x`` stretched along its size-1 dimensions."""
     if not isinstance(shape, (tuple, list)) or not all(
             isinstance(d, int) and not isinstance(d, bool) for d in shape):
-        raise ctx.error(f"broadcast_to takes a shape tuple, not {shape!r}")
+        raise ctx.error(f"broadcast_to takes a shape tuple, not {describe(shape)}")
     shape = tuple(shape)
     src = x.view
     # a [P] tile is a per-partition column: it stretches along new free dimensions
