@@ -69,6 +69,11 @@ BINOP_SYMBOLS = {
 }
 _INT_FAST: dict[A.BinOp, Callable[[int, int], int]] = {
     A.BinOp.add: int.__add__, A.BinOp.sub: int.__sub__, A.BinOp.mul: int.__mul__,
+    A.BinOp.mod: int.__mod__, A.BinOp.floor: int.__floordiv__,
+}
+_INT_COMPARE: dict[A.CmpOp, Callable[[int, int], bool]] = {
+    A.CmpOp.eq: int.__eq__, A.CmpOp.ne: int.__ne__, A.CmpOp.lt: int.__lt__, A.CmpOp.le: int.__le__,
+    A.CmpOp.gt: int.__gt__, A.CmpOp.ge: int.__ge__,
 }
 CMP_SYMBOLS = {
     A.CmpOp.eq: "==", A.CmpOp.ne: "!=", A.CmpOp.lt: "<", A.CmpOp.le: "<=", A.CmpOp.gt: ">",
@@ -79,7 +84,7 @@ _CONV: dict[int, Callable[[Any, Value], str]] = {
     ord("r"): ops.to_repr, ord("s"): ops.to_str, ord("a"): to_ascii,
 }
 _SMALL = 1 << 62
-"""Integer operands the compiled fast path of ``+ - *`` takes without charging (ops._charge)."""
+"""Integer operands the compiled fast path of ``+ - * // %`` takes without charging (ops._charge)."""
 EMPTY: frozenset[str] = frozenset()
 
 
@@ -150,14 +155,9 @@ class Compiler:
             return got
         fns = tuple(_STMT[type(s.stmt)](self, s.stmt, s.pos) for s in stmts)
         ctx = self.ctx
-        budget = ctx.budget
-        cost = len(fns)  # steps: one per statement (a break or return may stop it sooner)
 
         def run(frame: Frame) -> Signal | None:
-            budget.steps -= cost
             try:
-                if budget.steps < budget.mark:
-                    budget.tick(ctx)
                 for f in fns:
                     r = f(frame)
                     if r is not None:
@@ -172,10 +172,7 @@ class Compiler:
             only = fns[0]
 
             def run1(frame: Frame) -> Signal | None:
-                budget.steps -= 1
                 try:
-                    if budget.steps < budget.mark:
-                        budget.tick(ctx)
                     return only(frame)
                 except KlrError as e:
                     if e.pos is None or e.pos.line == 0:
@@ -354,14 +351,26 @@ class Compiler:
 
         if maybe_fast is not None:
             fast = maybe_fast
+            lo, hi = -_SMALL, _SMALL
 
             def run_fast(frame: Frame) -> Value:
                 a = left(frame)
                 b = right(frame)
-                if type(a) is int and type(b) is int and -_SMALL < a < _SMALL and -_SMALL < b < _SMALL:
+                if type(a) is int and type(b) is int and lo < a < hi and lo < b < hi:
                     return fast(a, b)
                 ctx.pos = pos
                 return ops.binop(ctx, sym, a, b)
+
+            if k.op in (A.BinOp.mod, A.BinOp.floor):
+                def run_divide(frame: Frame) -> Value:
+                    a = left(frame)
+                    b = right(frame)
+                    if type(a) is int and type(b) is int and lo < a < hi and b and lo < b < hi:
+                        return fast(a, b)
+                    ctx.pos = pos
+                    return ops.binop(ctx, sym, a, b)
+
+                return run_divide
 
             return run_fast
 
@@ -396,7 +405,14 @@ class Compiler:
         ctx = self.ctx
         sym = CMP_SYMBOLS.get(op)
         if sym is not None:
-            return lambda a, b: ops.compare(ctx, sym, a, b)
+            fast = _INT_COMPARE[op]
+
+            def cmp(a: Value, b: Value) -> Value:
+                if type(a) is int and type(b) is int:
+                    return fast(a, b)
+                return ops.compare(ctx, sym, a, b)
+
+            return cmp
         if op is A.CmpOp.is_:
             return _same
         if op is A.CmpOp.isNot:
@@ -562,19 +578,22 @@ class Compiler:
         def run(frame: Frame) -> None:
             inner = Frame({}, (frame.locals, *frame.enclosing), EMPTY)
             start = min(ctx.limits.max_iterations, ctx.iterations_left)
-            budget = [start]
+            # [iterations left (of the loop limits), left when the steps paid for run out (one
+            # per element: settled in bulk), left when last settled]
+            st = [start, max(0, start - steps.prepay(1)), start]
 
             def level(i: int) -> None:
                 src_fn, src_pos, target, ifs = clauses[i]
                 src = src_fn(frame if i == 0 else inner)
                 ctx.pos = src_pos
                 for v in ops.iterate(ctx, src):
-                    budget[0] -= 1
-                    if budget[0] < 0:
-                        raise ctx.loop_limit("comprehension", start - budget[0], src_pos)
-                    steps.steps -= 1
-                    if steps.steps < steps.mark:
-                        steps.tick(ctx)
+                    st[0] -= 1
+                    if st[0] < st[1]:
+                        if st[0] < 0:
+                            raise ctx.loop_limit("comprehension", start - st[0], src_pos)
+                        steps.settle(ctx, st[2] - st[0])
+                        st[2] = st[0]
+                        st[1] = max(0, st[0] - steps.prepay(1))
                     target(inner, v)
                     if all(ops.truth(ctx, c(inner)) for c in ifs):
                         if i + 1 == len(clauses):
@@ -587,7 +606,8 @@ class Compiler:
             except RuntimeError as e:
                 raise ops.changed_size(ctx, e, "the comprehension's iterable") from None
             finally:
-                ctx.iterations_left -= start - max(0, budget[0])
+                ctx.iterations_left -= start - max(0, st[0])
+                steps.steps -= st[2] - max(0, st[0])
 
         return run
 

@@ -102,6 +102,8 @@ def _doc(fn: Callable[..., Any]) -> str:
 
 
 _ENTRIES: dict[str, HostFn] = {}
+SMALL = 1024
+"""Allocations of fewer bytes are not charged one by one (see ops.SMALL)."""
 
 
 def host(name: str, fn: Callable[..., Any], args: tuple[Arg, ...], alloc: Callable[..., int],
@@ -134,18 +136,35 @@ def entries() -> Iterator[HostFn]:
 def call(ctx: Ctx, entry: HostFn, args: tuple[Value, ...], kwargs: dict[str, Value] | None = None) -> Value:
     """Check ``args`` against ``entry``, charge its cost, run it; a Python exception about
     the arguments becomes a TraceError naming the function."""
-    pos, kw = _bind(ctx, entry, args, kwargs or {})
-    nbytes = entry.alloc(*pos, **kw)
-    if nbytes:
-        ctx.alloc(nbytes)
-    steps = entry.steps(*pos, **kw)
-    if steps:
-        ctx.spend(steps)
+    pos: Any = args
+    kw: dict[str, Value] = {}
+    fast = _FAST.get(entry.name) or _fast(entry)
+    types = fast[0]
+    ok = not kwargs and types is not None and fast[1] <= len(args) <= len(types)
+    if ok:
+        for v, t in zip(args, types):  # type: ignore[arg-type]
+            if t is None:   # ANY
+                if type(v) not in _PLAIN and not isinstance(v, TraceObject):
+                    ok = False
+                    break
+            elif type(v) not in t:
+                ok = False
+                break
+    if not ok:
+        pos, kw = _bind(ctx, entry, args, kwargs or {})
+    if entry.alloc is not _no_cost:
+        nbytes = entry.alloc(*pos, **kw)
+        if nbytes > SMALL:   # smaller ones are measured periodically (limits.Budget.tick)
+            ctx.alloc(nbytes)
+    if entry.steps is not _no_cost:
+        steps = entry.steps(*pos, **kw)
+        if steps:
+            ctx.spend(steps)
     try:
         result = entry.fn(*pos, **kw)
     except (TypeError, ValueError, OverflowError, ZeroDivisionError, IndexError, KeyError) as e:
         raise ctx.error(f"{_display(entry.name)}(): {_message(e)}") from None
-    if entry.result == "value" and not is_value(result):
+    if entry.result == "value" and type(result) not in _PLAIN and not isinstance(result, TraceObject):
         raise AssertionError(f"host function {entry.name} returned a {type(result).__name__}")
     return result
 
@@ -156,6 +175,20 @@ _PLAIN = frozenset({int, float, bool, str, type(None), tuple, list, dict, slice,
 def is_value(v: Value) -> bool:
     """Whether ``v`` is a klr value (shallow: a plain value's elements are not looked at)."""
     return type(v) in _PLAIN or isinstance(v, TraceObject)
+
+
+_FAST: dict[str, tuple[tuple[frozenset[type] | None, ...] | None, int]] = {}
+
+
+def _fast(entry: HostFn) -> tuple[tuple[frozenset[type] | None, ...] | None, int]:
+    """For the common call with positional arguments only: the types of each parameter (None
+    for ANY), or None when ``_bind`` must check them; and the number of required ones."""
+    simple = all(a.kind in ("pos", "any") and (a.types == (ANY,) or all(isinstance(t, type) for t in a.types))
+                 for a in entry.args)
+    types = tuple(None if a.types == (ANY,) else frozenset(t for t in a.types if isinstance(t, type))
+                  for a in entry.args) if simple else None
+    got = _FAST[entry.name] = (types, sum(1 for a in entry.args if not a.optional))
+    return got
 
 
 def _display(name: str) -> str:

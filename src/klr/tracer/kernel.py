@@ -84,6 +84,10 @@ class TraceResult:
     """Shared constant tensors by their file name (``shared_constants/<sha256>.npy``)."""
     messages: list[Warning_] = field(default_factory=list)
     """Output of ``print`` in the kernel."""
+    steps: int = 0
+    """Steps the trace spent (``Limits.max_steps``)."""
+    memory: int = 0
+    """Bytes the trace's values needed at their peak, as charged and measured (``Limits.max_memory``)."""
 
 
 def detect_dialect(kernel: A.Kernel) -> str:
@@ -357,6 +361,10 @@ def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Map
                 inputs, outputs, edges = ins, outs, _edges(engine)
             shared.extend(engine.ctx.state.get("shared_buffers", ()))
             files.update(engine.ctx.state.get("shared_constant_files", {}))
+    budget = setup.budget
+    budget.measure_now()
+    result.steps = setup.limits.max_steps - budget.steps
+    result.memory = budget.peak
     out_names = {t.name for t in outputs}
     result.kernel = core.LncKernel(
         name=setup.entry.name.rsplit(".", 1)[-1],

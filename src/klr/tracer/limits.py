@@ -124,7 +124,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 class Budget:
     """The steps and memory a trace may still spend (see the module docstring)."""
 
-    __slots__ = ("base", "charged", "limits", "mark", "steps", "ticks")
+    __slots__ = ("base", "charged", "limits", "mark", "peak", "steps", "ticks")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -134,6 +134,8 @@ class Budget:
         self.charged = 0
         """Bytes charged since the last measurement, plus the growth measured then."""
         self.base = process_memory()
+        self.peak = 0
+        """The most bytes charged or measured at any check."""
         self.ticks = 0
 
     def tick(self, ctx: Ctx) -> None:
@@ -151,13 +153,30 @@ class Budget:
     def measure(self, ctx: Ctx, wanted: int) -> None:
         """Refund freed charges from the process's real growth; stop if ``wanted`` more bytes
         would exceed the memory limit."""
-        now = process_memory()
-        if now is not None and self.base is not None:
-            self.charged = max(0, now - self.base)
+        self.measure_now()
         if self.charged + wanted > self.limits.max_memory:
             raise ctx.limit(f"the trace needs more than {self.limits.max_memory} bytes of memory",
                             "max_memory")
         self.charged += wanted
+
+    def measure_now(self) -> None:
+        """Replace the charges by the process's real growth since the trace began."""
+        self.peak = max(self.peak, self.charged)
+        now = process_memory()
+        if now is not None and self.base is not None:
+            self.charged = max(0, now - self.base)
+            self.peak = max(self.peak, self.charged)
+
+    def prepay(self, cost: int) -> int:
+        """How many more iterations of ``cost`` steps a loop may run before it must ``settle``:
+        loops pay for their iterations in bulk, so an iteration costs one comparison."""
+        return max(0, min(self.steps, self.steps - self.mark)) // max(cost, 1)
+
+    def settle(self, ctx: Ctx, steps: int) -> None:
+        """Pay ``steps`` steps a loop ran on credit; stop if the budget is spent."""
+        self.steps -= steps
+        if self.steps < self.mark:
+            self.tick(ctx)
 
     def alloc(self, ctx: Ctx, nbytes: int) -> None:
         """Charge a value of ``nbytes`` bytes, before it is built."""

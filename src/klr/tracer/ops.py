@@ -22,6 +22,7 @@ Python operation on user values, so a bug in klr still surfaces as itself.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,11 @@ _INTS = (int, bool)
 _SEQ_ITEM_BYTES = {list: 8, tuple: 8}
 _BIG = 1 << 62
 """Integer arithmetic below this magnitude is not charged."""
+SMALL = 1024
+"""Values of fewer elements are not charged one by one: the periodic measurement of the
+process's memory (limits.Budget.tick) accounts for them."""
+_GROWS = frozenset({"**", "<<"})
+"""Operators whose result may be far larger than small operands."""
 _MISSING: Any = object()
 
 
@@ -78,17 +84,16 @@ def _charge(ctx: Ctx, op: str, a: Value, b: Value) -> None:
     if ta in _INTS and tb in _INTS:
         _charge_int(ctx, op, a, b)
     elif op == "+":
-        if ta is tb and ta is str:
-            ctx.alloc(str_bytes(a, b))
-        elif ta is tb and ta in _SEQ_ITEM_BYTES:
-            ctx.alloc((len(a) + len(b)) * 8)
+        if ta is tb and (ta is str or ta in _SEQ_ITEM_BYTES):
+            size = len(a) + len(b)
+            if size > SMALL:
+                ctx.alloc(str_bytes(a, b) if ta is str else 8 * size)
     elif op == "*":
         seq, n = (a, b) if tb in _INTS else (b, a)
-        if type(n) in _INTS and n > 1:
-            if type(seq) is str:
-                ctx.alloc(str_bytes(seq) * n)
-            elif type(seq) in _SEQ_ITEM_BYTES:
-                ctx.alloc(len(seq) * n * 8)
+        if type(n) in _INTS and n > 1 and (type(seq) is str or type(seq) in _SEQ_ITEM_BYTES):
+            size = len(seq) * n
+            if size > SMALL:
+                ctx.alloc(str_bytes(seq) * n if type(seq) is str else 8 * size)
 
 
 def _charge_int(ctx: Ctx, op: str, a: int, b: int) -> None:
@@ -120,7 +125,8 @@ def _operand_error(ctx: Ctx, op: str, a: Value, b: Value) -> Exception:
 
 def py_binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
     """``a op b`` on two plain values."""
-    _charge(ctx, op, a, b)
+    if not (type(a) is int and type(b) is int and -_BIG < a < _BIG and -_BIG < b < _BIG and op not in _GROWS):
+        _charge(ctx, op, a, b)
     try:
         return BINOPS[op](a, b)
     except ZeroDivisionError:
@@ -312,6 +318,8 @@ def sort_values(ctx: Ctx, xs: list[Any], key: Value, reverse: bool) -> list[Any]
     ctx.alloc(16 * n)
     kinds = {type(k) for k in keys}
     if kinds <= {int, float, bool} or kinds == {str}:   # Python's own order, and it cannot fail
+        if key is None:
+            return sorted(xs, reverse=reverse)
         by: Callable[[int], Any] = keys.__getitem__
     else:
         def by(i: int) -> Any:
@@ -538,8 +546,14 @@ def getattr_(ctx: Ctx, v: Value, name: str) -> Value:
     """``v.name``: TraceObject attributes, or the supported attributes and methods of plain values."""
     if isinstance(v, TraceObject):
         return v.getattr(ctx, name)
-    from klr.tracer.pymethods import python_attr
-    return python_attr(ctx, v, name)
+    return _python_attr()(ctx, v, name)
+
+
+@functools.cache
+def _python_attr() -> Callable[[Ctx, Value, str], Value]:
+    from klr.tracer.pymethods import python_attr  # (pymethods builds on this module)
+
+    return python_attr
 
 
 def to_str(ctx: Ctx, v: Value) -> str:

@@ -58,6 +58,11 @@ def _parse_steps(x: Value, base: int = 10) -> int:
     return len(x) ** 2 >> 16 if type(x) is str else 0
 
 
+def _scan_steps(x: Value) -> int:
+    """len(x) / 1024 for a string"""
+    return len(x) >> 10 if type(x) is str else 0
+
+
 def _round_steps(x: Value, ndigits: int | None = None) -> int:
     """a product of the integer's size, when rounding it to tens"""
     if type(x) is int and ndigits is not None and ndigits < 0:
@@ -77,7 +82,7 @@ def _plain(v: Value) -> Value:
 
 _INT = host.host("builtins.int", int, (Arg("x", (int, bool, float, str)), Arg("base", INT, True, "any")),
                  host._no_cost, _parse_steps)
-_FLOAT = host.host("builtins.float", float, (Arg("x", (int, bool, float, str)),), host._no_cost, _parse_steps)
+_FLOAT = host.host("builtins.float", float, (Arg("x", (int, bool, float, str)),), host._no_cost, _scan_steps)
 
 
 # --- types and conversions ---------------------------------------------------------------------

@@ -296,6 +296,8 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
     orelse = c.body(k.orelse) if k.orelse else None
     ipos = k.iter.pos
     ctx = c.ctx
+    budget = ctx.budget
+    cost = len(k.body)  # steps per iteration: its statements
 
     def run(frame: Frame) -> Signal | None:
         src = src_fn(frame)
@@ -311,13 +313,18 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
             src.loop(ctx, loop_body)
             return None
         limit = min(ctx.limits.max_iterations, ctx.iterations_left)
+        stop = min(limit, budget.prepay(cost))
         loc = frame.locals
-        n = 0
+        n = paid = 0
         try:
             for v in ops.iterate(ctx, src):
                 n += 1
-                if n > limit:
-                    raise ctx.loop_limit("for loop", n, pos)
+                if n > stop:
+                    if n > limit:
+                        raise ctx.loop_limit("for loop", n, pos)
+                    budget.settle(ctx, (n - paid) * cost)
+                    paid = n
+                    stop = min(limit, n + budget.prepay(cost))
                 if name is not None:
                     loc[name] = v
                 else:
@@ -335,6 +342,7 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
             raise ctx.error(f"the loop's {type_name(src)} changed size during iteration", ipos) from None
         finally:
             ctx.iterations_left -= n
+            budget.steps -= (n - paid) * cost
         return orelse(frame) if orelse is not None else None
 
     return run
@@ -346,10 +354,13 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
     orelse = c.body(k.orelse) if k.orelse else None
     tpos = k.test.pos
     ctx = c.ctx
+    budget = ctx.budget
+    cost = len(k.body) + 1  # steps per iteration: the test and the statements
 
     def run(frame: Frame) -> Signal | None:
         limit = min(ctx.limits.max_iterations, ctx.iterations_left)
-        n = 0
+        stop = min(limit, budget.prepay(cost))
+        n = paid = 0
         try:
             while True:
                 t = test(frame)
@@ -361,8 +372,12 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
                 if not t:
                     break
                 n += 1
-                if n > limit:
-                    raise ctx.loop_limit("while loop", n, pos)
+                if n > stop:
+                    if n > limit:
+                        raise ctx.loop_limit("while loop", n, pos)
+                    budget.settle(ctx, (n - paid) * cost)
+                    paid = n
+                    stop = min(limit, n + budget.prepay(cost))
                 r = body(frame)
                 if r is not None:
                     if r is BREAK:
@@ -372,6 +387,7 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
                     return r
         finally:
             ctx.iterations_left -= n
+            budget.steps -= (n - paid) * cost
         return orelse(frame) if orelse is not None else None
 
     return run
