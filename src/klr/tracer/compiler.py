@@ -21,7 +21,7 @@ from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
 from klr.tracer import ops
-from klr.tracer.formatting import to_ascii
+from klr.tracer.formatting import format_value, to_ascii
 from klr.tracer.objects import MISSING, Function
 from klr.tracer.values import TraceObject, Value, type_name
 
@@ -83,6 +83,11 @@ UNARY_SYMBOLS = {A.UnaryOp.usub: "-", A.UnaryOp.uadd: "+", A.UnaryOp.invert: "~"
 _CONV: dict[int, Callable[[Any, Value], str]] = {
     ord("r"): ops.to_repr, ord("s"): ops.to_str, ord("a"): to_ascii,
 }
+def _plain_field(ctx: Ctx, v: Value) -> str:
+    """``f"{v}"``: ``format(v, "")``, which is ``str(v)`` unless a user class defines ``__format__``."""
+    return v if type(v) is str else format_value(ctx, v, "")
+
+
 _SMALL = 1 << 62
 """Integer operands the compiled fast path of ``+ - * // %`` takes without charging (ops._charge)."""
 EMPTY: frozenset[str] = frozenset()
@@ -529,7 +534,7 @@ class Compiler:
     def _format(self, k: A.Format, pos: Pos) -> Fn:
         value = self.expr(k.e)
         ctx = self.ctx
-        found = ops.to_str if k.conv is None else _CONV.get(k.conv)
+        found = _plain_field if k.conv is None else _CONV.get(k.conv)
         if found is None:
             return self.fail(f"unknown f-string conversion '!{chr(k.conv or 0)}'", pos)
         conv: Callable[[Ctx, Value], Value] = found
@@ -586,25 +591,26 @@ class Compiler:
                 src_fn, src_pos, target, ifs = clauses[i]
                 src = src_fn(frame if i == 0 else inner)
                 ctx.pos = src_pos
-                for v in ops.iterate(ctx, src):
-                    st[0] -= 1
-                    if st[0] < st[1]:
-                        if st[0] < 0:
-                            raise ctx.loop_limit("comprehension", start - st[0], src_pos)
-                        steps.settle(ctx, st[2] - st[0])
-                        st[2] = st[0]
-                        st[1] = max(0, st[0] - steps.prepay(1))
-                    target(inner, v)
-                    if all(ops.truth(ctx, c(inner)) for c in ifs):
-                        if i + 1 == len(clauses):
-                            emit(inner)
-                        else:
-                            level(i + 1)
+                try:
+                    for v in ops.iterate(ctx, src):
+                        st[0] -= 1
+                        if st[0] < st[1]:
+                            if st[0] < 0:
+                                raise ctx.loop_limit("comprehension", start - st[0], src_pos)
+                            steps.settle(ctx, st[2] - st[0])
+                            st[2] = st[0]
+                            st[1] = max(0, st[0] - steps.prepay(1))
+                        target(inner, v)
+                        if all(ops.truth(ctx, c(inner)) for c in ifs):
+                            if i + 1 == len(clauses):
+                                emit(inner)
+                            else:
+                                level(i + 1)
+                except RuntimeError as e:
+                    raise ops.changed_size(ctx, e, f"the comprehension's {type_name(src)}", src_pos) from None
 
             try:
                 level(0)
-            except RuntimeError as e:
-                raise ops.changed_size(ctx, e, "the comprehension's iterable") from None
             finally:
                 ctx.iterations_left -= start - max(0, st[0])
                 steps.steps -= st[2] - max(0, st[0])

@@ -345,14 +345,11 @@ def percent(ctx: Ctx, template: str, args: Value) -> str:
             value = ops.getitem(ctx, mapping, m["key"])
         width, used = _star(ctx, m["width"], items, used)
         precision, used = _star(ctx, m["precision"], items, used)
-        if m["key"] is None and kind != "%":
+        if m["key"] is None:
             if used >= len(items):
                 raise ctx.error("str %: not enough arguments for format string")
             value = items[used]
             used += 1
-        if kind == "%":
-            out.put("%")
-            continue
         out.put(_convert(ctx, kind, m["flags"], width, precision, value, k))
     if mapping is None and used < len(items):
         raise ctx.error("str %: not all arguments converted during string formatting")

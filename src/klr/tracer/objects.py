@@ -373,23 +373,31 @@ class Instance(TraceObject):
         return super().contains(ctx, item) if r is NotImplemented else ops.truth(ctx, r)
 
     def to_str(self, ctx: Ctx) -> str:
-        r = self._dunder(ctx, "__str__")
-        if r is NotImplemented:
-            return self.to_repr(ctx)
-        return _returned_str(ctx, "__str__", r)
+        r = self._text(ctx, "__str__")
+        return self.to_repr(ctx) if r is None else r
 
     def to_repr(self, ctx: Ctx) -> str:
-        r = self._dunder(ctx, "__repr__")
-        if r is NotImplemented:
-            if self.cls.kind in (ClassKind.DATACLASS, ClassKind.NAMEDTUPLE):
-                return show.to_repr(ctx, _Fields(self))
-            return repr(self)
-        return _returned_str(ctx, "__repr__", r)
+        r = self._text(ctx, "__repr__")
+        if r is not None:
+            return r
+        if self.cls.kind in (ClassKind.DATACLASS, ClassKind.NAMEDTUPLE):
+            return show.to_repr(ctx, _Fields(self))
+        return repr(self)
 
     def user_format(self, ctx: Ctx, spec: str) -> str | None:
         """The user's ``__format__(spec)``, or None when the class defines none."""
-        r = self._dunder(ctx, "__format__", spec)
-        return None if r is NotImplemented else _returned_str(ctx, "__format__", r)
+        return self._text(ctx, "__format__", spec)
+
+    def _text(self, ctx: Ctx, name: str, *args: Value) -> str | None:
+        """The string a user ``__str__``/``__repr__``/``__format__`` returns (None: not defined)."""
+        pos = ctx.pos
+        r = self._dunder(ctx, name, *args)
+        ctx.pos = pos
+        if r is NotImplemented:
+            return None
+        if type(r) is not str:
+            raise ctx.error(f"{name} must return a string, not '{type_name(r)}'")
+        return r
 
     def __repr__(self) -> str:
         if self.cls.kind in (ClassKind.DATACLASS, ClassKind.NAMEDTUPLE):
@@ -409,12 +417,6 @@ class _Fields(TraceObject):
     def repr_parts(self, ctx: Ctx) -> tuple[str, list[tuple[str, Value]], str]:
         o = self.obj
         return f"{o.cls.short_name}(", [(f"{k}=", o.dict.get(k)) for k in o.cls.fields], ")"
-
-
-def _returned_str(ctx: Ctx, name: str, r: Value) -> str:
-    if type(r) is not str:
-        raise ctx.error(f"{name} returned a {type_name(r)}, not a str")
-    return r
 
 
 class EnumMember(TraceObject):

@@ -31,6 +31,7 @@ from klr.tracer import show
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
+    from klr.pos import Pos
     from klr.tracer.context import Ctx
 
 BINOPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -432,12 +433,12 @@ def materialise(ctx: Ctx, v: Value, what: str) -> list[Value]:
     return out
 
 
-def changed_size(ctx: Ctx, e: RuntimeError, what: str) -> Exception:
+def changed_size(ctx: Ctx, e: RuntimeError, what: str, pos: Pos | None = None) -> Exception:
     """The error of a dict or set (``what``) mutated while it is iterated (Python's
     RuntimeError); any other RuntimeError is re-raised."""
     if "changed size during iteration" not in str(e):
         raise e
-    return ctx.error(f"{what} changed size during iteration")
+    return ctx.error(f"{what} changed size during iteration", pos)
 
 
 def range_len(ctx: Ctx, r: range) -> int:

@@ -256,9 +256,12 @@ class DictView(TraceObject):
         return ops.contains(ctx, list(self.d.values()), item)
 
     def binop(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
-        if self.kind == "values":
+        fn = _OPERATORS.get(op)
+        if self.kind == "values" or fn is None:
             return NotImplemented
-        return KlrSet(elements(ctx, self)).binop(ctx, op, other, reflected)
+        mine, theirs = elements(ctx, self), elements(ctx, other)  # (any iterable, as in Python)
+        ctx.alloc(64 * (len(mine) + len(theirs)))
+        return KlrSet(fn(theirs, mine) if reflected else fn(mine, theirs))
 
     def compare(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
         if self.kind == "values" or not _set_like(other):

@@ -322,6 +322,7 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
                 if n > stop:
                     if n > limit:
                         raise ctx.loop_limit("for loop", n, pos)
+                    ctx.pos = pos   # out of steps: the loop's fault
                     budget.settle(ctx, (n - paid) * cost)
                     paid = n
                     stop = min(limit, n + budget.prepay(cost))
@@ -375,6 +376,7 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
                 if n > stop:
                     if n > limit:
                         raise ctx.loop_limit("while loop", n, pos)
+                    ctx.pos = pos
                     budget.settle(ctx, (n - paid) * cost)
                     paid = n
                     stop = min(limit, n + budget.prepay(cost))
