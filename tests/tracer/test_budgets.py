@@ -65,6 +65,15 @@ def test_limits_parse_names_with_dashes_and_check_values() -> None:
     assert info.value.message == "limit max_nesting must be a positive integer, not 0"
 
 
+def test_docs_list_every_limit_with_its_default() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "trace.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip() for line in doc.splitlines()
+            if line.startswith("| `max_")}
+    assert list(rows) == [name for name, _, _ in Limits.fields()]
+    for name, default, _ in Limits.fields():
+        assert rows[name] == ("2 GiB" if name == "max_memory" else f"{default:,}"), name
+
+
 # --- steps ---------------------------------------------------------------------------------------
 
 
@@ -111,6 +120,15 @@ def test_doubling_a_string(tmp_path: Path) -> None:
 def test_single_huge_values(tmp_path: Path, expr: str, column: int) -> None:
     err = limit_error(tmp_path, f"    return {expr}\n")
     assert (err.message, where(err)) == (memory(), (2, column)), expr
+
+
+@pytest.mark.parametrize("body, column", [
+    ("    return [*range(10 ** 9)]\n", 13), ("    print(*range(10 ** 9))\n", 11),
+    ("    a, *b = range(10 ** 9)\n", 5), ("    a, b = range(10 ** 9)\n", 5),
+])
+def test_unpacking_a_huge_range(tmp_path: Path, body: str, column: int) -> None:
+    err = limit_error(tmp_path, body)
+    assert (err.message, where(err)) == (memory(), (2, column)), body
 
 
 def test_repeated_replace(tmp_path: Path) -> None:

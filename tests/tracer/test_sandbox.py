@@ -94,6 +94,26 @@ def test_a_secret_never_reaches_the_core_file(tmp_path: Path) -> None:
     assert not (tmp_path / "k.core.klr").exists()
 
 
+@pytest.mark.parametrize("expr, message", [
+    ("().__class__.__base__.__subclasses__()", "'tuple' object has no attribute '__class__'"),
+    ("getattr(print, '__globals__')", "'builtin_function' object has no attribute '__globals__'"),
+    ("(lambda: 1).__code__", "'function' object has no attribute '__code__'"),
+    ("type(print).__mro__", "'type' object has no attribute '__mro__'"),
+    ("iter([1]).__reduce__()", "'list_iterator' object has no attribute '__reduce__'"),
+    ("np.zeros((2,)).array", "'ndarray' object has no attribute 'array'"),
+    ("'{0.__class__.__mro__}'.format(set())", "'set' object has no attribute '__class__'"),
+    ("'{0[0].gi_frame}'.format([x for x in [1]])", "'int' object has no attribute 'gi_frame'"),
+    ("{}.keys().mapping", "'dict_keys' object has no attribute 'mapping'"),
+    ("os.environ", "name 'os' is not defined"),
+    ("eval('1')", "name 'eval' is not defined"),
+    ("__builtins__", "name '__builtins__' is not defined"),
+])
+def test_escape_attempts(tmp_path: Path, expr: str, message: str) -> None:
+    src = f"import os\nimport numpy as np\ndef kernel():\n    return {expr}\n"
+    err = error_of(tmp_path, src)   # a TraceError, or a GatherError for a name gather knows is unbound
+    assert (err.message, where(err)) == (message, (4, 12))
+
+
 # --- the allow-list ------------------------------------------------------------------------------
 
 GOLDEN = Path(__file__).parent / "golden" / "allowlist.txt"

@@ -269,7 +269,7 @@ class Compiler:
                 v = f(frame)
                 if star:
                     ctx.pos = p
-                    out.extend(ops.iterate(ctx, v))
+                    out.extend(ops.materialise(ctx, v, "*"))
                 else:
                     out.append(v)
             return out

@@ -196,9 +196,13 @@ def _display(name: str) -> str:
 
 
 def _message(e: BaseException) -> str:
+    """Python's message, which may quote an argument: cut short."""
     if isinstance(e, KeyError):
-        return "key not found"
-    return str(e) or type(e).__name__
+        from klr.tracer.show import describe
+
+        return f"key {describe(e.args[0]) if e.args else ''} is not in the dict"
+    text = str(e) or type(e).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _bind(ctx: Ctx, entry: HostFn, args: tuple[Value, ...],

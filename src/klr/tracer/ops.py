@@ -415,19 +415,18 @@ def materialise(ctx: Ctx, v: Value, what: str) -> list[Value]:
     """The elements of an iterable as a new list, charged to the budgets as they come."""
     if type(v) is range:
         n = range_len(ctx, v)
-        ctx.alloc(n * 8)
+        ctx.alloc(n * 40)   # a reference and an int object per element
         return list(v)
     if type(v) is list or type(v) is tuple:
         ctx.alloc(len(v) * 8)
         return list(v)
     out: list[Value] = []
-    budget = ctx.budget
     try:
         for x in iterate(ctx, v):
             out.append(x)
             if not len(out) & 1023:
                 ctx.alloc(8 * 1024)
-                budget.steps -= 1024 >> 4
+                ctx.spend(1024 >> 4)
     except RuntimeError as e:
         raise changed_size(ctx, e, f"the {type_name(v)}") from None
     return out

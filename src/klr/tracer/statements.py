@@ -107,7 +107,7 @@ def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
                 items = v
             else:
                 ctx.pos = pos
-                items = list(ops.iterate(ctx, v))
+                items = ops.materialise(ctx, v, "unpacking")
             if len(items) != n:
                 ctx.pos = pos
                 raise ctx.error(f"cannot unpack {len(items)} value{'s' * (len(items) != 1)} into {n} targets")
@@ -122,7 +122,7 @@ def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
 
     def unpack_star(frame: Frame, v: Value) -> None:
         ctx.pos = pos
-        items = list(ops.iterate(ctx, v))
+        items = ops.materialise(ctx, v, "unpacking")
         if len(items) < n - 1:
             raise ctx.error(f"cannot unpack {len(items)} values into at least {n - 1} targets")
         for part, item in zip(before, items, strict=False):
