@@ -162,6 +162,31 @@ def test_small_values_are_not_charged_one_by_one(tmp_path: Path) -> None:
     assert run_src(tmp_path, "def kernel():\n" + src, limits=Limits(max_memory=64 * MB)) == 100000
 
 
+def test_printing_a_huge_integer(tmp_path: Path) -> None:
+    err = error_of(tmp_path, "def kernel():\n    print(str(10 ** 100000))\n", error=TraceError)
+    message = "cannot convert an integer of more than 4300 digits to a string"
+    assert (err.message, where(err)) == (message, (2, 11))
+    assert run_src(tmp_path, "def kernel():\n    return len(str(10 ** 4299))\n") == 4300
+
+
+def test_to_bytes_is_not_available(tmp_path: Path) -> None:
+    err = error_of(tmp_path, "def kernel():\n    return (1).to_bytes(10 ** 11, 'big')\n", error=TraceError)
+    assert (err.message, where(err)) == ("'int' object has no attribute 'to_bytes'", (2, 12))
+
+
+def test_tensors_beyond_64_bit_sizes(tmp_path: Path) -> None:
+    x = np.zeros((128, 4), np.float32)
+    with pytest.raises(TraceError) as info:
+        trace_kernel(tmp_path, "def kernel(x):\n    t = nl.ndarray((128, 10 ** 5000), dtype=nl.float32, "
+                     "buffer=nl.shared_hbm)\n    return x\n", x)
+    assert (info.value.message, where(info.value)) == (
+        "a tensor of dimensions [128, <int of 16610 bits>] has more than 2**63 bytes", (6, 9))
+    with pytest.raises(TraceError) as info:
+        trace_kernel(tmp_path, "def kernel(x):\n    t = nl.load(x) * 10 ** 400\n    return x\n", x)
+    message = "the integer operand of 1329 bits is too large for a float"
+    assert (info.value.message, where(info.value)) == (message, (6, 9))
+
+
 # --- nesting -------------------------------------------------------------------------------------
 
 DEEP = ("    t, t2, u, u2 = (), (), [], []\n    for i in range(100000):\n        t, t2 = (t,), (t2,)\n"

@@ -153,6 +153,27 @@ def test_host_functions_get_only_their_declared_types(tmp_path: Path) -> None:
         assert (err.message, where(err)) == (message, (3, 12)), expr
 
 
+@pytest.mark.parametrize("expr, message", [
+    ("'a'.zfill()", "str.zfill() missing required argument 'width'"),
+    ("'a'.zfill(1, 2)", "str.zfill() takes at most 1 argument (2 given)"),
+    ("'a'.split(sep=',', sep2=1)", "str.split() got an unexpected keyword argument 'sep2'"),
+    ("'a'.split(',', sep=',')", "str.split() got multiple values for argument 'sep'"),
+    ("{}.pop('k')", "dict.pop(): key 'k' is not in the dict"),
+    ("[1, 2][slice(nl.float32, 1)]", "invalid slice: slice indices must be integers or None or have an "
+                                     "__index__ method"),
+    ("nl.fmod(1.0, 0.0)", "nl.fmod(): math domain error"),
+    ("nl.int32(float('inf'))", "int32(): cannot convert float infinity to integer"),
+    ("'%c' % 'ab'", "str %: %c requires int or char"),
+    ("'%d' % float('nan')", "str %: cannot convert float nan to integer"),
+    ("'%e' % 'x'", "str %: must be real number, not str"),
+    ("'%f' % 10 ** 400", "str %: int too large to convert to float"),
+])
+def test_host_call_errors(tmp_path: Path, expr: str, message: str) -> None:
+    src = f"import neuronxcc.nki.language as nl\ndef kernel():\n    return {expr}\n"
+    err = error_of(tmp_path, src, error=TraceError)
+    assert (err.message, where(err)) == (message, (3, 12)), expr
+
+
 def test_dict_update_iterates_its_argument_in_klr(tmp_path: Path) -> None:
     """Python's dict.update(x) calls x.keys(): klr never hands it a non-dict."""
     src = ("class M:\n    def keys(self):\n        return ['a']\n    def __getitem__(self, k):\n"

@@ -224,8 +224,10 @@ def _bind(ctx: Ctx, entry: HostFn, args: tuple[Value, ...],
         pos.append(_checked(ctx, name, a, next(it)))
         i += 1
     if i < n_given and not any(a.kind == "var" for a in params):
-        limit = sum(1 for a in params if a.kind in ("pos", "any"))
-        raise ctx.error(f"{name}() takes at most {limit} argument{'s' * (limit != 1)} ({n_given} given)")
+        bound = 1 if params and params[0].name == "self" else 0   # a method's receiver is not counted
+        limit = sum(1 for a in params if a.kind in ("pos", "any")) - bound
+        raise ctx.error(f"{name}() takes at most {limit} argument{'s' * (limit != 1)} "
+                        f"({n_given - bound} given)")
     by_name = {a.name: a for a in params}
     taken = {a.name for a in params[:len(pos)]}
     for k, v in kwargs.items():
