@@ -157,6 +157,14 @@ def test_shared_identity_matrix_and_host_arrays(tmp_path: Path) -> None:
         assert (info.value.message, info.value.pos.line) == (memory(), 6), expr
 
 
+def test_memory_growing_by_small_pieces_is_measured(tmp_path: Path) -> None:
+    """Values under 1 KiB are not charged one by one; the process's growth is measured every
+    65,536 steps (here, loop iterations), at the loop."""
+    src = "    xs = []\n    for i in range(10 ** 6):\n        xs.append('x' * 1000)\n"
+    err = limit_error(tmp_path, src, Limits(max_memory=32 * MB))
+    assert (err.message, where(err)) == (memory(32 * MB), (3, 5))
+
+
 def test_small_values_are_not_charged_one_by_one(tmp_path: Path) -> None:
     src = "    xs = []\n    for i in range(100000):\n        xs.append(str(i) + '-')\n    return len(xs)\n"
     assert run_src(tmp_path, "def kernel():\n" + src, limits=Limits(max_memory=64 * MB)) == 100000
