@@ -53,7 +53,7 @@ UNOPS: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "+": operator.pos, 
 SCALARS: frozenset[type] = frozenset({int, float, bool, str, type(None)})
 """Values whose comparisons and hashing never recurse or call back into klr."""
 _INTS = (int, bool)
-_SEQ_ITEM_BYTES = {list: 8, tuple: 8}
+_SEQUENCES = (list, tuple)
 _BIG = 1 << 62
 """Integer arithmetic below this magnitude is not charged."""
 SMALL = 1024
@@ -85,21 +85,20 @@ def _charge(ctx: Ctx, op: str, a: Value, b: Value) -> None:
     if ta in _INTS and tb in _INTS:
         _charge_int(ctx, op, a, b)
     elif op == "+":
-        if ta is tb and (ta is str or ta in _SEQ_ITEM_BYTES):
+        if ta is tb and (ta is str or ta in _SEQUENCES):
             size = len(a) + len(b)
             if size > SMALL:
                 ctx.alloc(str_bytes(a, b) if ta is str else 8 * size)
     elif op == "*":
         seq, n = (a, b) if tb in _INTS else (b, a)
-        if type(n) in _INTS and n > 1 and (type(seq) is str or type(seq) in _SEQ_ITEM_BYTES):
+        if type(n) in _INTS and n > 1 and (type(seq) is str or type(seq) in _SEQUENCES):
             size = len(seq) * n
             if size > SMALL:
                 ctx.alloc(str_bytes(seq) * n if type(seq) is str else 8 * size)
 
 
 def _charge_int(ctx: Ctx, op: str, a: int, b: int) -> None:
-    if -_BIG < a < _BIG and -_BIG < b < _BIG and op not in ("**", "<<"):
-        return
+    """(py_binop charges only big operands, and the operators that grow small ones.)"""
     la, lb = a.bit_length(), b.bit_length()
     if op in ("+", "-", "&", "|", "^", ">>"):
         ctx.alloc(max(la, lb) // 8 + 8)
@@ -109,7 +108,7 @@ def _charge_int(ctx: Ctx, op: str, a: int, b: int) -> None:
     elif op in ("//", "%", "/"):
         ctx.spend(mul_steps(la, lb))
     elif op == "**":
-        if (b > 1 and la > 1) or (b > 1 and a < -1):
+        if b > 1 and la > 1:
             bits = b * la  # at least the result's size
             ctx.alloc(bits // 8 + 8)
             ctx.spend(mul_steps(bits, bits) // 3)   # the squarings, the last one dominating

@@ -20,7 +20,7 @@ from klr.tracer.values import TraceObject, Value, type_name, type_name_of
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-__all__ = ["python_attr", "HostMethod", "ATTRIBUTES"]
+__all__ = ["python_attr", "HostMethod", "ATTRIBUTES", "surface"]
 
 
 class HostMethod(TraceObject):
@@ -64,6 +64,15 @@ def python_attr(ctx: Ctx, v: Value, name: str) -> Value:
     if name in ATTRIBUTES.get(base, ()):
         return getattr(v, name)
     raise ctx.error(f"'{type_name(v)}' object has no attribute '{name}'")
+
+
+def surface() -> list[str]:
+    """Every attribute and method of plain values, one line each: ``str.zfill: host``,
+    ``list.index: klr``, ``slice.start: attribute`` (the golden allow-list lists them)."""
+    lines = [f"{type_name_of(t)}.{n}: host" for t, n in _HOST]
+    lines += [f"{type_name_of(t)}.{n}: klr" for t, n in _KLR]
+    lines += [f"{type_name_of(t)}.{n}: attribute" for t, names in ATTRIBUTES.items() for n in names]
+    return sorted(lines)
 
 
 def _method(t: type, name: str, args: tuple[Arg, ...], alloc: Callable[..., int],
