@@ -123,7 +123,8 @@ def test_the_allow_list_is_the_reviewed_one() -> None:
     """Every host function a kernel can reach, with its argument types and cost. Regenerate
     with KLR_UPDATE_GOLDEN=1 and review the diff."""
     text = "".join(e.listing() + "\n" for e in host.entries())
-    text += "\n# attributes and methods of plain values\n" + "".join(line + "\n" for line in pymethods.surface())
+    text += "\n# attributes and methods of plain values\n"
+    text += "".join(line + "\n" for line in pymethods.surface())
     if os.environ.get("KLR_UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(text)
     assert text == GOLDEN.read_text()
