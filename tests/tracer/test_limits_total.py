@@ -9,13 +9,15 @@ from klr.errors import LimitError
 from klr.tracer.context import Limits
 from tests.tracer.util import error_of, run_src, where
 
+NOTE = " (limit max_total_iterations; raise it with --limit max_total_iterations=N)"
+
 
 def test_nested_loops_hit_the_total_limit(tmp_path: Path) -> None:
     src = ("def kernel():\n    s = 0\n    for i in range(100):\n        for j in range(100):\n"
            "            s += 1\n    return s\n")
     err = error_of(tmp_path, src, error=LimitError, limits=Limits(max_total_iterations=1000))
     assert err.message == ("for loop stopped: the kernel's loops run more than 1000 iterations "
-                           "in total")
+                           "in total" + NOTE)
     assert where(err) == (4, 9)
 
 
@@ -24,7 +26,7 @@ def test_ten_million_nested_iterations_stop_at_the_default_limit(tmp_path: Path)
            "            s += 1\n    return s\n")
     err = error_of(tmp_path, src, error=LimitError)
     assert err.message == ("for loop stopped: the kernel's loops run more than 2000000 iterations "
-                           "in total")
+                           "in total" + NOTE)
 
 
 def test_while_and_comprehensions_count_too(tmp_path: Path) -> None:
@@ -32,12 +34,12 @@ def test_while_and_comprehensions_count_too(tmp_path: Path) -> None:
            "            k += 1\n        n += len([j for j in range(10)])\n    return n\n")
     err = error_of(tmp_path, src, error=LimitError, limits=Limits(max_total_iterations=25))
     assert err.message == ("while loop stopped: the kernel's loops run more than 25 iterations "
-                           "in total")
+                           "in total" + NOTE)
     assert where(err) == (5, 9)
     err = error_of(tmp_path, src.replace("10:", "0:"), error=LimitError,
                    limits=Limits(max_total_iterations=25))
     assert err.message == ("comprehension stopped: the kernel's loops run more than 25 iterations "
-                           "in total")
+                           "in total" + NOTE)
     assert where(err) == (7, 30)
 
 

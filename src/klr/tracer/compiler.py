@@ -21,6 +21,7 @@ from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
 from klr.tracer import ops
+from klr.tracer.formatting import format_value, to_ascii
 from klr.tracer.objects import MISSING, Function
 from klr.tracer.values import TraceObject, Value, type_name
 
@@ -68,6 +69,11 @@ BINOP_SYMBOLS = {
 }
 _INT_FAST: dict[A.BinOp, Callable[[int, int], int]] = {
     A.BinOp.add: int.__add__, A.BinOp.sub: int.__sub__, A.BinOp.mul: int.__mul__,
+    A.BinOp.mod: int.__mod__, A.BinOp.floor: int.__floordiv__,
+}
+_INT_COMPARE: dict[A.CmpOp, Callable[[int, int], bool]] = {
+    A.CmpOp.eq: int.__eq__, A.CmpOp.ne: int.__ne__, A.CmpOp.lt: int.__lt__, A.CmpOp.le: int.__le__,
+    A.CmpOp.gt: int.__gt__, A.CmpOp.ge: int.__ge__,
 }
 CMP_SYMBOLS = {
     A.CmpOp.eq: "==", A.CmpOp.ne: "!=", A.CmpOp.lt: "<", A.CmpOp.le: "<=", A.CmpOp.gt: ">",
@@ -75,8 +81,15 @@ CMP_SYMBOLS = {
 }
 UNARY_SYMBOLS = {A.UnaryOp.usub: "-", A.UnaryOp.uadd: "+", A.UnaryOp.invert: "~"}
 _CONV: dict[int, Callable[[Any, Value], str]] = {
-    ord("r"): ops.to_repr, ord("s"): ops.to_str, ord("a"): lambda ctx, v: ascii(ops.to_repr(ctx, v)),
+    ord("r"): ops.to_repr, ord("s"): ops.to_str, ord("a"): to_ascii,
 }
+def _plain_field(ctx: Ctx, v: Value) -> str:
+    """``f"{v}"``: ``format(v, "")``, which is ``str(v)`` unless a user class defines ``__format__``."""
+    return v if type(v) is str else format_value(ctx, v, "")
+
+
+_SMALL = 1 << 62
+"""Integer operands the compiled fast path of ``+ - * // %`` takes without charging (ops._charge)."""
 EMPTY: frozenset[str] = frozenset()
 
 
@@ -181,12 +194,12 @@ class Compiler:
         """The closure storing a value into an assignment target."""
         return _store(self, target)
 
-    def fail(self, message: str, pos: Pos, limit: bool = False) -> Fn:
+    def fail(self, message: str, pos: Pos) -> Fn:
         """A closure raising ``message`` at ``pos`` when run."""
         ctx = self.ctx
 
         def run(frame: Frame) -> Value:
-            raise (ctx.limit if limit else ctx.error)(message, pos)
+            raise ctx.error(message, pos)
 
         return run
 
@@ -256,7 +269,7 @@ class Compiler:
                 v = f(frame)
                 if star:
                     ctx.pos = p
-                    out.extend(ops.iterate(ctx, v))
+                    out.extend(ops.materialise(ctx, v, "*"))
                 else:
                     out.append(v)
             return out
@@ -285,10 +298,10 @@ class Compiler:
             for kf, vf, kpos in pairs:
                 key = kf(frame)
                 value = vf(frame)
-                try:
-                    out[key] = value
-                except TypeError:
-                    raise ctx.error(f"unhashable type: '{type_name(key)}'", kpos) from None
+                if type(key) not in ops.SCALARS:
+                    ctx.pos = kpos
+                    key = ops.hashable(ctx, key)
+                out[key] = value
             return out
 
         return run
@@ -343,14 +356,26 @@ class Compiler:
 
         if maybe_fast is not None:
             fast = maybe_fast
+            lo, hi = -_SMALL, _SMALL
 
             def run_fast(frame: Frame) -> Value:
                 a = left(frame)
                 b = right(frame)
-                if type(a) is int and type(b) is int:
+                if type(a) is int and type(b) is int and lo < a < hi and lo < b < hi:
                     return fast(a, b)
                 ctx.pos = pos
                 return ops.binop(ctx, sym, a, b)
+
+            if k.op in (A.BinOp.mod, A.BinOp.floor):
+                def run_divide(frame: Frame) -> Value:
+                    a = left(frame)
+                    b = right(frame)
+                    if type(a) is int and type(b) is int and lo < a < hi and b and lo < b < hi:
+                        return fast(a, b)
+                    ctx.pos = pos
+                    return ops.binop(ctx, sym, a, b)
+
+                return run_divide
 
             return run_fast
 
@@ -385,7 +410,14 @@ class Compiler:
         ctx = self.ctx
         sym = CMP_SYMBOLS.get(op)
         if sym is not None:
-            return lambda a, b: ops.compare(ctx, sym, a, b)
+            fast = _INT_COMPARE[op]
+
+            def cmp(a: Value, b: Value) -> Value:
+                if type(a) is int and type(b) is int:
+                    return fast(a, b)
+                return ops.compare(ctx, sym, a, b)
+
+            return cmp
         if op is A.CmpOp.is_:
             return _same
         if op is A.CmpOp.isNot:
@@ -502,7 +534,7 @@ class Compiler:
     def _format(self, k: A.Format, pos: Pos) -> Fn:
         value = self.expr(k.e)
         ctx = self.ctx
-        found = ops.to_str if k.conv is None else _CONV.get(k.conv)
+        found = _plain_field if k.conv is None else _CONV.get(k.conv)
         if found is None:
             return self.fail(f"unknown f-string conversion '!{chr(k.conv or 0)}'", pos)
         conv: Callable[[Ctx, Value], Value] = found
@@ -522,7 +554,9 @@ class Compiler:
             out = []
             for f in parts:
                 v = f(frame)
-                out.append(v if isinstance(v, str) else ops.to_str(ctx, v))
+                out.append(v if type(v) is str else ops.to_str(ctx, v))
+            ctx.pos = pos
+            ctx.alloc(ops.str_bytes(*out))
             return "".join(out)
 
         return run
@@ -544,31 +578,42 @@ class Compiler:
         ctx = self.ctx
         clauses = tuple((self.expr(g.iter), g.iter.pos, self.store(g.target),
                          tuple(self.expr(c) for c in g.ifs)) for g in gens)
+        steps = ctx.budget
 
         def run(frame: Frame) -> None:
             inner = Frame({}, (frame.locals, *frame.enclosing), EMPTY)
             start = min(ctx.limits.max_iterations, ctx.iterations_left)
-            budget = [start]
+            # [iterations left (of the loop limits), left when the steps paid for run out (one
+            # per element: settled in bulk), left when last settled]
+            st = [start, max(0, start - steps.prepay(1)), start]
 
             def level(i: int) -> None:
                 src_fn, src_pos, target, ifs = clauses[i]
                 src = src_fn(frame if i == 0 else inner)
                 ctx.pos = src_pos
-                for v in ops.iterate(ctx, src):
-                    budget[0] -= 1
-                    if budget[0] < 0:
-                        raise ctx.loop_limit("comprehension", start - budget[0], src_pos)
-                    target(inner, v)
-                    if all(ops.truth(ctx, c(inner)) for c in ifs):
-                        if i + 1 == len(clauses):
-                            emit(inner)
-                        else:
-                            level(i + 1)
+                try:
+                    for v in ops.iterate(ctx, src):
+                        st[0] -= 1
+                        if st[0] < st[1]:
+                            if st[0] < 0:
+                                raise ctx.loop_limit("comprehension", start - st[0], src_pos)
+                            steps.settle(ctx, st[2] - st[0])
+                            st[2] = st[0]
+                            st[1] = max(0, st[0] - steps.prepay(1))
+                        target(inner, v)
+                        if all(ops.truth(ctx, c(inner)) for c in ifs):
+                            if i + 1 == len(clauses):
+                                emit(inner)
+                            else:
+                                level(i + 1)
+                except RuntimeError as e:
+                    raise ops.changed_size(ctx, e, f"the comprehension's {type_name(src)}", src_pos) from None
 
             try:
                 level(0)
             finally:
-                ctx.iterations_left -= start - max(0, budget[0])
+                ctx.iterations_left -= start - max(0, st[0])
+                steps.steps -= st[2] - max(0, st[0])
 
         return run
 
@@ -596,12 +641,14 @@ class Compiler:
         ctx = self.ctx
         out: list[dict[Any, Value]] = []
 
+        kpos = k.key.pos
+
         def emit(f: Frame) -> None:
             key = key_fn(f)
-            try:
-                out[-1][key] = value_fn(f)
-            except TypeError:
-                raise ctx.error(f"unhashable type: '{type_name(key)}'", k.key.pos) from None
+            if type(key) not in ops.SCALARS:
+                ctx.pos = kpos
+                key = ops.hashable(ctx, key)
+            out[-1][key] = value_fn(f)
 
         loop = self.comprehension(k.generators, emit)
 

@@ -24,41 +24,26 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
 * ``call(f, args, kwargs)``, ``truth(v)``, ``iterate(v)``, ``binop(op, a, b)``,
   ``compare(op, a, b)``, ``getattr(v, name)``, ``getitem(v, key)``, ``to_str(v)``:
   Python semantics on any traced value, including calls into user functions.
-* Limits: ``max_stmts`` (statements per body), ``max_iterations`` (iterations of one
-  ``while`` or ``for`` loop or comprehension), ``max_total_iterations`` (iterations of all
-  loops of the body together; ``iterations_left`` counts down), ``max_depth`` (user call
-  depth); exceeding one is a LimitError.
+* Limits (``klr.tracer.limits``): ``limits`` holds them; ``iterations_left`` counts down the
+  body's ``max_total_iterations``; ``budget`` is the trace's step and memory budget, shared
+  by its cores. A builtin that builds a large value charges it first with ``alloc(nbytes)``,
+  and host work with ``spend(steps)``; ``limit(message, name)`` makes the LimitError of
+  limit ``name``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from klr import core
 from klr.errors import KlrError, LimitError, TraceError, Warning_
 from klr.pos import NOPOS, Pos
 from klr.tracer import ops
+from klr.tracer.limits import STEPS_PER_STMT, Budget, Limits, limit_note
 from klr.tracer.values import Value
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["Ctx", "Limits"]
-
-
-class Limits:
-    """Resource limits of one trace; every one is a LimitError when exceeded."""
-
-    __slots__ = ("max_depth", "max_iterations", "max_stmts", "max_total_iterations")
-
-    def __init__(self, max_stmts: int = 2_000_000, max_iterations: int = 1_000_000,
-                 max_depth: int = 200, max_total_iterations: int = 2_000_000) -> None:
-        self.max_stmts = max_stmts
-        self.max_iterations = max_iterations
-        self.max_depth = max_depth
-        # Nested loops multiply: this bounds their product, so a trace stops within seconds.
-        self.max_total_iterations = max_total_iterations
 
 
 class Ctx:
@@ -67,7 +52,7 @@ class Ctx:
     def __init__(self, *, arch: int = 2, dialect: str = "beta2", grid: tuple[int, ...] = (),
                  lnc: int = 1, core_index: int = 0, limits: Limits | None = None,
                  sources: dict[tuple[str | None, int], str] | None = None,
-                 resolver: Any = None) -> None:
+                 resolver: Any = None, budget: Budget | None = None) -> None:
         self.pos: Pos = NOPOS
         self.target_name: str | None = None
         self.arch = arch
@@ -79,6 +64,7 @@ class Ctx:
         self.core = core_index
         self.limits = limits or Limits()
         self.iterations_left = self.limits.max_total_iterations
+        self.budget = budget or Budget(self.limits)
         self.state: dict[str, Any] = {}
         self.warnings: list[Warning_] = []
         self.messages: list[Warning_] = []
@@ -102,7 +88,11 @@ class Ctx:
             raise AssertionError("emit outside of a block")
         self._stmt_count += 1
         if self._stmt_count > self.limits.max_stmts:
-            raise self.limit(f"the kernel emits more than {self.limits.max_stmts} statements")
+            raise self.limit(f"the kernel emits more than {self.limits.max_stmts} statements", "max_stmts")
+        budget = self.budget
+        budget.steps -= STEPS_PER_STMT
+        if budget.steps < budget.mark:
+            budget.tick(self)
         self._counter += 1
         stmt = core.Stmt(op, f"inst.{self._counter}", self.pos)
         self._stmts.append(stmt)
@@ -174,10 +164,19 @@ class Ctx:
         pos = pos or self.pos
         return TraceError(msg, pos, source_line=self.source_line(pos))
 
-    def limit(self, msg: str, pos: Pos | None = None) -> LimitError:
-        """A LimitError at ``pos`` (default: ``self.pos``); raise it."""
+    def limit(self, msg: str, name: str, pos: Pos | None = None) -> LimitError:
+        """The LimitError of limit ``name`` (a ``Limits`` field) at ``pos`` (default:
+        ``self.pos``); raise it."""
         pos = pos or self.pos
-        return LimitError(msg, pos, source_line=self.source_line(pos))
+        return LimitError(f"{msg} ({limit_note(name)})", pos, source_line=self.source_line(pos))
+
+    def alloc(self, nbytes: int) -> None:
+        """Charge a value of about ``nbytes`` bytes to the memory budget before building it."""
+        self.budget.alloc(self, nbytes)
+
+    def spend(self, steps: int) -> None:
+        """Charge ``steps`` steps of host work to the step budget before doing it."""
+        self.budget.spend(self, steps)
 
     def loop_limit(self, kind: str, count: int, pos: Pos) -> LimitError:
         """The LimitError of a loop stopped at its ``count``-th iteration: its own limit or the
@@ -185,10 +184,12 @@ class Ctx:
         if count > self.limits.max_iterations:
             if kind == "while loop":
                 return self.limit(f"while loop does not finish within {self.limits.max_iterations} "
-                                  f"iterations", pos)
-            return self.limit(f"{kind} exceeds {self.limits.max_iterations} iterations", pos)
+                                  f"iterations", "max_iterations", pos)
+            return self.limit(f"{kind} exceeds {self.limits.max_iterations} iterations", "max_iterations",
+                              pos)
         return self.limit(f"{kind} stopped: the kernel's loops run more than "
-                          f"{self.limits.max_total_iterations} iterations in total", pos)
+                          f"{self.limits.max_total_iterations} iterations in total", "max_total_iterations",
+                          pos)
 
     def locate(self, err: KlrError, pos: Pos | None = None) -> KlrError:
         """Give ``err`` a position (default ``self.pos``) when it has none."""

@@ -50,6 +50,7 @@ class Plan:
     """How to bind a call's arguments to a function's parameters (cached per function)."""
 
     __slots__ = (
+        "cost",
         "default_names",
         "kw_allowed",
         "kwarg",
@@ -61,7 +62,7 @@ class Plan:
         "vararg",
     )
 
-    def __init__(self, args: A.Args, local_names: frozenset[str]) -> None:
+    def __init__(self, args: A.Args, local_names: frozenset[str], cost: int) -> None:
         self.positional = args.posonlyargs + args.args
         self.n_pos = len(self.positional)
         self.kw_allowed = frozenset(args.args + args.kwonlyargs)
@@ -74,6 +75,7 @@ class Plan:
         self.default_names = self.positional[n_req:] + tuple(k.id for k in args.kw_defaults if k.id)
         self.simple = not (args.vararg or args.kwarg or args.kwonlyargs or args.defaults)
         self.local_names = local_names
+        self.cost = cost
 
 
 def _dotted(e: A.Expr) -> str | None:
@@ -321,7 +323,7 @@ class Engine:
                     names.add(extra)
             if fn.fun is not None:
                 assigned_names(fn.body, names)
-            plan = Plan(fn.args, frozenset(names))
+            plan = Plan(fn.args, frozenset(names), max(1, len(fn.body)))  # steps: a lambda's is 1
             self.plans[key] = plan
         fn.plan = plan
         return plan
@@ -379,8 +381,8 @@ class Engine:
         plan = fn.plan or self.plan_of(fn)
         loc = self._bind(fn, plan, args, kwargs)
         if self.depth >= ctx.limits.max_depth:
-            raise ctx.limit(f"call depth exceeds {ctx.limits.max_depth} "
-                            f"(unbounded recursion in {fn.short_name}?)")
+            raise ctx.limit(f"call depth exceeds {ctx.limits.max_depth} in a call of {fn.short_name}",
+                            "max_depth")
         call_pos = ctx.pos
         saved_target = ctx.target_name
         ctx.target_name = None
@@ -388,6 +390,10 @@ class Engine:
         self.depth += 1
         self.stack.append((fn, frame))
         try:
+            budget = ctx.budget
+            budget.steps -= plan.cost
+            if budget.steps < budget.mark:
+                budget.tick(ctx)
             if fn.expr is not None:
                 return self.eval(fn.expr, frame)
             sig = self.compiler.body(fn.body)(frame)

@@ -10,27 +10,70 @@ cores' programs name things identically, as the reference's per-core traces do.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import itertools
+import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from klr import core
-from klr.errors import UsageError, Warning_
+from klr.errors import LimitError, UsageError, Warning_
 from klr.pos import Pos
 from klr.python import ast as A
 from klr.python.args import value_expr
 from klr.tracer.context import Ctx, Limits
 from klr.tracer.engine import Engine
+from klr.tracer.limits import Budget
 from klr.tracer.objects import Function
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 __all__ = ["TraceResult", "trace", "run_python", "detect_dialect"]
 
 RECURSION_LIMIT = 20_000
 """Python frames the engine may use (deeply nested user calls and expressions)."""
+INT_MAX_STR_DIGITS = 4300
+"""The most digits ``str(int)`` and ``int(str)`` handle in a trace (Python's default limit,
+fixed here so a trace does not depend on the host's setting)."""
+
+
+@contextlib.contextmanager
+def host_settings() -> Iterator[None]:
+    """Python as a trace needs it, restored after: a deep recursion limit, a fixed limit on
+    integer-string conversion, and the cyclic garbage collector off (the step budget runs it
+    at points that depend only on the kernel: see ``Budget.tick``)."""
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+    get_digits = getattr(sys, "get_int_max_str_digits", None)
+    old_digits = get_digits() if get_digits is not None else None
+    if old_digits is not None:
+        sys.set_int_max_str_digits(INT_MAX_STR_DIGITS)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old_limit)
+        if old_digits is not None:
+            sys.set_int_max_str_digits(old_digits)
+        if collecting:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def stack_guard(ctx: Ctx) -> Iterator[None]:
+    """Python's stack running out (calls within expressions within calls, up to
+    ``max_depth`` deep) is a LimitError where the trace was."""
+    try:
+        yield
+    except RecursionError:
+        raise LimitError(f"the kernel nests calls and expressions too deeply: the tracer's stack of "
+                         f"{RECURSION_LIMIT} frames is exhausted", ctx.pos,
+                         source_line=ctx.source_line(ctx.pos)) from None
 
 
 @dataclass
@@ -41,6 +84,10 @@ class TraceResult:
     """Shared constant tensors by their file name (``shared_constants/<sha256>.npy``)."""
     messages: list[Warning_] = field(default_factory=list)
     """Output of ``print`` in the kernel."""
+    steps: int = 0
+    """Steps the trace spent (``Limits.max_steps``)."""
+    memory: int = 0
+    """Bytes the trace's values needed at their peak, as charged and measured (``Limits.max_memory``)."""
 
 
 def detect_dialect(kernel: A.Kernel) -> str:
@@ -89,6 +136,7 @@ class _Setup:
             raise UsageError(f"lnc must be at least 1, got {self.lnc}")
         self.dialect = dialect or detect_dialect(kernel)
         self.limits = limits or Limits()
+        self.budget = Budget(self.limits)
         self.sources = _sources(kernel)
         self.args = kernel.args if args is None else tuple(value_expr(a) for a in args)
         kw = {k.id: k.value for k in kernel.kwargs if k.id is not None}
@@ -99,7 +147,7 @@ class _Setup:
 
     def new_ctx(self, core_index: int, grid: tuple[int, ...]) -> Ctx:
         return Ctx(arch=self.arch, dialect=self.dialect, grid=grid, lnc=self.lnc, core_index=core_index,
-                   limits=self.limits, sources=self.sources)
+                   limits=self.limits, sources=self.sources, budget=self.budget)
 
 
 def _grid(value: Any) -> tuple[int, ...]:
@@ -107,8 +155,17 @@ def _grid(value: Any) -> tuple[int, ...]:
         return ()
     dims = (value,) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else None
     if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
-        raise UsageError(f"grid must be a positive integer or a tuple of them, got {value!r}")
+        raise UsageError(f"grid must be a positive integer or a tuple of them, got {describe(value)}")
     return dims
+
+
+def _check_instances(ctx: Ctx, grid: tuple[int, ...], lnc: int) -> None:
+    """Refuse a launch grid (times the logical cores) with more instances than ``max_grid``."""
+    count = lnc * math.prod(grid)
+    if count > ctx.limits.max_grid:
+        shown = " x ".join(map(str, grid)) or "1"
+        cores = f" on {lnc} logical cores" if lnc > 1 else ""
+        raise ctx.limit(f"the kernel would be traced {count} times (SPMD grid {shown}{cores})", "max_grid")
 
 
 def _flags(engine: Engine) -> dict[str, Value]:
@@ -116,7 +173,7 @@ def _flags(engine: Engine) -> dict[str, Value]:
     for e in engine.kernel.flags:
         v = engine.eval_const(e)
         if not (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)):
-            raise engine.ctx.error(f"a kernel flag must be a (name, value) pair, got {v!r}", e.pos)
+            raise engine.ctx.error(f"a kernel flag must be a (name, value) pair, got {describe(v)}", e.pos)
         out[v[0]] = v[1]
     return out
 
@@ -185,6 +242,23 @@ def _flatten(v: Value, out: list[Value]) -> list[Value]:
     return out
 
 
+def _check_returned(ctx: Ctx, v: Value, depth: int = 0, path: set[int] | None = None) -> None:
+    """A returned value must nest at most ``max_nesting`` deep and not contain itself (it is
+    walked to find its tensors)."""
+    if type(v) not in (tuple, list, dict):
+        return
+    if depth >= ctx.limits.max_nesting:
+        raise ctx.limit(f"cannot return a value nested more than {ctx.limits.max_nesting} deep",
+                        "max_nesting")
+    path = set() if path is None else path
+    if id(v) in path:
+        raise ctx.error(f"a kernel cannot return a {type_name(v)} that contains itself")
+    path.add(id(v))
+    for x in (v.values() if type(v) is dict else v):
+        _check_returned(ctx, x, depth + 1, path)
+    path.discard(id(v))
+
+
 def _returned(ctx: Ctx, value: Value) -> Value:
     from klr.tracer.nki.tensors import returned
 
@@ -210,6 +284,12 @@ def _unique(ts: Iterable[core.TensorName]) -> tuple[core.TensorName, ...]:
 def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
         tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Engine]:
     ctx = setup.new_ctx(core_index, ())
+    with stack_guard(ctx):
+        return _trace_body(setup, ctx, result)
+
+
+def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> tuple[
+        tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Engine]:
     engine = Engine(setup.kernel, ctx)
     ctx.pos = _fun_pos(setup.entry)
     engine.bind_globals()
@@ -217,6 +297,7 @@ def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
     ctx.state["flags"] = flags
     ctx.grid = _grid(setup.grid_arg if setup.grid_arg is not None else flags.get("spmd_grid"))
     grid = ctx.grid
+    _check_instances(ctx, grid, setup.lnc)
     inputs = _Inputs(engine, setup)
     fn = engine.bindings[setup.entry.name]
     assert isinstance(fn, Function)
@@ -226,7 +307,9 @@ def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
         ctx.instance = n
         ctx.begin_block("spmd." + ".".join(map(str, idx)) if grid else "main")
         ctx.pos = _fun_pos(setup.entry)
-        value = _returned(ctx, engine.call_function(fn, inputs.args, inputs.kwargs, entry=True))
+        value = engine.call_function(fn, inputs.args, inputs.kwargs, entry=True)
+        _check_returned(ctx, value)
+        value = _returned(ctx, value)
         ctx.end_block()
         if n == 0:
             returned = value
@@ -264,9 +347,7 @@ def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Map
     """
     setup = _Setup(py_kernel, args, kwargs, grid, lnc, arch, dialect, limits)
     result = TraceResult(core.LncKernel(setup.entry.name, (), (), (), (), (), ()))
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
-    try:
+    with host_settings():
         bodies = []
         inputs: tuple[core.TensorName, ...] = ()
         outputs: tuple[core.TensorName, ...] = ()
@@ -280,8 +361,10 @@ def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Map
                 inputs, outputs, edges = ins, outs, _edges(engine)
             shared.extend(engine.ctx.state.get("shared_buffers", ()))
             files.update(engine.ctx.state.get("shared_constant_files", {}))
-    finally:
-        sys.setrecursionlimit(old_limit)
+    budget = setup.budget
+    budget.measure_now()
+    result.steps = setup.limits.max_steps - budget.steps
+    result.memory = budget.peak
     out_names = {t.name for t in outputs}
     result.kernel = core.LncKernel(
         name=setup.entry.name.rsplit(".", 1)[-1],
@@ -304,9 +387,7 @@ def run_python(py_kernel: A.Kernel, name: str | None = None, args: Iterable[Any]
     ctx = Ctx(arch=py_kernel.arch, dialect=dialect or detect_dialect(py_kernel), limits=limits,
               sources=_sources(py_kernel))
     engine = Engine(py_kernel, ctx)
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
-    try:
+    with host_settings(), stack_guard(ctx):
         engine.bind_globals()
         fn = engine.bindings.get(name or py_kernel.entry)
         if not isinstance(fn, Function):
@@ -316,7 +397,5 @@ def run_python(py_kernel: A.Kernel, name: str | None = None, args: Iterable[Any]
         ctx.begin_block("main")
         value = engine.call_function(fn, tuple(args), dict(kwargs or {}), entry=True)
         ctx.end_block()
-    finally:
-        sys.setrecursionlimit(old_limit)
     return value, ctx
 

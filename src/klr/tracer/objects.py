@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import ops
+from klr.tracer import ops, show
 from klr.tracer.registry import MISSING
-from klr.tracer.values import TraceObject, Value
+from klr.tracer.show import describe
+from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
@@ -207,15 +208,15 @@ class ClassValue(TraceObject):
         if len(args) != 1 or kwargs:
             raise ctx.error(f"{self.short_name}() takes exactly one argument (a member value)")
         for m in self.members.values():
-            if m.value == args[0] and type(m.value) is type(args[0]):
+            if type(m.value) is type(args[0]) and ops.equal(ctx, m.value, args[0]):
                 return m
-        raise ctx.error(f"{args[0]!r} is not a valid {self.short_name}")
+        raise ctx.error(f"{describe(args[0])} is not a valid {self.short_name}")
 
     def getitem(self, ctx: Ctx, key: Value) -> Value:
         if self.kind == ClassKind.ENUM:
             m = self.members.get(key) if isinstance(key, str) else None
             if m is None:
-                raise ctx.error(f"'{key}' is not a member of {self.short_name}")
+                raise ctx.error(f"{describe(key)} is not a member of {self.short_name}")
             return m
         return super().getitem(ctx, key)
 
@@ -259,6 +260,7 @@ class Instance(TraceObject):
     """An instance of a user class; ``dict`` holds its attributes."""
 
     __slots__ = ("cls", "dict")
+    pure_compare = True  # a user __eq__ may emit, as any user code may; klr's own compare does not
 
     def __init__(self, cls: ClassValue, fields: dict[str, Value] | None = None) -> None:
         self.cls = cls
@@ -319,7 +321,7 @@ class Instance(TraceObject):
             return r
         if op in ("==", "!=") and self.cls.kind in (ClassKind.DATACLASS, ClassKind.NAMEDTUPLE):
             same = (isinstance(other, Instance) and other.cls is self.cls
-                    and self._field_values() == other._field_values())
+                    and ops.equal(ctx, self._field_values(), other._field_values()))
             return same if op == "==" else not same
         return super().compare(ctx, op, other, reflected)
 
@@ -371,22 +373,50 @@ class Instance(TraceObject):
         return super().contains(ctx, item) if r is NotImplemented else ops.truth(ctx, r)
 
     def to_str(self, ctx: Ctx) -> str:
-        r = self._dunder(ctx, "__str__")
-        if r is NotImplemented:
-            return self.to_repr(ctx)
-        return ops.to_str(ctx, r)
+        r = self._text(ctx, "__str__")
+        return self.to_repr(ctx) if r is None else r
 
     def to_repr(self, ctx: Ctx) -> str:
-        r = self._dunder(ctx, "__repr__")
+        r = self._text(ctx, "__repr__")
+        if r is not None:
+            return r
+        if self.cls.kind in (ClassKind.DATACLASS, ClassKind.NAMEDTUPLE):
+            return show.to_repr(ctx, _Fields(self))
+        return repr(self)
+
+    def user_format(self, ctx: Ctx, spec: str) -> str | None:
+        """The user's ``__format__(spec)``, or None when the class defines none."""
+        return self._text(ctx, "__format__", spec)
+
+    def _text(self, ctx: Ctx, name: str, *args: Value) -> str | None:
+        """The string a user ``__str__``/``__repr__``/``__format__`` returns (None: not defined)."""
+        pos = ctx.pos
+        r = self._dunder(ctx, name, *args)
+        ctx.pos = pos
         if r is NotImplemented:
-            return repr(self)
-        return ops.to_str(ctx, r)
+            return None
+        if type(r) is not str:
+            raise ctx.error(f"{name} must return a string, not '{type_name(r)}'")
+        return r
 
     def __repr__(self) -> str:
         if self.cls.kind in (ClassKind.DATACLASS, ClassKind.NAMEDTUPLE):
-            inner = ", ".join(f"{k}={self.dict.get(k)!r}" for k in self.cls.fields)
+            inner = ", ".join(f"{k}={describe(self.dict.get(k), 30)}" for k in self.cls.fields)
             return f"{self.cls.short_name}({inner})"
         return f"<{self.cls.short_name} object>"
+
+
+class _Fields(TraceObject):
+    """A dataclass or NamedTuple instance as klr's printer shows it: ``P(x=1, y=[2])``."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Instance) -> None:
+        self.obj = obj
+
+    def repr_parts(self, ctx: Ctx) -> tuple[str, list[tuple[str, Value]], str]:
+        o = self.obj
+        return f"{o.cls.short_name}(", [(f"{k}=", o.dict.get(k)) for k in o.cls.fields], ")"
 
 
 class EnumMember(TraceObject):
@@ -395,6 +425,7 @@ class EnumMember(TraceObject):
 
     __slots__ = ("cls", "name", "value")
     type_name = "enum"
+    pure_compare = True
 
     def __init__(self, cls: ClassValue, name: str, value: Value) -> None:
         self.cls = cls

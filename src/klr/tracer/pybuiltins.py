@@ -7,17 +7,21 @@ They follow Python's semantics on traced values; callables passed in (``key=``, 
 
 ``isinstance(x, C)`` accepts the Python type builtins (``int``, ``float``, ...), user classes
 and any TraceObject with an ``instancecheck(value) -> bool`` method (the NKI layer's types).
+
+Builtins that run Python's own code on a kernel's values (``int``, ``round``, ``chr``...) call
+it through the allow-list (host.py); the others are klr code over klr values. ``math`` is in
+pymath.py.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from klr.errors import TraceError
-from klr.tracer import ops
+from klr.tracer import host, ops
 from klr.tracer.context import Ctx
+from klr.tracer.host import ANY, INT, NUM, OPT_INT, STR, Arg
 from klr.tracer.objects import (
     MISSING,
     NO_DEFAULT,
@@ -29,32 +33,56 @@ from klr.tracer.objects import (
     Function,
     Instance,
 )
-from klr.tracer.pymethods import PyMethod, sort_values
+from klr.tracer.pymethods import HostMethod, pairs
 from klr.tracer.registry import BuiltinFn, builtin, constant, lookup
+from klr.tracer.sets import KlrSet, elements
 from klr.tracer.values import TraceObject, Value, type_name
 
-_MISSING: Any = object()
+
+class _Unset:
+    """The default of an optional argument that was not given."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_MISSING: Any = _Unset()
 
 
 def _materialise(ctx: Ctx, v: Value, what: str) -> list[Value]:
-    """The elements of an iterable as a list, refusing absurd sizes."""
-    limit = ops.MAX_SEQUENCE
-    if isinstance(v, range) and len(v) > limit:
-        raise ctx.limit(f"{what}() of a range with more than {limit} elements")
-    out = []
-    for x in ops.iterate(ctx, v):
-        out.append(x)
-        if len(out) > limit:
-            raise ctx.limit(f"{what}() of more than {limit} elements")
-    return out
+    return ops.materialise(ctx, v, what)
 
 
-def _py(ctx: Ctx, what: str, fn: Callable[..., Value], *args: Value) -> Value:
-    """Run a Python builtin on user values, turning bad-input exceptions into TraceErrors."""
-    try:
-        return fn(*args)
-    except (TypeError, ValueError, OverflowError, ZeroDivisionError) as e:
-        raise ctx.error(f"{what}(): {e}") from None
+def _parse_steps(x: Value, base: int = 10) -> int:
+    """len(x)**2 / 65536 for a string (Python's int parsing is quadratic)"""
+    return len(x) ** 2 >> 16 if type(x) is str else 0
+
+
+def _scan_steps(x: Value) -> int:
+    """len(x) / 1024 for a string"""
+    return len(x) >> 10 if type(x) is str else 0
+
+
+def _round_steps(x: Value, ndigits: int | None = None) -> int:
+    """a product of the integer's size, when rounding it to tens"""
+    if type(x) is int and ndigits is not None and ndigits < 0:
+        return host.mul_steps(x.bit_length(), x.bit_length())
+    return 0
+
+
+def _modpow_steps(base: int, exp: int, mod: int) -> int:
+    """bits(exp) products of the modulus's size"""
+    return abs(exp).bit_length() * host.mul_steps(mod.bit_length(), mod.bit_length())
+
+
+def _plain(v: Value) -> Value:
+    """An int-like enum member as its int; anything else unchanged."""
+    return v.value if isinstance(v, EnumMember) and v.cls.int_like else v
+
+
+_INT = host.host("builtins.int", int, (Arg("x", (int, bool, float, str)), Arg("base", INT, True, "any")),
+                 host._no_cost, _parse_steps)
+_FLOAT = host.host("builtins.float", float, (Arg("x", (int, bool, float, str)),), host._no_cost, _scan_steps)
 
 
 # --- types and conversions ---------------------------------------------------------------------
@@ -62,18 +90,15 @@ def _py(ctx: Ctx, what: str, fn: Callable[..., Value], *args: Value) -> Value:
 @builtin("builtins.int", dialect="python")
 def int_(ctx: Ctx, x: Value = 0, base: Value = _MISSING) -> Value:
     """``int(x)`` / ``int(s, base)``."""
-    if isinstance(x, EnumMember):
-        x = x.value
+    x = _plain(x)
     if base is not _MISSING:
-        return _py(ctx, "int", int, x, base)
-    return _py(ctx, "int", int, x)
+        return host.call(ctx, _INT, (x, base))
+    return host.call(ctx, _INT, (x,))
 
 
 @builtin("builtins.float", dialect="python")
 def float_(ctx: Ctx, x: Value = 0.0) -> Value:
-    if isinstance(x, EnumMember):
-        x = x.value
-    return _py(ctx, "float", float, x)
+    return host.call(ctx, _FLOAT, (_plain(x),))
 
 
 @builtin("builtins.bool", dialect="python")
@@ -102,30 +127,29 @@ def list_(ctx: Ctx, xs: Value = ()) -> list[Value]:
 
 
 @builtin("builtins.set", dialect="python")
-def set_(ctx: Ctx, xs: Value = ()) -> set[Value]:
-    return _py(ctx, "set", set, _materialise(ctx, xs, "set"))
+def set_(ctx: Ctx, xs: Value = ()) -> KlrSet:
+    """A set that iterates in insertion order (klr.tracer.sets)."""
+    return KlrSet(dict(elements(ctx, xs)))
 
 
 @builtin("builtins.dict", dialect="python")
 def dict_(ctx: Ctx, xs: Value = (), **kwargs: Value) -> dict[Value, Value]:
-    if isinstance(xs, dict):
-        out = dict(xs)
-    else:
-        out = {}
-        for item in _materialise(ctx, xs, "dict"):
-            pair = _materialise(ctx, item, "dict")
-            if len(pair) != 2:
-                raise ctx.error(f"dict(): an element has {len(pair)} items, 2 are required")
-            _py(ctx, "dict", out.__setitem__, pair[0], pair[1])
+    out = dict(pairs(ctx, xs, "dict"))
     out.update(kwargs)
     return out
+
+
+_SLICE = host.host("builtins.slice", slice, (Arg("start", (ANY,)), Arg("stop", (ANY,), optional=True),
+                                              Arg("step", (ANY,), optional=True)), host._no_cost)
+_RANGE = host.host("builtins.range", range, (Arg("start", INT), Arg("stop", INT, optional=True),
+                                              Arg("step", INT, optional=True)), host._no_cost)
 
 
 @builtin("builtins.slice", dialect="python")
 def slice_(ctx: Ctx, *args: Value) -> slice:
     if not 1 <= len(args) <= 3:
         raise ctx.error(f"slice() takes 1 to 3 arguments but {len(args)} were given")
-    return slice(*args)
+    return host.call(ctx, _SLICE, args)
 
 
 @builtin("builtins.range", dialect="python")
@@ -138,12 +162,12 @@ def range_(ctx: Ctx, *args: Value) -> range:
             raise ctx.error(f"range() arguments must be integers, not '{type_name(a)}'")
     if len(args) == 3 and args[2] == 0:
         raise ctx.error("range() step must not be zero")
-    return range(*args)
+    return host.call(ctx, _RANGE, args)
 
 
 _TYPES: dict[str, type] = {
     "builtins.int": int, "builtins.float": float, "builtins.bool": bool, "builtins.str": str,
-    "builtins.tuple": tuple, "builtins.list": list, "builtins.dict": dict, "builtins.set": set,
+    "builtins.tuple": tuple, "builtins.list": list, "builtins.dict": dict, "builtins.set": KlrSet,
     "builtins.slice": slice, "builtins.range": range,
 }
 _TYPE_NAMES = {t: n for n, t in _TYPES.items()}
@@ -158,28 +182,27 @@ class TypeOf(TraceObject):
     def __init__(self, name: str) -> None:
         self.name = name
 
+    @staticmethod
+    def of(name: str) -> TypeOf:
+        """The one TypeOf of each name, so ``type(a) is type(b)`` and dict keys work by identity."""
+        got = _TYPE_OFS.get(name)
+        if got is None:
+            got = _TYPE_OFS[name] = TypeOf(name)
+        return got
+
     def getattr(self, ctx: Ctx, name: str) -> Value:
         if name == "__name__":
             return self.name
         return super().getattr(ctx, name)
-
-    def compare(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
-        if op in ("==", "!="):
-            same = isinstance(other, TypeOf) and other.name == self.name
-            return same if op == "==" else not same
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.name)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TypeOf) and other.name == self.name
 
     def instancecheck(self, value: Value) -> bool:
         return type_name(value) == self.name
 
     def __repr__(self) -> str:
         return f"<class '{self.name}'>"
+
+
+_TYPE_OFS: dict[str, TypeOf] = {}
 
 
 @builtin("builtins.type", dialect="python")
@@ -190,7 +213,7 @@ def type_(ctx: Ctx, x: Value) -> Value:
     name = _TYPE_NAMES.get(type(x))
     if name is not None:
         return lookup(name, ctx.dialect)
-    return TypeOf(type_name(x))
+    return TypeOf.of(type_name(x))
 
 
 def _isinstance1(ctx: Ctx, x: Value, c: Value) -> bool:
@@ -216,7 +239,7 @@ def isinstance_(ctx: Ctx, x: Value, classinfo: Value) -> bool:
 def callable_(ctx: Ctx, x: Value) -> bool:
     if isinstance(x, Instance):
         return x.cls.lookup("__call__") is not MISSING
-    return isinstance(x, (Function, BuiltinFn, ClassValue, BoundMethod, PyMethod, Partial))
+    return isinstance(x, (Function, BuiltinFn, ClassValue, BoundMethod, HostMethod, Partial))
 
 
 # --- attributes ---------------------------------------------------------------------------------
@@ -260,9 +283,9 @@ def len_(ctx: Ctx, x: Value) -> int:
 
 
 def _extreme(ctx: Ctx, what: str, op: str, args: tuple[Value, ...], key: Value, default: Value) -> Value:
-    items = _materialise(ctx, args[0], what) if len(args) == 1 else list(args)
     if not args:
         raise ctx.error(f"{what}() expected at least 1 argument, got 0")
+    items = _materialise(ctx, args[0], what) if len(args) == 1 else list(args)
     if not items:
         if default is _MISSING:
             raise ctx.error(f"{what}() of an empty sequence")
@@ -290,6 +313,7 @@ def max_(ctx: Ctx, *args: Value, key: Value = None, default: Value = _MISSING) -
 def sum_(ctx: Ctx, xs: Value, start: Value = 0) -> Value:
     total = start
     for x in _materialise(ctx, xs, "sum"):
+        ctx.spend(1)
         total = ops.binop(ctx, "+", total, x)
     return total
 
@@ -321,14 +345,14 @@ def zip_(ctx: Ctx, *xss: Value, strict: Value = False) -> Iterator[tuple[Value, 
 
 @builtin("builtins.reversed", dialect="python")
 def reversed_(ctx: Ctx, xs: Value) -> Iterator[Value]:
-    if isinstance(xs, (list, tuple, range, str, dict)):
+    if type(xs) in (list, tuple, range, str, dict):
         return reversed(xs)
     return reversed(_materialise(ctx, xs, "reversed"))
 
 
 @builtin("builtins.sorted", dialect="python")
 def sorted_(ctx: Ctx, xs: Value, *, key: Value = None, reverse: Value = False) -> list[Value]:
-    return sort_values(ctx, _materialise(ctx, xs, "sorted"), key, ops.truth(ctx, reverse))
+    return ops.sort_values(ctx, _materialise(ctx, xs, "sorted"), key, ops.truth(ctx, reverse))
 
 
 @builtin("builtins.map", dialect="python")
@@ -366,20 +390,28 @@ def next_(ctx: Ctx, it: Value, default: Value = _MISSING) -> Value:
 
 # --- numbers ------------------------------------------------------------------------------------
 
+_ABS = host.host("builtins.abs", abs, (Arg("x", NUM),), host.int_bytes)
+_POW = host.host("builtins.pow", pow, (Arg("base", INT), Arg("exp", INT), Arg("mod", INT)), host.int_bytes,
+                 _modpow_steps)
+_ROUND = host.host("builtins.round", round, (Arg("number", NUM), Arg("ndigits", OPT_INT, True, "any")),
+                   host.int_bytes, _round_steps)
+_CHR = host.host("builtins.chr", chr, (Arg("i", INT),), host._no_cost)
+_ORD = host.host("builtins.ord", ord, (Arg("c", STR),), host._no_cost)
+
+
 @builtin("builtins.abs", dialect="python")
 def abs_(ctx: Ctx, x: Value) -> Value:
     if isinstance(x, Instance):
         m = x._method("__abs__")
         if m is not MISSING:
             return ops.call(ctx, m, (), {})
-    if isinstance(x, EnumMember) and x.cls.int_like:
-        x = x.value
+    x = _plain(x)
     if isinstance(x, TraceObject):
         abs_fn = getattr(x, "abs", None)
         if abs_fn is not None:
             return abs_fn(ctx)
         raise ctx.error(f"bad operand type for abs(): '{x.type_name}'")
-    return _py(ctx, "abs", abs, x)
+    return host.call(ctx, _ABS, (x,))
 
 
 @builtin("builtins.divmod", dialect="python")
@@ -391,22 +423,25 @@ def divmod_(ctx: Ctx, a: Value, b: Value) -> tuple[Value, Value]:
 def pow_(ctx: Ctx, base: Value, exp: Value, mod: Value = None) -> Value:
     if mod is None:
         return ops.binop(ctx, "**", base, exp)
-    return _py(ctx, "pow", pow, base, exp, mod)
+    return host.call(ctx, _POW, (_plain(base), _plain(exp), _plain(mod)))
 
 
 @builtin("builtins.round", dialect="python")
 def round_(ctx: Ctx, x: Value, ndigits: Value = None) -> Value:
-    return _py(ctx, "round", round, x, ndigits)
+    x, ndigits = _plain(x), _plain(ndigits)
+    if type(x) is int and type(ndigits) is int and ndigits < 0 and -ndigits > x.bit_length() // 3 + 1:
+        return 0   # every digit is rounded away (Python would first compute 10 ** -ndigits)
+    return host.call(ctx, _ROUND, (x,) if ndigits is None else (x, ndigits))
 
 
 @builtin("builtins.chr", dialect="python")
 def chr_(ctx: Ctx, i: Value) -> str:
-    return _py(ctx, "chr", chr, i)
+    return host.call(ctx, _CHR, (_plain(i),))
 
 
 @builtin("builtins.ord", dialect="python")
 def ord_(ctx: Ctx, c: Value) -> int:
-    return _py(ctx, "ord", ord, c)
+    return host.call(ctx, _ORD, (c,))
 
 
 # --- output -------------------------------------------------------------------------------------
@@ -414,7 +449,10 @@ def ord_(ctx: Ctx, c: Value) -> int:
 @builtin("builtins.print", dialect="python")
 def print_(ctx: Ctx, *args: Value, sep: Value = " ", end: Value = "\n") -> None:
     """Records the text as a trace message (shown by ``klr trace``); nothing is emitted."""
-    ctx.message(ops.to_str(ctx, sep).join(ops.to_str(ctx, a) for a in args))
+    parts = [ops.to_str(ctx, a) for a in args]
+    glue = ops.to_str(ctx, sep)
+    ctx.alloc(ops.str_bytes(glue) * len(parts) + ops.str_bytes(*parts) + 256)
+    ctx.message(glue.join(parts))
 
 
 @builtin("builtins.super", dialect="python")
@@ -428,68 +466,13 @@ def format_(ctx: Ctx, value: Value, spec: Value = "") -> str:
     """``format(value, spec)``; f-string format specs arrive here."""
     if not isinstance(spec, str):
         raise ctx.error(f"format(): the format spec must be a string, not '{type_name(spec)}'")
-    if isinstance(value, TraceObject):
-        value = ops.to_str(ctx, value)
-    return _py(ctx, "format", format, value, spec)
+    from klr.tracer.formatting import format_value
+
+    return format_value(ctx, value, spec)
 
 
 constant("builtins.Ellipsis", Ellipsis, dialect="python")
 constant("builtins.NotImplemented", NotImplemented, dialect="python")
-
-
-# --- math ---------------------------------------------------------------------------------------
-
-def _math(name: str, fn: Callable[..., Value], nargs: int) -> None:
-    if nargs == 1:
-        def impl1(ctx: Ctx, x: Value) -> Value:
-            return _py(ctx, f"math.{name}", fn, x)
-        builtin(f"math.{name}", dialect="python", doc=fn.__doc__ or "")(impl1)
-    else:
-        def impl2(ctx: Ctx, x: Value, y: Value) -> Value:
-            return _py(ctx, f"math.{name}", fn, x, y)
-        builtin(f"math.{name}", dialect="python", doc=fn.__doc__ or "")(impl2)
-
-
-for _name in ("ceil", "floor", "sqrt", "log2", "log10", "exp", "fabs", "trunc", "isqrt", "isinf",
-              "isnan", "isfinite", "factorial", "sin", "cos", "tan", "tanh", "atan", "erf"):
-    _math(_name, getattr(math, _name), 1)
-for _name in ("pow", "fmod", "copysign", "atan2", "comb"):
-    _math(_name, getattr(math, _name), 2)
-
-
-@builtin("math.log", dialect="python")
-def math_log(ctx: Ctx, x: Value, base: Value = math.e) -> float:
-    return _py(ctx, "math.log", math.log, x, base)
-
-
-@builtin("math.gcd", dialect="python")
-def math_gcd(ctx: Ctx, *xs: Value) -> int:
-    return _py(ctx, "math.gcd", math.gcd, *xs)
-
-
-@builtin("math.lcm", dialect="python")
-def math_lcm(ctx: Ctx, *xs: Value) -> int:
-    return _py(ctx, "math.lcm", math.lcm, *xs)
-
-
-@builtin("math.prod", dialect="python")
-def math_prod(ctx: Ctx, xs: Value, *, start: Value = 1) -> Value:
-    total = start
-    for x in _materialise(ctx, xs, "math.prod"):
-        total = ops.binop(ctx, "*", total, x)
-    return total
-
-
-@builtin("math.isclose", dialect="python")
-def math_isclose(ctx: Ctx, a: Value, b: Value, *, rel_tol: Value = 1e-09, abs_tol: Value = 0.0) -> bool:
-    try:
-        return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
-    except TypeError as e:
-        raise ctx.error(f"math.isclose(): {e}") from None
-
-
-for _name in ("pi", "e", "inf", "nan", "tau"):
-    constant(f"math.{_name}", getattr(math, _name), dialect="python")
 
 
 # --- dataclasses and enum ----------------------------------------------------------------------

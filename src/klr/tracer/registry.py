@@ -421,6 +421,7 @@ def load_all() -> None:
         return
     _loaded = True
     importlib.import_module("klr.tracer.pybuiltins")
+    importlib.import_module("klr.tracer.pymath")
     try:
         importlib.import_module("klr.tracer.nki")
     except ModuleNotFoundError as e:

@@ -107,7 +107,7 @@ def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
                 items = v
             else:
                 ctx.pos = pos
-                items = list(ops.iterate(ctx, v))
+                items = ops.materialise(ctx, v, "unpacking")
             if len(items) != n:
                 ctx.pos = pos
                 raise ctx.error(f"cannot unpack {len(items)} value{'s' * (len(items) != 1)} into {n} targets")
@@ -122,7 +122,7 @@ def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
 
     def unpack_star(frame: Frame, v: Value) -> None:
         ctx.pos = pos
-        items = list(ops.iterate(ctx, v))
+        items = ops.materialise(ctx, v, "unpacking")
         if len(items) < n - 1:
             raise ctx.error(f"cannot unpack {len(items)} values into at least {n - 1} targets")
         for part, item in zip(before, items, strict=False):
@@ -296,6 +296,8 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
     orelse = c.body(k.orelse) if k.orelse else None
     ipos = k.iter.pos
     ctx = c.ctx
+    budget = ctx.budget
+    cost = len(k.body)  # steps per iteration: its statements
 
     def run(frame: Frame) -> Signal | None:
         src = src_fn(frame)
@@ -311,13 +313,19 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
             src.loop(ctx, loop_body)
             return None
         limit = min(ctx.limits.max_iterations, ctx.iterations_left)
+        stop = min(limit, budget.prepay(cost))
         loc = frame.locals
-        n = 0
+        n = paid = 0
         try:
             for v in ops.iterate(ctx, src):
                 n += 1
-                if n > limit:
-                    raise ctx.loop_limit("for loop", n, pos)
+                if n > stop:
+                    if n > limit:
+                        raise ctx.loop_limit("for loop", n, pos)
+                    ctx.pos = pos   # out of steps: the loop's fault
+                    budget.settle(ctx, (n - paid) * cost)
+                    paid = n
+                    stop = min(limit, n + budget.prepay(cost))
                 if name is not None:
                     loc[name] = v
                 else:
@@ -335,6 +343,7 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
             raise ctx.error(f"the loop's {type_name(src)} changed size during iteration", ipos) from None
         finally:
             ctx.iterations_left -= n
+            budget.steps -= (n - paid) * cost
         return orelse(frame) if orelse is not None else None
 
     return run
@@ -346,10 +355,13 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
     orelse = c.body(k.orelse) if k.orelse else None
     tpos = k.test.pos
     ctx = c.ctx
+    budget = ctx.budget
+    cost = len(k.body) + 1  # steps per iteration: the test and the statements
 
     def run(frame: Frame) -> Signal | None:
         limit = min(ctx.limits.max_iterations, ctx.iterations_left)
-        n = 0
+        stop = min(limit, budget.prepay(cost))
+        n = paid = 0
         try:
             while True:
                 t = test(frame)
@@ -361,8 +373,13 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
                 if not t:
                     break
                 n += 1
-                if n > limit:
-                    raise ctx.loop_limit("while loop", n, pos)
+                if n > stop:
+                    if n > limit:
+                        raise ctx.loop_limit("while loop", n, pos)
+                    ctx.pos = pos
+                    budget.settle(ctx, (n - paid) * cost)
+                    paid = n
+                    stop = min(limit, n + budget.prepay(cost))
                 r = body(frame)
                 if r is not None:
                     if r is BREAK:
@@ -372,6 +389,7 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
                     return r
         finally:
             ctx.iterations_left -= n
+            budget.steps -= (n - paid) * cost
         return orelse(frame) if orelse is not None else None
 
     return run

@@ -1,15 +1,25 @@
 """The tracer's value domain.
 
-Python values are represented by the plain Python objects themselves: ``int``, ``float``,
-``bool``, ``str``, ``None``, ``tuple``, ``list``, ``dict``, ``slice``, ``Ellipsis`` and ``range``
-(plus the iterators that builtins such as ``enumerate`` return). Lists and dicts are shared by
-reference exactly as in Python, so mutation through an alias is visible everywhere.
+A traced program only ever sees klr's own values, and no path leads from one of them to a
+host Python object (docs/trace.md, "Security model"):
 
-Everything else is a ``TraceObject``: tensors and index tiles (the NKI layer), modules,
-builtin functions, and the engine's user functions, classes, instances and enum members.
+* **Plain values**, represented by the Python objects themselves: ``int``, ``float``,
+  ``bool``, ``str``, ``None``, ``tuple``, ``list``, ``dict``, ``slice``, ``Ellipsis``,
+  ``range``, ``NotImplemented`` and the iterators klr's builtins return. Lists and dicts are
+  shared by reference exactly as in Python, so mutation through an alias is visible
+  everywhere. Their attributes and methods are only those on the allow-list (host.py,
+  pymethods.py); their operators, comparisons, ``repr`` and hashing are klr's (ops.py,
+  show.py, formatting.py).
+* **TraceObjects**: everything else. Tensors and index tiles (the NKI layer), modules,
+  builtin functions, sets and dict views (sets.py), and the engine's user functions,
+  classes, instances and enum members.
+
 The engine never looks inside a TraceObject; it calls the protocol methods below, each of
 which receives the ``Ctx`` of the running kernel (``ctx.pos`` is the position of the
-expression being evaluated) and raises ``ctx.error(...)`` for bad input.
+expression being evaluated) and raises ``ctx.error(...)`` for bad input. A TraceObject's
+Python-level dunders are never reached by kernels except ``__repr__`` (which must not show
+an address), ``__hash__``/``__eq__`` (identity unless the class defines them, for dict keys)
+and ``__index__`` (int-like enum members, when Python indexes a sequence).
 
 Conventions every method follows:
 
@@ -31,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-__all__ = ["TraceObject", "type_name", "Value"]
+__all__ = ["TraceObject", "type_name", "type_name_of", "Value"]
 
 Value = Any
 """A traced value: a plain Python value or a TraceObject."""
@@ -47,6 +57,10 @@ class TraceObject:
     __slots__ = ()
 
     type_name: ClassVar[str] = "object"
+
+    pure_compare: ClassVar[bool] = False
+    """True when ``compare`` has no side effect (emits nothing): containers then use it to
+    compare their elements (``[a] == [b]``); otherwise elements compare by identity."""
 
     dynamic: ClassVar[bool] = False
     """True for runtime values (e.g. a register scalar): ``if``/``while`` tests and ``for``
@@ -151,6 +165,12 @@ class TraceObject:
     def exit(self, ctx: Ctx) -> None:
         """``with`` exit (also run when the body raises a KlrError)."""
 
+    # --- printing ---------------------------------------------------------------------------
+    # ``repr(v)``/``str(v)`` of a TraceObject (show.py) is, in order of preference: its
+    # ``to_repr(ctx)``/``to_str(ctx)`` when the class defines them (user code may run); its
+    # ``repr_parts(ctx) -> (head, [(label, value)...], tail) | None`` when the class defines it
+    # (a container: klr prints the values); else ``__repr__``, which must not run user code.
+
     def __repr__(self) -> str:
         return f"<{self.type_name}>"
 
@@ -158,7 +178,7 @@ class TraceObject:
 _PY_TYPE_NAMES: dict[type, str] = {
     type(None): "NoneType", bool: "bool", int: "int", float: "float", str: "str",
     tuple: "tuple", list: "list", dict: "dict", slice: "slice", type(Ellipsis): "ellipsis",
-    range: "range",
+    range: "range", type(NotImplemented): "NotImplementedType",
 }
 
 
@@ -166,4 +186,9 @@ def type_name(v: Value) -> str:
     """The type name of a traced value, as messages print it (``int``, ``tensor``, ...)."""
     if isinstance(v, TraceObject):
         return v.type_name
-    return _PY_TYPE_NAMES.get(type(v)) or type(v).__name__
+    return type_name_of(type(v))
+
+
+def type_name_of(t: type) -> str:
+    """The name messages use for the values of Python type ``t``."""
+    return _PY_TYPE_NAMES.get(t) or t.__name__

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from klr.core import Memory
 from klr.tracer.nki.consts import BufferValue
 from klr.tracer.registry import builtin
+from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -28,13 +29,13 @@ NCC = "nki.compiler."
 def _tiles(ctx: Ctx, v: Value, what: str) -> tuple[int, ...]:
     if not isinstance(v, (tuple, list)) or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0
                                                    for x in v):
-        raise ctx.error(f"{what} must be a tuple of positive integers, not {v!r}")
+        raise ctx.error(f"{what} must be a tuple of positive integers, not {describe(v)}")
     return tuple(v)
 
 
 def _offset(ctx: Ctx, v: Value, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ctx.error(f"{what} must be a non-negative integer, not {v!r}")
+        raise ctx.error(f"{what} must be a non-negative integer, not {describe(v)}")
     return v
 
 
@@ -110,5 +111,5 @@ def multi_buffer(ctx: Ctx, factor: Value) -> Value:
     """A loop directive letting ``factor`` iterations' buffers be in flight at once (a
     scheduling hint: the values computed are the same)."""
     if isinstance(factor, bool) or not isinstance(factor, int) or factor <= 0:
-        raise ctx.error(f"multi_buffer takes a positive integer, not {factor!r}")
+        raise ctx.error(f"multi_buffer takes a positive integer, not {describe(factor)}")
     return Directive(f"multi_buffer({factor})")

@@ -24,6 +24,7 @@ from klr.tracer.nki.index import IndexTile, Predicate, broadcast_shapes
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View, expand_view
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -319,22 +320,25 @@ def assign(ctx: Ctx, dst: View, value: Value) -> None:
             raise ctx.error(f"cannot assign a {list(value.shape)} tile to a {list(dst.shape)} region")
     stretched = src.steps[src.par] == 0 and src.nums[src.par] > 1
     dma = dst.buf.memory.is_hbm or src.buf.memory.is_hbm or stretched
+    same = src.shape == dst.shape
 
     def body(d: View, box: Box) -> None:
-        part = src.box(box)
+        # the box is in the destination's coordinates: only a source of the same shape can
+        # take it; one of another shape (same partitions and size) is copied whole, unmasked
+        part = src.box(box) if same else src
         if dma:
             isa_ops.dma(ctx, d, part)
         else:
             isa_ops.tensor_copy(ctx, d, part, d.dtype)
     # a masked result holds values only where its mask holds: copy just those
-    masked(ctx, dst, value.mask if src.shape == dst.shape else None, body, dma=dma)
+    masked(ctx, dst, value.mask if same else None, body, dma=dma)
 
 
 def broadcast_to(ctx: Ctx, x: Tile, shape: Value, dtype: Value = None) -> Value:
     """A new tile of ``shape`` holding ``x`` stretched along its size-1 dimensions."""
     if not isinstance(shape, (tuple, list)) or not all(
             isinstance(d, int) and not isinstance(d, bool) for d in shape):
-        raise ctx.error(f"broadcast_to takes a shape tuple, not {shape!r}")
+        raise ctx.error(f"broadcast_to takes a shape tuple, not {describe(shape)}")
     shape = tuple(shape)
     src = x.view
     # a [P] tile is a per-partition column: it stretches along new free dimensions

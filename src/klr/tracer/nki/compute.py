@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from klr.core import ActivationFunc, AluOp, ImmFloat, Memory
 from klr.dtypes import Dtype
+from klr.tracer import ops
 from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import (
     LoopReduced,
@@ -32,6 +33,7 @@ from klr.tracer.nki.masks import as_mask, masked, region
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View, permute_view
 from klr.tracer.registry import builtin
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -42,41 +44,44 @@ NP = "numpy."
 
 # --- binary ---------------------------------------------------------------------------------
 
-# name -> (ALU op, numpy alias?, Python fallback on two numbers)
-_BINARY: dict[str, tuple[AluOp, bool, Callable[[Any, Any], Any] | None]] = {
-    "add": (AluOp.add, True, lambda a, b: a + b),
-    "subtract": (AluOp.subtract, True, lambda a, b: a - b),
-    "multiply": (AluOp.mult, True, lambda a, b: a * b),
-    "divide": (AluOp.divide, True, lambda a, b: a / b),
+# name -> (ALU op, numpy alias?, on two numbers: the Python operator klr applies, or a function
+# whose work and result are bounded by its operands' sizes)
+_BINARY: dict[str, tuple[AluOp, bool, str | Callable[[Any, Any], Any] | None]] = {
+    "add": (AluOp.add, True, "+"),
+    "subtract": (AluOp.subtract, True, "-"),
+    "multiply": (AluOp.mult, True, "*"),
+    "divide": (AluOp.divide, True, "/"),
     "maximum": (AluOp.max, True, max),
     "minimum": (AluOp.min, True, min),
-    "power": (AluOp.pow, True, lambda a, b: a ** b),
-    "mod": (AluOp.mod, True, lambda a, b: a % b),
+    "power": (AluOp.pow, True, "**"),
+    "mod": (AluOp.mod, True, "%"),
     "fmod": (AluOp.mod, True, math.fmod),
-    "equal": (AluOp.is_equal, True, lambda a, b: a == b),
-    "not_equal": (AluOp.not_equal, True, lambda a, b: a != b),
-    "less": (AluOp.is_lt, True, lambda a, b: a < b),
-    "less_equal": (AluOp.is_le, True, lambda a, b: a <= b),
-    "greater": (AluOp.is_gt, True, lambda a, b: a > b),
-    "greater_equal": (AluOp.is_ge, True, lambda a, b: a >= b),
-    "bitwise_and": (AluOp.bitwise_and, True, lambda a, b: a & b),
-    "bitwise_or": (AluOp.bitwise_or, True, lambda a, b: a | b),
-    "bitwise_xor": (AluOp.bitwise_xor, True, lambda a, b: a ^ b),
-    "left_shift": (AluOp.logical_shift_left, True, lambda a, b: a << b),
-    "right_shift": (AluOp.logical_shift_right, True, lambda a, b: a >> b),
+    "equal": (AluOp.is_equal, True, "=="),
+    "not_equal": (AluOp.not_equal, True, "!="),
+    "less": (AluOp.is_lt, True, "<"),
+    "less_equal": (AluOp.is_le, True, "<="),
+    "greater": (AluOp.is_gt, True, ">"),
+    "greater_equal": (AluOp.is_ge, True, ">="),
+    "bitwise_and": (AluOp.bitwise_and, True, "&"),
+    "bitwise_or": (AluOp.bitwise_or, True, "|"),
+    "bitwise_xor": (AluOp.bitwise_xor, True, "^"),
+    "left_shift": (AluOp.logical_shift_left, True, "<<"),
+    "right_shift": (AluOp.logical_shift_right, True, ">>"),
     "logical_and": (AluOp.logical_and, True, lambda a, b: bool(a) and bool(b)),
     "logical_or": (AluOp.logical_or, True, lambda a, b: bool(a) or bool(b)),
     "logical_xor": (AluOp.logical_xor, True, lambda a, b: bool(a) != bool(b)),
 }
 
 
-def _binary_builtin(name: str, op: AluOp, numpy: bool, py: Callable[[Any, Any], Any] | None) -> None:
+def _binary_builtin(name: str, op: AluOp, numpy: bool, py: str | Callable[[Any, Any], Any] | None) -> None:
     def impl(ctx: Ctx, x: Value, y: Value, *, dtype: Value = None, mask: Value = None) -> Value:
         if isinstance(x, Number) and isinstance(y, Number) and py is not None:
+            if isinstance(py, str):
+                return ops.compare(ctx, py, x, y) if py in ops.COMPARES else ops.binop(ctx, py, x, y)
             try:
                 return py(x, y)
             except (ArithmeticError, TypeError, ValueError) as e:
-                raise ctx.error(f"{name}({x!r}, {y!r}): {e}") from None
+                raise ctx.error(f"nl.{name}(): {e}") from None
         return binary(ctx, op, x, y, dtype=dtype, mask=mask, name=f"nl.{name}")
     impl.__doc__ = f"Element-wise ``{name}`` of two tiles, or a tile and a number ({op.name})."
     aliases = (NP + name,) if numpy else ()
@@ -120,10 +125,12 @@ _NUMPY_ACTIVATIONS = {"exp", "log", "tanh", "sqrt", "sin", "arctan", "sign", "sq
 def _scalar(ctx: Ctx, name: str, fn: Callable[[float], float] | None, x: Value) -> Value:
     if fn is None:
         raise ctx.error(f"nl.{name} needs a tensor, not a number")
+    if name == "square":    # the one whose result outgrows its argument
+        return ops.binop(ctx, "*", x, x)
     try:
         return fn(x)
     except (ArithmeticError, ValueError) as e:
-        raise ctx.error(f"{name}({x!r}): {e}") from None
+        raise ctx.error(f"nl.{name}(): {e}") from None
 
 
 def _activation_builtin(name: str, func: ActivationFunc, py: Callable[[float], float] | None) -> None:
@@ -144,7 +151,7 @@ for _act, (_func, _fn) in _ACTIVATIONS.items():
 def negative(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """Element-wise ``-x``."""
     if isinstance(x, Number):
-        return -x
+        return ops.unop(ctx, "-", x)
     return unary_alu(ctx, AluOp.mult, x, -1, dtype=dtype, mask=mask, name="nl.negative")
 
 
@@ -152,7 +159,7 @@ def negative(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> 
 def invert(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """Element-wise bitwise not of an integer tile."""
     if isinstance(x, int):
-        return ~x
+        return ops.unop(ctx, "~", x)
     return unary_alu(ctx, AluOp.bitwise_not, x, 0, dtype=dtype, mask=mask, name="nl.invert")
 
 
@@ -259,7 +266,7 @@ def _axes(ctx: Ctx, axis: Value, rank: int, name: str) -> tuple[int, ...]:
     out = []
     for a in items:
         if isinstance(a, bool) or not isinstance(a, int) or not -rank <= a < rank:
-            raise ctx.error(f"{name} axis {a!r} is out of range for a tile of rank {rank}")
+            raise ctx.error(f"{name} axis {describe(a)} is out of range for a tile of rank {rank}")
         out.append(a % rank)
     return tuple(sorted(set(out)))
 
@@ -273,7 +280,7 @@ def reduce(ctx: Ctx, op: AluOp, x: Value, axis: Value, *, dtype: Value = None, k
     if par is not None and par in axes:
         raise ctx.error(f"{name} cannot reduce axis {par}, the partition axis; reduce the free axes")
     if len(axes) > 4:
-        raise ctx.error(f"{name} can reduce at most 4 axes, not axis={axis!r}")
+        raise ctx.error(f"{name} can reduce at most 4 axes, not axis={describe(axis)}")
     # the engine reduces the innermost axes of its access pattern: walk the reduced axes last
     order = tuple(i for i in range(src.rank) if i not in axes) + axes
     kept = tuple(1 if i in axes else n for i, n in enumerate(src.shape)) if keepdims \

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from klr.core import AccumCmd, ActivationFunc, AluOp, Engine, MatmulPerfMode, Memory
 from klr.dtypes import NKI_NAMES, Dtype, nki_name
 from klr.tracer.registry import BuiltinFn, constant, kernel_constant
+from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
@@ -67,7 +68,10 @@ class DtypeValue(TraceObject):
     def call(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
         if len(args) != 1 or kwargs or not isinstance(args[0], (int, float, bool)):
             raise ctx.error(f"{self!r}() converts one Python number")
-        return int(args[0]) if self.dtype.is_int else float(args[0])
+        try:
+            return int(args[0]) if self.dtype.is_int else float(args[0])
+        except (OverflowError, ValueError) as e:
+            raise ctx.error(f"{self!r}(): {e}") from None
 
     def __repr__(self) -> str:
         return nki_name(self.dtype)
@@ -87,7 +91,7 @@ def dtype_of(ctx: Ctx, v: Value, what: str = "dtype") -> Dtype:
         got = NKI_NAMES.get(v.rsplit(".", 1)[-1])
         if got is not None:
             return got
-    raise ctx.error(f"{what} must be a dtype such as nl.float32, not {v!r}")
+    raise ctx.error(f"{what} must be a dtype such as nl.float32, not {describe(v)}")
 
 
 # --- buffers -------------------------------------------------------------------------------
@@ -122,7 +126,7 @@ def memory_of(ctx: Ctx, v: Value, default: Memory = Memory.sbuf) -> Memory:
         return default
     if isinstance(v, BufferValue):
         return v.memory
-    raise ctx.error(f"buffer must be one of nl.sbuf, nl.psum, nl.hbm, nl.shared_hbm, not {v!r}")
+    raise ctx.error(f"buffer must be one of nl.sbuf, nl.psum, nl.hbm, nl.shared_hbm, not {describe(v)}")
 
 
 def buffer_value(memory: Memory) -> BufferValue:
@@ -176,7 +180,7 @@ def engine_of(ctx: Ctx, v: Value) -> Engine:
         return Engine.unassigned
     if isinstance(v, EnumValue) and v.kind == "engine":
         return v.value
-    raise ctx.error(f"engine must be one of nisa.engine.*, not {v!r}")
+    raise ctx.error(f"engine must be one of nisa.engine.*, not {describe(v)}")
 
 
 def enum_of(ctx: Ctx, v: Value, kind: str, table: dict[str, Any], what: str) -> Any:
@@ -187,7 +191,7 @@ def enum_of(ctx: Ctx, v: Value, kind: str, table: dict[str, Any], what: str) -> 
         return table[v]
     if isinstance(v, int) and not isinstance(v, bool) and kind in ("oob_mode", "dge_mode"):
         return v
-    raise ctx.error(f"{what} must be one of {', '.join(table)}, not {v!r}")
+    raise ctx.error(f"{what} must be one of {', '.join(table)}, not {describe(v)}")
 
 
 # --- ALU operations and activation functions -------------------------------------------------
@@ -238,7 +242,7 @@ def alu_of(ctx: Ctx, v: Value, what: str = "op") -> AluOp:
     name = _op_name(v)
     got = ALU_NAMES.get(name) if name is not None else None
     if got is None:
-        raise ctx.error(f"{what} must be an ALU operation such as nl.add or np.maximum, not {v!r}")
+        raise ctx.error(f"{what} must be an ALU operation such as nl.add or np.maximum, not {describe(v)}")
     return got
 
 
@@ -247,7 +251,7 @@ def activation_of(ctx: Ctx, v: Value, what: str = "op") -> ActivationFunc:
     name = _op_name(v)
     got = ACTIVATION_NAMES.get(name) if name is not None else None
     if got is None:
-        raise ctx.error(f"{what} must be an activation function such as nl.exp or nl.tanh, not {v!r}")
+        raise ctx.error(f"{what} must be an activation function such as nl.exp or nl.tanh, not {describe(v)}")
     return got
 
 

@@ -34,9 +34,13 @@ from klr.core import Engine as CoreEngine
 from klr.dtypes import Dtype
 from klr.tracer.nki.consts import PMAX, PSUM_PARTITION_BYTES, SBUF_PARTITION_BYTES
 from klr.tracer.nki.views import Buf, View, check, root_view
+from klr.tracer.show import describe
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
+
+MAX_TENSOR_BYTES = (1 << 63) - 1
+"""The largest tensor (in bytes) Core describes: its sizes and offsets stay 64-bit integers."""
 
 Producer = Callable[["Ctx", View, bool], None]
 """Writes a value into a destination view; the flag asks to accumulate into it (matmul)."""
@@ -87,15 +91,24 @@ def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_ax
     """A new tensor of ``dims`` in ``memory``; its partition axis is ``dims[par_axis]``, or a
     single partition outside ``dims`` when ``par_axis`` is None."""
     dims = tuple(dims) or (1,)
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
-            raise ctx.error(f"tensor dimensions must be positive integers, not {list(dims)}")
+    check_dims(ctx, dims, dtype, "tensor dimensions")
     problem, shape, free = _storage(dims, dtype, memory, par_axis)
     if problem is not None:
         raise ctx.error(problem)
     tname = ctx.claim_name(name) if name else ctx.fresh_name(hint)
     address = Address(tname, memory, shape.parDim, free * dtype.size)
     return Buf(TensorName(tname, dtype, shape, address, free, False), dims, par_axis)
+
+
+def check_dims(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, what: str) -> None:
+    """Tensor dimensions must be positive integers, of at most MAX_TENSOR_BYTES in all."""
+    size = dtype.size
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
+            raise ctx.error(f"{what} must be positive integers, not {describe(list(dims))}")
+        size *= d
+        if size > MAX_TENSOR_BYTES:
+            raise ctx.error(f"a tensor of dimensions {describe(list(dims))} has more than 2**63 bytes")
 
 
 @functools.lru_cache(maxsize=4096)

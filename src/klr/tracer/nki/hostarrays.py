@@ -13,17 +13,110 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from klr.dtypes import Dtype
-from klr.tracer import registry
+from klr.tracer import host, registry
+from klr.tracer.host import INT, NUM, Arg, Pred
 from klr.tracer.nki.consts import DTYPES, dtype_of
 from klr.tracer.registry import builtin
+from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
 NP = "numpy."
-_ARRAY_LIMIT = 1 << 24
-"""Largest host array (elements) a kernel may build; constants are stored in the output."""
+
+
+# --- the host functions (numpy) on the allow-list ---------------------------------------------
+
+
+def _elements(*dims: int) -> int:
+    total = 1
+    for d in dims:
+        total *= d
+    return total
+
+
+def _eye_bytes(rows: int, cols: int, k: int, dtype: Dtype) -> int:
+    """rows * cols elements of float64, then of the dtype"""
+    return _elements(rows, cols) * (8 + dtype.size)
+
+
+def _full_bytes(shape: tuple[int, ...], fill: float | int, dtype: Dtype) -> int:
+    """the shape's elements of the dtype"""
+    return _elements(*shape) * dtype.size
+
+
+def _arange_bytes(start: int, stop: int, step: int, dtype: Dtype) -> int:
+    """the elements of int64, then of the dtype"""
+    return max(0, -(-(stop - start) // step)) * (8 + dtype.size)
+
+
+def _array_bytes(array: Any, *args: Any) -> int:
+    """a copy of the array in the new dtype (8 bytes per element at most)"""
+    return int(array.size) * 8
+
+
+def _no_copy(*args: Any) -> int:
+    """nothing (a view of the same data)"""
+    return 0
+
+
+def _eye(rows: int, cols: int, k: int, dtype: Dtype) -> Any:
+    import numpy as np
+
+    return np.eye(rows, cols, k).astype(dtype.numpy())
+
+
+def _full(shape: tuple[int, ...], fill: float | int, dtype: Dtype) -> Any:
+    import numpy as np
+
+    return np.full(shape, fill, dtype=dtype.numpy())
+
+
+def _arange(start: int, stop: int, step: int, dtype: Dtype) -> Any:
+    import numpy as np
+
+    return np.arange(start, stop, step).astype(dtype.numpy())
+
+
+def _astype(array: Any, dtype: Dtype) -> Any:
+    return array.astype(dtype.numpy())
+
+
+def _reshape(array: Any, shape: tuple[int, ...]) -> Any:
+    return array.reshape(shape)
+
+
+def _transpose(array: Any) -> Any:
+    return array.T
+
+
+_NDARRAY = Pred("ndarray", lambda v: type(v).__name__ == "ndarray" and type(v).__module__ == "numpy")
+_SHAPE = Pred("tuple[int, ...]", lambda v: type(v) is tuple and all(type(d) is int for d in v))
+_DTYPE = (Dtype,)
+_HOST = {
+    "eye": host.host("numpy.eye", _eye, (Arg("N", INT), Arg("M", INT), Arg("k", INT), Arg("dtype", _DTYPE)),
+                     _eye_bytes, result="ndarray"),
+    "full": host.host("numpy.full", _full,
+                      (Arg("shape", (_SHAPE,)), Arg("fill_value", NUM), Arg("dtype", _DTYPE)), _full_bytes,
+                      result="ndarray"),
+    "arange": host.host("numpy.arange", _arange,
+                        (Arg("start", INT), Arg("stop", INT), Arg("step", INT), Arg("dtype", _DTYPE)),
+                        _arange_bytes, result="ndarray"),
+    "astype": host.host("numpy.ndarray.astype", _astype, (Arg("self", (_NDARRAY,)), Arg("dtype", _DTYPE)),
+                        _array_bytes, result="ndarray"),
+    "reshape": host.host("numpy.ndarray.reshape", _reshape,
+                         (Arg("self", (_NDARRAY,)), Arg("shape", (_SHAPE,))), _no_copy, result="ndarray"),
+    "transpose": host.host("numpy.ndarray.transpose", _transpose, (Arg("self", (_NDARRAY,)),), _no_copy,
+                           result="ndarray"),
+}
+"""numpy's functions as trace-time host arrays use them (``HostArray`` holds the result: a
+kernel never sees a numpy object)."""
+
+
+def host_array(ctx: Ctx, name: str, *args: Any) -> Any:
+    """Call the allowed numpy function ``name`` (its size charged first)."""
+    return host.call(ctx, _HOST[name], args)
 
 
 class HostArray(TraceObject):
@@ -46,7 +139,7 @@ class HostArray(TraceObject):
         if name == "size":
             return int(self.array.size)
         if name == "T":
-            return HostArray(self.array.T, self.dtype)
+            return HostArray(host_array(ctx, "transpose", self.array), self.dtype)
         method = _METHODS.get(name)
         if method is not None:
             return registry.method(f"ndarray.{name}", method, self)
@@ -58,23 +151,19 @@ class HostArray(TraceObject):
 
 def _size(ctx: Ctx, v: Value, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise ctx.error(f"{what} must be a positive integer, not {v!r}")
+        raise ctx.error(f"{what} must be a positive integer, not {describe(v)}")
     return v
 
 
 @builtin(NP + "eye", dialect="python")
 def eye(ctx: Ctx, N: Value, M: Value = None, k: Value = 0, dtype: Value = None) -> Value:
     """An ``N`` x ``M`` host array with ones on diagonal ``k`` (float32 unless ``dtype``)."""
-    import numpy as np
-
     rows = _size(ctx, N, "eye's N")
     cols = rows if M is None else _size(ctx, M, "eye's M")
     if isinstance(k, bool) or not isinstance(k, int):
-        raise ctx.error(f"eye's k must be an integer, not {k!r}")
-    if rows * cols > _ARRAY_LIMIT:
-        raise ctx.error(f"a host array of {rows * cols} elements is larger than the limit {_ARRAY_LIMIT}")
+        raise ctx.error(f"eye's k must be an integer, not {describe(k)}")
     dt = Dtype.float32 if dtype is None else dtype_of(ctx, dtype)
-    return HostArray(np.eye(rows, cols, k).astype(dt.numpy()), dt)
+    return HostArray(host_array(ctx, "eye", rows, cols, k, dt), dt)
 
 
 @builtin(NP + "identity", dialect="python")
@@ -91,22 +180,14 @@ def dtype(ctx: Ctx, dtype: Value) -> Value:
 
 def _shape(ctx: Ctx, shape: Value, what: str) -> tuple[int, ...]:
     dims = shape if isinstance(shape, (tuple, list)) else (shape,)
-    out = tuple(_size(ctx, d, f"{what} dimension") for d in dims)
-    total = 1
-    for d in out:
-        total *= d
-    if total > _ARRAY_LIMIT:
-        raise ctx.error(f"a host array of {total} elements is larger than the limit {_ARRAY_LIMIT}")
-    return out
+    return tuple(_size(ctx, d, f"{what} dimension") for d in dims)
 
 
 def _filled(ctx: Ctx, shape: Value, value: Value, dtype: Value, what: str) -> HostArray:
-    import numpy as np
-
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ctx.error(f"{what}'s fill value must be a number, not {value!r}")
+        raise ctx.error(f"{what}'s fill value must be a number, not {describe(value)}")
     dt = Dtype.float32 if dtype is None else dtype_of(ctx, dtype)
-    return HostArray(np.full(_shape(ctx, shape, what), value, dtype=dt.numpy()), dt)
+    return HostArray(host_array(ctx, "full", _shape(ctx, shape, what), value, dt), dt)
 
 
 @builtin(NP + "zeros", dialect="python")
@@ -130,43 +211,32 @@ def full(ctx: Ctx, shape: Value, fill_value: Value, dtype: Value = None) -> Valu
 @builtin(NP + "arange", dialect="python")
 def arange(ctx: Ctx, start: Value, stop: Value = None, step: Value = 1, dtype: Value = None) -> Value:
     """``np.arange`` over integers (int32 unless ``dtype``)."""
-    import numpy as np
-
     lo, hi = (0, start) if stop is None else (start, stop)
     for v in (lo, hi, step):
         if isinstance(v, bool) or not isinstance(v, int):
-            raise ctx.error(f"np.arange takes integer bounds and step, not {v!r}")
+            raise ctx.error(f"np.arange takes integer bounds and step, not {describe(v)}")
     if step == 0:
         raise ctx.error("np.arange's step must not be zero")
-    count = max(0, -(-(hi - lo) // step))
-    if count > _ARRAY_LIMIT:
-        raise ctx.error(f"a host array of {count} elements is larger than the limit {_ARRAY_LIMIT}")
     dt = Dtype.int32 if dtype is None else dtype_of(ctx, dtype)
-    return HostArray(np.arange(lo, hi, step).astype(dt.numpy()), dt)
+    return HostArray(host_array(ctx, "arange", lo, hi, step, dt), dt)
 
 
-def _reshape(ctx: Ctx, self: HostArray, *shape: Value) -> Value:
+def _reshape_method(ctx: Ctx, self: HostArray, *shape: Value) -> Value:
     dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     target = _shape(ctx, tuple(dims), "reshape")
-    if self.array.size != _product(target):
+    if self.array.size != _elements(*target):
         raise ctx.error(f"cannot reshape a host array of {self.array.size} elements into {list(target)}")
-    return HostArray(self.array.reshape(target), self.dtype)
+    return HostArray(host_array(ctx, "reshape", self.array, target), self.dtype)
 
 
-def _astype(ctx: Ctx, self: HostArray, dtype: Value) -> Value:
+def _astype_method(ctx: Ctx, self: HostArray, dtype: Value) -> Value:
     dt = dtype_of(ctx, dtype)
-    return HostArray(self.array.astype(dt.numpy()), dt)
+    return HostArray(host_array(ctx, "astype", self.array, dt), dt)
 
 
-def _transpose(ctx: Ctx, self: HostArray) -> Value:
-    return HostArray(self.array.T, self.dtype)
+def _transpose_method(ctx: Ctx, self: HostArray) -> Value:
+    return HostArray(host_array(ctx, "transpose", self.array), self.dtype)
 
 
-def _product(dims: tuple[int, ...]) -> int:
-    out = 1
-    for d in dims:
-        out *= d
-    return out
-
-
-_METHODS: dict[str, Callable[..., Value]] = {"reshape": _reshape, "astype": _astype, "transpose": _transpose}
+_METHODS: dict[str, Callable[..., Value]] = {"reshape": _reshape_method, "astype": _astype_method,
+                                             "transpose": _transpose_method}

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
@@ -297,7 +298,7 @@ def arange(ctx: Ctx, start: int, stop: int | None, step: int) -> IndexTile:
         start, stop = 0, start
     for v, what in ((start, "start"), (stop, "stop"), (step, "step")):
         if isinstance(v, bool) or not isinstance(v, int):
-            raise ctx.error(f"nl.arange {what} must be an integer, not {v!r}")
+            raise ctx.error(f"nl.arange {what} must be an integer, not {describe(v)}")
     if step == 0:
         raise ctx.error("nl.arange step must not be zero")
     n = len(range(start, stop, step))

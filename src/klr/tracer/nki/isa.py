@@ -43,6 +43,7 @@ from klr.tracer.nki.masks import as_mask, masked, region
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Binder, builtin
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ def out_dtype(ctx: Ctx, args: Args, default: Dtype) -> Dtype:
 
 def bool_arg(ctx: Ctx, v: Value, what: str) -> bool:
     if not isinstance(v, bool):
-        raise ctx.error(f"{what} must be True or False, not {v!r}")
+        raise ctx.error(f"{what} must be True or False, not {describe(v)}")
     return v
 
 
@@ -652,7 +653,7 @@ def _pairs(ctx: Ctx, pattern: Value, fn: str) -> list[tuple[int, int]]:
 
 def _int(ctx: Ctx, v: Value, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
-        raise ctx.error(f"{what} must be an integer, not {v!r}")
+        raise ctx.error(f"{what} must be an integer, not {describe(v)}")
     return v
 
 
@@ -765,7 +766,7 @@ def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
         raise ctx.error(f"{fn}: dst_rmw_op supports only nl.add")
     oob = enum_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES, "oob_mode")
     if not isinstance(oob, int) or oob > 1:
-        raise ctx.error(f"{fn}: unsupported oob mode {oob!r}")
+        raise ctx.error(f"{fn}: unsupported oob mode {describe(oob)}")
     dge = enum_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES, "dge_mode")
     prio = a["priority"]
     if prio is not None:

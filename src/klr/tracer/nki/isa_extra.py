@@ -38,6 +38,7 @@ from klr.tracer.nki.isa import (
 )
 from klr.tracer.nki.masks import as_mask, region
 from klr.tracer.nki.views import View, index_view, permute_view
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -282,12 +283,12 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     axes = a["axes"]
     key = None if axes is None else tuple(axes) if isinstance(axes, (tuple, list)) else None
     if axes is not None and key not in _TRANSPOSE_OPS:
-        raise ctx.error(f"{fn}: unsupported axes {axes!r}; give a permutation of (0, 1, 2, 3)")
+        raise ctx.error(f"{fn}: unsupported axes {describe(axes)}; give a permutation of (0, 1, 2, 3)")
     ops = TransposeOps.None_ if key is None else _TRANSPOSE_OPS[key]
     oob = enum_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES, "oob_mode")
     prio = a["priority"]
     if prio is not None and (isinstance(prio, bool) or not isinstance(prio, int)):
-        raise ctx.error(f"{fn}: priority must be an integer, not {prio!r}")
+        raise ctx.error(f"{fn}: priority must be an integer, not {describe(prio)}")
     d, (s,) = refs(ctx, dst, [src])
     emit(ctx, DmaTranspose(d, s, ops, dst.dtype, dge, DmaSkip() if oob == 1 else DmaError(), prio), [dst])
     return None

@@ -54,6 +54,7 @@ from klr.tracer.nki.lang import parse_shape
 from klr.tracer.nki.masks import as_mask, region
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Binder, builtin
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -456,7 +457,7 @@ def local_gather(ctx: Ctx, a: Args, dps: bool) -> Value:
     per, valid = a["num_elem_per_idx"], a["num_valid_indices"]
     for v, what in ((per, "num_elem_per_idx"), (valid, "num_valid_indices")):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
-            raise ctx.error(f"{fn}: {what} must be a positive integer, not {v!r}")
+            raise ctx.error(f"{fn}: {what} must be a positive integer, not {describe(v)}")
     count = (16 * index.free_size if valid is None else valid) * per
 
     def write(c: Ctx, dst: View) -> None:
@@ -473,7 +474,7 @@ def gather_flattened(ctx: Ctx, data: Value, indices: Value, *, axis: Value = -1,
     fn = "nl.gather_flattened"
     no_mask(ctx, {"mask": mask}, fn)
     if axis not in (-1, 1):
-        raise ctx.error(f"{fn} gathers along the free axis; axis must be -1, not {axis!r}")
+        raise ctx.error(f"{fn} gathers along the free axis; axis must be -1, not {describe(axis)}")
     src = on_chip(ctx, view_arg(ctx, data, "data"), "data", fn)
     idx = on_chip(ctx, view_arg(ctx, indices, "indices"), "indices", fn)
     if idx.partitions != src.partitions:

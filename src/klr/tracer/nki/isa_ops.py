@@ -38,6 +38,7 @@ from klr.core import (
     TensorTensor,
     Transpose,
 )
+from klr.errors import TraceError
 from klr.tracer.nki.emit import emit, ref, refs
 from klr.tracer.nki.views import View
 
@@ -55,7 +56,11 @@ def imm(value: float | int | bool, dtype: Dtype | None = None) -> Immediate:
         value = int(value)
     if isinstance(value, int) and (dtype is None or dtype.is_int) and -2**31 <= value < 2**31:
         return ImmInt(value)
-    return ImmFloat(float(value))
+    try:
+        return ImmFloat(float(value))
+    except OverflowError:
+        raise TraceError(f"the integer operand of {int(value).bit_length()} bits is too large for a "
+                         "float") from None
 
 
 def operand(ctx: Ctx, s: object) -> object:

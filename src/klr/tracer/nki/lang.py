@@ -16,12 +16,13 @@ from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import result, stretches_to, tile_view
 from klr.tracer.nki.consts import DTYPES, PMAX, buffer_value, dtype_of, memory_of
 from klr.tracer.nki.emit import alloc, emit, ref, state, tile
-from klr.tracer.nki.hostarrays import HostArray
+from klr.tracer.nki.hostarrays import HostArray, host_array
 from klr.tracer.nki.index import Mgrid, arange
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, Buf, View, expand_view, index_view, permute_view, root_view
 from klr.tracer.registry import builtin, constant
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def parse_shape(ctx: Ctx, shape: Value, what: str = "shape") -> tuple[tuple[int,
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
     if not isinstance(shape, (tuple, list)) or not shape:
-        raise ctx.error(f"{what} must be a non-empty tuple of integers, not {shape!r}")
+        raise ctx.error(f"{what} must be a non-empty tuple of integers, not {describe(shape)}")
     dims = []
     par = 0
     marked = 0
@@ -187,10 +188,8 @@ _CONSTANT_DTYPES = (Dtype.uint8, Dtype.uint16, Dtype.uint32, Dtype.uint64, Dtype
 def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     """An ``n`` x ``n`` identity matrix, a shared constant in HBM (one per size and dtype).
     Dtypes a constant cannot have (bfloat16...) are stored as float32; ``nl.load`` converts."""
-    import numpy as np
-
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ctx.error(f"shared_identity_matrix size must be a positive integer, not {n!r}")
+        raise ctx.error(f"shared_identity_matrix size must be a positive integer, not {describe(n)}")
     dt = Dtype.uint8 if dtype is None else dtype_of(ctx, dtype)
     if dt not in _CONSTANT_DTYPES:
         dt = Dtype.float32
@@ -198,7 +197,7 @@ def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     key = ("shared identity", n, dt)
     buf = st.cache.get(key)
     if buf is None:
-        buf = st.cache[key] = _constant_buf(ctx, "identity", np.eye(n, dtype=dt.numpy()), dt)
+        buf = st.cache[key] = _constant_buf(ctx, "identity", host_array(ctx, "eye", n, n, 0, dt), dt)
     return Tile(root_view(buf))
 
 
@@ -221,10 +220,10 @@ def shared_constant(ctx: Ctx, constant: Value, dtype: Value = None) -> Value:
     if not isinstance(constant, HostArray):
         raise ctx.error(f"shared_constant takes a numpy array built in the kernel, not {type_name(constant)}")
     dt = constant.dtype if dtype is None else dtype_of(ctx, dtype)
-    array = constant.array.astype(dt.numpy())
+    array = host_array(ctx, "astype", constant.array, dt)
     if dt not in _CONSTANT_DTYPES:
         dt = Dtype.float32
-        array = array.astype(dt.numpy())
+        array = host_array(ctx, "astype", array, dt)
     return Tile(root_view(_constant_buf(ctx, "constant", array, dt)))
 
 
@@ -335,10 +334,11 @@ def program_id(ctx: Ctx, axis: Value = 0) -> Value:
         raise ctx.error(f"program_id axis must be an integer, not {type_name(axis)}")
     if not ctx.grid:
         if axis != 0:
-            raise ctx.error(f"invalid program axis {axis}: the kernel has no launch grid")
+            raise ctx.error(f"invalid program axis {describe(axis)}: the kernel has no launch grid")
         return 0
     if not 0 <= axis < len(ctx.grid):
-        raise ctx.error(f"invalid program axis {axis}: the launch grid has {len(ctx.grid)} dimensions")
+        raise ctx.error(f"invalid program axis {describe(axis)}: the launch grid has {len(ctx.grid)} "
+                        "dimensions")
     return ctx.program_id[axis]
 
 
@@ -355,7 +355,7 @@ def num_programs(ctx: Ctx, axes: Value = None) -> Value:
     out = 1
     for a in picked:
         if isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < len(grid):
-            raise ctx.error(f"invalid program axis {a!r}: the launch grid has {len(grid)} dimensions")
+            raise ctx.error(f"invalid program axis {describe(a)}: the launch grid has {len(grid)} dimensions")
         out *= grid[a]
     return out
 

@@ -17,7 +17,7 @@ from klr.core import Memory, TensorName
 from klr.dtypes import Dtype, from_name
 from klr.errors import TraceError
 from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of
-from klr.tracer.nki.emit import Origin
+from klr.tracer.nki.emit import Origin, check_dims
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.views import (
     Buf,
@@ -30,6 +30,7 @@ from klr.tracer.nki.views import (
     root_view,
 )
 from klr.tracer.registry import method
+from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def _product(xs: tuple[int, ...]) -> int:
 def _reshape(ctx: Ctx, self: Tile, *shape: Value, dtype: Value = None) -> Value:
     dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
-        raise ctx.error(f"reshape takes integer dimensions, not {list(dims)}")
+        raise ctx.error(f"reshape takes integer dimensions, not {describe(list(dims))}")
     if dtype is not None and dtype_of(ctx, dtype) != self.dtype:
         raise ctx.error("reshape cannot change the dtype of a tensor")
     return Tile(reshape_view(ctx, self.view, tuple(dims)))
@@ -224,8 +225,9 @@ def hbm_input(ctx: Ctx, name: str, shape: tuple[int, ...], dtype: Dtype | str) -
     if dt is None:
         raise ctx.error(f"kernel argument '{name}' has an unsupported dtype '{dtype}'")
     dims = tuple(shape) or (1,)
-    if any(d <= 0 for d in dims):
-        raise ctx.error(f"kernel argument '{name}' has an empty shape {list(shape)}")
+    if any(type(d) is int and d == 0 for d in dims):
+        raise ctx.error(f"kernel argument '{name}' has an empty shape {describe(list(shape))}")
+    check_dims(ctx, dims, dt, f"the dimensions of kernel argument '{name}'")
     buf = Buf(TensorName.make(ctx.claim_name(name), dt, dims, Memory.hbm), dims, 0)
     return Tile(root_view(buf))
 

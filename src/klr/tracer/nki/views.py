@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from klr.core import APPair, BirAccessPattern, Memory, TensorName
 from klr.dtypes import Dtype
 from klr.tracer.nki.index import IndexTile, MgridResult, broadcast_shapes
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -160,9 +161,11 @@ class View:
         return got
 
     def box(self, box: Box) -> View:
-        """The sub-view of a region given per visible dimension."""
+        """The sub-view of a region given per visible dimension (of this view's shape)."""
         if box == full_box(self.shape):
             return self
+        if len(box) != len(self.vis):
+            raise AssertionError(f"a {len(box)}-dimensional box of a {list(self.shape)} view")
         steps, nums = list(self.steps), list(self.nums)
         offset = self.offset
         for d, (start, stop) in enumerate(box):
@@ -309,7 +312,7 @@ def _slice(ctx: Ctx, s: slice, n: int, axis: int) -> tuple[int, int, int]:
         stop = -1 if s.stop is None else s.stop + n if s.stop < 0 else s.stop
         length = max(0, -(-(start - stop) // -step))
     if length == 0:
-        shown = ":".join("" if v is None else str(v) for v in (s.start, s.stop, s.step))
+        shown = ":".join("" if v is None else describe(v) for v in (s.start, s.stop, s.step))
         raise ctx.error(f"slice {shown.rstrip(':') or ':'} selects no elements of axis {axis} with size {n}")
     return start, length, step
 
@@ -317,7 +320,7 @@ def _slice(ctx: Ctx, s: slice, n: int, axis: int) -> tuple[int, int, int]:
 def _coord(ctx: Ctx, i: int, n: int, axis: int) -> int:
     j = i + n if i < 0 else i
     if not 0 <= j < n:
-        raise ctx.error(f"index {i} is out of bounds for axis {axis} with size {n}")
+        raise ctx.error(f"index {describe(i)} is out of bounds for axis {axis} with size {n}")
     return j
 
 
@@ -538,12 +541,12 @@ def reshape_view(ctx: Ctx, view: View, dims: tuple[int, ...]) -> View:
             if d != -1:
                 known *= d
         if known == 0 or total % known:
-            raise ctx.error(f"cannot reshape a {list(view.shape)} tensor into {list(dims)}")
+            raise ctx.error(f"cannot reshape a {list(view.shape)} tensor into {describe(list(dims))}")
         dims = tuple(total // known if d == -1 else d for d in dims)
     size = 1
     for d in dims:
         if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
-            raise ctx.error(f"reshape dimensions must be positive integers, not {d!r}")
+            raise ctx.error(f"reshape dimensions must be positive integers, not {describe(d)}")
         size *= d
     if size != total:
         raise ctx.error(f"cannot reshape a {list(view.shape)} tensor ({total} elements) into "

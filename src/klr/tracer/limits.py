@@ -1,0 +1,195 @@
+"""Resource limits of a trace and the budget that enforces them.
+
+Every limit is a field of ``Limits``; exceeding one is a ``LimitError`` at the line at fault
+whose message names the limit and how to raise it. ``Budget`` holds what a trace may still
+spend and is shared by all logical cores of the trace:
+
+* **steps** ("fuel"): every statement run, user call, comprehension iteration and emitted Core
+  statement costs steps, and so does host work by its size (big-integer arithmetic by the
+  product of the operand sizes, building a string or list by its length). One step is roughly
+  a microsecond of tracing.
+* **memory**: every large string, sequence, integer or host array is charged, in bytes, before
+  it is built. When the charges exceed the limit, the real growth of the process since the
+  trace began is measured: values that were freed in the meantime are refunded, and the trace
+  stops only if charges still exceed the limit. The same measurement runs every
+  ``CHECK_EVERY`` steps, which catches memory that grows by many small pieces.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from klr.errors import UsageError
+
+if TYPE_CHECKING:
+    from klr.tracer.context import Ctx
+
+__all__ = ["Budget", "Limits", "CHECK_EVERY", "STEPS_PER_STMT", "process_memory"]
+
+CHECK_EVERY = 1 << 16
+"""Steps between two measurements of the process's memory."""
+STEPS_PER_STMT = 50
+"""Steps charged for each emitted Core statement (an NKI builtin is that much slower than a
+line of plain Python)."""
+BYTES_PER_STEP = 4096
+"""Writing this many bytes of a new value costs one step."""
+
+
+def _limit(default: int, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(kw_only=True)
+class Limits:
+    """Resource limits of one trace: ``Limits(max_steps=10**9)``.
+
+    The CLI sets them by name (``klr trace --limit max_steps=1000000000``). ``fields()`` lists
+    every limit with its default and meaning.
+    """
+
+    max_steps: int = _limit(50_000_000, "steps of tracing work: statements run, calls, loop "
+                            "iterations, emitted Core statements, and host work by its size")
+    max_memory: int = _limit(2 << 30, "bytes the trace may allocate for the values it builds "
+                             "(strings, lists, integers, host arrays), measured against the "
+                             "process's real growth")
+    max_stmts: int = _limit(2_000_000, "Core statements per body (unrolled loops included)")
+    max_iterations: int = _limit(1_000_000, "iterations of one for or while loop, or one "
+                                 "comprehension")
+    max_total_iterations: int = _limit(2_000_000, "iterations of all loops and comprehensions of "
+                                       "a body together")
+    max_depth: int = _limit(200, "nested calls of user functions")
+    max_nesting: int = _limit(1000, "depth of nested lists, tuples, dicts and sets that the tracer "
+                              "walks (printing, comparing, hashing, returning them)")
+    max_grid: int = _limit(65536, "kernel instances traced: the product of the SPMD launch grid, "
+                           "times the number of logical cores")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise UsageError(f"limit {f.name} must be a positive integer, not {v!r}")
+
+    @classmethod
+    def fields(cls) -> tuple[tuple[str, int, str], ...]:
+        """Every limit as (name, default, description), in declaration order."""
+        return tuple((f.name, f.default, f.metadata["doc"]) for f in fields(cls))  # type: ignore[misc]
+
+    @classmethod
+    def parse(cls, assignments: list[str] | tuple[str, ...]) -> Limits:
+        """Limits from ``NAME=VALUE`` strings (dashes in NAME read as underscores; VALUE an
+        integer, ``_`` separators allowed); a bad one is a UsageError."""
+        known = {name for name, _, _ in cls.fields()}
+        values: dict[str, int] = {}
+        for text in assignments:
+            name, eq, value = text.partition("=")
+            name = name.strip().replace("-", "_")
+            if not eq or name not in known:
+                raise UsageError(f"--limit takes NAME=VALUE with NAME one of {', '.join(sorted(known))}, "
+                                 f"not {text!r}")
+            try:
+                values[name] = int(value.strip())
+            except ValueError:
+                raise UsageError(f"--limit {name} takes an integer, not {value.strip()!r}") from None
+        return cls(**values)
+
+
+def limit_note(name: str) -> str:
+    """The clause every LimitError ends with: which limit, and how to raise it."""
+    return f"limit {name}; raise it with --limit {name}=N"
+
+
+def process_memory() -> int | None:
+    """The resident memory of this process in bytes (its peak where only that is known), or
+    None where the platform does not tell."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class Budget:
+    """The steps and memory a trace may still spend (see the module docstring)."""
+
+    __slots__ = ("base", "charged", "limits", "mark", "peak", "steps", "ticks")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.steps = limits.max_steps
+        """Steps left; the hot paths decrement it and call ``tick`` when it drops below ``mark``."""
+        self.mark = self.steps - CHECK_EVERY
+        self.charged = 0
+        """Bytes charged since the last measurement, plus the growth measured then."""
+        self.base = process_memory()
+        self.peak = 0
+        """The most bytes charged or measured at any check."""
+        self.ticks = 0
+
+    def tick(self, ctx: Ctx) -> None:
+        """Every CHECK_EVERY steps: stop when out of steps, collect garbage, measure the memory."""
+        if self.steps < 0:
+            raise ctx.limit(f"the trace takes more than {self.limits.max_steps} steps", "max_steps")
+        self.mark = self.steps - CHECK_EVERY
+        self.ticks += 1
+        # Python's collector is off during a trace (kernel.host_settings): collecting here, at
+        # points that depend only on the kernel, keeps what is alive, and so the Core that
+        # depends on it (tiles whose contents are owed, nki/emit.py), the same on every run
+        gc.collect(2 if self.ticks % 64 == 0 else 1 if self.ticks % 8 == 0 else 0)
+        self.measure(ctx, 0)
+
+    def measure(self, ctx: Ctx, wanted: int) -> None:
+        """Refund freed charges from the process's real growth; stop if ``wanted`` more bytes
+        would exceed the memory limit."""
+        self.measure_now()
+        if self.charged + wanted > self.limits.max_memory:
+            raise ctx.limit(f"the trace needs more than {self.limits.max_memory} bytes of memory",
+                            "max_memory")
+        self.charged += wanted
+
+    def measure_now(self) -> None:
+        """Replace the charges by the process's real growth since the trace began."""
+        self.peak = max(self.peak, self.charged)
+        now = process_memory()
+        if now is not None and self.base is not None:
+            self.charged = max(0, now - self.base)
+            self.peak = max(self.peak, self.charged)
+
+    def prepay(self, cost: int) -> int:
+        """How many more iterations of ``cost`` steps a loop may run before it must ``settle``:
+        loops pay for their iterations in bulk, so an iteration costs one comparison."""
+        return max(0, min(self.steps, self.steps - self.mark)) // max(cost, 1)
+
+    def settle(self, ctx: Ctx, steps: int) -> None:
+        """Pay ``steps`` steps a loop ran on credit; stop if the budget is spent."""
+        self.steps -= steps
+        if self.steps < self.mark:
+            self.tick(ctx)
+
+    def alloc(self, ctx: Ctx, nbytes: int) -> None:
+        """Charge a value of ``nbytes`` bytes, before it is built."""
+        self.steps -= nbytes // BYTES_PER_STEP
+        if self.charged + nbytes > self.limits.max_memory:
+            self.measure(ctx, nbytes)
+        else:
+            self.charged += nbytes
+        if self.steps < self.mark:
+            self.tick(ctx)
+
+    def spend(self, ctx: Ctx, steps: int) -> None:
+        """Charge ``steps`` steps of host work, before it is done."""
+        self.steps -= steps
+        if self.steps < self.mark:
+            self.tick(ctx)
