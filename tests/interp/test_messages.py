@@ -52,9 +52,9 @@ from klr.core import (
 )
 from klr.core import Engine as Eng
 from klr.dtypes import Dtype
-from klr.errors import EvalError
+from klr.errors import EvalError, LimitError
 from klr.interp import run
-from tests.interp.builder import block, dma, fimm, full, hbm, iimm, kernel, sbuf
+from tests.interp.builder import ap, block, dma, fimm, full, hbm, iimm, kernel, sbuf
 
 X = hbm("x", (4, 8))
 X16 = hbm("x16", (16, 8))
@@ -226,3 +226,13 @@ def test_a_shared_constant_of_the_wrong_size() -> None:
     with pytest.raises(EvalError) as info:
         run(k, {}, constants={"c": np.zeros(5, np.int32)})
     assert info.value.message == "shared constant 'c' has 5 elements but the kernel uses it as (2, 3)"
+
+
+def test_an_empty_access_with_huge_dimensions() -> None:
+    """Found by tests/fuzz/test_core_kernels.py: numpy refused to make the empty operand."""
+    big = ap(X, 0, (8, 0), (1, 3_000_000_000))
+    k = kernel([X], [], [copy(t("o", 4, 8), big)])
+    with pytest.raises(LimitError) as info:
+        run(k, {"x": INPUTS["x"]})
+    assert info.value.message == ("an empty access to 'x' has dimensions [0, 3000000000], more than the "
+                                  "interpreter's limit of 67108864 elements")

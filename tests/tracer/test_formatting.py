@@ -83,7 +83,7 @@ def test_str_format_agrees_with_python(template: str, args: tuple[Any, ...], kwa
     ("{0[}", "expected '}' before end of string"),
     ("{0[0]x}", "only '.' or '[' may follow ']' in format field specifier"),
     ("{0:{1:{2}}}", "max string recursion exceeded"),
-    ("{0:q}", "invalid format specifier 'q' for a str"),
+    ("{0:q}", "invalid format specifier 'q' for a value of type 'str'"),
     ("{0:=5}", "'=' alignment not allowed in string format specifier"),
 ])
 def test_str_format_errors(tmp_path: Path, template: str, message: str) -> None:

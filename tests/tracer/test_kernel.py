@@ -121,8 +121,8 @@ def test_statement_limit(tmp_path: Path) -> None:
     src = HEADER + "def kernel():\n    for i in range(100):\n        nki._test.emit(i)\n"
     with pytest.raises(LimitError) as info:
         trace_src(tmp_path, src, limits=Limits(max_stmts=10))
-    assert info.value.message == ("the kernel emits more than 10 statements (limit max_stmts; raise it with "
-                                   "--limit max_stmts=N)")
+    assert info.value.message == ("the kernel emits more than 10 statements (--limit max-stmts=N "
+                                   "raises it)")
     assert (info.value.pos.line, info.value.pos.column) == (5, 8)
 
 

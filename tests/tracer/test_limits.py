@@ -10,7 +10,7 @@ from tests.tracer.util import error_of, where
 
 
 def note(name: str) -> str:
-    return f" (limit {name}; raise it with --limit {name}=N)"
+    return f" (--limit {name.replace('_', '-')}=N raises it)"
 
 
 def test_infinite_while_loop(tmp_path: Path) -> None:

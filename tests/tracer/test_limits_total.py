@@ -9,7 +9,7 @@ from klr.errors import LimitError
 from klr.tracer.context import Limits
 from tests.tracer.util import error_of, run_src, where
 
-NOTE = " (limit max_total_iterations; raise it with --limit max_total_iterations=N)"
+NOTE = " (--limit max-total-iterations=N raises it)"
 
 
 def test_nested_loops_hit_the_total_limit(tmp_path: Path) -> None:

@@ -146,7 +146,7 @@ def test_host_functions_get_only_their_declared_types(tmp_path: Path) -> None:
         ("'abc'.zfill('3')", "str.zfill() argument 'width' must be int, not str"),
         ("''.join([nl.float32])", "str.join(): sequence item 0: expected str instance, dtype found"),
         ("int(nl.float32)", "int() argument 'x' must be int or float or str, not dtype"),
-        ("round(1.5, nl.float32)", "round() argument 'ndigits' must be int or NoneType, not dtype"),
+        ("round(1.5, nl.float32)", "round() argument 'ndigits' must be int or None, not dtype"),
         ("'a'.replace('a', 'b', count=1)", "str.replace() got an unexpected keyword argument 'count'"),
     ]
     for expr, message in cases:

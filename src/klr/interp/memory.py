@@ -293,6 +293,11 @@ def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
         raise LimitError(f"an access to '{layout.tensor.name}' has {count} elements, more than the "
                          f"interpreter's limit of {MAX_ACCESS_ELEMENTS}")
     if count == 0:
+        # numpy cannot make even an empty array whose other dimensions overflow
+        if math.prod(n for n in layout.shape if n) > MAX_ACCESS_ELEMENTS:
+            raise LimitError(f"an empty access to '{layout.tensor.name}' has dimensions "
+                             f"{list(layout.shape)}, more than the interpreter's limit of "
+                             f"{MAX_ACCESS_ELEMENTS} elements")
         return View(storage, layout, offset)
     if indirect is None:
         lo, hi = layout.span(extra_offset)

@@ -16,7 +16,7 @@ objects, and pads to any width it is asked for; here:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.tracer import ops, show
 from klr.tracer.values import TraceObject, Value, type_name
@@ -67,7 +67,8 @@ def format_value(ctx: Ctx, v: Value, spec: str, what: str = "format()") -> str:
         return ops.to_str(ctx, v)
     m = _SPEC.match(spec)
     if m is None:
-        raise ctx.error(f"{what}: invalid format specifier {show.describe(spec)} for a {type_name(v)}")
+        raise ctx.error(f"{what}: invalid format specifier {show.describe(spec)} for a value of type "
+                        f"'{type_name(v)}'")
     ctx.alloc(_size(ctx, v, m) * (1 if spec.isascii() and (type(v) is not str or v.isascii()) else 4))
     try:
         return format(v, spec)
@@ -290,8 +291,7 @@ def _lookup(ctx: Ctx, name: str, fields: _Fields) -> Value:
             rest = rest[1 + len(attr):]
         else:  # "["
             close = rest.find("]")
-            if close < 0:
-                raise ctx.error(f"{what}: missing ']' in format string")
+            assert close >= 0, "the field scanner stops a name at an unclosed '['"
             key_text = rest[1:close]
             if not key_text:
                 raise ctx.error(f"{what}: empty attribute in format string")
@@ -451,10 +451,3 @@ def _real(ctx: Ctx, v: Value) -> float:
         except OverflowError:
             raise ctx.error("str %: int too large to convert to float") from None
     raise ctx.error(f"str %: must be real number, not {type_name(v)}")
-
-
-def user_format_result(ctx: Ctx, r: Any) -> str:
-    """The value a user ``__format__`` returned, which must be a string."""
-    if type(r) is not str:
-        raise ctx.error(f"__format__ must return a str, not {type_name(r)}")
-    return r

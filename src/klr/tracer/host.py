@@ -263,8 +263,9 @@ def _checked(ctx: Ctx, name: str, a: Arg, v: Value) -> Value:
 
 
 def _names(types: TypeSpec) -> str:
-    names = [t.name if isinstance(t, Pred) else type_name_of(t) for t in types if t is not bool]
-    return " or ".join(n for n in names)
+    names = [t.name if isinstance(t, Pred) else "None" if t is type(None) else type_name_of(t)
+             for t in types if t is not bool]
+    return " or ".join(names)
 
 
 # --- argument types and costs shared by the entries ---------------------------------------------

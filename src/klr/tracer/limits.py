@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from klr.errors import UsageError
+from klr.limits import flag_name, raise_hint
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
@@ -47,7 +48,7 @@ def _limit(default: int, doc: str) -> Any:
 class Limits:
     """Resource limits of one trace: ``Limits(max_steps=10**9)``.
 
-    The CLI sets them by name (``klr trace --limit max_steps=1000000000``). ``fields()`` lists
+    The CLI sets them by name (``klr trace --limit max-steps=1000000000``). ``fields()`` lists
     every limit with its default and meaning.
     """
 
@@ -71,35 +72,17 @@ class Limits:
         for f in fields(self):
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise UsageError(f"limit {f.name} must be a positive integer, not {v!r}")
+                raise UsageError(f"limit {flag_name(f.name)} must be a positive integer, not {v!r}")
 
     @classmethod
     def fields(cls) -> tuple[tuple[str, int, str], ...]:
         """Every limit as (name, default, description), in declaration order."""
         return tuple((f.name, f.default, f.metadata["doc"]) for f in fields(cls))  # type: ignore[misc]
 
-    @classmethod
-    def parse(cls, assignments: list[str] | tuple[str, ...]) -> Limits:
-        """Limits from ``NAME=VALUE`` strings (dashes in NAME read as underscores; VALUE an
-        integer, ``_`` separators allowed); a bad one is a UsageError."""
-        known = {name for name, _, _ in cls.fields()}
-        values: dict[str, int] = {}
-        for text in assignments:
-            name, eq, value = text.partition("=")
-            name = name.strip().replace("-", "_")
-            if not eq or name not in known:
-                raise UsageError(f"--limit takes NAME=VALUE with NAME one of {', '.join(sorted(known))}, "
-                                 f"not {text!r}")
-            try:
-                values[name] = int(value.strip())
-            except ValueError:
-                raise UsageError(f"--limit {name} takes an integer, not {value.strip()!r}") from None
-        return cls(**values)
-
 
 def limit_note(name: str) -> str:
     """The clause every LimitError ends with: which limit, and how to raise it."""
-    return f"limit {name}; raise it with --limit {name}=N"
+    return raise_hint(name)
 
 
 def process_memory() -> int | None:

@@ -505,8 +505,6 @@ def getitem(ctx: Ctx, v: Value, key: Value) -> Value:
                         f"of length {length(ctx, v)}") from None
     except TypeError:
         raise ctx.error(_index_type_error(v, key)) from None
-    except (ValueError, OverflowError) as e:
-        raise ctx.error(f"invalid index: {e}") from None
 
 
 def setitem(ctx: Ctx, v: Value, key: Value, value: Value) -> None:

@@ -21,6 +21,8 @@ Z4 = "a = nl.zeros((4, 4), dtype=nl.float32)\n"
 I4 = "i = nl.arange(4)[:, None]\n"
 IJ8 = "i = nl.arange(4)[:, None]\nj = nl.arange(8)[None, :]\n"
 
+MEMORY = "the trace needs more than 2147483648 bytes of memory (--limit max-memory=N raises it)"
+
 LEGACY_CASES = [
     # tensors and views
     ("explicit tensor addresses are not supported",
@@ -153,11 +155,11 @@ LEGACY_CASES = [
     # host arrays
     ("np.zeros dimension must be a positive integer, not 0", "t = np.zeros(0)", "np.zeros("),
     ("eye's k must be an integer, not 1.5", "t = np.eye(3, k=1.5)", "np.eye("),
-    ("a host array of 10000000000 elements is larger than the limit 16777216", "t = np.eye(100000)",
+    (MEMORY, "t = np.eye(100000)",
      "np.eye("),
-    ("a host array of 10000000000 elements is larger than the limit 16777216",
+    (MEMORY,
      "t = np.zeros((100000, 100000))", "np.zeros("),
-    ("a host array of 1000000000 elements is larger than the limit 16777216", "t = np.arange(10**9)",
+    (MEMORY, "t = np.arange(10**9)",
      "np.arange("),
     ("np.full's fill value must be a number, not 'a'", "t = np.full((2, 2), 'a')", "np.full("),
     ("np.arange takes integer bounds and step, not 1.5", "t = np.arange(1.5)", "np.arange("),
