@@ -276,6 +276,11 @@ class TensorSubDim(NodeEnum):
     XYZ = 2
     XYZW = 3
 
+    @property
+    def axes(self) -> int:
+        """How many innermost free axes it names."""
+        return self.ctor + 1
+
 
 class TransposeOps(NodeEnum):
     """The axis permutation of a DMA transpose."""

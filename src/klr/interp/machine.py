@@ -14,11 +14,13 @@ the view's own N-d shape.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import numpy as np
 
 from klr.core.operators import operator_name
+from klr.core.optypes import Engine, OperatorPayload
+from klr.core.rules import Arg
 from klr.core.tensor import (
     AccessBasic,
     AccessPattern,
@@ -218,10 +220,9 @@ class Core:
         self.local: dict[str, Storage] = {}
         self.regs: dict[str, int] = {}
         self.reg_origin: dict[str, int] = {}
-        self.accumulators: dict[str, Accumulator] = {}
+        self.accumulators: dict[Engine, Accumulator] = {}
         self.jump: str | None = None       # set by cmpBranch: the label to continue at
         self.at_barrier = False             # set by coreBarrier: let the other cores catch up
-        self.op: Any = None
         self.label = ""
         self.pos: Pos | None = None
         self._poison = 0
@@ -230,8 +231,7 @@ class Core:
 
     # --- statement context ---------------------------------------------------------------------
 
-    def begin(self, op: Any, name: str | None, pos: Pos | None) -> None:
-        self.op = op
+    def begin(self, op: OperatorPayload, name: str | None, pos: Pos | None) -> None:
         self.label = operator_name(op) + (f" {name}" if name else "")
         self.pos = pos
         self._poison = 0
@@ -350,6 +350,14 @@ class Core:
             if (origin == CLEAN).all():
                 origin = None
         view.write(cast_to(values, view.dtype), origin)
+
+    def arg(self, name: str, value: object) -> Arg | None:
+        """The rules' view of an operand (None for an immediate): its resolved view's shape, dtype
+        and memory (``klr.core.rules.Describe``)."""
+        if value is None or isinstance(value, (ImmInt, ImmFloat, ImmRegister, ImmPointer)):
+            return None
+        view = self.view(value)
+        return Arg(name, view.shape, view.dtype, view.layout.tensor.address.memory)
 
     def shape(self, ref: object) -> tuple[int, int]:
         """(partitions, free elements) of a TensorRef's view."""

@@ -16,13 +16,14 @@ import numpy as np
 
 from klr.core.basic import Block, LncKernel, Stmt, tensors_of
 from klr.core.operators import operator_name
+from klr.core.rules import RuleError, check
 from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, InternalError, KlrError, LimitError, Warning_
 from klr.interp import ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
 from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
 from klr.interp.memory import MAX_TENSOR_BYTES, layout_of, resolve
-from klr.interp.registry import RULES, UNSUPPORTED
+from klr.interp.registry import IMPLS, UNSUPPORTED
 
 #: Instructions a run may execute beyond one pass over every statement: only branches back
 #: spend them, and at a few microseconds each an endless loop stops within seconds.
@@ -212,18 +213,21 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
 
 def _step(core: Core, stmt: Stmt) -> None:
     op = stmt.op
-    rule = RULES.get(type(op))
-    if rule is None:
+    found = IMPLS.get(type(op))
+    if found is None:
         reason = UNSUPPORTED.get(type(op), "it is not a Core operator")
         raise EvalError(f"operator '{_name(op)}' is not supported by the interpreter",
                         stmt.pos).note(f"'{_name(op)}' is not run because {reason}")
     core.begin(op, stmt.name, stmt.pos)
     stats = core.machine.stats
     stats.instructions += 1
-    stats.by_operator[rule.name] = stats.by_operator.get(rule.name, 0) + 1
+    stats.by_operator[found.name] = stats.by_operator.get(found.name, 0) + 1
     try:
-        rule.check(core, op)
-        rule.run(core, op)
+        try:
+            check(op, hardware=False, describe=core.arg)  # the operator's shape rule, on its views
+        except RuleError as broken:
+            core.fail(broken.message)
+        found.run(core, op)
     except KlrError as err:
         raise err.at(stmt.pos) from None
     except Exception as exc:  # a bug in the interpreter: say which statement it ran
