@@ -427,7 +427,7 @@ def free_at_least(a: Arg, limit: int) -> None:
 def dtype_in(a: Arg | None, allowed: Collection[Dtype], what: str = "") -> None:
     """``a``'s dtype is one of ``allowed``; ``what`` describes them (default: the list)."""
     if a is not None and a.dtype not in allowed:
-        names = what or one_of(nki_name(d) for d in sorted(allowed, key=lambda d: d.ctor))
+        names = what or one_of(dict.fromkeys(nki_name(d) for d in sorted(allowed, key=lambda d: d.ctor)))
         raise RuleError(f"{a.name} has dtype {nki_name(a.dtype)}, but it must be {names}")
 
 
