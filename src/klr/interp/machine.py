@@ -103,8 +103,9 @@ def cast_to(values: np.ndarray, dtype: Dtype) -> np.ndarray:
     if target.kind in "iu":
         info = np.iinfo(target)
         if values.dtype.kind in "iu":
-            return np.clip(values, max(info.min, np.iinfo(values.dtype).min),
-                           min(info.max, np.iinfo(values.dtype).max)).astype(target)
+            narrowed: np.ndarray = np.clip(values, max(info.min, np.iinfo(values.dtype).min),
+                                           min(info.max, np.iinfo(values.dtype).max)).astype(target)
+            return narrowed
         wide = np.rint(np.asarray(values, np.float64))
         wide = np.nan_to_num(wide, nan=0.0, posinf=float(info.max), neginf=float(info.min))
         return np.clip(wide, info.min, info.max).astype(target)

@@ -56,7 +56,8 @@ def _reduced_origin(origin: np.ndarray | None, shape: tuple[int, int]) -> np.nda
     """Origin of a free-axis reduction of [P, F] values whose origin broadcasts to ``shape``."""
     if origin is None:
         return None
-    return np.broadcast_to(origin, shape).min(axis=1)
+    reduced: np.ndarray = np.broadcast_to(origin, shape).min(axis=1)
+    return reduced
 
 
 # --- accumulators ------------------------------------------------------------------------------
@@ -247,7 +248,8 @@ def select_reduce(ctx: Core, op: SelectReduce) -> None:
 
 def _in_range(f: int, start: float, op0: AluOp, b0: Tile, op1: AluOp, b1: Tile) -> np.ndarray:
     index = (np.arange(f, dtype=F32) + np.float32(start))[None, :]
-    return (alu.apply(op0, index, b0.num(F32)) != 0) & (alu.apply(op1, index, b1.num(F32)) != 0)
+    keep: np.ndarray = (alu.apply(op0, index, b0.num(F32)) != 0) & (alu.apply(op1, index, b1.num(F32)) != 0)
+    return keep
 
 
 @impl(NcRangeSelect)

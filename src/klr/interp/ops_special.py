@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from klr.core.dataops import LoadMaskRegister, LocalGather
-from klr.core.operators import (
+from klr.core.mathops import (
     Activate2,
     BatchNormAggregate,
     BatchNormStats,
@@ -53,7 +53,8 @@ from klr.core.sysops import (
     TensorStore,
 )
 from klr.interp import alu
-from klr.interp.machine import CLEAN, F32, I64, Core, DevicePrintRecord, Tile, merge
+from klr.interp.machine import F32, I64, Core, DevicePrintRecord, Tile, merge
+from klr.interp.memory import CLEAN
 from klr.interp.registry import impl, unsupported
 
 # --- batch-norm statistics ---------------------------------------------------------------------

@@ -21,8 +21,8 @@ from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, InternalError, KlrError, LimitError, Warning_
 from klr.interp import ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
-from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
-from klr.interp.memory import MAX_TENSOR_BYTES, layout_of, resolve
+from klr.interp.machine import Core, DevicePrintRecord, Machine, Stats, cast_to
+from klr.interp.memory import CLEAN, MAX_TENSOR_BYTES, UNWRITTEN, layout_of, resolve
 from klr.interp.registry import IMPLS, UNSUPPORTED
 
 #: Instructions a run may execute beyond one pass over every statement: only branches back
