@@ -174,9 +174,9 @@ def _basic_pairs(t: TensorName, indexes: tuple[Coord | Slice, ...]) -> tuple[int
     if len(indexes) != len(dims):
         raise RuleError(f"basic access to '{t.name}' has {len(indexes)} indexes for {len(dims)} "
                         f"dimensions")
-    offset, pairs, stride = 0, [], math.prod(dims)
-    for index, dim in zip(indexes, dims, strict=True):
-        stride //= dim
+    offset, pairs = 0, []
+    for k, index in enumerate(indexes):
+        stride = math.prod(dims[k + 1:])  # row-major
         if isinstance(index, Coord):
             offset += index.e * stride
             pairs.append((stride, 1))
