@@ -14,8 +14,8 @@ from tests.fuzz.core_gen import POOL, _strategy
 from tests.fuzz.support import deadline
 
 any_operator = st.one_of([_strategy(describe(cls), 5) for cls in OPERATOR_CLASSES])
-any_kernel = st.lists(st.builds(Stmt, any_operator, st.just("inst.1"), st.just(Pos(3, 4, filename="fuzz.py"))),
-                      min_size=1, max_size=4).map(
+any_statement = st.builds(Stmt, any_operator, st.just("inst.1"), st.just(Pos(3, 4, filename="fuzz.py")))
+any_kernel = st.lists(any_statement, min_size=1, max_size=4).map(
     lambda body: LncKernel("fuzz", (), POOL[:2], ((Block("main", False, tuple(body)),),), (), (), ()))
 
 
