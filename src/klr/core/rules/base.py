@@ -42,7 +42,7 @@ SBUF_PARTITION_BYTES = 0x30000  # 192 KiB per partition
 PSUM_PARTITION_BYTES = 0x4000   # 16 KiB per partition: 8 banks
 PSUM_BANK_BYTES = 2048          # one bank: 512 float32 (nl.tile_size.psum_fmax)
 GEMM_STATIONARY_FMAX = 128
-GEMM_MOVING_FMAX = 512
+GEMM_MOVING_FMAX = PSUM_BANK_BYTES // 4  # a matmul writes one bank of float32
 BN_STATS_FMAX = 512
 GPSIMD_PARTITIONS = 16          # partitions served by one GpSimd core
 
@@ -114,13 +114,6 @@ class Arg:
 
 Describe = Callable[[str, object], "Arg | None"]
 """How a rule learns an operand's type: (field name, field value) -> Arg, None for an immediate."""
-
-_IMMEDIATES = (ImmInt, ImmFloat, ImmRegister, ImmPointer)
-
-
-def is_imm(value: object) -> bool:
-    return isinstance(value, _IMMEDIATES)
-
 
 def static_arg(name: str, value: object) -> Arg | None:
     """The Arg of a TensorRef or Operand value from the IR alone (None for None or an immediate)."""
