@@ -115,6 +115,7 @@ class Arg:
 Describe = Callable[[str, object], "Arg | None"]
 """How a rule learns an operand's type: (field name, field value) -> Arg, None for an immediate."""
 
+
 def static_arg(name: str, value: object) -> Arg | None:
     """The Arg of a TensorRef or Operand value from the IR alone (None for None or an immediate)."""
     match value:
