@@ -41,7 +41,7 @@ SELF_TEST = "tests/test_error_catalogue.py"
 
 # Wrapper calls whose text is not a diagnostic: ``print`` in a kernel becomes a trace message.
 NOT_MESSAGES = {"klr.tracer.context.Ctx.message"}
-PHASES = ("usage", "file", "format", "gather", "trace", "limit", "eval", "warning", "note", "klr")
+PHASES = ("usage", "file", "format", "gather", "trace", "limit", "check", "eval", "warning", "note", "klr")
 MIN_LETTERS = 4  # a message with fewer letters of its own is a wrapper's or a forwarded text
 LITERAL = (ast.Constant, ast.JoinedStr, ast.IfExp, ast.BinOp)  # arguments whose text is followed
 

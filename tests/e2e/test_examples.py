@@ -46,3 +46,13 @@ def test_cli(name: str, tmp_path: Path) -> None:
     # The command line goes through the codec; it must not change a single bit.
     for name_, array in run_api(ex, inputs).items():
         np.testing.assert_array_equal(outputs[name_], array)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_traced_core_keeps_every_static_rule(name: str) -> None:
+    import klr
+    from klr.core.rules import check_kernel
+
+    ex = refs.load(name)
+    py = klr.gather(str(ex.path), *ex.make_inputs(seed=3), name=ex.kernel, grid=ex.grid, **ex.kwargs)
+    assert [str(d) for d in check_kernel(klr.trace(py).kernel)] == []

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from klr.core import Block, LncKernel, Memory, Stmt, TensorName
 from klr.dtypes import Dtype
-from klr.interp import runner as _runner  # noqa: F401  (importing it fills RULES)
-from klr.interp.registry import RULES
+from klr.interp import runner as _runner  # noqa: F401  (importing it fills IMPLS)
+from klr.interp.registry import IMPLS
 from klr.pos import Pos
 from klr.schema import Kind, Prim, TypeDesc, describe, fields_of
 from tests.format.schema_strategies import min_depth, strategy
@@ -64,7 +64,7 @@ PLAIN_ACCESSES = ("TensorName", "AccessBasic", "AccessPattern", "BirAccessPatter
 
 _TENSORS = st.sampled_from(POOL) | st.builds(
     TensorName, *(_strategy(describe(f.type), 2) for f in fields_of(TensorName)))
-IMPLEMENTED = sorted(RULES, key=lambda cls: cls.__name__)
+IMPLEMENTED = sorted(IMPLS, key=lambda cls: cls.__name__)
 operators = st.one_of([_strategy(describe(cls), 5) for cls in IMPLEMENTED])
 statements = st.builds(Stmt, operators, st.sampled_from(("inst.1", "inst.2")),
                        st.just(Pos(3, 4, filename="fuzz.py")))

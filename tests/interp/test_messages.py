@@ -185,7 +185,7 @@ CASES: list[tuple[str, Callable[[], Any]]] = [
      lambda: copy(t("o", 4, 8), SbufView(TensorSram("s", Dtype.float32, 4, (APPair(1, 8, 0),), 0, 0)))),
     ("register-shaped tensor references are not supported in ncDmaCopy inst.1",
      lambda: copy(t("o", 4, 8), RegisterRef("r"))),
-    ("ImmPointer is not a tensor reference in ncDmaCopy inst.1", lambda: copy(t("o", 4, 8), ImmPointer())),
+    ("src must be a tensor, not an immediate in ncDmaCopy inst.1", lambda: copy(t("o", 4, 8), ImmPointer())),
     ("indirectDim 5 is not an axis of a 2-d access pattern in ncDmaCopy inst.1",
      lambda: copy(t("o", 4, 8), with_vector(5, full(XI)))),
     ("vectorOffset has 8 indices for an axis of 4 in ncDmaCopy inst.1",

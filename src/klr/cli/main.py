@@ -1,4 +1,4 @@
-"""The ``klr`` command line: gather, trace, eval, info and list.
+"""The ``klr`` command line: gather, trace, eval, check, info and list.
 
 Every subcommand imports its layer only when it runs, so ``klr --help`` stays fast. Errors in
 the user's input print as ``file:line:col: error: message`` with the source line and exit 1
@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from klr import __version__
+from klr.cli import check
 from klr.errors import KlrError, UsageError, Warning_, printable, render_error, render_warning
 
 EXIT_ERROR = 1
@@ -99,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="make reading never-written memory into an output an error")
     _limit_option(e)
     _common(e)
+
+    _common(check.add_parser(sub))
 
     i = sub.add_parser("info", help="describe a KLR file",
                        description="Print a summary of any KLR file, or dump it whole.")
@@ -454,4 +457,5 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "gather": cmd_gather, "trace": cmd_trace, "eval": cmd_eval, "info": cmd_info, "list": cmd_list,
+    "check": check.cmd_check,
 }

@@ -20,7 +20,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from klr.core.operators import Engine, Operator, engine_of
+from klr.core.operators import Operator, engine_of
+from klr.core.optypes import Engine
 from klr.core.tensor import TensorName
 from klr.pos import Pos
 from klr.schema import node

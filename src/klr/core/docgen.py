@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from klr import dtypes, pos
-from klr.core import basic, operators, optypes, sysops, tensor
+from klr.core import basic, dataops, mathops, operators, optypes, sysops, tensor
 from klr.core.pretty import pretty_value
 from klr.schema import Kind, NodeEnum, Sum, TypeDesc, describe, fields_of, info_of
 
@@ -88,7 +88,7 @@ SECTIONS: tuple[tuple[str, tuple[ModuleType, ...]], ...] = (
     ("Programs", (basic, pos)),
     ("Tensors and accesses", (tensor, dtypes)),
     ("Operator fields: enums and auxiliary types", (optypes,)),
-    ("Operator payloads", (operators, sysops)),
+    ("Operator payloads", (dataops, mathops, sysops)),
 )
 
 
@@ -101,7 +101,7 @@ def _declared(module: ModuleType) -> list[tuple[str, Any]]:
         if isinstance(value, type) and issubclass(value, NodeEnum) and value is not NodeEnum:
             out.append(("enum", value))
         elif isinstance(value, type) and hasattr(value, "__klr__") and info_of(value).tag is not None:
-            if value.__bases__ == (object,):
+            if not any(hasattr(base, "__klr__") for base in value.__bases__):  # subclasses share a payload
                 out.append(("struct", value))
         elif (typing.get_origin(value) is typing.Annotated and _sum_of(value) is not None
               and name not in ("Operator", "TGROperator")):
@@ -213,18 +213,20 @@ def generate() -> str:
     lines = [INTRO]
     seen: set[str] = set()  # sums are listed where declared, not where imported
     for title, modules in SECTIONS:
-        if modules[0] is operators:
+        declared = [item for module in modules for item in _declared(module)]
+        if modules[0] is dataops:
             lines += _operator_table()
+            declared = sorted((item for item in declared if item[0] == "struct"),
+                              key=lambda item: info_of(item[1]).tag or 0)  # payloads, by tag
         lines += [f"## {title}", ""]
-        for module in modules:
-            for kind, value in _declared(module):
-                if kind == "sum":
-                    name = describe(value).name
-                    if name not in seen:
-                        seen.add(name)
-                        lines += _sum(value)
-                else:
-                    lines += _struct(value) if kind == "struct" else _enum(value)
+        for kind, value in declared:
+            if kind == "sum":
+                name = describe(value).name
+                if name not in seen:
+                    seen.add(name)
+                    lines += _sum(value)
+            else:
+                lines += _struct(value) if kind == "struct" else _enum(value)
     return "\n".join(lines).rstrip() + "\n"
 
 

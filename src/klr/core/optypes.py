@@ -26,13 +26,13 @@ Grammar (serde tag in parentheses; enum constructors are numbered 0.. in the ord
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, ClassVar, Literal, TypeAlias
 
 from klr.core.tensor import APPair, Immediate, Reg, TensorRef
 from klr.schema import F32, Int, NodeEnum, Sum, node
 
 __all__ = [
-    "MatmulPerfMode", "Engine", "EngineRule", "ActivationImm", "ActivationImmRegister",
+    "MatmulPerfMode", "Engine", "EngineRule", "OperatorPayload", "ActivationImm", "ActivationImmRegister",
     "ActivationImmPointer", "ActivationImmFloat", "Operand", "DataPattern", "AluOp",
     "DropoutThresholdType", "AccumCmd",
     "ActivationFunc", "AffineSelectCmp", "DgeComputeOp", "DmaBounds", "DmaSkip", "DmaError",
@@ -66,6 +66,19 @@ class Engine(NodeEnum):
 
 EngineRule: TypeAlias = Engine | Literal["field"]
 """An operator's engine: fixed, or ``"field"`` when the operator carries its own ``engine`` field."""
+
+
+class OperatorPayload:
+    """The base of every Operator payload class: what the reference says of an instruction
+    besides its fields. ``klr.core.operators`` derives the Operator tables from these."""
+
+    __slots__ = ()
+    ENGINE: ClassVar[EngineRule]
+    """The engine the reference reports, or ``"field"`` for the operator's own ``engine`` field."""
+    TGR: ClassVar[bool] = False
+    """Whether the operator is also a constructor of TGROperator (the legacy subset)."""
+    CTOR: ClassVar[str | None] = None
+    """The constructor name, when it is not the class name with a lower-case first letter."""
 
 
 @node(name="register")
@@ -262,6 +275,11 @@ class TensorSubDim(NodeEnum):
     XY = 1
     XYZ = 2
     XYZW = 3
+
+    @property
+    def axes(self) -> int:
+        """How many innermost free axes it names."""
+        return self.ctor + 1
 
 
 class TransposeOps(NodeEnum):

@@ -1,7 +1,8 @@
 """Core operators for control flow, registers, communication between ranks, random numbers and debugging.
 
 These are the payloads of the Operator constructors that do not compute on tensor elements
-(see ``klr.core.operators`` for the Operator sum and the conventions shared by all payloads).
+(see ``klr.core.operators`` for the Operator sum, its constructor order and the conventions
+shared by all payloads).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from klr.core.optypes import (
     Engine,
     EngineRule,
     Operand,
+    OperatorPayload,
     PrintOutputBuffer,
     ReplicaGroup,
     ReplicaUnspecified,
@@ -21,17 +23,9 @@ from klr.core.optypes import (
 from klr.core.tensor import Immediate, TensorRef
 from klr.schema import Int, Nat, node
 
-__all__ = [
-    "SendRecv", "SendRecvCompute", "TensorLoad", "TensorStore", "RegisterMove", "CmpBranch",
-    "RegisterAluOp", "CollectiveOp", "AllReduce", "AllGather", "ReduceScatter", "CollectivePermute",
-    "CollectivePermuteImplicit", "CollectivePermuteImplicitReduce", "Broadcast", "AllToAll", "RankId",
-    "CurrentProcessingRankId", "Send", "Recv", "CoreBarrier", "Rng", "Rand2", "RandGetState",
-    "SetRngSeed", "RandSetState", "ExtendedInst", "DevicePrint",
-]
-
 
 @node(tag=187)
-class SendRecv:
+class SendRecv(OperatorPayload):
     """Point-to-point exchange of a tensor between ranks."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -44,7 +38,7 @@ class SendRecv:
 
 
 @node(tag=188)
-class SendRecvCompute:
+class SendRecvCompute(OperatorPayload):
     """Exchange tensors between ranks and combine them with op."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -57,7 +51,7 @@ class SendRecvCompute:
 
 
 @node(tag=190)
-class TensorLoad:
+class TensorLoad(OperatorPayload):
     """Load the named register from a 1x1 tensor access."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -66,7 +60,7 @@ class TensorLoad:
 
 
 @node(tag=191)
-class TensorStore:
+class TensorStore(OperatorPayload):
     """Store the named register into a 1x1 tensor access."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -75,7 +69,7 @@ class TensorStore:
 
 
 @node(tag=192)
-class RegisterMove:
+class RegisterMove(OperatorPayload):
     """Set the named register to an immediate."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -84,7 +78,7 @@ class RegisterMove:
 
 
 @node(tag=193)
-class CmpBranch:
+class CmpBranch(OperatorPayload):
     """Jump to trueLabel if (reg1 op imm-or-reg2) holds, else to falseLabel; op=always is a jump."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -97,7 +91,7 @@ class CmpBranch:
 
 
 @node(tag=194)
-class RegisterAluOp:
+class RegisterAluOp(OperatorPayload):
     """dst register = src register op imm."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -108,7 +102,7 @@ class RegisterAluOp:
 
 
 @node(tag=199)
-class CollectiveOp:
+class CollectiveOp(OperatorPayload):
     """A collective communication over ranks (the Operator constructor says which)."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -164,7 +158,7 @@ class AllToAll(CollectiveOp):
 
 
 @node(tag=200)
-class RankId:
+class RankId(OperatorPayload):
     """Set the named register to this rank's id."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -172,7 +166,7 @@ class RankId:
 
 
 @node(tag=201)
-class CurrentProcessingRankId:
+class CurrentProcessingRankId(OperatorPayload):
     """Set the named register to the rank processed in an implicit-permute iteration."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -184,7 +178,7 @@ class CurrentProcessingRankId:
 
 
 @node(tag=202)
-class Send:
+class Send(OperatorPayload):
     """Send srcs to a peer rank."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -194,7 +188,7 @@ class Send:
 
 
 @node(tag=203)
-class Recv:
+class Recv(OperatorPayload):
     """Receive dsts from a peer rank."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -205,7 +199,7 @@ class Recv:
 
 
 @node(tag=204)
-class CoreBarrier:
+class CoreBarrier(OperatorPayload):
     """Barrier across logical cores (lnc_barrier) through data."""
 
     ENGINE: ClassVar[EngineRule] = "field"
@@ -215,7 +209,7 @@ class CoreBarrier:
 
 
 @node(tag=205)
-class Rng:
+class Rng(OperatorPayload):
     """Fill dst with random bits."""
 
     ENGINE: ClassVar[EngineRule] = "field"
@@ -224,7 +218,7 @@ class Rng:
 
 
 @node(tag=206)
-class Rand2:
+class Rand2(OperatorPayload):
     """Fill dst with uniform random values in [min, max]."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -234,7 +228,7 @@ class Rand2:
 
 
 @node(tag=207)
-class RandGetState:
+class RandGetState(OperatorPayload):
     """Read the random generator state into dst."""
 
     ENGINE: ClassVar[EngineRule] = "field"
@@ -243,7 +237,7 @@ class RandGetState:
 
 
 @node(tag=208)
-class SetRngSeed:
+class SetRngSeed(OperatorPayload):
     """Seed the random generator from src."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -251,7 +245,7 @@ class SetRngSeed:
 
 
 @node(tag=209)
-class RandSetState:
+class RandSetState(OperatorPayload):
     """Write the random generator state from src."""
 
     ENGINE: ClassVar[EngineRule] = "field"
@@ -260,7 +254,7 @@ class RandSetState:
 
 
 @node(tag=210)
-class ExtendedInst:
+class ExtendedInst(OperatorPayload):
     """An opaque raw instruction (escape hatch)."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned
@@ -273,7 +267,7 @@ class ExtendedInst:
 
 
 @node(tag=215)
-class DevicePrint:
+class DevicePrint(OperatorPayload):
     """Print a tensor from the device, prefixed by printPrefix."""
 
     ENGINE: ClassVar[EngineRule] = Engine.unassigned

@@ -5,10 +5,11 @@
 
 Submodules: ``memory`` (storage, views, never-written tracking), ``machine`` (state and
 helpers seen by operators), ``alu`` and ``activation`` (numerics), ``registry`` (the
-operator table), ``ops_move``/``ops_compute``/``ops_special`` (one rule and one numpy
-implementation per operator), ``budget`` (limits and the memory a run needs, checked before
-it starts), ``runner`` (inputs, control flow, outputs). The names below are
-loaded on first use, so importing ``klr.interp`` does not import numpy.
+operator table), ``ops_move``/``ops_compute``/``ops_special`` (one numpy implementation per
+operator), ``budget`` (limits and the memory a run needs, checked before it starts), ``runner``
+(inputs, control flow, outputs; it checks each operator's shape rule from ``klr.core.rules``
+before running it). The names below are loaded on first use, so importing ``klr.interp`` does
+not import numpy.
 """
 
 from __future__ import annotations

@@ -51,11 +51,13 @@ def _erfc_positive(z: Array) -> Array:
     poly = np.zeros_like(z)
     for c in reversed(_ERFC_COEFFS):
         poly = poly * t + c
-    return t * np.exp(-z * z + poly)
+    out: Array = t * np.exp(-z * z + poly)
+    return out
 
 
 def _sigmoid(x: Array) -> Array:
-    return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
+    out: Array = np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
+    return out
 
 
 def _gelu(x: Array) -> Array:
@@ -71,22 +73,26 @@ def _gelu_dx(x: Array) -> Array:
 
 def _gelu_tanh(x: Array) -> Array:
     inner = np.float32(_SQRT_2_OVER_PI) * (x + np.float32(0.044715) * x * x * x)
-    return np.float32(0.5) * x * (np.float32(1.0) + np.tanh(inner))
+    out: Array = np.float32(0.5) * x * (np.float32(1.0) + np.tanh(inner))
+    return out
 
 
 def _silu_dx(x: Array) -> Array:
     s = _sigmoid(x)
-    return s * (np.float32(1.0) + x * (np.float32(1.0) - s))
+    out: Array = s * (np.float32(1.0) + x * (np.float32(1.0) - s))
+    return out
 
 
 def _gelu_sigmoid_dx(x: Array) -> Array:
     k = np.float32(1.702)
     s = _sigmoid(k * x)
-    return s + k * x * s * (np.float32(1.0) - s)
+    out: Array = s + k * x * s * (np.float32(1.0) - s)
+    return out
 
 
 def _softplus(x: Array) -> Array:
-    return np.logaddexp(np.float32(0.0), x)
+    out: Array = np.logaddexp(np.float32(0.0), x)
+    return out
 
 
 _FUNCS: dict[ActivationFunc, Callable[[Array], Array]] = {

@@ -38,29 +38,35 @@ def _flag(mask: Array, a: Array, b: Array) -> Array:
 def _ints(x: Array) -> Array:
     if x.dtype.kind in "iu":
         return x.astype(np.int64, copy=False)
-    return np.trunc(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)).astype(np.int64)
+    out: Array = np.trunc(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)).astype(np.int64)
+    return out
 
 
 def _shift(b: Array) -> Array:
-    return np.mod(_ints(b), 64)
+    out: Array = np.mod(_ints(b), 64)
+    return out
 
 
 def _divide(a: Array, b: Array) -> Array:
     if _same_type(a, b) is np.int64:
         return np.true_divide(a.astype(np.float64), b.astype(np.float64))
-    return np.true_divide(a, b)
+    out: Array = np.true_divide(a, b)
+    return out
 
 
 def _pow(a: Array, b: Array) -> Array:
     if _same_type(a, b) is np.int64:
         return np.power(a.astype(np.float64), b.astype(np.float64))
-    return np.power(a, b)
+    out: Array = np.power(a, b)
+    return out
 
 
 def _average(a: Array, b: Array) -> Array:
     if _same_type(a, b) is np.int64:
-        return (a.astype(np.float64) + b) / 2.0
-    return (a + b) * np.float32(0.5)
+        wide: Array = (a.astype(np.float64) + b) / 2.0
+        return wide
+    out: Array = (a + b) * np.float32(0.5)
+    return out
 
 
 def _rsqrt(a: Array, _b: Array) -> Array:
@@ -188,17 +194,22 @@ def _reduce_last(op: AluOp, x: Array) -> Array:
     fast = _FAST.get(op)
     if fast is not None:
         return np.asarray(fast(x, -1))
+    out: Array
     match op:
         case AluOp.subtract:
-            return x[..., 0] - np.sum(x[..., 1:], axis=-1)
+            out = x[..., 0] - np.sum(x[..., 1:], axis=-1)
+            return out
         case AluOp.average:
             return np.asarray(np.mean(x, axis=-1, dtype=np.float64 if x.dtype.kind in "iu" else x.dtype))
         case AluOp.logical_and:
-            return (x != 0).all(axis=-1).astype(x.dtype)
+            out = (x != 0).all(axis=-1).astype(x.dtype)
+            return out
         case AluOp.logical_or:
-            return (x != 0).any(axis=-1).astype(x.dtype)
+            out = (x != 0).any(axis=-1).astype(x.dtype)
+            return out
         case AluOp.logical_xor:
-            return (np.count_nonzero(x, axis=-1) % 2).astype(x.dtype)
+            out = (np.count_nonzero(x, axis=-1) % 2).astype(x.dtype)
+            return out
     acc = x[..., 0]
     for i in range(1, x.shape[-1]):
         acc = apply(op, acc, x[..., i])

@@ -14,11 +14,13 @@ the view's own N-d shape.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import numpy as np
 
 from klr.core.operators import operator_name
+from klr.core.optypes import Engine, OperatorPayload
+from klr.core.rules import Arg
 from klr.core.tensor import (
     AccessBasic,
     AccessPattern,
@@ -101,8 +103,9 @@ def cast_to(values: np.ndarray, dtype: Dtype) -> np.ndarray:
     if target.kind in "iu":
         info = np.iinfo(target)
         if values.dtype.kind in "iu":
-            return np.clip(values, max(info.min, np.iinfo(values.dtype).min),
-                           min(info.max, np.iinfo(values.dtype).max)).astype(target)
+            narrowed: np.ndarray = np.clip(values, max(info.min, np.iinfo(values.dtype).min),
+                                           min(info.max, np.iinfo(values.dtype).max)).astype(target)
+            return narrowed
         wide = np.rint(np.asarray(values, np.float64))
         wide = np.nan_to_num(wide, nan=0.0, posinf=float(info.max), neginf=float(info.min))
         return np.clip(wide, info.min, info.max).astype(target)
@@ -219,10 +222,9 @@ class Core:
         self.local: dict[str, Storage] = {}
         self.regs: dict[str, int] = {}
         self.reg_origin: dict[str, int] = {}
-        self.accumulators: dict[str, Accumulator] = {}
+        self.accumulators: dict[Engine, Accumulator] = {}
         self.jump: str | None = None       # set by cmpBranch: the label to continue at
         self.at_barrier = False             # set by coreBarrier: let the other cores catch up
-        self.op: Any = None
         self.label = ""
         self.pos: Pos | None = None
         self._poison = 0
@@ -231,8 +233,7 @@ class Core:
 
     # --- statement context ---------------------------------------------------------------------
 
-    def begin(self, op: Any, name: str | None, pos: Pos | None) -> None:
-        self.op = op
+    def begin(self, op: OperatorPayload, name: str | None, pos: Pos | None) -> None:
         self.label = operator_name(op) + (f" {name}" if name else "")
         self.pos = pos
         self._poison = 0
@@ -300,7 +301,7 @@ class Core:
                           "interpreter runs kernels before allocation")
             case RegisterRef():
                 self.fail("register-shaped tensor references are not supported")
-        self.fail(f"{type(ref).__name__} is not a tensor reference")
+        raise AssertionError(f"the operator's rule lets a {type(ref).__name__} through as a tensor")
 
     def _dynamic(self, ref: BirAccessPattern, layout: Layout) -> tuple[int, tuple[int, np.ndarray] | None]:
         extra = 0
@@ -351,6 +352,14 @@ class Core:
             if (origin == CLEAN).all():
                 origin = None
         view.write(cast_to(values, view.dtype), origin)
+
+    def arg(self, name: str, value: object) -> Arg | None:
+        """The rules' view of an operand (None for an immediate): its resolved view's shape, dtype
+        and memory (``klr.core.rules.Describe``)."""
+        if value is None or isinstance(value, (ImmInt, ImmFloat, ImmRegister, ImmPointer)):
+            return None
+        view = self.view(value)
+        return Arg(name, view.shape, view.dtype, view.layout.tensor.address.memory)
 
     def shape(self, ref: object) -> tuple[int, int]:
         """(partitions, free elements) of a TensorRef's view."""

@@ -231,7 +231,8 @@ class View:
         """The element values (a copy, shaped like the view)."""
         flat = self._flat()
         if self.index is not None:
-            return flat[self.index]
+            picked: np.ndarray = flat[self.index]
+            return picked
         return self._strided(flat, 1, 1).copy()
 
     def read_origin(self) -> np.ndarray | None:

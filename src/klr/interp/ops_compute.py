@@ -8,11 +8,9 @@ arrays (or [1, 1] for immediates) and broadcast along the free axis.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from klr.core.operators import (
+from klr.core.mathops import (
     Activate,
     ActivationReduce,
     Exponential,
@@ -36,20 +34,21 @@ from klr.core.optypes import (
     AccumCmd,
     ActivationFunc,
     AluOp,
-    MatmulPerfMode,
+    Engine,
     TensorScalarReverseOps,
-    TensorSubDim,
 )
+from klr.core.rules import DOUBLE_ROW
+from klr.dtypes import Dtype
 from klr.interp import alu
 from klr.interp.activation import activate
 from klr.interp.machine import F32, Accumulator, Core, Tile, kind_of, merge, select_origin
-from klr.interp.registry import impl, is_imm, per_partition, same_shape
+from klr.interp.registry import impl
 
 _FIRST = (TensorScalarReverseOps.first, TensorScalarReverseOps.both)
 _SECOND = (TensorScalarReverseOps.second, TensorScalarReverseOps.both)
 
 
-def _dst_dtype(ctx: Core, ref: object) -> Any:
+def _dst_dtype(ctx: Core, ref: object) -> Dtype:
     return ctx.view(ref).dtype
 
 
@@ -57,13 +56,14 @@ def _reduced_origin(origin: np.ndarray | None, shape: tuple[int, int]) -> np.nda
     """Origin of a free-axis reduction of [P, F] values whose origin broadcasts to ``shape``."""
     if origin is None:
         return None
-    return np.broadcast_to(origin, shape).min(axis=1)
+    reduced: np.ndarray = np.broadcast_to(origin, shape).min(axis=1)
+    return reduced
 
 
 # --- accumulators ------------------------------------------------------------------------------
 
 
-def accumulate(ctx: Core, engine: str, cmd: AccumCmd, op: AluOp, values: np.ndarray,
+def accumulate(ctx: Core, engine: Engine, cmd: AccumCmd, op: AluOp, values: np.ndarray,
                origin: np.ndarray | None, res: object | None, init: Tile | None = None) -> None:
     """Reduce [P, F] ``values`` along the free axis under ``cmd`` and write ``res`` [P, 1].
 
@@ -85,7 +85,8 @@ def accumulate(ctx: Core, engine: str, cmd: AccumCmd, op: AluOp, values: np.ndar
         case AccumCmd.Accumulate:
             prev = ctx.accumulators.get(engine)
             if prev is None or prev.values.shape[0] != p:
-                ctx.fail(f"the {engine} accumulator holds no {p}-partition value to accumulate into")
+                ctx.fail(f"the {engine.name} accumulator holds no {p}-partition value to accumulate "
+                         f"into")
             start, start_origin = prev.values, prev.origin
         case AccumCmd.LoadAccumulate:
             if init is None:
@@ -104,35 +105,17 @@ def accumulate(ctx: Core, engine: str, cmd: AccumCmd, op: AluOp, values: np.ndar
         ctx.store(res, result.reshape(p, 1), None if result_origin is None else result_origin[:, None])
 
 
-def _reduce_res_fits(field_name: str, like: str) -> Any:
-    def rule(ctx: Core, op: Any) -> None:
-        ref = getattr(op, field_name)
-        if ref is None:
-            return
-        p = ctx.shape(getattr(op, like))[0]
-        if ctx.shape(ref) != (p, 1):
-            ctx.fail(f"{field_name} must have one element per partition ([{p}, 1]) but has shape "
-                     f"{list(ctx.nd_shape(ref))}")
-    return rule
-
-
 # --- element-wise ------------------------------------------------------------------------------
 
 
-@impl(TensorTensor, check=same_shape("dst", "src0", "src1"))
+@impl(TensorTensor)
 def tensor_tensor(ctx: Core, op: TensorTensor) -> None:
     a, b = ctx.load(op.src0), ctx.load(op.src1)
     kind = kind_of(_dst_dtype(ctx, op.dst), a, b)
     ctx.store(op.dst, alu.apply(op.op, a.num(kind), b.num(kind)), merge(a.origin, b.origin))
 
 
-def _op1_has_operand(ctx: Core, op: TensorScalar) -> None:
-    if (op.op1 is None) != (op.imm1 is None):
-        ctx.fail("op1 and imm1 must be given together")
-
-
-@impl(TensorScalar, check=(same_shape("dst", "src"), per_partition("imm0", "src"),
-                           per_partition("imm1", "src"), _op1_has_operand))
+@impl(TensorScalar)
 def tensor_scalar(ctx: Core, op: TensorScalar) -> None:
     src = ctx.load(op.src)
     s0 = ctx.operand(op.imm0)
@@ -144,26 +127,14 @@ def tensor_scalar(ctx: Core, op: TensorScalar) -> None:
     ctx.store(op.dst, out, merge(src.origin, s0.origin, None if s1 is None else s1.origin))
 
 
-@impl(Reciprocal, check=same_shape("dst", "src"))
+@impl(Reciprocal)
 def reciprocal(ctx: Core, op: Reciprocal) -> None:
     src = ctx.load(op.src)
     with np.errstate(all="ignore"):
         ctx.store(op.dst, np.float32(1.0) / src.num(F32), src.origin)
 
 
-def _operand1_fits(ctx: Core, op: NcScalarTensorTensor) -> None:
-    value = op.src1
-    if is_imm(value):
-        return
-    want = ctx.shape(op.data)
-    got = ctx.shape(value)
-    if got != want and got != (want[0], 1):
-        ctx.fail(f"src1 has shape {list(ctx.nd_shape(value))} but data has "
-                 f"{list(ctx.nd_shape(op.data))}")
-
-
-@impl(NcScalarTensorTensor, check=(same_shape("dst", "data"), per_partition("src0", "data"),
-                                   _operand1_fits))
+@impl(NcScalarTensorTensor)
 def scalar_tensor_tensor(ctx: Core, op: NcScalarTensorTensor) -> None:
     data = ctx.load(op.data)
     s0, s1 = ctx.operand(op.src0), ctx.operand(op.src1)
@@ -173,7 +144,7 @@ def scalar_tensor_tensor(ctx: Core, op: NcScalarTensorTensor) -> None:
     ctx.store(op.dst, out, merge(data.origin, s0.origin, s1.origin))
 
 
-@impl(ScalarTensorTensor, check=same_shape("dst", "src0", "src1"))
+@impl(ScalarTensorTensor)
 def legacy_scalar_tensor_tensor(ctx: Core, op: ScalarTensorTensor) -> None:
     a, b = ctx.load(op.src0), ctx.load(op.src1)
     s = ctx.operand(op.imm0)
@@ -186,14 +157,7 @@ def legacy_scalar_tensor_tensor(ctx: Core, op: ScalarTensorTensor) -> None:
 # --- activation --------------------------------------------------------------------------------
 
 
-def _needs_reduce_res(ctx: Core, op: NcActivate) -> None:
-    if isinstance(op, ActivationReduce) and op.reduceRes is None:
-        ctx.fail("activationReduce needs reduceRes")
-
-
-@impl(NcActivate, ActivationReduce,
-      check=(same_shape("dst", "src"), per_partition("scale", "src"), per_partition("bias", "src"),
-             _reduce_res_fits("reduceRes", "src"), _needs_reduce_res))
+@impl(NcActivate, ActivationReduce)
 def nc_activate(ctx: Core, op: NcActivate) -> None:
     src = ctx.load(op.src)
     scale = ctx.operand(op.scale)
@@ -205,10 +169,10 @@ def nc_activate(ctx: Core, op: NcActivate) -> None:
     origin = merge(src.origin, scale.origin, None if bias is None else bias.origin)
     ctx.store(op.dst, y, origin)
     if op.reduceRes is not None:
-        accumulate(ctx, "act", op.accumulatorCmd, op.reduceOp or AluOp.add, y, origin, op.reduceRes)
+        accumulate(ctx, Engine.act, op.accumulatorCmd, op.reduceOp or AluOp.add, y, origin, op.reduceRes)
 
 
-@impl(Activate, check=same_shape("dst", "src"))
+@impl(Activate)
 def legacy_activate(ctx: Core, op: Activate) -> None:
     src = ctx.load(op.src)
     y = activate(op.activationFunc,
@@ -221,8 +185,7 @@ def legacy_activate(ctx: Core, op: Activate) -> None:
     ctx.store(op.dst, y, origin)
 
 
-@impl(Exponential, check=(same_shape("dst", "src"), per_partition("maxValue", "src"),
-                          per_partition("reduceInit", "src"), _reduce_res_fits("reduceRes", "src")))
+@impl(Exponential)
 def exponential(ctx: Core, op: Exponential) -> None:
     src = ctx.load(op.src)
     top = ctx.operand(op.maxValue)
@@ -230,31 +193,16 @@ def exponential(ctx: Core, op: Exponential) -> None:
     origin = merge(src.origin, top.origin)
     ctx.store(op.dst, y, origin)
     if op.reduceRes is not None:
-        accumulate(ctx, "dve", op.reducecmd, AluOp.add, y, origin, op.reduceRes,
+        accumulate(ctx, Engine.dve, op.reducecmd, AluOp.add, y, origin, op.reduceRes,
                    ctx.operand(op.reduceInit))
 
 
 # --- reductions --------------------------------------------------------------------------------
 
-_SUBDIMS = {TensorSubDim.X: 1, TensorSubDim.XY: 2, TensorSubDim.XYZ: 3, TensorSubDim.XYZW: 4}
-
-
-def _reduce_shape(ctx: Core, op: TensorReduce) -> None:
-    shape = ctx.nd_shape(op.src)
-    k = _SUBDIMS[op.opDim]
-    if k > len(shape) - 1:
-        ctx.fail(f"cannot reduce {k} free axes of src with shape {list(shape)}")
-    kept = int(np.prod(shape[:len(shape) - k], dtype=np.int64))
-    p, f = ctx.shape(op.dst)
-    if p * f != kept:
-        ctx.fail(f"dst has {p * f} elements but reducing {op.opDim.name} of src "
-                 f"{list(shape)} leaves {kept}")
-
-
-@impl(TensorReduce, check=_reduce_shape)
+@impl(TensorReduce)
 def tensor_reduce(ctx: Core, op: TensorReduce) -> None:
     src = ctx.load(op.src)
-    k = _SUBDIMS[op.opDim]
+    k = op.opDim.axes
     axes = tuple(range(len(src.shape) - k, len(src.shape)))
     kind = kind_of(_dst_dtype(ctx, op.dst), src)
     out = alu.reduce(op.op, src.nd(src.num(kind)), axes)
@@ -264,14 +212,7 @@ def tensor_reduce(ctx: Core, op: TensorReduce) -> None:
     ctx.store(op.dst, out, origin)
 
 
-def _partition_reduce_shape(ctx: Core, op: TensorPartitionReduce) -> None:
-    f = ctx.shape(op.data)[1]
-    if ctx.shape(op.dst) != (1, f):
-        ctx.fail(f"dst must be [1, {f}] (one partition, the free size of data) but has shape "
-                 f"{list(ctx.nd_shape(op.dst))}")
-
-
-@impl(TensorPartitionReduce, check=_partition_reduce_shape)
+@impl(TensorPartitionReduce)
 def tensor_partition_reduce(ctx: Core, op: TensorPartitionReduce) -> None:
     data = ctx.load(op.data)
     kind = kind_of(_dst_dtype(ctx, op.dst), data)
@@ -280,8 +221,7 @@ def tensor_partition_reduce(ctx: Core, op: TensorPartitionReduce) -> None:
     ctx.store(op.dst, out[None, :], None if origin is None else origin[None, :])
 
 
-@impl(TensorScalarReduce, check=(same_shape("dst", "src"), per_partition("operand0", "src"),
-                                 _reduce_res_fits("reduceRes", "src")))
+@impl(TensorScalarReduce)
 def tensor_scalar_reduce(ctx: Core, op: TensorScalarReduce) -> None:
     src = ctx.load(op.src)
     s = ctx.operand(op.operand0)
@@ -290,11 +230,10 @@ def tensor_scalar_reduce(ctx: Core, op: TensorScalarReduce) -> None:
     origin = merge(src.origin, s.origin)
     ctx.store(op.dst, y, origin)
     init = None if op.reduceInit is None else ctx.operand(op.reduceInit)
-    accumulate(ctx, "dve", op.reduceCmd, op.reduceOp or AluOp.add, y, origin, op.reduceRes, init)
+    accumulate(ctx, Engine.dve, op.reduceCmd, op.reduceOp or AluOp.add, y, origin, op.reduceRes, init)
 
 
-@impl(SelectReduce, check=(same_shape("dst", "predicate", "onTrue"), per_partition("onFalse", "dst"),
-                           _reduce_res_fits("reduceRes", "dst")))
+@impl(SelectReduce)
 def select_reduce(ctx: Core, op: SelectReduce) -> None:
     pred = ctx.load(op.predicate)
     on_true, on_false = ctx.load(op.onTrue), ctx.operand(op.onFalse)
@@ -304,16 +243,16 @@ def select_reduce(ctx: Core, op: SelectReduce) -> None:
     origin = merge(pred.origin, select_origin(keep, on_true.origin, on_false.origin))
     ctx.store(op.dst, out, origin)
     if op.reduceRes is not None or op.reduceCmd is not AccumCmd.Idle:
-        accumulate(ctx, "dve", op.reduceCmd, op.reduceOp, out, origin, op.reduceRes)
+        accumulate(ctx, Engine.dve, op.reduceCmd, op.reduceOp, out, origin, op.reduceRes)
 
 
 def _in_range(f: int, start: float, op0: AluOp, b0: Tile, op1: AluOp, b1: Tile) -> np.ndarray:
     index = (np.arange(f, dtype=F32) + np.float32(start))[None, :]
-    return (alu.apply(op0, index, b0.num(F32)) != 0) & (alu.apply(op1, index, b1.num(F32)) != 0)
+    keep: np.ndarray = (alu.apply(op0, index, b0.num(F32)) != 0) & (alu.apply(op1, index, b1.num(F32)) != 0)
+    return keep
 
 
-@impl(NcRangeSelect, check=(same_shape("dst", "onTrueTile"), per_partition("bound0", "dst"),
-                            per_partition("bound1", "dst"), _reduce_res_fits("reduceRes", "dst")))
+@impl(NcRangeSelect)
 def nc_range_select(ctx: Core, op: NcRangeSelect) -> None:
     on_true = ctx.load(op.onTrueTile)
     b0, b1 = ctx.load(op.bound0), ctx.load(op.bound1)
@@ -323,10 +262,10 @@ def nc_range_select(ctx: Core, op: NcRangeSelect) -> None:
     origin = merge(b0.origin, b1.origin, select_origin(keep, on_true.origin, None))
     ctx.store(op.dst, out, origin)
     if op.reduceRes is not None or op.reduceCommand is not AccumCmd.Idle:
-        accumulate(ctx, "dve", op.reduceCommand, op.reduceOp or AluOp.max, out, origin, op.reduceRes)
+        accumulate(ctx, Engine.dve, op.reduceCommand, op.reduceOp or AluOp.max, out, origin, op.reduceRes)
 
 
-@impl(RangeSelect, check=same_shape("dst", "src"))
+@impl(RangeSelect)
 def range_select(ctx: Core, op: RangeSelect) -> None:
     src = ctx.load(op.src)
     b0, b1 = ctx.operand(op.bound0), ctx.operand(op.bound1)
@@ -335,13 +274,13 @@ def range_select(ctx: Core, op: RangeSelect) -> None:
     origin = select_origin(keep, src.origin, None)
     ctx.store(op.dst, out, origin)
     if op.reduceCommand is not AccumCmd.Idle:
-        accumulate(ctx, "dve", op.reduceCommand, op.reduceOp, out, origin, None)
+        accumulate(ctx, Engine.dve, op.reduceCommand, op.reduceOp, out, origin, None)
 
 
 # --- scans -------------------------------------------------------------------------------------
 
 
-@impl(TensorTensorScan, check=(same_shape("dst", "src0", "src1"), per_partition("imm0", "src0")))
+@impl(TensorTensorScan)
 def tensor_tensor_scan(ctx: Core, op: TensorTensorScan) -> None:
     a, b = ctx.load(op.src0), ctx.load(op.src1)
     init = ctx.operand(op.imm0)
@@ -370,8 +309,7 @@ def _running_origin(origin: np.ndarray | None, start: np.ndarray | None,
 _ACCUMULATE = {AluOp.add: np.add, AluOp.mult: np.multiply, AluOp.max: np.maximum, AluOp.min: np.minimum}
 
 
-@impl(TensorScalarCumulative, check=(same_shape("dst", "src"), per_partition("imm0", "src"),
-                                     per_partition("imm1", "src")))
+@impl(TensorScalarCumulative)
 def tensor_scalar_cumulative(ctx: Core, op: TensorScalarCumulative) -> None:
     src = ctx.load(op.src)
     s0 = ctx.operand(op.imm0)
@@ -391,7 +329,7 @@ def tensor_scalar_cumulative(ctx: Core, op: TensorScalarCumulative) -> None:
     origin = _running_origin(merge(src.origin, s0.origin), start_origin, (src.P, src.F))
     ctx.store(op.dst, out, origin)
     last_origin = None if origin is None else origin[:, -1]
-    ctx.accumulators["dve"] = Accumulator(out[:, -1] if src.F else start, last_origin)
+    ctx.accumulators[Engine.dve] = Accumulator(out[:, -1] if src.F else start, last_origin)
 
 
 def _cumulative_start(ctx: Core, op: TensorScalarCumulative, t: np.ndarray,
@@ -399,7 +337,7 @@ def _cumulative_start(ctx: Core, op: TensorScalarCumulative, t: np.ndarray,
     p = t.shape[0]
     match op.reduceCmd:
         case AccumCmd.Accumulate:
-            prev = ctx.accumulators.get("dve")
+            prev = ctx.accumulators.get(Engine.dve)
             if prev is None or prev.values.shape[0] != p:
                 ctx.fail(f"the dve accumulator holds no {p}-partition value to accumulate into")
             return prev.values.astype(t.dtype), prev.origin
@@ -421,30 +359,7 @@ def _rows_of_two(x: np.ndarray) -> np.ndarray:
     return x.reshape(2 * k, f // 2)
 
 
-DOUBLE_ROW = (MatmulPerfMode.DoubleRow, MatmulPerfMode.DoubleRowSwInterleave)
-"""Perf modes whose operands are [K, 2, M] and [K, 2, N]: each partition feeds two rows."""
-
-
-def _matmul_shapes(ctx: Core, op: NcMatMul) -> None:
-    (k, m), (k2, n), got = ctx.shape(op.stationary), ctx.shape(op.moving), ctx.shape(op.dst)
-    if op.perfMode in DOUBLE_ROW and not op.isTranspose:
-        if m % 2 or n % 2:
-            ctx.fail(f"a double-row matmul needs operands [K, 2, M] and [K, 2, N], but stationary has "
-                     f"{m} and moving {n} elements per partition")
-        k, m, k2, n = 2 * k, m // 2, 2 * k2, n // 2
-    if op.isTranspose:
-        if got != (n, k2):
-            ctx.fail(f"dst must be the [{n}, {k2}] transpose of moving [{k2}, {n}] but has "
-                     f"shape {list(ctx.nd_shape(op.dst))}")
-        return
-    if k != k2:
-        ctx.fail(f"stationary has {k} partitions but moving has {k2}; both are the contraction axis")
-    if got != (m, n):
-        ctx.fail(f"dst must be [{m}, {n}] for stationary [{k}, {m}] and moving [{k2}, {n}] but "
-                 f"has shape {list(ctx.nd_shape(op.dst))}")
-
-
-@impl(NcMatMul, check=_matmul_shapes)
+@impl(NcMatMul)
 def nc_matmul(ctx: Core, op: NcMatMul) -> None:
     moving = ctx.load(op.moving)
     if op.isTranspose:

@@ -6,11 +6,9 @@ Copies keep bits exactly when source and destination have the same dtype and con
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from klr.core.operators import (
+from klr.core.dataops import (
     AffineSelect,
     Copy,
     CopyPredicated,
@@ -28,14 +26,15 @@ from klr.core.operators import (
     Transpose,
 )
 from klr.core.optypes import AffineSelectCmp, AluOp, DataPattern, DgeComputeOp, TransposeOps
+from klr.core.rules import GPSIMD_PARTITIONS as _GROUP  # one GpSimd core's partitions
 from klr.interp import alu
 from klr.interp.machine import F32, I64, Core, Tile, compute_kind, merge, select_origin
-from klr.interp.registry import impl, same_count, same_partitions, same_shape
+from klr.interp.registry import impl
 
 # --- copies ------------------------------------------------------------------------------------
 
 
-@impl(NcDmaCopy, DmaCopy, check=same_count("dst", "src"))
+@impl(NcDmaCopy, DmaCopy)
 def dma_copy(ctx: Core, op: NcDmaCopy | DmaCopy) -> None:
     src = ctx.load(op.src)
     if op.compute_op is DgeComputeOp.add:
@@ -51,7 +50,7 @@ def _flat(origin: np.ndarray | None) -> np.ndarray | None:
     return None if origin is None else origin.reshape(-1)
 
 
-@impl(NcCopy, Copy, check=same_shape("dst", "src"))
+@impl(NcCopy, Copy)
 def tensor_copy(ctx: Core, op: NcCopy | Copy) -> None:
     src = ctx.load(op.src)
     ctx.store(op.dst, src.values, src.origin)
@@ -63,7 +62,7 @@ def mem_set(ctx: Core, op: MemSet) -> None:
     ctx.store(op.dst, np.full((p, f), ctx.imm(op.value)))
 
 
-@impl(CopyPredicated, check=same_shape("dst", "src", "predicate"))
+@impl(CopyPredicated)
 def copy_predicated(ctx: Core, op: CopyPredicated) -> None:
     pred = ctx.load(op.predicate)
     src = ctx.load(op.src)
@@ -87,22 +86,12 @@ def pattern_values(pattern: DataPattern, partitions: int) -> np.ndarray:
     return pattern.offset + chan + free[None, :]
 
 
-def _pattern_fits(field_name: str) -> Any:
-    def rule(ctx: Core, op: Any) -> None:
-        pattern: DataPattern = getattr(op, field_name)
-        count = int(np.prod([p.num for p in pattern.pattern], dtype=np.int64))
-        f = ctx.shape(op.dst)[1]
-        if count != f:
-            ctx.fail(f"{field_name} generates {count} values per partition but dst has {f}")
-    return rule
-
-
-@impl(Iota, check=_pattern_fits("pattern"))
+@impl(Iota)
 def iota(ctx: Core, op: Iota) -> None:
     ctx.store(op.dst, pattern_values(op.pattern, ctx.shape(op.dst)[0]))
 
 
-@impl(NcAffineSelect, check=(_pattern_fits("pred"), same_shape("dst", "onTrueTile")))
+@impl(NcAffineSelect)
 def nc_affine_select(ctx: Core, op: NcAffineSelect) -> None:
     on_true = ctx.load(op.onTrueTile)
     values = pattern_values(op.pred, on_true.P)
@@ -118,7 +107,7 @@ _AFFINE_CMP = {
 }
 
 
-@impl(AffineSelect, check=(_pattern_fits("maskPattern"), same_shape("dst", "src")))
+@impl(AffineSelect)
 def affine_select(ctx: Core, op: AffineSelect) -> None:
     src = ctx.load(op.src)
     values = pattern_values(op.maskPattern, src.P)
@@ -135,13 +124,7 @@ def _write_select(ctx: Core, dst: object, keep: np.ndarray, on_true: Tile, fill:
 # --- rearrangements ----------------------------------------------------------------------------
 
 
-def _transposed(ctx: Core, op: Transpose) -> None:
-    (p, f), (dp, df) = ctx.shape(op.src), ctx.shape(op.dst)
-    if (dp, df) != (f, p):
-        ctx.fail(f"dst must be the [{f}, {p}] transpose of a [{p}, {f}] src but has {dp} x {df}")
-
-
-@impl(Transpose, check=_transposed)
+@impl(Transpose)
 def transpose(ctx: Core, op: Transpose) -> None:
     src = ctx.load(op.src)
     ctx.store(op.dst, src.values.T, None if src.origin is None else src.origin.T)
@@ -158,13 +141,7 @@ _PERMUTATIONS: dict[TransposeOps, tuple[int, int, int, int]] = {
 }
 
 
-def _four_d(ctx: Core, op: DmaTranspose) -> None:
-    shape = ctx.nd_shape(op.src)
-    if op.axes is not TransposeOps.None_ and len(shape) != 4:
-        ctx.fail(f"src must be a 4-d access pattern to transpose but has shape {list(shape)}")
-
-
-@impl(DmaTranspose, check=(_four_d, same_count("dst", "src")))
+@impl(DmaTranspose)
 def dma_transpose(ctx: Core, op: DmaTranspose) -> None:
     src = ctx.load(op.src)
     perm = _PERMUTATIONS[op.axes]
@@ -176,20 +153,7 @@ def dma_transpose(ctx: Core, op: DmaTranspose) -> None:
     ctx.store(op.dst, values, origin)
 
 
-def _shuffle_mask(ctx: Core, op: Shuffle) -> None:
-    if len(op.shuffleMask) > 32:
-        ctx.fail(f"shuffleMask has {len(op.shuffleMask)} entries; a quadrant has 32 partitions")
-
-
-def _shuffle_rows(ctx: Core, op: Shuffle) -> None:
-    (sp, sf), (dp, df) = ctx.shape(op.src), ctx.shape(op.dst)
-    if sf != df:
-        ctx.fail(f"src has {sf} elements per partition but dst has {df}")
-    if sp > dp:
-        ctx.fail(f"src has {sp} partitions, more than the {dp} of dst")
-
-
-@impl(Shuffle, check=(_shuffle_mask, _shuffle_rows))
+@impl(Shuffle)
 def shuffle(ctx: Core, op: Shuffle) -> None:
     """Partition i of each 32-partition group of dst takes partition shuffleMask[i] of the
     same group of src; src may have fewer partitions than dst (a broadcast of its rows)."""
@@ -228,14 +192,7 @@ def _indices(ctx: Core, tile: Tile, limit: int, what: str) -> np.ndarray:
     return idx
 
 
-def _gather_fits(ctx: Core, op: NcNGather) -> None:
-    p, f = ctx.shape(op.indices)
-    dp, df = ctx.shape(op.dst)
-    if (dp, df) != (p, f):
-        ctx.fail(f"dst has {dp} x {df} elements but indices has {p} x {f}")
-
-
-@impl(NcNGather, check=(same_partitions("dst", "data", "indices"), _gather_fits))
+@impl(NcNGather)
 def nc_n_gather(ctx: Core, op: NcNGather) -> None:
     data = ctx.load(op.data)
     index = ctx.load(op.indices)
@@ -246,16 +203,7 @@ def nc_n_gather(ctx: Core, op: NcNGather) -> None:
     ctx.store(op.dst, out, origin)
 
 
-_GROUP = 16  # partitions served by one GpSimd core
-
-
-def _local_gather_groups(ctx: Core, op: NcLocalGather) -> None:
-    p = ctx.shape(op.src)[0]
-    if p % _GROUP:
-        ctx.fail(f"src spans {p} partitions, not a multiple of {_GROUP}")
-
-
-@impl(NcLocalGather, check=(same_partitions("src", "index", "dst"), _local_gather_groups))
+@impl(NcLocalGather)
 def nc_local_gather(ctx: Core, op: NcLocalGather) -> None:
     src = ctx.load(op.src)
     index = ctx.load(op.index)
@@ -291,18 +239,7 @@ def nc_local_gather(ctx: Core, op: NcLocalGather) -> None:
 # --- DMA with compute --------------------------------------------------------------------------
 
 
-def _sources_fit(ctx: Core, op: DmaCompute) -> None:
-    if len(op.scales) != len(op.srcs):
-        ctx.fail(f"{len(op.srcs)} srcs need as many scales but {len(op.scales)} are given")
-    if not op.srcs:
-        ctx.fail("there are no srcs")
-    count = np.prod(ctx.shape(op.dst))
-    for i, src in enumerate(op.srcs):
-        if np.prod(ctx.shape(src)) != count:
-            ctx.fail(f"srcs[{i}] has {np.prod(ctx.shape(src))} elements but dst has {count}")
-
-
-@impl(DmaCompute, check=_sources_fit)
+@impl(DmaCompute)
 def dma_compute(ctx: Core, op: DmaCompute) -> None:
     acc: np.ndarray | None = None
     origin: np.ndarray | None = None

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from klr.core.operators import (
+from klr.core.dataops import LoadMaskRegister, LocalGather
+from klr.core.mathops import (
     Activate2,
     BatchNormAggregate,
     BatchNormStats,
     Dropout,
     FindIndex8,
-    LoadMaskRegister,
     LoadStationary,
-    LocalGather,
     MatchReplace8,
     MatchValueLoad,
     MatMul,
@@ -54,16 +53,9 @@ from klr.core.sysops import (
     TensorStore,
 )
 from klr.interp import alu
-from klr.interp.machine import CLEAN, F32, I64, Core, DevicePrintRecord, Tile, merge
-from klr.interp.registry import (
-    Check,
-    free_size,
-    impl,
-    per_partition,
-    same_partitions,
-    same_shape,
-    unsupported,
-)
+from klr.interp.machine import F32, I64, Core, DevicePrintRecord, Tile, merge
+from klr.interp.memory import CLEAN
+from klr.interp.registry import impl, unsupported
 
 # --- batch-norm statistics ---------------------------------------------------------------------
 
@@ -82,7 +74,7 @@ def _row_origin(origin: np.ndarray | None, width: int) -> np.ndarray | None:
     return np.repeat(origin.min(axis=1, initial=int(CLEAN))[:, None], width, axis=1)
 
 
-@impl(BatchNormStats, check=(same_partitions("dst", "src"), free_size("dst", 6)))
+@impl(BatchNormStats)
 def batch_norm_stats(ctx: Core, op: BatchNormStats) -> None:
     src = ctx.load(op.src)
     x = src.num(F32)
@@ -94,14 +86,7 @@ def batch_norm_stats(ctx: Core, op: BatchNormStats) -> None:
     ctx.store(op.dst, out, origin)
 
 
-def _triples(ctx: Core, op: BatchNormAggregate) -> None:
-    f = ctx.shape(op.src)[1]
-    if f % 3:
-        ctx.fail(f"src must hold (count, mean, variance*count) triples but has {f} elements per "
-                 f"partition")
-
-
-@impl(BatchNormAggregate, check=(same_partitions("dst", "src"), free_size("dst", 2), _triples))
+@impl(BatchNormAggregate)
 def batch_norm_aggregate(ctx: Core, op: BatchNormAggregate) -> None:
     src = ctx.load(op.src)
     x = src.num(F32).astype(np.float64)
@@ -117,13 +102,7 @@ def batch_norm_aggregate(ctx: Core, op: BatchNormAggregate) -> None:
 # --- top-8 search ------------------------------------------------------------------------------
 
 
-def _at_least_8(ctx: Core, op: Max8) -> None:
-    f = ctx.shape(op.src)[1]
-    if f < 8:
-        ctx.fail(f"src must have at least 8 elements per partition but has {f}")
-
-
-@impl(Max8, check=(same_partitions("dst", "src"), free_size("dst", 8), _at_least_8))
+@impl(Max8)
 def max8(ctx: Core, op: Max8) -> None:
     src = ctx.load(op.src)
     top = np.sort(src.num(F32), axis=1)[:, ::-1][:, :8]
@@ -150,8 +129,7 @@ def _match8(x: np.ndarray, vals: np.ndarray, replace: float | None) -> tuple[np.
     return index, x
 
 
-@impl(FindIndex8, check=(same_partitions("dst", "src", "vals"), free_size("dst", 8),
-                         free_size("vals", 8)))
+@impl(FindIndex8)
 def find_index8(ctx: Core, op: FindIndex8) -> None:
     src, vals = ctx.load(op.src), ctx.load(op.vals)
     index, _ = _match8(src.num(F32), vals.num(F32), None)
@@ -159,8 +137,7 @@ def find_index8(ctx: Core, op: FindIndex8) -> None:
     ctx.store(op.dst, index, merge(_row_origin(src.origin, 8), vals.origin))
 
 
-@impl(MatchReplace8, check=(same_shape("dst", "src"), same_partitions("dst", "vals"),
-                            free_size("vals", 8), free_size("dstIdx", 8)))
+@impl(MatchReplace8)
 def match_replace8(ctx: Core, op: MatchReplace8) -> None:
     src, vals = ctx.load(op.src), ctx.load(op.vals)
     x = src.num(F32).copy()
@@ -175,14 +152,7 @@ def match_replace8(ctx: Core, op: MatchReplace8) -> None:
 # --- sequence bounds ---------------------------------------------------------------------------
 
 
-def _two_per_id(ctx: Core, op: SequenceBounds) -> None:
-    (p, n), (dp, df) = ctx.shape(op.segmentIds), ctx.shape(op.dst)
-    if (dp, df) != (p, 2 * n):
-        ctx.fail(f"dst must hold [{p}, 2, {n}] elements (start and end per segment id) but has "
-                 f"shape {list(ctx.nd_shape(op.dst))}")
-
-
-@impl(SequenceBounds, check=_two_per_id)
+@impl(SequenceBounds)
 def sequence_bounds(ctx: Core, op: SequenceBounds) -> None:
     """Per row of ids: where each element's run of equal ids starts and ends (exclusive);
     id 0 is padding, with start n and end -1."""
@@ -204,7 +174,7 @@ def sequence_bounds(ctx: Core, op: SequenceBounds) -> None:
 # --- random numbers ----------------------------------------------------------------------------
 
 
-@impl(Dropout, check=(same_shape("dst", "src"), per_partition("threshold", "src")))
+@impl(Dropout)
 def dropout(ctx: Core, op: Dropout) -> None:
     src = ctx.load(op.src)
     rate = ctx.operand(op.threshold)
@@ -230,7 +200,7 @@ def _random(ctx: Core, target: np.dtype, shape: tuple[int, int]) -> np.ndarray:
     return gen.random(shape, dtype=F32)
 
 
-@impl(Rand2, check=(per_partition("min", "dst"), per_partition("max", "dst")))
+@impl(Rand2)
 def rand2(ctx: Core, op: Rand2) -> None:
     lo, hi = ctx.operand(op.min), ctx.operand(op.max)
     shape = ctx.shape(op.dst)
@@ -259,15 +229,7 @@ def register_alu_op(ctx: Core, op: RegisterAluOp) -> None:
                 ctx.reg_origin.get(op.src))
 
 
-def _one_element(field_name: str) -> Check:
-    def rule(ctx: Core, op: object) -> None:
-        p, f = ctx.shape(getattr(op, field_name))
-        if p * f != 1:
-            ctx.fail(f"{field_name} must be a single element but has {p * f}")
-    return rule
-
-
-@impl(TensorLoad, check=_one_element("src"))
+@impl(TensorLoad)
 def tensor_load(ctx: Core, op: TensorLoad) -> None:
     tile = ctx.load(op.src)
     value = tile.num(F32) if not tile.dtype.is_int else tile.num(I64)
@@ -275,7 +237,7 @@ def tensor_load(ctx: Core, op: TensorLoad) -> None:
     ctx.set_reg(op.dst, int(np.rint(value.reshape(-1)[0])), code)
 
 
-@impl(TensorStore, check=_one_element("dst"))
+@impl(TensorStore)
 def tensor_store(ctx: Core, op: TensorStore) -> None:
     value = ctx.reg(op.src)
     code = ctx.reg_origin.get(op.src)

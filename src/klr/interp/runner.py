@@ -15,14 +15,15 @@ import numpy as np
 
 from klr.core.basic import Block, LncKernel, Stmt, tensors_of
 from klr.core.operators import operator_name
+from klr.core.rules import RuleError, check
 from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, InternalError, KlrError, LimitError, UsageError, Warning_
-from klr.interp import ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
-from klr.interp.budget import EvalLimits, check
-from klr.interp.machine import CLEAN, UNWRITTEN, Core, DevicePrintRecord, Machine, Stats, cast_to
-from klr.interp.memory import layout_of, resolve
-from klr.interp.registry import RULES, UNSUPPORTED
+from klr.interp import budget, ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
+from klr.interp.budget import EvalLimits
+from klr.interp.machine import Core, DevicePrintRecord, Machine, Stats, cast_to
+from klr.interp.memory import CLEAN, UNWRITTEN, layout_of, resolve
+from klr.interp.registry import IMPLS, UNSUPPORTED
 from klr.limits import raise_hint
 
 
@@ -51,7 +52,7 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
     """
     limits = limits or EvalLimits()
     _check_seed(random_seed)
-    check(kernel, limits)
+    budget.check(kernel, limits)
     if max_instructions is None:
         static = sum(len(b.body) for body in kernel.bodies for b in body)
         max_instructions = static + limits.max_extra_instructions
@@ -62,9 +63,9 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
             _fill(cores[0], t, array)
         for t, array in _checked_constants(kernel, constants or {}).items():
             _fill(cores[0], t, array)
-        budget = _Budget(max_instructions)
-        _interleave([_execute(core, blocks, budget) for core, blocks in zip(cores, kernel.bodies,
-                                                                            strict=False)])
+        spend = _Budget(max_instructions)
+        _interleave([_execute(core, blocks, spend) for core, blocks in zip(cores, kernel.bodies,
+                                                                           strict=False)])
         outputs = {t.name: _output(cores[0], t) for t in kernel.outputs}
     return EvalResult(outputs, machine.warnings, machine.stats, machine.prints)
 
@@ -73,7 +74,7 @@ def random_inputs(kernel: LncKernel, seed: int, limits: EvalLimits | None = None
     """Deterministic random inputs for ``kernel``: standard normal floats, small integers. The
     run's memory budget is checked first, so nothing is drawn for a kernel too big to run."""
     _check_seed(seed)
-    check(kernel, limits)
+    budget.check(kernel, limits)
     gen = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
     for t in kernel.inputs:
@@ -218,18 +219,21 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
 
 def _step(core: Core, stmt: Stmt) -> None:
     op = stmt.op
-    rule = RULES.get(type(op))
-    if rule is None:
+    found = IMPLS.get(type(op))
+    if found is None:
         reason = UNSUPPORTED.get(type(op), "it is not a Core operator")
         raise EvalError(f"operator '{_name(op)}' is not supported by the interpreter",
                         stmt.pos).note(f"'{_name(op)}' is not run because {reason}")
     core.begin(op, stmt.name, stmt.pos)
     stats = core.machine.stats
     stats.instructions += 1
-    stats.by_operator[rule.name] = stats.by_operator.get(rule.name, 0) + 1
+    stats.by_operator[found.name] = stats.by_operator.get(found.name, 0) + 1
     try:
-        rule.check(core, op)
-        rule.run(core, op)
+        try:
+            check(op, hardware=False, describe=core.arg)  # the operator's shape rule, on its views
+        except RuleError as broken:
+            core.fail(broken.message)
+        found.run(core, op)
     except KlrError as err:
         raise err.at(stmt.pos) from None
     except Exception as exc:  # a bug in the interpreter: say which statement it ran
