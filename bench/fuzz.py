@@ -33,7 +33,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CLASSES = ("crash", "hang", "blowup", "escape", "partial", "wrong")
+SHRINK_RUNS = 40
+"""Reruns spent shrinking one finding (a count, not a time, so the result does not depend on speed)."""
 
 
 def _reexec_deterministic() -> None:
@@ -57,6 +58,7 @@ class Finding:
     outcome: Outcome
     count: int = 1
     saved: Path | None = None
+    reproduce: str = ""
 
 
 @dataclass
@@ -106,8 +108,9 @@ def _child(run: Callable[[Case, Path], Outcome], case: Case, casedir: Path, mem_
                 outcome = Outcome("hang", "timeout", str(exc))
             elif isinstance(exc, BadError):
                 outcome = Outcome("wrong", f"bad error message: {str(exc).split(':')[0]}", str(exc)[:2000])
-            elif isinstance(exc, Mismatch):
-                outcome = Outcome("wrong", "differs from its oracle", str(exc)[:2000])
+            elif isinstance(exc, Mismatch):   # "CPython raised ZeroDivisionError(...), the tracer ..."
+                kind = re.sub(r"\(.*", "", str(exc).split(",")[0])[:80]
+                outcome = Outcome("wrong", kind, str(exc)[:2000])
             else:
                 outcome = Outcome("crash", crash_signature(exc), _traceback(exc))
         result = {"cls": outcome.cls, "sig": outcome.sig, "detail": outcome.detail}
@@ -198,20 +201,21 @@ def _kill_group(pgid: int) -> None:
 
 # ---- shrinking -------------------------------------------------------------------------------
 
-def shrink(case: Case, target: Any, pool: Pool, want: Outcome, budget: float) -> Case:
+def shrink(case: Case, target: Any, pool: Pool, want: Outcome, runs: int, until: float) -> Case:
     """Delta debugging over the case's units (lines, byte chunks, arguments): keep removing
-    pieces while the case still fails with the same signature, within ``budget`` seconds."""
+    pieces while the case still fails with the same signature, for at most ``runs`` reruns
+    (and not past the time ``until``)."""
     units = target.units(case)
     if units is None or want.cls == "hang":
         return case
-    end = time.monotonic() + budget
     chunk = max(1, len(units) // 2)
-    while chunk >= 1 and time.monotonic() < end:
+    while chunk >= 1 and runs > 0 and time.monotonic() < until:
         i, progressed = 0, False
-        while i < len(units) and time.monotonic() < end:
+        while i < len(units) and runs > 0 and time.monotonic() < until:
             trial = units[:i] + units[i + chunk:]
             candidate = target.rebuild(case, trial)
             got = pool.run_one(target.run, candidate, target.prepare, target.timeout)
+            runs -= 1
             if got.cls == want.cls and got.sig == want.sig:
                 units, case, progressed = trial, candidate, True
             else:
@@ -243,7 +247,7 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def save(finding: Finding, target: Any, out: Path, number: int, seed: int) -> Path:
+def save(finding: Finding, target: Any, out: Path, number: int, seed: int) -> tuple[Path, str]:
     case, outcome = finding.case, finding.outcome
     slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{outcome.cls}-{case.gen}-{case.tag}")[:60].strip("-")
     d = out / case.target / f"{number:02d}-{slug}"
@@ -254,7 +258,7 @@ def save(finding: Finding, target: Any, out: Path, number: int, seed: int) -> Pa
             "class": outcome.cls, "signature": outcome.sig, "detail": outcome.detail,
             "reproduce": how, "payload": _encode(case.payload)}
     (d / "case.json").write_text(json.dumps(meta, indent=1, default=repr) + "\n")
-    return d
+    return d, how
 
 
 def print_report(r: Report, shown: int = 5) -> None:
@@ -266,6 +270,7 @@ def print_report(r: Report, shown: int = 5) -> None:
         print(f"  [{f.outcome.cls}] x{f.count} {f.case.gen}/{f.case.tag}: {f.outcome.sig}")
         if f.saved is not None:
             print(f"      {f.saved}/case.json")
+            print(f"      {f.reproduce}")
     if len(r.findings) > shown:
         print(f"  ... and {len(r.findings) - shown} more under the output directory")
 
@@ -308,11 +313,10 @@ def fuzz_target(target: Any, seconds: float, max_cases: int | None, pool: Pool, 
             report.findings[key].count += 1
         else:
             report.findings[key] = Finding(case, outcome)
-    deadline = start + seconds if max_cases is None else float("inf")
+    until = start + seconds if max_cases is None else float("inf")
     for number, finding in enumerate(report.findings.values(), 1):
-        budget = min(60.0, max(0.0, deadline - time.monotonic()) / 2)
-        finding.case = shrink(finding.case, target, pool, finding.outcome, budget)
-        finding.saved = save(finding, target, out, number, seed)
+        finding.case = shrink(finding.case, target, pool, finding.outcome, SHRINK_RUNS, until)
+        finding.saved, finding.reproduce = save(finding, target, out, number, seed)
     report.seconds = time.monotonic() - start
     return report
 
