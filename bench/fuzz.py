@@ -214,7 +214,7 @@ def shrink(case: Case, target: Any, pool: Pool, want: Outcome, runs: int, until:
         while i < len(units) and runs > 0 and time.monotonic() < until:
             trial = units[:i] + units[i + chunk:]
             candidate = target.rebuild(case, trial)
-            got = pool.run_one(target.run, candidate, target.prepare, target.timeout)
+            got = pool.run_one(target.run, candidate, target.prepare, target.deadline(candidate))
             runs -= 1
             if got.cls == want.cls and got.sig == want.sig:
                 units, case, progressed = trial, candidate, True
@@ -292,7 +292,7 @@ def fuzz_target(target: Any, seconds: float, max_cases: int | None, pool: Pool, 
             if case is None:
                 exhausted = True
                 break
-            pool.start(target.run, case, target.prepare, target.timeout)
+            pool.start(target.run, case, target.prepare, target.deadline(case))
             report.cases += 1
         if not pool.running:
             break
@@ -325,7 +325,7 @@ def replay(path: Path, targets: dict[str, Any], pool: Pool) -> int:
     meta = json.loads(path.read_text())
     target = targets[meta["target"]]
     case = Case(meta["target"], meta["gen"], meta["index"], meta["tag"], _decode(meta["payload"]))
-    got = pool.run_one(target.run, case, target.prepare, target.timeout)
+    got = pool.run_one(target.run, case, target.prepare, target.deadline(case))
     print(f"{path}: was {meta['class']}: {meta['signature']}")
     print(f"now: {got.cls or 'no failure'}{': ' + got.sig if got.cls else ''} ({got.seconds:.1f} s)")
     if got.detail:

@@ -137,6 +137,12 @@ class Target:
             tag, payload = next(gens[gen][1])
             yield Case(self.name, gen, index, tag, payload)
 
+    def deadline(self, case: Case) -> float:
+        """Seconds the whole case may take: ``timeout`` per command it runs (and a rerun with
+        --debug), or ``timeout`` when it runs in-process."""
+        commands = len(case.payload.get("commands", ()))
+        return self.timeout * (commands + 1) if commands else self.timeout
+
     def prepare(self, casedir: Path) -> None:
         os.environ["KLR_FUZZ_CANARY_FILE"] = str(casedir / CANARY_FILE)
 

@@ -113,6 +113,7 @@ class Decoder(Target):
 
 class Gather(Target):
     name = "gather"
+    timeout = 20.0
 
     def generators(self, seed: int) -> dict[str, tuple[int, Iterator[tuple[str, dict[str, Any]]]]]:
         common = (mutants.EXAMPLES / "common.py").read_bytes()
@@ -165,7 +166,7 @@ class Gather(Target):
 
 class Trace(Target):
     name = "trace"
-    timeout = 20.0
+    timeout = 30.0
 
     def __init__(self, scratch: Path, timeout: float | None, lib: Path | None) -> None:
         super().__init__(scratch, timeout)
@@ -190,6 +191,9 @@ class Trace(Target):
         return {"program": (3, programs), "mutant": (3, muts),
                 "attack": (5, from_rng(attack, f"{seed}:trace:attack")),
                 "hashseed": (1, from_rng(hashseed, f"{seed}:trace:hashseed"))}
+
+    def deadline(self, case: Case) -> float:
+        return self.timeout * 2 if case.gen == "hashseed" else self.timeout   # 5 commands of timeout / 3
 
     def _source(self, case: Case) -> str:
         return str(case.payload["source"]).replace(LIB, str(self.lib))
@@ -281,7 +285,7 @@ def kernel(a, b, c, d):
 
 class Eval(Target):
     name = "eval"
-    timeout = 20.0
+    timeout = 30.0
 
     def __init__(self, scratch: Path, timeout: float | None, cores: dict[str, bytes]) -> None:
         super().__init__(scratch, timeout)
@@ -306,6 +310,9 @@ class Eval(Target):
         return {"kernel": (3, ks), "core-mutant": (3, from_rng(core_mutant, f"{seed}:eval:core")),
                 "npy": (3, from_rng(npy, f"{seed}:eval:npy")),
                 "big-random": (1, from_rng(big, f"{seed}:eval:big"))}
+
+    def deadline(self, case: Case) -> float:
+        return self.timeout * {"kernel": 1, "big-random": 4}.get(case.gen, 2)   # commands, and a rerun
 
     def prepare(self, casedir: Path) -> None:
         super().prepare(casedir)
@@ -402,6 +409,7 @@ def _argv_tag(argv: list[str]) -> str:
 
 class Cli(Target):
     name = "cli"
+    timeout = 20.0
 
     def __init__(self, scratch: Path, timeout: float | None) -> None:
         super().__init__(scratch, timeout)

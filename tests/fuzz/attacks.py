@@ -237,4 +237,4 @@ def set_program(rng: random.Random) -> tuple[str, str]:
     expr = rng.choice(SET_EXPRS).format(S="{" + ", ".join(map(repr, words)) + "}", L=repr(words))
     sink = rng.randrange(len(SET_SINKS))
     body = f"X = {expr}\n{SET_SINKS[sink]}"
-    return PRELUDE + "".join(f"    {ln}\n" for ln in body.split("\n")), f"set-sink-{sink}"
+    return PRELUDE + "".join(f"    {ln}\n" for ln in body.split("\n")), "set"
