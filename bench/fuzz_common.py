@@ -134,7 +134,11 @@ class Target:
         pick = random.Random(f"{seed}:{self.name}")
         for index in itertools.count():
             gen = pick.choices(names, [gens[n][0] for n in names])[0]
-            tag, payload = next(gens[gen][1])
+            try:
+                tag, payload = next(gens[gen][1])
+            except Exception as exc:   # a bug of the generator, not of klr: say so and go on
+                print(f"  generator {self.name}/{gen} failed: {exc!r}", file=sys.stderr)
+                continue
             yield Case(self.name, gen, index, tag, payload)
 
     def deadline(self, case: Case) -> float:
@@ -213,23 +217,24 @@ def snapshot(*roots: Path) -> dict[str, tuple[int, int]]:
 def klr_command(argv: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None,
                 head: bool = False) -> tuple[int | None, str, str]:
     """Run ``klr argv``: (exit status or None on timeout, stdout, stderr). With ``head`` the
-    reader goes away after one line, as ``| head -1`` does."""
+    reader of stdout is gone before klr writes, as with ``| head -1`` but without the race."""
     cmd = [sys.executable, "-m", "klr", *argv]
-    with subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env, errors="replace") as p:
-        try:
-            if head:
-                assert p.stdout is not None and p.stderr is not None
-                first = p.stdout.readline()
-                p.stdout.close()
-                p.wait(timeout)
-                return p.returncode, first, p.stderr.read()
-            out, err = p.communicate(timeout=timeout)
-            return p.returncode, out, err
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            return None, "", ""
+    read, write = os.pipe() if head else (-1, -1)
+    if head:
+        os.close(read)
+    try:
+        with subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, env=env, errors="replace",
+                              stdout=write if head else subprocess.PIPE, stderr=subprocess.PIPE) as p:
+            try:
+                out, err = p.communicate(timeout=timeout)
+                return p.returncode, out or "", err
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                return None, "", ""
+    finally:
+        if head:
+            os.close(write)
 
 
 def check_command(argv: list[str], code: int | None, err: str, cwd: Path, timeout: float,

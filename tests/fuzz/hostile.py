@@ -245,8 +245,11 @@ def mutate_text(text: str, rng: random.Random) -> tuple[str, str]:
 
 # ---- .npy files ------------------------------------------------------------------------------
 
-def npy(header: str, data: bytes = b"", version: tuple[int, int] = (1, 0), hlen: int | None = None) -> bytes:
-    """A .npy file with this header text (padded as numpy pads it) and raw data."""
+def npy(header: str, data: bytes = b"", version: tuple[int, int] | None = None,
+        hlen: int | None = None) -> bytes:
+    """A .npy file with this header text (padded as numpy pads it) and raw data; the version is
+    1.0 unless the header needs the 4-byte length of 2.0."""
+    version = version or ((1, 0) if len(header) < 65000 else (2, 0))
     text = header.encode("utf-8" if version[0] >= 3 else "latin-1")
     pre = 10 if version[0] == 1 else 12
     text += b" " * ((-(pre + len(text) + 1)) % 64) + b"\n"
