@@ -68,6 +68,7 @@ class Report:
     seconds: float = 0.0
     by_class: dict[str, int] = field(default_factory=dict)
     findings: dict[str, Finding] = field(default_factory=dict)
+    slow: int = 0   # cases that timed out, then finished when rerun with more time
 
 
 # ---- running one case in a child -------------------------------------------------------------
@@ -201,6 +202,17 @@ def _kill_group(pgid: int) -> None:
 
 # ---- shrinking -------------------------------------------------------------------------------
 
+def confirm_hang(case: Case, target: Any, pool: Pool) -> bool:
+    """A hang is one when the case also times out with twice the time (a loaded machine can
+    make a quick case miss its deadline)."""
+    saved = target.timeout
+    target.timeout = saved * 2
+    try:
+        return pool.run_one(target.run, case, target.prepare, target.deadline(case)).cls == "hang"
+    finally:
+        target.timeout = saved
+
+
 def shrink(case: Case, target: Any, pool: Pool, want: Outcome, runs: int, until: float) -> Case:
     """Delta debugging over the case's units (lines, byte chunks, arguments): keep removing
     pieces while the case still fails with the same signature, for at most ``runs`` reruns
@@ -263,9 +275,10 @@ def save(finding: Finding, target: Any, out: Path, number: int, seed: int) -> tu
 
 def print_report(r: Report, shown: int = 5) -> None:
     failures = sum(r.by_class.values())
-    classes = ", ".join(f"{c} {n}" for c, n in sorted(r.by_class.items())) or "none"
+    classes = ", ".join(f"{c} {n}" for c, n in sorted(r.by_class.items()) if n) or "none"
+    slow = f"; {r.slow} slow, not hung (finished on a rerun)" if r.slow else ""
     print(f"\n== {r.target}: {r.cases} cases in {r.seconds:.0f} s; failing cases: {failures} ({classes}); "
-          f"distinct: {len(r.findings)}")
+          f"distinct: {len(r.findings)}{slow}")
     for f in list(r.findings.values())[:shown]:
         print(f"  [{f.outcome.cls}] x{f.count} {f.case.gen}/{f.case.tag}: {f.outcome.sig}")
         if f.saved is not None:
@@ -314,6 +327,11 @@ def fuzz_target(target: Any, seconds: float, max_cases: int | None, pool: Pool, 
         else:
             report.findings[key] = Finding(case, outcome)
     until = start + seconds if max_cases is None else float("inf")
+    for key, finding in list(report.findings.items()):
+        if finding.outcome.cls == "hang" and not confirm_hang(finding.case, target, pool):
+            del report.findings[key]
+            report.slow += finding.count
+            report.by_class["hang"] -= finding.count
     for number, finding in enumerate(report.findings.values(), 1):
         finding.case = shrink(finding.case, target, pool, finding.outcome, SHRINK_RUNS, until)
         finding.saved, finding.reproduce = save(finding, target, out, number, seed)

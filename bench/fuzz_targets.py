@@ -271,18 +271,6 @@ class Trace(Target):
 
 # ---- eval ------------------------------------------------------------------------------------
 
-BIG_RANDOM = """\
-import neuronxcc.nki as nki
-import neuronxcc.nki.language as nl
-
-
-@nki.jit
-def kernel(a, b, c, d):
-    out = nl.ndarray((1, 1), dtype=nl.float32, buffer=nl.shared_hbm)
-    return out
-"""
-
-
 class Eval(Target):
     name = "eval"
     timeout = 30.0
@@ -319,7 +307,7 @@ class Eval(Target):
         (casedir / "work").mkdir()
         (casedir / "outside").mkdir()
         (casedir / "work" / "k.core.klr").write_bytes(self.softmax)
-        (casedir / "work" / "big.py").write_text(BIG_RANDOM)
+        (casedir / "work" / "big.py").write_text(attacks.BIG_INPUTS)
 
     def run(self, case: Case, casedir: Path) -> Outcome:
         from klr.interp import run
@@ -375,7 +363,7 @@ class Eval(Target):
             (d / "x.npy").write_bytes(p["npy"])
             (d / "k.core.klr").write_bytes(self.softmax)
             return f"klr eval {d / 'k.core.klr'} x={d / 'x.npy'} --output-dir out"
-        (d / "big.py").write_text(BIG_RANDOM)
+        (d / "big.py").write_text(attacks.BIG_INPUTS)
         args = " ".join(f"--arg {n}={p['spec']}" for n in "abcd")
         return f"klr gather {d / 'big.py'} kernel {args} -o big.klr && klr trace big.klr && " \
                "klr eval big.core.klr --random 0 --output-dir out"
@@ -383,19 +371,6 @@ class Eval(Target):
 
 # ---- cli -------------------------------------------------------------------------------------
 
-NAMES_KERNEL = """\
-import neuronxcc.nki as nki
-import neuronxcc.nki.language as nl
-
-
-@nki.jit
-def kernel(x):
-    out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm, name={name!r})
-    nl.store(out, value=nl.load(x))
-    return out
-"""
-HOSTILE_NAMES = ("../escaped", "../../escaped", "@OUT/abs", "a/b", "a\x00b", "a\nb", "", ".", "..", "x" * 300,
-                 "out.npy", ".hidden", "~", "a/../../b", "..\\x", " ", "-", "x.npy/..", "sub/", "/", "\udcff")
 PIPES = (["list"], ["list", "nki"], ["info", "k.core.klr", "--dump", "json"],
          ["info", "k.klr", "--dump", "sexp"], ["info", "k.core.klr", "--dump", "pretty"], ["--help"],
          ["gather", "--help"])
@@ -427,8 +402,8 @@ class Cli(Target):
             return argv[0], {"commands": [{"argv": argv, "head": True}]}
 
         def tensor_name(rng: random.Random) -> tuple[str, dict[str, Any]]:
-            name = rng.choice(HOSTILE_NAMES)
-            return repr(name)[:20], {"source": NAMES_KERNEL.format(name=name), "commands": [
+            name = rng.choice((*attacks.HOSTILE_NAMES, "@OUT/abs"))
+            return repr(name)[:20], {"source": attacks.NAMED_OUTPUT.format(name=name), "commands": [
                 {"argv": ["gather", "names.py", "kernel", "--arg", "x=float32[4,8]", "-o", "n.klr"]},
                 {"argv": ["trace", "n.klr", "-o", "n.core.klr"]},
                 {"argv": ["eval", "n.core.klr", "--random", "0", "--output-dir", "out"], "writes": ["out"]}]}

@@ -148,56 +148,95 @@ ESCAPES = (  # direct reaches for host functionality
 )
 
 
-# Blow-ups: {n} is a size from SIZES, {k} a repeat count from COUNTS.
-BLOWUPS = (
-    ("concat", "s = 'ab'\nfor _ in range({k}):\n    s = s + s\nprint(len(s))"),
-    ("concat-list", "x = [1, 2]\nfor _ in range({k}):\n    x = x + x\nprint(len(x))"),
-    ("imul-list", "x = [1]\nfor _ in range({k}):\n    x *= 2\nprint(len(x))"),
-    ("zfill", "print(len('1'.zfill({n})))"), ("ljust", "print(len('x'.ljust({n})))"),
-    ("center", "print(len('x'.center({n}, '-')))"), ("rjust", "print(len('x'.rjust({n})))"),
-    ("expandtabs", "print(len('\\t'.expandtabs({n})))"),
-    ("to-bytes", "print(len((1).to_bytes({n}, 'big')))"),
-    ("format-width", "print(len('{{:>{n}}}'.format(1)))"), ("fstring-width", "print(len(f'{{1:>{n}}}'))"),
-    ("format-nested-width", "print(len('{{0:{{1}}}}'.format(1, {n})))"),
-    ("builtin-format-width", "print(len(format(1, '>{n}')))"), ("percent-width", "print(len('%{n}d' % 1))"),
-    ("percent-star", "print(len('%*d' % ({n}, 1)))"), ("percent-precision", "print(len('%.{n}f' % 1.5))"),
-    ("format-precision", "print(len('{{:.{n}f}}'.format(1.5)))"),
-    ("replace", "s = 'aa'\nfor _ in range({k}):\n    s = s.replace('a', s)\nprint(len(s))"),
-    ("replace-empty", "print(len('ab'.replace('', 'x' * {n})))"),
-    ("join", "print(len(','.join(['ab'] * {n})))"), ("str-mul", "print(len('ab' * {n}))"),
-    ("list-mul", "print(len([0] * {n}))"), ("tuple-mul", "print(len((0,) * {n}))"),
-    ("grid-list", "x = [[0] * 10**7 for _ in range(200)]\nprint(len(x))"),
-    ("square", "x = 2 ** 500000\nfor _ in range({k}):\n    x = x * x\nprint(x % 7)"),
-    ("power", "print(10 ** {n} % 7)"), ("shift", "print((1 << {n}) % 7)"), ("pow", "print(pow(10, {n}) % 7)"),
-    ("factorial", "print(math.factorial({n}) % 7)"), ("comb", "print(math.comb({n}, {n} // 2) % 7)"),
-    ("prod", "print(math.prod(range(1, {n})) % 7)"), ("lcm", "print(math.lcm(*range(1, {n})) % 7)"),
-    ("int-str", "print(len(str(10 ** 100000)))"), ("str-int", "print(int('9' * {n}) % 7)"),
-    ("range-list", "print(len(list(range({n}))))"), ("range-sum", "print(sum(range({n})))"),
-    ("sorted", "print(len(sorted(range({n}))))"), ("dict-comp", "print(len({{i: i for i in range({n})}}))"),
-    ("str-list", "print(len(str(list(range({n})))))"),
-    ("deep-list", "x = []\nfor _ in range({n}):\n    x = [x]\nprint(x)"),
-    ("deep-list-eq", "x = []\ny = []\nfor _ in range({n}):\n    x = [x]\n    y = [y]\nprint(x == y)"),
-    ("deep-tuple", "x = ()\nfor _ in range({n}):\n    x = (x,)\nprint(len(str(x)))"),
-    ("deep-dict", "x = {{}}\nfor _ in range({n}):\n    x = {{1: x}}\nprint(x)"),
-    ("self-list", "x = []\nx.append(x)\nprint(x)\nprint(x == x)"),
-    ("self-dict", "d = {{}}\nd['a'] = d\nprint(d)"),
-    ("recursion", "def f(n):\n    return f(n - 1) + 1 if n else 0\nprint(f({n}))"),
-    ("recursion-wide", "def f(n):\n    return 0 if n == 0 else f(n - 1) + f(n - 1) + f(n - 1)\nprint(f(40))"),
-    ("recursion-lambda", "f = lambda n: f(n - 1) if n else 0\nprint(f({n}))"),
-    ("while-true", "while True:\n    pass"), ("range-loop", "for i in range({n}):\n    pass"),
-    ("while-count", "i = 0\nwhile i < {n}:\n    i += 1"),
-    ("nested-loops", "c = 0\nfor i in range(3000):\n    for j in range(3000):\n        c += 1\nprint(c)"),
-    ("identity", "t = nl.shared_identity_matrix({n})"),
-    ("ndarray", "t = nl.ndarray(({n}, {n}), dtype=nl.float32, buffer=nl.shared_hbm)"),
-    ("affine-range", "for i in nl.affine_range({n}):\n    t = nl.ndarray((1, 1), dtype=nl.float32)"),
-    ("np-zeros", "x = np.zeros(({n}, {n}))\nprint(x.shape)"),
-    ("np-arange", "x = np.arange({n})\nprint(x.shape)"),
-    ("sum-lists", "print(len(sum([[1]] * 10**5, [])))"),
-    ("repr-nul", "print(len(repr('\\x00' * {n})))"),
-)
+# Blow-ups: {n} is a size (SIZES in the fuzzer), {k} a repeat count (COUNTS).
+BLOWUPS = {
+    "concat": "s = 'ab'\nfor _ in range({k}):\n    s = s + s\nprint(len(s))",
+    "concat-list": "x = [1, 2]\nfor _ in range({k}):\n    x = x + x\nprint(len(x))",
+    "imul-list": "x = [1]\nfor _ in range({k}):\n    x *= 2\nprint(len(x))",
+    "zfill": "print(len('1'.zfill({n})))", "ljust": "print(len('x'.ljust({n})))",
+    "center": "print(len('x'.center({n}, '-')))", "rjust": "print(len('x'.rjust({n})))",
+    "expandtabs": "print(len('\\t'.expandtabs({n})))",
+    "to-bytes": "print(len((1).to_bytes({n}, 'big')))",
+    "format-width": "print(len('{{:>{n}}}'.format(1)))", "fstring-width": "print(len(f'{{1:>{n}}}'))",
+    "format-nested-width": "print(len('{{0:{{1}}}}'.format(1, {n})))",
+    "builtin-format-width": "print(len(format(1, '>{n}')))", "percent-width": "print(len('%{n}d' % 1))",
+    "percent-star": "print(len('%*d' % ({n}, 1)))", "percent-precision": "print(len('%.{n}f' % 1.5))",
+    "format-precision": "print(len('{{:.{n}f}}'.format(1.5)))",
+    "replace": "s = 'aa'\nfor _ in range({k}):\n    s = s.replace('a', s)\nprint(len(s))",
+    "replace-empty": "print(len('ab'.replace('', 'x' * {n})))",
+    "join": "print(len(','.join(['ab'] * {n})))", "str-mul": "print(len('ab' * {n}))",
+    "list-mul": "print(len([0] * {n}))", "tuple-mul": "print(len((0,) * {n}))",
+    "grid-list": "x = [[0] * 10**7 for _ in range(200)]\nprint(len(x))",
+    "square": "x = 2 ** 500000\nfor _ in range({k}):\n    x = x * x\nprint(x % 7)",
+    "power": "print(10 ** {n} % 7)", "shift": "print((1 << {n}) % 7)", "pow": "print(pow(10, {n}) % 7)",
+    "factorial": "print(math.factorial({n}) % 7)", "comb": "print(math.comb({n}, {n} // 2) % 7)",
+    "prod": "print(math.prod(range(1, {n})) % 7)", "lcm": "print(math.lcm(*range(1, {n})) % 7)",
+    "int-str": "print(len(str(10 ** 100000)))", "str-int": "print(int('9' * {n}) % 7)",
+    "range-list": "print(len(list(range({n}))))", "range-sum": "print(sum(range({n})))",
+    "sorted": "print(len(sorted(range({n}))))", "dict-comp": "print(len({{i: i for i in range({n})}}))",
+    "str-list": "print(len(str(list(range({n})))))",
+    "deep-list": "x = []\nfor _ in range({n}):\n    x = [x]\nprint(x)",
+    "deep-list-eq": "x = []\ny = []\nfor _ in range({n}):\n    x = [x]\n    y = [y]\nprint(x == y)",
+    "deep-tuple": "x = ()\nfor _ in range({n}):\n    x = (x,)\nprint(len(str(x)))",
+    "deep-dict": "x = {{}}\nfor _ in range({n}):\n    x = {{1: x}}\nprint(x)",
+    "self-list": "x = []\nx.append(x)\nprint(x)\nprint(x == x)",
+    "self-dict": "d = {{}}\nd['a'] = d\nprint(d)",
+    "recursion": "def f(n):\n    return f(n - 1) + 1 if n else 0\nprint(f({n}))",
+    "recursion-wide": "def f(n):\n    return 0 if n == 0 else f(n - 1) + f(n - 1) + f(n - 1)\nprint(f(40))",
+    "recursion-lambda": "f = lambda n: f(n - 1) if n else 0\nprint(f({n}))",
+    "while-true": "while True:\n    pass", "range-loop": "for i in range({n}):\n    pass",
+    "while-count": "i = 0\nwhile i < {n}:\n    i += 1",
+    "nested-loops": "c = 0\nfor i in range(3000):\n    for j in range(3000):\n        c += 1\nprint(c)",
+    "identity": "t = nl.shared_identity_matrix({n})",
+    "ndarray": "t = nl.ndarray(({n}, {n}), dtype=nl.float32, buffer=nl.shared_hbm)",
+    "affine-range": "for i in nl.affine_range({n}):\n    t = nl.ndarray((1, 1), dtype=nl.float32)",
+    "np-zeros": "x = np.zeros(({n}, {n}))\nprint(x.shape)",
+    "np-arange": "x = np.arange({n})\nprint(x.shape)",
+    "sum-lists": "print(len(sum([[1]] * 10**5, [])))",
+    "repr-nul": "print(len(repr('\\x00' * {n})))",
+}
 SIZES = (10**3, 10**5, 10**7, 10**9, 10**11)
 COUNTS = (10, 30, 40, 64)
 HUGE_GRIDS = ((100000, 100000), (2**31,), (10**4, 10**4, 10**4))
+
+
+def blowup(name: str, n: int = 10**11, k: int = 40) -> list[str]:
+    """The statements of blow-up ``name`` for size ``n`` and count ``k``."""
+    return BLOWUPS[name].format(n=n, k=k).split("\n")
+
+
+def kernel_source(lines: list[str] | tuple[str, ...]) -> str:
+    """An attack kernel (no arguments) with these statements."""
+    return PRELUDE + "".join(f"    {ln}\n" for ln in lines)
+
+
+NAMED_OUTPUT = """\
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+
+@nki.jit
+def kernel(x):
+    out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm, name={name!r})
+    nl.store(out, value=nl.load(x))
+    return out
+"""
+"""A kernel whose output tensor, and so ``klr eval``'s output file, is named ``{name}``."""
+
+HOSTILE_NAMES = ("../escaped", "../../escaped", "a/b", "a\x00b", "a\nb", "", ".", "..", "x" * 300,
+                 "out.npy", ".hidden", "~", "a/../../b", "..\\x", " ", "-", "x.npy/..", "sub/", "/", "\udcff")
+
+BIG_INPUTS = """\
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+
+@nki.jit
+def kernel(a, b, c, d):
+    out = nl.ndarray((1, 1), dtype=nl.float32, buffer=nl.shared_hbm)
+    return out
+"""
+"""Four inputs of any size for ``klr eval --random``; the kernel never reads them."""
 
 
 def attack(rng: random.Random, canary_lib: str | None = None) -> tuple[str, tuple[int, ...] | None, str]:
@@ -211,15 +250,14 @@ def attack(rng: random.Random, canary_lib: str | None = None) -> tuple[str, tupl
         more = [rng.choice(ESCAPES), "print(v)"]
         tag = "escape"
     elif kind == "blowup":
-        name, template = rng.choice(BLOWUPS)
-        more = template.format(n=rng.choice(SIZES), k=rng.choice(COUNTS)).split("\n")
+        name = rng.choice(list(BLOWUPS))
+        more = blowup(name, rng.choice(SIZES), rng.choice(COUNTS))
         tag = f"blowup-{name}"
     else:
         grid = rng.choice(HUGE_GRIDS)
         more = ["t = nl.ndarray((1, 1), dtype=nl.float32, buffer=nl.sbuf)"]
         tag = "grid"
-    lines += more
-    return PRELUDE + "".join(f"    {ln}\n" for ln in lines), grid, tag
+    return kernel_source(lines + more), grid, tag
 
 
 SET_EXPRS = ("{S}", "set({L})", "frozenset({L})", "{S} | {{'zz'}}", "{S} - {{'a'}}", "set('kernel')",
@@ -236,5 +274,4 @@ def set_program(rng: random.Random) -> tuple[str, str]:
     words = rng.sample(("a", "b", "c", "x", "y", "zz", "alpha", "beta", "w1", "w2", "tile", "acc"), 6)
     expr = rng.choice(SET_EXPRS).format(S="{" + ", ".join(map(repr, words)) + "}", L=repr(words))
     sink = rng.randrange(len(SET_SINKS))
-    body = f"X = {expr}\n{SET_SINKS[sink]}"
-    return PRELUDE + "".join(f"    {ln}\n" for ln in body.split("\n")), "set"
+    return kernel_source([f"X = {expr}", *SET_SINKS[sink].split("\n")]), "set"
