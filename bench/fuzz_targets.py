@@ -228,7 +228,7 @@ class Trace(Target):
 
     def _hashseed(self, casedir: Path) -> Outcome:
         """Trace under two hash seeds: the Core files and the printed text must be the same."""
-        commands = [{"argv": ["gather", "kernel.py", "kernel", "-o", "k.klr"]}]
+        commands: list[dict[str, Any]] = [{"argv": ["gather", "kernel.py", "kernel", "-o", "k.klr"]}]
         commands += [{"argv": ["trace", "k.klr", "-o", f"k{s}.core.klr"], "env": {"PYTHONHASHSEED": s}}
                      for s in ("1", "2")]
         work = casedir / "work"

@@ -96,16 +96,18 @@ def _python(obj: str, chain: tuple[tuple[str, str], ...]) -> str:
 
 
 def _walk(rng: random.Random, canary_lib: str | None) -> tuple[list[str], str]:
-    if rng.random() < 0.5:   # the walks issue 8 found, from the object they start at
+    if rng.random() < 0.5:   # the walks issue 8 found, from the object they start at, in format fields
         obj, chain = "print", rng.choice(_chains(canary_lib))
+        spelling = rng.choice(("format", "format-kw", "format-auto", "format-spec", "nested-spec"))
     else:
         obj = rng.choice(OBJECTS)
         chain = tuple(("attr", rng.choice(ATTRS)) if rng.random() < 0.7 else ("item", rng.choice(ITEMS))
                       for _ in range(rng.randint(1, 5)))
+        spelling = rng.choice(("format", "format-kw", "format-auto", "format-map", "format-spec",
+                               "nested-spec", "fstring", "getattr", "percent", "builtin-format", "str",
+                               "repr", "type"))
     fld = _field(chain)
     py = _python(obj, chain)
-    spelling = rng.choice(("format", "format-kw", "format-auto", "format-map", "format-spec", "nested-spec",
-                           "fstring", "getattr", "percent", "builtin-format", "str", "repr", "type"))
     expr = {
         "format": f"'{{0{fld}}}'.format({obj})",
         "format-kw": f"'{{x{fld}!r}}'.format(x={obj})",

@@ -205,7 +205,7 @@ def run_mutant(m: Mutant, workdir: Path) -> None:
     source.write_text(m.source)
     shutil.copy(EXAMPLES / "common.py", workdir / "common.py")
     arrays = _inputs(m)
-    args: list[Any] = arrays if arrays is not None else [
+    args: list[Any] = list(arrays) if arrays is not None else [
         _Placeholder(shape, dtype) for _, dtype, shape in m.inputs]
     py = outcome(lambda: klr.gather(str(source), *args, name=m.kernel, grid=m.grid, **m.kwargs))
     if isinstance(py, KlrError):
