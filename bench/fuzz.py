@@ -152,8 +152,8 @@ def _finish(r: Running, status: int) -> Outcome:
 class Pool:
     """Up to ``jobs`` forked children at a time, each with a deadline."""
 
-    def __init__(self, jobs: int, mem_mb: int, timeout: float, scratch: Path) -> None:
-        self.jobs, self.mem_mb, self.timeout, self.scratch = jobs, mem_mb, timeout, scratch
+    def __init__(self, jobs: int, mem_mb: int, scratch: Path) -> None:
+        self.jobs, self.mem_mb, self.scratch = jobs, mem_mb, scratch
         self.running: dict[int, Running] = {}
 
     def start(self, run: Callable[[Case, Path], Outcome], case: Case, prepare: Callable[[Path], None],
@@ -176,7 +176,7 @@ class Pool:
             if got == 0:
                 if time.monotonic() > r.deadline and not r.killed:
                     r.killed = True
-                    os.killpg(pid, signal.SIGKILL)
+                    _kill_group(pid)
                 continue
             del self.running[pid]
             _kill_group(pid)
@@ -265,6 +265,8 @@ def save(finding: Finding, target: Any, out: Path, number: int, seed: int) -> tu
     d = out / case.target / f"{number:02d}-{slug}"
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
+    # Reproducers are hostile sources (nested 100,000 deep...): keep git and linters out, wherever --out is.
+    (out / ".gitignore").write_text("*\n")
     how = target.save(case, d)
     meta = {"target": case.target, "gen": case.gen, "tag": case.tag, "index": case.index, "seed": seed,
             "class": outcome.cls, "signature": outcome.sig, "detail": outcome.detail,
@@ -374,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         golden = args.golden or Path(os.environ.get("KLR_GOLDEN_DIR", ROOT.parent / "shared" / "golden"))
         targets = make_targets(scratch, golden, args.timeout)
-        pool = Pool(max(1, args.jobs), args.mem_mb, 30.0, scratch)
+        pool = Pool(max(1, args.jobs), args.mem_mb, scratch)
         if args.replay:
             return replay(args.replay, targets, pool)
         names = [t.strip() for t in args.target.split(",") if t.strip()]
