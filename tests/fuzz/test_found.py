@@ -316,7 +316,8 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]
     ones that hang today first, as they take longest."""
     d = tmp_path_factory.mktemp("budgets")
     os.mkfifo(d / "fifo.klr")
-    for name in ("huge.klr", "huge.npy", "huge.json"):
+    (d / "hlen.npy").write_bytes(npy(GOOD, bytes(16), version=(2, 0), hlen=0xFFFFFFF0))
+    for name in ("huge.klr", "huge.npy", "huge.json", "huge.py"):
         with open(d / name, "wb") as f:
             f.truncate(SPARSE_SIZE)
     (d / "big.py").write_text(BIG_INPUTS)
@@ -333,6 +334,8 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]
              "random-inputs": ["eval", "big.core.klr", "--random", "0", "--output-dir", "out"],
              "huge-info": ["info", "huge.klr"], "huge-trace": ["trace", "huge.npy"],
              "huge-args-json": ["gather", "grid.py", "kernel", "--args-json", "huge.json"],
+             "huge-gather": ["gather", "huge.py", "kernel"],
+             "npy-header-length": ["eval", "big.core.klr", "a=hlen.npy", "--output-dir", "out"],
              "fifo": ["info", "fifo.klr"]}
     bg = Background()
     for key in sorted(jobs, key=lambda k: k not in HANGS):
@@ -361,11 +364,18 @@ def test_random_inputs_beyond_the_eval_budget_are_an_error(background: Backgroun
     assert_clean(*background.result("random-inputs"))
 
 
-@pytest.mark.xfail(strict=True, reason="MemoryError in format/file.py:read and python/args.py:"
-                                       "parse_arg_json: input files are read whole, whatever their size")
-@pytest.mark.parametrize("key", ["huge-info", "huge-trace", "huge-args-json"])
+@pytest.mark.xfail(strict=True, reason="MemoryError in format/file.py:read, python/args.py:parse_arg_json "
+                                       "and python/modules.py:read_source: files are read whole, whatever "
+                                       "their size")
+@pytest.mark.parametrize("key", ["huge-info", "huge-trace", "huge-args-json", "huge-gather"])
 def test_a_huge_input_file_is_an_error(background: Background, key: str) -> None:
     assert_clean(*background.result(key))
+
+
+@pytest.mark.xfail(strict=True, reason="MemoryError in cli/main.py:_load_inputs: numpy believes a header "
+                                       "length of 0xFFFFFFF0")
+def test_an_npy_header_length_beyond_the_file_is_an_error(background: Background) -> None:
+    assert_clean(*background.result("npy-header-length"))
 
 
 @pytest.mark.xfail(strict=True, reason="klr info on a FIFO blocks forever")
