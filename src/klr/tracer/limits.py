@@ -29,10 +29,17 @@ from klr.limits import flag_name, raise_hint
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-__all__ = ["Budget", "Limits", "CHECK_EVERY", "STEPS_PER_STMT", "process_memory"]
+__all__ = ["Budget", "Limits", "CHECK_EVERY", "STEPS_PER_BUILTIN", "STEPS_PER_CALL", "STEPS_PER_STMT",
+           "process_memory"]
 
 CHECK_EVERY = 1 << 16
 """Steps between two measurements of the process's memory."""
+STEPS_PER_CALL = 4
+"""Steps charged for each call of a user function, beyond its statements (binding the
+arguments and the frame cost about as much as four plain statements)."""
+STEPS_PER_BUILTIN = 5
+"""Steps charged for each call of a builtin (argument checking and the NKI layer's work on
+tiles and views, which do not emit a statement, take several microseconds)."""
 STEPS_PER_STMT = 50
 """Steps charged for each emitted Core statement (an NKI builtin is that much slower than a
 line of plain Python)."""
