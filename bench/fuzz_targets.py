@@ -73,9 +73,7 @@ class Decoder(Target):
         return {"mutate": (1, from_rng(mutated, f"{seed}:decoder"))}
 
     def run(self, case: Case, casedir: Path) -> Outcome:
-        import argparse
-
-        from klr.cli.main import cmd_info
+        from klr.cli.main import build_parser, cmd_info
 
         path = casedir / "input.klr"
         path.write_bytes(case.payload["data"])
@@ -85,7 +83,8 @@ class Decoder(Target):
             return api_error(err)
         for dump in (None, "json", "sexp", "pretty"):
             try:
-                cmd_info(argparse.Namespace(file=str(path), dump=dump, debug=True))
+                argv = ["info", str(path), "--debug", *(["--dump", dump] if dump else [])]
+                cmd_info(build_parser().parse_args(argv))
             except KlrError as err:
                 bad = api_error(err)
                 if bad.cls:
