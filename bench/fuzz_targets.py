@@ -57,6 +57,10 @@ def example_files() -> dict[str, bytes]:
 
 # ---- decoder ---------------------------------------------------------------------------------
 
+TRACE_LIMITS = {"max_steps": 5_000_000, "max_memory": 512 << 20}
+"""Budgets that stop an attack well within a case's timeout and address-space limit, so that
+what a case reports as a hang or a blow-up is one the budgets missed."""
+
 class Decoder(Target):
     name = "decoder"
 
@@ -215,7 +219,7 @@ class Trace(Target):
         try:
             py = klr.gather(str(casedir / "kernel.py"), name="kernel",
                             grid=tuple(p["grid"]) if p.get("grid") else None)
-            result = klr.trace(py)
+            result = klr.trace(py, limits=TRACE_LIMITS)
             texts += [m.message for m in result.messages] + [w.message for w in result.warnings]
             texts.append(to_bytes(result.kernel).decode("latin-1"))
         except KlrError as err:

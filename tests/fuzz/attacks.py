@@ -21,7 +21,7 @@ HOST_MARKERS = re.compile(
     r"file|doc|name|package)__':|\bklr\.(?:tracer|interp|python|format|core|cli|errors|schema)\b|"
     r"<(?:CDLL|bound method|cell|code object|frame|slot wrapper|method-wrapper|mappingproxy|"
     r"wrapper_descriptor|function \w+\.<locals>)|site-packages|environ\(\{|<class 'klr\.|"
-    r"<class '(?:type|object|module|function|builtin_function_or_method)'>")
+    r"<class '(?:type|object|function|builtin_function_or_method)'>")
 """Text only a host Python object prints as (klr's own values print differently)."""
 
 PRELUDE = """\

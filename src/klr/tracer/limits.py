@@ -59,7 +59,7 @@ class Limits:
     every limit with its default and meaning.
     """
 
-    max_steps: int = _limit(50_000_000, "steps of tracing work: statements run, calls, loop "
+    max_steps: int = _limit(30_000_000, "steps of tracing work: statements run, calls, loop "
                             "iterations, emitted Core statements, and host work by its size")
     max_memory: int = _limit(2 << 30, "bytes the trace may allocate for the values it builds "
                              "(strings, lists, integers, host arrays), measured against the "
