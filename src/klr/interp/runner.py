@@ -20,6 +20,7 @@ from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, InternalError, KlrError, LimitError, UsageError, Warning_
 from klr.interp import budget, ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
+from klr.interp.alu import AluError
 from klr.interp.budget import EvalLimits
 from klr.interp.machine import Core, DevicePrintRecord, Machine, Stats, cast_to
 from klr.interp.memory import CLEAN, UNWRITTEN, layout_of, resolve
@@ -233,7 +234,10 @@ def _step(core: Core, stmt: Stmt) -> None:
             check(op, hardware=False, describe=core.arg)  # the operator's shape rule, on its views
         except RuleError as broken:
             core.fail(broken.message)
-        found.run(core, op)
+        try:
+            found.run(core, op)
+        except AluError as misuse:
+            core.fail(str(misuse))
     except KlrError as err:
         raise err.at(stmt.pos) from None
     except Exception as exc:  # a bug in the interpreter: say which statement it ran
