@@ -14,6 +14,7 @@ inside their tensor.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -43,6 +44,7 @@ from klr.core.tensor import (
 from klr.dtypes import Dtype
 from klr.errors import EvalError, Warning_
 from klr.interp.memory import CLEAN, UNWRITTEN, Layout, MemoryFault, Storage, View, layout_of, resolve
+from klr.interp.xorwow import Generators
 from klr.pos import Pos
 
 F32 = np.float32
@@ -200,7 +202,10 @@ class Machine:
         self.hbm: dict[str, Storage] = {}
         self.max_tensor_bytes = max_tensor_bytes
         self.records: list[PoisonRecord] = [PoisonRecord("<never written>", None)]
-        self.rng = np.random.default_rng(0 if seed is None else seed)
+        self.seed = 0 if seed is None else seed
+        self.cores = 1                     # logical cores of the kernel
+        self.mail: dict[tuple[object, ...], deque[list[Tile]]] = {}   # messages between cores and ranks
+        self.sent = 0                      # messages posted so far (deadlock detection)
         self.strict = strict
         self.warnings: list[Warning_] = []
         self.prints: list[DevicePrintRecord] = []
@@ -236,10 +241,14 @@ class Core:
         self.regs: dict[str, int] = {}
         self.reg_origin: dict[str, int] = {}
         self.accumulators: dict[Engine, Accumulator] = {}
-        self.engine_state: dict[str, object] = {}   # legacy PE stationary, DVE match/mask registers
+        self.engine_state: dict[str, object] = {}   # DVE match values and mask register (never read)
+        self.stationary: tuple[Tile | None, bool] | None = None   # the PE array's (matrix, transpose)
+        self.received: list[list[Tile]] = []   # what a waiting sendRecvCompute has received
+        self.rngs: dict[Engine, Generators] = {}
         self.jump: str | None = None       # set by cmpBranch: the label to continue at
         self.at_barrier = False             # set by coreBarrier: let the other cores catch up
         self.waiting = False                # set by a receive that has nothing yet: run it again later
+        self.resuming = False               # the statement runs again after waiting
         self.label = ""
         self.pos: Pos | None = None
         self._poison = 0
@@ -458,6 +467,15 @@ class Core:
         got = self.accumulators.get(engine)
         if got is not None:
             self.accumulators[engine] = Accumulator(got.values, got.origin, self.label)
+
+    def generators(self, engine: Engine) -> Generators:
+        """The random generators of ``engine`` on this core (GpSimd's for pool, else the
+        Vector engine's)."""
+        engine = Engine.pool if engine is Engine.pool else Engine.dve
+        got = self.rngs.get(engine)
+        if got is None:
+            got = self.rngs[engine] = Generators(engine, self.machine.seed, self.index)
+        return got
 
     def reg(self, name: str) -> int:
         if name not in self.regs:

@@ -13,8 +13,11 @@ import numpy as np
 
 from klr.core.mathops import (
     Activate,
+    Activate2,
     ActivationReduce,
     Exponential,
+    LoadStationary,
+    MatMul,
     NcActivate,
     NcMatMul,
     NcRangeSelect,
@@ -196,6 +199,28 @@ def legacy_activate(ctx: Core, op: Activate) -> None:
     ctx.store(op.dst, y, origin)
 
 
+@impl(Activate2)
+def activate2(ctx: Core, op: Activate2) -> None:
+    """y = f(op1(op0(src, imm0), imm1)) (bypass skips a stage, reverse swaps its operands),
+    relu taking reluParam as its slope below 0; the act accumulator reduces y with reduceOp
+    under reduceCmd (bypass: no reduction) and reduceRes reads the accumulator."""
+    src = ctx.load(op.src)
+    s0, s1, slope = ctx.operand(op.imm0), ctx.operand(op.imm1), ctx.operand(op.reluParam)
+    x = src.num(F32)
+    for alu_op, s, rev in ((op.op0, s0, op.reverse0), (op.op1, s1, op.reverse1)):
+        if alu_op is not AluOp.bypass:
+            x = alu.apply_rev(alu_op, x, s.num(F32), rev)
+    y = activate(op.activationFunc, x, slope.num(F32))
+    origin = merge(src.origin, s0.origin, s1.origin, slope.origin)
+    ctx.store(op.dst, y, origin)
+    p = src.P
+    if op.reduceOp is not AluOp.bypass and op.reduceCmd is not AccumCmd.Idle:
+        accumulate(ctx, Engine.act, op.reduceCmd, op.reduceOp, y, origin, None)
+    if op.reduceRes is not None:
+        acc = ctx.accumulator(Engine.act, p)
+        ctx.store(op.reduceRes, acc.values.reshape(p, 1), None if acc.origin is None else acc.origin[:, None])
+
+
 @impl(Exponential)
 def exponential(ctx: Core, op: Exponential) -> None:
     src = ctx.load(op.src)
@@ -371,13 +396,44 @@ def _rows_of_two(x: np.ndarray) -> np.ndarray:
 def nc_matmul(ctx: Core, op: NcMatMul) -> None:
     moving = ctx.load(op.moving)
     if op.isTranspose:
+        ctx.stationary = (None, True)
         ctx.store(op.dst, moving.values.T, None if moving.origin is None else moving.origin.T)
         return
     stationary = ctx.load(op.stationary)
-    dst = ctx.load(op.dst)
+    ctx.stationary = (stationary, False)
+    _multiply(ctx, op.dst, stationary, moving, op.perfMode in DOUBLE_ROW)
+
+
+@impl(LoadStationary)
+def load_stationary(ctx: Core, op: LoadStationary) -> None:
+    """Load the PE array's stationary matrix (with isTranspose: for a transpose, not read)."""
+    ctx.stationary = (None, True) if op.isTranspose else (ctx.load(op.src), False)
+
+
+@impl(MatMul)
+def legacy_matmul(ctx: Core, op: MatMul) -> None:
+    """ncMatMul with the stationary matrix the last loadStationary (or ncMatMul) loaded."""
+    if ctx.stationary is None:
+        ctx.fail("no stationary matrix is loaded; a loadStationary or ncMatMul must come first")
+    stationary, transpose = ctx.stationary
+    moving = ctx.load(op.moving)
+    if transpose:
+        ctx.store(op.dst, moving.values.T, None if moving.origin is None else moving.origin.T)
+        return
+    assert isinstance(stationary, Tile)
+    (k, m), (k2, n), dst = (stationary.P, stationary.F), (moving.P, moving.F), ctx.shape(op.dst)
+    if k != k2 or dst != (m, n):
+        ctx.fail(f"moving [{k2}, {n}] and dst {list(dst)} do not fit the loaded stationary [{k}, {m}] "
+                 f"(dst must be [{m}, {n}] and moving have {k} partitions)")
+    _multiply(ctx, op.dst, stationary, moving, False)
+
+
+def _multiply(ctx: Core, dst_ref: object, stationary: Tile, moving: Tile, double_row: bool) -> None:
+    """dst += stationaryᵀ · moving in float32."""
+    dst = ctx.load(dst_ref)
     st, mv = stationary.num(F32), moving.num(F32)
     st_origin, mv_origin = stationary.origin, moving.origin
-    if op.perfMode in DOUBLE_ROW:  # row (k, t) of the contraction is element t of partition k
+    if double_row:  # row (k, t) of the contraction is element t of partition k
         st, mv = _rows_of_two(st), _rows_of_two(mv)
         st_origin = None if st_origin is None else _rows_of_two(st_origin)
         mv_origin = None if mv_origin is None else _rows_of_two(mv_origin)
@@ -385,5 +441,5 @@ def nc_matmul(ctx: Core, op: NcMatMul) -> None:
     origin = merge(dst.origin,
                    None if st_origin is None else st_origin.min(axis=0)[:, None],
                    None if mv_origin is None else mv_origin.min(axis=0)[None, :])
-    ctx.store(op.dst, dst.num(F32) + product, origin)
+    ctx.store(dst_ref, dst.num(F32) + product, origin)
 

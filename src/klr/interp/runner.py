@@ -19,12 +19,19 @@ from klr.core.rules import RuleError, check
 from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, InternalError, KlrError, LimitError, UsageError, Warning_
-from klr.interp import budget, ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
+from klr.interp import (  # noqa: F401  (the tables)
+    budget,
+    ops_compute,
+    ops_move,
+    ops_mx,
+    ops_special,
+    ops_system,
+)
 from klr.interp.alu import AluError
 from klr.interp.budget import EvalLimits
 from klr.interp.machine import Core, DevicePrintRecord, Machine, Stats, cast_to
 from klr.interp.memory import CLEAN, UNWRITTEN, layout_of, resolve
-from klr.interp.registry import IMPLS, UNSUPPORTED
+from klr.interp.registry import IMPLS
 from klr.limits import raise_hint
 
 
@@ -59,6 +66,7 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
         max_instructions = static + limits.max_extra_instructions
     machine = Machine(random_seed, strict, limits.max_tensor_bytes)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
+    machine.cores = len(cores)
     with np.errstate(all="ignore"):
         for t, array in _checked_inputs(kernel, inputs).items():
             _fill(cores[0], t, array)
@@ -66,7 +74,7 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
             _fill(cores[0], t, array)
         spend = _Budget(max_instructions)
         _interleave([_execute(core, blocks, spend) for core, blocks in zip(cores, kernel.bodies,
-                                                                           strict=False)])
+                                                                           strict=False)], machine)
         outputs = {t.name: _output(cores[0], t) for t in kernel.outputs}
     return EvalResult(outputs, machine.warnings, machine.stats, machine.prints)
 
@@ -178,21 +186,35 @@ class _Budget:
         self.limit = limit
 
 
-def _interleave(cores: list[Iterator[None]]) -> None:
-    """Run each core until its next barrier, round after round, until all have finished."""
+def _interleave(cores: list[Iterator[Stmt | None]], machine: Machine) -> None:
+    """Run each core until its next barrier or until it waits for a message, round after round,
+    until all have finished. A round in which every unfinished core waits and none sent anything
+    is a deadlock."""
     pending = cores
     while pending:
         still = []
+        sent = machine.sent
+        waiting: Stmt | None = None
+        progress = False
         for core in pending:
             try:
-                next(core)
+                stmt = next(core)
                 still.append(core)
             except StopIteration:
-                pass
+                progress = True
+                continue
+            if stmt is None:
+                progress = True
+            elif waiting is None:
+                waiting = stmt
+        if not progress and still and machine.sent == sent and waiting is not None:
+            raise EvalError(f"every core waits for a message no core will send (deadlock), first at "
+                            f"{_name(waiting.op)} {waiting.name or ''}".rstrip(), waiting.pos)
         pending = still
 
 
-def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator[None]:
+def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator[Stmt | None]:
+    """Run one core; yields None at a barrier and the statement while it waits for a message."""
     labels: dict[str, int] = {}
     for i, block in enumerate(blocks):
         labels.setdefault(block.label, i)
@@ -205,9 +227,15 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
                 raise LimitError(f"the kernel ran more than {budget.limit} instructions (an endless "
                                  f"loop?); {raise_hint('max_extra_instructions')}", stmt.pos)
             _step(core, stmt)
+            while core.waiting:
+                core.waiting = False
+                yield stmt
+                core.resuming = True
+                _step(core, stmt, again=True)
+            core.resuming = False
             if core.at_barrier:
                 core.at_barrier = False
-                yield
+                yield None
             if core.jump is not None:
                 target, core.jump = core.jump, None
                 if target not in labels:
@@ -218,17 +246,16 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
         i = following
 
 
-def _step(core: Core, stmt: Stmt) -> None:
+def _step(core: Core, stmt: Stmt, again: bool = False) -> None:
     op = stmt.op
     found = IMPLS.get(type(op))
     if found is None:
-        reason = UNSUPPORTED.get(type(op), "it is not a Core operator")
-        raise EvalError(f"operator '{_name(op)}' is not supported by the interpreter",
-                        stmt.pos).note(f"'{_name(op)}' is not run because {reason}")
+        raise InternalError(f"{type(op).__name__} is not a Core operator", stmt.pos)
     core.begin(op, stmt.name, stmt.pos)
-    stats = core.machine.stats
-    stats.instructions += 1
-    stats.by_operator[found.name] = stats.by_operator.get(found.name, 0) + 1
+    if not again:
+        stats = core.machine.stats
+        stats.instructions += 1
+        stats.by_operator[found.name] = stats.by_operator.get(found.name, 0) + 1
     try:
         try:
             check(op, hardware=False, describe=core.arg)  # the operator's shape rule, on its views
