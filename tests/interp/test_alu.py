@@ -2,6 +2,7 @@
 
 import ml_dtypes
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -108,7 +109,8 @@ def test_integer_alu_ops_are_exact(op, ab):
 @settings(max_examples=40)
 @given(st.sampled_from(sorted(WORD_REFERENCE, key=lambda o: o.name)),
        st.tuples(st.integers(1, 3), st.integers(1, 5)).flatmap(
-           lambda s: st.tuples(hnp.arrays(np.int32, s), hnp.arrays(np.int32, s, elements=st.integers(0, 40)))))
+           lambda s: st.tuples(hnp.arrays(np.int32, s),
+                               hnp.arrays(np.int32, s, elements=st.integers(0, 40)))))
 def test_bitwise_ops_work_on_32_bit_words_and_wrap(op, ab):
     a, b = ab
     expect = np.vectorize(lambda x, y: low32(WORD_REFERENCE[op](int(x), int(y))), otypes=[np.int64])(a, b)
@@ -172,3 +174,15 @@ def test_matmul_matches_numpy_in_fp32(k, m, n, seed):
     from tests.interp.builder import dma
     r = run_ops({"s": s, "m": mv, "i": init}, [acc], [dma(acc, arg("i", init)), *ops])
     np.testing.assert_allclose(r.outputs["acc"], init + s.T @ mv, rtol=1e-5, atol=1e-5)
+
+
+def test_alu_misuse_messages():
+    from klr.interp import alu
+
+    with pytest.raises(alu.AluError) as info:
+        alu.apply(AluOp.arith_shift_right, np.array([1], np.int64), np.array([-2], np.int64))
+    assert info.value.message == "shift amount -2 of arith_shift_right is negative"
+    with pytest.raises(alu.AluError) as info:
+        alu.apply(AluOp.bitwise_or, np.array([1.5], np.float32), np.array([1], np.int64))
+    assert info.value.message == ("the bitwise operator bitwise_or works on integers, but this instruction "
+                                  "computes in float32 (a float operand, destination or immediate)")

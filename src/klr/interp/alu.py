@@ -23,6 +23,7 @@ import numpy as np
 
 from klr.core.numerics import BITVEC, UNARY
 from klr.core.optypes import AluOp
+from klr.errors import EvalError
 
 Array = np.ndarray
 Binary = Callable[[Array, Array], Array]
@@ -30,8 +31,9 @@ Binary = Callable[[Array, Array], Array]
 __all__ = ["AluError", "UNARY", "apply", "apply_rev", "identity", "reduce", "reduce_from"]
 
 
-class AluError(ValueError):
-    """An operator applied where it has no meaning (one sentence, without the statement)."""
+class AluError(EvalError):
+    """An operator applied where it has no meaning (one sentence, without the statement; the
+    runner reports it at the statement)."""
 
 
 def _same_type(a: Array, b: Array) -> type:

@@ -249,6 +249,7 @@ class Core:
         self.at_barrier = False             # set by coreBarrier: let the other cores catch up
         self.waiting = False                # set by a receive that has nothing yet: run it again later
         self.resuming = False               # the statement runs again after waiting
+        self.recording: list[tuple[object, View | str]] | None = None   # writes of the statement
         self.label = ""
         self.pos: Pos | None = None
         self._poison = 0
@@ -408,6 +409,8 @@ class Core:
             if (origin == CLEAN).all():
                 origin = None
         view.write(cast_to(values, view.dtype, wrap), origin, where)
+        if self.recording is not None:
+            self.recording.append((ref, view))
 
     def arg(self, name: str, value: object) -> Arg | None:
         """The rules' view of an operand (None for an immediate): its resolved view's shape, dtype
@@ -489,6 +492,8 @@ class Core:
 
     def set_reg(self, name: str, value: int, origin: int | None = None) -> None:
         self.regs[name] = int(np.int64(value).astype(np.int32))
+        if self.recording is not None:
+            self.recording.append((name, "register"))
         if origin is None or origin == CLEAN:
             self.reg_origin.pop(name, None)
         else:

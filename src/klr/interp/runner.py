@@ -8,7 +8,8 @@ Within a core, blocks run in order; ``cmpBranch`` continues at the block it name
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,23 @@ from klr.interp.registry import IMPLS
 from klr.limits import raise_hint
 
 
+@dataclass(frozen=True)
+class Step:
+    """One executed statement, as ``run(observe=...)`` reports it: its number in execution order
+    (from 1), its core, the statement, its number in the kernel (from 1, counting every block of
+    every body in order, as ``klr check`` does) and what it wrote, in order: (operand field or
+    ``reg.<name>``, the values of the operand's whole view after the statement)."""
+
+    number: int
+    core: int
+    stmt: Stmt
+    index: int
+    writes: tuple[tuple[str, np.ndarray], ...]
+
+
+Observer = Callable[[Step], None]
+
+
 @dataclass
 class EvalResult:
     """What ``run`` returns: output arrays by name, warnings, counters and device prints."""
@@ -47,9 +65,11 @@ class EvalResult:
 
 def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = False,
         random_seed: int | None = None, constants: Mapping[str, np.ndarray] | None = None,
-        limits: EvalLimits | None = None, max_instructions: int | None = None) -> EvalResult:
+        limits: EvalLimits | None = None, max_instructions: int | None = None,
+        observe: Observer | None = None) -> EvalResult:
     """Execute ``kernel`` on ``inputs`` (matched to ``kernel.inputs`` by name).
 
+    ``observe``, when given, is called after every executed statement with a ``Step``.
     ``constants`` holds the arrays of the kernel's shared constants by name. With
     ``strict``, reading never-written memory into an output is an EvalError instead of a
     warning. ``random_seed`` seeds dropout and the random-number operators. ``limits`` bounds
@@ -73,8 +93,9 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
         for t, array in _checked_constants(kernel, constants or {}).items():
             _fill(cores[0], t, array)
         spend = _Budget(max_instructions)
-        _interleave([_execute(core, blocks, spend) for core, blocks in zip(cores, kernel.bodies,
-                                                                           strict=False)], machine)
+        watch = None if observe is None else _Watch(kernel, observe)
+        _interleave([_execute(core, blocks, spend, watch) for core, blocks in zip(cores, kernel.bodies,
+                                                                                  strict=False)], machine)
         outputs = {t.name: _output(cores[0], t) for t in kernel.outputs}
     return EvalResult(outputs, machine.warnings, machine.stats, machine.prints)
 
@@ -186,6 +207,41 @@ class _Budget:
         self.limit = limit
 
 
+class _Watch:
+    """Reports every executed statement to an observer."""
+
+    def __init__(self, kernel: LncKernel, observe: Observer) -> None:
+        self.observe = observe
+        self.count = 0
+        stmts = [stmt for body in kernel.bodies for block in body for stmt in block.body]
+        self.index = {id(stmt): i for i, stmt in enumerate(stmts, 1)}
+
+    def report(self, core: Core, stmt: Stmt) -> None:
+        self.count += 1
+        writes = []
+        for ref, view in core.recording or ():
+            if isinstance(view, str):
+                name = str(ref)
+                writes.append((f"reg.{name}", np.asarray(core.regs[name], np.int32)))
+            else:
+                writes.append((_field_of(stmt.op, ref), view.read()))
+        core.recording = []
+        self.observe(Step(self.count, core.index, stmt, self.index.get(id(stmt), 0), tuple(writes)))
+
+
+def _field_of(op: object, ref: object) -> str:
+    """The name of the operand field of ``op`` that holds ``ref`` (``srcs[1]`` in a list)."""
+    for f in dataclasses.fields(op):  # type: ignore[arg-type]
+        value = getattr(op, f.name)
+        if value is ref:
+            return f.name
+        if isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if item is ref:
+                    return f"{f.name}[{i}]"
+    return "?"
+
+
 def _interleave(cores: list[Iterator[Stmt | None]], machine: Machine) -> None:
     """Run each core until its next barrier or until it waits for a message, round after round,
     until all have finished. A round in which every unfinished core waits and none sent anything
@@ -208,13 +264,17 @@ def _interleave(cores: list[Iterator[Stmt | None]], machine: Machine) -> None:
             elif waiting is None:
                 waiting = stmt
         if not progress and still and machine.sent == sent and waiting is not None:
+            label = _name(waiting.op) + (f" {waiting.name}" if waiting.name else "")
             raise EvalError(f"every core waits for a message no core will send (deadlock), first at "
-                            f"{_name(waiting.op)} {waiting.name or ''}".rstrip(), waiting.pos)
+                            f"{label}", waiting.pos)
         pending = still
 
 
-def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator[Stmt | None]:
+def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget,
+             watch: _Watch | None) -> Iterator[Stmt | None]:
     """Run one core; yields None at a barrier and the statement while it waits for a message."""
+    if watch is not None:
+        core.recording = []
     labels: dict[str, int] = {}
     for i, block in enumerate(blocks):
         labels.setdefault(block.label, i)
@@ -233,6 +293,8 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
                 core.resuming = True
                 _step(core, stmt, again=True)
             core.resuming = False
+            if watch is not None:
+                watch.report(core, stmt)
             if core.at_barrier:
                 core.at_barrier = False
                 yield None
@@ -264,7 +326,7 @@ def _step(core: Core, stmt: Stmt, again: bool = False) -> None:
         try:
             found.run(core, op)
         except AluError as misuse:
-            core.fail(str(misuse))
+            core.fail(misuse.message)
     except KlrError as err:
         raise err.at(stmt.pos) from None
     except Exception as exc:  # a bug in the interpreter: say which statement it ran
