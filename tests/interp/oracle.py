@@ -32,8 +32,9 @@ NP = {Dtype.float32: np.dtype(np.float32), Dtype.bfloat16: np.dtype(ml_dtypes.bf
       Dtype.float16: np.dtype(np.float16), Dtype.float8e4: np.dtype(ml_dtypes.float8_e4m3),
       Dtype.float8e5: np.dtype(ml_dtypes.float8_e5m2), Dtype.float8_e4m3fn: np.dtype(ml_dtypes.float8_e4m3fn),
       Dtype.int8: np.dtype(np.int8), Dtype.int16: np.dtype(np.int16), Dtype.int32: np.dtype(np.int32),
-      Dtype.uint8: np.dtype(np.uint8), Dtype.uint16: np.dtype(np.uint16), Dtype.uint32: np.dtype(np.uint32)}
-FLOATS = [Dtype.float32, Dtype.bfloat16, Dtype.float16, Dtype.float8e4, Dtype.float8e5]
+      Dtype.uint8: np.dtype(np.uint8), Dtype.uint16: np.dtype(np.uint16), Dtype.uint32: np.dtype(np.uint32),
+      Dtype.float8_e5m2_x4: np.dtype(np.uint32), Dtype.float8_e4m3fn_x4: np.dtype(np.uint32)}
+FLOATS = [Dtype.float32, Dtype.bfloat16, Dtype.float16, Dtype.float8e4, Dtype.float8e5, Dtype.float8_e4m3fn]
 INTS = [Dtype.int8, Dtype.int16, Dtype.int32, Dtype.uint8, Dtype.uint16, Dtype.uint32]
 
 
@@ -235,16 +236,17 @@ def data_for(dt: Dtype, size: int, seed: int, *, small: bool = False) -> np.ndar
 
 @st.composite
 def pattern(draw: Any, name: str, dt: Dtype, p: int, f: int, *, steps: bool = True,
-            small: bool = False) -> Operand:
+            small: bool = False, free: Sequence[int] | None = None) -> Operand:
     """A tensor of dtype ``dt`` and a BirAccessPattern of [p, f] into it: f split into one or two
-    free pairs, steps in -3..3 (0 included) when ``steps``, else a plain row-major tensor."""
+    free pairs (or the pairs ``free``), steps in -3..3 (0 included) when ``steps``, else a plain
+    row-major tensor."""
     from klr.core import Memory as Mem
     seed = draw(st.integers(0, 2**31 - 1))
     if not steps:
-        t = TensorName.make(name, dt, (p, f), Mem.hbm)
+        t = TensorName.make(name, dt, (p, *(free or [f])), Mem.hbm)
         return Operand(t, data_for(dt, p * f, seed, small=small), t)
-    split = [f]
-    if f > 1 and draw(st.booleans()):
+    split = list(free) if free is not None else [f]
+    if free is None and f > 1 and draw(st.booleans()):
         a = draw(st.sampled_from([d for d in range(1, f + 1) if f % d == 0]))
         split = [a, f // a]
     nums = [p, *split]
@@ -288,3 +290,11 @@ def same(got: np.ndarray, want: np.ndarray) -> None:
         a, b = got.astype(np.float64), want.astype(np.float64)
         both_nan = np.isnan(a) & np.isnan(b)
         assert np.array_equal(np.where(both_nan, 0, a), np.where(both_nan, 0, b)), (got, want)
+
+
+def close(got: np.ndarray, want: Any, count: int = 1) -> None:
+    """Equal up to the rounding of a float32 sum of ``count`` terms in an unspecified order."""
+    g = np.asarray(got, np.float64)
+    w = np.asarray(want, np.float64).reshape(g.shape)
+    tol = 4e-7 * max(count, 1) * max(1.0, float(np.nanmax(np.abs(w))) if w.size else 1.0)
+    np.testing.assert_allclose(g, w, rtol=2e-6 * max(count, 1), atol=tol, equal_nan=True)

@@ -24,6 +24,7 @@ from klr.core import (
     LoadStationary,
     MatMul,
     Recv,
+    RegisterAluOp,
     RegisterMove,
     ReplicaLiteral,
     SelectReduce,
@@ -94,6 +95,8 @@ CASES: list[tuple[str, Any]] = [
     ("extendedInst opcode 7 writes state that Core cannot name; its effect is undefined in extendedInst "
      "inst.1",
      [ExtendedInst(7, False, True, 1, (), ())]),
+    ("divide of register 'a' (5) and 0 has no integer value in registerAluOp inst.2",
+     [RegisterMove("a", 5), RegisterAluOp("b", "a", 0, AluOp.divide)]),
     ("register '3' holds 5, not an out-of-bounds mode (0 error, 1 skip) in ncDmaCopy inst.2",
      [RegisterMove("3", 5), NcDmaCopy(t("o", 4, 8), full(X), DgeComputeOp.none, DmaReg(3), 0, False, None,
                                       Eng.unassigned)]),

@@ -491,7 +491,7 @@ class Core:
         return self.regs[name]
 
     def set_reg(self, name: str, value: int, origin: int | None = None) -> None:
-        self.regs[name] = int(np.int64(value).astype(np.int32))
+        self.regs[name] = (int(value) + 2**31) % 2**32 - 2**31
         if self.recording is not None:
             self.recording.append((name, "register"))
         if origin is None or origin == CLEAN:

@@ -244,9 +244,15 @@ def register_move(ctx: Core, op: RegisterMove) -> None:
 
 @impl(RegisterAluOp)
 def register_alu_op(ctx: Core, op: RegisterAluOp) -> None:
+    """On exact integers; a fractional result is truncated toward zero (C's division), a result
+    with no value (division by zero) is an error."""
     value = alu.apply(op.op, np.asarray(ctx.reg(op.src), I64), np.asarray(op.imm, I64))
-    ctx.set_reg(op.dst, int(np.trunc(np.nan_to_num(value.astype(np.float64)))),
-                ctx.reg_origin.get(op.src))
+    if value.dtype.kind == "f":
+        if not np.isfinite(value):
+            ctx.fail(f"{op.op.name} of register '{op.src}' ({ctx.reg(op.src)}) and {op.imm} has no "
+                     f"integer value")
+        value = np.trunc(value)
+    ctx.set_reg(op.dst, int(value), ctx.reg_origin.get(op.src))
 
 
 @impl(TensorLoad)
