@@ -92,10 +92,9 @@ class FloatFormat:
     has_inf: bool
 
     def holds(self, other: FloatFormat) -> bool:
-        """Every finite value of ``other`` is a value of this format."""
-        if self == other:
-            return True
-        return (self.exp_bits >= other.exp_bits and self.man_bits >= other.man_bits
+        """Every finite value of ``other`` is a value of this format (for two formats of the
+        same bits, such as float8_e4m3 and float8_e4m3fn, neither holds the other)."""
+        return (self == other or self.exp_bits >= other.exp_bits and self.man_bits >= other.man_bits
                 and self.max >= other.max and (self.exp_bits, self.man_bits) != (other.exp_bits,
                                                                                    other.man_bits))
 
@@ -153,6 +152,8 @@ def promote(a: Dtype, b: Dtype) -> Dtype:
         return a
     if a.is_float and b.is_float:
         fa, fb = float_format(a), float_format(b)
+        if fa == fb:  # two names of one format (float8e4, float8_e4m3): the first declared
+            return a if a.ctor < b.ctor else b
         if fa.holds(fb):
             return a
         if fb.holds(fa):
