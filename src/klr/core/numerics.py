@@ -94,9 +94,9 @@ class FloatFormat:
     def holds(self, other: FloatFormat) -> bool:
         """Every finite value of ``other`` is a value of this format (for two formats of the
         same bits, such as float8_e4m3 and float8_e4m3fn, neither holds the other)."""
-        return (self == other or self.exp_bits >= other.exp_bits and self.man_bits >= other.man_bits
+        return (self == other or (self.exp_bits >= other.exp_bits and self.man_bits >= other.man_bits
                 and self.max >= other.max and (self.exp_bits, self.man_bits) != (other.exp_bits,
-                                                                                   other.man_bits))
+                                                                                   other.man_bits)))
 
 
 _F32_MAX = float.fromhex("0x1.fffffep+127")
