@@ -195,18 +195,20 @@ def _basic(t: TensorName, indexes: tuple[Coord | Slice, ...]) -> Layout:
 class View:
     """A bounds-checked layout over storage: read and write element values and origin codes.
 
-    A view whose elements are not all distinct (a zero step, overlapping pairs, repeated
-    indirect indices) or that may skip elements holds the flat ``index`` of every element;
+    An indirect view, or one that may skip elements, holds the flat ``index`` of every element;
     ``valid`` marks the elements inside the tensor (the others, only under DMA's skip mode,
-    read as 0 and are never written)."""
+    read as 0 and are never written). A static view whose elements are not all distinct (a
+    zero step, overlapping pairs) reads through strides and writes through indices, in order."""
 
     def __init__(self, storage: Storage, layout: Layout, offset: int,
-                 index: np.ndarray | None = None, valid: np.ndarray | None = None) -> None:
+                 index: np.ndarray | None = None, valid: np.ndarray | None = None,
+                 distinct: bool = True) -> None:
         self.storage = storage
         self.layout = layout
         self.offset = offset
         self.index = index          # flat element indices, shaped like the view
         self.valid = valid          # elements inside the tensor (None: all)
+        self.distinct = distinct    # no two elements of the view are one element of the tensor
         self.np_dtype = layout.dtype.numpy()
 
     @property
@@ -275,7 +277,7 @@ class View:
             where = np.broadcast_to(np.asarray(where, bool).reshape(self.shape) if np.ndim(where)
                                     else where, self.shape)
             mask = where if mask is None else mask & where
-        if self.index is None and mask is None:
+        if self.index is None and mask is None and self.distinct:
             self._strided(self._flat(), 1, 1)[...] = values
             self._write_origin(origin, None, None)
             return
@@ -367,7 +369,7 @@ def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
     if indirect is None:
         lo, hi = layout.span(extra_offset)
         if lo >= 0 and hi < layout.size:
-            return View(storage, layout, offset, None if _distinct(layout) else _static_index(layout, offset))
+            return View(storage, layout, offset, distinct=_distinct(layout))
         if not skip:
             _check(layout, lo, hi)
         index = _static_index(layout, offset)
