@@ -57,7 +57,7 @@ def example_files() -> dict[str, bytes]:
 
 # ---- decoder ---------------------------------------------------------------------------------
 
-TRACE_LIMITS = {"max_steps": 5_000_000, "max_memory": 512 << 20}
+TRACE_LIMITS = {"max_steps": 2_000_000, "max_memory": 512 << 20}
 """Budgets that stop an attack well within a case's timeout and address-space limit, so that
 what a case reports as a hang or a blow-up is one the budgets missed."""
 
