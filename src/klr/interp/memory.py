@@ -238,8 +238,9 @@ class View:
         # ml_dtypes types (float8_e5m2 is '<f1'): stride the raw bytes, then retype.
         raw = base[start * scale:].view(f"V{item}")
         view = as_strided(raw, shape=full_shape, strides=strides).view(base.dtype)
-        flips = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in steps)
-        return view[flips]
+        if all(s >= 0 for s in steps):
+            return view  # (indexing a 0-d view with () would give a scalar, not a view)
+        return view[tuple(slice(None, None, -1) if s < 0 else slice(None) for s in steps)]
 
     def read(self) -> np.ndarray:
         """The element values (a copy, shaped like the view; skipped elements read as 0)."""
