@@ -83,6 +83,13 @@ class Tile:
         return (self.values if values is None else values).reshape(self.shape)
 
 
+def kept(tile: Tile) -> Tile:
+    """A tile that later writes to its storage do not change (for state that outlives a statement)."""
+    if tile.values.base is None or tile.values.flags.writeable:
+        return tile
+    return Tile(tile.values.copy(), tile.origin, tile.dtype, tile.shape, tile.imm, tile.valid)
+
+
 def pf(shape: tuple[int, ...]) -> tuple[int, int]:
     """(partitions, free elements) of an N-d view shape; an empty pattern is one element."""
     if not shape:
@@ -381,10 +388,11 @@ class Core:
     # --- reading and writing -------------------------------------------------------------------
 
     def load(self, ref: object) -> Tile:
-        """Read a TensorRef as a [P, F] tile."""
+        """Read a TensorRef as a [P, F] tile. Its values may be a read-only view of the storage:
+        what keeps a tile beyond the statement keeps ``kept(tile)``."""
         view = self.view(ref)
         shape = view.shape
-        values = view.read().reshape(pf(shape))
+        values = view.read(copy=False).reshape(pf(shape))
         origin = view.read_origin()
         if origin is not None:
             origin = origin.reshape(values.shape)
