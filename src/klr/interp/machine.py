@@ -14,6 +14,7 @@ inside their tensor.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -94,7 +95,7 @@ def pf(shape: tuple[int, ...]) -> tuple[int, int]:
     """(partitions, free elements) of an N-d view shape; an empty pattern is one element."""
     if not shape:
         return (1, 1)
-    return shape[0], int(np.prod(shape[1:], dtype=np.int64))
+    return shape[0], math.prod(shape[1:])
 
 
 def as_compute(values: np.ndarray, kind: type) -> np.ndarray:
@@ -408,7 +409,7 @@ class Core:
         all; any shape with the values' element count)."""
         view = self.view(ref)
         values = np.asarray(values)
-        count = int(np.prod(view.shape, dtype=np.int64))
+        count = math.prod(view.shape)
         if values.size != count:
             self.fail(f"{values.size} values cannot be written to a view of {count} elements "
                       f"{list(view.shape)}")

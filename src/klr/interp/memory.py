@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from klr.core.tensor import (
     AccessBasic,
@@ -195,7 +194,7 @@ class Storage:
         return self.dirty
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Layout:
     """A static access: element type, start offset, and [step, num] pairs (elements)."""
 
@@ -205,19 +204,34 @@ class Layout:
     offset: int
     shape: tuple[int, ...]
     steps: tuple[int, ...]
+    lo: int = field(init=False)     # smallest and largest flat index (shape non-empty)
+    hi: int = field(init=False)
+    count: int = field(init=False)
+    distinct: bool = field(init=False)   # no two elements are one element of the tensor
+
+    def __post_init__(self) -> None:
+        lo = hi = self.offset
+        reach = 0
+        distinct = True
+        # sorted by step, each step of a distinct layout exceeds the reach of all smaller ones
+        for n, s in sorted(zip(self.shape, self.steps, strict=True), key=lambda ns: abs(ns[1])):
+            extent = s * (n - 1)
+            lo += min(0, extent)
+            hi += max(0, extent)
+            if n > 1:
+                distinct = distinct and abs(s) > reach
+                reach += abs(s) * (n - 1)
+        for name, value in (("lo", lo), ("hi", hi), ("count", math.prod(self.shape)), ("distinct", distinct)):
+            object.__setattr__(self, name, value)
 
     def span(self, extra: int = 0) -> tuple[int, int]:
         """Smallest and largest flat index the layout touches (shape must be non-empty)."""
-        lo = hi = self.offset + extra
-        for n, s in zip(self.shape, self.steps, strict=True):
-            reach = s * (n - 1)
-            lo += min(0, reach)
-            hi += max(0, reach)
-        return lo, hi
+        return self.lo + extra, self.hi + extra
 
     @property
-    def count(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+    def tensor_bytes(self) -> int:
+        t = self.tensor
+        return t.shape.parDim * t.shape.freeElements * t.dtype.size
 
 
 def tensor_elements(t: TensorName, dtype: Dtype) -> int:
@@ -316,19 +330,15 @@ class View:
         shape, steps = self.layout.shape, self.layout.steps
         if 0 in shape:
             return np.zeros((*shape, inner) if inner > 1 else shape, base.dtype)
-        start = self.offset + sum(s * (n - 1) for n, s in zip(shape, steps, strict=True) if s < 0)
         item = base.itemsize
-        strides = [abs(s) * scale * item for s in steps]
+        strides = [s * scale * item for s in steps]
         full_shape: tuple[int, ...] = shape
         if inner > 1:
             full_shape = (*shape, inner)
             strides.append(item)
-        # as_strided rebuilds the array from its typestr, which numpy cannot parse for some
-        # ml_dtypes types (float8_e5m2 is '<f1'): stride the raw bytes, then retype.
-        raw = base[start * scale:].view(f"V{item}")
-        view = as_strided(raw, shape=full_shape, strides=strides).view(base.dtype)
-        flips = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in steps)
-        return view[flips]
+        # numpy checks that every element lies inside ``base`` (resolve checked the bounds)
+        return np.ndarray(full_shape, base.dtype, buffer=base, offset=self.offset * scale * item,
+                          strides=strides)
 
     def read(self, copy: bool = True) -> np.ndarray:
         """The element values, shaped like the view (skipped elements read as 0): a copy, or
@@ -472,18 +482,6 @@ def _static_index(layout: Layout, offset: int) -> np.ndarray:
     return index
 
 
-def _distinct(layout: Layout) -> bool:
-    """Whether every element of the layout is a different element of the tensor: sorted by step,
-    each step exceeds the reach of all smaller ones."""
-    reach = 0
-    for n, s in sorted(((n, abs(s)) for n, s in zip(layout.shape, layout.steps, strict=True) if n > 1),
-                       key=lambda ns: ns[1]):
-        if s <= reach:
-            return False
-        reach += s * (n - 1)
-    return True
-
-
 def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
             indirect: tuple[int, np.ndarray] | None = None, skip: bool = False) -> View:
     """Bounds-check ``layout`` (shifted by ``extra_offset``) and make a View (or MemoryFault).
@@ -492,10 +490,9 @@ def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
     per position on that axis), the vectorOffset form of indirect DMA. With ``skip`` (DMA's
     ``oobMode = skip``) elements outside the tensor are marked invalid instead of faulting.
     """
-    storage.reserve(layout.tensor.shape.parDim * layout.tensor.shape.freeElements
-                    * layout.tensor.dtype.size, layout.dtype.size)
+    storage.reserve(layout.tensor_bytes, layout.dtype.size)
     offset = layout.offset + extra_offset
-    count = math.prod(layout.shape)
+    count = layout.count
     if count > MAX_ACCESS_ELEMENTS:
         raise LimitError(f"an access to '{layout.tensor.name}' has {count} elements, more than the "
                          f"interpreter's limit of {MAX_ACCESS_ELEMENTS}")
@@ -509,7 +506,7 @@ def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
     if indirect is None:
         lo, hi = layout.span(extra_offset)
         if lo >= 0 and hi < layout.size:
-            return View(storage, layout, offset, distinct=_distinct(layout))
+            return View(storage, layout, offset, distinct=layout.distinct)
         if not skip:
             _check(layout, lo, hi)
         index = _static_index(layout, offset)

@@ -21,6 +21,7 @@ from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, InternalError, KlrError, LimitError, UsageError, Warning_
 from klr.interp import (  # noqa: F401  (the tables)
+    blas,
     budget,
     ops_compute,
     ops_move,
@@ -87,7 +88,7 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
     machine = Machine(random_seed, strict, limits.max_tensor_bytes)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
     machine.cores = len(cores)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), blas.one_thread():
         for t, array in _checked_inputs(kernel, inputs).items():
             _fill(cores[0], t, array)
         for t, array in _checked_constants(kernel, constants or {}).items():
