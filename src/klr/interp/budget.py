@@ -1,9 +1,10 @@
 """Eval limits, and the memory budget of a run, checked before anything is allocated.
 
-For every address a kernel names, the interpreter keeps its bytes and an int32 origin code per
-granule (the smallest element size any access of that address uses) for never-written
+For every address a kernel names, the interpreter keeps its bytes and, at worst, an int32 origin
+code per granule (the smallest element size any access of that address uses) for never-written
 tracking: an HBM address once, an SBUF, PSUM or register address once per logical core whose
-body names it. Next to those storages the host holds a copy of every input (counted at 4 bytes
+body names it. The estimate is that worst case with every storage alive at once; a run usually
+holds far less (origin codes only where needed, inputs borrowed, dead tiles freed: ``dead``). Next to those storages the host holds a copy of every input (counted at 4 bytes
 or more per element: random inputs are drawn as float32 first), shared constant and output.
 ``estimate`` adds these up from the kernel's declarations alone; ``check`` compares each
 address with ``EvalLimits.max_tensor_bytes`` and the total with ``EvalLimits.max_memory``.
