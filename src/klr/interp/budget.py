@@ -4,8 +4,9 @@ For every address a kernel names, the interpreter keeps its bytes and, at worst,
 code per granule (the smallest element size any access of that address uses) for never-written
 tracking: an HBM address once, an SBUF, PSUM or register address once per logical core whose
 body names it. The estimate is that worst case with every storage alive at once; a run usually
-holds far less (origin codes only where needed, inputs borrowed, dead tiles freed: ``dead``). Next to those storages the host holds a copy of every input (counted at 4 bytes
-or more per element: random inputs are drawn as float32 first), shared constant and output.
+holds far less (origin codes only where needed, inputs borrowed, dead tiles freed: ``dead``).
+Next to those storages the host holds a copy of every input (counted at 4 bytes or more per
+element: random inputs are drawn as float32 first), shared constant and output.
 ``estimate`` adds these up from the kernel's declarations alone; ``check`` compares each
 address with ``EvalLimits.max_tensor_bytes`` and the total with ``EvalLimits.max_memory``.
 ``run`` and ``random_inputs`` call ``check`` before they allocate; operator temporaries (one
