@@ -8,7 +8,7 @@ Within a core, blocks run in order; ``cmpBranch`` continues at the block it name
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +39,8 @@ class EvalResult:
 
 def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = False,
         random_seed: int | None = None, constants: Mapping[str, np.ndarray] | None = None,
-        limits: EvalLimits | None = None, max_instructions: int | None = None) -> EvalResult:
+        limits: EvalLimits | None = None, max_instructions: int | None = None,
+        progress: Callable[[int, int], None] | None = None) -> EvalResult:
     """Execute ``kernel`` on ``inputs`` (matched to ``kernel.inputs`` by name).
 
     ``constants`` holds the arrays of the kernel's shared constants by name. With
@@ -48,13 +49,15 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
     memory (checked before anything is allocated, ``klr.interp.budget``) and instructions;
     ``max_instructions`` bounds the statements executed (default: the kernel's statement count
     plus ``limits.max_extra_instructions``; only branches back spend the extra ones, and at a few
-    microseconds each an endless loop stops within seconds).
+    microseconds each an endless loop stops within seconds). ``progress``, when given, is called
+    every ``PROGRESS_EVERY`` statements with the statements executed so far and the kernel's
+    statement count (a long run shows it on a terminal).
     """
     limits = limits or EvalLimits()
     _check_seed(random_seed)
     budget.check(kernel, limits)
+    static = sum(len(b.body) for body in kernel.bodies for b in body)
     if max_instructions is None:
-        static = sum(len(b.body) for body in kernel.bodies for b in body)
         max_instructions = static + limits.max_extra_instructions
     machine = Machine(random_seed, strict, limits.max_tensor_bytes)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
@@ -63,7 +66,7 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
             _fill(cores[0], t, array)
         for t, array in _checked_constants(kernel, constants or {}).items():
             _fill(cores[0], t, array)
-        spend = _Budget(max_instructions)
+        spend = _Budget(max_instructions, progress, static)
         _interleave([_execute(core, blocks, spend) for core, blocks in zip(cores, kernel.bodies,
                                                                            strict=False)])
         outputs = {t.name: _output(cores[0], t) for t in kernel.outputs}
@@ -171,10 +174,22 @@ def _fill(core: Core, t: TensorName, array: np.ndarray) -> None:
 # --- execution ---------------------------------------------------------------------------------
 
 
+PROGRESS_EVERY = 1 << 14
+
+
 class _Budget:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, progress: Callable[[int, int], None] | None = None,
+                 static: int = 0) -> None:
         self.left = limit
         self.limit = limit
+        self.progress = progress
+        self.static = static
+        self.next_report = limit - PROGRESS_EVERY if progress is not None else -1
+
+    def report(self) -> None:
+        assert self.progress is not None
+        self.next_report -= PROGRESS_EVERY
+        self.progress(self.limit - self.left, self.static)
 
 
 def _interleave(cores: list[Iterator[None]]) -> None:
@@ -200,6 +215,8 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
         following = i + 1
         for stmt in blocks[i].body:
             budget.left -= 1
+            if budget.left < budget.next_report:
+                budget.report()
             if budget.left < 0:
                 raise LimitError(f"the kernel ran more than {budget.limit} instructions (an endless "
                                  f"loop?); {raise_hint('max_extra_instructions')}", stmt.pos)
