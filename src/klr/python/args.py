@@ -143,7 +143,7 @@ def parse_arg_json(path: str, max_bytes: int | None = None) -> tuple[list[K.Expr
     """An ``--args-json`` file: a JSON list of positional or an object of named arguments (a
     regular file of at most ``max_bytes``, default ``FileLimits.max_source_bytes``)."""
     limit = FileLimits().max_source_bytes if max_bytes is None else max_bytes
-    raw = files.read_input(path, limit=limit, limit_name="max_source_bytes", error=UsageError)
+    raw = files.read_input(path, limit=limit, limit_name="max_source_bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -34,10 +34,6 @@ from klr.limits import FileLimits
 
 T = TypeVar("T")
 
-#: How ``klr eval --help`` and the docs describe what ``--random`` draws.
-RANDOM_DRAWS = ("floats standard normal, signed integers uniform in [-8, 15], unsigned integers "
-                "in [0, 15], packed fp8/fp4 types uniform raw bits")
-
 
 @dataclass
 class Prepared:
