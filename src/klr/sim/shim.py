@@ -111,6 +111,8 @@ class Benchmarked:
     """``nki.benchmark`` / ``nki.profile``: the kernel runs once with klr, which prints its
     timing; ``benchmark_result.nc_latency`` answers with klr's wall time (not a device's)."""
 
+    __test__ = False
+
     def __init__(self, kernel: Any, what: str) -> None:
         from klr.sim.simulate import Simulated
 

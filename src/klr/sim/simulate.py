@@ -20,6 +20,8 @@ output; klr's warnings are ``SimulationWarning`` Python warnings. Failures raise
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import functools
 import hashlib
 import sys
@@ -34,6 +36,7 @@ import numpy as np
 
 from klr.errors import KlrError, UsageError, Warning_, render_error, render_warning
 from klr.python import ast as A
+from klr.python.args import value_expr
 from klr.sim.evaluate import Evaluation, Prepared, bind_inputs, execute
 
 __all__ = ["Simulated", "KernelError", "SimulationWarning", "Run", "totals"]
@@ -50,6 +53,8 @@ class KernelError(Exception):
         super().__init__(render_error(error))
         self.error = error
 
+
+KernelError.__module__ = "klr"  # tracebacks show klr.KernelError, its public name
 
 class SimulationWarning(UserWarning):
     """A warning klr reports about a simulated kernel (its text is klr's rendered warning)."""
@@ -82,6 +87,8 @@ _traces: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
 class Simulated:
     """A kernel function wrapped to run with klr: call it, or index it with an SPMD grid first."""
+
+    __test__ = False  # a kernel named test_* is not a pytest test
 
     def __init__(self, func: Any, *, grid: Any = None, arch: int | None = None, lnc: int | None = None,
                  limits: Mapping[str, Any] | None = None) -> None:
@@ -136,8 +143,10 @@ class Simulated:
         tlimits, elimits, flimits = build([Limits, EvalLimits, FileLimits], self.limits, "klr.simulate")
         start = time.perf_counter()
         path, name = function_source(self.func)
-        gathered = gather_file(path, name, args=args, kwargs=kwargs, grid=_grid(self.grid), lnc=self.lnc,
-                               arch=self.arch, max_source_bytes=flimits.max_source_bytes)
+        home = _Home(path, flimits.max_source_bytes)
+        gathered = gather_file(path, name, args=[home.value(a) for a in args],
+                               kwargs={k: home.value(v) for k, v in kwargs.items()}, grid=_grid(self.grid),
+                               lnc=self.lnc, arch=self.arch, max_source_bytes=flimits.max_source_bytes)
         took_gather = time.perf_counter() - start
         start = time.perf_counter()
         traced = _trace(gathered, tlimits)
@@ -155,6 +164,46 @@ class Simulated:
         _warn(evaluation.result.warnings)
         seconds = {"gather": took_gather, "trace": took_trace, "eval": took_eval}
         return Run(gathered, traced, evaluation, seconds)
+
+
+class _Home:
+    """The kernel's own module, whose dataclass instances and enum members a caller may pass
+    (``config=FlashConfig(...)``): they become the expressions that build them, which gather
+    follows to the class (``klr.python.gather.Gatherer.use_names_in``)."""
+
+    def __init__(self, path: str, max_source_bytes: int) -> None:
+        self.path = path
+        self.max_source_bytes = max_source_bytes
+        self._name: str | None = None
+
+    def name(self) -> str:
+        if self._name is None:
+            from klr.python.modules import Resolver
+
+            self._name = Resolver((), self.max_source_bytes).load_top(self.path).name
+        return self._name
+
+    def owns(self, cls: type) -> bool:
+        import inspect
+        import os
+
+        try:
+            where = inspect.getsourcefile(cls)
+        except TypeError:
+            return False
+        return where is not None and os.path.exists(where) and os.path.samefile(where, self.path)
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, (tuple, list)):
+            return type(value)(self.value(v) for v in value)
+        cls = type(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type) and self.owns(cls):
+            keywords = tuple(A.Keyword(f.name, value_expr(self.value(getattr(value, f.name))))
+                             for f in dataclasses.fields(value) if f.init)
+            return A.Expr(A.Call(A.Expr(A.Name(f"{self.name()}.{cls.__qualname__}")), (), keywords))
+        if isinstance(value, enum.Enum) and self.owns(cls):
+            return A.Expr(A.Attr(A.Expr(A.Name(f"{self.name()}.{cls.__qualname__}")), value.name))
+        return value
 
 
 def _grid(grid: Any) -> Any:
