@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from klr.errors import FileError
 
 _KLR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_HIDDEN_FILES = (_KLR + os.sep, os.path.abspath(runpy.__file__))
+_HIDDEN_FILES = (_KLR + os.sep, os.path.abspath(runpy.__file__), "<frozen runpy>")
 
 
 def run(target: str, args: Sequence[str], *, module: bool, stats: bool = False, debug: bool = False) -> int:

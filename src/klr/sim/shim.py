@@ -266,7 +266,8 @@ def _module(fullname: str) -> types.ModuleType:
         def missing(attr: str) -> Any:
             if attr.startswith("__"):
                 raise AttributeError(f"module {fullname!r} has no attribute {attr!r}")
-            return LibraryName(f"{name}.{attr}")
+            value = module.__dict__[attr] = LibraryName(f"{name}.{attr}")  # one object per name
+            return value
         module.__getattr__ = missing  # type: ignore[method-assign]
     return module
 
