@@ -56,7 +56,8 @@ def test_the_pytest_plugin(tmp_path: Path) -> None:
             a = np.zeros((128, 4), np.float32)
             assert np.allclose(add_one(a), a + 1)
     """})
-    argv = [sys.executable, "-m", "pytest", "-p", "klr.pytest_plugin", "-p", "no:cacheprovider", "test_kern.py"]
+    argv = [sys.executable, "-m", "pytest", "-p", "klr.pytest_plugin", "-p", "no:cacheprovider",
+            "test_kern.py"]
     done = subprocess.run(argv, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "klr: 1 kernel call simulated: gather " in done.stdout
