@@ -147,7 +147,7 @@ def execute(prepared: Prepared, inputs: dict[str, np.ndarray], *, strict: bool =
 def evaluate(kernel: Any, positional: Sequence[Any] = (), named: Mapping[str, Any] | None = None, *,
              strict: bool = False, random: int | None = None, limits: EvalLimits | None = None,
              max_bytes: int | None = None,
-             hint: str = "pass its array or random=SEED") -> Evaluation:
+             hint: str = "pass the arrays or random=SEED") -> Evaluation:
     """``klr.eval`` in full: prepare, bind, complete and run."""
     prepared = prepare(kernel, max_bytes)
     start = time.perf_counter()
