@@ -90,4 +90,5 @@ def test_klr_eval_is_the_same_binding(traced: object) -> None:
     np.testing.assert_array_equal(drawn, (a + random_inputs(prepare(traced).kernel, 3)["b"]) * 2)
     with pytest.raises(UsageError) as info:
         klr.eval(object())
-    assert info.value.message == "eval needs a traced kernel (LncKernel, TraceResult or a .klr path), got object"
+    assert info.value.message == ("eval needs a traced kernel (LncKernel, TraceResult or a .klr path), "
+                                  "got object")
