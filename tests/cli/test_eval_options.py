@@ -245,3 +245,27 @@ def test_a_missing_input_file_is_exit_1_everywhere(work: Path, capsys: pytest.Ca
     assert cli.main(argv) == 1
     name = next(a.partition("=")[2] or a for a in argv if "missing" in a)
     assert capsys.readouterr().err == f"error: cannot read {name}: No such file or directory\n"
+
+
+def test_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from klr.cli import evaluate
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    clock = iter([0.0, 0.5, 2.0, 3.0])
+    monkeypatch.setattr(evaluate.time, "perf_counter", lambda: next(clock))
+    with evaluate._Progress() as progress:
+        assert progress.active
+        progress.show(10, 100)  # under a second: nothing shown
+        progress.show(50, 100)
+        progress.show(150, 100)
+    assert screen.getvalue() == ("\reval: 50% (50 of 100 statements, 2.0 s)"
+                                 "\reval: 150 statements (100 in the kernel, loops repeat some, 3.0 s)"
+                                 "\r\x1b[K")
