@@ -4,12 +4,11 @@ Run them with klr simulating the kernels: ``klr run -m pytest examples/tests``.
 """
 import unittest
 
+import neuronxcc.nki as nki
 import numpy as np
 from beta2_gated import beta2_gated_kernel
 from masked_scale import masked_scale_kernel
 from spmd_add import spmd_add_kernel
-
-import neuronxcc.nki as nki
 
 
 class TestElementwise(unittest.TestCase):

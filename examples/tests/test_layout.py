@@ -1,10 +1,9 @@
 """NKI-style tests of the data-layout example kernels, and of kernels written in the test file."""
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
 import numpy as np
 from avgpool2d import avgpool2d_kernel
 from transpose2d import transpose2d_kernel
-
-import neuronxcc.nki as nki
-import neuronxcc.nki.language as nl
 
 
 @nki.jit(mode="simulation")

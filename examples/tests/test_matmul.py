@@ -1,12 +1,11 @@
 """NKI-style tests of the matrix-multiplication example kernels."""
 import ml_dtypes
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
 import numpy as np
 import pytest
 from beta2_matmul import beta2_matmul_kernel
 from tiled_matmul import tiled_matmul_kernel
-
-import neuronxcc.nki as nki
-import neuronxcc.nki.language as nl
 
 
 def test_tiled_matmul_bf16():
