@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from klr.errors import EvalError, UsageError, printable
+from klr.errors import EvalError, UsageError, printable, render_warning
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,9 +112,8 @@ def cmd_eval(args: argparse.Namespace, elimits: Any, flimits: Any) -> int:
     for p in result.prints:
         print(_lines(p.text), file=sys.stderr if p.buffer == "stderr" else sys.stdout)
     _notes(evaluation.notes)
-    from klr.cli.main import _print_warnings
-
-    _print_warnings(result.warnings)
+    for w in result.warnings:
+        print(render_warning(w), file=sys.stderr)
     start = time.perf_counter()
     written = {name: _as_written(array, args.as_float32) for name, array in result.outputs.items()}
     with OutputDir.create(outdir) as out:

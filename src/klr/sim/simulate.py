@@ -194,7 +194,7 @@ class _Home:
         return where is not None and os.path.exists(where) and os.path.samefile(where, self.path)
 
     def value(self, value: Any) -> Any:
-        if isinstance(value, (tuple, list)):
+        if type(value) in (tuple, list):
             return type(value)(self.value(v) for v in value)
         cls = type(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type) and self.owns(cls):
