@@ -130,3 +130,18 @@ def test_split_keeps_the_programs_arguments() -> None:
         ["--stats"], None, "pytest", ["-x", "--stats"])
     assert split(["s.py", "-m", "x"]) == ([], "s.py", None, ["-m", "x"])
     assert split(["--debug"]) == (["--debug"], None, None, [])
+
+
+def test_limits_apply_to_every_kernel_the_program_runs(tmp_path: Path) -> None:
+    write(tmp_path, {"kern.py": KERNEL, "prog.py": """
+        import numpy as np
+        from kern import add_one
+
+        add_one(np.zeros((128, 2), np.float32))
+    """})
+    done = klr_run("--limit", "max-stmts=2", "prog.py", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "klr.KernelError: kern.py:9:5: error: the kernel emits more than 2 statements" in done.stderr
+    done = klr_run("--limit", "nope=1", "prog.py", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: unknown limit 'nope' for klr run; the limits are: max-depth, ")

@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate.add_parser(sub, _common, _limit_option)
     _common(check.add_parser(sub))
-    _common(run.add_parser(sub))
+    r = run.add_parser(sub)
+    _limit_option(r)
+    _common(r)
 
     i = sub.add_parser("info", help="describe a KLR file",
                        description="Print a summary of any KLR file, or dump it whole.")
@@ -214,6 +216,11 @@ def _limit_classes(command: str) -> list[type]:
         from klr.interp import EvalLimits
 
         return [EvalLimits, FileLimits]
+    if command == "run":
+        from klr.interp import EvalLimits
+        from klr.tracer.context import Limits
+
+        return [Limits, EvalLimits, FileLimits]
     return [FileLimits]
 
 
@@ -344,6 +351,13 @@ def _write_constants(constants: dict[str, Any], out: str) -> None:
         directory.write_all(data)
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from klr import limits
+
+    _limits(args)  # an unknown limit or a bad value is a usage error now, not at the first kernel
+    return run.cmd_run(args, limits.parse_specs(args.limit))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     return evaluate.cmd_eval(args, *_limits(args))
 
@@ -463,5 +477,5 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "gather": cmd_gather, "trace": cmd_trace, "eval": cmd_eval, "info": cmd_info, "list": cmd_list,
-    "check": check.cmd_check, "run": run.cmd_run,
+    "check": check.cmd_check, "run": cmd_run,
 }

@@ -24,7 +24,8 @@ DESCRIPTION = (
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     r: argparse.ArgumentParser = sub.add_parser(
         "run", help="run a Python program or test suite with klr simulating its NKI kernels",
-        description=DESCRIPTION, usage="klr run [--stats] [--debug] (SCRIPT | -m MODULE) [ARGS ...]")
+        description=DESCRIPTION,
+        usage="klr run [--stats] [--limit NAME=VALUE] [--debug] (SCRIPT | -m MODULE) [ARGS ...]")
     r.add_argument("target", nargs="?", metavar="SCRIPT", help="the Python script to run")
     r.add_argument("-m", dest="module", metavar="MODULE", help="run a module as python -m does")
     r.add_argument("args", nargs="*", metavar="ARGS", help="the program's arguments")
@@ -40,6 +41,9 @@ def split(argv: Sequence[str]) -> tuple[list[str], str | None, str | None, list[
     while i < len(argv) and argv[i].startswith("-") and argv[i] != "-m" and argv[i] != "-":
         options.append(argv[i])
         i += 1
+        if options[-1] == "--limit" and i < len(argv):  # its value may not start with '-'
+            options.append(argv[i])
+            i += 1
     if i == len(argv):
         return options, None, None, []
     if argv[i] == "-m":
@@ -49,10 +53,12 @@ def split(argv: Sequence[str]) -> tuple[list[str], str | None, str | None, list[
     return options, argv[i], None, list(argv[i + 1:])
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, limits: dict[str, str]) -> int:
+    """Run the program; ``limits`` (from ``--limit``) apply to every kernel it simulates."""
     from klr.sim.script import run
 
     if args.module is None and args.target is None:
         raise UsageError("klr run needs a script or -m MODULE (klr run kern_test.py, klr run -m pytest)")
     target = args.module if args.module is not None else args.target
-    return run(target, args.args, module=args.module is not None, stats=args.stats, debug=args.debug)
+    return run(target, args.args, module=args.module is not None, stats=args.stats, debug=args.debug,
+               limits=limits)

@@ -14,7 +14,8 @@ import os
 import runpy
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from klr.errors import FileError
 
@@ -22,9 +23,11 @@ _KLR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _HIDDEN_FILES = (_KLR + os.sep, os.path.abspath(runpy.__file__), "<frozen runpy>")
 
 
-def run(target: str, args: Sequence[str], *, module: bool, stats: bool = False, debug: bool = False) -> int:
-    """Run the script or module ``target`` with ``args``; the program's exit status."""
-    from klr.sim import shim
+def run(target: str, args: Sequence[str], *, module: bool, stats: bool = False, debug: bool = False,
+        limits: Mapping[str, Any] | None = None) -> int:
+    """Run the script or module ``target`` with ``args``; the program's exit status. ``limits``
+    (names as ``--limit``) apply to every kernel the program simulates."""
+    from klr.sim import shim, simulate
 
     if not module and not os.path.isfile(target):
         if os.path.isdir(target):
@@ -35,6 +38,7 @@ def run(target: str, args: Sequence[str], *, module: bool, stats: bool = False, 
         print(f"note: klr run provides nki and neuronxcc.nki itself; the installed Neuron SDK "
               f"({'; '.join(hidden)}) is hidden while it runs", file=sys.stderr)
     shim.install()
+    simulate.default_limits.update(limits or {})
     sys.argv = [target, *args]
     sys.path.insert(0, os.getcwd() if module else os.path.dirname(os.path.abspath(target)))
     if module:

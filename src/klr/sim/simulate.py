@@ -82,6 +82,8 @@ class Totals:
 
 
 totals = Totals()
+default_limits: dict[str, Any] = {}
+"""Limits for every simulated kernel that does not set its own (``klr run --limit``)."""
 _traces: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
 
@@ -140,7 +142,8 @@ class Simulated:
         from klr.python.gather import function_source, gather_file
         from klr.tracer.context import Limits
 
-        tlimits, elimits, flimits = build([Limits, EvalLimits, FileLimits], self.limits, "klr.simulate")
+        tlimits, elimits, flimits = build([Limits, EvalLimits, FileLimits], {**default_limits, **self.limits},
+                                          "klr.simulate")
         start = time.perf_counter()
         path, name = function_source(self.func)
         home = _Home(path, flimits.max_source_bytes)
