@@ -290,3 +290,22 @@ def test_a_function_defined_in_a_function_is_refused() -> None:
 
     with pytest.raises(KernelError, match="is not defined at module level"):
         klr.simulate(local)(1)
+
+
+def test_a_failed_assert_in_the_kernel_is_an_assertion_error(load: Loader) -> None:
+    kern = load("""
+        import neuronxcc.nki as nki
+        import neuronxcc.nki.language as nl
+
+
+        @nki.jit
+        def checked(a):
+            assert a.shape[0] <= nl.tile_size.pmax, "too many rows"
+            out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+            nl.store(out, value=nl.load(a))
+            return out
+    """)
+    with pytest.raises(AssertionError) as info:
+        klr.simulate(kern.checked)(np.zeros((256, 4), np.float32))
+    assert isinstance(info.value, KernelError)
+    assert str(info.value).startswith("kern.py:8:5: error: assertion failed: too many rows\n")

@@ -39,7 +39,7 @@ from klr.python import ast as A
 from klr.python.args import value_expr
 from klr.sim.evaluate import Evaluation, Prepared, bind_inputs, execute
 
-__all__ = ["Simulated", "KernelError", "SimulationWarning", "Run", "totals"]
+__all__ = ["Simulated", "KernelError", "KernelAssertionError", "SimulationWarning", "Run", "totals"]
 
 _CACHE_SIZE = 32
 
@@ -54,7 +54,17 @@ class KernelError(Exception):
         self.error = error
 
 
-KernelError.__module__ = "klr"  # tracebacks show klr.KernelError, its public name
+class KernelAssertionError(KernelError, AssertionError):
+    """A kernel's own ``assert`` failed while it was traced: an AssertionError too, as under NKI,
+    so ``pytest.raises(AssertionError)`` around a kernel call holds."""
+
+
+KernelError.__module__ = KernelAssertionError.__module__ = "klr"  # tracebacks show klr.KernelError
+
+
+def _kernel_error(err: KlrError) -> KernelError:
+    failed_assert = err.message == "assertion failed" or err.message.startswith("assertion failed: ")
+    return KernelAssertionError(err) if failed_assert else KernelError(err)
 
 class SimulationWarning(UserWarning):
     """A warning klr reports about a simulated kernel (its text is klr's rendered warning)."""
@@ -130,7 +140,7 @@ class Simulated:
             run = self._run(args, kwargs)
         except KlrError as err:
             totals.failures += 1
-            raise KernelError(err) from None
+            raise _kernel_error(err) from None
         self.last = run
         for phase, took in run.seconds.items():
             totals.seconds[phase] += took
