@@ -127,6 +127,13 @@ def test_return_forms_and_arguments_written_in_place(load: Loader) -> None:
 
 
         @nki.jit
+        def twice(a):
+            x = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+            nl.store(x, value=nl.load(a))
+            return x, x
+
+
+        @nki.jit
         def returns_its_argument(a, out):
             nl.store(out, value=nl.load(a))
             return a, out
@@ -136,6 +143,9 @@ def test_return_forms_and_arguments_written_in_place(load: Loader) -> None:
     assert y.dtype == ml_dtypes.bfloat16
     np.testing.assert_array_equal(x, a)
     assert isinstance(klr.simulate(kern.as_list)(a), list)
+    first, second = klr.simulate(kern.twice)(a)
+    assert first is second
+    np.testing.assert_array_equal(first, a)
     out = np.zeros_like(a)
     assert klr.simulate(kern.in_place)(a, out) is None
     np.testing.assert_array_equal(out, a)

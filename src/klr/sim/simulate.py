@@ -291,7 +291,7 @@ def _results(run: Run, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         target = by_input.get(t.name)
         if isinstance(target, np.ndarray) and target.flags.writeable:
             np.copyto(target, outputs[t.name].astype(target.dtype, copy=False), casting="unsafe")
-    returned = [outputs[t.name] for t in core.outputs if t.name not in by_input]
+    returned = {t.name: outputs[t.name] for t in core.outputs if t.name not in by_input}
     fun = run.gathered.function(run.gathered.entry)
     params = _params(fun, args, kwargs) if fun is not None else {}
     form = _return_form(fun.body) if fun is not None else None
@@ -324,22 +324,27 @@ def _return_form(body: tuple[A.Stmt, ...]) -> A.Expr | None:
     return None
 
 
-def _shape(form: A.Expr | None, returned: list[np.ndarray], params: dict[str, Any]) -> Any:
-    """The kernel's return value from its ``return`` expression and the returned outputs."""
-    if form is None and not returned:
+def _shape(form: A.Expr | None, returned: dict[str, np.ndarray], params: dict[str, Any]) -> Any:
+    """The kernel's return value from its ``return`` expression and the returned outputs (by
+    Core tensor name, in order): a returned parameter is the caller's array; the other items
+    take the outputs in order, or by name when the tracer merged repeated ones (``return x, x``)."""
+    arrays = list(returned.values())
+    if form is None and not arrays:
         return None
     kind = form.expr if form is not None else None
     if isinstance(kind, A.Name) and kind.id in params and _is_tensor(params[kind.id]):
         return params[kind.id]
     if isinstance(kind, (A.TupleExpr, A.ListExpr)) and not any(isinstance(x.expr, A.Starred)
                                                                 for x in kind.xs):
-        named = [x.expr.id if isinstance(x.expr, A.Name) and x.expr.id in params
-                 and _is_tensor(params[x.expr.id]) else None for x in kind.xs]
-        if sum(n is None for n in named) == len(returned):
-            rest = iter(returned)
-            items = [params[n] if n is not None else next(rest) for n in named]
-            return tuple(items) if isinstance(kind, A.TupleExpr) else items
-        return tuple(returned) if isinstance(kind, A.TupleExpr) else returned
-    if len(returned) == 1:
-        return returned[0]
-    return tuple(returned)
+        ids = [x.expr.id if isinstance(x.expr, A.Name) else None for x in kind.xs]
+        mine = [i if i in params and _is_tensor(params[i]) else None for i in ids]
+        items: list[Any] = arrays
+        if sum(m is None for m in mine) == len(arrays):
+            rest = iter(arrays)
+            items = [params[m] if m is not None else next(rest) for m in mine]
+        elif all(m is not None or i in returned for i, m in zip(ids, mine)):
+            items = [params[m] if m is not None else returned[str(i)] for i, m in zip(ids, mine)]
+        return tuple(items) if isinstance(kind, A.TupleExpr) else items
+    if len(arrays) == 1:
+        return arrays[0]
+    return tuple(arrays)
