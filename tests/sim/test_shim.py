@@ -178,6 +178,7 @@ def test_an_installed_sdk_is_hidden_and_named(tmp_path: Path) -> None:
     (sdk / "neuronxcc" / "nki").mkdir(parents=True)
     (sdk / "neuronxcc" / "__init__.py").write_text("")
     (sdk / "neuronxcc" / "nki" / "__init__.py").write_text("REAL = True\n")
+    (tmp_path / "nki" / "test").mkdir(parents=True)  # a directory named nki (a namespace) is no SDK
     (tmp_path / "prog.py").write_text(textwrap.dedent("""
         import neuronxcc.nki as nki
         print(hasattr(nki, "jit"), "REAL" in vars(nki))

@@ -306,9 +306,8 @@ def hidden_sdk() -> list[str]:
     found = []
     for root in ROOTS:
         spec = importlib.machinery.PathFinder.find_spec(root)
-        if spec is not None:
-            where = spec.origin or ", ".join(spec.submodule_search_locations or ())
-            found.append(f"{root} ({where})")
+        if spec is not None and spec.origin not in (None, "namespace"):  # a directory is no SDK
+            found.append(f"{root} ({spec.origin})")
     return found
 
 
