@@ -13,6 +13,8 @@ shares); this module reads and writes the files around it:
 * ``.npy`` has no bfloat16 or fp8 type: such outputs are written as raw bytes (``|V2``,
   ``|V1``) and a note says how to read them; ``--as-float32`` writes them (and float16) as
   float32 instead, which holds every one of their values exactly.
+* ``--dump-intermediates DIR`` writes every executed statement's writes (``eval_files.Dumper``),
+  also when the run fails.
 * ``--stats`` prints the time of each phase, the instructions run (by operator) and the peak
   memory; on a terminal a long run shows its progress on standard error.
 """
@@ -70,6 +72,9 @@ def add_parser(sub: Any, common: Any, limit_option: Any) -> argparse.ArgumentPar
                         "reads without ml_dtypes")
     e.add_argument("--strict", action="store_true",
                    help="make reading never-written memory into an output an error")
+    e.add_argument("--dump-intermediates", metavar="DIR",
+                   help="write what every executed statement writes to DIR, one .npy per operand, "
+                        "with DIR/index.tsv listing step, statement, operator, position and file")
     e.add_argument("--stats", action="store_true",
                    help="print the time of each phase, the instructions run and the peak memory")
     limit_option(e)
@@ -80,7 +85,7 @@ def add_parser(sub: Any, common: Any, limit_option: Any) -> argparse.ArgumentPar
 def cmd_eval(args: argparse.Namespace, elimits: Any, flimits: Any) -> int:
     import numpy as np
 
-    from klr.cli.eval_files import load_inputs, output_file_names
+    from klr.cli.eval_files import Dumper, load_inputs, output_file_names
     from klr.files import OutputDir
     from klr.format.npy import npy_bytes
     from klr.interp.budget import check, estimate
@@ -104,9 +109,15 @@ def cmd_eval(args: argparse.Namespace, elimits: Any, flimits: Any) -> int:
     seconds["inputs"] = time.perf_counter() - start
     if args.save_inputs is not None:
         _save_inputs(args.save_inputs, {n: inputs[n] for n in drawn})
-    with _Progress() as progress:
-        evaluation = execute(prepared, inputs, strict=args.strict, seed=args.random, limits=elimits,
-                             progress=progress.show if progress.active else None)
+    dumper = None if args.dump_intermediates is None else Dumper(args.dump_intermediates,
+                                                                  elimits.max_dump_bytes)
+    try:
+        with _Progress() as progress:
+            evaluation = execute(prepared, inputs, strict=args.strict, seed=args.random, limits=elimits,
+                                 progress=progress.show if progress.active else None, observe=dumper)
+    finally:
+        if dumper is not None:
+            dumper.close()
     seconds.update(evaluation.seconds)
     result = evaluation.result
     for p in result.prints:

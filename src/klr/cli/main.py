@@ -160,6 +160,14 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         raise
+    except MemoryError:
+        # the budgets stop what they measure first; this is the machine's own limit (ulimit,
+        # a container) being lower than theirs
+        if args.debug:
+            traceback.print_exc()
+        _say("error: out of memory: the machine refused an allocation before klr's limits "
+             "stopped it (lower them with --limit, see --limit help)")
+        return EXIT_ERROR
     except OSError as exc:
         # klr.files turns every failure of a file klr opens into a KlrError naming the file, so
         # an OSError without a file name comes from writing standard output (full disk, /dev/full)

@@ -30,6 +30,7 @@ from klr.core.basic import LncKernel
 from klr.dtypes import nki_name
 from klr.errors import UsageError
 from klr.interp import EvalLimits, EvalResult, random_inputs, run
+from klr.interp.runner import Observer
 from klr.limits import FileLimits
 
 T = TypeVar("T")
@@ -134,12 +135,14 @@ def conversion_notes(kernel: LncKernel, inputs: Mapping[str, Any]) -> list[str]:
 
 def execute(prepared: Prepared, inputs: dict[str, np.ndarray], *, strict: bool = False,
             seed: int | None = None, limits: EvalLimits | None = None,
-            progress: Callable[[int, int], None] | None = None) -> Evaluation:
-    """Run a prepared kernel on complete inputs (by name)."""
+            progress: Callable[[int, int], None] | None = None,
+            observe: Observer | None = None) -> Evaluation:
+    """Run a prepared kernel on complete inputs (by name); ``progress`` and ``observe`` go to
+    ``klr.interp.run``."""
     start = time.perf_counter()
     constants = prepared.constants()
     result = run(prepared.kernel, inputs, strict=strict, random_seed=seed, constants=constants,
-                 limits=limits, progress=progress)
+                 limits=limits, progress=progress, observe=observe)
     return Evaluation(result, inputs, notes=conversion_notes(prepared.kernel, inputs),
                       seconds={"run": time.perf_counter() - start})
 

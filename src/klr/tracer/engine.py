@@ -25,6 +25,7 @@ from klr.python import ast as A
 from klr.tracer import ops, registry
 from klr.tracer.compiler import EMPTY, RETURN, Compiler, Frame
 from klr.tracer.context import Ctx
+from klr.tracer.limits import STEPS_PER_CALL
 from klr.tracer.objects import (
     MISSING,
     NO_DEFAULT,
@@ -323,7 +324,7 @@ class Engine:
                     names.add(extra)
             if fn.fun is not None:
                 assigned_names(fn.body, names)
-            plan = Plan(fn.args, frozenset(names), max(1, len(fn.body)))  # steps: a lambda's is 1
+            plan = Plan(fn.args, frozenset(names), STEPS_PER_CALL + max(1, len(fn.body)))
             self.plans[key] = plan
         fn.plan = plan
         return plan

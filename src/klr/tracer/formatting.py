@@ -43,7 +43,10 @@ def _number(text: str | None, default: int | None = None) -> int | None:
 
 def to_ascii(ctx: Ctx, v: Value) -> str:
     """``ascii(v)``: ``repr(v)`` with non-ASCII characters escaped."""
-    return show.to_repr(ctx, v).encode("ascii", "backslashreplace").decode("ascii")
+    text = show.to_repr(ctx, v)
+    if not text.isascii():
+        ctx.alloc(len(text) * 10)  # each character may become \U0001f600
+    return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 # --- format(value, spec) ---------------------------------------------------------------------
