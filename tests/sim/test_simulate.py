@@ -319,3 +319,29 @@ def test_a_failed_assert_in_the_kernel_is_an_assertion_error(load: Loader) -> No
         klr.simulate(kern.checked)(np.zeros((256, 4), np.float32))
     assert isinstance(info.value, KernelError)
     assert str(info.value).startswith("kern.py:8:5: error: assertion failed: too many rows\n")
+
+
+def test_an_out_of_bounds_dma_is_an_index_error(load: Loader) -> None:
+    kern = load("""
+        import neuronxcc.nki as nki
+        import neuronxcc.nki.isa as nisa
+        import neuronxcc.nki.language as nl
+
+
+        @nki.jit
+        def gather_rows(table, rows):
+            out = nl.ndarray((4, 8), dtype=table.dtype, buffer=nl.shared_hbm)
+            idx = nl.load(rows)
+            tile = nl.ndarray((4, 8), dtype=table.dtype, buffer=nl.sbuf)
+            iy = nl.arange(8)[None, :]
+            nisa.dma_copy(src=table[idx, iy], dst=tile, oob_mode=nisa.oob_mode.error)
+            nl.store(out, value=tile)
+            return out
+    """)
+    table = np.arange(16 * 8, dtype=np.float32).reshape(16, 8)
+    inside = klr.simulate(kern.gather_rows)(table, np.array([[3], [0], [15], [7]], np.int32))
+    np.testing.assert_array_equal(inside, table[[3, 0, 15, 7]])
+    with pytest.raises(IndexError) as info:
+        klr.simulate(kern.gather_rows)(table, np.array([[3], [16], [0], [1]], np.int32))
+    assert isinstance(info.value, KernelError)
+    assert str(info.value).startswith("kern.py:13:5: error: out-of-bounds access to 'table' (flat index ")

@@ -39,7 +39,8 @@ from klr.python import ast as A
 from klr.python.args import value_expr
 from klr.sim.evaluate import Evaluation, Prepared, bind_inputs, execute
 
-__all__ = ["Simulated", "KernelError", "KernelAssertionError", "SimulationWarning", "Run", "totals"]
+__all__ = ["Simulated", "KernelError", "KernelAssertionError", "KernelIndexError", "SimulationWarning", "Run",
+           "totals"]
 
 _CACHE_SIZE = 32
 
@@ -59,12 +60,21 @@ class KernelAssertionError(KernelError, AssertionError):
     so ``pytest.raises(AssertionError)`` around a kernel call holds."""
 
 
-KernelError.__module__ = KernelAssertionError.__module__ = "klr"  # tracebacks show klr.KernelError
+class KernelIndexError(KernelError, IndexError):
+    """A kernel read or wrote outside a tensor while it ran (a DMA in ``oob_mode.error``): an
+    IndexError too, as under NKI's simulator, so ``pytest.raises(IndexError)`` holds."""
+
+
+for _cls in (KernelError, KernelAssertionError, KernelIndexError):
+    _cls.__module__ = "klr"  # tracebacks show klr.KernelError
 
 
 def _kernel_error(err: KlrError) -> KernelError:
-    failed_assert = err.message == "assertion failed" or err.message.startswith("assertion failed: ")
-    return KernelAssertionError(err) if failed_assert else KernelError(err)
+    if err.message == "assertion failed" or err.message.startswith("assertion failed: "):
+        return KernelAssertionError(err)
+    if err.message.startswith("out-of-bounds access to "):
+        return KernelIndexError(err)
+    return KernelError(err)
 
 class SimulationWarning(UserWarning):
     """A warning klr reports about a simulated kernel (its text is klr's rendered warning)."""
