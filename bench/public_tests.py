@@ -1,6 +1,6 @@
 """Run the public NKI kernels' own test files under ``klr run -m pytest``, as a new user would.
 
-    python bench/public_tests.py DIR [--only SUBSTRING] [--timeout S] [--json OUT] [--keep-going]
+    python bench/public_tests.py DIR [--only SUBSTRING] [--timeout S] [--json OUT] [--scripts]
 
 DIR holds the repositories named in shared/corpus.json at the commits listed there, one
 directory per repository named after it (DIR/nki-samples, DIR/aws-neuron-sdk); bench/corpus.py
@@ -16,6 +16,10 @@ kernel klr could not trace or run, the assertion otherwise).
 
 A file that calls its own test function at module level (its test functions take arguments that
 are not fixtures) is run as a script, ``klr run FILE``, and counts as one test.
+
+With ``--scripts``, the corpus's kernel files and drivers that run as programs (``if __name__ ==
+"__main__"``: the tutorials, which compare with numpy and print the verdict) run as ``klr run
+FILE`` too, each one test that passes when the program exits 0.
 
 A file counts as ``passed`` when it ran at least one test and none failed, ``failed`` when any
 test failed or errored, ``timeout`` when it did not finish, ``no tests`` when pytest selected
@@ -75,6 +79,17 @@ def test_files(repo: Path) -> list[Path]:
     return out
 
 
+def driver_scripts(repo: Path, corpus: Path) -> list[Path]:
+    """The corpus's kernel files and drivers of ``repo`` that run as programs (``__main__``)."""
+    files = set()
+    for k in json.loads(corpus.read_text())["kernels"]:
+        if k["repo"].split("/")[1] == repo.name:
+            files.add(k["path"])
+            files.update(i["driver"] for i in k["invocations"] if i.get("driver"))
+    return [repo / f for f in sorted(files) if (repo / f).is_file() and not Path(f).name.startswith("test_")
+            and "__main__" in (repo / f).read_text(errors="replace")]
+
+
 def options(path: Path, repo: Path) -> tuple[list[str], dict[str, str]]:
     """The pytest options and environment the repository asks for."""
     args: list[str] = []
@@ -106,27 +121,26 @@ def is_script(path: Path) -> bool:
     return re.search(r"^test_\w+\(", path.read_text(errors="replace"), re.M) is not None
 
 
-def run_file(path: Path, repo: Path, klr: list[str], timeout: float) -> FileResult:
+def run_file(path: Path, repo: Path, klr: list[str], timeout: float, script: bool) -> FileResult:
     extra, env = options(path, repo)
     res = FileResult(str(path.relative_to(repo.parent)))
-    script = is_script(path)
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.xml"
         cmd = [*klr, "run", path.name] if script else [
-            *klr, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *extra,
+            *klr, "run", "-m", "pytest", "-v", "-p", "no:cacheprovider", f"--junitxml={report}", *extra,
             path.name]
         res.command = " ".join(cmd[len(klr) - 1:])
         start = time.perf_counter()
         try:
-            done = subprocess.run(cmd, cwd=path.parent, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True, errors="replace", timeout=timeout,
-                                  check=False)
+            done = subprocess.run(cmd, cwd=path.parent, env=env, capture_output=True, text=True,
+                                  errors="replace", timeout=timeout, check=False)
             if script:
                 res.tests["passed" if done.returncode == 0 else "failed"] += 1
                 if done.returncode:
                     res.failures.append((f"{path.name} (script)", first_line(_last_error(done.stderr))))
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             res.outcome = "timeout"
+            _read_progress(exc.stdout, res)  # the report is written at the end: read pytest -v's lines
         res.seconds = time.perf_counter() - start
         if report.is_file():
             _read_report(report, res)
@@ -143,6 +157,16 @@ def _last_error(stderr: str) -> str:
         if lines[i] and not lines[i].startswith(" "):
             return "\n".join(lines[i:])
     return stderr
+
+
+def _read_progress(stdout: str | bytes | None, res: FileResult) -> None:
+    if isinstance(stdout, bytes):
+        stdout = stdout.decode(errors="replace")
+    for m in re.finditer(r"^(\S+::\S+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)", stdout or "", re.M):
+        outcome = {"PASSED": "passed", "FAILED": "failed", "ERROR": "error"}.get(m.group(2), "skipped")
+        res.tests[outcome] += 1
+        if outcome != "passed" and outcome != "skipped":
+            res.failures.append((m.group(1), "(failed before the timeout; run the file alone to see why)"))
 
 
 def _read_report(report: Path, res: FileResult) -> None:
@@ -180,16 +204,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", type=Path, default=CORPUS, help="corpus.json naming the repositories")
     p.add_argument("--only", default="", help="run only test files whose path contains this")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per test file (default 600)")
+    p.add_argument("--scripts", action="store_true",
+                   help="also run the corpus's kernel files and drivers that are programs (klr run FILE)")
     p.add_argument("--json", type=Path, help="write the results as JSON")
     p.add_argument("--klr", default=f"{sys.executable} -m klr", help="how to run klr")
     args = p.parse_args(argv)
     klr = args.klr.split()
     results = []
     for repo in repositories(args.dir.resolve(), args.corpus):
-        for path in test_files(repo):
+        files = [(p, is_script(p)) for p in test_files(repo)]
+        if args.scripts:
+            files += [(p, True) for p in driver_scripts(repo, args.corpus)]
+        for path, script in files:
             if args.only not in str(path):
                 continue
-            r = run_file(path, repo, klr, args.timeout)
+            r = run_file(path, repo, klr, args.timeout, script)
             counts = ", ".join(f"{v} {k}" for k, v in sorted(r.tests.items()))
             print(f"{r.outcome:8s} {r.path}  ({counts or 'nothing ran'}; {r.seconds:.0f} s)", flush=True)
             for name, why in r.failures[:3]:
@@ -205,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     for why, n in reason_counts(results).most_common():
         print(f"  {n:3d}  {why}")
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
+        rows = [{**asdict(r), "tests": dict(r.tests)} for r in results]  # asdict garbles a Counter
+        args.json.write_text(json.dumps(rows, indent=1))
     return 0
 
 
