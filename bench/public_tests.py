@@ -49,6 +49,24 @@ CORPUS = next((c for c in _PLACES if c.is_file()), _PLACES[0])
 SKIP_DIRS = {".git", "__pycache__", "build", "dist"}
 
 
+#: Why a test fails when its own message does not say (found by reading the test; module::test
+#: -> reason). Kept short: a reason here is a claim to re-check when klr changes.
+_OOB = "asserts type(exc) == IndexError and numpy's message text; klr raises klr.KernelIndexError " \
+       "(an IndexError) with its own diagnostic"
+KNOWN = {
+    "test_nki_isa_activation::test_activation":
+        "expects float32 precision from an activation whose dtype is bfloat16 (klr rounds to "
+        "bfloat16: rel. error 4e-3 > np.allclose's 1e-5)",
+    "test_nki_isa_dropout::test_dropout":
+        "unseeded: prob = random * 100 drops every element of most rows; NKI's simulator does not "
+        "drop (the test's comment), klr does, so the result is often all zeros",
+    "test_nki_isa_dma_copy::test_indirect_load_oob_err_negative": _OOB,
+    "test_nki_isa_dma_copy::test_indirect_store_oob_err_negative": _OOB,
+    "test_nki_isa_dma_transpose::test_dma_transpose_2d":
+        "nisa.dma_transpose of an SBUF tile traces to a plain copy (wrong values; from HBM it is right)",
+}
+
+
 @dataclass
 class FileResult:
     path: str
@@ -184,13 +202,18 @@ def _read_report(report: Path, res: FileResult) -> None:
             res.tests["passed"] += 1
 
 
+def explained(name: str, why: str) -> str:
+    cls, _, test = name.rpartition("::")
+    return KNOWN.get(f"{cls.split('.')[0]}::{test.split('[')[0]}", why)
+
+
 def reason_counts(results: list[FileResult]) -> Counter[str]:
     """Failures by reason, positions and numbers blurred so that one cause counts once per file."""
     out: Counter[str] = Counter()
     for r in results:
         seen = set()
-        for _, why in r.failures:
-            key = re.sub(r"^\S+:\d+:\d+: ", "", why)
+        for name, why in r.failures:
+            key = re.sub(r"^\S+:\d+:\d+: ", "", explained(name, why))
             key = re.sub(r"\d+", "N", key)
             if key not in seen:
                 seen.add(key)
@@ -222,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             counts = ", ".join(f"{v} {k}" for k, v in sorted(r.tests.items()))
             print(f"{r.outcome:8s} {r.path}  ({counts or 'nothing ran'}; {r.seconds:.0f} s)", flush=True)
             for name, why in r.failures[:3]:
-                print(f"         {name.rsplit('::', 1)[-1]}: {why}", flush=True)
+                print(f"         {name.rsplit('::', 1)[-1]}: {explained(name, why)}", flush=True)
             results.append(r)
     by = Counter(r.outcome for r in results)
     tests: Counter[str] = Counter()
@@ -230,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         tests.update(r.tests)
     print(f"\n{len(results)} test files: " + ", ".join(f"{v} {k}" for k, v in sorted(by.items())))
     print("tests: " + ", ".join(f"{v} {k}" for k, v in sorted(tests.items())))
-    print("failure reasons (number of files):")
+    print("failure reasons (number of files; a known reason replaces an assertion's text):")
     for why, n in reason_counts(results).most_common():
         print(f"  {n:3d}  {why}")
     if args.json:
