@@ -17,7 +17,8 @@ ALLOWED = {
     "format": {"base", "core", "python"},
     "tracer": {"base", "core", "python", "format"},
     "interp": {"base", "core"},
-    "cli": {"base", "core", "python", "format", "tracer", "interp", "api"},
+    "sim": {"base", "core", "python", "format", "tracer", "interp"},
+    "cli": {"base", "core", "python", "format", "tracer", "interp", "sim", "api"},
 }
 BASE = {"schema", "pos", "dtypes", "errors", "files", "limits"}
 
@@ -26,7 +27,7 @@ def layer_of(module: str) -> str:
     parts = module.split(".")
     if parts[0] != "klr":
         raise ValueError(module)
-    if len(parts) == 1 or parts[1] == "__main__":
+    if len(parts) == 1 or parts[1] in ("__main__", "pytest_plugin"):
         return "api"
     return "base" if parts[1] in BASE else parts[1]
 

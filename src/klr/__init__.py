@@ -3,7 +3,8 @@
     import klr
     py = klr.gather("kern.py", a, b, name="add_kernel")   # Python-AST kernel (no user code runs)
     core = klr.trace(py).kernel                           # KLR Core (LncKernel)
-    out = klr.eval(core, a=a, b=b).outputs                # numpy reference interpreter
+    out = klr.eval(core, a=a, b=b).outputs                # {output name: numpy array}
+    c = klr.simulate(add_kernel)(a, b)                    # all three, as NKI's simulator
     klr.save("add.klr", core); klr.load("add.klr")
 
 Each layer is imported when first used, so ``import klr`` stays light. ``limits`` (a mapping
@@ -23,9 +24,11 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from klr.interp import EvalResult
     from klr.python.ast import Kernel as PyKernel
+    from klr.sim.simulate import Simulated
     from klr.tracer.kernel import TraceResult
 
-__all__ = ["__version__", "gather", "trace", "eval", "load", "save"]
+__all__ = ["__version__", "gather", "trace", "eval", "simulate", "install_nki", "load", "save",
+           "KernelError"]
 
 
 def gather(fn_or_path: Any, *args: Any, name: str | None = None, grid: tuple[int, ...] | None = None,
@@ -64,31 +67,57 @@ def trace(kernel: PyKernel | str | os.PathLike[str], *args: Any, grid: tuple[int
 
 def eval(kernel: Any, *inputs: Any, strict: bool = False, random: int | None = None,
          limits: Mapping[str, Any] | None = None, **named: Any) -> EvalResult:
-    """Run a traced kernel (LncKernel, TraceResult or .klr path) on numpy inputs.
+    """Run a traced kernel (LncKernel, TraceResult or .klr path) on numpy inputs, given in the
+    order of the kernel's inputs and/or by name; ``random=SEED`` draws the missing ones.
 
-    A kernel read from a path finds its shared constants beside it (checked against their
-    digests); a TraceResult carries them in memory.
+    Returns an ``EvalResult``: ``outputs`` maps each output tensor's name (``kernel.outputs``,
+    in order) to a numpy array of its dtype (ml_dtypes for bfloat16 and fp8); ``warnings``,
+    ``prints`` (``nl.device_print``) and ``stats`` (instructions run) come with it. A kernel read
+    from a path finds its shared constants beside it (checked against their digests); a
+    TraceResult carries them in memory.
     """
-    from klr.format.npy import load_constants
-    from klr.interp import EvalLimits, random_inputs, run
+    from klr.interp import EvalLimits
     from klr.limits import FileLimits, build
+    from klr.sim.evaluate import evaluate
 
     elimits, flimits = build([EvalLimits, FileLimits], limits, "klr.eval")
-    if isinstance(kernel, (str, os.PathLike)):
-        path = kernel
-        kernel = load(path, expect="lnc", limits={"max_file_bytes": flimits.max_file_bytes})
-        constants = load_constants(kernel, path, max_bytes=flimits.max_file_bytes)
-    else:
-        by_file = dict(getattr(kernel, "constants", None) or {})  # a TraceResult keeps them in memory
-        kernel = getattr(kernel, "kernel", kernel)
-        constants = {c.name: by_file[c.fileName] for c in kernel.sharedConstants if c.fileName in by_file}
-    names = [t.name for t in kernel.inputs]
-    given = dict(zip(names, inputs))
-    given.update(named)
-    if random is not None:
-        generated = random_inputs(kernel, random, elimits)
-        given = {**{k: v for k, v in generated.items() if k not in given}, **given}
-    return run(kernel, given, strict=strict, random_seed=random, constants=constants, limits=elimits)
+    return evaluate(kernel, inputs, named, strict=strict, random=random, limits=elimits,
+                    max_bytes=flimits.max_file_bytes).result
+
+
+def simulate(kernel: Any, *, grid: Any = None, arch: int | None = None, lnc: int | None = None,
+             limits: Mapping[str, Any] | None = None) -> Simulated:
+    """An NKI kernel run by klr: ``klr.simulate(kernel)(*arrays, **kwargs)`` or
+    ``klr.simulate(kernel)[grid](*arrays)``.
+
+    ``kernel`` is a function (or an ``nki.jit`` object wrapping one), used only for its source
+    file and name. Each call gathers it from source, traces it for the arguments' shapes and
+    dtypes and evaluates the traced Core: it returns numpy arrays as NKI does (the kernel's
+    return value, arrays for tensors) and writes the input arrays the kernel writes in place.
+    A kernel that fails raises ``klr.KernelError``, whose text shows the kernel's file, line
+    and a caret. ``limits`` names trace, eval and file limits (as ``--limit``).
+    """
+    from klr.sim.simulate import Simulated
+
+    return Simulated.of(kernel, grid=grid, arch=arch, lnc=lnc, limits=limits)
+
+
+def install_nki() -> None:
+    """Provide the ``nki``, ``nki.language``, ``nki.isa``, ``nki.typing`` and ``neuronxcc.nki``
+    modules from klr in this process (what ``klr run`` does), so that ``nki.jit`` kernels run
+    with ``klr.simulate``. klr's modules win over an installed Neuron SDK; installing after the
+    SDK's ``nki`` or ``neuronxcc`` was imported is a UsageError."""
+    from klr.sim.shim import install
+
+    install()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KernelError":
+        from klr.sim.simulate import KernelError
+
+        return KernelError
+    raise AttributeError(f"module 'klr' has no attribute {name!r}")
 
 
 def load(path: str | os.PathLike[str], *, expect: str | None = None,

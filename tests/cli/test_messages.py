@@ -105,8 +105,9 @@ def test_args_json(built: Path, capsys: pytest.CaptureFixture[str], text: str, s
 # Files that cannot be read: each reader names the file and the reason.
 
 def test_an_args_json_file_that_is_missing(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _usage(["gather", "kern.py", "scale", "--args-json", "missing.json"], capsys)
-    assert err == "error: cannot read missing.json: No such file or directory\n"
+    # a file that cannot be read is an error in the input (exit 1), as in every subcommand
+    assert cli.main(["gather", "kern.py", "scale", "--args-json", "missing.json"]) == 1
+    assert capsys.readouterr().err == "error: cannot read missing.json: No such file or directory\n"
 
 
 def test_a_klr_file_that_is_missing(built: Path, capsys: pytest.CaptureFixture[str]) -> None:

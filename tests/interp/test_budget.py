@@ -132,3 +132,17 @@ def test_a_bad_random_seed_is_a_usage_error(seed: object) -> None:
         with pytest.raises(UsageError) as info:
             attempt()
         assert info.value.message == f"a random seed must be a non-negative integer, got {seed!r}"
+
+
+def test_progress_is_reported_every_so_many_statements() -> None:
+    from klr.core import BrCmpOp, CmpBranch
+    from klr.interp.runner import PROGRESS_EVERY
+    from tests.interp.builder import block
+
+    blocks = [block("main", [CmpBranch("", "", 0, BrCmpOp.always, "main", "")])]
+    seen: list[tuple[int, int]] = []
+    with pytest.raises(LimitError):
+        run(kernel([], [], [], blocks=blocks), {},
+            limits=EvalLimits(max_extra_instructions=3 * PROGRESS_EVERY),
+            progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(PROGRESS_EVERY + 1, 1), (2 * PROGRESS_EVERY + 1, 1), (3 * PROGRESS_EVERY + 1, 1)]

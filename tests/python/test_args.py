@@ -169,3 +169,23 @@ def test_bad_launch_options(kernel_of: Writer, kw: dict[str, object], message: s
     with pytest.raises(UsageError) as err:
         kernel_of({"kern.py": KERNEL}, **kw)
     assert err.value.message == message
+
+
+def test_library_values_become_names() -> None:
+    import ml_dtypes
+    import numpy as np
+
+    class Named:
+        __klr_name__ = "neuronxcc.nki.language.add"
+
+    def name_of(value: object) -> str:
+        expr = value_expr(value).expr
+        assert isinstance(expr, K.Name)
+        return expr.id
+
+    assert name_of(np.add) == "numpy.add"
+    assert name_of(np.max) == "numpy.max"
+    assert name_of(np.float32) == "numpy.float32"
+    assert name_of(ml_dtypes.bfloat16) == "nki.language.bfloat16"
+    assert name_of(ml_dtypes.float8_e4m3) == "nki.language.float8_e4m3"
+    assert name_of(Named()) == "nki.language.add"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Writer
-from klr.errors import GatherError, LimitError, UsageError, render_error
+from klr.errors import GatherError, LimitError, render_error
 from klr.pos import Pos
 
 
@@ -85,9 +85,9 @@ def test_a_constant_is_not_a_function(kernel_of: Writer) -> None:
 def test_missing_kernel_file(kernel_of: Writer) -> None:
     from klr.python.gather import gather_file
 
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(GatherError) as err:
         gather_file("nope.py", "kernel")
-    assert err.value.message == "cannot read nope.py: no such file"
+    assert err.value.message == "cannot read nope.py: No such file or directory"
 
 
 def test_missing_module(kernel_of: Writer) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from klr.errors import GatherError, LimitError, UsageError
+from klr.errors import FileError, GatherError, LimitError, UsageError
 from klr.pos import Pos
 from klr.python.args import parse_arg_json
 from klr.python.gather import gather_file
@@ -123,10 +123,13 @@ def test_a_huge_source_is_refused_before_reading(here: Path) -> None:
 
 
 def test_a_missing_kernel_file_and_a_nul_in_its_name(here: Path) -> None:
-    for name in ("nope.py", "a\0b.py"):
-        with pytest.raises(UsageError) as info:
-            gather_file(name, "kernel")
-        assert info.value.message == f"cannot read {name}: no such file"
+    # a kernel file that cannot be read is an error in the input (exit 1), as every other input
+    with pytest.raises(GatherError) as info:
+        gather_file("nope.py", "kernel")
+    assert info.value.message == "cannot read nope.py: No such file or directory"
+    with pytest.raises(GatherError) as info:
+        gather_file("a\0b.py", "kernel")
+    assert info.value.message == "cannot read 'a\\x00b.py': a file name cannot contain a NUL character"
 
 
 def test_args_json_with_a_100000_digit_number(here: Path) -> None:
@@ -139,11 +142,11 @@ def test_args_json_with_a_100000_digit_number(here: Path) -> None:
 
 def test_args_json_must_be_a_small_regular_file(here: Path) -> None:
     os.mkfifo("args.json")
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(FileError) as info:
         parse_arg_json("args.json")
     assert info.value.message == "cannot read args.json: it is a FIFO, not a regular file"
     (here / "big.json").write_text("[1, 2, 3]")
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(FileError) as info:
         parse_arg_json("big.json", max_bytes=4)
     assert info.value.message == ("cannot read big.json: it has 9 bytes, more than the limit of 4 "
                                   "(--limit max-source-bytes=N raises it)")

@@ -18,7 +18,7 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
-from klr.errors import FileError, LimitError, UsageError
+from klr.errors import FileError, LimitError
 from klr.files import NAME_MAX, OutputDir
 from klr.limits import raise_hint
 
@@ -57,26 +57,23 @@ def output_file_names(names: Sequence[str]) -> dict[str, str]:
 
 
 def load_inputs(kernel: Any, specs: Sequence[str], max_bytes: int) -> dict[str, Any]:
-    """The ``[NAME=]FILE.npy`` inputs by name; each file's shape is checked against the kernel's
-    input from its header, before its data is read."""
+    """The ``[NAME=]FILE.npy`` inputs by name (bound as ``klr.sim.evaluate.bind_inputs`` binds
+    every input); each file's shape is checked against the kernel's input from its header,
+    before its data is read."""
     from klr.format.npy import read_npy
+    from klr.sim.evaluate import bind_inputs
 
-    by_name = {t.name: t for t in kernel.inputs}
-    names = list(by_name)
-    inputs: dict[str, Any] = {}
-    position = 0
+    positional: list[str] = []
+    named: dict[str, str] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or _exists(spec):
-            name, path = "", spec
-        if not name:
-            if position >= len(names):
-                raise UsageError(f"too many inputs: the kernel takes {len(names)} "
-                                 f"({', '.join(names)})")
-            name = names[position]
-            position += 1
-        elif name not in by_name:
-            raise UsageError(f"the kernel has no input named {name!r} (inputs: {', '.join(names)})")
+            positional.append(spec)
+        else:
+            named[name] = path
+    by_name = {t.name: t for t in kernel.inputs}
+    inputs: dict[str, Any] = {}
+    for name, path in bind_inputs(kernel, positional, named).items():
         t = by_name[name]
         array = read_npy(path, max_bytes=max_bytes, shape=t.dims, what=f"input {name!r}")
         target = t.dtype.numpy()

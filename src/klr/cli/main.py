@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from klr import __version__
-from klr.cli import check
+from klr.cli import check, evaluate, run
 from klr.errors import KlrError, UsageError, Warning_, printable, render_error, render_warning
 
 EXIT_ERROR = 1
@@ -82,29 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output", metavar="OUT",
                    help="output file (default IN with .core.klr; - for standard output); shared "
                         "constants go to shared_constants/ beside it")
+    t.add_argument("--stats", action="store_true",
+                   help="print the trace's time, steps, peak memory and Core statements by operator")
     _kernel_args(t)
     _limit_option(t)
     _common(t)
 
-    e = sub.add_parser("eval", help="run a traced kernel on numpy inputs (the reference interpreter)",
-                       description="Run a traced KLR Core kernel on .npy inputs with the reference "
-                                   "interpreter and write one .npy per output, named after the "
-                                   "output tensor (characters other than letters, digits, _ - . "
-                                   "are written as %%XX).")
-    e.add_argument("input", metavar="IN.klr", help="a file written by klr trace")
-    e.add_argument("inputs", nargs="*", metavar="[NAME=]FILE.npy",
-                   help="kernel inputs, by name or in the order of the kernel's inputs")
-    e.add_argument("--output-dir", metavar="DIR", default=".", help="where to write outputs (default .)")
-    e.add_argument("--random", type=int, metavar="SEED", help="use seeded random inputs for missing ones")
-    e.add_argument("--strict", action="store_true",
-                   help="make reading never-written memory into an output an error")
-    e.add_argument("--dump-intermediates", metavar="DIR",
-                   help="write what every executed statement writes to DIR, one .npy per operand, "
-                        "with DIR/index.tsv listing step, statement, operator, position and file")
-    _limit_option(e)
-    _common(e)
-
+    evaluate.add_parser(sub, _common, _limit_option)
     _common(check.add_parser(sub))
+    r = run.add_parser(sub)
+    _limit_option(r)
+    _common(r)
 
     i = sub.add_parser("info", help="describe a KLR file",
                        description="Print a summary of any KLR file, or dump it whole.")
@@ -123,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        return _main_run(parser, argv[1:])
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -132,6 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+
+
+def _main_run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    """``klr run``: klr's options come before the program, whose arguments are its own."""
+    try:
+        options, script, module, rest = run.split(argv)
+    except UsageError as err:
+        _say(render_error(err))
+        return EXIT_USAGE
+    args = parser.parse_args(["run", *options])
+    args.target, args.module, args.args = script, module, rest
+    return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -221,6 +224,11 @@ def _limit_classes(command: str) -> list[type]:
         from klr.interp import EvalLimits
 
         return [EvalLimits, FileLimits]
+    if command == "run":
+        from klr.interp import EvalLimits
+        from klr.tracer.context import Limits
+
+        return [Limits, EvalLimits, FileLimits]
     return [FileLimits]
 
 
@@ -282,18 +290,29 @@ def cmd_gather(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    import time
+
     from klr.format import file as kfile
+    from klr.sim.tracing import entry_line, entry_pos, output_warnings, printed_before
     from klr.tracer import trace
 
     tlimits, flimits = _limits(args)
     py_kernel = kfile.read(args.input, expect="python", max_bytes=flimits.max_file_bytes)
     positional, named = _arg_specs(args, flimits.max_source_bytes)
     out = args.output or _default_trace_output(args.input)
-    result = trace(py_kernel, args=positional or None, kwargs=named or None, grid=_grid(args.grid),
-                   lnc=args.lnc, arch=args.arch, limits=tlimits)
     info = _info_stream(out)
+    start = time.perf_counter()
+    try:
+        result = trace(py_kernel, args=positional or None, kwargs=named or None, grid=_grid(args.grid),
+                       lnc=args.lnc, arch=args.arch, limits=tlimits)
+    except KlrError as err:  # the kernel's print output is what its author needs now
+        for m in printed_before(err):
+            print(_printable_lines(m.message), file=info)
+        raise
+    took = time.perf_counter() - start
     for m in result.messages:
         print(_printable_lines(m.message), file=info)
+    result.warnings.extend(output_warnings(result.kernel, entry_pos(py_kernel), entry_line(py_kernel)))
     _print_warnings(result.warnings)
     if result.constants:
         _write_constants(result.constants, out)
@@ -301,7 +320,24 @@ def cmd_trace(args: argparse.Namespace) -> int:
     n = sum(len(b.body) for body in result.kernel.bodies for b in body)
     print(f"traced {result.kernel.name}: {n} Core statements in {len(result.kernel.bodies)} "
           f"bodies -> {out}", file=info)
+    if args.stats:
+        _trace_stats(result, took, info)
     return 0
+
+
+def _trace_stats(result: Any, took: float, info: TextIO) -> None:
+    from klr.core.operators import operator_name
+
+    counts: dict[str, int] = {}
+    for body in result.kernel.bodies:
+        for block in body:
+            for stmt in block.body:
+                name = operator_name(stmt.op)
+                counts[name] = counts.get(name, 0) + 1
+    ops = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    print(f"stats: time {took * 1000:.1f} ms, {result.steps} steps, peak memory of the trace's values "
+          f"{result.memory / 2**20:.1f} MiB", file=info)
+    print(f"stats: Core statements by operator: {ops or 'none'}", file=info)
 
 
 def _default_trace_output(path: str) -> str:
@@ -323,58 +359,15 @@ def _write_constants(constants: dict[str, Any], out: str) -> None:
         directory.write_all(data)
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from klr import limits
+
+    _limits(args)  # an unknown limit or a bad value is a usage error now, not at the first kernel
+    return run.cmd_run(args, limits.parse_specs(args.limit))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from klr.cli.eval_files import Dumper, load_inputs, output_file_names
-    from klr.files import OutputDir
-    from klr.format import file as kfile
-    from klr.format.npy import check_constant_names, load_constants, npy_bytes
-    from klr.interp import random_inputs, run
-    from klr.interp.budget import check
-
-    elimits, flimits = _limits(args)
-    kernel = kfile.read(args.input, expect="lnc", max_bytes=flimits.max_file_bytes)
-    check_constant_names(kernel, args.input)
-    files = output_file_names([t.name for t in kernel.outputs])
-    _check_output_dir(args.output_dir)
-    check(kernel, elimits)  # before any input is read or drawn
-    inputs = load_inputs(kernel, args.inputs, flimits.max_file_bytes)
-    missing = [t.name for t in kernel.inputs if t.name not in inputs]
-    if missing:
-        if args.random is None:
-            raise UsageError(f"missing input{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(repr(m) for m in missing)}; pass .npy files or --random SEED")
-        generated = random_inputs(kernel, args.random, elimits)
-        inputs.update({m: generated[m] for m in missing})
-    constants = load_constants(kernel, args.input, max_bytes=flimits.max_file_bytes)
-    dumper = None if args.dump_intermediates is None else Dumper(args.dump_intermediates,
-                                                                  elimits.max_dump_bytes)
-    try:
-        result = run(kernel, inputs, strict=args.strict, random_seed=args.random, constants=constants,
-                     limits=elimits, observe=dumper)
-    finally:
-        if dumper is not None:
-            dumper.close()
-    for p in result.prints:
-        print(_printable_lines(p.text), file=sys.stderr if p.buffer == "stderr" else sys.stdout)
-    _print_warnings(result.warnings)
-    with OutputDir.create(args.output_dir) as outdir:
-        outdir.write_all({files[name]: npy_bytes(array) for name, array in result.outputs.items()})
-    for name, array in result.outputs.items():
-        flat = np.asarray(array, dtype=np.float64).ravel() if array.size else np.zeros(1)
-        print(f"{printable(name)}: shape {tuple(array.shape)} {array.dtype}  min {flat.min():.6g}  "
-              f"max {flat.max():.6g}  mean {flat.mean():.6g}  -> "
-              f"{printable(os.path.join(args.output_dir, files[name]))}")
-    return 0
-
-
-def _check_output_dir(path: str) -> None:
-    """Fail before the run when --output-dir is in the way (it is created after the run)."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        from klr.errors import FileError
-
-        raise FileError(f"cannot create the directory {path}: it exists and is not a directory")
+    return evaluate.cmd_eval(args, *_limits(args))
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -438,7 +431,7 @@ def _summary(path: str, contents: Any) -> str:
             lines.append(f"classes ({len(contents.classes)}): " + ", ".join(c.name for c in contents.classes))
         lines.append(f"globals ({len(contents.globals)}): "
                      + ", ".join(str(k.id) for k in contents.globals))
-        lines.append(f"arguments: {len(contents.args)} positional, {len(contents.kwargs)} keyword")
+        lines.extend(_parameters(contents))
     elif kind in ("lnc", "kernel"):
         def tensors(ts: Any) -> str:
             return ", ".join(f"{t.name}:{t.dtype.name}{list(t.shape.dims)}" for t in ts)
@@ -454,6 +447,24 @@ def _summary(path: str, contents: Any) -> str:
     else:
         lines.append(f"name: {contents.name}")
     return "\n".join(lines)
+
+
+def _parameters(kernel: Any) -> list[str]:
+    """The entry function's parameters and the arguments recorded at gather time, by parameter."""
+    from klr.python.pretty import expr, signature
+
+    fun = kernel.function(kernel.entry)
+    lines = [f"parameters: {signature(fun.args) if fun is not None else '?'}"]
+    params = [*fun.args.posonlyargs, *fun.args.args] if fun is not None else []
+    try:
+        shown = [f"{params[i]}={expr(a)}" if i < len(params) else expr(a) for i, a in enumerate(kernel.args)]
+        shown += [f"{k.id}={expr(k.value)}" if k.id is not None else f"**{expr(k.value)}"
+                  for k in kernel.kwargs]
+    except RecursionError:
+        shown = ["(nested too deeply to print)"]
+    lines.append(f"recorded arguments: {', '.join(shown) if shown else 'none (give them to klr trace)'}")
+    lines.extend(f"flag: {expr(f)}" for f in kernel.flags)
+    return lines
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -474,5 +485,5 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "gather": cmd_gather, "trace": cmd_trace, "eval": cmd_eval, "info": cmd_info, "list": cmd_list,
-    "check": check.cmd_check,
+    "check": check.cmd_check, "run": cmd_run,
 }

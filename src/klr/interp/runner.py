@@ -67,7 +67,8 @@ class EvalResult:
 def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = False,
         random_seed: int | None = None, constants: Mapping[str, np.ndarray] | None = None,
         limits: EvalLimits | None = None, max_instructions: int | None = None,
-        observe: Observer | None = None) -> EvalResult:
+        observe: Observer | None = None,
+        progress: Callable[[int, int], None] | None = None) -> EvalResult:
     """Execute ``kernel`` on ``inputs`` (matched to ``kernel.inputs`` by name).
 
     ``observe``, when given, is called after every executed statement with a ``Step``.
@@ -77,13 +78,15 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
     memory (checked before anything is allocated, ``klr.interp.budget``) and instructions;
     ``max_instructions`` bounds the statements executed (default: the kernel's statement count
     plus ``limits.max_extra_instructions``; only branches back spend the extra ones, and at a few
-    microseconds each an endless loop stops within seconds).
+    microseconds each an endless loop stops within seconds). ``progress``, when given, is called
+    every ``PROGRESS_EVERY`` statements with the statements executed so far and the kernel's
+    statement count (a long run shows it on a terminal).
     """
     limits = limits or EvalLimits()
     _check_seed(random_seed)
     budget.check(kernel, limits)
+    static = sum(len(b.body) for body in kernel.bodies for b in body)
     if max_instructions is None:
-        static = sum(len(b.body) for body in kernel.bodies for b in body)
         max_instructions = static + limits.max_extra_instructions
     machine = Machine(random_seed, strict, limits.max_tensor_bytes)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
@@ -93,7 +96,7 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
             _fill(cores[0], t, array)
         for t, array in _checked_constants(kernel, constants or {}).items():
             _fill(cores[0], t, array)
-        spend = _Budget(max_instructions)
+        spend = _Budget(max_instructions, progress, static)
         watch = None if observe is None else _Watch(kernel, observe)
         dead = budget.estimate(kernel).dead
         _interleave([_execute(core, blocks, spend, watch, dead[i]) for i, (core, blocks)
@@ -211,10 +214,22 @@ def _fill(core: Core, t: TensorName, array: np.ndarray) -> None:
 # --- execution ---------------------------------------------------------------------------------
 
 
+PROGRESS_EVERY = 1 << 14
+
+
 class _Budget:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, progress: Callable[[int, int], None] | None = None,
+                 static: int = 0) -> None:
         self.left = limit
         self.limit = limit
+        self.progress = progress
+        self.static = static
+        self.next_report = limit - PROGRESS_EVERY if progress is not None else -1
+
+    def report(self) -> None:
+        assert self.progress is not None
+        self.next_report -= PROGRESS_EVERY
+        self.progress(self.limit - self.left, self.static)
 
 
 class _Watch:
@@ -294,6 +309,8 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget, watch: _Wat
         following = i + 1
         for n, stmt in enumerate(blocks[i].body):
             budget.left -= 1
+            if budget.left < budget.next_report:
+                budget.report()
             if budget.left < 0:
                 raise LimitError(f"the kernel ran more than {budget.limit} instructions (an endless "
                                  f"loop?); {raise_hint('max_extra_instructions')}", stmt.pos)

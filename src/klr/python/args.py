@@ -143,7 +143,7 @@ def parse_arg_json(path: str, max_bytes: int | None = None) -> tuple[list[K.Expr
     """An ``--args-json`` file: a JSON list of positional or an object of named arguments (a
     regular file of at most ``max_bytes``, default ``FileLimits.max_source_bytes``)."""
     limit = FileLimits().max_source_bytes if max_bytes is None else max_bytes
-    raw = files.read_input(path, limit=limit, limit_name="max_source_bytes", error=UsageError)
+    raw = files.read_input(path, limit=limit, limit_name="max_source_bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -212,7 +212,12 @@ def _scalar(value: Any) -> K.Const | None:
 
 
 def _library_value(value: Any, pos: Pos) -> K.Expr:
-    """numpy arrays and scalars, numpy dtypes, and other array-likes (``.shape`` + ``.dtype``)."""
+    """numpy arrays, scalars, dtypes and functions (``np.add``), ml_dtypes types, objects that
+    name a library value (a ``__klr_name__`` string, as klr's ``nki`` modules give ``nl.add``
+    and ``nl.sbuf``), and other array-likes (``.shape`` + ``.dtype``)."""
+    named = getattr(value, "__klr_name__", None)
+    if isinstance(named, str):
+        return K.Expr(K.Name(qualify(named)), pos)
     module = type(value).__module__ or ""
     if module == "numpy" or module.startswith("numpy."):
         import numpy as np
@@ -223,8 +228,12 @@ def _library_value(value: Any, pos: Pos) -> K.Expr:
             return value_expr(value.item(), pos)
         if isinstance(value, np.dtype):
             return K.Expr(K.Name(f"numpy.{value.name}"), pos)
+        if callable(value) and isinstance(getattr(value, "__name__", None), str):
+            return K.Expr(K.Name(f"numpy.{value.__name__}"), pos)  # np.add, np.exp
     if isinstance(value, type) and (value.__module__ or "").startswith("numpy"):
         return K.Expr(K.Name(f"numpy.{value.__name__}"), pos)
+    if isinstance(value, type) and (value.__module__ or "").startswith("ml_dtypes"):
+        return K.Expr(K.Name(f"nki.language.{_numpy_dtype_name(value)}"), pos)
     shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
     if shape is not None and dtype is not None:
         return tensor_expr(tuple(int(d) for d in shape), _numpy_dtype_name(dtype), pos)

@@ -24,7 +24,7 @@ from klr.python.args import value_expr
 from klr.python.convert import BINOPS, Converter, qualified_name
 from klr.python.modules import ClassRef, ConstBinding, ConstRef, DefBinding, FuncRef, Module, Ref, Resolver
 
-__all__ = ["gather", "gather_file", "Gatherer"]
+__all__ = ["gather", "gather_file", "function_source", "Gatherer"]
 
 DEFAULT_ARCH = 2
 ARCHS = range(2, 5)
@@ -183,13 +183,15 @@ def gather(fn_or_path: Any, *args: Any, name: str | None = None, grid: Any = Non
             raise UsageError("gather of a file needs name= the kernel function's name")
         path = os.fspath(fn_or_path)
     else:
-        path, fn_name = _function_source(fn_or_path)
+        path, fn_name = function_source(fn_or_path)
         name = name or fn_name
     return gather_file(path, name, args=args, kwargs=kwargs, grid=grid, lnc=lnc, arch=arch,
                        include_dirs=include_dirs, max_source_bytes=max_source_bytes)
 
 
-def _function_source(fn: Any) -> tuple[str, str]:
+def function_source(fn: Any) -> tuple[str, str]:
+    """The source file (relative to the current directory when below it) and the name of a
+    kernel function, or of an object wrapping one (``__wrapped__``, ``func`` or ``fn``)."""
     for attr in ("__wrapped__", "func", "fn"):
         if not inspect.isfunction(fn) and hasattr(fn, attr):
             fn = getattr(fn, attr)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from klr import files
-from klr.errors import GatherError, LimitError, UsageError, remember_source
+from klr.errors import GatherError, LimitError, remember_source
 from klr.limits import FileLimits
 from klr.pos import Pos
 
@@ -323,8 +323,8 @@ class Resolver:
     # loading
 
     def load_top(self, path: str) -> Module:
-        if "\0" in path or not os.path.exists(path):
-            raise UsageError(f"cannot read {path}: no such file")
+        if "\0" in path:
+            raise GatherError(f"cannot read {path!r}: a file name cannot contain a NUL character")
         if os.path.isdir(path):  # only an imported package may be a directory
             raise GatherError(f"cannot read {path}: it is a directory, not a regular file")
         stem = os.path.splitext(os.path.basename(path))[0]

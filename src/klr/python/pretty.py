@@ -127,6 +127,11 @@ def _fun(fun: Fun, indent: str) -> list[str]:
     return lines
 
 
+def signature(a: Args) -> str:
+    """A function's parameters as its ``def`` spells them (``x, n_rows=4, *, eps``)."""
+    return _args(a)
+
+
 def _args(a: Args) -> str:
     parts: list[str] = []
     positional = [*a.posonlyargs, *a.args]

@@ -1,0 +1,5 @@
+"""The example kernels live one directory up."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
