@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING, Any
 from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import ops
+from klr.tracer import ops, pymethods
 from klr.tracer.formatting import format_value, to_ascii
+from klr.tracer.frame import BINOP_SYMBOLS, EMPTY, Body, Fn, Frame, Signal
 from klr.tracer.objects import MISSING, Function
+from klr.tracer.statements import STMT as _STMT
+from klr.tracer.statements import store as _store
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -30,43 +33,6 @@ if TYPE_CHECKING:
     from klr.tracer.engine import Engine
 
 
-class Signal:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-BREAK = Signal("break")
-CONTINUE = Signal("continue")
-RETURN = Signal("return")
-
-
-class Frame:
-    """A function activation: its locals, the enclosing frames' locals (innermost first,
-    shared by reference so closures see later rebindings), and its local-name set."""
-
-    __slots__ = ("enclosing", "local_names", "locals", "ret")
-
-    def __init__(self, locals_: dict[str, Value], enclosing: tuple[dict[str, Value], ...],
-                 local_names: frozenset[str]) -> None:
-        self.locals = locals_
-        self.enclosing = enclosing
-        self.local_names = local_names
-        self.ret: Value = None
-
-
-Fn = Callable[[Frame], Value]
-Body = Callable[[Frame], "Signal | None"]
-
-BINOP_SYMBOLS = {
-    A.BinOp.add: "+", A.BinOp.sub: "-", A.BinOp.mul: "*", A.BinOp.matmul: "@", A.BinOp.div: "/",
-    A.BinOp.mod: "%", A.BinOp.pow: "**", A.BinOp.lshift: "<<", A.BinOp.rshift: ">>",
-    A.BinOp.or_: "|", A.BinOp.xor: "^", A.BinOp.and_: "&", A.BinOp.floor: "//",
-}
 _INT_FAST: dict[A.BinOp, Callable[[int, int], int]] = {
     A.BinOp.add: int.__add__, A.BinOp.sub: int.__sub__, A.BinOp.mul: int.__mul__,
     A.BinOp.mod: int.__mod__, A.BinOp.floor: int.__floordiv__,
@@ -90,7 +56,6 @@ def _plain_field(ctx: Ctx, v: Value) -> str:
 
 _SMALL = 1 << 62
 """Integer operands the compiled fast path of ``+ - * // %`` takes without charging (ops._charge)."""
-EMPTY: frozenset[str] = frozenset()
 
 
 def _is_simple(v: Value) -> bool:
@@ -249,7 +214,7 @@ class Compiler:
             ctx.pos = pos
             if isinstance(obj, TraceObject):
                 return obj.getattr(ctx, name)
-            return ops.getattr_(ctx, obj, name)
+            return pymethods.getattr_(ctx, obj, name)
 
         return run
 
@@ -673,7 +638,3 @@ _EXPR: dict[type, Callable[[Compiler, Any, Pos], Fn]] = {
     A.Lambda: Compiler._lambda, A.ListComp: Compiler._listcomp, A.DictComp: Compiler._dictcomp,
     A.GeneratorExp: Compiler._genexp,
 }
-
-# statements build on expressions: imported last, when this module is complete
-from klr.tracer.statements import STMT as _STMT  # noqa: E402
-from klr.tracer.statements import store as _store  # noqa: E402

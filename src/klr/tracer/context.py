@@ -39,7 +39,7 @@ from typing import Any
 from klr import core
 from klr.errors import KlrError, LimitError, TraceError, Warning_
 from klr.pos import NOPOS, Pos
-from klr.tracer import ops
+from klr.tracer import ops, pymethods
 from klr.tracer.limits import STEPS_PER_STMT, Budget, Limits, limit_note
 from klr.tracer.values import Value
 
@@ -223,7 +223,7 @@ class Ctx:
         return ops.compare(self, op, a, b)
 
     def getattr(self, v: Value, name: str) -> Value:
-        return ops.getattr_(self, v, name)
+        return pymethods.getattr_(self, v, name)
 
     def getitem(self, v: Value, key: Value) -> Value:
         return ops.getitem(self, v, key)

@@ -22,9 +22,10 @@ from __future__ import annotations
 from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import ops, registry
-from klr.tracer.compiler import EMPTY, RETURN, Compiler, Frame
+from klr.tracer import pymethods, registry
+from klr.tracer.compiler import Compiler
 from klr.tracer.context import Ctx
+from klr.tracer.frame import EMPTY, RETURN, Frame
 from klr.tracer.objects import (
     MISSING,
     NO_DEFAULT,
@@ -219,7 +220,7 @@ class Engine:
                 head, _, attr = name.rpartition(".")
                 base = self.resolve(head, pos)
                 self.ctx.pos = pos
-                got = ops.getattr_(self.ctx, base, attr)
+                got = pymethods.getattr_(self.ctx, base, attr)
         if got is MISSING:
             raise self.ctx.error(f"name '{registry.normalise(name)}' is not defined", pos)
         self.cache[name] = got

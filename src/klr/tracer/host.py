@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from klr.tracer import ops, show
 from klr.tracer.values import TraceObject, Value, type_name, type_name_of
 
 if TYPE_CHECKING:
@@ -121,12 +122,8 @@ def get(name: str) -> HostFn:
 
 
 def entries() -> Iterator[HostFn]:
-    """Every allowed host function, sorted by name (loading every module that registers)."""
-    from klr.tracer import registry
-
-    registry.load_all()
-    import klr.tracer.pymethods  # noqa: F401  (the methods of plain values)
-
+    """Every allowed host function registered so far, sorted by name (the Python library's
+    register when the tracer is imported, a front end's when it is: ``klr.tracer.entries``)."""
     return iter(sorted(_ENTRIES.values(), key=lambda e: e.name))
 
 
@@ -198,9 +195,7 @@ def _display(name: str) -> str:
 def _message(e: BaseException) -> str:
     """Python's message, which may quote an argument: cut short."""
     if isinstance(e, KeyError):
-        from klr.tracer.show import describe
-
-        return f"key {describe(e.args[0]) if e.args else ''} is not in the dict"
+        return f"key {show.describe(e.args[0]) if e.args else ''} is not in the dict"
     text = str(e) or type(e).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
@@ -250,9 +245,7 @@ def _checked(ctx: Ctx, name: str, a: Arg, v: Value) -> Value:
             return v
         if isinstance(spec, Pred):
             if spec is KEY:
-                from klr.tracer.ops import hashable
-
-                return hashable(ctx, v)
+                return ops.hashable(ctx, v)
             if spec is ANY:
                 if not is_value(v):
                     raise AssertionError(f"a {type(v).__name__} reached {name}()")

@@ -465,6 +465,9 @@ class EnumMember(TraceObject):
             return ops.unop(ctx, op, self.value)
         return super().unop(ctx, op)
 
+    def int_value(self) -> int | None:
+        return self.value if self.cls.int_like and isinstance(self.value, int) else None
+
     def __index__(self) -> int:
         if isinstance(self.value, int):
             return self.value

@@ -13,7 +13,8 @@ implementation would walk a nested value without bound or call back into an elem
   scalars, containers, or TraceObjects whose ``compare`` is pure (user instances, enum
   members, sets); other TraceObjects (tensors, functions) compare by identity, so comparing
   two lists never emits a statement.
-* ``str % args`` is klr's formatting (formatting.py); ``repr``/``str`` are show.py's.
+* ``str % args`` is klr's formatting (formatting.py); ``repr``/``str`` are show.py's; the
+  attributes of plain values are pymethods.py's (``pymethods.getattr_``).
 
 TraceObjects are handled by their protocol methods. Python exceptions raised by bad user
 operands become TraceErrors at ``ctx.pos``; each function catches only around the single
@@ -22,12 +23,12 @@ Python operation on user values, so a bug in klr still surfaces as itself.
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from klr.tracer import show
+from klr.tracer.formatting import percent
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -140,8 +141,6 @@ def py_binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
 def binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
     """``a op b`` for any traced values."""
     if op == "%" and type(a) is str:   # str.__mod__ formats whatever the right operand is
-        from klr.tracer.formatting import percent
-
         return percent(ctx, a, b)
     if isinstance(a, TraceObject):
         r = a.binop(ctx, op, b, False)
@@ -534,20 +533,6 @@ def _index_type_error(v: Value, key: Value) -> str:
     if isinstance(v, (list, tuple, str, range)):
         return f"{type_name(v)} indices must be integers or slices, not {type_name(key)}"
     return f"'{type_name(v)}' object is not subscriptable"
-
-
-def getattr_(ctx: Ctx, v: Value, name: str) -> Value:
-    """``v.name``: TraceObject attributes, or the supported attributes and methods of plain values."""
-    if isinstance(v, TraceObject):
-        return v.getattr(ctx, name)
-    return _python_attr()(ctx, v, name)
-
-
-@functools.cache
-def _python_attr() -> Callable[[Ctx, Value, str], Value]:
-    from klr.tracer.pymethods import python_attr  # (pymethods builds on this module)
-
-    return python_attr
 
 
 def to_str(ctx: Ctx, v: Value) -> str:

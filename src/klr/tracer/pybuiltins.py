@@ -19,8 +19,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from klr.errors import TraceError
-from klr.tracer import host, ops
+from klr.tracer import host, ops, pymethods
 from klr.tracer.context import Ctx
+from klr.tracer.formatting import format_value
 from klr.tracer.host import ANY, INT, NUM, OPT_INT, STR, Arg
 from klr.tracer.objects import (
     MISSING,
@@ -249,13 +250,13 @@ def getattr_(ctx: Ctx, obj: Value, name: Value, default: Value = _MISSING) -> Va
     if not isinstance(name, str):
         raise ctx.error(f"getattr(): attribute name must be a string, not '{type_name(name)}'")
     if default is _MISSING:
-        return ops.getattr_(ctx, obj, name)
-    return ops.getattr_(ctx, obj, name) if _has_attr(ctx, obj, name) else default
+        return pymethods.getattr_(ctx, obj, name)
+    return pymethods.getattr_(ctx, obj, name) if _has_attr(ctx, obj, name) else default
 
 
 def _has_attr(ctx: Ctx, obj: Value, name: str) -> bool:
     try:
-        ops.getattr_(ctx, obj, name)
+        pymethods.getattr_(ctx, obj, name)
     except TraceError:
         return False
     return True
@@ -466,8 +467,6 @@ def format_(ctx: Ctx, value: Value, spec: Value = "") -> str:
     """``format(value, spec)``; f-string format specs arrive here."""
     if not isinstance(spec, str):
         raise ctx.error(f"format(): the format spec must be a string, not '{type_name(spec)}'")
-    from klr.tracer.formatting import format_value
-
     return format_value(ctx, value, spec)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from klr.tracer import host
+from klr.tracer import host, ops
 from klr.tracer.context import Ctx
 from klr.tracer.host import INT, NUM, OPT_INT, Arg, HostFn, log2_factorial, result_bits_steps
 from klr.tracer.objects import EnumMember
@@ -150,8 +150,6 @@ def math_lcm(ctx: Ctx, *xs: Value) -> int:
 @builtin("math.prod", dialect="python")
 def math_prod(ctx: Ctx, xs: Value, *, start: Value = 1) -> Value:
     """The product of ``start`` and the elements of ``xs`` (klr's ``*`` on each)."""
-    from klr.tracer import ops
-
     total = start
     for x in ops.materialise(ctx, xs, "math.prod"):
         total = ops.binop(ctx, "*", total, x)

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from klr.tracer import host, ops, show
 from klr.tracer.host import ANY, INT, KEY, NONE, OPT_INT, STR, STR_TUPLE, Arg, HostFn
 from klr.tracer.registry import method
+from klr.tracer.sets import DictView
+from klr.tracer.strformat import str_format
 from klr.tracer.values import TraceObject, Value, type_name, type_name_of
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-__all__ = ["python_attr", "HostMethod", "ATTRIBUTES", "surface"]
+__all__ = ["getattr_", "python_attr", "HostMethod", "ATTRIBUTES", "surface"]
 
 
 class HostMethod(TraceObject):
@@ -49,6 +51,13 @@ ATTRIBUTES: dict[type, frozenset[str]] = {
     int: frozenset({"real", "imag", "numerator", "denominator"}),
     float: frozenset({"real", "imag"}),
 }
+
+
+def getattr_(ctx: Ctx, v: Value, name: str) -> Value:
+    """``v.name`` for any traced value: a TraceObject's attribute, or one listed here."""
+    if isinstance(v, TraceObject):
+        return v.getattr(ctx, name)
+    return python_attr(ctx, v, name)
 
 
 def python_attr(ctx: Ctx, v: Value, name: str) -> Value:
@@ -205,16 +214,12 @@ def _join(ctx: Ctx, sep: str, iterable: Value, /) -> str:
 
 @_klr(str, "format")
 def _format(ctx: Ctx, template: str, /, *args: Value, **kwargs: Value) -> str:
-    from klr.tracer.formatting import str_format
-
-    return str_format(ctx, template, args, kwargs)
+    return str_format(ctx, template, args, kwargs, getattr_=getattr_)
 
 
 @_klr(str, "format_map")
 def _format_map(ctx: Ctx, template: str, mapping: Value, /) -> str:
-    from klr.tracer.formatting import str_format
-
-    return str_format(ctx, template, (), None, mapping, what="str.format_map()")
+    return str_format(ctx, template, (), None, mapping, what="str.format_map()", getattr_=getattr_)
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -290,8 +295,6 @@ _method(dict, "clear", (), _nothing)
 
 def _view(kind: str) -> Callable[..., Value]:
     def view(ctx: Ctx, d: dict[Value, Value], /) -> Value:
-        from klr.tracer.sets import DictView
-
         return DictView(d, kind)
     return view
 

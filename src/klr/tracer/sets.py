@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from klr.tracer import ops
+from klr.tracer import ops, show
 from klr.tracer.registry import method
 from klr.tracer.values import TraceObject, Value, type_name
 
@@ -148,9 +148,7 @@ def _add(ctx: Ctx, s: KlrSet, x: Value, /) -> None:
 
 def _remove(ctx: Ctx, s: KlrSet, x: Value, /) -> None:
     if s.items.pop(ops.hashable(ctx, x), _ABSENT) is _ABSENT:
-        from klr.tracer.show import describe
-
-        raise ctx.error(f"set.remove(): {describe(x)} is not in the set")
+        raise ctx.error(f"set.remove(): {show.describe(x)} is not in the set")
 
 
 def _discard(ctx: Ctx, s: KlrSet, x: Value, /) -> None:

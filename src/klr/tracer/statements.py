@@ -7,14 +7,17 @@ continue, return) to stop the enclosing body.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import ops
-from klr.tracer.compiler import BINOP_SYMBOLS, BREAK, CONTINUE, RETURN, Compiler, Frame, Signal
+from klr.tracer import ops, pymethods
+from klr.tracer.frame import BINOP_SYMBOLS, BREAK, CONTINUE, RETURN, Frame, Signal
 from klr.tracer.objects import Function
 from klr.tracer.values import TraceObject, Value, type_name
+
+if TYPE_CHECKING:
+    from klr.tracer.compiler import Compiler
 
 Stmt = Callable[[Frame], "Signal | None"]
 Store = Callable[[Frame, Value], None]
@@ -239,7 +242,7 @@ def _augassign(c: Compiler, k: A.AugAssign, pos: Pos) -> Stmt:
         def run_attr(frame: Frame) -> None:
             obj = obj_fn(frame)
             ctx.pos = xpos
-            cur = ops.getattr_(ctx, obj, attr)
+            cur = pymethods.getattr_(ctx, obj, attr)
             r = rhs(frame)
             ctx.pos = pos
             new = ops.inplace(ctx, sym, cur, r)

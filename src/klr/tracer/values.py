@@ -165,6 +165,17 @@ class TraceObject:
     def exit(self, ctx: Ctx) -> None:
         """``with`` exit (also run when the body raises a KlrError)."""
 
+    # --- formatting -----------------------------------------------------------------------
+
+    def int_value(self) -> int | None:
+        """The int this value stands for in arithmetic and formatting (an ``IntEnum`` member),
+        else None."""
+        return None
+
+    def user_format(self, ctx: Ctx, spec: str) -> str | None:
+        """What a user ``__format__(spec)`` returns, or None when the value has none."""
+        return None
+
     # --- printing ---------------------------------------------------------------------------
     # ``repr(v)``/``str(v)`` of a TraceObject (show.py) is, in order of preference: its
     # ``to_repr(ctx)``/``to_str(ctx)`` when the class defines them (user code may run); its
