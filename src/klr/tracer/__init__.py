@@ -13,7 +13,7 @@ __all__ = ["trace", "TraceResult", "run_python"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:  # imported on first use: registering builtins must not load the engine
+    if name in __all__:  # imported on first use: registering builtins must not load the evaluator
         from klr.tracer import kernel
 
         return getattr(kernel, name)

@@ -1,8 +1,8 @@
-"""Compiling the Python AST into Python closures, the engine's unit of execution.
+"""Compiling the Python AST into Python closures, the evaluator's unit of execution.
 
 Each expression becomes a closure ``run(frame) -> value`` and each statement list a closure
 ``run(frame) -> signal | None``, built once per AST node (cached by node identity for the
-lifetime of the engine) and then called as often as the code runs: loop bodies unrolled a
+lifetime of the evaluator) and then called as often as the code runs: loop bodies unrolled a
 million times are dispatched once. Everything that does not depend on the frame (constants,
 operator symbols, argument shapes, whether a call target is a simple name) is decided at
 compile time. Compiling never fails: unsupported constructs compile to closures that raise
@@ -30,7 +30,7 @@ from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
-    from klr.tracer.engine import Engine
+    from klr.tracer.evaluator import Evaluator
 
 
 _INT_FAST: dict[A.BinOp, Callable[[int, int], int]] = {
@@ -97,11 +97,11 @@ def _fixed_list(fns: tuple[Fn, ...]) -> Callable[[Frame], list[Value]]:
 
 
 class Compiler:
-    """Builds (and caches) the closures of one engine."""
+    """Builds (and caches) the closures of one evaluator."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.ctx: Ctx = engine.ctx
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.evaluator = evaluator
+        self.ctx: Ctx = evaluator.ctx
         self.exprs: dict[int, Fn] = {}
         self.bodies: dict[int, Body] = {}
         self.stores: dict[tuple[str, int], Callable[[Frame, Value], None]] = {}
@@ -180,7 +180,7 @@ class Compiler:
 
     def _name(self, k: A.Name, pos: Pos) -> Fn:
         name = k.id
-        engine = self.engine
+        evaluator = self.evaluator
         ctx = self.ctx
         cached: list[Value] = [MISSING]
 
@@ -193,7 +193,7 @@ class Compiler:
                     return got
             got = cached[0]
             if got is MISSING:
-                got = cached[0] = engine.resolve(name, pos)
+                got = cached[0] = evaluator.resolve(name, pos)
             return got
 
         def run(frame: Frame) -> Value:
@@ -493,8 +493,8 @@ class Compiler:
                          pos)
 
     def _object(self, k: A.ObjectExpr, pos: Pos) -> Fn:
-        engine = self.engine
-        return lambda frame: engine.object_value(k, pos, frame)
+        evaluator = self.evaluator
+        return lambda frame: evaluator.object_value(k, pos, frame)
 
     def _format(self, k: A.Format, pos: Pos) -> Fn:
         value = self.expr(k.e)
@@ -527,13 +527,13 @@ class Compiler:
         return run
 
     def _lambda(self, k: A.Lambda, pos: Pos) -> Fn:
-        engine = self.engine
+        evaluator = self.evaluator
         has_defaults = bool(k.args.defaults or k.args.kw_defaults)
 
         def run(frame: Frame) -> Value:
-            defaults = engine.eval_defaults(k.args, frame) if has_defaults else {}
-            return Function(engine, "<lambda>", k.args, expr=k.body, closure=(frame.locals, *frame.enclosing),
-                            defaults=defaults)
+            defaults = evaluator.eval_defaults(k.args, frame) if has_defaults else {}
+            return Function(evaluator, "<lambda>", k.args, expr=k.body,
+                            closure=(frame.locals, *frame.enclosing), defaults=defaults)
 
         return run
 

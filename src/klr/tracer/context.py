@@ -2,7 +2,7 @@
 
 Builtins receive a ``Ctx`` as their first argument. What they may use:
 
-* ``pos``: the Pos of the expression or call being evaluated (set by the engine before it
+* ``pos``: the Pos of the expression or call being evaluated (set by the evaluator before it
   calls any builtin or TraceObject method). ``error``/``warn`` position themselves there.
 * ``emit(op)``: append ``Stmt(op, name="inst.<n>", pos)`` to the current block.
 * ``fresh_name(hint=None)``: a unique tensor name. Without a hint, the target variable of the
@@ -78,7 +78,7 @@ class Ctx:
         self._tensor_names: set[str] = set()
         self._stmt_count = 0
         self._sources = sources or {}
-        self._resolver = resolver  # the engine: resolves qualified names and runs user code
+        self._resolver = resolver  # the evaluator: resolves qualified names and runs user code
 
     # --- instructions and blocks --------------------------------------------------------
 

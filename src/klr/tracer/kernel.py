@@ -26,7 +26,7 @@ from klr.pos import Pos
 from klr.python import ast as A
 from klr.python.args import value_expr
 from klr.tracer.context import Ctx, Limits
-from klr.tracer.engine import Engine
+from klr.tracer.evaluator import Evaluator
 from klr.tracer.limits import Budget
 from klr.tracer.objects import Function
 from klr.tracer.show import describe
@@ -35,7 +35,7 @@ from klr.tracer.values import Value, type_name
 __all__ = ["TraceResult", "trace", "run_python", "detect_dialect"]
 
 RECURSION_LIMIT = 20_000
-"""Python frames the engine may use (deeply nested user calls and expressions)."""
+"""Python frames the evaluator may use (deeply nested user calls and expressions)."""
 INT_MAX_STR_DIGITS = 4300
 """The most digits ``str(int)`` and ``int(str)`` handle in a trace (Python's default limit,
 fixed here so a trace does not depend on the host's setting)."""
@@ -168,25 +168,25 @@ def _check_instances(ctx: Ctx, grid: tuple[int, ...], lnc: int) -> None:
         raise ctx.limit(f"the kernel would be traced {count} times (SPMD grid {shown}{cores})", "max_grid")
 
 
-def _flags(engine: Engine) -> dict[str, Value]:
+def _flags(evaluator: Evaluator) -> dict[str, Value]:
     out: dict[str, Value] = {}
-    for e in engine.kernel.flags:
-        v = engine.eval_const(e)
+    for e in evaluator.kernel.flags:
+        v = evaluator.eval_const(e)
         if not (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)):
-            raise engine.ctx.error(f"a kernel flag must be a (name, value) pair, got {describe(v)}", e.pos)
+            raise evaluator.ctx.error(f"a kernel flag must be a (name, value) pair, got {describe(v)}", e.pos)
         out[v[0]] = v[1]
     return out
 
 
-def _edges(engine: Engine) -> tuple[core.Edges, ...]:
+def _edges(evaluator: Evaluator) -> tuple[core.Edges, ...]:
     """User schedule edges ``(x, y | [y...])``: each y must run after x (``y -> [x]``)."""
     out: list[core.Edges] = []
-    for e in engine.kernel.scheduleEdges:
-        v = engine.eval_const(e)
+    for e in evaluator.kernel.scheduleEdges:
+        v = evaluator.eval_const(e)
         ok = isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)
         tos = [v[1]] if ok and isinstance(v[1], str) else list(v[1]) if ok else []
         if not ok or not all(isinstance(t, str) for t in tos):
-            raise engine.ctx.error("a schedule edge must be a pair of a name and a name or list of names",
+            raise evaluator.ctx.error("a schedule edge must be a pair of a name and a name or list of names",
                                    e.pos)
         out.extend(core.Edges(t, (v[0],)) for t in tos)
     return tuple(out)
@@ -197,30 +197,30 @@ class _Inputs:
     ``klr.tracer.nki.tensors.hbm_input(ctx, name, shape, dtype)`` (``dtype`` is the gathered
     NKI dtype name, e.g. ``"bfloat16"``), once per body, shared by all SPMD instances."""
 
-    def __init__(self, engine: Engine, setup: _Setup) -> None:
+    def __init__(self, evaluator: Evaluator, setup: _Setup) -> None:
         self.tensors: list[Value] = []
-        fn = engine.bindings[setup.entry.name]
+        fn = evaluator.bindings[setup.entry.name]
         assert isinstance(fn, Function)
-        plan = engine.plan_of(fn)
+        plan = evaluator.plan_of(fn)
         names = list(plan.positional)
-        self.args = tuple(self._value(engine, e, names[i] if i < len(names) else f"{plan.vararg}_{i}")
+        self.args = tuple(self._value(evaluator, e, names[i] if i < len(names) else f"{plan.vararg}_{i}")
                           for i, e in enumerate(setup.args))
-        self.kwargs = {k: self._value(engine, e, k) for k, e in setup.kwargs.items()}
+        self.kwargs = {k: self._value(evaluator, e, k) for k, e in setup.kwargs.items()}
 
-    def _value(self, engine: Engine, e: A.Expr, name: str) -> Value:
+    def _value(self, evaluator: Evaluator, e: A.Expr, name: str) -> Value:
         k = e.expr
         if isinstance(k, A.ConstExpr) and isinstance(k.value, A.CTensor):
             from klr.tracer.nki.tensors import hbm_input
 
-            ctx = engine.ctx
+            ctx = evaluator.ctx
             ctx.pos = e.pos
             t = hbm_input(ctx, name, tuple(k.value.shape), k.value.dtype)
             self.tensors.append(t)
             return t
         if isinstance(k, (A.TupleExpr, A.ListExpr)) and any(_has_tensor(x) for x in k.xs):
-            items = [self._value(engine, x, f"{name}_{i}") for i, x in enumerate(k.xs)]
+            items = [self._value(evaluator, x, f"{name}_{i}") for i, x in enumerate(k.xs)]
             return tuple(items) if isinstance(k, A.TupleExpr) else items
-        return engine.eval_const(e)
+        return evaluator.eval_const(e)
 
 
 def _has_tensor(e: A.Expr) -> bool:
@@ -282,24 +282,24 @@ def _unique(ts: Iterable[core.TensorName]) -> tuple[core.TensorName, ...]:
 
 
 def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
-        tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Engine]:
+        tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Evaluator]:
     ctx = setup.new_ctx(core_index, ())
     with stack_guard(ctx):
         return _trace_body(setup, ctx, result)
 
 
 def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> tuple[
-        tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Engine]:
-    engine = Engine(setup.kernel, ctx)
+        tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Evaluator]:
+    evaluator = Evaluator(setup.kernel, ctx)
     ctx.pos = _fun_pos(setup.entry)
-    engine.bind_globals()
-    flags = _flags(engine)
+    evaluator.bind_globals()
+    flags = _flags(evaluator)
     ctx.state["flags"] = flags
     ctx.grid = _grid(setup.grid_arg if setup.grid_arg is not None else flags.get("spmd_grid"))
     grid = ctx.grid
     _check_instances(ctx, grid, setup.lnc)
-    inputs = _Inputs(engine, setup)
-    fn = engine.bindings[setup.entry.name]
+    inputs = _Inputs(evaluator, setup)
+    fn = evaluator.bindings[setup.entry.name]
     assert isinstance(fn, Function)
     returned: Value = None
     for n, idx in enumerate(itertools.product(*(range(d) for d in grid))):
@@ -307,7 +307,7 @@ def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> tuple[
         ctx.instance = n
         ctx.begin_block("spmd." + ".".join(map(str, idx)) if grid else "main")
         ctx.pos = _fun_pos(setup.entry)
-        value = engine.call_function(fn, inputs.args, inputs.kwargs, entry=True)
+        value = evaluator.call_function(fn, inputs.args, inputs.kwargs, entry=True)
         _check_returned(ctx, value)
         value = _returned(ctx, value)
         ctx.end_block()
@@ -321,7 +321,7 @@ def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> tuple[
     result.warnings.extend(ctx.warnings)
     result.messages.extend(ctx.messages)
     _collect_constants(ctx, result)
-    return tuple(ctx.blocks), in_names, _unique(outputs), engine
+    return tuple(ctx.blocks), in_names, _unique(outputs), evaluator
 
 
 def _collect_constants(ctx: Ctx, result: TraceResult) -> None:
@@ -355,12 +355,12 @@ def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Map
         files: dict[str, str] = {}
         edges: tuple[core.Edges, ...] = ()
         for i in range(setup.lnc):
-            blocks, ins, outs, engine = _trace_core(setup, i, result)
+            blocks, ins, outs, evaluator = _trace_core(setup, i, result)
             bodies.append(blocks)
             if i == 0:
-                inputs, outputs, edges = ins, outs, _edges(engine)
-            shared.extend(engine.ctx.state.get("shared_buffers", ()))
-            files.update(engine.ctx.state.get("shared_constant_files", {}))
+                inputs, outputs, edges = ins, outs, _edges(evaluator)
+            shared.extend(evaluator.ctx.state.get("shared_buffers", ()))
+            files.update(evaluator.ctx.state.get("shared_constant_files", {}))
     budget = setup.budget
     budget.measure_now()
     result.steps = setup.limits.max_steps - budget.steps
@@ -386,16 +386,16 @@ def run_python(py_kernel: A.Kernel, name: str | None = None, args: Iterable[Any]
     code; tensor arguments are not supported here."""
     ctx = Ctx(arch=py_kernel.arch, dialect=dialect or detect_dialect(py_kernel), limits=limits,
               sources=_sources(py_kernel))
-    engine = Engine(py_kernel, ctx)
+    evaluator = Evaluator(py_kernel, ctx)
     with host_settings(), stack_guard(ctx):
-        engine.bind_globals()
-        fn = engine.bindings.get(name or py_kernel.entry)
+        evaluator.bind_globals()
+        fn = evaluator.bindings.get(name or py_kernel.entry)
         if not isinstance(fn, Function):
             raise UsageError(f"no gathered function '{name or py_kernel.entry}'")
         assert fn.fun is not None
         ctx.pos = _fun_pos(fn.fun)
         ctx.begin_block("main")
-        value = engine.call_function(fn, tuple(args), dict(kwargs or {}), entry=True)
+        value = evaluator.call_function(fn, tuple(args), dict(kwargs or {}), entry=True)
         ctx.end_block()
     return value, ctx
 

@@ -1,7 +1,7 @@
 """One registry of every builtin function and constant the tracer knows.
 
 The NKI layer (``klr.tracer.nki``) and the Python builtins (``klr.tracer.pybuiltins``)
-register here at import time; ``lookup`` is what the engine uses to resolve dotted names,
+register here at import time; ``lookup`` is what the evaluator uses to resolve dotted names,
 and ``entries`` drives ``klr list`` and the generated docs.
 
 Registering a builtin::
@@ -35,7 +35,7 @@ layer maps ``op=nl.add`` / ``op=np.add`` to ALU ops through that name.
 
 ``constant("nki.language.float32", value, doc=...)`` registers a constant: ``lookup``
 returns ``value`` itself. ``kernel_constant("nki.language.tile_size.total_available_sbuf_size",
-fn, doc=...)`` registers a value that depends on the kernel: the engine calls ``fn(ctx)`` once
+fn, doc=...)`` registers a value that depends on the kernel: the evaluator calls ``fn(ctx)`` once
 per traced body and binds the result (``lookup`` returns a ``KernelConstant``).
 
 A dotted prefix of registered names (``nki``, ``nki.language``, ``numpy``) is a module:

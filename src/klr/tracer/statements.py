@@ -434,13 +434,13 @@ def _with(c: Compiler, k: A.WithBlock, pos: Pos) -> Stmt:
 
 def _fundef(c: Compiler, k: A.FunDef, pos: Pos) -> Stmt:
     fun = k.fun
-    engine = c.engine
+    evaluator = c.evaluator
     has_defaults = bool(fun.args.defaults or fun.args.kw_defaults)
     short = fun.name.rsplit(".", 1)[-1]
 
     def run(frame: Frame) -> None:
-        defaults = engine.eval_defaults(fun.args, frame) if has_defaults else {}
-        frame.locals[short] = Function(engine, fun.name, fun.args, fun=fun,
+        defaults = evaluator.eval_defaults(fun.args, frame) if has_defaults else {}
+        frame.locals[short] = Function(evaluator, fun.name, fun.args, fun=fun,
                                        closure=(frame.locals, *frame.enclosing), defaults=defaults)
 
     return run

@@ -1,4 +1,4 @@
-"""The tracer engine: evaluates the gathered Python AST with Python's semantics.
+"""The evaluator: runs the gathered Python AST with Python's semantics.
 
 Partial evaluation: every Python value is computed at trace time; only builtins emit Core
 statements (through ``Ctx.emit``). Loops are unrolled, ``if`` takes the traced branch, calls
@@ -13,7 +13,7 @@ Design notes:
   assignment is an error rather than a silent fall-through to an outer scope.
 * Names that are not local resolve once per kernel body (cached): gathered functions,
   classes and globals by their (qualified) names, then the builtin registry.
-* Errors: the engine positions every error at the node it evaluates; a KlrError escaping a
+* Errors: the evaluator positions every error at the node it evaluates; a KlrError escaping a
   user function gets a ``called from here`` note at the call site.
 """
 
@@ -132,7 +132,7 @@ def assigned_names(stmts: tuple[A.Stmt, ...], out: set[str]) -> set[str]:
     return out
 
 
-class Engine:
+class Evaluator:
     """Evaluates one kernel body's Python code against a ``Ctx``."""
 
     def __init__(self, kernel: A.Kernel, ctx: Ctx) -> None:
@@ -456,4 +456,4 @@ def _is_frozen(d: A.Expr) -> bool:
     return False
 
 
-__all__ = ["Engine", "Frame", "Plan", "assigned_names"]
+__all__ = ["Evaluator", "Frame", "Plan", "assigned_names"]
