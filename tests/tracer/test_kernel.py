@@ -13,8 +13,9 @@ import pytest
 
 from klr import core
 from klr.errors import LimitError, TraceError
+from klr.tracer import trace
 from klr.tracer.context import Ctx, Limits
-from klr.tracer.kernel import detect_dialect, trace
+from klr.tracer.nki import detect_dialect
 from klr.tracer.registry import builtin
 from klr.tracer.values import TraceObject
 from tests.tracer.util import gather_src, run_ctx, trace_src

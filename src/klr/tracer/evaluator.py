@@ -138,7 +138,7 @@ class Evaluator:
     def __init__(self, kernel: A.Kernel, ctx: Ctx) -> None:
         self.kernel = kernel
         self.ctx = ctx
-        ctx._resolver = self
+        ctx.resolver = self
         self.dialect = ctx.dialect
         self.bindings: dict[str, Value] = {}
         self.class_asts: dict[str, A.Class] = {c.name: c for c in kernel.classes}
@@ -190,7 +190,7 @@ class Evaluator:
     def resolve_qualified(self, ctx: Ctx, name: str) -> Value:
         """A qualified name without attribute fallback (used by ``Module.getattr``)."""
         got = self._registry(name)
-        if got is not MISSING and not isinstance(got, registry.Module):
+        if got is not MISSING and not isinstance(got, registry.ModuleValue):
             return got
         bound = self._binding(name)
         if bound is not MISSING:

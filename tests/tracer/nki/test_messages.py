@@ -14,7 +14,7 @@ import pytest
 
 from klr.errors import TraceError
 from klr.python.gather import gather_file
-from klr.tracer.kernel import trace
+from klr.tracer import trace
 from tests.tracer.nki.util import BETA2, LEGACY, rand, trace_error, trace_kernel
 
 Z4 = "a = nl.zeros((4, 4), dtype=nl.float32)\n"

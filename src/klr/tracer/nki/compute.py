@@ -28,11 +28,12 @@ from klr.tracer.nki.arith import (
     unary_alu,
 )
 from klr.tracer.nki.consts import PMAX, PSUM_BANK_BYTES, alu_of, dtype_of
-from klr.tracer.nki.emit import state, taint, tile
+from klr.tracer.nki.emit import taint, tile
 from klr.tracer.nki.masks import as_mask, masked, region
+from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View, permute_view
-from klr.tracer.registry import builtin
+from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
@@ -85,7 +86,7 @@ def _binary_builtin(name: str, op: AluOp, numpy: bool, py: str | Callable[[Any, 
         return binary(ctx, op, x, y, dtype=dtype, mask=mask, name=f"nl.{name}")
     impl.__doc__ = f"Element-wise ``{name}`` of two tiles, or a tile and a number ({op.name})."
     aliases = (NP + name,) if numpy else ()
-    builtin(NL + name, *aliases, emits=("tensorTensor", "tensorScalar"), dialect="both")(impl)
+    builtin(NL + name, *aliases, emits=("tensorTensor", "tensorScalar"), dialect=Dialect.both)(impl)
 
 
 for _name, (_op, _np, _py) in _BINARY.items():
@@ -140,14 +141,14 @@ def _activation_builtin(name: str, func: ActivationFunc, py: Callable[[float], f
         return unary_activation(ctx, func, x, dtype=dtype, mask=mask, name=f"nl.{name}")
     impl.__doc__ = f"Element-wise ``{name}`` of a tile on the activation engine."
     aliases = (NP + name,) if name in _NUMPY_ACTIVATIONS else ()
-    builtin(NL + name, *aliases, emits=("ncActivate",), dialect="both")(impl)
+    builtin(NL + name, *aliases, emits=("ncActivate",), dialect=Dialect.both)(impl)
 
 
 for _act, (_func, _fn) in _ACTIVATIONS.items():
     _activation_builtin(_act, _func, _fn)
 
 
-@builtin(NL + "negative", NP + "negative", emits=("tensorScalar",), dialect="both")
+@builtin(NL + "negative", NP + "negative", emits=("tensorScalar",), dialect=Dialect.both)
 def negative(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """Element-wise ``-x``."""
     if isinstance(x, Number):
@@ -155,7 +156,7 @@ def negative(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> 
     return unary_alu(ctx, AluOp.mult, x, -1, dtype=dtype, mask=mask, name="nl.negative")
 
 
-@builtin(NL + "invert", NL + "bitwise_not", NP + "invert", emits=("tensorScalar",), dialect="both")
+@builtin(NL + "invert", NL + "bitwise_not", NP + "invert", emits=("tensorScalar",), dialect=Dialect.both)
 def invert(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """Element-wise bitwise not of an integer tile."""
     if isinstance(x, int):
@@ -163,7 +164,7 @@ def invert(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Va
     return unary_alu(ctx, AluOp.bitwise_not, x, 0, dtype=dtype, mask=mask, name="nl.invert")
 
 
-@builtin(NL + "logical_not", NP + "logical_not", emits=("tensorScalar",), dialect="both")
+@builtin(NL + "logical_not", NP + "logical_not", emits=("tensorScalar",), dialect=Dialect.both)
 def logical_not(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """Element-wise ``x == 0`` (1 or 0)."""
     if isinstance(x, Number):
@@ -171,7 +172,7 @@ def logical_not(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) 
     return unary_alu(ctx, AluOp.is_equal, x, 0, dtype=dtype, mask=mask, name="nl.logical_not")
 
 
-@builtin(NL + "cos", NP + "cos", emits=("tensorScalar", "ncActivate"), dialect="both")
+@builtin(NL + "cos", NP + "cos", emits=("tensorScalar", "ncActivate"), dialect=Dialect.both)
 def cos(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """Element-wise cosine, as ``sin(x + pi/2)``."""
     if isinstance(x, Number):
@@ -201,19 +202,19 @@ def _copy(ctx: Ctx, x: Value, dtype: Value, mask: Value, name: str) -> Value:
     return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
 
 
-@builtin(NL + "copy", emits=("ncCopy",), dialect="both")
+@builtin(NL + "copy", emits=("ncCopy",), dialect=Dialect.both)
 def copy(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """A copy of a tile in SBUF (cast to ``dtype`` when given)."""
     return _copy(ctx, x, dtype, mask, "nl.copy")
 
 
-@builtin(NL + "static_cast", emits=("ncCopy",), dialect="legacy")
+@builtin(NL + "static_cast", emits=("ncCopy",), dialect=Dialect.legacy)
 def static_cast(ctx: Ctx, x: Value, dtype: Value, *, mask: Value = None) -> Value:
     """A copy of a tile converted to ``dtype``."""
     return _copy(ctx, x, dtype, mask, "nl.static_cast")
 
 
-@builtin(NL + "broadcast_to", dialect="both", emits=("ncCopy", "ncDmaCopy"))
+@builtin(NL + "broadcast_to", dialect=Dialect.both, emits=("ncCopy", "ncDmaCopy"))
 def broadcast_to_(ctx: Ctx, x: Value, shape: Value, dtype: Value = None) -> Value:
     """A new tile of ``shape`` holding ``x`` stretched along its size-1 dimensions."""
     if not isinstance(x, Tile):
@@ -221,7 +222,7 @@ def broadcast_to_(ctx: Ctx, x: Value, shape: Value, dtype: Value = None) -> Valu
     return broadcast_to(ctx, x, shape, dtype)
 
 
-@builtin(NL + "where", NP + "where", emits=("ncCopy", "memSet", "copyPredicated"), dialect="both")
+@builtin(NL + "where", NP + "where", emits=("ncCopy", "memSet", "copyPredicated"), dialect=Dialect.both)
 def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None,
           mask: Value = None) -> Value:
     """Element-wise ``x`` where ``condition`` is non-zero, else ``y`` (tiles or numbers)."""
@@ -328,7 +329,7 @@ def _reduction_builtin(name: str, op: AluOp, numpy: bool, *, mean: bool = False,
     impl.__doc__ = f"``{name}`` over the free axes ``axis`` of a tile (tensorReduce)."
     aliases = (NP + name,) if numpy else ()
     builtin(NL + name, *aliases, emits=("tensorReduce",) + (("tensorScalar",) if mean else ()),
-            dialect="both")(impl)
+            dialect=Dialect.both)(impl)
 
 
 _reduction_builtin("sum", AluOp.add, True, py=sum)
@@ -346,15 +347,15 @@ def identity(ctx: Ctx, dtype: Dtype) -> View:
     """A 128x128 identity in SBUF (one per block and dtype): memSet 0, then an affine select
     that writes 1.0 where the free index equals the partition index."""
     st = state(ctx)
-    key = ("identity", ctx.label, dtype)
-    got = st.cache.get(key)
+    key = (ctx.label, dtype)
+    got = st.identities.get(key)
     if got is None:
         taint(ctx)
         got = tile(ctx, (PMAX, PMAX), dtype, Memory.sbuf, hint="identity")
         isa_ops.memset(ctx, got, ImmFloat(0.0))
         pattern = isa_ops.data_pattern(0, -1, [(1, PMAX)])
         isa_ops.affine_select(ctx, got, pattern, got, ImmFloat(1.0), AluOp.not_equal)
-        st.cache[key] = got
+        st.identities[key] = got
     return got
 
 
@@ -374,7 +375,7 @@ def check_transpose(ctx: Ctx, src: View, name: str) -> tuple[int, int]:
     return p, f
 
 
-@builtin(NL + "transpose", emits=("memSet", "ncAffineSelect", "ncMatMul"), dialect="both")
+@builtin(NL + "transpose", emits=("memSet", "ncAffineSelect", "ncMatMul"), dialect=Dialect.both)
 def transpose(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """The 2-D tile ``x`` with its partition and free axes swapped, in PSUM (PE transpose)."""
     src = tile_view(ctx, x, "the operand of nl.transpose")
@@ -424,7 +425,7 @@ def _in_sbuf(ctx: Ctx, v: View) -> View:
     return copied
 
 
-@builtin(NL + "matmul", emits=("memSet", "ncMatMul"), dialect="both")
+@builtin(NL + "matmul", emits=("memSet", "ncMatMul"), dialect=Dialect.both)
 def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Value = None) -> Value:
     """``x @ y`` (``x.T @ y`` with ``transpose_x``) into a new fp32 PSUM tile."""
     xv = _in_sbuf(ctx, tile_view(ctx, x, "x of nl.matmul"))
@@ -451,7 +452,7 @@ def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Val
                   accumulates=True, memories=(Memory.psum,))
 
 
-@builtin(NL + "loop_reduce", emits=("tensorTensor",), dialect="legacy")
+@builtin(NL + "loop_reduce", emits=("tensorTensor",), dialect=Dialect.legacy)
 def loop_reduce(ctx: Ctx, x: Value, op: Value, loop_indices: Value, *, dtype: Value = None,
                 mask: Value = None) -> Value:
     """``x`` combined into the tile it is assigned to: ``acc[...] = nl.loop_reduce(x, op=np.add,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from klr.core import AccumCmd, ActivationFunc, AluOp, Engine, MatmulPerfMode, Memory
 from klr.dtypes import NKI_NAMES, Dtype, nki_name
-from klr.tracer.registry import BuiltinFn, constant, kernel_constant
+from klr.tracer.registry import BuiltinFn, Dialect, constant, kernel_constant
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
@@ -262,9 +262,10 @@ def _register() -> None:
     for name, dt in NKI_NAMES.items():
         constant(f"nki.language.{name}", DTYPES[dt], doc=f"The {dt.name} element type.")
     for name in _NUMPY_DTYPES:
-        constant(f"numpy.{name}", DTYPES[NKI_NAMES[name]], dialect="python",
+        constant(f"numpy.{name}", DTYPES[NKI_NAMES[name]], dialect=Dialect.python,
                  doc=f"numpy's {name}, as an NKI dtype.")
-    constant("numpy.bool_", DTYPES[Dtype.uint8], dialect="python", doc="numpy's bool_, stored as uint8.")
+    constant("numpy.bool_", DTYPES[Dtype.uint8], dialect=Dialect.python,
+             doc="numpy's bool_, stored as uint8.")
     for name, buf in BUFFERS.items():
         constant(f"nki.language.{name}", buf, doc=f"The {name} memory, for ``buffer=``.")
     for name, size in TILE_SIZES.items():

@@ -6,7 +6,7 @@ Every NKI builtin emits through this module:
   limits (128 partitions, SBUF and PSUM bytes per partition).
 * ``refs`` lowers the views an operator touches to ``BirAccessPattern``s, putting the same
   dimension first in every operand (the partition dimension of the on-chip anchor).
-* ``emit`` appends the statement and records HBM writes (``ctx.state["hbm_written"]``).
+* ``emit`` appends the statement and records HBM writes (``State.hbm_written``).
 
 Value-returning operations (``nl.exp(t)``, ``nisa.nc_matmul(a, b)``) are *producers*: a
 function that writes the result into any destination view. ``produce`` runs it once into a
@@ -33,6 +33,7 @@ from klr.core import Address, BirAccessPattern, Memory, NcCopy, Shape, Stmt, Ten
 from klr.core import Engine as CoreEngine
 from klr.dtypes import Dtype
 from klr.tracer.nki.consts import PMAX, PSUM_PARTITION_BYTES, SBUF_PARTITION_BYTES
+from klr.tracer.nki.state import Recorder, State, state
 from klr.tracer.nki.views import Buf, View, check, root_view
 from klr.tracer.show import describe
 
@@ -44,37 +45,6 @@ MAX_TENSOR_BYTES = (1 << 63) - 1
 
 Producer = Callable[["Ctx", View, bool], None]
 """Writes a value into a destination view; the flag asks to accumulate into it (matmul)."""
-
-
-class State:
-    """The NKI layer's per-body state (``ctx.state["nki"]``)."""
-
-    __slots__ = ("cache", "recorders", "spmd", "watch", "written")
-
-    def __init__(self) -> None:
-        self.recorders: list[Recorder] = []
-        self.written: dict[str, set[tuple[Any, ...]] | None] = {}   # PSUM regions written (None: all)
-        self.watch: dict[str, list[weakref.ref[Buf]]] = {}
-        self.cache: dict[Any, Any] = {}     # per-block helpers (identity matrices)
-        self.spmd: dict[Any, Buf] = {}      # HBM tensors shared by the SPMD instances of a body
-
-
-def state(ctx: Ctx) -> State:
-    got = ctx.state.get("nki")
-    if got is None:
-        got = ctx.state["nki"] = State()
-    return got
-
-
-class Recorder:
-    """The statements emitted while a producer runs; ``clean`` is false when something else
-    (a rescue, a cached helper) was emitted in between and must not be taken back."""
-
-    __slots__ = ("clean", "stmts")
-
-    def __init__(self) -> None:
-        self.stmts: list[Stmt] = []
-        self.clean = True
 
 
 def taint(ctx: Ctx) -> None:
@@ -140,6 +110,27 @@ def _on_chip_problem(dims: tuple[int, ...], dtype: Dtype, memory: Memory, par_ax
         return (f"a {memory.name.upper()} tile of {list(dims)} {dtype.name} needs {free} bytes "
                 f"per partition, more than the {limit} available")
     return None
+
+
+def hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory: Memory,
+               name: str | None, hint: str | None = None) -> Buf:
+    """An HBM tensor; SPMD instances of a body share their HBM allocations: the n-th HBM tensor
+    an instance allocates is the n-th one the first instance allocated."""
+    st = state(ctx)
+    if st.spmd_first is None:
+        st.spmd_first = ctx.program_id
+    count = st.hbm_counts.get(ctx.program_id, 0)
+    st.hbm_counts[ctx.program_id] = count + 1
+    if ctx.program_id != st.spmd_first:
+        got = st.spmd.get(count)
+        if got is not None and got.dims == dims and got.tensor.dtype == dtype:
+            return got
+    # HBM tensors are plain row-major arrays: a par_dim mark only matters on chip
+    buf = alloc(ctx, dims, dtype, memory, name=name, hint=hint)
+    st.spmd[count] = buf
+    if memory is Memory.hbm:     # as the reference: hbm and shared_hbm, not private_hbm
+        st.shared_buffers.append(buf.tensor)
+    return buf
 
 
 def tile(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory = Memory.sbuf, *,
@@ -217,10 +208,7 @@ def emit(ctx: Ctx, op: Any, dsts: Iterable[View] = ()) -> Stmt:
         if buf.memory is Memory.sbuf:
             continue
         if not buf.on_chip:
-            written = ctx.state.get("hbm_written")
-            if written is None:
-                written = ctx.state["hbm_written"] = set()
-            written.add(v.tensor.name)
+            st.hbm_written.add(v.tensor.name)
         elif buf.memory is Memory.psum:
             _mark(st, v)
     return stmt
@@ -233,9 +221,9 @@ def _key(v: View) -> tuple[Any, ...]:
 def _mark(st: State, v: View) -> None:
     name = v.tensor.name
     if v.is_whole() or v.partitions * v.free_size == v.buf.size:
-        st.written[name] = None
+        st.psum_written[name] = None
         return
-    regions = st.written.setdefault(name, set())
+    regions = st.psum_written.setdefault(name, set())
     if regions is not None:
         regions.add(_key(v))
 
@@ -243,7 +231,7 @@ def _mark(st: State, v: View) -> None:
 def fresh_psum(ctx: Ctx, v: View) -> bool:
     """Whether nothing has written the PSUM region ``v`` yet (a matmul into it must not add
     to whatever the memory held)."""
-    regions = state(ctx).written.get(v.tensor.name, set())
+    regions = state(ctx).psum_written.get(v.tensor.name, set())
     return regions is not None and _key(v) not in regions
 
 

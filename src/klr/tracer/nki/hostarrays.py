@@ -16,7 +16,7 @@ from klr.dtypes import Dtype
 from klr.tracer import host, registry
 from klr.tracer.host import INT, NUM, Arg, Pred
 from klr.tracer.nki.consts import DTYPES, dtype_of
-from klr.tracer.registry import builtin
+from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
@@ -155,7 +155,7 @@ def _size(ctx: Ctx, v: Value, what: str) -> int:
     return v
 
 
-@builtin(NP + "eye", dialect="python")
+@builtin(NP + "eye", dialect=Dialect.python)
 def eye(ctx: Ctx, N: Value, M: Value = None, k: Value = 0, dtype: Value = None) -> Value:
     """An ``N`` x ``M`` host array with ones on diagonal ``k`` (float32 unless ``dtype``)."""
     rows = _size(ctx, N, "eye's N")
@@ -166,13 +166,13 @@ def eye(ctx: Ctx, N: Value, M: Value = None, k: Value = 0, dtype: Value = None) 
     return HostArray(host_array(ctx, "eye", rows, cols, k, dt), dt)
 
 
-@builtin(NP + "identity", dialect="python")
+@builtin(NP + "identity", dialect=Dialect.python)
 def identity(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     """The ``n`` x ``n`` identity as a host array (float32 unless ``dtype``)."""
     return eye(ctx, _size(ctx, n, "identity's n"), dtype=dtype)
 
 
-@builtin(NP + "dtype", dialect="python")
+@builtin(NP + "dtype", dialect=Dialect.python)
 def dtype(ctx: Ctx, dtype: Value) -> Value:
     """``np.dtype(x)``: the element type ``x`` names (a dtype value or its name)."""
     return DTYPES[dtype_of(ctx, dtype, "np.dtype's argument")]
@@ -190,25 +190,25 @@ def _filled(ctx: Ctx, shape: Value, value: Value, dtype: Value, what: str) -> Ho
     return HostArray(host_array(ctx, "full", _shape(ctx, shape, what), value, dt), dt)
 
 
-@builtin(NP + "zeros", dialect="python")
+@builtin(NP + "zeros", dialect=Dialect.python)
 def zeros(ctx: Ctx, shape: Value, dtype: Value = None) -> Value:
     """A host array of zeros (float32 unless ``dtype``)."""
     return _filled(ctx, shape, 0, dtype, "np.zeros")
 
 
-@builtin(NP + "ones", dialect="python")
+@builtin(NP + "ones", dialect=Dialect.python)
 def ones(ctx: Ctx, shape: Value, dtype: Value = None) -> Value:
     """A host array of ones (float32 unless ``dtype``)."""
     return _filled(ctx, shape, 1, dtype, "np.ones")
 
 
-@builtin(NP + "full", dialect="python")
+@builtin(NP + "full", dialect=Dialect.python)
 def full(ctx: Ctx, shape: Value, fill_value: Value, dtype: Value = None) -> Value:
     """A host array filled with ``fill_value`` (float32 unless ``dtype``)."""
     return _filled(ctx, shape, fill_value, dtype, "np.full")
 
 
-@builtin(NP + "arange", dialect="python")
+@builtin(NP + "arange", dialect=Dialect.python)
 def arange(ctx: Ctx, start: Value, stop: Value = None, step: Value = 1, dtype: Value = None) -> Value:
     """``np.arange`` over integers (int32 unless ``dtype``)."""
     lo, hi = (0, start) if stop is None else (start, stop)

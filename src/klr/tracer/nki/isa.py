@@ -42,7 +42,7 @@ from klr.tracer.nki.lang import parse_shape
 from klr.tracer.nki.masks import as_mask, masked, region
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View
-from klr.tracer.registry import Binder, builtin
+from klr.tracer.registry import Binder, Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
@@ -99,7 +99,7 @@ def dual(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., Any] | N
         if sigs[False] is not None:
             forms.append(f"``{name}{sigs[False]}`` (legacy, returns the result)")
         doc = (inspect.getdoc(impl) or "") + "\n\nForms: " + "; ".join(forms) + "."
-        builtin(full, emits=emits, dialect="both", doc=doc)(entry)
+        builtin(full, emits=emits, dialect=Dialect.both, doc=doc)(entry)
     return wrap
 
 
@@ -789,7 +789,7 @@ def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
     return None
 
 
-@builtin(ISA + "get_nc_version", dialect="both")
+@builtin(ISA + "get_nc_version", dialect=Dialect.both)
 def get_nc_version(ctx: Ctx) -> Value:
     """The NeuronCore generation the kernel is traced for (``nisa.nc_version.genN``)."""
     return ctx.arch

@@ -53,7 +53,7 @@ from klr.tracer.nki.isa import (
 from klr.tracer.nki.lang import parse_shape
 from klr.tracer.nki.masks import as_mask, region
 from klr.tracer.nki.views import Box, View
-from klr.tracer.registry import Binder, builtin
+from klr.tracer.registry import Binder, Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
@@ -103,7 +103,7 @@ def _by_dialect(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., A
 
     def wrap(impl: Callable[..., Value]) -> None:
         def entry(ctx: Ctx, *args: Value, **kwargs: Value) -> Value:
-            dps = "dst" in kwargs or ctx.dialect == "beta2"
+            dps = "dst" in kwargs or ctx.dialect is Dialect.beta2
             got = binders[dps].bind(args, kwargs)
             if got is None:
                 got = bind_or_raise(ctx, full, sigs[dps], args, kwargs)
@@ -118,14 +118,14 @@ def _by_dialect(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., A
         entry.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         doc = (inspect.getdoc(impl) or "") + (f"\n\nForms: ``{name}{sigs[True]}`` (destination passing); "
                                               f"``{name}{sigs[False]}`` (legacy).")
-        builtin(full, emits=emits, dialect="both", doc=doc)(entry)
+        builtin(full, emits=emits, dialect=Dialect.both, doc=doc)(entry)
     return wrap
 
 
 # --- random numbers and dropout ------------------------------------------------------------
 
 
-@builtin(NL + "rand", emits=("rand2",), dialect="legacy")
+@builtin(NL + "rand", emits=("rand2",), dialect=Dialect.legacy)
 def rand(ctx: Ctx, shape: Value, dtype: Value = None, **kwargs: Value) -> Value:
     """A new SBUF tile of uniform random values in [0, 1)."""
     dims, par = parse_shape(ctx, shape)
@@ -137,7 +137,7 @@ def rand(ctx: Ctx, shape: Value, dtype: Value = None, **kwargs: Value) -> Value:
     return result(ctx, dims, dt, fn, par_axis=par)
 
 
-@builtin(NL + "random_seed", emits=("setRngSeed",), dialect="legacy")
+@builtin(NL + "random_seed", emits=("setRngSeed",), dialect=Dialect.legacy)
 def random_seed(ctx: Ctx, seed: Value, *, mask: Value = None) -> Value:
     """Seed the random generator from the first element of the on-chip tile ``seed``."""
     fn = "nl.random_seed"
@@ -156,7 +156,7 @@ def _dropout(ctx: Ctx, data: View, prob: object, fn: str) -> Write:
     return write
 
 
-@builtin(NL + "dropout", emits=("dropout",), dialect="legacy")
+@builtin(NL + "dropout", emits=("dropout",), dialect=Dialect.legacy)
 def nl_dropout(ctx: Ctx, x: Value, rate: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """``x`` with each element replaced by 0 with probability ``rate`` (a number or a [P, 1]
     tile); kept elements are not rescaled."""
@@ -286,7 +286,7 @@ def _shuffle(ctx: Ctx, dst_v: Value, src_v: Value, shuffle_mask: Value) -> Value
     return None
 
 
-@builtin(ISA + "nc_stream_shuffle", emits=("shuffle",), dialect="legacy")
+@builtin(ISA + "nc_stream_shuffle", emits=("shuffle",), dialect=Dialect.legacy)
 def nc_stream_shuffle(ctx: Ctx, src: Value, dst: Value, shuffle_mask: Value, *, dtype: Value = None,
                       mask: Value = None) -> Value:
     """Within each group of 32 partitions, partition i of ``dst`` receives partition
@@ -295,7 +295,7 @@ def nc_stream_shuffle(ctx: Ctx, src: Value, dst: Value, shuffle_mask: Value, *, 
     return _shuffle(ctx, dst, src, shuffle_mask)
 
 
-@builtin(ISA + "nc_stream_shuffle", emits=("shuffle",), dialect="beta2")
+@builtin(ISA + "nc_stream_shuffle", emits=("shuffle",), dialect=Dialect.beta2)
 def nc_stream_shuffle_b2(ctx: Ctx, dst: Value, src: Value, shuffle_mask: Value, mask: Value = None,
                          name: Value = None) -> Value:
     """Within each group of 32 partitions, partition i of ``dst`` receives partition
@@ -466,7 +466,7 @@ def local_gather(ctx: Ctx, a: Args, dps: bool) -> Value:
     return _into(ctx, a, dps, (src.partitions, count), src.dtype, [src, index], write)
 
 
-@builtin(NL + "gather_flattened", emits=("ncNGather",), dialect="legacy")
+@builtin(NL + "gather_flattened", emits=("ncNGather",), dialect=Dialect.legacy)
 def gather_flattened(ctx: Ctx, data: Value, indices: Value, *, axis: Value = -1, dtype: Value = None,
                      mask: Value = None) -> Value:
     """``np.take_along_axis`` over each partition's flattened free elements: element

@@ -15,13 +15,14 @@ from klr.dtypes import Dtype
 from klr.tracer.nki import isa_ops
 from klr.tracer.nki.arith import result, stretches_to, tile_view
 from klr.tracer.nki.consts import DTYPES, PMAX, buffer_value, dtype_of, memory_of
-from klr.tracer.nki.emit import alloc, emit, ref, state, tile
+from klr.tracer.nki.emit import alloc, emit, hbm_tensor, ref, tile
 from klr.tracer.nki.hostarrays import HostArray, host_array
 from klr.tracer.nki.index import Mgrid, arange
 from klr.tracer.nki.masks import as_mask, masked
+from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, Buf, View, expand_view, index_view, permute_view, root_view
-from klr.tracer.registry import builtin, constant
+from klr.tracer.registry import Dialect, builtin, constant
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
@@ -76,37 +77,20 @@ def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value 
     memory = memory_of(ctx, buffer)
     nm = _name(ctx, name)
     if memory.is_hbm:
-        return Tile(root_view(_hbm_tensor(ctx, dims, par, dt, memory, nm)))
-    if nm is not None and ctx.program_id != state(ctx).cache.setdefault("spmd_first", ctx.program_id):
+        return Tile(root_view(hbm_tensor(ctx, dims, par, dt, memory, nm)))
+    st = state(ctx)
+    if st.spmd_first is None:
+        st.spmd_first = ctx.program_id
+    if nm is not None and ctx.program_id != st.spmd_first:
         # each SPMD instance has its own on-chip tensors: later ones are named <name>.<n>
         return Tile(root_view(alloc(ctx, dims, dt, memory, par_axis=par, hint=nm)))
     return Tile(root_view(alloc(ctx, dims, dt, memory, par_axis=par, name=nm)))
 
 
-def _hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory: Memory,
-                name: str | None, hint: str | None = None) -> Buf:
-    """SPMD instances of a body share their HBM allocations: the n-th HBM tensor an instance
-    allocates is the n-th one the first instance allocated."""
-    st = state(ctx)
-    first = st.cache.setdefault("spmd_first", ctx.program_id)
-    count = st.cache.get(("hbm", ctx.program_id), 0)
-    st.cache[("hbm", ctx.program_id)] = count + 1
-    if ctx.program_id != first:
-        got = st.spmd.get(count)
-        if got is not None and got.dims == dims and got.tensor.dtype == dtype:
-            return got
-    # HBM tensors are plain row-major arrays: a par_dim mark only matters on chip
-    buf = alloc(ctx, dims, dtype, memory, name=name, hint=hint)
-    st.spmd[count] = buf
-    if memory is Memory.hbm:     # as the reference: hbm and shared_hbm, not private_hbm
-        ctx.state.setdefault("shared_buffers", []).append(buf.tensor)
-    return buf
-
-
 # --- creation ------------------------------------------------------------------------------
 
 
-@builtin(NL + "ndarray", dialect="both")
+@builtin(NL + "ndarray", dialect=Dialect.both)
 def ndarray(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None,
             address: Value = None, address_rotation: Value = None) -> Value:
     """An uninitialised tensor of ``shape`` in ``buffer`` (default SBUF)."""
@@ -123,21 +107,21 @@ def _filled(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value, va
     return t
 
 
-@builtin(NL + "zeros", emits=("memSet",), dialect="legacy")
+@builtin(NL + "zeros", emits=("memSet",), dialect=Dialect.legacy)
 def zeros(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None,
           lazy_initialization: Value = False) -> Value:
     """A tensor of zeros (``lazy_initialization`` only affects scheduling)."""
     return _filled(ctx, shape, dtype, buffer, name, 0)
 
 
-@builtin(NL + "ones", emits=("memSet",), dialect="legacy")
+@builtin(NL + "ones", emits=("memSet",), dialect=Dialect.legacy)
 def ones(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None,
          lazy_initialization: Value = False) -> Value:
     """A tensor of ones (``lazy_initialization`` only affects scheduling)."""
     return _filled(ctx, shape, dtype, buffer, name, 1)
 
 
-@builtin(NL + "full", emits=("memSet",), dialect="legacy")
+@builtin(NL + "full", emits=("memSet",), dialect=Dialect.legacy)
 def full(ctx: Ctx, shape: Value, fill_value: Value, dtype: Value, buffer: Value = None,
          name: Value = None, lazy_initialization: Value = False) -> Value:
     """A tensor filled with ``fill_value`` (``lazy_initialization`` only affects scheduling)."""
@@ -157,21 +141,21 @@ def _buffer_of(v: View) -> Value:
     return buffer_value(v.buf.memory)
 
 
-@builtin(NL + "zeros_like", emits=("memSet",), dialect="legacy")
+@builtin(NL + "zeros_like", emits=("memSet",), dialect=Dialect.legacy)
 def zeros_like(ctx: Ctx, x: Value, dtype: Value = None, buffer: Value = None, name: Value = None) -> Value:
     """A tensor of zeros with the shape (and by default dtype and buffer) of ``x``."""
     shape, dt, buf = _like(ctx, x, dtype, buffer)
     return _filled(ctx, shape, dt, buf, name, 0)
 
 
-@builtin(NL + "empty_like", dialect="legacy")
+@builtin(NL + "empty_like", dialect=Dialect.legacy)
 def empty_like(ctx: Ctx, x: Value, dtype: Value = None, buffer: Value = None, name: Value = None) -> Value:
     """An uninitialised tensor with the shape (and by default dtype and buffer) of ``x``."""
     shape, dt, buf = _like(ctx, x, dtype, buffer)
     return new_tensor(ctx, shape, dt, buf, name)
 
 
-@builtin(NL + "par_dim", dialect="both")
+@builtin(NL + "par_dim", dialect=Dialect.both)
 def par_dim(ctx: Ctx, dim: Value) -> Value:
     """Marks the partition dimension in a shape: ``(4, nl.par_dim(128), 512)``."""
     if isinstance(dim, bool) or not isinstance(dim, int):
@@ -184,7 +168,7 @@ _CONSTANT_DTYPES = (Dtype.uint8, Dtype.uint16, Dtype.uint32, Dtype.uint64, Dtype
 """The dtypes a trace-time constant tensor may have (the reference's list)."""
 
 
-@builtin(NL + "shared_identity_matrix", dialect="both")
+@builtin(NL + "shared_identity_matrix", dialect=Dialect.both)
 def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     """An ``n`` x ``n`` identity matrix, a shared constant in HBM (one per size and dtype).
     Dtypes a constant cannot have (bfloat16...) are stored as float32; ``nl.load`` converts."""
@@ -194,10 +178,10 @@ def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     if dt not in _CONSTANT_DTYPES:
         dt = Dtype.float32
     st = state(ctx)
-    key = ("shared identity", n, dt)
-    buf = st.cache.get(key)
+    buf = st.shared_identities.get((n, dt))
     if buf is None:
-        buf = st.cache[key] = _constant_buf(ctx, "identity", host_array(ctx, "eye", n, n, 0, dt), dt)
+        array = host_array(ctx, "eye", n, n, 0, dt)
+        buf = st.shared_identities[(n, dt)] = _constant_buf(ctx, "identity", array, dt)
     return Tile(root_view(buf))
 
 
@@ -208,11 +192,11 @@ def _constant_buf(ctx: Ctx, hint: str, array: Any, dt: Dtype) -> Buf:
     name = ctx.fresh_name(hint)
     address = Address(name, Memory.hbm, dims[0], free * dt.size, isShared=True)
     buf = Buf(TensorName(name, dt, Shape(dims[0], dims[1:]), address, free, False), dims, 0)
-    ctx.state.setdefault("shared_constants", {})[name] = array.reshape(dims)
+    state(ctx).constants[name] = array.reshape(dims)
     return buf
 
 
-@builtin(NL + "shared_constant", dialect="both")
+@builtin(NL + "shared_constant", dialect=Dialect.both)
 def shared_constant(ctx: Ctx, constant: Value, dtype: Value = None) -> Value:
     """A shared HBM tensor holding a host array (``np.identity(128, dtype=np.int8)``),
     converted to ``dtype`` when given. Dtypes a constant cannot have (bfloat16...) are stored
@@ -248,13 +232,13 @@ def _load_into(ctx: Ctx, view: View, mask: Value, dtype: Value) -> Value:
     return result(ctx, view.shape, out_dt, fn, inputs=[view], memories=(Memory.sbuf,), mask=pred)
 
 
-@builtin(NL + "load", emits=("ncDmaCopy",), dialect="legacy")
+@builtin(NL + "load", emits=("ncDmaCopy",), dialect=Dialect.legacy)
 def load(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value = None) -> Value:
     """A new SBUF tile holding ``src`` (an HBM tensor or view of one)."""
     return _load_into(ctx, _hbm_source(ctx, src, "nl.load"), mask, dtype)
 
 
-@builtin(NL + "load_transpose2d", emits=("ncDmaCopy",), dialect="legacy")
+@builtin(NL + "load_transpose2d", emits=("ncDmaCopy",), dialect=Dialect.legacy)
 def load_transpose2d(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value = None) -> Value:
     """A new SBUF tile holding the 2-D HBM view ``src`` transposed."""
     view = _hbm_source(ctx, src, "nl.load_transpose2d")
@@ -263,7 +247,7 @@ def load_transpose2d(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value =
     return _load_into(ctx, permute_view(view, (1, 0)), mask, dtype)
 
 
-@builtin(NL + "store", emits=("ncDmaCopy", "memSet"), dialect="legacy")
+@builtin(NL + "store", emits=("ncDmaCopy", "memSet"), dialect=Dialect.legacy)
 def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
     """Write ``value`` (a tile or a number) into the HBM region ``dst``."""
     target = tile_view(ctx, dst, "the destination of nl.store")
@@ -306,17 +290,17 @@ def _constant_tile(ctx: Ctx, shape: tuple[int, ...], dtype: Dtype, value: float 
 # --- index tiles, slices, SPMD, loops -------------------------------------------------------
 
 
-@builtin(NL + "arange", dialect="legacy")
+@builtin(NL + "arange", dialect=Dialect.legacy)
 def arange_(ctx: Ctx, start: Value, stop: Value = None, step: Value = 1) -> Value:
     """An index tile of ``range(start, stop, step)`` (``nl.arange(128)[:, None]``)."""
     return arange(ctx, start, stop, step)
 
 
-constant(NL + "mgrid", Mgrid(), dialect="legacy",
+constant(NL + "mgrid", Mgrid(), dialect=Dialect.legacy,
          doc="``nl.mgrid[0:128, 0:512]``: the index tiles of a 2-D grid, unpacked or as .p/.x.")
 
 
-@builtin(NL + "ds", dialect="both")
+@builtin(NL + "ds", dialect=Dialect.both)
 def ds(ctx: Ctx, start: Value, size: Value) -> Value:
     """The slice ``start:start+size``."""
     for v, what in ((start, "start"), (size, "size")):
@@ -327,7 +311,7 @@ def ds(ctx: Ctx, start: Value, size: Value) -> Value:
     return slice(start, start + size, 1)
 
 
-@builtin(NL + "program_id", dialect="both")
+@builtin(NL + "program_id", dialect=Dialect.both)
 def program_id(ctx: Ctx, axis: Value = 0) -> Value:
     """This SPMD instance's index along ``axis`` of the launch grid (0 without a grid)."""
     if isinstance(axis, bool) or not isinstance(axis, int):
@@ -342,7 +326,7 @@ def program_id(ctx: Ctx, axis: Value = 0) -> Value:
     return ctx.program_id[axis]
 
 
-@builtin(NL + "num_programs", dialect="both")
+@builtin(NL + "num_programs", dialect=Dialect.both)
 def num_programs(ctx: Ctx, axes: Value = None) -> Value:
     """The number of SPMD instances along ``axes`` (all of them when None)."""
     grid = ctx.grid or (1,)
@@ -360,13 +344,13 @@ def num_programs(ctx: Ctx, axes: Value = None) -> Value:
     return out
 
 
-@builtin(NL + "program_ndim", dialect="both")
+@builtin(NL + "program_ndim", dialect=Dialect.both)
 def program_ndim(ctx: Ctx) -> Value:
     """The number of dimensions of the launch grid."""
     return len(ctx.grid)
 
 
-@builtin(NL + "constants.sizeinbytes", dialect="both")
+@builtin(NL + "constants.sizeinbytes", dialect=Dialect.both)
 def sizeinbytes(ctx: Ctx, dtype: Value) -> Value:
     """The size of one element of ``dtype`` in bytes."""
     return dtype_of(ctx, dtype).size
@@ -387,7 +371,7 @@ def _loop(name: str, doc: str) -> None:
     def impl(ctx: Ctx, start: Value, stop: Value = None, step: Value = 1, **kwargs: Value) -> Value:
         return _range(ctx, f"nl.{name}", start, stop, step)
     impl.__doc__ = doc
-    builtin(NL + name, dialect="both")(impl)
+    builtin(NL + name, dialect=Dialect.both)(impl)
 
 
 for _n, _d in (("affine_range", "A loop over independent iterations (unrolled at trace time)."),
@@ -396,7 +380,7 @@ for _n, _d in (("affine_range", "A loop over independent iterations (unrolled at
     _loop(_n, _d)
 
 
-@builtin(NL + "device_print", emits=("devicePrint",), dialect="both")
+@builtin(NL + "device_print", emits=("devicePrint",), dialect=Dialect.both)
 def device_print(ctx: Ctx, print_prefix: Value, tensor: Value, output_buffer: Value = None,
                  mask: Value = None) -> Value:
     """Print a tensor from the device, after ``print_prefix``."""

@@ -5,26 +5,22 @@ output, or an SBUF/PSUM tensor the kernel allocates. Indexing makes new Tiles ov
 tensor; operators (``+ - * / ** % & | ^``, comparisons, unary ``-`` and ``~``) compute new
 tiles (``klr.tracer.nki.arith``); ``t[...] = v`` and ``t[...] += v`` write through the view.
 
-The engine's entry points are ``hbm_input`` (tensor kernel arguments) and ``output_of``
-(tensors a kernel returns).
+Kernel arguments and returned tensors are ``klr.tracer.nki.library``'s.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from klr.core import Memory, TensorName
-from klr.dtypes import Dtype, from_name
-from klr.errors import TraceError
+from klr.core import Memory
+from klr.dtypes import Dtype
 from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of
-from klr.tracer.nki.emit import Origin, check_dims
+from klr.tracer.nki.emit import Origin
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.views import (
-    Buf,
     View,
     checked,
     index_view,
-    is_contiguous,
     reshape_view,
     retyped,
     root_view,
@@ -214,57 +210,3 @@ def _view(ctx: Ctx, self: Tile, dtype: Value) -> Value:
 
 
 _METHODS: dict[str, Any] = {"reshape": _reshape, "broadcast_to": _broadcast_to, "ap": _ap, "view": _view}
-
-
-# --- kernel arguments and results ----------------------------------------------------------
-
-
-def hbm_input(ctx: Ctx, name: str, shape: tuple[int, ...], dtype: Dtype | str) -> Tile:
-    """The value of a tensor kernel argument: an HBM tensor named after the parameter."""
-    dt = dtype if isinstance(dtype, Dtype) else from_name(str(dtype))
-    if dt is None:
-        raise ctx.error(f"kernel argument '{name}' has an unsupported dtype '{dtype}'")
-    dims = tuple(shape) or (1,)
-    if any(type(d) is int and d == 0 for d in dims):
-        raise ctx.error(f"kernel argument '{name}' has an empty shape {describe(list(shape))}")
-    check_dims(ctx, dims, dt, f"the dimensions of kernel argument '{name}'")
-    buf = Buf(TensorName.make(ctx.claim_name(name), dt, dims, Memory.hbm), dims, 0)
-    return Tile(root_view(buf))
-
-
-def returned(ctx: Ctx, value: Value) -> Value:
-    """A kernel's return value as outputs: HBM tensors stay; an on-chip tile or a part of a
-    tensor is copied into a new HBM output, with a warning (the simulator returns them too)."""
-    if isinstance(value, (tuple, list)):
-        items = [returned(ctx, v) for v in value]
-        return tuple(items) if isinstance(value, tuple) else items
-    if not isinstance(value, Tile) or _is_whole_hbm(value.view):
-        return value
-    from klr.tracer.nki.isa_ops import dma
-    from klr.tracer.nki.lang import _hbm_tensor
-
-    view = value.view
-    buf = _hbm_tensor(ctx, view.shape, 0, view.dtype, Memory.hbm, None, hint=f"{view.tensor.name}_out")
-    where = view.buf.memory.name if not view.buf.memory.is_hbm else "part of an HBM tensor"
-    ctx.warn(f"the kernel returns '{view.tensor.name}' ({where}); it is copied into the new HBM "
-             f"output '{buf.tensor.name}'")
-    dma(ctx, root_view(buf), view)
-    return Tile(root_view(buf))
-
-
-def _is_whole_hbm(view: View) -> bool:
-    return (view.buf.memory.is_hbm and view.offset == 0 and is_contiguous(view)
-            and _product(view.shape) == view.buf.size)
-
-
-def output_of(value: Value) -> TensorName | None:
-    """The HBM tensor a returned value denotes, or None when the value is not a tensor."""
-    if not isinstance(value, Tile):
-        return None
-    view = value.view
-    if not view.buf.memory.is_hbm:
-        raise TraceError(f"a kernel must return HBM tensors, but '{view.tensor.name}' is in "
-                         f"{view.buf.memory.name}")
-    if not (view.offset == 0 and is_contiguous(view) and _product(view.shape) == view.buf.size):
-        raise TraceError(f"a kernel must return whole tensors, not a view of '{view.tensor.name}'")
-    return view.tensor
