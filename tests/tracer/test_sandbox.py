@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from klr.errors import TraceError
 import klr.tracer.nki  # noqa: F401  (its builtins and host functions are listed too)
+from klr.errors import TraceError
 from klr.tracer import host, pymethods, registry
 from klr.tracer.values import TraceObject
 from tests.tracer.util import error_of, run_ctx, run_src, trace_src, where
