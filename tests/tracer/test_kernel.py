@@ -200,3 +200,19 @@ def test_prints_are_recorded_per_core(tmp_path: Path) -> None:
     src = HEADER + "X = 3\nprint('global', X)\n\ndef kernel():\n    print('in kernel', X)\n"
     res = trace_src(tmp_path, src, lnc=2)
     assert [m.message for m in res.messages] == ["in kernel 3", "in kernel 3"]
+
+
+def test_the_driver_takes_its_library(tmp_path: Path) -> None:
+    """The driver knows no kernel language: with the Python library alone a tensor argument
+    is an error (the NKI library makes it an HBM input tensor)."""
+    import numpy as np
+
+    from klr.tracer import kernel as driver
+    from klr.tracer.library import PYTHON
+
+    py = gather_src(tmp_path, HEADER + "def kernel(x):\n    nki._test.emit(1)\n",
+                    args=(np.zeros((4, 4), np.float32),))
+    with pytest.raises(TraceError) as info:
+        driver.trace(py, library=PYTHON)
+    assert info.value.message == "kernel argument 'x' is a tensor, which Python code alone cannot take"
+    assert [t.name for t in trace(py).kernel.inputs] == ["x"]

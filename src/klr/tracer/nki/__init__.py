@@ -5,7 +5,7 @@ hook the tracer's driver takes (``klr.tracer.nki.library``): ``klr.tracer.trace`
 it. See docs/nki.md and docs/architecture.md for the modules and their order.
 """
 
-from klr.tracer.nki import allocation, compute, consts, isa, isa_extra, isa_more, lang, tensors  # noqa: F401
+from klr.tracer.nki import builtins, consts, hostarrays  # noqa: F401  (they register the builtins)
 from klr.tracer.nki.library import LIBRARY, NkiLibrary, detect_dialect
 
 __all__ = ["LIBRARY", "NkiLibrary", "detect_dialect"]

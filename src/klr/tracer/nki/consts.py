@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from klr.core import AccumCmd, ActivationFunc, AluOp, Engine, MatmulPerfMode, Memory
 from klr.dtypes import NKI_NAMES, Dtype, nki_name
-from klr.tracer.registry import BuiltinFn, Dialect, constant, kernel_constant
+from klr.tracer.registry import BuiltinFn, Dialect, builtin, constant, kernel_constant
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
@@ -293,3 +293,18 @@ def _sbuf_available(ctx: Ctx) -> Value:
 
 
 _register()
+
+
+# --- constant builtins -----------------------------------------------------------------------
+
+
+@builtin("nki.language." + "constants.sizeinbytes", dialect=Dialect.both)
+def sizeinbytes(ctx: Ctx, dtype: Value) -> Value:
+    """The size of one element of ``dtype`` in bytes."""
+    return dtype_of(ctx, dtype).size
+
+
+@builtin("nki.isa." + "get_nc_version", dialect=Dialect.both)
+def get_nc_version(ctx: Ctx) -> Value:
+    """The NeuronCore generation the kernel is traced for (``nisa.nc_version.genN``)."""
+    return ctx.arch

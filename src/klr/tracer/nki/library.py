@@ -19,7 +19,7 @@ from klr.pos import Pos
 from klr.python import ast as A
 from klr.tracer.library import BodyOutputs, Library
 from klr.tracer.nki.emit import check_dims, hbm_tensor
-from klr.tracer.nki.isa_ops import dma
+from klr.tracer.nki.operators import dma
 from klr.tracer.nki.state import State, state
 from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Buf, View, is_contiguous, root_view

@@ -1,8 +1,8 @@
 """One function per Core operator the NKI layer emits, taking views.
 
-These are the only places that build operator payloads. Operands are lowered together by
-``emit.refs`` (so they agree on their leading dimension); ``dtype`` fields carry the
-destination's dtype, as the reference's builtins do.
+These are the only places that build operator payloads, each with keyword arguments. Operands
+are lowered together by ``emit.refs`` (so they agree on their leading dimension); ``dtype``
+fields carry the destination's dtype, as the reference's builtins do.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from klr.core import (
     DmaError,
     DmaSkip,
     Engine,
+    Immediate,
     ImmFloat,
     ImmInt,
     Iota,
@@ -38,14 +39,16 @@ from klr.core import (
     TensorTensor,
     Transpose,
 )
+from klr.dtypes import Dtype
 from klr.errors import TraceError
 from klr.tracer.nki.emit import emit, ref, refs
-from klr.tracer.nki.views import View
+from klr.tracer.nki.index import Affine
+from klr.tracer.nki.views import Box, View
 
 if TYPE_CHECKING:
     from klr.core import Immediate
-    from klr.dtypes import Dtype
     from klr.tracer.context import Ctx
+
 
 SUB_DIMS = (TensorSubDim.X, TensorSubDim.XY, TensorSubDim.XYZ, TensorSubDim.XYZW)
 
@@ -164,3 +167,18 @@ def reciprocal(ctx: Ctx, dst: View, src: View) -> None:
 def vector_transpose(ctx: Ctx, dst: View, src: View, engine: Engine = Engine.dve) -> None:
     d, (s,) = refs(ctx, dst, [src])
     emit(ctx, Transpose(d, s, dst.dtype, engine), [dst])
+
+
+def copy(ctx: Ctx, dst: View, src: View, dtype: Dtype | None = None) -> None:
+    """dst = src: a DMA when either side is in HBM, else a tensor copy."""
+    if dst.buf.memory.is_hbm or src.buf.memory.is_hbm:
+        dma(ctx, dst, src)
+        return
+    d, (s,) = refs(ctx, dst, [src])
+    emit(ctx, NcCopy(d, s, dtype or dst.dtype, Engine.unassigned), [dst])
+
+
+def _affine_pattern(a: Affine, box: Box, par: int | None) -> DataPattern:
+    offset = a.const + sum(c * s for c, (s, _) in zip(a.coefs, box, strict=True))
+    pairs = [(a.coefs[j], box[j][1] - box[j][0]) for j in range(len(box)) if j != par]
+    return data_pattern(offset, 0 if par is None else a.coefs[par], pairs)

@@ -1,192 +1,185 @@
-"""Further ``nki.isa`` and ``nki.language`` builtins: random numbers and dropout, the
-find/replace-8 family, partition shuffles, range and predicate selection, sequence bounds,
-cumulative tensor-scalar scans and gathers.
+"""Selection, search and gathers: ``nl.where``, ``nisa.tensor_copy_predicated``,
+``nisa.affine_select``, ``nisa.range_select``, ``nisa.select_reduce``, the find/replace-8
+family, ``nisa.nc_stream_shuffle``, ``nisa.sequence_bounds``, ``nisa.local_gather`` and
+``nl.gather_flattened``.
 
-The ISA builtins accept both dialects like those of ``klr.tracer.nki.isa``. Where a legacy
-positional call could be mistaken for a destination-passing one (``nc_stream_shuffle`` takes
-``src, dst`` in the legacy API and ``dst, src`` in beta 2), the kernel's dialect decides.
+Where a legacy positional call could be mistaken for a destination-passing one
+(``nc_stream_shuffle`` takes ``src, dst`` in the legacy API and ``dst, src`` in beta 2), the
+kernel's dialect decides.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.core import (
     AccumCmd,
-    Dropout,
-    DropoutThresholdType,
+    AluOp,
     FindIndex8,
     ImmFloat,
     ImmInt,
     MatchReplace8,
+    Memory,
     NcLocalGather,
     NcNGather,
     NcRangeSelect,
-    Rand2,
     SelectReduce,
     SequenceBounds,
-    SetRngSeed,
     Shuffle,
-    TensorScalarCumulative,
-    TensorScalarReverseOps,
 )
 from klr.dtypes import Dtype
-from klr.tracer.nki import isa_ops
-from klr.tracer.nki.arith import Number, result
-from klr.tracer.nki.consts import REDUCE_CMDS, alu_of, dtype_of, enum_of
-from klr.tracer.nki.emit import emit, ref, refs
-from klr.tracer.nki.isa import (
-    UNSET,
-    Args,
-    bind_or_raise,
+from klr.tracer.nki import operators
+from klr.tracer.nki.args import (
     bool_arg,
-    dual,
+    column_arg,
+    float_operand,
+    int_arg,
     no_mask,
     on_chip,
     out_dtype,
+    pairs_arg,
+    reduce_cmd,
     same_size,
-    scalar_operand,
     view_arg,
 )
-from klr.tracer.nki.lang import parse_shape
-from klr.tracer.nki.masks import as_mask, region
+from klr.tracer.nki.consts import alu_of, dtype_of
+from klr.tracer.nki.dialects import UNSET, Args, _by_dialect, _into, dual
+from klr.tracer.nki.emit import emit, ref, refs, tile
+from klr.tracer.nki.index import Affine, Predicate
+from klr.tracer.nki.masks import as_mask, masked, region
+from klr.tracer.nki.operators import (
+    _affine_pattern,
+)
+from klr.tracer.nki.tensors import Number, Tile, result, tile_view
 from klr.tracer.nki.views import Box, View
-from klr.tracer.registry import Binder, Dialect, builtin
+from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
+
 ISA = "nki.isa."
+
+
 NL = "nki.language."
-Write = Callable[["Ctx", View], None]
 
 
-def _into(ctx: Ctx, a: Args, dps: bool, shape: tuple[int, ...], dtype: Dtype, inputs: list[View],
-          write: Write, *, par_axis: int | None = 0, mask: Any = None) -> Value:
-    """Write into ``dst`` (destination passing) or into a new SBUF tile of ``shape``."""
-    if dps:
-        write(ctx, view_arg(ctx, a["dst"], "dst"))
-        return None
-    return result(ctx, shape, out_dtype(ctx, a, dtype), lambda c, d, acc: write(c, d), inputs=inputs,
-                  par_axis=par_axis, mask=mask)
+NP = "numpy."
 
 
-def _float_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object:
-    """A float Immediate for a number, else a [P, 1] tile (as ``scalar_operand``)."""
-    if isinstance(v, Number):
-        return ImmFloat(float(v))
-    return scalar_operand(ctx, v, data, what, fn)
+@builtin(NL + "where", NP + "where", emits=("ncCopy", "memSet", "copyPredicated"), dialect=Dialect.both)
+def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None,
+          mask: Value = None) -> Value:
+    """Element-wise ``x`` where ``condition`` is non-zero, else ``y`` (tiles or numbers)."""
+    cond = tile_view(ctx, condition, "the condition of nl.where")
+    shape = cond.shape
+    for v in (x, y):
+        if isinstance(v, Tile) and v.shape != shape:
+            raise ctx.error(f"nl.where operands must have the condition's shape {list(shape)}, "
+                            f"not {list(v.shape)}")
+        if not isinstance(v, (Tile, *Number)):
+            raise ctx.error(f"nl.where takes tiles or numbers, not {type_name(v)}")
+    if dtype is not None:
+        out_dt = dtype_of(ctx, dtype)
+    else:
+        out_dt = next((v.dtype for v in (x, y) if isinstance(v, Tile)), Dtype.float32)
+    pred = as_mask(ctx, mask)
 
-
-def _col(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> View:
-    """A [P, 1] on-chip tile with one value per partition of ``data``."""
-    col = on_chip(ctx, view_arg(ctx, v, what), what, fn)
-    if col.free_size != 1 or col.partitions != data.partitions:
-        raise ctx.error(f"{fn}: {what} must be a [{data.partitions}, 1] tile, not {list(col.shape)}")
-    return col
-
-
-def _reduce_cmd(ctx: Ctx, v: Value, default: AccumCmd) -> AccumCmd:
-    return default if v is None else enum_of(ctx, v, "reduce_cmd", REDUCE_CMDS, "reduce_cmd")
-
-
-def _by_dialect(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., Any],
-                emits: tuple[str, ...]) -> Callable[[Callable[..., Value]], None]:
-    """Register ``nki.isa.<name>`` choosing the form by ``dst=`` or else the kernel's dialect."""
-    sigs = {True: inspect.signature(beta2), False: inspect.signature(legacy)}
-    binders = {dps: Binder(sig) for dps, sig in sigs.items()}
-    full = ISA + name
-
-    def wrap(impl: Callable[..., Value]) -> None:
-        def entry(ctx: Ctx, *args: Value, **kwargs: Value) -> Value:
-            dps = "dst" in kwargs or ctx.dialect is Dialect.beta2
-            got = binders[dps].bind(args, kwargs)
-            if got is None:
-                got = bind_or_raise(ctx, full, sigs[dps], args, kwargs)
-            for k, v in got.items():
-                if v is UNSET:
-                    raise ctx.error(f"{full}() missing required argument '{k}'")
-            return impl(ctx, got, dps)
-
-        params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_ONLY),
-                  inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
-                  inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)]
-        entry.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        doc = (inspect.getdoc(impl) or "") + (f"\n\nForms: ``{name}{sigs[True]}`` (destination passing); "
-                                              f"``{name}{sigs[False]}`` (legacy).")
-        builtin(full, emits=emits, dialect=Dialect.both, doc=doc)(entry)
-    return wrap
-
-
-# --- random numbers and dropout ------------------------------------------------------------
-
-
-@builtin(NL + "rand", emits=("rand2",), dialect=Dialect.legacy)
-def rand(ctx: Ctx, shape: Value, dtype: Value = None, **kwargs: Value) -> Value:
-    """A new SBUF tile of uniform random values in [0, 1)."""
-    dims, par = parse_shape(ctx, shape)
-    dt = Dtype.float32 if dtype is None else dtype_of(ctx, dtype)
+    def put(c: Ctx, d: View, v: Value, box: Box) -> View:
+        if isinstance(v, Tile):
+            return v.view.box(box)
+        t = tile(c, d.shape, d.dtype, Memory.sbuf, par_axis=d.par_dim)
+        operators.memset(c, t, operators.imm(v, d.dtype))
+        return t
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
-        d, _ = refs(c, dst, [])
-        emit(c, Rand2(d, ImmFloat(0.0), ImmFloat(1.0)), [dst])
-    return result(ctx, dims, dt, fn, par_axis=par)
+        def body(d: View, box: Box) -> None:
+            if isinstance(y, Tile):
+                operators.tensor_copy(c, d, y.view.box(box), d.dtype)
+            else:
+                operators.memset(c, d, operators.imm(y, d.dtype))
+            operators.copy_predicated(c, d, put(c, d, x, box), cond.box(box))
+        masked(c, dst, pred, body)
+    inputs = [cond] + [v.view for v in (x, y) if isinstance(v, Tile)]
+    return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=cond.par_dim, elementwise=True, mask=pred)
 
 
-@builtin(NL + "random_seed", emits=("setRngSeed",), dialect=Dialect.legacy)
-def random_seed(ctx: Ctx, seed: Value, *, mask: Value = None) -> Value:
-    """Seed the random generator from the first element of the on-chip tile ``seed``."""
-    fn = "nl.random_seed"
-    no_mask(ctx, {"mask": mask}, fn)
-    src = on_chip(ctx, view_arg(ctx, seed, "seed"), "seed", fn)
-    emit(ctx, SetRngSeed(ref(ctx, src)))
+def _cp_b2(dst, src, predicate, mask=None, reverse_pred=False, name=None): ...
+
+
+@dual("tensor_copy_predicated", beta2=_cp_b2, emits=("copyPredicated",))
+def tensor_copy_predicated(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Copy ``src`` into ``dst`` where ``predicate`` is non-zero (zero with ``reverse_pred``)."""
+    fn = "nisa.tensor_copy_predicated"
+    no_mask(ctx, a, fn)
+    dst = view_arg(ctx, a["dst"], "dst")
+    src = view_arg(ctx, a["src"], "src")
+    pred = view_arg(ctx, a["predicate"], "predicate")
+    same_size(ctx, dst, src, "src", fn)
+    same_size(ctx, dst, pred, "predicate", fn)
+    operators.copy_predicated(ctx, dst, src, pred, bool_arg(ctx, a["reverse_pred"], "reverse_pred"))
     return None
 
 
-def _dropout(ctx: Ctx, data: View, prob: object, fn: str) -> Write:
-    def write(c: Ctx, dst: View) -> None:
-        same_size(c, dst, data, "data", fn)
-        th = isa_ops.operand(c, prob)
-        d, (s,) = refs(c, dst, [data])
-        emit(c, Dropout(d, s, DropoutThresholdType.DropRate, th, dst.dtype), [dst])  # type: ignore[arg-type]
-    return write
+def _as_b2(dst, pattern, offset=0, channel_multiplier=0, on_true_tile=UNSET,
+           on_false_value=UNSET, cmp_op=None, mask=None, name=None): ...
 
 
-@builtin(NL + "dropout", emits=("dropout",), dialect=Dialect.legacy)
-def nl_dropout(ctx: Ctx, x: Value, rate: Value, *, dtype: Value = None, mask: Value = None) -> Value:
-    """``x`` with each element replaced by 0 with probability ``rate`` (a number or a [P, 1]
-    tile); kept elements are not rescaled."""
-    fn = "nl.dropout"
-    no_mask(ctx, {"mask": mask}, fn)
-    data = on_chip(ctx, view_arg(ctx, x, "x"), "x", fn)
-    prob = _float_operand(ctx, rate, data, "rate", fn)
-    return _into(ctx, {"dtype": dtype}, False, data.shape, data.dtype, [data], _dropout(ctx, data, prob, fn),
-                 par_axis=data.par_dim)
+def _as_legacy(pred, on_true_tile, on_false_value, mask=None, dtype=None): ...
 
 
-def _drop_b2(dst, data, prob, mask=None, name=None): ...
+def _predicate_expr(ctx: Ctx, pred: Value, fn: str) -> tuple[Affine, AluOp]:
+    if not isinstance(pred, Predicate) or pred.never or not pred.atoms:
+        raise ctx.error(f"{fn}: pred must be one affine comparison of index tiles, such as (i_p >= i_f)")
+    atoms = pred.atoms
+    first = atoms[0]
+    if len(atoms) == 2 and all(-x == y for x, y in zip(first.coefs, atoms[1].coefs, strict=True)) \
+            and first.const == -atoms[1].const:
+        op = AluOp.is_equal
+    elif len(atoms) == 1:
+        op = AluOp.is_ge
+    else:
+        raise ctx.error(f"{fn}: pred must be a single comparison, not a conjunction")
+    return Affine(pred.shape, first.coefs, first.const), op
 
 
-def _drop_legacy(data, prob, mask=None, dtype=None): ...
+@dual("affine_select", beta2=_as_b2, legacy=_as_legacy, legacy_tensors=0, emits=("ncAffineSelect",))
+def affine_select(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """``on_true_tile`` where an affine function of the indices compares true with 0, else
+    ``on_false_value``."""
+    fn = "nisa.affine_select"
+    no_mask(ctx, a, fn) if dps else None
+    value = a["on_false_value"]
+    if not isinstance(value, Number):
+        raise ctx.error(f"{fn}: on_false_value must be a number, not {type_name(value)}")
+    on_true = on_chip(ctx, view_arg(ctx, a["on_true_tile"], "on_true_tile"), "on_true_tile", fn)
+    if dps:
+        dst = view_arg(ctx, a["dst"], "dst")
+        same_size(ctx, dst, on_true, "on_true_tile", fn)
+        pattern = operators.data_pattern(int_arg(ctx, a["offset"], "offset"),
+                                       int_arg(ctx, a["channel_multiplier"], "channel_multiplier"),
+                                       pairs_arg(ctx, a["pattern"], fn))
+        cmp = AluOp.is_equal if a["cmp_op"] is None else alu_of(ctx, a["cmp_op"], "cmp_op")
+        operators.affine_select(ctx, dst, pattern, on_true, operators.imm(value, dst.dtype), cmp)
+        return None
+    aff, cmp = _predicate_expr(ctx, a["pred"], fn)
+    rank = on_true.rank
+    if len(aff.shape) > rank:
+        raise ctx.error(f"{fn}: pred of shape {list(aff.shape)} does not fit a {list(on_true.shape)} tile")
+    aff = aff.aligned(rank)
+    pmask = as_mask(ctx, a["mask"])
+    par = on_true.par_dim
 
-
-@dual("dropout", beta2=_drop_b2, legacy=_drop_legacy, legacy_tensors=1, emits=("dropout",))
-def dropout(ctx: Ctx, a: Args, dps: bool) -> Value:
-    """Replace each element of ``data`` by 0 with the drop probability ``prob`` (a number or a
-    [P, 1] tile, per partition)."""
-    fn = "nisa.dropout"
-    no_mask(ctx, a, fn)
-    data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
-    prob = _float_operand(ctx, a["prob"], data, "prob", fn)
-    return _into(ctx, a, dps, data.shape, data.dtype, [data], _dropout(ctx, data, prob, fn),
-                 par_axis=data.par_dim)
-
-
-# --- find and replace the 8 values -----------------------------------------------------------
+    def body_fn(c: Ctx, dst: View, acc: bool) -> None:
+        def body(d: View, box: Box) -> None:
+            operators.affine_select(c, d, _affine_pattern(aff, box, par), on_true.box(box),
+                                  operators.imm(value, d.dtype), cmp)
+        masked(c, dst, pmask, body)
+    return result(ctx, on_true.shape, out_dtype(ctx, a, on_true.dtype), body_fn, inputs=[on_true],
+                  par_axis=par,
+                  elementwise=True, mask=pmask)
 
 
 def _eight(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> View:
@@ -261,12 +254,9 @@ def nc_match_replace8(ctx: Ctx, a: Args, dps: bool) -> Value:
         i = None if idx is None else idx if pred is None else _rows(idx, box, data)
         ir = None if i is None else ref(c, i, write=True)
         d, (s, vv) = refs(c, rows, [src, v])
-        emit(c, MatchReplace8(d, s, vv, isa_ops.imm(imm, Dtype.float32), ir, dst.dtype),
+        emit(c, MatchReplace8(d, s, vv, operators.imm(imm, Dtype.float32), ir, dst.dtype),
              [rows] + ([i] if i is not None else []))
     return _into(ctx, a, dps, data.shape, data.dtype, [data, vals], write, par_axis=data.par_dim, mask=pred)
-
-
-# --- partition shuffle -----------------------------------------------------------------------
 
 
 def _shuffle(ctx: Ctx, dst_v: Value, src_v: Value, shuffle_mask: Value) -> Value:
@@ -304,9 +294,6 @@ def nc_stream_shuffle_b2(ctx: Ctx, dst: Value, src: Value, shuffle_mask: Value, 
     return _shuffle(ctx, dst, src, shuffle_mask)
 
 
-# --- range_select and select_reduce --------------------------------------------------------
-
-
 def _rs_b2(dst, on_true_tile, comp_op0, comp_op1, bound0, bound1, reduce_cmd=None, reduce_res=None,
            reduce_op="max", range_start=0.0, on_false_value=float("-inf"), mask=None, name=None): ...
 
@@ -325,9 +312,10 @@ def range_select(ctx: Ctx, a: Args, dps: bool) -> Value:
     no_mask(ctx, a, fn)
     data = on_chip(ctx, view_arg(ctx, a["on_true_tile"], "on_true_tile"), "on_true_tile", fn)
     op0, op1 = alu_of(ctx, a["comp_op0"], "comp_op0"), alu_of(ctx, a["comp_op1"], "comp_op1")
-    b0, b1 = _col(ctx, a["bound0"], data, "bound0", fn), _col(ctx, a["bound1"], data, "bound1", fn)
-    cmd = _reduce_cmd(ctx, a["reduce_cmd"], AccumCmd.Idle)
-    rres = None if a["reduce_res"] is None else _col(ctx, a["reduce_res"], data, "reduce_res", fn)
+    b0 = column_arg(ctx, a["bound0"], data, "bound0", fn)
+    b1 = column_arg(ctx, a["bound1"], data, "bound1", fn)
+    cmd = reduce_cmd(ctx, a["reduce_cmd"], AccumCmd.Idle)
+    rres = None if a["reduce_res"] is None else column_arg(ctx, a["reduce_res"], data, "reduce_res", fn)
     rop = None if a["reduce_op"] is None else alu_of(ctx, a["reduce_op"], "reduce_op")
     for what in ("range_start", "on_false_value"):
         if not isinstance(a[what], Number):
@@ -360,23 +348,20 @@ def select_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     pred = on_chip(ctx, view_arg(ctx, a["predicate"], "predicate"), "predicate", fn)
     on_true = on_chip(ctx, view_arg(ctx, a["on_true"], "on_true"), "on_true", fn)
     same_size(ctx, on_true, pred, "predicate", fn)
-    on_false = _float_operand(ctx, a["on_false"], on_true, "on_false", fn)
-    rres = None if a["reduce_res"] is None else _col(ctx, a["reduce_res"], on_true, "reduce_res", fn)
-    cmd = _reduce_cmd(ctx, a["reduce_cmd"], AccumCmd.Idle)
+    on_false = float_operand(ctx, a["on_false"], on_true, "on_false", fn)
+    rres = None if a["reduce_res"] is None else column_arg(ctx, a["reduce_res"], on_true, "reduce_res", fn)
+    cmd = reduce_cmd(ctx, a["reduce_cmd"], AccumCmd.Idle)
     rop = alu_of(ctx, a["reduce_op"], "reduce_op")
     rev = bool_arg(ctx, a["reverse_pred"], "reverse_pred")
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, on_true, "on_true", fn)
-        f = isa_ops.operand(c, on_false)
+        f = operators.operand(c, on_false)
         r = None if rres is None else ref(c, rres, write=True)
         d, (p, t) = refs(c, dst, [pred, on_true])
         emit(c, SelectReduce(d, p, t, f, r, cmd, rop, rev, dst.dtype),  # type: ignore[arg-type]
              [dst] + ([rres] if rres is not None else []))
     return _into(ctx, a, dps, on_true.shape, on_true.dtype, [pred, on_true], write, par_axis=on_true.par_dim)
-
-
-# --- sequence bounds -------------------------------------------------------------------------
 
 
 def _sb_b2(dst, segment_ids, dtype=None, name=None): ...
@@ -401,43 +386,6 @@ def sequence_bounds(ctx: Ctx, a: Args, dps: bool) -> Value:
         emit(c, SequenceBounds(d, s, dtype or dst.dtype), [dst])
     shape = (ids.partitions, 2, ids.free_size)
     return _into(ctx, a, dps, shape, dtype or ids.dtype, [ids], write)
-
-
-# --- tensor_scalar_cumulative ------------------------------------------------------------------
-
-
-def _tsc_b2(dst, src, op0, op1, imm0, imm1=None, reduce_cmd=None, mask=None, name=None): ...
-
-
-def _tsc_legacy(src, op0, op1, imm0, imm1=None, reduce_cmd=None, mask=None, dtype=None): ...
-
-
-@_by_dialect("tensor_scalar_cumulative", beta2=_tsc_b2, legacy=_tsc_legacy,
-             emits=("tensorScalarCumulative",))
-def tensor_scalar_cumulative(ctx: Ctx, a: Args, dps: bool) -> Value:
-    """A running ``reg = (src[i] op0 imm0) op1 reg`` along each partition, from 0/1/-inf/+inf
-    (reset_reduce), the accumulator (reduce) or ``imm1`` (load_reduce)."""
-    fn = "nisa.tensor_scalar_cumulative"
-    no_mask(ctx, a, fn)
-    src = on_chip(ctx, view_arg(ctx, a["src"], "src"), "src", fn)
-    op0, op1 = alu_of(ctx, a["op0"], "op0"), alu_of(ctx, a["op1"], "op1")
-    s0 = scalar_operand(ctx, a["imm0"], src, "imm0", fn)
-    s1 = None if a["imm1"] is None else scalar_operand(ctx, a["imm1"], src, "imm1", fn)
-    cmd = _reduce_cmd(ctx, a["reduce_cmd"], AccumCmd.ZeroAccumulate)
-    if cmd is AccumCmd.LoadAccumulate and s1 is None:
-        raise ctx.error(f"{fn}: reduce_cmd load_reduce needs imm1, the starting value")
-
-    def write(c: Ctx, dst: View) -> None:
-        same_size(c, dst, src, "src", fn)
-        o0 = isa_ops.operand(c, s0)
-        o1 = None if s1 is None else isa_ops.operand(c, s1)
-        d, (x,) = refs(c, dst, [src])
-        emit(c, TensorScalarCumulative(d, x, op0, op1, o0, o1, cmd, TensorScalarReverseOps.none,  # type: ignore[arg-type]
-                                       dst.dtype), [dst])
-    return _into(ctx, a, dps, src.shape, src.dtype, [src], write, par_axis=src.par_dim)
-
-
-# --- gathers ---------------------------------------------------------------------------------
 
 
 def _lg_b2(dst, src_buffer, index, num_elem_per_idx=1, num_valid_indices=None, mask=None, name=None): ...

@@ -1,0 +1,145 @@
+"""What builtins make of their arguments: tensors, per-partition scalars, shapes, flags, enums.
+
+Each conversion raises a TraceError at the call naming the builtin and the parameter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from klr.core import (
+    AccumCmd,
+    ImmFloat,
+)
+from klr.dtypes import Dtype
+from klr.tracer.nki import operators
+from klr.tracer.nki.consts import REDUCE_CMDS, dtype_of, enum_of
+from klr.tracer.nki.tensors import Number, Tile
+from klr.tracer.nki.views import View
+from klr.tracer.show import describe
+from klr.tracer.values import Value, type_name
+
+if TYPE_CHECKING:
+    from klr.tracer.context import Ctx
+
+Args = dict[str, Value]
+"""A builtin's arguments by parameter name, as the dialect forms bind them (dialects.py)."""
+
+
+class ParDim(int):
+    """``nl.par_dim(n)``: marks the partition dimension of a shape (an int otherwise)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"par_dim({int(self)})"
+
+
+def parse_shape(ctx: Ctx, shape: Value, what: str = "shape") -> tuple[tuple[int, ...], int]:
+    """Dimensions and the partition axis of a shape argument (a ``par_dim`` marks it)."""
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not shape:
+        raise ctx.error(f"{what} must be a non-empty tuple of integers, not {describe(shape)}")
+    dims = []
+    par = 0
+    marked = 0
+    for i, d in enumerate(shape):
+        if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
+            raise ctx.error(f"{what} must hold positive integers, not {list(shape)}")
+        if isinstance(d, ParDim):
+            par = i
+            marked += 1
+        dims.append(int(d))
+    if marked > 1:
+        raise ctx.error(f"{what} marks more than one dimension with par_dim")
+    return tuple(dims), par
+
+
+def name_arg(ctx: Ctx, name: Value) -> str | None:
+    if name is None or name == "":
+        return None
+    if not isinstance(name, str):
+        raise ctx.error(f"name must be a string, not {type_name(name)}")
+    return name
+
+
+def view_arg(ctx: Ctx, v: Value, what: str) -> View:
+    if isinstance(v, Tile):
+        return v.view
+    raise ctx.error(f"{what} must be a tensor, not {type_name(v)}")
+
+
+def on_chip(ctx: Ctx, v: View, what: str, fn: str) -> View:
+    if v.buf.memory.is_hbm:
+        raise ctx.error(f"{fn}: {what} '{v.tensor.name}' is in HBM; engines read and write SBUF or PSUM")
+    return v
+
+
+def same_size(ctx: Ctx, dst: View, src: View, what: str, fn: str) -> None:
+    if dst.partitions != src.partitions or dst.free_size != src.free_size:
+        raise ctx.error(f"{fn}: {what} of shape {list(src.shape)} does not match dst of shape "
+                        f"{list(dst.shape)}")
+
+
+def scalar_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object:
+    """An Immediate for a number, or the [P, 1] view of a per-partition column tile."""
+    if isinstance(v, Number):
+        return operators.imm(v, data.dtype)
+    if isinstance(v, Tile):
+        col = on_chip(ctx, v.view, what, fn)
+        if col.free_size != 1 or col.partitions != data.partitions:
+            raise ctx.error(f"{fn}: {what} must be a number or a [{data.partitions}, 1] tile, "
+                            f"not {list(col.shape)}")
+        return col
+    raise ctx.error(f"{fn}: {what} must be a number or a tile, not {type_name(v)}")
+
+
+def no_mask(ctx: Ctx, args: Args, fn: str) -> None:
+    if args.get("mask") not in (None, True):  # a Python True (a tile-level condition) masks nothing
+        raise ctx.error(f"{fn}: the mask parameter is not supported")
+
+
+def out_dtype(ctx: Ctx, args: Args, default: Dtype) -> Dtype:
+    d = args.get("dtype")
+    return dtype_of(ctx, d) if d is not None else default
+
+
+def bool_arg(ctx: Ctx, v: Value, what: str) -> bool:
+    if not isinstance(v, bool):
+        raise ctx.error(f"{what} must be True or False, not {describe(v)}")
+    return v
+
+
+def pairs_arg(ctx: Ctx, pattern: Value, fn: str) -> list[tuple[int, int]]:
+    ok = isinstance(pattern, (tuple, list)) and all(
+        isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(x, int) and not isinstance(x, bool)
+                                                             for x in p) for p in pattern)
+    if not ok:
+        raise ctx.error(f"{fn}: pattern must be a list of [step, num] integer pairs")
+    return [(p[0], p[1]) for p in pattern]
+
+
+def int_arg(ctx: Ctx, v: Value, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ctx.error(f"{what} must be an integer, not {describe(v)}")
+    return v
+
+
+def float_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object:
+    """A float Immediate for a number, else a [P, 1] tile (as ``scalar_operand``)."""
+    if isinstance(v, Number):
+        return ImmFloat(float(v))
+    return scalar_operand(ctx, v, data, what, fn)
+
+
+def column_arg(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> View:
+    """A [P, 1] on-chip tile with one value per partition of ``data``."""
+    col = on_chip(ctx, view_arg(ctx, v, what), what, fn)
+    if col.free_size != 1 or col.partitions != data.partitions:
+        raise ctx.error(f"{fn}: {what} must be a [{data.partitions}, 1] tile, not {list(col.shape)}")
+    return col
+
+
+def reduce_cmd(ctx: Ctx, v: Value, default: AccumCmd) -> AccumCmd:
+    return default if v is None else enum_of(ctx, v, "reduce_cmd", REDUCE_CMDS, "reduce_cmd")
