@@ -1,20 +1,32 @@
-"""The two dialect forms of an ``nki.isa`` builtin.
+"""The two dialect forms of an ``nki.isa`` builtin, and the one decorator that registers them.
+
+::
+
+    @isa("tensor_copy", beta2=form("dst", "src", mask=None, dtype=None, engine=None, name=None),
+         legacy=form("src", mask=None, dtype=None, engine=None), legacy_tensors=1, emits=("ncCopy",))
+    def tensor_copy(ctx: Ctx, a: Args, dps: bool) -> Value: ...
 
 The form is decided per call: a ``dst`` argument (by keyword, or as an extra leading tensor
-beyond what the legacy form takes) selects the beta 2 destination-passing form, whose
-parameters, order and defaults are the reference's (``KLR/Trace/ISA.lean``); otherwise the
-call is the legacy value-returning form (``t = nisa.exp...``), which allocates its result.
-Each builtin declares both signatures as Python stubs and binds the call to one of them.
+beyond the ``legacy_tensors`` the legacy form takes) selects the beta 2 destination-passing
+form, whose parameters, order and defaults are the reference's (``KLR/Trace/ISA.lean``);
+otherwise the call is the legacy value-returning form (``t = nisa.exp...``), which allocates
+its result. Where a positional call cannot tell (``legacy_tensors=None``), the kernel's dialect
+decides. The implementation gets the arguments bound to the chosen form by name and whether it
+is destination passing; ``into`` writes its result into ``dst`` or a new tile accordingly.
+
+``isa`` returns the function it registers: ``nc_matmul(ctx, stationary=a, moving=b)`` calls the
+builtin as a kernel would (after the registry's argument checks, which a direct call skips).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.dtypes import Dtype
 from klr.tracer.nki.args import Args, out_dtype, view_arg
+from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.tensors import Tile, result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Binder, Dialect, builtin
@@ -23,8 +35,14 @@ from klr.tracer.values import Value
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
+__all__ = ["ISA", "UNSET", "Impl", "Write", "bind_or_raise", "form", "into", "isa"]
 
 ISA = "nki.isa."
+
+Impl = Callable[["Ctx", Args, bool], Value]
+"""A dual-form builtin's implementation: (ctx, bound arguments, destination passing?)."""
+Write = Callable[["Ctx", View], None]
+"""Writes an operation's result into a destination view."""
 
 
 class _Unset:
@@ -32,15 +50,22 @@ class _Unset:
         return "<required>"
 
 
-UNSET: Any = _Unset()
-"""Default of a parameter that one form requires (the binder checks it)."""
+UNSET: object = _Unset()
+"""The default of a parameter one form requires although an earlier one has a default (the
+binder checks it), and of the other form's parameters in the registered union signature."""
 
 
+def form(*required: str, **defaults: object) -> inspect.Signature:
+    """The signature of one form: its required parameters, then those with defaults, in order."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature([inspect.Parameter(n, kind) for n in required]
+                             + [inspect.Parameter(n, kind, default=d) for n, d in defaults.items()])
 
 
-def _pick(args: tuple[Value, ...], kwargs: dict[str, Value], legacy_tensors: int | None) -> bool:
-    """True for the destination-passing form."""
-    if legacy_tensors is None or "dst" in kwargs:
+def _pick(args: tuple[Value, ...], kwargs: dict[str, Value], legacy_tensors: int) -> bool:
+    """True for the destination-passing form: ``dst=``, or more leading tensors than the legacy
+    form takes."""
+    if "dst" in kwargs:
         return True
     run = 0
     for a in args:
@@ -50,31 +75,40 @@ def _pick(args: tuple[Value, ...], kwargs: dict[str, Value], legacy_tensors: int
     return run > legacy_tensors
 
 
-def dual(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., Any] | None = None,
-         legacy_tensors: int | None = None,
-         emits: tuple[str, ...] = ()) -> Callable[[Callable[..., Value]], None]:
-    """Register ``nki.isa.<name>``; ``impl(ctx, args, dps)`` gets the bound arguments."""
+def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None = None,
+        legacy_tensors: int | None = None,
+        emits: tuple[str, ...] = ()) -> Callable[[Impl], Callable[..., Value]]:
+    """Register ``nki.isa.<name>`` with its destination-passing form and, when it has one, its
+    legacy form; return the registered function."""
     full = ISA + name
-    sigs = {True: inspect.signature(beta2), False: inspect.signature(legacy) if legacy else None}
-    binders = {dps: Binder(sig) for dps, sig in sigs.items() if sig is not None}
+    binders = {True: Binder(beta2)} | ({} if legacy is None else {False: Binder(legacy)})
 
-    def wrap(impl: Callable[..., Value]) -> None:
+    def wrap(impl: Impl) -> Callable[..., Value]:
         def entry(ctx: Ctx, *args: Value, **kwargs: Value) -> Value:
-            dps = legacy is None or _pick(args, kwargs, legacy_tensors)
-            got = binders[dps].bind(args, kwargs)
+            if legacy is None:
+                dps = True
+            elif legacy_tensors is None:
+                dps = "dst" in kwargs or ctx.dialect is Dialect.beta2
+            else:
+                dps = _pick(args, kwargs, legacy_tensors)
+            binder = binders[dps]
+            got = binder.bind(args, kwargs)
             if got is None:
-                got = bind_or_raise(ctx, full, binders[dps].signature, args, kwargs)
+                got = bind_or_raise(ctx, full, binder.signature, args, kwargs)
             for k, v in got.items():
                 if v is UNSET:
                     raise ctx.error(f"{full}() missing required argument '{k}'")
             return impl(ctx, got, dps)
 
-        entry.__signature__ = _union(inspect.signature(beta2), sigs[False])  # type: ignore[attr-defined]
-        forms = [f"``{name}{sigs[True]}`` (destination passing)"]
-        if sigs[False] is not None:
-            forms.append(f"``{name}{sigs[False]}`` (legacy, returns the result)")
-        doc = (inspect.getdoc(impl) or "") + "\n\nForms: " + "; ".join(forms) + "."
-        builtin(full, emits=emits, dialect=Dialect.both, doc=doc)(entry)
+        forms = [f"``{name}{beta2}`` (destination passing)"]
+        if legacy is not None:
+            forms.append(f"``{name}{legacy}`` (legacy, returns the result)")
+        entry.__name__ = entry.__qualname__ = impl.__name__
+        entry.__doc__ = (inspect.getdoc(impl) or "") + "\n\nForms: " + "; ".join(forms) + "."
+        entry.__signature__ = _union(beta2, legacy)  # type: ignore[attr-defined]  # read by inspect
+        entry.__wrapped__ = impl  # type: ignore[attr-defined]  # the implementation, for tests
+        return builtin(full, emits=emits, dialect=Dialect.both)(entry)
+
     return wrap
 
 
@@ -106,49 +140,10 @@ def _union(b2: inspect.Signature, lg: inspect.Signature | None) -> inspect.Signa
     return inspect.Signature(params)
 
 
-def _by_dialect(name: str, *, beta2: Callable[..., Any], legacy: Callable[..., Any],
-                emits: tuple[str, ...]) -> Callable[[Callable[..., Value]], None]:
-    """Register ``nki.isa.<name>`` choosing the form by ``dst=`` or else the kernel's dialect."""
-    sigs = {True: inspect.signature(beta2), False: inspect.signature(legacy)}
-    binders = {dps: Binder(sig) for dps, sig in sigs.items()}
-    full = ISA + name
-
-    def wrap(impl: Callable[..., Value]) -> None:
-        def entry(ctx: Ctx, *args: Value, **kwargs: Value) -> Value:
-            dps = "dst" in kwargs or ctx.dialect is Dialect.beta2
-            got = binders[dps].bind(args, kwargs)
-            if got is None:
-                got = bind_or_raise(ctx, full, sigs[dps], args, kwargs)
-            for k, v in got.items():
-                if v is UNSET:
-                    raise ctx.error(f"{full}() missing required argument '{k}'")
-            return impl(ctx, got, dps)
-
-        params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_ONLY),
-                  inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
-                  inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)]
-        entry.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        doc = (inspect.getdoc(impl) or "") + (f"\n\nForms: ``{name}{sigs[True]}`` (destination passing); "
-                                              f"``{name}{sigs[False]}`` (legacy).")
-        builtin(full, emits=emits, dialect=Dialect.both, doc=doc)(entry)
-    return wrap
-
-
-def _dps_or_result(ctx: Ctx, a: Args, dps: bool, shape: tuple[int, ...], dtype: Dtype, inputs: list[View],
-                   write: Callable[[Ctx, View], None]) -> Value:
-    """Write into ``dst`` (destination passing) or into a new SBUF tile of ``shape``."""
-    if dps:
-        write(ctx, view_arg(ctx, a["dst"], "dst"))
-        return None
-    return result(ctx, shape, out_dtype(ctx, a, dtype), lambda c, d, acc: write(c, d), inputs=inputs)
-
-
-Write = Callable[["Ctx", View], None]
-
-
-def _into(ctx: Ctx, a: Args, dps: bool, shape: tuple[int, ...], dtype: Dtype, inputs: list[View],
-          write: Write, *, par_axis: int | None = 0, mask: Any = None) -> Value:
-    """Write into ``dst`` (destination passing) or into a new SBUF tile of ``shape``."""
+def into(ctx: Ctx, a: Args, dps: bool, shape: tuple[int, ...], dtype: Dtype, inputs: list[View],
+         write: Write, *, par_axis: int | None = 0, mask: Predicate | None = None) -> Value:
+    """Write into ``dst`` (destination passing, returning None) or into a new SBUF tile of
+    ``shape`` (``dtype`` unless the call's ``dtype=`` says otherwise), returned."""
     if dps:
         write(ctx, view_arg(ctx, a["dst"], "dst"))
         return None

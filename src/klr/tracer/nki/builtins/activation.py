@@ -21,9 +21,18 @@ from klr.core import (
 from klr.dtypes import Dtype
 from klr.tracer import ops
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import no_mask, on_chip, out_dtype, reduce_cmd, same_size, scalar_operand, view_arg
+from klr.tracer.nki.args import (
+    Args,
+    no_mask,
+    on_chip,
+    out_dtype,
+    reduce_cmd,
+    same_size,
+    scalar_operand,
+    view_arg,
+)
 from klr.tracer.nki.consts import activation_of, alu_of, dtype_of
-from klr.tracer.nki.dialects import Args, dual
+from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.masks import as_mask, box_column, boxed, masked, region
@@ -84,18 +93,20 @@ def _scalar(ctx: Ctx, name: str, fn: Callable[[float], float] | None, x: Value) 
         raise ctx.error(f"nl.{name}(): {e}") from None
 
 
-def _activation_builtin(name: str, func: ActivationFunc, py: Callable[[float], float] | None) -> None:
+def _activation_builtin(name: str, func: ActivationFunc,
+                        py: Callable[[float], float] | None) -> Callable[..., Value]:
     def impl(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
         if isinstance(x, Number):
             return _scalar(ctx, name, py, x)
         return unary_activation(ctx, func, x, dtype=dtype, mask=mask, name=f"nl.{name}")
     impl.__doc__ = f"Element-wise ``{name}`` of a tile on the activation engine."
     aliases = (NP + name,) if name in _NUMPY_ACTIVATIONS else ()
-    builtin(NL + name, *aliases, emits=("ncActivate",), dialect=Dialect.both)(impl)
+    impl.__name__ = name
+    return builtin(NL + name, *aliases, emits=("ncActivate",), dialect=Dialect.both)(impl)
 
 
-for _act, (_func, _fn) in _ACTIVATIONS.items():
-    _activation_builtin(_act, _func, _fn)
+ACTIVATIONS = {name: _activation_builtin(name, func, py) for name, (func, py) in _ACTIVATIONS.items()}
+"""The activation-engine functions by name (``ACTIVATIONS["exp"]`` is ``nl.exp``)."""
 
 
 @builtin(NL + "cos", NP + "cos", emits=("tensorScalar", "ncActivate"), dialect=Dialect.both)
@@ -116,14 +127,6 @@ def cos(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value
     return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
 
 
-def _act_b2(dst, op, data, bias=None, scale=1.0, reduce_op=None, reduce_res=None,
-            reduce_cmd=None, mask=None, name=None): ...
-
-
-def _act_legacy(op, data, bias=None, scale=1.0, mask=None, dtype=None, reduce_op=None,
-                reduce_res=None, reduce_cmd=None): ...
-
-
 def _act_operands(ctx: Ctx, a: Args, data: View,
                   fn: str) -> tuple[object, View | None, AluOp | None, View | None]:
     scale = a["scale"]
@@ -141,7 +144,12 @@ def _act_operands(ctx: Ctx, a: Args, data: View,
     return sc, bias, rop, rres
 
 
-@dual("activation", beta2=_act_b2, legacy=_act_legacy, legacy_tensors=0, emits=("ncActivate",))
+@isa("activation",
+     beta2=form("dst", "op", "data", bias=None, scale=1.0, reduce_op=None, reduce_res=None, reduce_cmd=None,
+                mask=None, name=None),
+     legacy=form("op", "data", bias=None, scale=1.0, mask=None, dtype=None, reduce_op=None, reduce_res=None,
+                 reduce_cmd=None),
+     legacy_tensors=0, emits=("ncActivate",))
 def activation(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``op(data * scale + bias)`` on the activation engine; optionally also reduces each
     partition's results into ``reduce_res``."""
@@ -183,15 +191,11 @@ def rows_only(ctx: Ctx, pred: Predicate | None, data: View, fn: str) -> None:
         raise ctx.error(f"{fn}: with reduce_res, a mask may only select partitions (such as i_p < n)")
 
 
-def _actr_b2(dst, op, data, reduce_op=None, reduce_res=None, bias=None, scale=1.0,
-             mask=None, name=None): ...
-
-
-def _actr_legacy(op, data, reduce_op=None, reduce_res=None, bias=None, scale=1.0,
-                 mask=None, dtype=None): ...
-
-
-@dual("activation_reduce", beta2=_actr_b2, legacy=_actr_legacy, legacy_tensors=0, emits=("activationReduce",))
+@isa("activation_reduce",
+     beta2=form("dst", "op", "data", reduce_op=None, reduce_res=None, bias=None, scale=1.0, mask=None,
+                name=None),
+     legacy=form("op", "data", reduce_op=None, reduce_res=None, bias=None, scale=1.0, mask=None, dtype=None),
+     legacy_tensors=0, emits=("activationReduce",))
 def activation_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``op(data * scale + bias)``, reducing each partition's results with ``reduce_op`` into
     ``reduce_res``."""

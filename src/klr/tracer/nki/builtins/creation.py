@@ -15,9 +15,9 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import ParDim, name_arg, no_mask, parse_shape, view_arg
+from klr.tracer.nki.args import Args, ParDim, name_arg, no_mask, parse_shape, view_arg
 from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of, engine_of, memory_of
-from klr.tracer.nki.dialects import Args, dual
+from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import alloc, hbm_tensor
 from klr.tracer.nki.hostarrays import HostArray, host_array
 from klr.tracer.nki.masks import as_mask, masked
@@ -181,13 +181,10 @@ def broadcast_to_(ctx: Ctx, x: Value, shape: Value, dtype: Value = None) -> Valu
     return broadcast_to(ctx, x, shape, dtype)
 
 
-def _ms_b2(dst, value, mask=None, engine=None, name=None): ...
-
-
-def _ms_legacy(shape, value, dtype, mask=None, engine=None): ...
-
-
-@dual("memset", beta2=_ms_b2, legacy=_ms_legacy, legacy_tensors=0, emits=("memSet",))
+@isa("memset",
+     beta2=form("dst", "value", mask=None, engine=None, name=None),
+     legacy=form("shape", "value", "dtype", mask=None, engine=None),
+     legacy_tensors=0, emits=("memSet",))
 def memset(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Fill a tile with a constant."""
     fn = "nisa.memset"

@@ -22,6 +22,7 @@ from klr.dtypes import Dtype
 from klr.tracer import ops
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import (
+    Args,
     bool_arg,
     no_mask,
     on_chip,
@@ -31,7 +32,7 @@ from klr.tracer.nki.args import (
     view_arg,
 )
 from klr.tracer.nki.consts import alu_of, engine_of
-from klr.tracer.nki.dialects import Args, _dps_or_result, dual
+from klr.tracer.nki.dialects import form, into, isa
 from klr.tracer.nki.emit import emit, refs
 from klr.tracer.nki.masks import as_mask, boxed, masked
 from klr.tracer.nki.promotion import promote
@@ -79,7 +80,8 @@ _BINARY: dict[str, tuple[AluOp, bool, str | Callable[[Any, Any], Any] | None]] =
 }
 
 
-def _binary_builtin(name: str, op: AluOp, numpy: bool, py: str | Callable[[Any, Any], Any] | None) -> None:
+def _binary_builtin(name: str, op: AluOp, numpy: bool,
+                    py: str | Callable[[Any, Any], Any] | None) -> Callable[..., Value]:
     def impl(ctx: Ctx, x: Value, y: Value, *, dtype: Value = None, mask: Value = None) -> Value:
         if isinstance(x, Number) and isinstance(y, Number) and py is not None:
             if isinstance(py, str):
@@ -91,11 +93,12 @@ def _binary_builtin(name: str, op: AluOp, numpy: bool, py: str | Callable[[Any, 
         return binary(ctx, op, x, y, dtype=dtype, mask=mask, name=f"nl.{name}")
     impl.__doc__ = f"Element-wise ``{name}`` of two tiles, or a tile and a number ({op.name})."
     aliases = (NP + name,) if numpy else ()
-    builtin(NL + name, *aliases, emits=("tensorTensor", "tensorScalar"), dialect=Dialect.both)(impl)
+    impl.__name__ = name
+    return builtin(NL + name, *aliases, emits=("tensorTensor", "tensorScalar"), dialect=Dialect.both)(impl)
 
 
-for _name, (_op, _np, _py) in _BINARY.items():
-    _binary_builtin(_name, _op, _np, _py)
+BINARY = {name: _binary_builtin(name, op, numpy, py) for name, (op, numpy, py) in _BINARY.items()}
+"""The binary element-wise functions by name (``BINARY["add"]`` is ``nl.add``)."""
 
 
 @builtin(NL + "negative", NP + "negative", emits=("tensorScalar",), dialect=Dialect.both)
@@ -122,13 +125,10 @@ def logical_not(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) 
     return unary_alu(ctx, AluOp.is_equal, x, 0, dtype=dtype, mask=mask, name="nl.logical_not")
 
 
-def _tt_b2(dst, data1, data2, op, mask=None, engine=None, name=None): ...
-
-
-def _tt_legacy(data1, data2, op, dtype=None, mask=None, engine=None): ...
-
-
-@dual("tensor_tensor", beta2=_tt_b2, legacy=_tt_legacy, legacy_tensors=2, emits=("tensorTensor",))
+@isa("tensor_tensor",
+     beta2=form("dst", "data1", "data2", "op", mask=None, engine=None, name=None),
+     legacy=form("data1", "data2", "op", dtype=None, mask=None, engine=None),
+     legacy_tensors=2, emits=("tensorTensor",))
 def tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Element-wise ``data1 op data2`` on a compute engine."""
     fn = "nisa.tensor_tensor"
@@ -146,15 +146,12 @@ def tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
     return binary(ctx, op, a["data1"], a["data2"], dtype=a["dtype"], mask=a["mask"], name=fn, engine=engine)
 
 
-def _ts_b2(dst, data, op0, operand0, reverse0=False, op1=None, operand1=None,
-           reverse1=False, mask=None, engine=None, name=None): ...
-
-
-def _ts_legacy(data, op0, operand0, reverse0=False, op1=None, operand1=None,
-               reverse1=False, dtype=None, mask=None, engine=None): ...
-
-
-@dual("tensor_scalar", beta2=_ts_b2, legacy=_ts_legacy, legacy_tensors=1, emits=("tensorScalar",))
+@isa("tensor_scalar",
+     beta2=form("dst", "data", "op0", "operand0", reverse0=False, op1=None, operand1=None, reverse1=False,
+                mask=None, engine=None, name=None),
+     legacy=form("data", "op0", "operand0", reverse0=False, op1=None, operand1=None, reverse1=False,
+                 dtype=None, mask=None, engine=None),
+     legacy_tensors=1, emits=("tensorScalar",))
 def tensor_scalar(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``(data op0 operand0) op1 operand1``; operands are numbers or per-partition [P, 1] tiles."""
     fn = "nisa.tensor_scalar"
@@ -190,16 +187,12 @@ def tensor_scalar(ctx: Ctx, a: Args, dps: bool) -> Value:
                   elementwise=True, mask=pred)
 
 
-def _stt_b2(dst, data, op0, operand0, op1, operand1, reverse0=False, reverse1=False, mask=None,
-            name=None): ...
-
-
-def _stt_legacy(data, op0, operand0, op1, operand1, reverse0=False, reverse1=False, dtype=None,
-                mask=None): ...
-
-
-@dual("scalar_tensor_tensor", beta2=_stt_b2, legacy=_stt_legacy, legacy_tensors=1,
-      emits=("ncScalarTensorTensor",))
+@isa("scalar_tensor_tensor",
+     beta2=form("dst", "data", "op0", "operand0", "op1", "operand1", reverse0=False, reverse1=False,
+                mask=None, name=None),
+     legacy=form("data", "op0", "operand0", "op1", "operand1", reverse0=False, reverse1=False, dtype=None,
+                 mask=None),
+     legacy_tensors=1, emits=("ncScalarTensorTensor",))
 def scalar_tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``(data op0 operand0) op1 operand1``: operand0 a number or [P, 1] tile, operand1 a tile
     of data's shape."""
@@ -219,16 +212,13 @@ def scalar_tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
         o0 = operators.operand(c, s0)
         d, (x, y) = refs(c, dst, [data, t1])
         emit(c, NcScalarTensorTensor(d, x, o0, y, op0, op1, rev, dst.dtype), [dst])  # type: ignore[arg-type]
-    return _dps_or_result(ctx, a, dps, data.shape, data.dtype, [data, t1], write)
+    return into(ctx, a, dps, data.shape, data.dtype, [data, t1], write)
 
 
-def _rc_b2(dst, data, mask=None, name=None): ...
-
-
-def _rc_legacy(data, dtype=None, mask=None): ...
-
-
-@dual("reciprocal", beta2=_rc_b2, legacy=_rc_legacy, legacy_tensors=1, emits=("reciprocal",))
+@isa("reciprocal",
+     beta2=form("dst", "data", mask=None, name=None),
+     legacy=form("data", dtype=None, mask=None),
+     legacy_tensors=1, emits=("reciprocal",))
 def reciprocal(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Element-wise ``1 / data`` on the vector engine."""
     fn = "nisa.reciprocal"

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import int_arg, pairs_arg, view_arg
+from klr.tracer.nki.args import Args, int_arg, pairs_arg, view_arg
 from klr.tracer.nki.consts import dtype_of
-from klr.tracer.nki.dialects import Args, dual
+from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.index import Affine, IndexTile, Mgrid, arange
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.operators import _affine_pattern
@@ -46,13 +46,10 @@ def ds(ctx: Ctx, start: Value, size: Value) -> Value:
     return slice(start, start + size, 1)
 
 
-def _iota_b2(dst, pattern, offset=0, channel_multiplier=0, name=None): ...
-
-
-def _iota_legacy(expr, dtype, mask=None): ...
-
-
-@dual("iota", beta2=_iota_b2, legacy=_iota_legacy, legacy_tensors=0, emits=("iota",))
+@isa("iota",
+     beta2=form("dst", "pattern", offset=0, channel_multiplier=0, name=None),
+     legacy=form("expr", "dtype", mask=None),
+     legacy_tensors=0, emits=("iota",))
 def iota(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Fill a tile with an affine function of its indices: ``offset + channel_multiplier * p +
     sum(step_i * x_i)`` (legacy: the values of an index expression)."""

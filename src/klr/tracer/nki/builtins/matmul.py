@@ -18,9 +18,9 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import bool_arg, no_mask, out_dtype, view_arg
+from klr.tracer.nki.args import Args, bool_arg, no_mask, out_dtype, view_arg
 from klr.tracer.nki.consts import PERF_MODES, PMAX, PSUM_BANK_BYTES, dtype_of, engine_of, enum_of
-from klr.tracer.nki.dialects import Args, dual
+from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import fresh_psum, taint, tile
 from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import result, tile_view
@@ -145,15 +145,6 @@ def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Val
                   accumulates=True, memories=(Memory.psum,))
 
 
-def _mm_b2(dst, stationary, moving, is_stationary_onezero=False, is_moving_onezero=False,
-           is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, name=None,
-           psumAccumulateFlag=None): ...
-
-
-def _mm_legacy(stationary, moving, is_stationary_onezero=False, is_moving_onezero=False,
-               is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, dtype=None): ...
-
-
 def _mm_flags(ctx: Ctx, a: Args) -> dict[str, Any]:
     tp, ts = a["tile_position"], a["tile_size"]
     for v, what in ((tp, "tile_position"), (ts, "tile_size")):
@@ -171,7 +162,13 @@ def _mm_flags(ctx: Ctx, a: Args) -> dict[str, Any]:
     }
 
 
-@dual("nc_matmul", beta2=_mm_b2, legacy=_mm_legacy, legacy_tensors=2, emits=("ncMatMul", "memSet"))
+@isa("nc_matmul",
+     beta2=form("dst", "stationary", "moving", is_stationary_onezero=False, is_moving_onezero=False,
+                is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, name=None,
+                psumAccumulateFlag=None),
+     legacy=form("stationary", "moving", is_stationary_onezero=False, is_moving_onezero=False,
+                 is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, dtype=None),
+     legacy_tensors=2, emits=("ncMatMul", "memSet"))
 def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Matrix multiply on the PE array: ``stationary.T @ moving`` accumulated into PSUM."""
     fn = "nisa.nc_matmul"
@@ -222,14 +219,10 @@ def _double_row_shape(ctx: Ctx, st: View, mv: View, fn: str) -> tuple[int, int]:
     return m, n
 
 
-def _tr_b2(dst, data, mask=None, engine=None, name=None): ...
-
-
-def _tr_legacy(data, mask=None, dtype=None, engine=None): ...
-
-
-@dual("nc_transpose", beta2=_tr_b2, legacy=_tr_legacy, legacy_tensors=1,
-      emits=("transpose", "memSet", "ncAffineSelect", "ncMatMul"))
+@isa("nc_transpose",
+     beta2=form("dst", "data", mask=None, engine=None, name=None),
+     legacy=form("data", mask=None, dtype=None, engine=None),
+     legacy_tensors=1, emits=("transpose", "memSet", "ncAffineSelect", "ncMatMul"))
 def nc_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Swap the partition and free axes of a 2-D tile, on the PE array (into PSUM, against an
     identity matrix) or on the vector engine (32x32 blocks)."""

@@ -20,9 +20,9 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import bool_arg, int_arg, no_mask, on_chip, out_dtype, same_size, view_arg
+from klr.tracer.nki.args import Args, bool_arg, int_arg, no_mask, on_chip, out_dtype, same_size, view_arg
 from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, PMAX, alu_of, dtype_of, engine_of, enum_of
-from klr.tracer.nki.dialects import Args, dual
+from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import emit, refs, tile
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.tensors import Tile, result, stretches_to, tile_view
@@ -111,11 +111,10 @@ def _constant_tile(ctx: Ctx, shape: tuple[int, ...], dtype: Dtype, value: float 
     return t
 
 
-def _dma_b2(dst, src, mask=None, dst_rmw_op=None, oob_mode=0, dge_mode=0,
-            unique_indices=False, engine=None, priority=None, name=None): ...
-
-
-@dual("dma_copy", beta2=_dma_b2, emits=("ncDmaCopy",))
+@isa("dma_copy",
+     beta2=form("dst", "src", mask=None, dst_rmw_op=None, oob_mode=0, dge_mode=0, unique_indices=False,
+                engine=None, priority=None, name=None),
+     emits=("ncDmaCopy",))
 def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Copy between any memories with the DMA engines; ``dst_rmw_op=nl.add`` adds into dst."""
     fn = "nisa.dma_copy"
@@ -159,13 +158,10 @@ _TRANSPOSE_OPS = {
 """The reference's axis permutations of a 4-D DMA transpose (``getTransposeOps``)."""
 
 
-def _dt_b2(dst, src, axes=None, mask=None, dge_mode=0, oob_mode=0, priority=None, name=None): ...
-
-
-def _dt_legacy(src, axes=None, mask=None, dtype=None, dge_mode=0): ...
-
-
-@dual("dma_transpose", beta2=_dt_b2, legacy=_dt_legacy, legacy_tensors=1, emits=("dmaTranspose", "ncDmaCopy"))
+@isa("dma_transpose",
+     beta2=form("dst", "src", axes=None, mask=None, dge_mode=0, oob_mode=0, priority=None, name=None),
+     legacy=form("src", axes=None, mask=None, dtype=None, dge_mode=0),
+     legacy_tensors=1, emits=("dmaTranspose", "ncDmaCopy"))
 def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Transpose while moving by DMA: 4-D permutations (destination passing), or the 2-D
     transpose of a tile (legacy, a DMA walking the source transposed)."""
@@ -219,13 +215,10 @@ def static_cast(ctx: Ctx, x: Value, dtype: Value, *, mask: Value = None) -> Valu
     return _copy(ctx, x, dtype, mask, "nl.static_cast")
 
 
-def _tc_b2(dst, src, mask=None, dtype=None, engine=None, name=None): ...
-
-
-def _tc_legacy(src, mask=None, dtype=None, engine=None): ...
-
-
-@dual("tensor_copy", beta2=_tc_b2, legacy=_tc_legacy, legacy_tensors=1, emits=("ncCopy",))
+@isa("tensor_copy",
+     beta2=form("dst", "src", mask=None, dtype=None, engine=None, name=None),
+     legacy=form("src", mask=None, dtype=None, engine=None),
+     legacy_tensors=1, emits=("ncCopy",))
 def tensor_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Copy a tile on a compute engine (converting to the destination's dtype)."""
     fn = "nisa.tensor_copy"

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from klr.core import (
@@ -73,17 +74,19 @@ def _range(ctx: Ctx, name: str, start: Value, stop: Value, step: Value) -> range
     return range(start, stop, step)
 
 
-def _loop(name: str, doc: str) -> None:
+def _loop(name: str, doc: str) -> Callable[..., Value]:
     def impl(ctx: Ctx, start: Value, stop: Value = None, step: Value = 1, **kwargs: Value) -> Value:
         return _range(ctx, f"nl.{name}", start, stop, step)
     impl.__doc__ = doc
-    builtin(NL + name, dialect=Dialect.both)(impl)
+    impl.__name__ = name
+    return builtin(NL + name, dialect=Dialect.both)(impl)
 
 
-for _n, _d in (("affine_range", "A loop over independent iterations (unrolled at trace time)."),
-               ("sequential_range", "A loop whose iterations depend on each other (unrolled)."),
-               ("static_range", "A loop unrolled at trace time.")):
-    _loop(_n, _d)
+RANGES = {name: _loop(name, doc) for name, doc in (
+    ("affine_range", "A loop over independent iterations (unrolled at trace time)."),
+    ("sequential_range", "A loop whose iterations depend on each other (unrolled)."),
+    ("static_range", "A loop unrolled at trace time."))}
+"""The loop ranges by name (``RANGES["affine_range"]`` is ``nl.affine_range``)."""
 
 
 @builtin(NL + "device_print", emits=("devicePrint",), dialect=Dialect.both)

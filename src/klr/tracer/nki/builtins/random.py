@@ -14,9 +14,9 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import float_operand, no_mask, on_chip, parse_shape, same_size, view_arg
+from klr.tracer.nki.args import Args, float_operand, no_mask, on_chip, parse_shape, same_size, view_arg
 from klr.tracer.nki.consts import dtype_of
-from klr.tracer.nki.dialects import Args, Write, _into, dual
+from klr.tracer.nki.dialects import Write, form, into, isa
 from klr.tracer.nki.emit import emit, ref, refs
 from klr.tracer.nki.tensors import result
 from klr.tracer.nki.views import View
@@ -69,17 +69,14 @@ def nl_dropout(ctx: Ctx, x: Value, rate: Value, *, dtype: Value = None, mask: Va
     no_mask(ctx, {"mask": mask}, fn)
     data = on_chip(ctx, view_arg(ctx, x, "x"), "x", fn)
     prob = float_operand(ctx, rate, data, "rate", fn)
-    return _into(ctx, {"dtype": dtype}, False, data.shape, data.dtype, [data], _dropout(ctx, data, prob, fn),
+    return into(ctx, {"dtype": dtype}, False, data.shape, data.dtype, [data], _dropout(ctx, data, prob, fn),
                  par_axis=data.par_dim)
 
 
-def _drop_b2(dst, data, prob, mask=None, name=None): ...
-
-
-def _drop_legacy(data, prob, mask=None, dtype=None): ...
-
-
-@dual("dropout", beta2=_drop_b2, legacy=_drop_legacy, legacy_tensors=1, emits=("dropout",))
+@isa("dropout",
+     beta2=form("dst", "data", "prob", mask=None, name=None),
+     legacy=form("data", "prob", mask=None, dtype=None),
+     legacy_tensors=1, emits=("dropout",))
 def dropout(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Replace each element of ``data`` by 0 with the drop probability ``prob`` (a number or a
     [P, 1] tile, per partition)."""
@@ -87,5 +84,5 @@ def dropout(ctx: Ctx, a: Args, dps: bool) -> Value:
     no_mask(ctx, a, fn)
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     prob = float_operand(ctx, a["prob"], data, "prob", fn)
-    return _into(ctx, a, dps, data.shape, data.dtype, [data], _dropout(ctx, data, prob, fn),
+    return into(ctx, a, dps, data.shape, data.dtype, [data], _dropout(ctx, data, prob, fn),
                  par_axis=data.par_dim)

@@ -26,9 +26,18 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import bool_arg, no_mask, on_chip, reduce_cmd, same_size, scalar_operand, view_arg
+from klr.tracer.nki.args import (
+    Args,
+    bool_arg,
+    no_mask,
+    on_chip,
+    reduce_cmd,
+    same_size,
+    scalar_operand,
+    view_arg,
+)
 from klr.tracer.nki.consts import REDUCE_CMDS, alu_of, dtype_of, enum_of
-from klr.tracer.nki.dialects import Args, _by_dialect, _dps_or_result, _into, dual
+from klr.tracer.nki.dialects import form, into, isa
 from klr.tracer.nki.emit import emit, ref, refs
 from klr.tracer.nki.masks import as_mask, region
 from klr.tracer.nki.tensors import LoopReduced, Number, assign, result, tile_view
@@ -96,7 +105,7 @@ def reduce(ctx: Ctx, op: AluOp, x: Value, axis: Value, *, dtype: Value = None, k
 
 
 def _reduction_builtin(name: str, op: AluOp, numpy: bool, *, mean: bool = False,
-                       py: Callable[[Any], Any] | None = None) -> None:
+                       py: Callable[[Any], Any] | None = None) -> Callable[..., Value]:
     def impl(ctx: Ctx, x: Value, axis: Value = None, *, dtype: Value = None, keepdims: bool = False,
              mask: Value = None) -> Value:
         if isinstance(x, (tuple, list)) and py is not None and axis is None:
@@ -114,26 +123,20 @@ def _reduction_builtin(name: str, op: AluOp, numpy: bool, *, mean: bool = False,
                       name=f"nl.{name}")
     impl.__doc__ = f"``{name}`` over the free axes ``axis`` of a tile (tensorReduce)."
     aliases = (NP + name,) if numpy else ()
-    builtin(NL + name, *aliases, emits=("tensorReduce",) + (("tensorScalar",) if mean else ()),
+    impl.__name__ = name
+    return builtin(NL + name, *aliases, emits=("tensorReduce",) + (("tensorScalar",) if mean else ()),
             dialect=Dialect.both)(impl)
 
 
-_reduction_builtin("sum", AluOp.add, True, py=sum)
-
-
-_reduction_builtin("max", AluOp.max, True, py=max)
-
-
-_reduction_builtin("min", AluOp.min, True, py=min)
-
-
-_reduction_builtin("prod", AluOp.mult, True, py=math.prod)
-
-
-_reduction_builtin("mean", AluOp.add, True, mean=True, py=lambda xs: sum(xs) / len(xs))
-
-
-_reduction_builtin("all", AluOp.logical_and, False)
+REDUCTIONS = {
+    "sum": _reduction_builtin("sum", AluOp.add, True, py=sum),
+    "max": _reduction_builtin("max", AluOp.max, True, py=max),
+    "min": _reduction_builtin("min", AluOp.min, True, py=min),
+    "prod": _reduction_builtin("prod", AluOp.mult, True, py=math.prod),
+    "mean": _reduction_builtin("mean", AluOp.add, True, mean=True, py=lambda xs: sum(xs) / len(xs)),
+    "all": _reduction_builtin("all", AluOp.logical_and, False),
+}
+"""The ``nl`` reductions by name (``REDUCTIONS["sum"]`` is ``nl.sum``)."""
 
 
 @builtin(NL + "loop_reduce", emits=("tensorTensor",), dialect=Dialect.legacy)
@@ -160,13 +163,10 @@ def _tr_axes(ctx: Ctx, axis: Value, rank: int) -> tuple[int, ...]:
     return key if isinstance(key, tuple) else (key,)
 
 
-def _red_b2(dst, op, data, axis, mask=None, negate=False, keepdims=False, name=None): ...
-
-
-def _red_legacy(op, data, axis, mask=None, dtype=None, negate=False, keepdims=False): ...
-
-
-@dual("tensor_reduce", beta2=_red_b2, legacy=_red_legacy, legacy_tensors=0, emits=("tensorReduce",))
+@isa("tensor_reduce",
+     beta2=form("dst", "op", "data", "axis", mask=None, negate=False, keepdims=False, name=None),
+     legacy=form("op", "data", "axis", mask=None, dtype=None, negate=False, keepdims=False),
+     legacy_tensors=0, emits=("tensorReduce",))
 def tensor_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Reduce the free axes ``axis`` of a tile with ``op``, optionally negated."""
     fn = "nisa.tensor_reduce"
@@ -185,14 +185,10 @@ def tensor_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
                   negate=negate, name=fn)
 
 
-def _pr_b2(dst, op, data, mask=None, name=None): ...
-
-
-def _pr_legacy(op, data, mask=None, dtype=None): ...
-
-
-@dual("tensor_partition_reduce", beta2=_pr_b2, legacy=_pr_legacy, legacy_tensors=0,
-      emits=("tensorPartitionReduce",))
+@isa("tensor_partition_reduce",
+     beta2=form("dst", "op", "data", mask=None, name=None),
+     legacy=form("op", "data", mask=None, dtype=None),
+     legacy_tensors=0, emits=("tensorPartitionReduce",))
 def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Reduce a [P, F] tile across its partitions with ``op`` into a [1, F] tile."""
     fn = "nisa.tensor_partition_reduce"
@@ -209,18 +205,14 @@ def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
             raise c.error(f"{fn}: dst of shape {list(dst.shape)} must be [1, {data.free_size}]")
         d, (s,) = refs(c, dst, [data])
         emit(c, TensorPartitionReduce(d, op, s, dst.dtype), [dst])
-    return _dps_or_result(ctx, a, dps, (1, data.shape[1]), data.dtype, [data], write)
+    return into(ctx, a, dps, (1, data.shape[1]), data.dtype, [data], write)
 
 
-def _tsr_b2(dst, data, op0, operand0, reduce_op, reduce_res, reverse0=False, reduce_cmd=None,
-            reduce_init=None, mask=None, name=None): ...
-
-
-def _tsr_legacy(data, op0, operand0, reduce_op, reduce_res, reverse0=False, dtype=None, mask=None): ...
-
-
-@dual("tensor_scalar_reduce", beta2=_tsr_b2, legacy=_tsr_legacy, legacy_tensors=1,
-      emits=("tensorScalarReduce",))
+@isa("tensor_scalar_reduce",
+     beta2=form("dst", "data", "op0", "operand0", "reduce_op", "reduce_res", reverse0=False, reduce_cmd=None,
+                reduce_init=None, mask=None, name=None),
+     legacy=form("data", "op0", "operand0", "reduce_op", "reduce_res", reverse0=False, dtype=None, mask=None),
+     legacy_tensors=1, emits=("tensorScalarReduce",))
 def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``data op0 operand0``, also reducing each partition's results with ``reduce_op`` into
     ``reduce_res``."""
@@ -247,22 +239,16 @@ def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
         r = ref(c, rres, write=True)
         d, (x,) = refs(c, dst, [data])
         emit(c, TensorScalarReduce(d, x, o0, op0, rev, dst.dtype, rop, r, cmd, init_imm), [dst, rres])  # type: ignore[arg-type]
-    return _dps_or_result(ctx, a, dps, data.shape, data.dtype, [data], write)
+    return into(ctx, a, dps, data.shape, data.dtype, [data], write)
 
 
-def _data_b2(dst, data, mask=None, name=None): ...
+_FORMS = {param: (form("dst", param, mask=None, name=None), form(param, mask=None, dtype=None))
+          for param in ("data", "src")}
+"""The two forms of a statistics builtin, by the name of its input."""
 
 
-def _data_legacy(data, mask=None, dtype=None): ...
-
-
-def _src_b2(dst, src, mask=None, name=None): ...
-
-
-def _src_legacy(src, mask=None, dtype=None): ...
-
-
-def _stats_builtin(name: str, cls: type, width: int | None, doc: str, param: str = "data") -> None:
+def _stats_builtin(name: str, cls: type, width: int | None, doc: str,
+                   param: str = "data") -> Callable[..., Value]:
     def impl(ctx: Ctx, a: Args, dps: bool) -> Value:
         fn = f"nisa.{name}"
         if dps:
@@ -286,34 +272,32 @@ def _stats_builtin(name: str, cls: type, width: int | None, doc: str, param: str
             d, (s,) = refs(c, dst if rows is None else dst.box(rows), [data.box(box)])
             emit(c, cls(d, s, dst.dtype), [dst])
         dtype = Dtype.float32 if width is not None else data.dtype
-        return _dps_or_result(ctx, a, dps, shape, dtype, [data], write)
+        return into(ctx, a, dps, shape, dtype, [data], write)
     impl.__doc__ = doc
-    b2, legacy = (_data_b2, _data_legacy) if param == "data" else (_src_b2, _src_legacy)
+    impl.__name__ = name
+    b2, legacy = _FORMS[param]
     emits = (cls.__name__[0].lower() + cls.__name__[1:],)
-    dual(name, beta2=b2, legacy=legacy, legacy_tensors=1, emits=emits)(impl)
+    return isa(name, beta2=b2, legacy=legacy, legacy_tensors=1, emits=emits)(impl)
 
 
-_stats_builtin("bn_stats", BatchNormStats, 6, "Per-partition mean and variance statistics of a tile "
-               "(count, mean, variance*count for its even and odd elements).")
+bn_stats = _stats_builtin("bn_stats", BatchNormStats, 6, "Per-partition mean and variance statistics of a "
+                          "tile (count, mean, variance*count for its even and odd elements).")
 
 
-_stats_builtin("bn_aggr", BatchNormAggregate, 2, "Combine bn_stats results into each partition's mean "
-               "and variance.")
+bn_aggr = _stats_builtin("bn_aggr", BatchNormAggregate, 2, "Combine bn_stats results into each partition's "
+                         "mean and variance.")
 
 
-_stats_builtin("max8", Max8, 8, "The 8 largest values of each partition, in descending order.", "src")
+max8 = _stats_builtin("max8", Max8, 8, "The 8 largest values of each partition, in descending order.",
+                      "src")
 
 
-def _scan_b2(dst, data0, data1, initial, op0, op1, reverse0=False, reverse1=False, mask=None,
-             name=None): ...
-
-
-def _scan_legacy(data0, data1, initial, op0, op1, reverse0=False, reverse1=False, dtype=None,
-                 mask=None): ...
-
-
-@dual("tensor_tensor_scan", beta2=_scan_b2, legacy=_scan_legacy, legacy_tensors=2,
-      emits=("tensorTensorScan",))
+@isa("tensor_tensor_scan",
+     beta2=form("dst", "data0", "data1", "initial", "op0", "op1", reverse0=False, reverse1=False, mask=None,
+                name=None),
+     legacy=form("data0", "data1", "initial", "op0", "op1", reverse0=False, reverse1=False, dtype=None,
+                 mask=None),
+     legacy_tensors=2, emits=("tensorTensorScan",))
 def tensor_tensor_scan(ctx: Ctx, a: Args, dps: bool) -> Value:
     """A scan along the free axis: ``acc = (acc op0 data0) op1 data1`` from ``initial``."""
     fn = "nisa.tensor_tensor_scan"
@@ -332,17 +316,13 @@ def tensor_tensor_scan(ctx: Ctx, a: Args, dps: bool) -> Value:
         i0 = operators.operand(c, init)
         d, (s0, s1) = refs(c, dst, [x, y])
         emit(c, TensorTensorScan(d, s0, s1, op0, op1, rev, i0, AccumCmd.Idle, dst.dtype), [dst])  # type: ignore[arg-type]
-    return _dps_or_result(ctx, a, dps, x.shape, x.dtype, [x, y], write)
+    return into(ctx, a, dps, x.shape, x.dtype, [x, y], write)
 
 
-def _tsc_b2(dst, src, op0, op1, imm0, imm1=None, reduce_cmd=None, mask=None, name=None): ...
-
-
-def _tsc_legacy(src, op0, op1, imm0, imm1=None, reduce_cmd=None, mask=None, dtype=None): ...
-
-
-@_by_dialect("tensor_scalar_cumulative", beta2=_tsc_b2, legacy=_tsc_legacy,
-             emits=("tensorScalarCumulative",))
+@isa("tensor_scalar_cumulative",
+     beta2=form("dst", "src", "op0", "op1", "imm0", imm1=None, reduce_cmd=None, mask=None, name=None),
+     legacy=form("src", "op0", "op1", "imm0", imm1=None, reduce_cmd=None, mask=None, dtype=None),
+     emits=("tensorScalarCumulative",))
 def tensor_scalar_cumulative(ctx: Ctx, a: Args, dps: bool) -> Value:
     """A running ``reg = (src[i] op0 imm0) op1 reg`` along each partition, from 0/1/-inf/+inf
     (reset_reduce), the accumulator (reduce) or ``imm1`` (load_reduce)."""
@@ -363,4 +343,4 @@ def tensor_scalar_cumulative(ctx: Ctx, a: Args, dps: bool) -> Value:
         d, (x,) = refs(c, dst, [src])
         emit(c, TensorScalarCumulative(d, x, op0, op1, o0, o1, cmd, TensorScalarReverseOps.none,  # type: ignore[arg-type]
                                        dst.dtype), [dst])
-    return _into(ctx, a, dps, src.shape, src.dtype, [src], write, par_axis=src.par_dim)
+    return into(ctx, a, dps, src.shape, src.dtype, [src], write, par_axis=src.par_dim)

@@ -30,6 +30,7 @@ from klr.core import (
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import (
+    Args,
     bool_arg,
     column_arg,
     float_operand,
@@ -43,7 +44,7 @@ from klr.tracer.nki.args import (
     view_arg,
 )
 from klr.tracer.nki.consts import alu_of, dtype_of
-from klr.tracer.nki.dialects import UNSET, Args, _by_dialect, _into, dual
+from klr.tracer.nki.dialects import UNSET, form, into, isa
 from klr.tracer.nki.emit import emit, ref, refs, tile
 from klr.tracer.nki.index import Affine, Predicate
 from klr.tracer.nki.masks import as_mask, masked, region
@@ -106,10 +107,9 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
     return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=cond.par_dim, elementwise=True, mask=pred)
 
 
-def _cp_b2(dst, src, predicate, mask=None, reverse_pred=False, name=None): ...
-
-
-@dual("tensor_copy_predicated", beta2=_cp_b2, emits=("copyPredicated",))
+@isa("tensor_copy_predicated",
+     beta2=form("dst", "src", "predicate", mask=None, reverse_pred=False, name=None),
+     emits=("copyPredicated",))
 def tensor_copy_predicated(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Copy ``src`` into ``dst`` where ``predicate`` is non-zero (zero with ``reverse_pred``)."""
     fn = "nisa.tensor_copy_predicated"
@@ -121,13 +121,6 @@ def tensor_copy_predicated(ctx: Ctx, a: Args, dps: bool) -> Value:
     same_size(ctx, dst, pred, "predicate", fn)
     operators.copy_predicated(ctx, dst, src, pred, bool_arg(ctx, a["reverse_pred"], "reverse_pred"))
     return None
-
-
-def _as_b2(dst, pattern, offset=0, channel_multiplier=0, on_true_tile=UNSET,
-           on_false_value=UNSET, cmp_op=None, mask=None, name=None): ...
-
-
-def _as_legacy(pred, on_true_tile, on_false_value, mask=None, dtype=None): ...
 
 
 def _predicate_expr(ctx: Ctx, pred: Value, fn: str) -> tuple[Affine, AluOp]:
@@ -145,7 +138,11 @@ def _predicate_expr(ctx: Ctx, pred: Value, fn: str) -> tuple[Affine, AluOp]:
     return Affine(pred.shape, first.coefs, first.const), op
 
 
-@dual("affine_select", beta2=_as_b2, legacy=_as_legacy, legacy_tensors=0, emits=("ncAffineSelect",))
+@isa("affine_select",
+     beta2=form("dst", "pattern", offset=0, channel_multiplier=0, on_true_tile=UNSET, on_false_value=UNSET,
+                cmp_op=None, mask=None, name=None),
+     legacy=form("pred", "on_true_tile", "on_false_value", mask=None, dtype=None),
+     legacy_tensors=0, emits=("ncAffineSelect",))
 def affine_select(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``on_true_tile`` where an affine function of the indices compares true with 0, else
     ``on_false_value``."""
@@ -197,13 +194,10 @@ def _rows(v: View, box: Box | None, data: View) -> View:
     return v.box((rows, *((0, n) for n in v.shape[1:])))
 
 
-def _fi_b2(dst, data, vals, mask=None, name=None): ...
-
-
-def _fi_legacy(data, vals, mask=None, dtype=None): ...
-
-
-@dual("nc_find_index8", beta2=_fi_b2, legacy=_fi_legacy, legacy_tensors=2, emits=("findIndex8",))
+@isa("nc_find_index8",
+     beta2=form("dst", "data", "vals", mask=None, name=None),
+     legacy=form("data", "vals", mask=None, dtype=None),
+     legacy_tensors=2, emits=("findIndex8",))
 def nc_find_index8(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Per partition, the index of the first element of ``data`` equal to each of the 8
     values in ``vals`` (a [P, 8] tile, e.g. from max8); uint32 by default."""
@@ -217,16 +211,13 @@ def nc_find_index8(ctx: Ctx, a: Args, dps: bool) -> Value:
             raise c.error(f"{fn}: dst of shape {list(dst.shape)} must be [{data.partitions}, 8]")
         d, (s, v) = refs(c, dst, [data, vals])
         emit(c, FindIndex8(d, s, v, dst.dtype), [dst])
-    return _into(ctx, a, dps, (data.partitions, 8), Dtype.uint32, [data, vals], write)
+    return into(ctx, a, dps, (data.partitions, 8), Dtype.uint32, [data, vals], write)
 
 
-def _mr_b2(dst, data, vals, imm, dst_idx=None, mask=None, name=None): ...
-
-
-def _mr_legacy(data, vals, imm, dst_idx=None, mask=None, dtype=None): ...
-
-
-@dual("nc_match_replace8", beta2=_mr_b2, legacy=_mr_legacy, legacy_tensors=2, emits=("matchReplace8",))
+@isa("nc_match_replace8",
+     beta2=form("dst", "data", "vals", "imm", dst_idx=None, mask=None, name=None),
+     legacy=form("data", "vals", "imm", dst_idx=None, mask=None, dtype=None),
+     legacy_tensors=2, emits=("matchReplace8",))
 def nc_match_replace8(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``data`` with the first match of each of the 8 values of ``vals`` replaced by ``imm``;
     the matches' indices go to ``dst_idx`` when given. A legacy mask restricts ``data``."""
@@ -256,7 +247,7 @@ def nc_match_replace8(ctx: Ctx, a: Args, dps: bool) -> Value:
         d, (s, vv) = refs(c, rows, [src, v])
         emit(c, MatchReplace8(d, s, vv, operators.imm(imm, Dtype.float32), ir, dst.dtype),
              [rows] + ([i] if i is not None else []))
-    return _into(ctx, a, dps, data.shape, data.dtype, [data, vals], write, par_axis=data.par_dim, mask=pred)
+    return into(ctx, a, dps, data.shape, data.dtype, [data, vals], write, par_axis=data.par_dim, mask=pred)
 
 
 def _shuffle(ctx: Ctx, dst_v: Value, src_v: Value, shuffle_mask: Value) -> Value:
@@ -294,16 +285,14 @@ def nc_stream_shuffle_b2(ctx: Ctx, dst: Value, src: Value, shuffle_mask: Value, 
     return _shuffle(ctx, dst, src, shuffle_mask)
 
 
-def _rs_b2(dst, on_true_tile, comp_op0, comp_op1, bound0, bound1, reduce_cmd=None, reduce_res=None,
-           reduce_op="max", range_start=0.0, on_false_value=float("-inf"), mask=None, name=None): ...
-
-
-def _rs_legacy(on_true_tile=UNSET, comp_op0=UNSET, comp_op1=UNSET, bound0=UNSET, bound1=UNSET,
-               reduce_cmd=None, reduce_res=None, reduce_op="max", range_start=0.0,
-               on_false_value=float("-inf"), mask=None, dtype=None): ...
-
-
-@_by_dialect("range_select", beta2=_rs_b2, legacy=_rs_legacy, emits=("ncRangeSelect",))
+@isa("range_select",
+     beta2=form("dst", "on_true_tile", "comp_op0", "comp_op1", "bound0", "bound1", reduce_cmd=None,
+                reduce_res=None, reduce_op="max", range_start=0.0, on_false_value=float("-inf"), mask=None,
+                name=None),
+     legacy=form(on_true_tile=UNSET, comp_op0=UNSET, comp_op1=UNSET, bound0=UNSET, bound1=UNSET,
+                 reduce_cmd=None, reduce_res=None, reduce_op="max", range_start=0.0,
+                 on_false_value=float("-inf"), mask=None, dtype=None),
+     emits=("ncRangeSelect",))
 def range_select(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Keep ``on_true_tile[p, i]`` where ``range_start + i`` satisfies both
     ``comp_op0 bound0[p]`` and ``comp_op1 bound1[p]``, else ``on_false_value``; optionally
@@ -328,18 +317,15 @@ def range_select(ctx: Ctx, a: Args, dps: bool) -> Value:
         d, (t, x0, x1) = refs(c, dst, [data, b0, b1])
         emit(c, NcRangeSelect(d, cmd, r, rop, op0, op1, x0, x1, start, t, fill, dst.dtype),
              [dst] + ([rres] if rres is not None else []))
-    return _into(ctx, a, dps, data.shape, data.dtype, [data, b0, b1], write, par_axis=data.par_dim)
+    return into(ctx, a, dps, data.shape, data.dtype, [data, b0, b1], write, par_axis=data.par_dim)
 
 
-def _sr_b2(dst, predicate, on_true, on_false, reduce_res=None, reduce_cmd=None, reduce_op="max",
-           reverse_pred=False, mask=None, name=None): ...
-
-
-def _sr_legacy(predicate, on_true, on_false, reduce_res=None, reduce_cmd=None, reduce_op="max",
-               reverse_pred=False, mask=None, dtype=None): ...
-
-
-@_by_dialect("select_reduce", beta2=_sr_b2, legacy=_sr_legacy, emits=("selectReduce",))
+@isa("select_reduce",
+     beta2=form("dst", "predicate", "on_true", "on_false", reduce_res=None, reduce_cmd=None, reduce_op="max",
+                reverse_pred=False, mask=None, name=None),
+     legacy=form("predicate", "on_true", "on_false", reduce_res=None, reduce_cmd=None, reduce_op="max",
+                 reverse_pred=False, mask=None, dtype=None),
+     emits=("selectReduce",))
 def select_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``on_true`` where ``predicate`` is non-zero (zero with ``reverse_pred``), else
     ``on_false`` (a number or a [P, 1] tile); optionally reduce each partition into ``reduce_res``."""
@@ -361,16 +347,13 @@ def select_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
         d, (p, t) = refs(c, dst, [pred, on_true])
         emit(c, SelectReduce(d, p, t, f, r, cmd, rop, rev, dst.dtype),  # type: ignore[arg-type]
              [dst] + ([rres] if rres is not None else []))
-    return _into(ctx, a, dps, on_true.shape, on_true.dtype, [pred, on_true], write, par_axis=on_true.par_dim)
+    return into(ctx, a, dps, on_true.shape, on_true.dtype, [pred, on_true], write, par_axis=on_true.par_dim)
 
 
-def _sb_b2(dst, segment_ids, dtype=None, name=None): ...
-
-
-def _sb_legacy(segment_ids, dtype=None): ...
-
-
-@_by_dialect("sequence_bounds", beta2=_sb_b2, legacy=_sb_legacy, emits=("sequenceBounds",))
+@isa("sequence_bounds",
+     beta2=form("dst", "segment_ids", dtype=None, name=None),
+     legacy=form("segment_ids", dtype=None),
+     emits=("sequenceBounds",))
 def sequence_bounds(ctx: Ctx, a: Args, dps: bool) -> Value:
     """For segment ids [P, n], the [P, 2, n] start and end (exclusive) of the segment each
     element belongs to; id 0 is padding (start n, end -1)."""
@@ -385,16 +368,14 @@ def sequence_bounds(ctx: Ctx, a: Args, dps: bool) -> Value:
         d, (s,) = refs(c, dst, [ids])
         emit(c, SequenceBounds(d, s, dtype or dst.dtype), [dst])
     shape = (ids.partitions, 2, ids.free_size)
-    return _into(ctx, a, dps, shape, dtype or ids.dtype, [ids], write)
+    return into(ctx, a, dps, shape, dtype or ids.dtype, [ids], write)
 
 
-def _lg_b2(dst, src_buffer, index, num_elem_per_idx=1, num_valid_indices=None, mask=None, name=None): ...
-
-
-def _lg_legacy(src_buffer, index, num_elem_per_idx=1, num_valid_indices=None, mask=None, dtype=None): ...
-
-
-@_by_dialect("local_gather", beta2=_lg_b2, legacy=_lg_legacy, emits=("ncLocalGather",))
+@isa("local_gather",
+     beta2=form("dst", "src_buffer", "index", num_elem_per_idx=1, num_valid_indices=None, mask=None,
+                name=None),
+     legacy=form("src_buffer", "index", num_elem_per_idx=1, num_valid_indices=None, mask=None, dtype=None),
+     emits=("ncLocalGather",))
 def local_gather(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Within each group of 16 partitions, gather ``num_elem_per_idx`` elements of every
     partition at each of the group's indices (read partition by partition, column by column)."""
@@ -411,7 +392,7 @@ def local_gather(ctx: Ctx, a: Args, dps: bool) -> Value:
     def write(c: Ctx, dst: View) -> None:
         d, (s, i) = refs(c, dst, [src, index])
         emit(c, NcLocalGather(d, s, i, ImmInt(per), None if valid is None else ImmInt(valid)), [dst])
-    return _into(ctx, a, dps, (src.partitions, count), src.dtype, [src, index], write)
+    return into(ctx, a, dps, (src.partitions, count), src.dtype, [src, index], write)
 
 
 @builtin(NL + "gather_flattened", emits=("ncNGather",), dialect=Dialect.legacy)
