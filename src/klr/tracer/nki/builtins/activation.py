@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from klr.core import (
     AccumCmd,
     ActivationFunc,
-    ActivationReduce,
     AluOp,
     ImmFloat,
     Memory,
@@ -215,7 +214,7 @@ def activation_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
             operators.activation(c, d, data.box(box), func, scale=sc,
                                bias=None if bias is None else box_column(bias, box), reduce_op=rop,
                                reduce_res=None if rres is None else box_column(rres, box),
-                               accumulate=AccumCmd.ZeroAccumulate, reduce_kind=ActivationReduce)
+                               accumulate=AccumCmd.ZeroAccumulate, reduce=True)
         masked(c, dst, pred, body)
     if dps:
         dst = view_arg(ctx, a["dst"], "dst")

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from klr.core import (
     AluOp,
-    NcScalarTensorTensor,
 )
 from klr.dtypes import Dtype
 from klr.tracer import ops
@@ -33,7 +32,6 @@ from klr.tracer.nki.args import (
 )
 from klr.tracer.nki.consts import alu_of, engine_of
 from klr.tracer.nki.dialects import form, into, isa
-from klr.tracer.nki.emit import emit, refs
 from klr.tracer.nki.masks import as_mask, boxed, masked
 from klr.tracer.nki.promotion import promote
 from klr.tracer.nki.tensors import Number, binary, result, unary_alu
@@ -209,9 +207,7 @@ def scalar_tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
-        o0 = operators.operand(c, s0)
-        d, (x, y) = refs(c, dst, [data, t1])
-        emit(c, NcScalarTensorTensor(d, x, o0, y, op0, op1, rev, dst.dtype), [dst])  # type: ignore[arg-type]
+        operators.scalar_tensor_tensor(c, dst, data, op0, s0, op1, t1, rev)
     return into(ctx, a, dps, data.shape, data.dtype, [data, t1], write)
 
 

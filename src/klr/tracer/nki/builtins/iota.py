@@ -12,7 +12,6 @@ from klr.tracer.nki.consts import dtype_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.index import Affine, IndexTile, Mgrid, arange
 from klr.tracer.nki.masks import as_mask, masked
-from klr.tracer.nki.operators import _affine_pattern
 from klr.tracer.nki.tensors import result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Dialect, builtin, constant
@@ -71,5 +70,5 @@ def iota(ctx: Ctx, a: Args, dps: bool) -> Value:
     pred = as_mask(ctx, a["mask"])
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
-        masked(c, dst, pred, lambda d, box: operators.iota(c, d, _affine_pattern(aff, box, 0)))
+        masked(c, dst, pred, lambda d, box: operators.iota(c, d, operators.affine_pattern(aff, box, 0)))
     return result(ctx, aff.shape, dtype_of(ctx, a["dtype"]), body_fn, elementwise=True, mask=pred)

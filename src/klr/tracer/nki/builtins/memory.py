@@ -12,9 +12,6 @@ from typing import TYPE_CHECKING
 
 from klr.core import (
     AluOp,
-    DmaError,
-    DmaSkip,
-    DmaTranspose,
     Memory,
     TransposeOps,
 )
@@ -23,7 +20,7 @@ from klr.tracer.nki import operators
 from klr.tracer.nki.args import Args, bool_arg, int_arg, no_mask, on_chip, out_dtype, same_size, view_arg
 from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, PMAX, alu_of, dtype_of, engine_of, enum_of
 from klr.tracer.nki.dialects import form, isa
-from klr.tracer.nki.emit import emit, refs, tile
+from klr.tracer.nki.emit import tile
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.tensors import Tile, result, stretches_to, tile_view
 from klr.tracer.nki.views import Box, View, expand_view, index_view, permute_view
@@ -186,8 +183,7 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     prio = a["priority"]
     if prio is not None and (isinstance(prio, bool) or not isinstance(prio, int)):
         raise ctx.error(f"{fn}: priority must be an integer, not {describe(prio)}")
-    d, (s,) = refs(ctx, dst, [src])
-    emit(ctx, DmaTranspose(d, s, ops, dst.dtype, dge, DmaSkip() if oob == 1 else DmaError(), prio), [dst])
+    operators.dma_transpose(ctx, dst, src, ops, dge_mode=dge, oob_skip=oob == 1, priority=prio)
     return None
 
 

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from klr.core import (
-    DevicePrint,
     PrintOutputBuffer,
 )
-from klr.tracer.nki.emit import emit, ref
+from klr.tracer.nki import operators
 from klr.tracer.nki.tensors import tile_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
@@ -100,5 +99,5 @@ def device_print(ctx: Ctx, print_prefix: Value, tensor: Value, output_buffer: Va
     view = tile_view(ctx, tensor, "the printed value")
     buffer = PrintOutputBuffer.stderr if getattr(output_buffer, "name", output_buffer) == "stderr" \
         else PrintOutputBuffer.stdout
-    emit(ctx, DevicePrint(ref(ctx, view), print_prefix, buffer))
+    operators.device_print(ctx, view, print_prefix, buffer)
     return None

@@ -6,18 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from klr.core import (
-    Dropout,
-    DropoutThresholdType,
     ImmFloat,
-    Rand2,
-    SetRngSeed,
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import Args, float_operand, no_mask, on_chip, parse_shape, same_size, view_arg
 from klr.tracer.nki.consts import dtype_of
 from klr.tracer.nki.dialects import Write, form, into, isa
-from klr.tracer.nki.emit import emit, ref, refs
 from klr.tracer.nki.tensors import result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Dialect, builtin
@@ -37,8 +32,7 @@ def rand(ctx: Ctx, shape: Value, dtype: Value = None, **kwargs: Value) -> Value:
     dt = Dtype.float32 if dtype is None else dtype_of(ctx, dtype)
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
-        d, _ = refs(c, dst, [])
-        emit(c, Rand2(d, ImmFloat(0.0), ImmFloat(1.0)), [dst])
+        operators.rand(c, dst, ImmFloat(0.0), ImmFloat(1.0))
     return result(ctx, dims, dt, fn, par_axis=par)
 
 
@@ -48,16 +42,14 @@ def random_seed(ctx: Ctx, seed: Value, *, mask: Value = None) -> Value:
     fn = "nl.random_seed"
     no_mask(ctx, {"mask": mask}, fn)
     src = on_chip(ctx, view_arg(ctx, seed, "seed"), "seed", fn)
-    emit(ctx, SetRngSeed(ref(ctx, src)))
+    operators.set_rng_seed(ctx, src)
     return None
 
 
 def _dropout(ctx: Ctx, data: View, prob: object, fn: str) -> Write:
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
-        th = operators.operand(c, prob)
-        d, (s,) = refs(c, dst, [data])
-        emit(c, Dropout(d, s, DropoutThresholdType.DropRate, th, dst.dtype), [dst])  # type: ignore[arg-type]
+        operators.dropout(c, dst, data, prob)
     return write
 
 

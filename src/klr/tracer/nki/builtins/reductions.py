@@ -13,17 +13,10 @@ from typing import TYPE_CHECKING, Any
 from klr.core import (
     AccumCmd,
     AluOp,
-    BatchNormAggregate,
-    BatchNormStats,
     Immediate,
     ImmFloat,
-    Max8,
-    TensorPartitionReduce,
-    TensorScalarCumulative,
-    TensorScalarReduce,
-    TensorScalarReverseOps,
-    TensorTensorScan,
 )
+from klr.core.operators import ctor_name
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import (
@@ -38,7 +31,6 @@ from klr.tracer.nki.args import (
 )
 from klr.tracer.nki.consts import REDUCE_CMDS, alu_of, dtype_of, enum_of
 from klr.tracer.nki.dialects import form, into, isa
-from klr.tracer.nki.emit import emit, ref, refs
 from klr.tracer.nki.masks import as_mask, region
 from klr.tracer.nki.tensors import LoopReduced, Number, assign, result, tile_view
 from klr.tracer.nki.views import View, index_view, permute_view
@@ -203,8 +195,7 @@ def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     def write(c: Ctx, dst: View) -> None:
         if dst.partitions != 1 or dst.free_size != data.free_size:
             raise c.error(f"{fn}: dst of shape {list(dst.shape)} must be [1, {data.free_size}]")
-        d, (s,) = refs(c, dst, [data])
-        emit(c, TensorPartitionReduce(d, op, s, dst.dtype), [dst])
+        operators.partition_reduce(c, dst, data, op)
     return into(ctx, a, dps, (1, data.shape[1]), data.dtype, [data], write)
 
 
@@ -235,10 +226,7 @@ def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
-        o0 = operators.operand(c, s0)
-        r = ref(c, rres, write=True)
-        d, (x,) = refs(c, dst, [data])
-        emit(c, TensorScalarReduce(d, x, o0, op0, rev, dst.dtype, rop, r, cmd, init_imm), [dst, rres])  # type: ignore[arg-type]
+        operators.tensor_scalar_reduce(c, dst, data, op0, s0, rev, rop, rres, cmd, init_imm)
     return into(ctx, a, dps, data.shape, data.dtype, [data], write)
 
 
@@ -247,8 +235,7 @@ _FORMS = {param: (form("dst", param, mask=None, name=None), form(param, mask=Non
 """The two forms of a statistics builtin, by the name of its input."""
 
 
-def _stats_builtin(name: str, cls: type, width: int | None, doc: str,
-                   param: str = "data") -> Callable[..., Value]:
+def _stats_builtin(name: str, width: int | None, doc: str, param: str = "data") -> Callable[..., Value]:
     def impl(ctx: Ctx, a: Args, dps: bool) -> Value:
         fn = f"nisa.{name}"
         if dps:
@@ -269,26 +256,25 @@ def _stats_builtin(name: str, cls: type, width: int | None, doc: str,
                 raise c.error(f"{fn}: dst of shape {list(dst.shape)} does not have the "
                               f"{data.partitions} partitions of data")
             rows = (box[0], *((0, n) for n in dst.shape[1:])) if dst.par_dim == 0 else None
-            d, (s,) = refs(c, dst if rows is None else dst.box(rows), [data.box(box)])
-            emit(c, cls(d, s, dst.dtype), [dst])
+            operators.statistics(c, name, dst if rows is None else dst.box(rows), data.box(box), written=dst)
         dtype = Dtype.float32 if width is not None else data.dtype
         return into(ctx, a, dps, shape, dtype, [data], write)
     impl.__doc__ = doc
     impl.__name__ = name
     b2, legacy = _FORMS[param]
-    emits = (cls.__name__[0].lower() + cls.__name__[1:],)
+    emits = (ctor_name(operators.STATISTICS[name]),)
     return isa(name, beta2=b2, legacy=legacy, legacy_tensors=1, emits=emits)(impl)
 
 
-bn_stats = _stats_builtin("bn_stats", BatchNormStats, 6, "Per-partition mean and variance statistics of a "
+bn_stats = _stats_builtin("bn_stats", 6, "Per-partition mean and variance statistics of a "
                           "tile (count, mean, variance*count for its even and odd elements).")
 
 
-bn_aggr = _stats_builtin("bn_aggr", BatchNormAggregate, 2, "Combine bn_stats results into each partition's "
+bn_aggr = _stats_builtin("bn_aggr", 2, "Combine bn_stats results into each partition's "
                          "mean and variance.")
 
 
-max8 = _stats_builtin("max8", Max8, 8, "The 8 largest values of each partition, in descending order.",
+max8 = _stats_builtin("max8", 8, "The 8 largest values of each partition, in descending order.",
                       "src")
 
 
@@ -313,9 +299,7 @@ def tensor_tensor_scan(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, x, "data0", fn)
-        i0 = operators.operand(c, init)
-        d, (s0, s1) = refs(c, dst, [x, y])
-        emit(c, TensorTensorScan(d, s0, s1, op0, op1, rev, i0, AccumCmd.Idle, dst.dtype), [dst])  # type: ignore[arg-type]
+        operators.tensor_tensor_scan(c, dst, x, y, op0, op1, init, rev)
     return into(ctx, a, dps, x.shape, x.dtype, [x, y], write)
 
 
@@ -338,9 +322,5 @@ def tensor_scalar_cumulative(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, src, "src", fn)
-        o0 = operators.operand(c, s0)
-        o1 = None if s1 is None else operators.operand(c, s1)
-        d, (x,) = refs(c, dst, [src])
-        emit(c, TensorScalarCumulative(d, x, op0, op1, o0, o1, cmd, TensorScalarReverseOps.none,  # type: ignore[arg-type]
-                                       dst.dtype), [dst])
+        operators.tensor_scalar_cumulative(c, dst, src, op0, op1, s0, s1, cmd)
     return into(ctx, a, dps, src.shape, src.dtype, [src], write, par_axis=src.par_dim)

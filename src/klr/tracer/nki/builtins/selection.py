@@ -15,17 +15,8 @@ from typing import TYPE_CHECKING
 from klr.core import (
     AccumCmd,
     AluOp,
-    FindIndex8,
     ImmFloat,
-    ImmInt,
-    MatchReplace8,
     Memory,
-    NcLocalGather,
-    NcNGather,
-    NcRangeSelect,
-    SelectReduce,
-    SequenceBounds,
-    Shuffle,
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
@@ -45,12 +36,9 @@ from klr.tracer.nki.args import (
 )
 from klr.tracer.nki.consts import alu_of, dtype_of
 from klr.tracer.nki.dialects import UNSET, form, into, isa
-from klr.tracer.nki.emit import emit, ref, refs, tile
+from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Affine, Predicate
 from klr.tracer.nki.masks import as_mask, masked, region
-from klr.tracer.nki.operators import (
-    _affine_pattern,
-)
 from klr.tracer.nki.tensors import Number, Tile, result, tile_view
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
@@ -171,7 +159,7 @@ def affine_select(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
-            operators.affine_select(c, d, _affine_pattern(aff, box, par), on_true.box(box),
+            operators.affine_select(c, d, operators.affine_pattern(aff, box, par), on_true.box(box),
                                   operators.imm(value, d.dtype), cmp)
         masked(c, dst, pmask, body)
     return result(ctx, on_true.shape, out_dtype(ctx, a, on_true.dtype), body_fn, inputs=[on_true],
@@ -209,8 +197,7 @@ def nc_find_index8(ctx: Ctx, a: Args, dps: bool) -> Value:
     def write(c: Ctx, dst: View) -> None:
         if dst.partitions != data.partitions or dst.free_size != 8:
             raise c.error(f"{fn}: dst of shape {list(dst.shape)} must be [{data.partitions}, 8]")
-        d, (s, v) = refs(c, dst, [data, vals])
-        emit(c, FindIndex8(d, s, v, dst.dtype), [dst])
+        operators.find_index8(c, dst, data, vals)
     return into(ctx, a, dps, (data.partitions, 8), Dtype.uint32, [data, vals], write)
 
 
@@ -243,10 +230,7 @@ def nc_match_replace8(ctx: Ctx, a: Args, dps: bool) -> Value:
         src = data if pred is None else data.box(box)
         v = vals if pred is None else _rows(vals, box, data)
         i = None if idx is None else idx if pred is None else _rows(idx, box, data)
-        ir = None if i is None else ref(c, i, write=True)
-        d, (s, vv) = refs(c, rows, [src, v])
-        emit(c, MatchReplace8(d, s, vv, operators.imm(imm, Dtype.float32), ir, dst.dtype),
-             [rows] + ([i] if i is not None else []))
+        operators.match_replace8(c, rows, src, v, operators.imm(imm, Dtype.float32), i)
     return into(ctx, a, dps, data.shape, data.dtype, [data, vals], write, par_axis=data.par_dim, mask=pred)
 
 
@@ -262,8 +246,7 @@ def _shuffle(ctx: Ctx, dst_v: Value, src_v: Value, shuffle_mask: Value) -> Value
     if src.free_size != dst.free_size:
         raise ctx.error(f"{fn}: src of shape {list(src.shape)} and dst of shape {list(dst.shape)} "
                         f"differ in elements per partition")
-    d, (s,) = refs(ctx, dst, [src])
-    emit(ctx, Shuffle(d, s, tuple(ImmInt(m) for m in entries), dst.dtype), [dst])
+    operators.shuffle(ctx, dst, src, tuple(entries))
     return None
 
 
@@ -313,10 +296,7 @@ def range_select(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "on_true_tile", fn)
-        r = None if rres is None else ref(c, rres, write=True)
-        d, (t, x0, x1) = refs(c, dst, [data, b0, b1])
-        emit(c, NcRangeSelect(d, cmd, r, rop, op0, op1, x0, x1, start, t, fill, dst.dtype),
-             [dst] + ([rres] if rres is not None else []))
+        operators.range_select(c, dst, data, (op0, op1), (b0, b1), start, fill, cmd, rop, rres)
     return into(ctx, a, dps, data.shape, data.dtype, [data, b0, b1], write, par_axis=data.par_dim)
 
 
@@ -342,11 +322,7 @@ def select_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, on_true, "on_true", fn)
-        f = operators.operand(c, on_false)
-        r = None if rres is None else ref(c, rres, write=True)
-        d, (p, t) = refs(c, dst, [pred, on_true])
-        emit(c, SelectReduce(d, p, t, f, r, cmd, rop, rev, dst.dtype),  # type: ignore[arg-type]
-             [dst] + ([rres] if rres is not None else []))
+        operators.select_reduce(c, dst, pred, on_true, on_false, rres, cmd, rop, rev)
     return into(ctx, a, dps, on_true.shape, on_true.dtype, [pred, on_true], write, par_axis=on_true.par_dim)
 
 
@@ -365,8 +341,7 @@ def sequence_bounds(ctx: Ctx, a: Args, dps: bool) -> Value:
         if dst.partitions != ids.partitions or dst.free_size != 2 * ids.free_size:
             raise c.error(f"{fn}: dst of shape {list(dst.shape)} must hold [{ids.partitions}, 2, "
                           f"{ids.free_size}] elements")
-        d, (s,) = refs(c, dst, [ids])
-        emit(c, SequenceBounds(d, s, dtype or dst.dtype), [dst])
+        operators.sequence_bounds(c, dst, ids, dtype)
     shape = (ids.partitions, 2, ids.free_size)
     return into(ctx, a, dps, shape, dtype or ids.dtype, [ids], write)
 
@@ -390,8 +365,7 @@ def local_gather(ctx: Ctx, a: Args, dps: bool) -> Value:
     count = (16 * index.free_size if valid is None else valid) * per
 
     def write(c: Ctx, dst: View) -> None:
-        d, (s, i) = refs(c, dst, [src, index])
-        emit(c, NcLocalGather(d, s, i, ImmInt(per), None if valid is None else ImmInt(valid)), [dst])
+        operators.local_gather(c, dst, src, index, per, valid)
     return into(ctx, a, dps, (src.partitions, count), src.dtype, [src, index], write)
 
 
@@ -411,7 +385,6 @@ def gather_flattened(ctx: Ctx, data: Value, indices: Value, *, axis: Value = -1,
                         f"partitions of data")
 
     def fn_(c: Ctx, dst: View, acc: bool) -> None:
-        d, (s, i) = refs(c, dst, [src, idx])
-        emit(c, NcNGather(d, s, i, dst.dtype), [dst])
+        operators.gather(c, dst, src, idx)
     dt = src.dtype if dtype is None else dtype_of(ctx, dtype)
     return result(ctx, idx.shape, dt, fn_, inputs=[src, idx], par_axis=idx.par_dim)
