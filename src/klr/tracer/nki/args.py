@@ -14,7 +14,7 @@ from klr.core import (
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.consts import REDUCE_CMDS, dtype_of, enum_of
-from klr.tracer.nki.tensors import Number, Tile
+from klr.tracer.nki.tensors import Number, TensorValue
 from klr.tracer.nki.views import View
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
@@ -65,7 +65,7 @@ def name_arg(ctx: Ctx, name: Value) -> str | None:
 
 
 def view_arg(ctx: Ctx, v: Value, what: str) -> View:
-    if isinstance(v, Tile):
+    if isinstance(v, TensorValue):
         return v.view
     raise ctx.error(f"{what} must be a tensor, not {type_name(v)}")
 
@@ -86,7 +86,7 @@ def scalar_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object
     """An Immediate for a number, or the [P, 1] view of a per-partition column tile."""
     if isinstance(v, Number):
         return operators.imm(v, data.dtype)
-    if isinstance(v, Tile):
+    if isinstance(v, TensorValue):
         col = on_chip(ctx, v.view, what, fn)
         if col.free_size != 1 or col.partitions != data.partitions:
             raise ctx.error(f"{fn}: {what} must be a number or a [{data.partitions}, 1] tile, "

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from klr.dtypes import Dtype
 from klr.tracer.nki.args import Args, out_dtype, view_arg
 from klr.tracer.nki.index import Predicate
-from klr.tracer.nki.tensors import Tile, result
+from klr.tracer.nki.tensors import TensorValue, result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Binder, Dialect, builtin
 from klr.tracer.values import Value
@@ -69,7 +69,7 @@ def _pick(args: tuple[Value, ...], kwargs: dict[str, Value], legacy_tensors: int
         return True
     run = 0
     for a in args:
-        if not isinstance(a, Tile):
+        if not isinstance(a, TensorValue):
             break
         run += 1
     return run > legacy_tensors

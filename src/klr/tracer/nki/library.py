@@ -21,7 +21,7 @@ from klr.tracer.library import BodyOutputs, Library
 from klr.tracer.nki.emit import check_dims, hbm_tensor
 from klr.tracer.nki.operators import dma
 from klr.tracer.nki.state import State, state
-from klr.tracer.nki.tensors import Tile
+from klr.tracer.nki.tensors import TensorValue
 from klr.tracer.nki.views import Buf, View, is_contiguous, root_view
 from klr.tracer.registry import Dialect
 from klr.tracer.show import describe
@@ -69,7 +69,7 @@ class NkiLibrary(Library):
             raise ctx.error(f"kernel argument '{name}' has an empty shape {describe(list(shape))}")
         check_dims(ctx, dims, dt, f"the dimensions of kernel argument '{name}'")
         buf = Buf(TensorName.make(ctx.claim_name(name), dt, dims, Memory.hbm), dims, 0)
-        return Tile(root_view(buf))
+        return TensorValue(root_view(buf))
 
     def returned(self, ctx: Ctx, value: Value) -> Value:
         """HBM tensors stay; an on-chip tile or a part of a tensor is copied into a new HBM
@@ -77,7 +77,7 @@ class NkiLibrary(Library):
         if isinstance(value, (tuple, list)):
             items = [self.returned(ctx, v) for v in value]
             return tuple(items) if isinstance(value, tuple) else items
-        if not isinstance(value, Tile) or _is_whole_hbm(value.view):
+        if not isinstance(value, TensorValue) or _is_whole_hbm(value.view):
             return value
         view = value.view
         buf = hbm_tensor(ctx, view.shape, 0, view.dtype, Memory.hbm, None, hint=f"{view.tensor.name}_out")
@@ -85,11 +85,11 @@ class NkiLibrary(Library):
         ctx.warn(f"the kernel returns '{view.tensor.name}' ({where}); it is copied into the new HBM "
                  f"output '{buf.tensor.name}'")
         dma(ctx, root_view(buf), view)
-        return Tile(root_view(buf))
+        return TensorValue(root_view(buf))
 
     def output_of(self, ctx: Ctx, value: Value) -> TensorName | None:
         """The HBM tensor a returned value denotes."""
-        if not isinstance(value, Tile):
+        if not isinstance(value, TensorValue):
             return None
         view = value.view
         if not view.buf.memory.is_hbm:

@@ -1,9 +1,9 @@
-"""Tensor values and their arithmetic: ``Tile``, the TraceObject for every tensor and view a
-kernel handles, and the element-wise computations its operators and the builtins share.
+"""Tensor values and their arithmetic: ``TensorValue``, the TraceObject for every tensor and
+view a kernel handles, and the element-wise computations its operators and the builtins share.
 
-A Tile is a view (``klr.tracer.nki.views.View``) of one tensor: an HBM kernel argument or
-output, or an SBUF/PSUM tensor the kernel allocates. Indexing makes new Tiles over the same
-tensor; ``t[...] = v`` and ``t[...] += v`` write through the view.
+A TensorValue is a view (``klr.tracer.nki.views.View``) of one tensor: an HBM kernel argument
+or output, or an SBUF/PSUM tensor the kernel allocates. Indexing makes new tensor values over
+the same tensor; ``t[...] = v`` and ``t[...] += v`` write through the view.
 
 Binary operations (``+ - * / ** % & | ^ << >>``, comparisons, ``nl.add``...) follow tile
 broadcasting: equal shapes pair up element by element; a ``[P, 1]`` operand (or a ``[P]`` one
@@ -46,9 +46,9 @@ if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
 
-class Tile(TraceObject):
+class TensorValue(TraceObject):
     """A tensor or a view of one. ``origin`` is set on the fresh result of a value-returning
-    operation (see ``klr.tracer.nki.emit.retarget``); ``mask`` on the result of an operation
+    operation (see ``klr.tracer.nki.results.retarget``); ``mask`` on the result of an operation
     with ``mask=``: only those elements hold the result, and assigning the tile copies only them.
     """
 
@@ -84,7 +84,7 @@ class Tile(TraceObject):
         return super().getattr(ctx, name)
 
     def getitem(self, ctx: Ctx, key: Value) -> Value:
-        return Tile(_indexed(ctx, self.view, key))
+        return TensorValue(_indexed(ctx, self.view, key))
 
     def setitem(self, ctx: Ctx, key: Value, value: Value) -> None:
         assign(ctx, _indexed(ctx, self.view, key), value)
@@ -114,21 +114,21 @@ class Tile(TraceObject):
 def _indexed(ctx: Ctx, view: View, key: Value) -> View:
     """``view[key]``; an entry that is a tensor makes an indirect view (``klr.tracer.nki.indirect``)."""
     entries = list(key) if isinstance(key, tuple) else [key]
-    at = [k for k, e in enumerate(entries) if isinstance(e, Tile)]
+    at = [k for k, e in enumerate(entries) if isinstance(e, TensorValue)]
     if not at:
         return index_view(ctx, view, key)
     if len(at) > 1:
         raise ctx.error("only one index of a tensor access can be a tensor")
     tensor = entries[at[0]]
-    assert isinstance(tensor, Tile)
+    assert isinstance(tensor, TensorValue)
     return indirect_view(ctx, view, entries, at[0], tensor.view)
 
 
-def _offset(ctx: Ctx, t: Tile) -> Value:
+def _offset(ctx: Ctx, t: TensorValue) -> Value:
     return checked(ctx, t.view).lower().offset
 
 
-def _pattern(ctx: Ctx, t: Tile) -> Value:
+def _pattern(ctx: Ctx, t: TensorValue) -> Value:
     return tuple([p.step, p.num] for p in checked(ctx, t.view).lower().pattern)
 
 
@@ -153,20 +153,20 @@ def _product(xs: tuple[int, ...]) -> int:
     return out
 
 
-def _reshape(ctx: Ctx, self: Tile, *shape: Value, dtype: Value = None) -> Value:
+def _reshape(ctx: Ctx, self: TensorValue, *shape: Value, dtype: Value = None) -> Value:
     dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
         raise ctx.error(f"reshape takes integer dimensions, not {describe(list(dims))}")
     if dtype is not None and dtype_of(ctx, dtype) != self.dtype:
         raise ctx.error("reshape cannot change the dtype of a tensor")
-    return Tile(reshape_view(ctx, self.view, tuple(dims)))
+    return TensorValue(reshape_view(ctx, self.view, tuple(dims)))
 
 
-def _broadcast_to(ctx: Ctx, self: Tile, shape: Value, dtype: Value = None) -> Value:
+def _broadcast_to(ctx: Ctx, self: TensorValue, shape: Value, dtype: Value = None) -> Value:
     return broadcast_to(ctx, self, shape, dtype)
 
 
-def _ap(ctx: Ctx, self: Tile, pattern: Value, offset: int = 0, dtype: Value = None) -> Value:
+def _ap(ctx: Ctx, self: TensorValue, pattern: Value, offset: int = 0, dtype: Value = None) -> Value:
     """``t.ap(pattern=[[step, num], ...], offset=0)``: an explicit access pattern of a tensor."""
     view = self.view
     if not view.is_whole():
@@ -183,10 +183,10 @@ def _ap(ctx: Ctx, self: Tile, pattern: Value, offset: int = 0, dtype: Value = No
     nums = tuple(p[1] for p in pairs)  # type: ignore[union-attr]
     if any(n <= 0 for n in nums):
         raise ctx.error("access pattern counts must be positive")
-    return Tile(View(view.buf, offset, steps, nums, tuple(range(len(nums))), 0))
+    return TensorValue(View(view.buf, offset, steps, nums, tuple(range(len(nums))), 0))
 
 
-def _view(ctx: Ctx, self: Tile, dtype: Value) -> Value:
+def _view(ctx: Ctx, self: TensorValue, dtype: Value) -> Value:
     """``t.view(dtype)``: the same bytes as elements of another dtype; the last dimension
     grows or shrinks by the ratio of the element sizes (a [128, 1] float32 tile viewed as
     float8 is [128, 4])."""
@@ -205,7 +205,7 @@ def _view(ctx: Ctx, self: Tile, dtype: Value) -> Value:
         raise ctx.error(f"a last dimension of {dims[-1]} {DTYPES[self.dtype]} elements cannot be "
                         f"viewed as whole {DTYPES[new]} elements")
     ready(ctx, buf)
-    return Tile(root_view(retyped(buf, new, (*dims[:-1], dims[-1] * old_bytes // new_bytes))))
+    return TensorValue(root_view(retyped(buf, new, (*dims[:-1], dims[-1] * old_bytes // new_bytes))))
 
 
 _METHODS: dict[str, Any] = {"reshape": _reshape, "broadcast_to": _broadcast_to, "ap": _ap, "view": _view}
@@ -217,16 +217,16 @@ Number = (int, float, bool)
 def result(ctx: Ctx, shape: tuple[int, ...], dtype: Dtype, fn: Producer, *, inputs: Sequence[View] = (),
            memory: Memory = Memory.sbuf, par_axis: int | None = 0, accumulates: bool = False,
            elementwise: bool = False, mask: Predicate | None = None,
-           memories: tuple[Memory, ...] = (Memory.sbuf, Memory.psum)) -> Tile:
+           memories: tuple[Memory, ...] = (Memory.sbuf, Memory.psum)) -> TensorValue:
     """A fresh tile holding what ``fn`` produces (only where ``mask`` holds, when given)."""
     view = tile(ctx, shape, dtype, memory, par_axis=par_axis)
     origin = produce(ctx, view, fn, inputs=inputs, accumulates=accumulates, elementwise=elementwise,
                      memories=memories)
-    return Tile(view, origin, mask)
+    return TensorValue(view, origin, mask)
 
 
 def tile_view(ctx: Ctx, v: Value, what: str) -> View:
-    if isinstance(v, Tile):
+    if isinstance(v, TensorValue):
         return v.view
     raise ctx.error(f"{what} must be a tensor, not {type_name(v)}")
 
@@ -310,14 +310,14 @@ def binary(ctx: Ctx, op: AluOp, x: Value, y: Value, *, dtype: Value = None, mask
            name: str = "operator", engine: Engine | None = None) -> Value:
     """The value of ``x op y`` (tiles and/or numbers)."""
     pred = as_mask(ctx, mask)
-    xt, yt = isinstance(x, Tile), isinstance(y, Tile)
+    xt, yt = isinstance(x, TensorValue), isinstance(y, TensorValue)
     for v, what in ((x, "first"), (y, "second")):
-        if not isinstance(v, (Tile, *Number)):
+        if not isinstance(v, (TensorValue, *Number)):
             raise ctx.error(f"the {what} operand of {name} must be a tensor or a number, not {type_name(v)}")
     if not xt and not yt:
         raise ctx.error(f"{name} needs at least one tensor operand")
     for v in (x, y):
-        if isinstance(v, Tile) and v.memory.is_hbm:
+        if isinstance(v, TensorValue) and v.memory.is_hbm:
             raise ctx.error(f"{name} cannot read the HBM tensor '{v.view.tensor.name}'; "
                             "load it into SBUF first")
     if xt and yt:
@@ -382,27 +382,27 @@ COMPARES = {"<": AluOp.is_lt, "<=": AluOp.is_le, ">": AluOp.is_gt, ">=": AluOp.i
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
-def operator_binop(ctx: Ctx, op: str, t: Tile, other: Value, reflected: bool) -> Value:
+def operator_binop(ctx: Ctx, op: str, t: TensorValue, other: Value, reflected: bool) -> Value:
     alu = BINOPS.get(op)
-    if alu is None or not isinstance(other, (Tile, *Number)):
+    if alu is None or not isinstance(other, (TensorValue, *Number)):
         if isinstance(other, IndexTile):
             raise ctx.error("index tiles cannot be combined with tensors; use them to index a tensor")
-        if alu is None and isinstance(other, (Tile, *Number)):
+        if alu is None and isinstance(other, (TensorValue, *Number)):
             raise ctx.error(f"the operator '{op}' is not supported on tensors")
         return NotImplemented
     x, y = (other, t) if reflected else (t, other)
     return binary(ctx, alu, x, y, name=f"'{op}'")
 
 
-def operator_compare(ctx: Ctx, op: str, t: Tile, other: Value, reflected: bool) -> Value:
-    if not isinstance(other, (Tile, *Number)):
+def operator_compare(ctx: Ctx, op: str, t: TensorValue, other: Value, reflected: bool) -> Value:
+    if not isinstance(other, (TensorValue, *Number)):
         return NotImplemented
     if reflected:      # the engine mirrored op: other op' t  ==  t op other
         return binary(ctx, COMPARES[op], t, other, name=f"'{_MIRROR[op]}'")
     return binary(ctx, COMPARES[op], t, other, name=f"'{op}'")
 
 
-def operator_unary(ctx: Ctx, op: str, t: Tile) -> Value:
+def operator_unary(ctx: Ctx, op: str, t: TensorValue) -> Value:
     if op == "-":
         return unary_alu(ctx, AluOp.mult, t, -1, name="unary '-'")
     if op == "~":
@@ -410,16 +410,16 @@ def operator_unary(ctx: Ctx, op: str, t: Tile) -> Value:
     return t
 
 
-def operator_inplace(ctx: Ctx, op: str, t: Tile, other: Value) -> Value:
+def operator_inplace(ctx: Ctx, op: str, t: TensorValue, other: Value) -> Value:
     """``t op= other`` writes ``t`` in place (``acc += nisa.nc_matmul(...)`` accumulates)."""
     alu = BINOPS.get(op)
-    if alu is None or not isinstance(other, (Tile, *Number)):
+    if alu is None or not isinstance(other, (TensorValue, *Number)):
         return operator_binop(ctx, op, t, other, False)
     dst = t.view
-    if op == "+" and isinstance(other, Tile) and retarget(ctx, other.view, other.origin, dst,
+    if op == "+" and isinstance(other, TensorValue) and retarget(ctx, other.view, other.origin, dst,
                                                           accumulate=True):
         return t
-    if isinstance(other, Tile):
+    if isinstance(other, TensorValue):
         shape = broadcast_shape(ctx, dst.shape, other.shape)
         if shape != dst.shape:
             raise ctx.error(f"cannot update a {list(dst.shape)} tile with a {list(other.shape)} tile "
@@ -431,7 +431,7 @@ def operator_inplace(ctx: Ctx, op: str, t: Tile, other: Value) -> Value:
     return t
 
 
-class LoopReduced(Tile):
+class LoopReduced(TensorValue):
     """``nl.loop_reduce(x, op)``: the tile ``x``, which an assignment combines into its
     destination (``dst = dst op x``) instead of overwriting it."""
 
@@ -447,7 +447,7 @@ def assign(ctx: Ctx, dst: View, value: Value) -> None:
     if isinstance(value, Number):
         operators.memset(ctx, dst, operators.imm(value, dst.dtype))
         return
-    if not isinstance(value, Tile):
+    if not isinstance(value, TensorValue):
         raise ctx.error(f"cannot assign a {type_name(value)} to a tensor")
     src = value.view
     if isinstance(value, LoopReduced):
@@ -481,7 +481,7 @@ def assign(ctx: Ctx, dst: View, value: Value) -> None:
     masked(ctx, dst, value.mask if same else None, body, dma=dma)
 
 
-def broadcast_to(ctx: Ctx, x: Tile, shape: Value, dtype: Value = None) -> Value:
+def broadcast_to(ctx: Ctx, x: TensorValue, shape: Value, dtype: Value = None) -> Value:
     """A new tile of ``shape`` holding ``x`` stretched along its size-1 dimensions."""
     if not isinstance(shape, (tuple, list)) or not all(
             isinstance(d, int) and not isinstance(d, bool) for d in shape):

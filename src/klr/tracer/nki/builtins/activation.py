@@ -35,7 +35,7 @@ from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.masks import as_mask, box_column, boxed, masked, region
-from klr.tracer.nki.tensors import Number, Tile, result, tile_view, unary_activation
+from klr.tracer.nki.tensors import Number, TensorValue, result, tile_view, unary_activation
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.values import Value
@@ -203,7 +203,7 @@ def activation_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
         no_mask(ctx, a, fn)
     func = activation_of(ctx, a["op"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
-    if isinstance(a["scale"], Tile):
+    if isinstance(a["scale"], TensorValue):
         raise ctx.error(f"{fn}: scale can't be specified as tensor")
     sc, bias, rop, rres = _act_operands(ctx, a, data, fn)
     pred = None if dps else as_mask(ctx, a["mask"])

@@ -22,7 +22,7 @@ from klr.tracer.nki.emit import alloc, hbm_tensor
 from klr.tracer.nki.hostarrays import HostArray, host_array
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.state import state
-from klr.tracer.nki.tensors import Number, Tile, broadcast_to, result, tile_view
+from klr.tracer.nki.tensors import Number, TensorValue, broadcast_to, result, tile_view
 from klr.tracer.nki.views import Buf, View, root_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
@@ -35,21 +35,21 @@ if TYPE_CHECKING:
 NL = "nki.language."
 
 
-def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value = None) -> Tile:
+def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value = None) -> TensorValue:
     """An uninitialised tensor; HBM tensors are shared buffers, one per SPMD launch."""
     dims, par = parse_shape(ctx, shape)
     dt = dtype_of(ctx, dtype)
     memory = memory_of(ctx, buffer)
     nm = name_arg(ctx, name)
     if memory.is_hbm:
-        return Tile(root_view(hbm_tensor(ctx, dims, par, dt, memory, nm)))
+        return TensorValue(root_view(hbm_tensor(ctx, dims, par, dt, memory, nm)))
     st = state(ctx)
     if st.spmd_first is None:
         st.spmd_first = ctx.program_id
     if nm is not None and ctx.program_id != st.spmd_first:
         # each SPMD instance has its own on-chip tensors: later ones are named <name>.<n>
-        return Tile(root_view(alloc(ctx, dims, dt, memory, par_axis=par, hint=nm)))
-    return Tile(root_view(alloc(ctx, dims, dt, memory, par_axis=par, name=nm)))
+        return TensorValue(root_view(alloc(ctx, dims, dt, memory, par_axis=par, hint=nm)))
+    return TensorValue(root_view(alloc(ctx, dims, dt, memory, par_axis=par, name=nm)))
 
 
 @builtin(NL + "ndarray", dialect=Dialect.both)
@@ -144,7 +144,7 @@ def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     if buf is None:
         array = host_array(ctx, "eye", n, n, 0, dt)
         buf = st.shared_identities[(n, dt)] = _constant_buf(ctx, "identity", array, dt)
-    return Tile(root_view(buf))
+    return TensorValue(root_view(buf))
 
 
 def _constant_buf(ctx: Ctx, hint: str, array: Any, dt: Dtype) -> Buf:
@@ -170,13 +170,13 @@ def shared_constant(ctx: Ctx, constant: Value, dtype: Value = None) -> Value:
     if dt not in _CONSTANT_DTYPES:
         dt = Dtype.float32
         array = host_array(ctx, "astype", array, dt)
-    return Tile(root_view(_constant_buf(ctx, "constant", array, dt)))
+    return TensorValue(root_view(_constant_buf(ctx, "constant", array, dt)))
 
 
 @builtin(NL + "broadcast_to", dialect=Dialect.both, emits=("ncCopy", "ncDmaCopy"))
 def broadcast_to_(ctx: Ctx, x: Value, shape: Value, dtype: Value = None) -> Value:
     """A new tile of ``shape`` holding ``x`` stretched along its size-1 dimensions."""
-    if not isinstance(x, Tile):
+    if not isinstance(x, TensorValue):
         raise ctx.error(f"nl.broadcast_to needs a tensor, not {type_name(x)}")
     return broadcast_to(ctx, x, shape, dtype)
 

@@ -22,7 +22,7 @@ from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, PMAX, alu_of, dtype_of, 
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.masks import as_mask, masked
-from klr.tracer.nki.tensors import Tile, result, stretches_to, tile_view
+from klr.tracer.nki.tensors import TensorValue, result, stretches_to, tile_view
 from klr.tracer.nki.views import Box, View, expand_view, index_view, permute_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
@@ -77,7 +77,7 @@ def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
     pred = as_mask(ctx, mask)
     if isinstance(value, (int, float, bool)):
         src = _constant_tile(ctx, target.shape, target.dtype, value)
-    elif isinstance(value, Tile):
+    elif isinstance(value, TensorValue):
         src = value.view
         if pred is None and src.shape == target.shape:
             pred = value.mask

@@ -39,7 +39,7 @@ from klr.tracer.nki.dialects import UNSET, form, into, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Affine, Predicate
 from klr.tracer.nki.masks import as_mask, masked, region
-from klr.tracer.nki.tensors import Number, Tile, result, tile_view
+from klr.tracer.nki.tensors import Number, TensorValue, result, tile_view
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
@@ -65,19 +65,19 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
     cond = tile_view(ctx, condition, "the condition of nl.where")
     shape = cond.shape
     for v in (x, y):
-        if isinstance(v, Tile) and v.shape != shape:
+        if isinstance(v, TensorValue) and v.shape != shape:
             raise ctx.error(f"nl.where operands must have the condition's shape {list(shape)}, "
                             f"not {list(v.shape)}")
-        if not isinstance(v, (Tile, *Number)):
+        if not isinstance(v, (TensorValue, *Number)):
             raise ctx.error(f"nl.where takes tiles or numbers, not {type_name(v)}")
     if dtype is not None:
         out_dt = dtype_of(ctx, dtype)
     else:
-        out_dt = next((v.dtype for v in (x, y) if isinstance(v, Tile)), Dtype.float32)
+        out_dt = next((v.dtype for v in (x, y) if isinstance(v, TensorValue)), Dtype.float32)
     pred = as_mask(ctx, mask)
 
     def put(c: Ctx, d: View, v: Value, box: Box) -> View:
-        if isinstance(v, Tile):
+        if isinstance(v, TensorValue):
             return v.view.box(box)
         t = tile(c, d.shape, d.dtype, Memory.sbuf, par_axis=d.par_dim)
         operators.memset(c, t, operators.imm(v, d.dtype))
@@ -85,13 +85,13 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
-            if isinstance(y, Tile):
+            if isinstance(y, TensorValue):
                 operators.tensor_copy(c, d, y.view.box(box), d.dtype)
             else:
                 operators.memset(c, d, operators.imm(y, d.dtype))
             operators.copy_predicated(c, d, put(c, d, x, box), cond.box(box))
         masked(c, dst, pred, body)
-    inputs = [cond] + [v.view for v in (x, y) if isinstance(v, Tile)]
+    inputs = [cond] + [v.view for v in (x, y) if isinstance(v, TensorValue)]
     return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=cond.par_dim, elementwise=True, mask=pred)
 
 
