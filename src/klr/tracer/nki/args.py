@@ -1,16 +1,18 @@
 """What builtins make of their arguments: tensors, per-partition scalars, shapes, flags, enums.
 
-Each conversion raises a TraceError at the call naming the builtin and the parameter.
+Each conversion raises a TraceError at the call naming the builtin and the parameter. What Core
+requires of an operand (its memory, its shape against the others') is checked by the rules of
+``klr.core.rules``, on the ``Arg`` a view is to them (``arg``); ``rule`` reports a broken one
+at the user's call, after the builtin's name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from klr.core import (
-    AccumCmd,
-    ImmFloat,
-)
+from klr.core import AccumCmd, ImmFloat, rules
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.consts import REDUCE_CMDS, dtype_of, enum_of
@@ -70,27 +72,47 @@ def view_arg(ctx: Ctx, v: Value, what: str) -> View:
     raise ctx.error(f"{what} must be a tensor, not {type_name(v)}")
 
 
+def arg(view: View, name: str) -> rules.Arg:
+    """``view`` as the rules see an operand: its partitions, then its other dimensions."""
+    return rules.Arg(name, (view.partitions, *(view.nums[i] for i in view.vis if i != view.par)), view.dtype,
+                     view.buf.memory)
+
+
+@contextmanager
+def rule(ctx: Ctx, fn: str) -> Iterator[None]:
+    """Report a rule the block finds broken as ``fn: message`` at the call."""
+    try:
+        yield
+    except rules.RuleError as err:
+        raise ctx.error(f"{fn}: {err.message}") from None
+
+
 def on_chip(ctx: Ctx, v: View, what: str, fn: str) -> View:
-    if v.buf.memory.is_hbm:
-        raise ctx.error(f"{fn}: {what} '{v.tensor.name}' is in HBM; engines read and write SBUF or PSUM")
+    """An operand of an engine: in SBUF or PSUM."""
+    with rule(ctx, fn):
+        rules.in_memory(arg(v, f"{what} '{v.tensor.name}'"), *rules.ON_CHIP)
     return v
 
 
 def same_size(ctx: Ctx, dst: View, src: View, what: str, fn: str) -> None:
-    if dst.partitions != src.partitions or dst.free_size != src.free_size:
-        raise ctx.error(f"{fn}: {what} of shape {list(src.shape)} does not match dst of shape "
-                        f"{list(dst.shape)}")
+    """``src`` has the partitions and elements per partition of ``dst``."""
+    with rule(ctx, fn):
+        rules.same_shape(arg(dst, "dst"), arg(src, what))
 
 
-def scalar_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object:
+def per_partition(ctx: Ctx, col: View, data: View, what: str, fn: str) -> None:
+    """``col`` has one element per partition of ``data``."""
+    with rule(ctx, fn):
+        rules.per_partition(arg(col, what), arg(data, "data"))
+
+
+def scalar_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> operators.Scalar:
     """An Immediate for a number, or the [P, 1] view of a per-partition column tile."""
     if isinstance(v, Number):
         return operators.imm(v, data.dtype)
     if isinstance(v, TensorValue):
         col = on_chip(ctx, v.view, what, fn)
-        if col.free_size != 1 or col.partitions != data.partitions:
-            raise ctx.error(f"{fn}: {what} must be a number or a [{data.partitions}, 1] tile, "
-                            f"not {list(col.shape)}")
+        per_partition(ctx, col, data, what, fn)
         return col
     raise ctx.error(f"{fn}: {what} must be a number or a tile, not {type_name(v)}")
 
@@ -126,7 +148,7 @@ def int_arg(ctx: Ctx, v: Value, what: str) -> int:
     return v
 
 
-def float_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object:
+def float_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> operators.Scalar:
     """A float Immediate for a number, else a [P, 1] tile (as ``scalar_operand``)."""
     if isinstance(v, Number):
         return ImmFloat(float(v))
@@ -136,8 +158,7 @@ def float_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> object:
 def column_arg(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> View:
     """A [P, 1] on-chip tile with one value per partition of ``data``."""
     col = on_chip(ctx, view_arg(ctx, v, what), what, fn)
-    if col.free_size != 1 or col.partitions != data.partitions:
-        raise ctx.error(f"{fn}: {what} must be a [{data.partitions}, 1] tile, not {list(col.shape)}")
+    per_partition(ctx, col, data, what, fn)
     return col
 
 

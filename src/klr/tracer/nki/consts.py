@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from klr.core import AccumCmd, ActivationFunc, AluOp, Engine, MatmulPerfMode, Memory
+from klr.core import AccumCmd, ActivationFunc, AluOp, Engine, MatmulPerfMode, Memory, rules
 from klr.dtypes import NKI_NAMES, Dtype, nki_name
 from klr.tracer.registry import BuiltinFn, Dialect, builtin, constant, kernel_constant
 from klr.tracer.show import describe
@@ -20,16 +20,8 @@ from klr.tracer.values import TraceObject, Value
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-# --- hardware limits -----------------------------------------------------------------------
+# --- hardware limits (the machine's are klr.core.rules') -------------------------------------
 
-PMAX = 128
-"""Partitions of SBUF and PSUM."""
-SBUF_PARTITION_BYTES = 0x30000
-"""Bytes per SBUF partition (the reference's sbuf pointer)."""
-PSUM_PARTITION_BYTES = 0x4000
-"""Bytes per PSUM partition: 8 banks of 2KB (the reference's psum pointer)."""
-PSUM_BANK_BYTES = 2048
-"""Bytes per partition of one PSUM bank: the largest matmul output."""
 SBUF_AVAILABLE = {2: 180224, 3: 212984, 4: 245752}
 """``nl.tile_size.total_available_sbuf_size`` per architecture."""
 
@@ -37,9 +29,11 @@ FP32_MAX = 3.4028234663852886e38
 """The largest finite float32."""
 
 TILE_SIZES = {
-    "pmax": PMAX, "psum_fmax": 512, "gemm_stationary_fmax": 128, "gemm_moving_fmax": 512,
-    "bn_stats_fmax": 512, "psum_min_align": 4, "sbuf_min_align": 1,
+    "pmax": rules.PMAX, "psum_fmax": rules.PSUM_BANK_BYTES // 4,
+    "gemm_stationary_fmax": rules.GEMM_STATIONARY_FMAX, "gemm_moving_fmax": rules.GEMM_MOVING_FMAX,
+    "bn_stats_fmax": rules.BN_STATS_FMAX, "psum_min_align": 4, "sbuf_min_align": 1,
 }
+"""``nl.tile_size.*``."""
 
 
 # --- dtypes --------------------------------------------------------------------------------

@@ -24,9 +24,9 @@ from klr.core import (
     Shape,
     Stmt,
     TensorName,
+    rules,
 )
 from klr.dtypes import Dtype
-from klr.tracer.nki.consts import PMAX, PSUM_PARTITION_BYTES, SBUF_PARTITION_BYTES
 from klr.tracer.nki.state import State, state
 from klr.tracer.nki.views import Buf, View, check, root_view
 from klr.tracer.show import describe
@@ -51,10 +51,13 @@ def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_ax
     single partition outside ``dims`` when ``par_axis`` is None."""
     dims = tuple(dims) or (1,)
     check_dims(ctx, dims, dtype, "tensor dimensions")
-    problem, shape, free = _storage(dims, dtype, memory, par_axis)
-    if problem is not None:
-        raise ctx.error(problem)
+    fits, shape, free = _storage(dims, dtype, memory, par_axis)
     tname = ctx.claim_name(name) if name else ctx.fresh_name(hint)
+    if not fits:
+        try:
+            rules.check_tensor(_one_tile(tname, dims, dtype, memory, par_axis))
+        except rules.RuleError as err:
+            raise ctx.error(err.message) from None
     address = Address(tname, memory, shape.parDim, free * dtype.size)
     return Buf(TensorName(tname, dtype, shape, address, free, False), dims, par_axis)
 
@@ -72,33 +75,29 @@ def check_dims(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, what: str) -> None
 
 @functools.lru_cache(maxsize=4096)
 def _storage(dims: tuple[int, ...], dtype: Dtype, memory: Memory,
-             par_axis: int | None) -> tuple[str | None, Shape, int]:
-    """What is wrong with such a tensor (None: nothing), the Shape of its storage and its free
-    element count (memoised: a kernel allocates many tiles of few shapes, and IR nodes are
-    slow to build)."""
-    problem = None
-    if memory in (Memory.sbuf, Memory.psum):
-        problem = _on_chip_problem(dims, dtype, memory, par_axis)
+             par_axis: int | None) -> tuple[bool, Shape, int]:
+    """Whether such a tensor fits its memory (``rules.check_tensor``), the Shape of its storage
+    and its free element count (memoised: a kernel allocates many tiles of few shapes, and IR
+    nodes are slow to build)."""
+    fits = True
+    if memory in rules.ON_CHIP:
+        try:
+            rules.check_tensor(_one_tile("tile", dims, dtype, memory, par_axis))
+        except rules.RuleError:
+            fits = False
     # storage is partition-major (a single partition when the tile has no partition axis)
     storage = (1, *dims) if par_axis is None else (dims[par_axis], *dims[:par_axis], *dims[par_axis + 1:])
     shape = Shape.of(storage)
-    return problem, shape, shape.freeElements
+    return fits, shape, shape.freeElements
 
 
-def _on_chip_problem(dims: tuple[int, ...], dtype: Dtype, memory: Memory, par_axis: int | None) -> str | None:
-    parts = 1 if par_axis is None else dims[par_axis]
-    if parts > PMAX:
-        return f"partition dimension {parts} exceeds {PMAX}"
-    # one tile: the dimensions after the partition axis (block dimensions in front of a
-    # par_dim are separate tiles, which the compiler need not keep live together)
-    free = dtype.size
-    for d in dims[(par_axis or 0) + 1:] if par_axis is not None else dims:
-        free *= d
-    limit = SBUF_PARTITION_BYTES if memory is Memory.sbuf else PSUM_PARTITION_BYTES
-    if free > limit:
-        return (f"a {memory.name.upper()} tile of {list(dims)} {dtype.name} needs {free} bytes "
-                f"per partition, more than the {limit} available")
-    return None
+def _one_tile(name: str, dims: tuple[int, ...], dtype: Dtype, memory: Memory,
+              par_axis: int | None) -> TensorName:
+    """The tile of a tensor that must fit its memory: the partition axis and the dimensions
+    after it (block dimensions in front of a par_dim are separate tiles, which the compiler
+    need not keep live together)."""
+    tile_dims = (1, *dims) if par_axis is None else dims[par_axis:]
+    return TensorName.make(name, dtype, tile_dims, memory)
 
 
 def hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory: Memory,

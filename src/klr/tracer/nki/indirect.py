@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from klr.core import BirAccessPattern
+from klr.core import BirAccessPattern, rules
 from klr.tracer.nki.emit import ready
 from klr.tracer.nki.index import Affine, IndexTile
 from klr.tracer.nki.views import Box, View, checked, index_view
@@ -79,9 +79,11 @@ def indirect_view(ctx: Ctx, view: View, entries: list[Value], k: int, tensor: Vi
     """``view[entries]`` where entry ``k`` is the on-chip integer tile ``tensor`` (the others
     are the usual indices)."""
     index = checked(ctx, tensor)
-    if index.buf.memory.is_hbm:
-        raise ctx.error(f"an index tensor must be in SBUF or PSUM, not in HBM ('{index.tensor.name}'); "
-                        f"load it first")
+    try:
+        rules.in_memory(rules.Arg(f"the index tensor '{index.tensor.name}'", index.shape, index.dtype,
+                                  index.buf.memory), *rules.ON_CHIP)
+    except rules.RuleError as err:
+        raise ctx.error(f"{err.message}; load it first") from None
     if not index.dtype.is_int:
         raise ctx.error(f"an index tensor must hold integers, not {index.dtype.name}")
     shape = index.shape

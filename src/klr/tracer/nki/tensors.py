@@ -30,7 +30,7 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.consts import DTYPES, PMAX, buffer_value, dtype_of
+from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of
 from klr.tracer.nki.emit import ready, tile
 from klr.tracer.nki.index import IndexTile, Predicate, broadcast_shapes
 from klr.tracer.nki.indirect import indirect_view
@@ -496,8 +496,6 @@ def broadcast_to(ctx: Ctx, x: TensorValue, shape: Value, dtype: Value = None) ->
         raise ctx.error("broadcast_to needs a tile in SBUF or PSUM; load the tensor first")
     left = src.rank == 1 and len(shape) > 1 and src.shape[0] == shape[0]
     stretched = expand_view(src, shape, left=left)
-    if stretched.par_dim is not None and shape[stretched.par_dim] > PMAX:
-        raise ctx.error(f"partition dimension {shape[stretched.par_dim]} exceeds {PMAX}")
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         if stretched.steps[stretched.par] == 0 and stretched.nums[stretched.par] > 1:

@@ -25,6 +25,7 @@ from klr.tracer.nki.args import (
     no_mask,
     on_chip,
     out_dtype,
+    per_partition,
     reduce_cmd,
     same_size,
     scalar_operand,
@@ -136,8 +137,7 @@ def _act_operands(ctx: Ctx, a: Args, data: View,
     bias = None
     if a["bias"] is not None:
         bias = on_chip(ctx, view_arg(ctx, a["bias"], "bias"), "bias", fn)
-        if bias.free_size != 1:
-            raise ctx.error(f"{fn}: bias of shape {list(bias.shape)} must be a [P, 1] tile")
+        per_partition(ctx, bias, data, "bias", fn)
     rop = None if a.get("reduce_op") is None else alu_of(ctx, a["reduce_op"], "reduce_op")
     rres = None if a.get("reduce_res") is None else view_arg(ctx, a["reduce_res"], "reduce_res")
     return sc, bias, rop, rres

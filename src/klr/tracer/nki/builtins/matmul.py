@@ -15,11 +15,12 @@ from klr.core import (
     ImmFloat,
     MatmulPerfMode,
     Memory,
+    rules,
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import Args, bool_arg, no_mask, out_dtype, view_arg
-from klr.tracer.nki.consts import PERF_MODES, PMAX, PSUM_BANK_BYTES, dtype_of, engine_of, enum_of
+from klr.tracer.nki.args import Args, arg, bool_arg, no_mask, out_dtype, rule, view_arg
+from klr.tracer.nki.consts import PERF_MODES, dtype_of, engine_of, enum_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import fresh_psum, taint, tile
 from klr.tracer.nki.state import state
@@ -43,9 +44,9 @@ def identity(ctx: Ctx, dtype: Dtype) -> View:
     got = st.identities.get(key)
     if got is None:
         taint(ctx)
-        got = tile(ctx, (PMAX, PMAX), dtype, Memory.sbuf, hint="identity")
+        got = tile(ctx, (rules.PMAX, rules.PMAX), dtype, Memory.sbuf, hint="identity")
         operators.memset(ctx, got, ImmFloat(0.0))
-        pattern = operators.data_pattern(0, -1, [(1, PMAX)])
+        pattern = operators.data_pattern(0, -1, [(1, rules.PMAX)])
         operators.affine_select(ctx, got, pattern, got, ImmFloat(1.0), AluOp.not_equal)
         st.identities[key] = got
     return got
@@ -59,12 +60,13 @@ def pe_transpose(ctx: Ctx, dst: View, src: View) -> None:
                      transpose=True)
 
 
-def check_transpose(ctx: Ctx, src: View, name: str) -> tuple[int, int]:
+def check_transpose(ctx: Ctx, src: View, name: str, what: str = "data") -> tuple[int, int]:
+    """The [P, F] of a 2-D tile the PE array transposes."""
     if src.rank != 2 or src.par_dim != 0:
         raise ctx.error(f"{name} needs a 2-D [partition, free] tile, not {list(src.shape)}")
+    with rule(ctx, name):
+        rules.free_at_most(arg(src, what), rules.PMAX, " (a PE transpose takes at most [128, 128])")
     p, f = src.shape
-    if f > PMAX:
-        raise ctx.error(f"{name} of a {[p, f]} tile: the free size {f} exceeds {PMAX}")
     return p, f
 
 
@@ -72,7 +74,7 @@ def check_transpose(ctx: Ctx, src: View, name: str) -> tuple[int, int]:
 def transpose(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """The 2-D tile ``x`` with its partition and free axes swapped, in PSUM (PE transpose)."""
     src = tile_view(ctx, x, "the operand of nl.transpose")
-    p, f = check_transpose(ctx, src, "nl.transpose")
+    p, f = check_transpose(ctx, src, "nl.transpose", "x")
     if mask is not None:
         raise ctx.error("nl.transpose does not take a mask")
     out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
@@ -80,21 +82,19 @@ def transpose(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) ->
                   memory=Memory.psum, memories=(Memory.psum,))
 
 
-def matmul_checks(ctx: Ctx, dst_shape: tuple[int, int], stationary: View, moving: View, name: str) -> None:
-    if stationary.rank != 2 or moving.rank != 2:
-        raise ctx.error(f"{name} needs 2-D tiles, not {list(stationary.shape)} and {list(moving.shape)}")
-    k, m = stationary.shape
-    k2, n = moving.shape
-    if k != k2:
-        raise ctx.error(f"{name}: the contraction sizes differ: stationary {list(stationary.shape)}, "
-                        f"moving {list(moving.shape)}")
-    if m > PMAX:
-        raise ctx.error(f"{name}: the stationary free size {m} exceeds {PMAX}")
-    if n * 4 > PSUM_BANK_BYTES:
-        raise ctx.error(f"{name}: the moving free size {n} exceeds {PSUM_BANK_BYTES // 4} (one PSUM bank)")
-    for v, what in ((stationary, "stationary"), (moving, "moving")):
-        if v.buf.memory is not Memory.sbuf:
-            raise ctx.error(f"{name}: the {what} operand must be in SBUF, not {v.buf.memory.name}")
+def matmul_shape(ctx: Ctx, stationary: View, moving: View, name: str,
+                 perf_mode: MatmulPerfMode = MatmulPerfMode.None_) -> tuple[int, int]:
+    """The [M, N] result of ``stationary[K, M]ᵀ · moving[K, N]`` (double row: [K, 2, M] and
+    [K, 2, N]), checked by the rules: the contraction, SBUF operands and the PE array's columns."""
+    st, mv = arg(stationary, "stationary"), arg(moving, "moving")
+    with rule(ctx, name):
+        m, n = rules.matmul_shape(None, st, mv, perf_mode)
+        rules.in_memory(st, *rules.SBUF)
+        rules.in_memory(mv, *rules.SBUF)
+        if perf_mode not in rules.DOUBLE_ROW:
+            rules.free_at_most(st, rules.GEMM_STATIONARY_FMAX)
+            rules.free_at_most(mv, rules.GEMM_MOVING_FMAX, " (one PSUM bank of float32)")
+    return m, n
 
 
 def matmul_producer(stationary: View, moving: View, pre: Callable[[Ctx], View] | None = None,
@@ -129,8 +129,8 @@ def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Val
     if transpose_x:
         stationary = xv
     else:
-        p, f = check_transpose(ctx, xv, "nl.matmul")
-        stationary = View(xv.buf, 0, (p, 1), (f, p), (0, 1), 0)   # shape only, for the checks
+        p, f = check_transpose(ctx, xv, "nl.matmul", "x")
+        stationary = View(xv.buf, 0, (p, 1), (f, p), (0, 1), 0)   # its shape, for the checks: xᵀ
 
         def pre(c: Ctx) -> View:
             t_psum = tile(c, (f, p), xv.dtype, Memory.psum)
@@ -138,8 +138,9 @@ def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Val
             t_sbuf = tile(c, (f, p), xv.dtype, Memory.sbuf)
             operators.tensor_copy(c, t_sbuf, t_psum, xv.dtype)
             return t_sbuf
-    matmul_checks(ctx, (0, 0), stationary, yv, "nl.matmul")
-    m, n = stationary.shape[1], yv.shape[1]
+    if stationary.rank != 2 or yv.rank != 2:
+        raise ctx.error(f"nl.matmul needs 2-D tiles, not {list(stationary.shape)} and {list(yv.shape)}")
+    m, n = matmul_shape(ctx, stationary, yv, "nl.matmul")
     fn = matmul_producer(xv, yv, pre)
     return result(ctx, (m, n), Dtype.float32, fn, inputs=[xv, yv], memory=Memory.psum,
                   accumulates=True, memories=(Memory.psum,))
@@ -185,6 +186,9 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
         flags["stationary_onezero"], flags["moving_zero"] = flags["moving_zero"], flags["stationary_onezero"]
     if dps:
         dst = view_arg(ctx, a["dst"], "dst")
+        with rule(ctx, fn):
+            rules.matmul_shape(arg(dst, "dst"), arg(st, "stationary"), arg(mv, "moving"), flags["perf_mode"],
+                               flags["transpose"])
         if dst.buf.memory is Memory.psum and not flags["transpose"] and fresh_psum(ctx, dst):
             operators.memset(ctx, dst, ImmFloat(0.0))
         operators.matmul(ctx, dst, st, mv, **flags)
@@ -194,29 +198,14 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
         return result(ctx, (n, k), mv.dtype, lambda c, d, acc: operators.matmul(c, d, st, mv, **flags),
                       inputs=[st, mv], memory=Memory.psum, memories=(Memory.psum,))
     if flags["perf_mode"] is MatmulPerfMode.None_:
-        matmul_checks(ctx, (0, 0), st, mv, fn)
-        shape = (st.shape[1], mv.shape[1])
-    else:
-        shape = _double_row_shape(ctx, st, mv, fn)
-    return result(ctx, shape, Dtype.float32, matmul_producer(st, mv, **flags), inputs=[st, mv],
-                  memory=Memory.psum, accumulates=True, memories=(Memory.psum,))
-
-
-def _double_row_shape(ctx: Ctx, st: View, mv: View, fn: str) -> tuple[int, int]:
-    """The [M, N] result of a double-row matmul of stationary [K, 2, M] and moving [K, 2, N]
-    (the contraction runs over K and the pair axis: 2K rows)."""
-    if st.rank != 3 or mv.rank != 3 or st.shape[1] != 2 or mv.shape[1] != 2:
+        if st.rank != 2 or mv.rank != 2:
+            raise ctx.error(f"{fn} needs 2-D tiles, not {list(st.shape)} and {list(mv.shape)}")
+    elif st.rank != 3 or mv.rank != 3 or st.shape[1] != 2 or mv.shape[1] != 2:
         raise ctx.error(f"{fn}: a double-row matmul takes stationary [K, 2, M] and moving [K, 2, N], "
                         f"not {list(st.shape)} and {list(mv.shape)}")
-    k, _, m = st.shape
-    k2, _, n = mv.shape
-    if k != k2:
-        raise ctx.error(f"{fn}: the contraction sizes differ: stationary {list(st.shape)}, "
-                        f"moving {list(mv.shape)}")
-    for v, what in ((st, "stationary"), (mv, "moving")):
-        if v.buf.memory is not Memory.sbuf:
-            raise ctx.error(f"{fn}: the {what} operand must be in SBUF, not {v.buf.memory.name}")
-    return m, n
+    shape = matmul_shape(ctx, st, mv, fn, flags["perf_mode"])
+    return result(ctx, shape, Dtype.float32, matmul_producer(st, mv, **flags), inputs=[st, mv],
+                  memory=Memory.psum, accumulates=True, memories=(Memory.psum,))
 
 
 @isa("nc_transpose",

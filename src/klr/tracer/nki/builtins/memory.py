@@ -14,11 +14,23 @@ from klr.core import (
     AluOp,
     Memory,
     TransposeOps,
+    rules,
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import Args, bool_arg, int_arg, no_mask, on_chip, out_dtype, same_size, view_arg
-from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, PMAX, alu_of, dtype_of, engine_of, enum_of
+from klr.tracer.nki.args import (
+    Args,
+    arg,
+    bool_arg,
+    int_arg,
+    no_mask,
+    on_chip,
+    out_dtype,
+    rule,
+    same_size,
+    view_arg,
+)
+from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, alu_of, dtype_of, engine_of, enum_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.masks import as_mask, masked
@@ -100,9 +112,8 @@ def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
 
 
 def _constant_tile(ctx: Ctx, shape: tuple[int, ...], dtype: Dtype, value: float | int) -> View:
-    if shape[0] > PMAX:
-        raise ctx.error(f"nl.store of a number needs a region of at most {PMAX} partitions, "
-                        f"not {list(shape)}")
+    with rule(ctx, "nl.store of a number"):
+        rules.at_most_partitions(rules.Arg("the region", shape, dtype, Memory.sbuf))
     t = tile(ctx, shape, dtype, Memory.sbuf)
     operators.memset(ctx, t, operators.imm(value, dtype))
     return t
@@ -127,11 +138,8 @@ def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
     prio = a["priority"]
     if prio is not None:
         prio = int_arg(ctx, prio, "priority")
-    count_d = dst.partitions * dst.free_size
-    count_s = src.partitions * src.free_size
-    if count_d != count_s:
-        raise ctx.error(f"{fn}: a {list(src.shape)} source ({count_s} elements) does not fit a "
-                        f"{list(dst.shape)} destination ({count_d} elements)")
+    with rule(ctx, fn):
+        rules.same_count(arg(dst, "dst"), arg(src, "src"))
     flags = {"accumulate": rmw is not None, "oob_skip": oob == 1, "dge_mode": dge,
              "unique_indices": bool_arg(ctx, a["unique_indices"], "unique_indices"), "priority": prio,
              "engine": engine_of(ctx, a["engine"])}

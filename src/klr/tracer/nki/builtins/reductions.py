@@ -15,16 +15,19 @@ from klr.core import (
     AluOp,
     Immediate,
     ImmFloat,
+    rules,
 )
 from klr.core.operators import ctor_name
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import (
     Args,
+    arg,
     bool_arg,
     no_mask,
     on_chip,
     reduce_cmd,
+    rule,
     same_size,
     scalar_operand,
     view_arg,
@@ -252,9 +255,8 @@ def _stats_builtin(name: str, width: int | None, doc: str, param: str = "data") 
         def write(c: Ctx, dst: View) -> None:
             if box is None:
                 return
-            if dst.partitions != data.partitions:
-                raise c.error(f"{fn}: dst of shape {list(dst.shape)} does not have the "
-                              f"{data.partitions} partitions of data")
+            with rule(c, fn):
+                rules.same_partitions(arg(data, "data"), arg(dst, "dst"))
             rows = (box[0], *((0, n) for n in dst.shape[1:])) if dst.par_dim == 0 else None
             operators.statistics(c, name, dst if rows is None else dst.box(rows), data.box(box), written=dst)
         dtype = Dtype.float32 if width is not None else data.dtype

@@ -17,11 +17,13 @@ from klr.core import (
     AluOp,
     ImmFloat,
     Memory,
+    rules,
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import (
     Args,
+    arg,
     bool_arg,
     column_arg,
     float_operand,
@@ -31,6 +33,7 @@ from klr.tracer.nki.args import (
     out_dtype,
     pairs_arg,
     reduce_cmd,
+    rule,
     same_size,
     view_arg,
 )
@@ -169,9 +172,15 @@ def affine_select(ctx: Ctx, a: Args, dps: bool) -> Value:
 
 def _eight(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> View:
     vals = on_chip(ctx, view_arg(ctx, v, what), what, fn)
-    if vals.partitions != data.partitions or vals.free_size != 8:
-        raise ctx.error(f"{fn}: {what} must be a [{data.partitions}, 8] tile, not {list(vals.shape)}")
+    _eight_of(ctx, vals, data, what, fn)
     return vals
+
+
+def _eight_of(ctx: Ctx, vals: View, data: View, what: str, fn: str) -> None:
+    """``vals`` holds eight values per partition of ``data``."""
+    with rule(ctx, fn):
+        rules.same_partitions(arg(data, "data"), arg(vals, what))
+        rules.free_size(arg(vals, what), 8)
 
 
 def _rows(v: View, box: Box | None, data: View) -> View:
@@ -195,8 +204,7 @@ def nc_find_index8(ctx: Ctx, a: Args, dps: bool) -> Value:
     vals = _eight(ctx, a["vals"], data, "vals", fn)
 
     def write(c: Ctx, dst: View) -> None:
-        if dst.partitions != data.partitions or dst.free_size != 8:
-            raise c.error(f"{fn}: dst of shape {list(dst.shape)} must be [{data.partitions}, 8]")
+        _eight_of(c, dst, data, "dst", fn)
         operators.find_index8(c, dst, data, vals)
     return into(ctx, a, dps, (data.partitions, 8), Dtype.uint32, [data, vals], write)
 
@@ -243,9 +251,8 @@ def _shuffle(ctx: Ctx, dst_v: Value, src_v: Value, shuffle_mask: Value) -> Value
             isinstance(m, int) and not isinstance(m, bool) and (0 <= m < 32 or m == 255) for m in entries):
         raise ctx.error(f"{fn}: shuffle_mask must be a list of at most 32 partition numbers (0..31, "
                         f"or 255 to leave a partition alone)")
-    if src.free_size != dst.free_size:
-        raise ctx.error(f"{fn}: src of shape {list(src.shape)} and dst of shape {list(dst.shape)} "
-                        f"differ in elements per partition")
+    with rule(ctx, fn):
+        rules.free_size(arg(src, "src"), dst.free_size)
     operators.shuffle(ctx, dst, src, tuple(entries))
     return None
 
@@ -380,9 +387,8 @@ def gather_flattened(ctx: Ctx, data: Value, indices: Value, *, axis: Value = -1,
         raise ctx.error(f"{fn} gathers along the free axis; axis must be -1, not {describe(axis)}")
     src = on_chip(ctx, view_arg(ctx, data, "data"), "data", fn)
     idx = on_chip(ctx, view_arg(ctx, indices, "indices"), "indices", fn)
-    if idx.partitions != src.partitions:
-        raise ctx.error(f"{fn}: indices of shape {list(idx.shape)} must have the {src.partitions} "
-                        f"partitions of data")
+    with rule(ctx, fn):
+        rules.same_partitions(arg(src, "data"), arg(idx, "indices"))
 
     def fn_(c: Ctx, dst: View, acc: bool) -> None:
         operators.gather(c, dst, src, idx)
