@@ -216,3 +216,18 @@ def test_the_driver_takes_its_library(tmp_path: Path) -> None:
         driver.trace(py, library=PYTHON)
     assert info.value.message == "kernel argument 'x' is a tensor, which Python code alone cannot take"
     assert [t.name for t in trace(py).kernel.inputs] == ["x"]
+
+
+@builtin("nki._test.ill_formed", dialect="both", emits=("tensorTensor",))
+def _ill_formed(ctx: Ctx) -> None:
+    a = core.TensorName.make("a", core.Dtype.float32, (4, 4), core.Memory.sbuf)
+    b = core.TensorName.make("b", core.Dtype.float32, (4, 8), core.Memory.sbuf)
+    ctx.emit(core.TensorTensor(dst=a, src0=a, src1=b, op=core.AluOp.add, dtype=None,
+                               engine=core.Engine.unassigned))
+
+
+def test_every_trace_of_the_test_suite_is_checked(tmp_path: Path) -> None:
+    """tests/conftest.py runs the shape-level rules on every kernel a test traces."""
+    broken = r"ill-formed Core:\n.*tensorTensor .*: src1 has shape \[4, 8\] but dst has \[4, 4\]"
+    with pytest.raises(AssertionError, match=broken):
+        trace_src(tmp_path, HEADER + "def kernel():\n    nki._test.ill_formed()\n")
