@@ -26,7 +26,7 @@ __all__ = ["TraceResult", "entries", "run_python", "trace"]
 
 
 def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Mapping[str, Any] | None = None,
-          grid: Any = None, lnc: int | None = None, arch: int | None = None,
+          grid: object = None, lnc: int | None = None, arch: int | None = None,
           dialect: Dialect | str | None = None, limits: Limits | None = None) -> TraceResult:
     """Trace an NKI kernel into an ``LncKernel`` (see ``klr.tracer.kernel.trace``)."""
     from klr.tracer import kernel, nki

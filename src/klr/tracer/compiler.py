@@ -23,7 +23,8 @@ from klr.python import ast as A
 from klr.tracer import ops, pymethods
 from klr.tracer.formatting import format_value, to_ascii
 from klr.tracer.frame import BINOP_SYMBOLS, EMPTY, Body, Fn, Frame, Signal
-from klr.tracer.objects import MISSING, Function
+from klr.tracer.objects import Function
+from klr.tracer.registry import MISSING
 from klr.tracer.statements import STMT as _STMT
 from klr.tracer.statements import store as _store
 from klr.tracer.values import TraceObject, Value, type_name
@@ -46,7 +47,7 @@ CMP_SYMBOLS = {
     A.CmpOp.ge: ">=",
 }
 UNARY_SYMBOLS = {A.UnaryOp.usub: "-", A.UnaryOp.uadd: "+", A.UnaryOp.invert: "~"}
-_CONV: dict[int, Callable[[Any, Value], str]] = {
+_CONV: dict[int, Callable[[Ctx, Value], str]] = {
     ord("r"): ops.to_repr, ord("s"): ops.to_str, ord("a"): to_ascii,
 }
 def _plain_field(ctx: Ctx, v: Value) -> str:
@@ -111,7 +112,9 @@ class Compiler:
     def expr(self, e: A.Expr, target: str | None = None) -> Fn:
         """The closure of ``e``; ``target`` names the assignment target of a call's result."""
         if target is not None:
-            return self._call(e.expr, e.pos, target)  # type: ignore[arg-type]
+            call = e.expr
+            assert isinstance(call, A.Call), "only a call's result is named after its target"
+            return self._call(call, e.pos, target)
         fn = self.exprs.get(id(e))
         if fn is None:
             fn = _EXPR[type(e.expr)](self, e.expr, e.pos)
@@ -224,7 +227,7 @@ class Compiler:
         stars = tuple(type(x.expr) is A.Starred for x in xs)
         if not any(stars):
             return _fixed_list(fns)
-        parts = tuple((self.expr(x.expr.e) if s else f, s, x.pos)  # type: ignore[union-attr]
+        parts = tuple((self.expr(x.expr.e) if isinstance(x.expr, A.Starred) else f, s, x.pos)
                       for x, f, s in zip(xs, fns, stars, strict=True))
         ctx = self.ctx
 
@@ -259,7 +262,7 @@ class Compiler:
         ctx = self.ctx
 
         def run(frame: Frame) -> Value:
-            out: dict[Any, Value] = {}
+            out: dict[Value, Value] = {}
             for kf, vf, kpos in pairs:
                 key = kf(frame)
                 value = vf(frame)
@@ -439,7 +442,8 @@ class Compiler:
         ctx = self.ctx
         names = [kw.id for kw in kws]
         if None not in names and len(set(names)) == len(names):
-            return lambda frame: {name: f(frame) for name, f, _ in parts}  # type: ignore[misc]
+            named = tuple((name, f) for name, f, _ in parts if name is not None)
+            return lambda frame: {name: f(frame) for name, f in named}
 
         def run(frame: Frame) -> dict[str, Value]:
             out: dict[str, Value] = {}
@@ -604,7 +608,7 @@ class Compiler:
     def _dictcomp(self, k: A.DictComp, pos: Pos) -> Fn:
         key_fn, value_fn = self.expr(k.key), self.expr(k.value)
         ctx = self.ctx
-        out: list[dict[Any, Value]] = []
+        out: list[dict[Value, Value]] = []
 
         kpos = k.key.pos
 
@@ -628,7 +632,7 @@ class Compiler:
         return run
 
 
-_EXPR: dict[type, Callable[[Compiler, Any, Pos], Fn]] = {
+_EXPR: dict[type, Callable[[Compiler, Any, Pos], Fn]] = {  # (Any: the node of the key's class)
     A.ConstExpr: Compiler._const, A.Name: Compiler._name, A.Attr: Compiler._attr,
     A.TupleExpr: Compiler._tuple, A.ListExpr: Compiler._list, A.DictExpr: Compiler._dict,
     A.Subscript: Compiler._subscript, A.SliceExpr: Compiler._slice, A.BoolOpExpr: Compiler._boolop,

@@ -27,7 +27,6 @@ from klr.tracer.compiler import Compiler
 from klr.tracer.context import Ctx
 from klr.tracer.frame import EMPTY, RETURN, Frame
 from klr.tracer.objects import (
-    MISSING,
     NO_DEFAULT,
     AutoValue,
     ClassKind,
@@ -42,6 +41,7 @@ from klr.tracer.objects import (
     StaticMethod,
     SuperProxy,
 )
+from klr.tracer.registry import MISSING
 from klr.tracer.values import Value
 
 _ENUM_BASES = {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"}

@@ -21,7 +21,7 @@ import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klr import core
 from klr.errors import LimitError, UsageError, Warning_
@@ -36,6 +36,10 @@ from klr.tracer.objects import Function
 from klr.tracer.registry import Dialect
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["TraceResult", "trace", "run_python"]
 
@@ -85,7 +89,7 @@ def stack_guard(ctx: Ctx) -> Iterator[None]:
 class TraceResult:
     kernel: core.LncKernel
     warnings: list[Warning_] = field(default_factory=list)
-    constants: dict[str, Any] = field(default_factory=dict)
+    constants: dict[str, NDArray[np.generic]] = field(default_factory=dict)
     """Shared constant tensors by their file name (``shared_constants/<sha256>.npy``)."""
     messages: list[Warning_] = field(default_factory=list)
     """Output of ``print`` in the kernel."""
@@ -113,7 +117,7 @@ class _Setup:
     """What every core's trace shares: options resolved once."""
 
     def __init__(self, kernel: A.Kernel, library: Library, args: Iterable[Any] | None,
-                 kwargs: Mapping[str, Any] | None, grid: Any, lnc: int | None, arch: int | None,
+                 kwargs: Mapping[str, Any] | None, grid: object, lnc: int | None, arch: int | None,
                  dialect: Dialect | str | None, limits: Limits | None) -> None:
         self.kernel = kernel
         self.library = library
@@ -143,7 +147,7 @@ class _Setup:
         return ctx
 
 
-def _grid(value: Any) -> tuple[int, ...]:
+def _grid(value: object) -> tuple[int, ...]:
     if value is None:
         return ()
     dims = (value,) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else None
@@ -331,7 +335,7 @@ def _collect_constants(extras: BodyOutputs, result: TraceResult) -> dict[str, st
 
 
 def trace(py_kernel: A.Kernel, *, library: Library, args: Iterable[Any] | None = None,
-          kwargs: Mapping[str, Any] | None = None, grid: Any = None, lnc: int | None = None,
+          kwargs: Mapping[str, Any] | None = None, grid: object = None, lnc: int | None = None,
           arch: int | None = None, dialect: Dialect | str | None = None,
           limits: Limits | None = None) -> TraceResult:
     """Trace ``py_kernel`` into an ``LncKernel`` with ``library`` (``klr.tracer.trace`` is this

@@ -21,13 +21,16 @@ its package is imported, and the Python builtins are registered when this module
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # the Python builtins: registered by importing them
 from klr.tracer import pybuiltins, pymath  # noqa: F401
 from klr.tracer.registry import Dialect
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from klr import core
     from klr.python import ast as A
     from klr.tracer.context import Ctx
@@ -44,7 +47,7 @@ class BodyOutputs:
     """Names of the input tensors the body writes: they are outputs too."""
     shared_buffers: tuple[core.TensorName, ...] = ()
     """HBM tensors the body allocates, shared by the cores (``LncKernel.sharedBuffers``)."""
-    constants: dict[str, Any] = field(default_factory=dict)
+    constants: dict[str, NDArray[np.generic]] = field(default_factory=dict)
     """Shared constant tensors' contents (numpy arrays) by tensor name."""
 
 

@@ -267,7 +267,7 @@ class Instance(TraceObject):
         self.dict: dict[str, Value] = fields if fields is not None else {}
 
     @property
-    def type_name(self) -> str:  # type: ignore[override]
+    def type_name(self) -> str:  # type: ignore[override]  # an instance is named by its class
         return self.cls.short_name
 
     def _method(self, name: str) -> Value:

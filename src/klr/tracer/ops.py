@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.tracer import show
 from klr.tracer.formatting import percent
@@ -35,21 +35,21 @@ if TYPE_CHECKING:
     from klr.pos import Pos
     from klr.tracer.context import Ctx
 
-BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+BINOPS: dict[str, Callable[[Value, Value], Value]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
     "//": operator.floordiv, "%": operator.mod, "**": operator.pow, "@": operator.matmul,
     "&": operator.and_, "|": operator.or_, "^": operator.xor, "<<": operator.lshift,
     ">>": operator.rshift,
 }
 
-COMPARES: dict[str, Callable[[Any, Any], Any]] = {
+COMPARES: dict[str, Callable[[Value, Value], Value]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "==": operator.eq, "!=": operator.ne,
 }
 
 MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
-UNOPS: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "+": operator.pos, "~": operator.invert}
+UNOPS: dict[str, Callable[[Value], Value]] = {"-": operator.neg, "+": operator.pos, "~": operator.invert}
 
 SCALARS: frozenset[type] = frozenset({int, float, bool, str, type(None)})
 """Values whose comparisons and hashing never recurse or call back into klr."""
@@ -62,7 +62,7 @@ SMALL = 1024
 process's memory (limits.Budget.tick) accounts for them."""
 _GROWS = frozenset({"**", "<<"})
 """Operators whose result may be far larger than small operands."""
-_MISSING: Any = object()
+_MISSING: Value = object()
 
 
 # --- costs ---------------------------------------------------------------------------------------
@@ -308,7 +308,7 @@ def _order(ctx: Ctx, op: str, a: Value, b: Value, depth: int) -> Value:
     return COMPARES[op](len(a), len(b))
 
 
-def sort_values(ctx: Ctx, xs: list[Any], key: Value, reverse: bool) -> list[Any]:
+def sort_values(ctx: Ctx, xs: list[Value], key: Value, reverse: bool) -> list[Value]:
     """``sorted(xs, key=key, reverse=reverse)`` with ``key`` any traced callable: Python's
     stable sort, ordering with ``<`` as ``compare`` defines it."""
     keys = xs if key is None else [call(ctx, key, (x,), {}) for x in xs]
@@ -319,9 +319,9 @@ def sort_values(ctx: Ctx, xs: list[Any], key: Value, reverse: bool) -> list[Any]
     if kinds <= {int, float, bool} or kinds == {str}:   # Python's own order, and it cannot fail
         if key is None:
             return sorted(xs, reverse=reverse)
-        by: Callable[[int], Any] = keys.__getitem__
+        by: Callable[[int], Value] = keys.__getitem__
     else:
-        def by(i: int) -> Any:
+        def by(i: int) -> Value:
             return _SortKey(ctx, keys[i])
     order = sorted(range(n), key=by, reverse=reverse)
     return [xs[i] for i in order]

@@ -16,7 +16,6 @@ pymath.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from klr.errors import TraceError
 from klr.tracer import host, ops, pymethods
@@ -24,7 +23,6 @@ from klr.tracer.context import Ctx
 from klr.tracer.formatting import format_value
 from klr.tracer.host import ANY, INT, NUM, OPT_INT, STR, Arg
 from klr.tracer.objects import (
-    MISSING,
     NO_DEFAULT,
     AutoValue,
     BoundMethod,
@@ -35,7 +33,7 @@ from klr.tracer.objects import (
     Instance,
 )
 from klr.tracer.pymethods import HostMethod, pairs
-from klr.tracer.registry import BuiltinFn, Dialect, builtin, constant, lookup
+from klr.tracer.registry import MISSING, BuiltinFn, Dialect, builtin, constant, lookup
 from klr.tracer.sets import KlrSet, elements
 from klr.tracer.values import TraceObject, Value, type_name
 
@@ -47,7 +45,7 @@ class _Unset:
         return "<unset>"
 
 
-_MISSING: Any = _Unset()
+_MISSING: Value = _Unset()
 
 
 def _materialise(ctx: Ctx, v: Value, what: str) -> list[Value]:
@@ -147,14 +145,14 @@ _RANGE = host.host("builtins.range", range, (Arg("start", INT), Arg("stop", INT,
 
 
 @builtin("builtins.slice", dialect=Dialect.python)
-def slice_(ctx: Ctx, *args: Value) -> slice:
+def slice_(ctx: Ctx, *args: Value) -> Value:
     if not 1 <= len(args) <= 3:
         raise ctx.error(f"slice() takes 1 to 3 arguments but {len(args)} were given")
     return host.call(ctx, _SLICE, args)
 
 
 @builtin("builtins.range", dialect=Dialect.python)
-def range_(ctx: Ctx, *args: Value) -> range:
+def range_(ctx: Ctx, *args: Value) -> Value:
     if not 1 <= len(args) <= 3:
         raise ctx.error(f"range() takes 1 to 3 arguments but {len(args)} were given")
     args = tuple(a.value if isinstance(a, EnumMember) else a for a in args)
@@ -436,12 +434,12 @@ def round_(ctx: Ctx, x: Value, ndigits: Value = None) -> Value:
 
 
 @builtin("builtins.chr", dialect=Dialect.python)
-def chr_(ctx: Ctx, i: Value) -> str:
+def chr_(ctx: Ctx, i: Value) -> Value:
     return host.call(ctx, _CHR, (_plain(i),))
 
 
 @builtin("builtins.ord", dialect=Dialect.python)
-def ord_(ctx: Ctx, c: Value) -> int:
+def ord_(ctx: Ctx, c: Value) -> Value:
     return host.call(ctx, _ORD, (c,))
 
 

@@ -10,7 +10,6 @@ memory budget and the work of computing it to the step budget before they run, s
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from klr.tracer import host, ops
 from klr.tracer.context import Ctx
@@ -97,7 +96,7 @@ def _lcm_bytes(*xs: int) -> int:
     return sum(x.bit_length() for x in xs) // 8
 
 
-def _no(*args: Any, **kwargs: Any) -> int:
+def _no(*args: Value, **kwargs: Value) -> int:
     """nothing"""
     return 0
 
@@ -124,25 +123,25 @@ _ISCLOSE = host.host("math.isclose", math.isclose, _CLOSE_ARGS, _no)
 
 
 @builtin("math.perm", dialect=Dialect.python)
-def math_perm(ctx: Ctx, n: Value, k: Value = None, /) -> int:
+def math_perm(ctx: Ctx, n: Value, k: Value = None, /) -> Value:
     """Number of ways to choose k items from n items without repetition and with order."""
     return host.call(ctx, _PERM, (_plain(n),) if k is None else (_plain(n), _plain(k)))
 
 
 @builtin("math.log", dialect=Dialect.python)
-def math_log(ctx: Ctx, x: Value, base: Value = math.e, /) -> float:
+def math_log(ctx: Ctx, x: Value, base: Value = math.e, /) -> Value:
     """``log(x[, base])``: the logarithm of x to the given base (natural by default)."""
     return host.call(ctx, _LOG, (_plain(x), _plain(base)))
 
 
 @builtin("math.gcd", dialect=Dialect.python)
-def math_gcd(ctx: Ctx, *xs: Value) -> int:
+def math_gcd(ctx: Ctx, *xs: Value) -> Value:
     """Greatest common divisor of the integer arguments."""
     return host.call(ctx, _GCD, tuple(_plain(x) for x in xs))
 
 
 @builtin("math.lcm", dialect=Dialect.python)
-def math_lcm(ctx: Ctx, *xs: Value) -> int:
+def math_lcm(ctx: Ctx, *xs: Value) -> Value:
     """Least common multiple of the integer arguments."""
     return host.call(ctx, _LCM, tuple(_plain(x) for x in xs))
 
@@ -157,7 +156,7 @@ def math_prod(ctx: Ctx, xs: Value, *, start: Value = 1) -> Value:
 
 
 @builtin("math.isclose", dialect=Dialect.python)
-def math_isclose(ctx: Ctx, a: Value, b: Value, *, rel_tol: Value = 1e-09, abs_tol: Value = 0.0) -> bool:
+def math_isclose(ctx: Ctx, a: Value, b: Value, *, rel_tol: Value = 1e-09, abs_tol: Value = 0.0) -> Value:
     """Whether a and b are close to each other."""
     return host.call(ctx, _ISCLOSE, (_plain(a), _plain(b)), {"rel_tol": rel_tol, "abs_tol": abs_tol})
 

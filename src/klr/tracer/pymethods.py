@@ -10,7 +10,7 @@ views. Attributes are plain values (``slice.start``, ``int.real``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.tracer import host, ops, show
 from klr.tracer.host import ANY, INT, KEY, NONE, OPT_INT, STR, STR_TUPLE, Arg, HostFn
@@ -101,22 +101,22 @@ def _klr(t: type, name: str) -> Callable[[Callable[..., Value]], Callable[..., V
 # --- costs -------------------------------------------------------------------------------------
 
 
-def _nothing(*args: Any) -> int:
+def _nothing(*args: Value) -> int:
     """nothing"""
     return 0
 
 
-def _one_ref(*args: Any) -> int:
+def _one_ref(*args: Value) -> int:
     """one reference"""
     return 8
 
 
-def _copy(s: str, *args: Any) -> int:
+def _copy(s: str, *args: Value) -> int:
     """a copy of the string"""
     return ops.str_bytes(s)
 
 
-def _recased(s: str, *args: Any) -> int:
+def _recased(s: str, *args: Value) -> int:
     """three times the string (a case mapping may expand a character into three)"""
     return 3 * ops.str_bytes(s)
 
@@ -152,23 +152,23 @@ def _replaced(s: str, old: str, new: str, count: int = -1) -> int:
     return ops.str_bytes(s, new) + hits * max(0, len(new) - len(old)) * (1 if new.isascii() else 4)
 
 
-def _search(s: str, sub: Any = "", *args: Any) -> int:
+def _search(s: str, sub: Value = "", *args: Value) -> int:
     """len(self) * min(len(sub), 100) / 4096 (the worst case of Python's substring search)"""
     n = max(len(x) for x in sub) if type(sub) is tuple and sub else len(sub) if type(sub) is str else 1
     return len(s) * min(n, 100) >> 12
 
 
-def _shift(xs: list[Any], *args: Any) -> int:
+def _shift(xs: list[Value], *args: Value) -> int:
     """len(self) / 4096 (moving the elements after the position)"""
     return len(xs) >> 12
 
 
-def _list_copy(xs: list[Any]) -> int:
+def _list_copy(xs: list[Value]) -> int:
     """8 bytes per element"""
     return 8 * len(xs)
 
 
-def _dict_copy(d: dict[Any, Any]) -> int:
+def _dict_copy(d: dict[Value, Value]) -> int:
     """64 bytes per entry"""
     return 64 * len(d)
 
@@ -249,7 +249,8 @@ def _position(ctx: Ctx, xs: list[Value] | tuple[Value, ...], x: Value, start: in
 
 
 def _sequence_index(kind: str) -> Callable[..., int]:
-    def index(ctx: Ctx, xs: Any, x: Value, start: Value = 0, stop: Value = None, /) -> int:
+    def index(ctx: Ctx, xs: list[Value] | tuple[Value, ...], x: Value, start: Value = 0,
+              stop: Value = None, /) -> int:
         for v in (start, stop):
             if v is not None and type(v) not in (int, bool):
                 raise ctx.error(f"{kind}.index(): slice indices must be integers, not {type_name(v)}")
@@ -260,7 +261,7 @@ def _sequence_index(kind: str) -> Callable[..., int]:
     return index
 
 
-def _sequence_count(ctx: Ctx, xs: Any, x: Value, /) -> int:
+def _sequence_count(ctx: Ctx, xs: list[Value] | tuple[Value, ...], x: Value, /) -> int:
     ctx.spend(len(xs) >> 6)
     return sum(1 for y in xs if ops.equal(ctx, y, x))
 

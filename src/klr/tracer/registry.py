@@ -49,7 +49,7 @@ import enum
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.tracer.values import TraceObject, Value
 
@@ -88,7 +88,7 @@ class _Required:
         return "REQUIRED"
 
 
-REQUIRED: Any = _Required()
+REQUIRED: Value = _Required()
 """The ``Param.default`` of a parameter without a default."""
 
 _KINDS = {
@@ -104,7 +104,7 @@ _KINDS = {
 class Param:
     name: str
     kind: ParamKind
-    default: Any = REQUIRED
+    default: Value = REQUIRED
 
     def __str__(self) -> str:
         if self.kind is ParamKind.var_positional:
@@ -159,7 +159,7 @@ class Entry:
         return self.fn if self.fn is not None else self.value
 
 
-def _params_of(impl: Callable[..., Any]) -> tuple[Param, ...]:
+def _params_of(impl: Callable[..., Value]) -> tuple[Param, ...]:
     sig = inspect.signature(impl)
     ps = list(sig.parameters.values())
     if not ps:
@@ -348,7 +348,7 @@ _by_name: dict[str, list[Entry]] = {}
 _entries: list[Entry] = []
 _prefixes: set[str] = set()
 _resolved: dict[tuple[str, Dialect], Value] = {}
-_MISSING: Any = object()
+_MISSING: Value = object()
 MISSING = _MISSING
 """What ``lookup`` returns for an unknown name."""
 

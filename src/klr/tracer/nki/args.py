@@ -145,7 +145,8 @@ def pairs_arg(ctx: Ctx, pattern: Value, fn: str) -> list[tuple[int, int]]:
 def int_arg(ctx: Ctx, v: Value, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise ctx.error(f"{what} must be an integer, not {describe(v)}")
-    return v
+    n: int = v
+    return n
 
 
 def float_operand(ctx: Ctx, v: Value, data: View, what: str, fn: str) -> operators.Scalar:

@@ -9,7 +9,7 @@ few pure constants such as ``nl.bypass``) to Core enums by qualified name.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from klr.core import AccumCmd, ActivationFunc, AluOp, Engine, MatmulPerfMode, Memory, rules
 from klr.dtypes import NKI_NAMES, Dtype, nki_name
@@ -130,13 +130,18 @@ def buffer_value(memory: Memory) -> BufferValue:
 # --- ISA enums ----------------------------------------------------------------------------
 
 
+EnumCore = Engine | AccumCmd | MatmulPerfMode | int
+"""What an ISA enum member stands for in Core (modes of DMAs are plain numbers)."""
+E = TypeVar("E", Engine, AccumCmd, MatmulPerfMode, int)
+
+
 class EnumValue(TraceObject):
     """A member of an ISA enum namespace (``nisa.engine.vector``, ``nisa.reduce_cmd.idle``)."""
 
     __slots__ = ("kind", "name", "value")
     type_name = "enum"
 
-    def __init__(self, kind: str, name: str, value: Any) -> None:
+    def __init__(self, kind: str, name: str, value: EnumCore) -> None:
         self.kind = kind
         self.name = name
         self.value = value
@@ -172,20 +177,26 @@ DGE_MODES = {"unknown": 0, "none": 0, "swdge": 1, "hwdge": 2}
 def engine_of(ctx: Ctx, v: Value) -> Engine:
     if v is None:
         return Engine.unassigned
-    if isinstance(v, EnumValue) and v.kind == "engine":
+    if isinstance(v, EnumValue) and isinstance(v.value, Engine):
         return v.value
     raise ctx.error(f"engine must be one of nisa.engine.*, not {describe(v)}")
 
 
-def enum_of(ctx: Ctx, v: Value, kind: str, table: dict[str, Any], what: str) -> Any:
+def enum_of(ctx: Ctx, v: Value, kind: str, table: dict[str, E], what: str) -> E:
     """The Core value of an ISA enum argument given as a member or by its name."""
     if isinstance(v, EnumValue) and v.kind == kind:
-        return v.value
+        return cast(E, v.value)  # the members of ``kind`` hold the values of its table
     if isinstance(v, str) and v in table:
         return table[v]
-    if isinstance(v, int) and not isinstance(v, bool) and kind in ("oob_mode", "dge_mode"):
-        return v
     raise ctx.error(f"{what} must be one of {', '.join(table)}, not {describe(v)}")
+
+
+def mode_of(ctx: Ctx, v: Value, kind: str, table: dict[str, int]) -> int:
+    """A DMA mode (``oob_mode``, ``dge_mode``): a member, its name or its number."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        n: int = v
+        return n
+    return enum_of(ctx, v, kind, table, kind)
 
 
 # --- ALU operations and activation functions -------------------------------------------------

@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.core import (
     Address,
     BirAccessPattern,
     Memory,
+    Operator,
     Shape,
     Stmt,
     TensorName,
     rules,
 )
 from klr.dtypes import Dtype
-from klr.tracer.nki.state import State, state
+from klr.tracer.nki.state import Region, State, state
 from klr.tracer.nki.views import Buf, View, check, root_view
 from klr.tracer.show import describe
 
@@ -155,7 +156,7 @@ def ref(ctx: Ctx, view: View, lead: int | None = None, *, write: bool = False) -
     return view.lower(lead)
 
 
-def refs(ctx: Ctx, dst: View | None, srcs: Sequence[View | None]) -> tuple[Any, list[Any]]:
+def refs(ctx: Ctx, dst: View, srcs: Sequence[View]) -> tuple[BirAccessPattern, list[BirAccessPattern]]:
     """Lower a destination and sources so that they walk their elements in the same order.
 
     On-chip operands lead with their partition pair. HBM operands keep their dimension order,
@@ -163,26 +164,25 @@ def refs(ctx: Ctx, dst: View | None, srcs: Sequence[View | None]) -> tuple[Any, 
     they lead with that dimension too, so that a transfer between a ``(B, par_dim(N), M)``
     tile and a ``(B, N, M)`` HBM region walks both as (N, B, M).
     """
-    anchor = None
+    shift, rank = 0, 0
     for v in (dst, *srcs):
-        if v is not None and v.buf.on_chip and v.par_dim is not None:
-            anchor = v
+        if v.buf.on_chip and v.par_dim is not None:
+            shift, rank = v.par_dim, v.rank
             break
-    shift = anchor.par_dim if anchor is not None else 0
 
     def lead(v: View) -> int | None:
         if v.buf.on_chip:
             return None
-        if shift and v.rank == anchor.rank:  # type: ignore[union-attr]
+        if shift and v.rank == rank:
             return v.vis[shift]
         return 0
 
-    src_refs = [None if v is None else ref(ctx, v, lead(v)) for v in srcs]
-    dst_ref = None if dst is None else ref(ctx, dst, lead(dst), write=True)
+    src_refs = [ref(ctx, v, lead(v)) for v in srcs]
+    dst_ref = ref(ctx, dst, lead(dst), write=True)
     return dst_ref, src_refs
 
 
-def emit(ctx: Ctx, op: Any, dsts: Iterable[View] = ()) -> Stmt:
+def emit(ctx: Ctx, op: Operator, dsts: Iterable[View] = ()) -> Stmt:
     """Append ``op``; ``dsts`` are the views it writes."""
     stmt = ctx.emit(op)
     st = state(ctx)
@@ -199,7 +199,7 @@ def emit(ctx: Ctx, op: Any, dsts: Iterable[View] = ()) -> Stmt:
     return stmt
 
 
-def _key(v: View) -> tuple[Any, ...]:
+def _key(v: View) -> Region:
     return (v.offset, v.steps, v.nums)
 
 

@@ -10,7 +10,7 @@ which places it in shared HBM as one of the kernel's shared constant files.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from klr.dtypes import Dtype
 from klr.tracer import host, registry
@@ -21,7 +21,13 @@ from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from klr.tracer.context import Ctx
+
+    Array: TypeAlias = NDArray[np.generic]
+    """A numpy array (numpy is imported when a kernel first builds one)."""
 
 NP = "numpy."
 
@@ -51,43 +57,43 @@ def _arange_bytes(start: int, stop: int, step: int, dtype: Dtype) -> int:
     return max(0, -(-(stop - start) // step)) * (8 + dtype.size)
 
 
-def _array_bytes(array: Any, *args: Any) -> int:
+def _array_bytes(array: Array, *args: Value) -> int:
     """a copy of the array in the new dtype (8 bytes per element at most)"""
     return int(array.size) * 8
 
 
-def _no_copy(*args: Any) -> int:
+def _no_copy(*args: Value) -> int:
     """nothing (a view of the same data)"""
     return 0
 
 
-def _eye(rows: int, cols: int, k: int, dtype: Dtype) -> Any:
+def _eye(rows: int, cols: int, k: int, dtype: Dtype) -> Array:
     import numpy as np
 
     return np.eye(rows, cols, k).astype(dtype.numpy())
 
 
-def _full(shape: tuple[int, ...], fill: float | int, dtype: Dtype) -> Any:
+def _full(shape: tuple[int, ...], fill: float | int, dtype: Dtype) -> Array:
     import numpy as np
 
     return np.full(shape, fill, dtype=dtype.numpy())
 
 
-def _arange(start: int, stop: int, step: int, dtype: Dtype) -> Any:
+def _arange(start: int, stop: int, step: int, dtype: Dtype) -> Array:
     import numpy as np
 
     return np.arange(start, stop, step).astype(dtype.numpy())
 
 
-def _astype(array: Any, dtype: Dtype) -> Any:
+def _astype(array: Array, dtype: Dtype) -> Array:
     return array.astype(dtype.numpy())
 
 
-def _reshape(array: Any, shape: tuple[int, ...]) -> Any:
+def _reshape(array: Array, shape: tuple[int, ...]) -> Array:
     return array.reshape(shape)
 
 
-def _transpose(array: Any) -> Any:
+def _transpose(array: Array) -> Array:
     return array.T
 
 
@@ -114,9 +120,10 @@ _HOST = {
 kernel never sees a numpy object)."""
 
 
-def host_array(ctx: Ctx, name: str, *args: Any) -> Any:
+def host_array(ctx: Ctx, name: str, *args: Value) -> Array:
     """Call the allowed numpy function ``name`` (its size charged first)."""
-    return host.call(ctx, _HOST[name], args)
+    array: Array = host.call(ctx, _HOST[name], args)  # (each of _HOST makes an array)
+    return array
 
 
 class HostArray(TraceObject):
@@ -125,7 +132,7 @@ class HostArray(TraceObject):
     __slots__ = ("array", "dtype")
     type_name = "ndarray"
 
-    def __init__(self, array: Any, dtype: Dtype) -> None:
+    def __init__(self, array: Array, dtype: Dtype) -> None:
         self.array = array
         self.dtype = dtype
 
@@ -152,7 +159,8 @@ class HostArray(TraceObject):
 def _size(ctx: Ctx, v: Value, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
         raise ctx.error(f"{what} must be a positive integer, not {describe(v)}")
-    return v
+    n: int = v
+    return n
 
 
 @builtin(NP + "eye", dialect=Dialect.python)

@@ -10,7 +10,7 @@ input tensors it writes, its shared buffers and its shared constants.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.core import Memory, TensorName
 from klr.dtypes import from_name
@@ -35,7 +35,7 @@ __all__ = ["LIBRARY", "NkiLibrary", "detect_dialect"]
 
 def detect_dialect(kernel: A.Kernel) -> Dialect:
     """``legacy`` when the gathered code refers to ``neuronxcc.*`` names, else ``beta2``."""
-    stack: list[Any] = [kernel.funcs, kernel.classes, kernel.globals]
+    stack: list[object] = [kernel.funcs, kernel.classes, kernel.globals]
     while stack:
         node = stack.pop()
         if isinstance(node, tuple):

@@ -23,6 +23,7 @@ from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Atom, Predicate
+from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.views import Box, View, full_box
 from klr.tracer.values import Value, type_name
 
@@ -185,5 +186,5 @@ def box_column(v: View, box: Box) -> View:
     return View(v.buf, v.offset + start * v.steps[v.par], v.steps, tuple(nums), v.vis, v.par)
 
 
-def boxed(s: object, box: Box) -> object:
+def boxed(s: Scalar, box: Box) -> Scalar:
     return box_column(s, box) if isinstance(s, View) else s

@@ -8,6 +8,7 @@ operand (``Scalar``) is an Immediate or a [P, 1] view.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from klr import core
@@ -211,7 +212,8 @@ def tensor_scalar_reduce(ctx: Ctx, dst: View, src: View, op0: AluOp, s0: Scalar,
          [dst, reduce_res])
 
 
-STATISTICS = {"bn_stats": core.BatchNormStats, "bn_aggr": core.BatchNormAggregate, "max8": core.Max8}
+STATISTICS: dict[str, type[core.BatchNormStats | core.BatchNormAggregate | core.Max8]] = {
+    "bn_stats": core.BatchNormStats, "bn_aggr": core.BatchNormAggregate, "max8": core.Max8}
 """The per-partition statistics operators (all dst, src and dtype) by builtin name."""
 
 
@@ -242,13 +244,27 @@ def tensor_scalar_cumulative(ctx: Ctx, dst: View, src: View, op0: AluOp, op1: Al
 # --- the Tensor Engine -----------------------------------------------------------------------
 
 
-def matmul(ctx: Ctx, dst: View, stationary: View, moving: View, *, stationary_onezero: bool = False,
-           moving_zero: bool = False, transpose: bool = False, tile_position: tuple[int, ...] = (),
-           tile_size: tuple[int, ...] = (), perf_mode: MatmulPerfMode = MatmulPerfMode.None_) -> None:
+@dataclass(frozen=True)
+class MatmulFlags:
+    """How the PE array runs a matmul (``NcMatMul``'s fields besides its operands)."""
+
+    stationary_onezero: bool = False
+    moving_zero: bool = False
+    transpose: bool = False
+    tile_position: tuple[int, ...] = ()
+    tile_size: tuple[int, ...] = ()
+    perf_mode: MatmulPerfMode = MatmulPerfMode.None_
+
+
+PLAIN_MATMUL = MatmulFlags()
+
+
+def matmul(ctx: Ctx, dst: View, stationary: View, moving: View, flags: MatmulFlags = PLAIN_MATMUL) -> None:
     d, (st, mv) = refs(ctx, dst, [stationary, moving])
-    emit(ctx, core.NcMatMul(dst=d, stationary=st, moving=mv, isStationaryOneZero=stationary_onezero,
-                            isMovingZero=moving_zero, isTranspose=transpose, tilePosition=tile_position,
-                            tileSize=tile_size, perfMode=perf_mode), [dst])
+    emit(ctx, core.NcMatMul(dst=d, stationary=st, moving=mv, isStationaryOneZero=flags.stationary_onezero,
+                            isMovingZero=flags.moving_zero, isTranspose=flags.transpose,
+                            tilePosition=flags.tile_position, tileSize=flags.tile_size,
+                            perfMode=flags.perf_mode), [dst])
 
 
 # --- generated values and selection ----------------------------------------------------------

@@ -7,16 +7,23 @@ allocated in HBM the next finds again. ``state(ctx)`` is how the layer reads it.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from klr.core import Stmt, TensorName
 from klr.dtypes import Dtype
 from klr.tracer.nki.views import Buf, View
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from klr.tracer.context import Ctx
 
 __all__ = ["Recorder", "State", "state"]
+
+
+Region = tuple[int, tuple[int, ...], tuple[int, ...]]
+"""A region of a tensor as a view reaches it: offset, steps and counts."""
 
 
 class Recorder:
@@ -39,7 +46,7 @@ class State:
 
     def __init__(self) -> None:
         self.recorders: list[Recorder] = []
-        self.psum_written: dict[str, set[tuple[Any, ...]] | None] = {}
+        self.psum_written: dict[str, set[Region] | None] = {}
         """PSUM regions written, by tensor (None: all of it), so a matmul knows to zero them."""
         self.watch: dict[str, list[weakref.ref[Buf]]] = {}
         """Tiles owed their contents, by the tensor whose next write must settle them first."""
@@ -53,7 +60,7 @@ class State:
         """The first instance's HBM tensors by allocation number: the later instances share them."""
         self.shared_buffers: list[TensorName] = []
         """HBM tensors shared by the cores (``LncKernel.sharedBuffers``)."""
-        self.constants: dict[str, Any] = {}
+        self.constants: dict[str, NDArray[np.generic]] = {}
         """Shared constant tensors' contents (numpy arrays) by tensor name."""
         self.shared_identities: dict[tuple[int, Dtype], Buf] = {}
         """``nl.shared_identity_matrix`` constants by size and dtype."""

@@ -19,8 +19,8 @@ Results are fresh SBUF tiles made by producers (``klr.tracer.nki.results.produce
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from klr.core import (
     ActivationFunc,
@@ -35,6 +35,7 @@ from klr.tracer.nki.emit import ready, tile
 from klr.tracer.nki.index import IndexTile, Predicate, broadcast_shapes
 from klr.tracer.nki.indirect import indirect_view
 from klr.tracer.nki.masks import as_mask, masked
+from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.promotion import promote, scalar_dtype
 from klr.tracer.nki.results import Origin, Producer, produce, retarget
 from klr.tracer.nki.views import Box, View, checked, expand_view, index_view, reshape_view, retyped, root_view
@@ -132,7 +133,7 @@ def _pattern(ctx: Ctx, t: TensorValue) -> Value:
     return tuple([p.step, p.num] for p in checked(ctx, t.view).lower().pattern)
 
 
-_ATTRS: dict[str, Any] = {
+_ATTRS: dict[str, Callable[[Ctx, TensorValue], Value]] = {
     "shape": lambda ctx, t: t.shape,
     "dtype": lambda ctx, t: DTYPES[t.dtype],
     "ndim": lambda ctx, t: len(t.shape),
@@ -173,14 +174,14 @@ def _ap(ctx: Ctx, self: TensorValue, pattern: Value, offset: int = 0, dtype: Val
         raise ctx.error("an access pattern can only be given for a whole tensor, not a view of one")
     if dtype is not None and dtype_of(ctx, dtype) != self.dtype:
         raise ctx.error("an access pattern cannot change the dtype of a tensor")
-    pairs = list(pattern) if isinstance(pattern, (tuple, list)) else None
+    pairs = list(pattern) if isinstance(pattern, (tuple, list)) else []
     ok = pairs and all(isinstance(p, (tuple, list)) and len(p) == 2 and all(
         isinstance(x, int) and not isinstance(x, bool) for x in p) for p in pairs)
     if not ok or not isinstance(offset, int) or offset < 0:
         raise ctx.error("ap() takes pattern=[[step, num], ...] with integer steps and counts, "
                         "and an offset >= 0")
-    steps = tuple(p[0] for p in pairs)  # type: ignore[union-attr]
-    nums = tuple(p[1] for p in pairs)  # type: ignore[union-attr]
+    steps = tuple(p[0] for p in pairs)
+    nums = tuple(p[1] for p in pairs)
     if any(n <= 0 for n in nums):
         raise ctx.error("access pattern counts must be positive")
     return TensorValue(View(view.buf, offset, steps, nums, tuple(range(len(nums))), 0))
@@ -208,7 +209,8 @@ def _view(ctx: Ctx, self: TensorValue, dtype: Value) -> Value:
     return TensorValue(root_view(retyped(buf, new, (*dims[:-1], dims[-1] * old_bytes // new_bytes))))
 
 
-_METHODS: dict[str, Any] = {"reshape": _reshape, "broadcast_to": _broadcast_to, "ap": _ap, "view": _view}
+_METHODS: dict[str, Callable[..., Value]] = {
+    "reshape": _reshape, "broadcast_to": _broadcast_to, "ap": _ap, "view": _view}
 
 
 Number = (int, float, bool)
@@ -282,7 +284,7 @@ def column(view: View) -> View:
     return View(view.buf, view.offset, view.steps, nums, view.vis, view.par, view.checks)
 
 
-def binary_producer(op: AluOp, x: View | float | int, y: View | float | int, mask: object,
+def binary_producer(op: AluOp, x: View | float | int, y: View | float | int, mask: Predicate | None,
                     engine: Engine | None = None) -> Producer:
     """dst = x op y for stretched views and/or numbers (at least one view)."""
     eng = engine if engine is not None else Engine.unassigned
@@ -298,11 +300,11 @@ def binary_producer(op: AluOp, x: View | float | int, y: View | float | int, mas
                     operators.tensor_scalar(ctx, d, b, op, column(a), reverse0=True, engine=eng)
                 else:
                     operators.tensor_tensor(ctx, d, a, b, op, eng)
-            elif isinstance(a, View):
-                operators.tensor_scalar(ctx, d, a, op, operators.imm(b, d.dtype), engine=eng)  # type: ignore[arg-type]
-            else:
-                operators.tensor_scalar(ctx, d, b, op, operators.imm(a, d.dtype), reverse0=True, engine=eng)  # type: ignore[arg-type]
-        masked(ctx, dst, mask, body)  # type: ignore[arg-type]
+            elif isinstance(a, View) and not isinstance(b, View):
+                operators.tensor_scalar(ctx, d, a, op, operators.imm(b, d.dtype), engine=eng)
+            elif isinstance(b, View) and not isinstance(a, View):
+                operators.tensor_scalar(ctx, d, b, op, operators.imm(a, d.dtype), reverse0=True, engine=eng)
+        masked(ctx, dst, mask, body)
     return fn
 
 
@@ -338,14 +340,14 @@ def binary(ctx: Ctx, op: AluOp, x: Value, y: Value, *, dtype: Value = None, mask
     return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=anchor.par_dim, elementwise=True, mask=pred)
 
 
-def activation_producer(func: ActivationFunc, src: View, mask: object, scale: object = None,
+def activation_producer(func: ActivationFunc, src: View, mask: Predicate | None, scale: Scalar | None = None,
                         bias: View | None = None) -> Producer:
     def fn(ctx: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
             b = None if bias is None else column(bias.box(box))
             sc = column(scale.box(box)) if isinstance(scale, View) else scale
             operators.activation(ctx, d, src.box(box), func, scale=sc, bias=b)
-        masked(ctx, dst, mask, body)  # type: ignore[arg-type]
+        masked(ctx, dst, mask, body)
     return fn
 
 

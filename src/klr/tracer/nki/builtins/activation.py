@@ -36,6 +36,7 @@ from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.masks import as_mask, box_column, boxed, masked, region
+from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.tensors import Number, TensorValue, result, tile_view, unary_activation
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
@@ -128,10 +129,10 @@ def cos(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value
 
 
 def _act_operands(ctx: Ctx, a: Args, data: View,
-                  fn: str) -> tuple[object, View | None, AluOp | None, View | None]:
+                  fn: str) -> tuple[Scalar, View | None, AluOp | None, View | None]:
     scale = a["scale"]
     if isinstance(scale, Number):
-        sc: object = ImmFloat(float(scale))
+        sc: Scalar = ImmFloat(float(scale))
     else:
         sc = scalar_operand(ctx, scale, data, "scale", fn)
     bias = None

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.core import (
     Address,
@@ -30,6 +30,7 @@ from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
+    from klr.tracer.nki.hostarrays import Array
 
 
 NL = "nki.language."
@@ -147,7 +148,7 @@ def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     return TensorValue(root_view(buf))
 
 
-def _constant_buf(ctx: Ctx, hint: str, array: Any, dt: Dtype) -> Buf:
+def _constant_buf(ctx: Ctx, hint: str, array: Array, dt: Dtype) -> Buf:
     """A shared HBM tensor holding ``array`` (already of ``dt``), recorded as a constant file."""
     dims = tuple(int(d) for d in array.shape) or (1,)
     free = math.prod(dims[1:])

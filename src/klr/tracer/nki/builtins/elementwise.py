@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.core import (
     AluOp,
@@ -51,7 +51,7 @@ NP = "numpy."
 
 # name -> (ALU op, numpy alias?, on two numbers: the Python operator klr applies, or a function
 # whose work and result are bounded by its operands' sizes)
-_BINARY: dict[str, tuple[AluOp, bool, str | Callable[[Any, Any], Any] | None]] = {
+_BINARY: dict[str, tuple[AluOp, bool, str | Callable[[Value, Value], Value] | None]] = {
     "add": (AluOp.add, True, "+"),
     "subtract": (AluOp.subtract, True, "-"),
     "multiply": (AluOp.mult, True, "*"),
@@ -79,7 +79,7 @@ _BINARY: dict[str, tuple[AluOp, bool, str | Callable[[Any, Any], Any] | None]] =
 
 
 def _binary_builtin(name: str, op: AluOp, numpy: bool,
-                    py: str | Callable[[Any, Any], Any] | None) -> Callable[..., Value]:
+                    py: str | Callable[[Value, Value], Value] | None) -> Callable[..., Value]:
     def impl(ctx: Ctx, x: Value, y: Value, *, dtype: Value = None, mask: Value = None) -> Value:
         if isinstance(x, Number) and isinstance(y, Number) and py is not None:
             if isinstance(py, str):
@@ -177,8 +177,8 @@ def tensor_scalar(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
-            operators.tensor_scalar(c, d, data.box(box), op0, boxed(s0, box), r0, op1, boxed(s1, box), r1,
-                                  engine)
+            operators.tensor_scalar(c, d, data.box(box), op0, boxed(s0, box), r0, op1,
+                                    None if s1 is None else boxed(s1, box), r1, engine)
         masked(c, dst, pred, body)
     inputs = [data] + [s for s in (s0, s1) if isinstance(s, View)]
     return result(ctx, data.shape, out_dtype(ctx, a, default), body_fn, inputs=inputs, par_axis=data.par_dim,

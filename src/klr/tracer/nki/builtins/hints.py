@@ -36,7 +36,8 @@ def _tiles(ctx: Ctx, v: Value, what: str) -> tuple[int, ...]:
 def _offset(ctx: Ctx, v: Value, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ctx.error(f"{what} must be a non-negative integer, not {describe(v)}")
-    return v
+    n: int = v
+    return n
 
 
 @builtin(NCC + "sbuf.mod_alloc", dialect=Dialect.legacy)

@@ -7,7 +7,8 @@ region is zeroed before the first matmul accumulates into it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from klr.core import (
     AluOp,
@@ -23,6 +24,7 @@ from klr.tracer.nki.args import Args, arg, bool_arg, no_mask, out_dtype, rule, v
 from klr.tracer.nki.consts import PERF_MODES, dtype_of, engine_of, enum_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import fresh_psum, taint, tile
+from klr.tracer.nki.operators import PLAIN_MATMUL, MatmulFlags
 from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import result, tile_view
 from klr.tracer.nki.views import View
@@ -56,8 +58,8 @@ def pe_transpose(ctx: Ctx, dst: View, src: View) -> None:
     """dst[F, P] = src[P, F]^T on the PE array: a matmul against the identity."""
     eye = identity(ctx, src.dtype)
     parts = src.partitions
-    operators.matmul(ctx, dst, eye.box(((0, parts), (0, parts))), src, stationary_onezero=True,
-                     transpose=True)
+    operators.matmul(ctx, dst, eye.box(((0, parts), (0, parts))), src,
+                     MatmulFlags(stationary_onezero=True, transpose=True))
 
 
 def check_transpose(ctx: Ctx, src: View, name: str, what: str = "data") -> tuple[int, int]:
@@ -98,13 +100,13 @@ def matmul_shape(ctx: Ctx, stationary: View, moving: View, name: str,
 
 
 def matmul_producer(stationary: View, moving: View, pre: Callable[[Ctx], View] | None = None,
-                    **flags: Any) -> Callable[[Ctx, View, bool], None]:
+                    flags: MatmulFlags = PLAIN_MATMUL) -> Callable[[Ctx, View, bool], None]:
     """memSet 0 then ncMatMul into dst; only the matmul when accumulating."""
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         st = pre(c) if pre is not None else stationary
         if not acc:
             operators.memset(c, dst, ImmFloat(0.0))
-        operators.matmul(c, dst, st, moving, **flags)
+        operators.matmul(c, dst, st, moving, flags)
     return fn
 
 
@@ -146,7 +148,7 @@ def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Val
                   accumulates=True, memories=(Memory.psum,))
 
 
-def _mm_flags(ctx: Ctx, a: Args) -> dict[str, Any]:
+def _mm_flags(ctx: Ctx, a: Args) -> MatmulFlags:
     tp, ts = a["tile_position"], a["tile_size"]
     for v, what in ((tp, "tile_position"), (ts, "tile_size")):
         if not isinstance(v, (tuple, list)) or not all(isinstance(x, int) and x >= 0 for x in v):
@@ -154,13 +156,11 @@ def _mm_flags(ctx: Ctx, a: Args) -> dict[str, Any]:
     perf = a["perf_mode"]
     mode = PERF_MODES["none"] if perf is None else \
         enum_of(ctx, perf, "matmul_perf_mode", PERF_MODES, "perf_mode")
-    return {
-        "stationary_onezero": bool_arg(ctx, a["is_stationary_onezero"], "is_stationary_onezero"),
-        "moving_zero": bool_arg(ctx, a["is_moving_onezero"], "is_moving_onezero"),
-        "transpose": bool_arg(ctx, a["is_transpose"], "is_transpose"),
-        "tile_position": tuple(tp), "tile_size": tuple(ts),
-        "perf_mode": mode,
-    }
+    return MatmulFlags(
+        stationary_onezero=bool_arg(ctx, a["is_stationary_onezero"], "is_stationary_onezero"),
+        moving_zero=bool_arg(ctx, a["is_moving_onezero"], "is_moving_onezero"),
+        transpose=bool_arg(ctx, a["is_transpose"], "is_transpose"), tile_position=tuple(tp),
+        tile_size=tuple(ts), perf_mode=mode)
 
 
 @isa("nc_matmul",
@@ -179,32 +179,32 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
     if not dps:  # legacy tile code feeds PSUM results (nc_transpose's) straight back in
         st, mv = _in_sbuf(ctx, st), _in_sbuf(ctx, mv)
     flags = _mm_flags(ctx, a)
-    if flags["transpose"]:
+    if flags.transpose:
         # NKI transposes the stationary tile against an identity moving tile; a Core transpose
         # matmul transposes its moving operand (the stationary one is the identity).
         st, mv = mv, st
-        flags["stationary_onezero"], flags["moving_zero"] = flags["moving_zero"], flags["stationary_onezero"]
+        flags = replace(flags, stationary_onezero=flags.moving_zero, moving_zero=flags.stationary_onezero)
     if dps:
         dst = view_arg(ctx, a["dst"], "dst")
         with rule(ctx, fn):
-            rules.matmul_shape(arg(dst, "dst"), arg(st, "stationary"), arg(mv, "moving"), flags["perf_mode"],
-                               flags["transpose"])
-        if dst.buf.memory is Memory.psum and not flags["transpose"] and fresh_psum(ctx, dst):
+            rules.matmul_shape(arg(dst, "dst"), arg(st, "stationary"), arg(mv, "moving"), flags.perf_mode,
+                               flags.transpose)
+        if dst.buf.memory is Memory.psum and not flags.transpose and fresh_psum(ctx, dst):
             operators.memset(ctx, dst, ImmFloat(0.0))
-        operators.matmul(ctx, dst, st, mv, **flags)
+        operators.matmul(ctx, dst, st, mv, flags)
         return None
-    if flags["transpose"]:
+    if flags.transpose:
         k, n = mv.shape if mv.rank == 2 else (0, 0)
-        return result(ctx, (n, k), mv.dtype, lambda c, d, acc: operators.matmul(c, d, st, mv, **flags),
+        return result(ctx, (n, k), mv.dtype, lambda c, d, acc: operators.matmul(c, d, st, mv, flags),
                       inputs=[st, mv], memory=Memory.psum, memories=(Memory.psum,))
-    if flags["perf_mode"] is MatmulPerfMode.None_:
+    if flags.perf_mode is MatmulPerfMode.None_:
         if st.rank != 2 or mv.rank != 2:
             raise ctx.error(f"{fn} needs 2-D tiles, not {list(st.shape)} and {list(mv.shape)}")
     elif st.rank != 3 or mv.rank != 3 or st.shape[1] != 2 or mv.shape[1] != 2:
         raise ctx.error(f"{fn}: a double-row matmul takes stationary [K, 2, M] and moving [K, 2, N], "
                         f"not {list(st.shape)} and {list(mv.shape)}")
-    shape = matmul_shape(ctx, st, mv, fn, flags["perf_mode"])
-    return result(ctx, shape, Dtype.float32, matmul_producer(st, mv, **flags), inputs=[st, mv],
+    shape = matmul_shape(ctx, st, mv, fn, flags.perf_mode)
+    return result(ctx, shape, Dtype.float32, matmul_producer(st, mv, flags=flags), inputs=[st, mv],
                   memory=Memory.psum, accumulates=True, memories=(Memory.psum,))
 
 

@@ -30,7 +30,7 @@ from klr.tracer.nki.args import (
     same_size,
     view_arg,
 )
-from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, alu_of, dtype_of, engine_of, enum_of
+from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, alu_of, dtype_of, engine_of, mode_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.masks import as_mask, masked
@@ -131,10 +131,10 @@ def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
     rmw = a["dst_rmw_op"]
     if rmw is not None and alu_of(ctx, rmw, "dst_rmw_op") is not AluOp.add:
         raise ctx.error(f"{fn}: dst_rmw_op supports only nl.add")
-    oob = enum_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES, "oob_mode")
+    oob = mode_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES)
     if not isinstance(oob, int) or oob > 1:
         raise ctx.error(f"{fn}: unsupported oob mode {describe(oob)}")
-    dge = enum_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES, "dge_mode")
+    dge = mode_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES)
     prio = a["priority"]
     if prio is not None:
         prio = int_arg(ctx, prio, "priority")
@@ -173,7 +173,7 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     fn = "nisa.dma_transpose"
     no_mask(ctx, a, fn)
     src = view_arg(ctx, a["src"], "src")
-    dge = enum_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES, "dge_mode")
+    dge = mode_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES)
     if not dps:
         if src.rank != 2 or a["axes"] not in (None, (1, 0), [1, 0]):
             raise ctx.error(f"{fn} returns the 2-D transpose of a 2-D tile; use dst= for other axes")
@@ -187,7 +187,7 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     if axes is not None and key not in _TRANSPOSE_OPS:
         raise ctx.error(f"{fn}: unsupported axes {describe(axes)}; give a permutation of (0, 1, 2, 3)")
     ops = TransposeOps.None_ if key is None else _TRANSPOSE_OPS[key]
-    oob = enum_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES, "oob_mode")
+    oob = mode_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES)
     prio = a["priority"]
     if prio is not None and (isinstance(prio, bool) or not isinstance(prio, int)):
         raise ctx.error(f"{fn}: priority must be an integer, not {describe(prio)}")

@@ -13,6 +13,7 @@ from klr.tracer.nki import operators
 from klr.tracer.nki.args import Args, float_operand, no_mask, on_chip, parse_shape, same_size, view_arg
 from klr.tracer.nki.consts import dtype_of
 from klr.tracer.nki.dialects import Write, form, into, isa
+from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.tensors import result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Dialect, builtin
@@ -46,7 +47,7 @@ def random_seed(ctx: Ctx, seed: Value, *, mask: Value = None) -> Value:
     return None
 
 
-def _dropout(ctx: Ctx, data: View, prob: object, fn: str) -> Write:
+def _dropout(ctx: Ctx, data: View, prob: Scalar, fn: str) -> Write:
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
         operators.dropout(c, dst, data, prob)

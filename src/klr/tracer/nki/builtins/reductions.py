@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.core import (
     AccumCmd,
@@ -32,7 +32,7 @@ from klr.tracer.nki.args import (
     scalar_operand,
     view_arg,
 )
-from klr.tracer.nki.consts import REDUCE_CMDS, alu_of, dtype_of, enum_of
+from klr.tracer.nki.consts import alu_of, dtype_of
 from klr.tracer.nki.dialects import form, into, isa
 from klr.tracer.nki.masks import as_mask, region
 from klr.tracer.nki.tensors import LoopReduced, Number, assign, result, tile_view
@@ -100,7 +100,7 @@ def reduce(ctx: Ctx, op: AluOp, x: Value, axis: Value, *, dtype: Value = None, k
 
 
 def _reduction_builtin(name: str, op: AluOp, numpy: bool, *, mean: bool = False,
-                       py: Callable[[Any], Any] | None = None) -> Callable[..., Value]:
+                       py: Callable[[Value], Value] | None = None) -> Callable[..., Value]:
     def impl(ctx: Ctx, x: Value, axis: Value = None, *, dtype: Value = None, keepdims: bool = False,
              mask: Value = None) -> Value:
         if isinstance(x, (tuple, list)) and py is not None and axis is None:
@@ -218,8 +218,7 @@ def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     rop = alu_of(ctx, a["reduce_op"], "reduce_op")
     rres = on_chip(ctx, view_arg(ctx, a["reduce_res"], "reduce_res"), "reduce_res", fn)
     rev = bool_arg(ctx, a["reverse0"], "reverse0")
-    cmd = AccumCmd.ZeroAccumulate if a.get("reduce_cmd") is None else \
-        enum_of(ctx, a["reduce_cmd"], "reduce_cmd", REDUCE_CMDS, "reduce_cmd")
+    cmd = reduce_cmd(ctx, a.get("reduce_cmd"), AccumCmd.ZeroAccumulate)
     init = a.get("reduce_init")
     init_imm: Immediate | None = None
     if init is not None:
