@@ -22,7 +22,8 @@ from typing import Any, TextIO
 
 from klr import __version__
 from klr.cli import check
-from klr.errors import KlrError, UsageError, Warning_, printable, render_error, render_warning
+from klr.diagnostics import printable, render_error, render_warning
+from klr.errors import KlrError, UsageError, Warning_
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
