@@ -59,9 +59,9 @@ def trace(kernel: PyKernel | str | os.PathLike[str], *args: Any, grid: tuple[int
     from klr.tracer.context import Limits
 
     tlimits, flimits = build([Limits, FileLimits], limits, "klr.trace")
-    if isinstance(kernel, (str, os.PathLike)):
-        kernel = load(kernel, expect="python", limits={"max_file_bytes": flimits.max_file_bytes})
-    return _trace(kernel, args=list(args) or None, kwargs=kwargs or None, grid=grid, lnc=lnc, arch=arch,
+    py = kernel if not isinstance(kernel, (str, os.PathLike)) else \
+        load(kernel, expect="python", limits={"max_file_bytes": flimits.max_file_bytes})
+    return _trace(py, args=list(args) or None, kwargs=kwargs or None, grid=grid, lnc=lnc, arch=arch,
                   limits=tlimits)
 
 

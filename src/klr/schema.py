@@ -150,7 +150,7 @@ def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) ->
         if tag is not None and name is None:
             lean = cls.__name__
         out = dataclass(frozen=True, slots=True)(cls)
-        out.__klr__ = NodeInfo(out, lean, tag, proofs)  # type: ignore[attr-defined]
+        out.__klr__ = NodeInfo(out, lean, tag, proofs)  # type: ignore[attr-defined]  # the class's schema
         return out
 
     return wrap
@@ -172,7 +172,7 @@ def _is_pos_annotation(ann: Any) -> bool:
 
 
 def info_of(cls: type) -> NodeInfo:
-    info = getattr(cls, "__klr__", None)
+    info: NodeInfo | None = getattr(cls, "__klr__", None)
     if info is None:
         raise TypeError(f"{cls.__name__} is not a KLR node")
     return info

@@ -24,8 +24,9 @@ from klr.core import (
     TensorStore,
     TensorTensor,
 )
+from klr.diagnostics import render_warning
 from klr.dtypes import Dtype
-from klr.errors import EvalError, LimitError, render_warning
+from klr.errors import EvalError, LimitError
 from klr.interp import random_inputs, run
 from tests.interp.builder import FILE, ap, block, dma, full, hbm, kernel, sbuf, stmts
 

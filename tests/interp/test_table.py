@@ -16,7 +16,7 @@ def test_implementations_carry_the_reference_constructor_name():
 
 
 def test_operators_the_tracer_emits_are_implemented():
-    from klr.tracer.registry import entries
+    from klr.tracer import entries
 
     emitted = {name for entry in entries() for name in entry.emits}
     assert emitted, "the tracer registry declares no emitted operators"

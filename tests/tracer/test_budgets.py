@@ -247,7 +247,7 @@ def test_a_huge_launch_grid(tmp_path: Path) -> None:
         trace_src(tmp_path, GRID, grid=(100000, 100000), gather={"args": (x,)})
     assert (info.value.message, where(info.value)) == (message, (3, 1))
     stored = gather_src(tmp_path, GRID, args=(x,), grid=(100000, 100000))
-    from klr.tracer.kernel import trace
+    from klr.tracer import trace
 
     with pytest.raises(LimitError) as info:
         trace(stored)

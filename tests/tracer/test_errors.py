@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from klr.errors import TraceError, render_error
+from klr.diagnostics import render_error
+from klr.errors import TraceError
 from tests.tracer.util import error_of, where
 
 F = "def f(a, b):\n    return a\n\n"
@@ -67,7 +68,7 @@ def test_unknown_name(tmp_path: Path) -> None:
     # gather rejects unknown bare names, so build the AST directly
     from klr.pos import Pos
     from klr.python import ast as K
-    from klr.tracer.kernel import run_python
+    from klr.tracer import run_python
 
     pos = Pos(2, 11, 2, 25, "k.py")
     body = (K.Stmt(K.Ret(K.Expr(K.Name("undefined_name"), pos)), Pos(2, 4, filename="k.py")),)

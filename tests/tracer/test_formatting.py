@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from klr.errors import KlrError, TraceError
 from klr.tracer.context import Ctx
-from klr.tracer.formatting import format_value, percent, str_format
+from klr.tracer.formatting import format_value, percent
+from klr.tracer.pymethods import getattr_
+from klr.tracer.strformat import str_format
 from tests.tracer.util import error_of, run_src, where
 
 VALUES = st.one_of(st.integers(-10**30, 10**30), st.floats(allow_nan=True, allow_infinity=True),
@@ -67,7 +69,7 @@ def test_percent_formatting_agrees_with_python(template: str, args: list[Any]) -
     ("{x[a]}", (), {"x": {"a": "b"}}), ("{:,}", (1234567,), {}), ("{:#x}", (255,), {}),
 ])
 def test_str_format_agrees_with_python(template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    assert str_format(Ctx(), template, args, kwargs) == template.format(*args, **kwargs)
+    assert str_format(Ctx(), template, args, kwargs, getattr_=getattr_) == template.format(*args, **kwargs)
 
 
 @pytest.mark.parametrize("template, message", [

@@ -13,8 +13,9 @@ import pytest
 
 from klr import core
 from klr.errors import LimitError, TraceError
+from klr.tracer import trace
 from klr.tracer.context import Ctx, Limits
-from klr.tracer.kernel import detect_dialect, trace
+from klr.tracer.nki import detect_dialect
 from klr.tracer.registry import builtin
 from klr.tracer.values import TraceObject
 from tests.tracer.util import gather_src, run_ctx, trace_src
@@ -199,3 +200,34 @@ def test_prints_are_recorded_per_core(tmp_path: Path) -> None:
     src = HEADER + "X = 3\nprint('global', X)\n\ndef kernel():\n    print('in kernel', X)\n"
     res = trace_src(tmp_path, src, lnc=2)
     assert [m.message for m in res.messages] == ["in kernel 3", "in kernel 3"]
+
+
+def test_the_driver_takes_its_library(tmp_path: Path) -> None:
+    """The driver knows no kernel language: with the Python library alone a tensor argument
+    is an error (the NKI library makes it an HBM input tensor)."""
+    import numpy as np
+
+    from klr.tracer import kernel as driver
+    from klr.tracer.library import PYTHON
+
+    py = gather_src(tmp_path, HEADER + "def kernel(x):\n    nki._test.emit(1)\n",
+                    args=(np.zeros((4, 4), np.float32),))
+    with pytest.raises(TraceError) as info:
+        driver.trace(py, library=PYTHON)
+    assert info.value.message == "kernel argument 'x' is a tensor, which Python code alone cannot take"
+    assert [t.name for t in trace(py).kernel.inputs] == ["x"]
+
+
+@builtin("nki._test.ill_formed", dialect="both", emits=("tensorTensor",))
+def _ill_formed(ctx: Ctx) -> None:
+    a = core.TensorName.make("a", core.Dtype.float32, (4, 4), core.Memory.sbuf)
+    b = core.TensorName.make("b", core.Dtype.float32, (4, 8), core.Memory.sbuf)
+    ctx.emit(core.TensorTensor(dst=a, src0=a, src1=b, op=core.AluOp.add, dtype=None,
+                               engine=core.Engine.unassigned))
+
+
+def test_every_trace_of_the_test_suite_is_checked(tmp_path: Path) -> None:
+    """tests/conftest.py runs the shape-level rules on every kernel a test traces."""
+    broken = r"ill-formed Core:\n.*tensorTensor .*: src1 has shape \[4, 8\] but dst has \[4, 4\]"
+    with pytest.raises(AssertionError, match=broken):
+        trace_src(tmp_path, HEADER + "def kernel():\n    nki._test.ill_formed()\n")

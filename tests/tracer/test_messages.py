@@ -19,8 +19,8 @@ from klr.errors import KlrError, LimitError, TraceError, UsageError
 from klr.format.file import from_bytes, to_bytes
 from klr.python import ast as A
 from klr.python.args import value_expr
+from klr.tracer import run_python, trace
 from klr.tracer.context import Ctx
-from klr.tracer.kernel import run_python, trace
 from klr.tracer.registry import builtin
 from klr.tracer.values import TraceObject
 from tests.tracer.util import error_of, gather_src, trace_src, where

@@ -12,7 +12,7 @@ from klr.tracer.context import Ctx
 from klr.tracer.registry import (
     MISSING,
     BuiltinFn,
-    Module,
+    ModuleValue,
     ParamKind,
     builtin,
     constant,
@@ -66,7 +66,7 @@ def test_lookup_by_dialect_and_alias() -> None:
     assert lookup("nki._reg.alias", "beta2").impl is _only_legacy  # single-dialect names are found in both
     assert lookup("nki._reg.answer") == 42
     assert isinstance(lookup("nki._reg.arch"), registry.KernelConstant)
-    assert isinstance(lookup("nki._reg"), Module)
+    assert isinstance(lookup("nki._reg"), ModuleValue)
     assert lookup("nki._reg.nothing") is MISSING
 
 

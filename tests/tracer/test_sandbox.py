@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import klr.tracer.nki  # noqa: F401  (its builtins and host functions are listed too)
 from klr.errors import TraceError
 from klr.tracer import host, pymethods, registry
 from klr.tracer.values import TraceObject

@@ -11,8 +11,9 @@ import pytest
 from klr.errors import KlrError
 from klr.python import ast as K
 from klr.python.gather import gather_file
+from klr.tracer import run_python, trace
 from klr.tracer.context import Ctx, Limits
-from klr.tracer.kernel import TraceResult, run_python, trace
+from klr.tracer.kernel import TraceResult
 
 
 def gather_src(tmp_path: Path, source: str, entry: str = "kernel", name: str = "kern.py",

@@ -84,6 +84,13 @@ def load_inputs(kernel: Any, specs: Sequence[str], max_bytes: int) -> dict[str, 
     return inputs
 
 
+def _name_and_path(spec: str) -> tuple[str | None, str]:
+    name, sep, path = spec.partition("=")
+    if not sep or _exists(spec):   # a file name may hold "="
+        return None, spec
+    return name or None, path
+
+
 def _exists(path: str) -> bool:
     try:
         return os.path.lexists(path)

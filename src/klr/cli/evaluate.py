@@ -28,7 +28,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from klr.errors import EvalError, UsageError, printable, render_warning
+from klr.diagnostics import printable, render_warning
+from klr.errors import EvalError, UsageError
 
 if TYPE_CHECKING:
     import numpy as np

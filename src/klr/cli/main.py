@@ -22,7 +22,8 @@ from typing import Any, TextIO
 
 from klr import __version__
 from klr.cli import check, evaluate, run
-from klr.errors import KlrError, UsageError, Warning_, printable, render_error, render_warning
+from klr.diagnostics import printable, render_error, render_warning
+from klr.errors import KlrError, UsageError, Warning_
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -419,10 +420,10 @@ def _pretty(contents: Any) -> str:
 
 
 def _summary(path: str, contents: Any) -> str:
-    from klr.format.file import kind_of
+    from klr.format.file import VERSION, kind_of
 
     kind = kind_of(contents)
-    lines = [f"{path}: KLR 0.0.12, contents: {kind}"]
+    lines = [f"{path}: KLR {'.'.join(map(str, VERSION))}, contents: {kind}"]
     if kind == "python":
         lines.append(f"entry: {contents.entry}")
         lines.append(f"arch: {contents.arch}  lnc: {contents.grid}")
@@ -468,7 +469,7 @@ def _parameters(kernel: Any) -> list[str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from klr.tracer.registry import entries
+    from klr.tracer import entries
 
     prefix = args.prefix.removeprefix("neuronxcc.")
     shown = [e for e in entries() if any(n.startswith(prefix) for n in e.names)]

@@ -130,7 +130,7 @@ def _prim(value: object, prim: Prim | None) -> str:
     if prim is Prim.BOOL:
         return "true" if value else "false"
     if prim in (Prim.F32, Prim.F64):
-        return _float(float(value))  # type: ignore[arg-type]
+        return _float(float(value))  # type: ignore[arg-type]  # a float field holds a number
     if prim is Prim.STR:
         return _string(str(value))
     return str(value)

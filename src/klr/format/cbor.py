@@ -512,7 +512,7 @@ def _build_decoder(desc: TypeDesc) -> Decoder:
 
         return dec_pair
     if kind is Kind.ENUM:
-        members = tuple(desc.cls)
+        members: tuple[NodeEnum, ...] = tuple(desc.cls)
         tag = desc.cls.__tag__
         what = desc.cls.__name__
 

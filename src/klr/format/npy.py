@@ -52,7 +52,7 @@ def read_npy(path: str | os.PathLike[str], *, max_bytes: int,
         if start + nbytes != size:
             raise FileError(_wrong_size(shown, count, dtype, size - start))
         data = np.empty(nbytes, np.uint8)
-        got = f.readinto(data.data) if nbytes else 0  # type: ignore[attr-defined]
+        got = f.readinto(data.data) if nbytes else 0  # type: ignore[attr-defined]  # BinaryIO lacks it
         if got != nbytes:  # the file shrank after its size was taken
             raise FileError(_wrong_size(shown, count, dtype, got))
     array = data.view(dtype)

@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from klr.errors import KlrError, UsageError, Warning_, render_error, render_warning
+from klr.diagnostics import render_error, render_warning
+from klr.errors import KlrError, UsageError, Warning_
 from klr.python import ast as A
 from klr.python.args import value_expr
 from klr.sim.evaluate import Evaluation, Prepared, bind_inputs, execute

@@ -1,8 +1,8 @@
-"""Compiling the Python AST into Python closures, the engine's unit of execution.
+"""Compiling the Python AST into Python closures, the evaluator's unit of execution.
 
 Each expression becomes a closure ``run(frame) -> value`` and each statement list a closure
 ``run(frame) -> signal | None``, built once per AST node (cached by node identity for the
-lifetime of the engine) and then called as often as the code runs: loop bodies unrolled a
+lifetime of the evaluator) and then called as often as the code runs: loop bodies unrolled a
 million times are dispatched once. Everything that does not depend on the frame (constants,
 operator symbols, argument shapes, whether a call target is a simple name) is decided at
 compile time. Compiling never fails: unsupported constructs compile to closures that raise
@@ -20,53 +20,20 @@ from typing import TYPE_CHECKING, Any
 from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import ops
+from klr.tracer import ops, pymethods
 from klr.tracer.formatting import format_value, to_ascii
-from klr.tracer.objects import MISSING, Function
+from klr.tracer.frame import BINOP_SYMBOLS, EMPTY, Body, Fn, Frame, Signal
+from klr.tracer.objects import Function
+from klr.tracer.registry import MISSING
+from klr.tracer.statements import STMT as _STMT
+from klr.tracer.statements import store as _store
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
-    from klr.tracer.engine import Engine
+    from klr.tracer.evaluator import Evaluator
 
 
-class Signal:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-BREAK = Signal("break")
-CONTINUE = Signal("continue")
-RETURN = Signal("return")
-
-
-class Frame:
-    """A function activation: its locals, the enclosing frames' locals (innermost first,
-    shared by reference so closures see later rebindings), and its local-name set."""
-
-    __slots__ = ("enclosing", "local_names", "locals", "ret")
-
-    def __init__(self, locals_: dict[str, Value], enclosing: tuple[dict[str, Value], ...],
-                 local_names: frozenset[str]) -> None:
-        self.locals = locals_
-        self.enclosing = enclosing
-        self.local_names = local_names
-        self.ret: Value = None
-
-
-Fn = Callable[[Frame], Value]
-Body = Callable[[Frame], "Signal | None"]
-
-BINOP_SYMBOLS = {
-    A.BinOp.add: "+", A.BinOp.sub: "-", A.BinOp.mul: "*", A.BinOp.matmul: "@", A.BinOp.div: "/",
-    A.BinOp.mod: "%", A.BinOp.pow: "**", A.BinOp.lshift: "<<", A.BinOp.rshift: ">>",
-    A.BinOp.or_: "|", A.BinOp.xor: "^", A.BinOp.and_: "&", A.BinOp.floor: "//",
-}
 _INT_FAST: dict[A.BinOp, Callable[[int, int], int]] = {
     A.BinOp.add: int.__add__, A.BinOp.sub: int.__sub__, A.BinOp.mul: int.__mul__,
     A.BinOp.mod: int.__mod__, A.BinOp.floor: int.__floordiv__,
@@ -80,7 +47,7 @@ CMP_SYMBOLS = {
     A.CmpOp.ge: ">=",
 }
 UNARY_SYMBOLS = {A.UnaryOp.usub: "-", A.UnaryOp.uadd: "+", A.UnaryOp.invert: "~"}
-_CONV: dict[int, Callable[[Any, Value], str]] = {
+_CONV: dict[int, Callable[[Ctx, Value], str]] = {
     ord("r"): ops.to_repr, ord("s"): ops.to_str, ord("a"): to_ascii,
 }
 def _plain_field(ctx: Ctx, v: Value) -> str:
@@ -90,7 +57,6 @@ def _plain_field(ctx: Ctx, v: Value) -> str:
 
 _SMALL = 1 << 62
 """Integer operands the compiled fast path of ``+ - * // %`` takes without charging (ops._charge)."""
-EMPTY: frozenset[str] = frozenset()
 
 
 def _is_simple(v: Value) -> bool:
@@ -132,11 +98,11 @@ def _fixed_list(fns: tuple[Fn, ...]) -> Callable[[Frame], list[Value]]:
 
 
 class Compiler:
-    """Builds (and caches) the closures of one engine."""
+    """Builds (and caches) the closures of one evaluator."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.ctx: Ctx = engine.ctx
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.evaluator = evaluator
+        self.ctx: Ctx = evaluator.ctx
         self.exprs: dict[int, Fn] = {}
         self.bodies: dict[int, Body] = {}
         self.stores: dict[tuple[str, int], Callable[[Frame, Value], None]] = {}
@@ -146,7 +112,9 @@ class Compiler:
     def expr(self, e: A.Expr, target: str | None = None) -> Fn:
         """The closure of ``e``; ``target`` names the assignment target of a call's result."""
         if target is not None:
-            return self._call(e.expr, e.pos, target)  # type: ignore[arg-type]
+            call = e.expr
+            assert isinstance(call, A.Call), "only a call's result is named after its target"
+            return self._call(call, e.pos, target)
         fn = self.exprs.get(id(e))
         if fn is None:
             fn = _EXPR[type(e.expr)](self, e.expr, e.pos)
@@ -215,7 +183,7 @@ class Compiler:
 
     def _name(self, k: A.Name, pos: Pos) -> Fn:
         name = k.id
-        engine = self.engine
+        evaluator = self.evaluator
         ctx = self.ctx
         cached: list[Value] = [MISSING]
 
@@ -228,7 +196,7 @@ class Compiler:
                     return got
             got = cached[0]
             if got is MISSING:
-                got = cached[0] = engine.resolve(name, pos)
+                got = cached[0] = evaluator.resolve(name, pos)
             return got
 
         def run(frame: Frame) -> Value:
@@ -249,7 +217,7 @@ class Compiler:
             ctx.pos = pos
             if isinstance(obj, TraceObject):
                 return obj.getattr(ctx, name)
-            return ops.getattr_(ctx, obj, name)
+            return pymethods.getattr_(ctx, obj, name)
 
         return run
 
@@ -259,7 +227,7 @@ class Compiler:
         stars = tuple(type(x.expr) is A.Starred for x in xs)
         if not any(stars):
             return _fixed_list(fns)
-        parts = tuple((self.expr(x.expr.e) if s else f, s, x.pos)  # type: ignore[union-attr]
+        parts = tuple((self.expr(x.expr.e) if isinstance(x.expr, A.Starred) else f, s, x.pos)
                       for x, f, s in zip(xs, fns, stars, strict=True))
         ctx = self.ctx
 
@@ -294,7 +262,7 @@ class Compiler:
         ctx = self.ctx
 
         def run(frame: Frame) -> Value:
-            out: dict[Any, Value] = {}
+            out: dict[Value, Value] = {}
             for kf, vf, kpos in pairs:
                 key = kf(frame)
                 value = vf(frame)
@@ -474,7 +442,8 @@ class Compiler:
         ctx = self.ctx
         names = [kw.id for kw in kws]
         if None not in names and len(set(names)) == len(names):
-            return lambda frame: {name: f(frame) for name, f, _ in parts}  # type: ignore[misc]
+            named = tuple((name, f) for name, f, _ in parts if name is not None)
+            return lambda frame: {name: f(frame) for name, f in named}
 
         def run(frame: Frame) -> dict[str, Value]:
             out: dict[str, Value] = {}
@@ -528,8 +497,8 @@ class Compiler:
                          pos)
 
     def _object(self, k: A.ObjectExpr, pos: Pos) -> Fn:
-        engine = self.engine
-        return lambda frame: engine.object_value(k, pos, frame)
+        evaluator = self.evaluator
+        return lambda frame: evaluator.object_value(k, pos, frame)
 
     def _format(self, k: A.Format, pos: Pos) -> Fn:
         value = self.expr(k.e)
@@ -562,13 +531,13 @@ class Compiler:
         return run
 
     def _lambda(self, k: A.Lambda, pos: Pos) -> Fn:
-        engine = self.engine
+        evaluator = self.evaluator
         has_defaults = bool(k.args.defaults or k.args.kw_defaults)
 
         def run(frame: Frame) -> Value:
-            defaults = engine.eval_defaults(k.args, frame) if has_defaults else {}
-            return Function(engine, "<lambda>", k.args, expr=k.body, closure=(frame.locals, *frame.enclosing),
-                            defaults=defaults)
+            defaults = evaluator.eval_defaults(k.args, frame) if has_defaults else {}
+            return Function(evaluator, "<lambda>", k.args, expr=k.body,
+                            closure=(frame.locals, *frame.enclosing), defaults=defaults)
 
         return run
 
@@ -639,7 +608,7 @@ class Compiler:
     def _dictcomp(self, k: A.DictComp, pos: Pos) -> Fn:
         key_fn, value_fn = self.expr(k.key), self.expr(k.value)
         ctx = self.ctx
-        out: list[dict[Any, Value]] = []
+        out: list[dict[Value, Value]] = []
 
         kpos = k.key.pos
 
@@ -663,7 +632,7 @@ class Compiler:
         return run
 
 
-_EXPR: dict[type, Callable[[Compiler, Any, Pos], Fn]] = {
+_EXPR: dict[type, Callable[[Compiler, Any, Pos], Fn]] = {  # (Any: the node of the key's class)
     A.ConstExpr: Compiler._const, A.Name: Compiler._name, A.Attr: Compiler._attr,
     A.TupleExpr: Compiler._tuple, A.ListExpr: Compiler._list, A.DictExpr: Compiler._dict,
     A.Subscript: Compiler._subscript, A.SliceExpr: Compiler._slice, A.BoolOpExpr: Compiler._boolop,
@@ -673,7 +642,3 @@ _EXPR: dict[type, Callable[[Compiler, Any, Pos], Fn]] = {
     A.Lambda: Compiler._lambda, A.ListComp: Compiler._listcomp, A.DictComp: Compiler._dictcomp,
     A.GeneratorExp: Compiler._genexp,
 }
-
-# statements build on expressions: imported last, when this module is complete
-from klr.tracer.statements import STMT as _STMT  # noqa: E402
-from klr.tracer.statements import store as _store  # noqa: E402

@@ -2,7 +2,7 @@
 
 Builtins receive a ``Ctx`` as their first argument. What they may use:
 
-* ``pos``: the Pos of the expression or call being evaluated (set by the engine before it
+* ``pos``: the Pos of the expression or call being evaluated (set by the evaluator before it
   calls any builtin or TraceObject method). ``error``/``warn`` position themselves there.
 * ``emit(op)``: append ``Stmt(op, name="inst.<n>", pos)`` to the current block.
 * ``fresh_name(hint=None)``: a unique tensor name. Without a hint, the target variable of the
@@ -12,15 +12,13 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
   ``tensor<N>``. ``claim_name(name)`` reserves a user-given name (duplicate -> error).
 * ``fresh_label(hint)``, ``begin_block(label, no_reorder=False)``, ``end_block()``: basic
   blocks for dynamic control flow and ``no_reorder``.
-* ``arch``, ``dialect`` (``"legacy"``/``"beta2"``), ``grid`` (SPMD launch grid, ``()`` when
+* ``arch``, ``dialect`` (a ``registry.Dialect``), ``grid`` (SPMD launch grid, ``()`` when
   none), ``program_id`` (this SPMD instance's index, one int per grid dim, ``()`` when no
   grid), ``instance`` (the row-major index of ``program_id``), ``lnc`` (number of logical
-  cores) and ``core`` (this body's core index).
-* ``state``: a free dict for the NKI layer; it lives for the whole body, i.e. across all SPMD
-  instances (so, e.g., an output allocated by every instance can be created once). The kernel
-  driver reads ``state["hbm_written"]`` (set of names of HBM input tensors the kernel writes),
-  ``state["shared_buffers"]`` (TensorNames), ``state["shared_constants"]`` (name -> ndarray)
-  and provides ``state["flags"]`` (the kernel flags as a dict).
+  cores), ``core`` (this body's core index) and ``flags`` (the kernel's flags by name).
+* ``state``: the library's state of this body (``Library.new_state``, e.g. the NKI layer's
+  ``klr.tracer.nki.state.State``); it lives for the whole body, i.e. across all SPMD
+  instances (so, e.g., an output allocated by every instance can be created once).
 * ``call(f, args, kwargs)``, ``truth(v)``, ``iterate(v)``, ``binop(op, a, b)``,
   ``compare(op, a, b)``, ``getattr(v, name)``, ``getitem(v, key)``, ``to_str(v)``:
   Python semantics on any traced value, including calls into user functions.
@@ -34,29 +32,38 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Protocol
 
 from klr import core
 from klr.errors import KlrError, LimitError, TraceError, Warning_
 from klr.pos import NOPOS, Pos
-from klr.tracer import ops
+from klr.tracer import ops, pymethods
 from klr.tracer.limits import STEPS_PER_STMT, Budget, Limits, limit_note
+from klr.tracer.registry import Dialect
 from klr.tracer.values import Value
 
-__all__ = ["Ctx", "Limits"]
+__all__ = ["Ctx", "Limits", "Resolver"]
+
+
+class Resolver(Protocol):
+    """What a Ctx asks of the evaluator running the kernel (``klr.tracer.evaluator``)."""
+
+    def resolve_qualified(self, ctx: Ctx, name: str) -> Value: ...
+
+    def super_of_current(self, ctx: Ctx) -> Value: ...
 
 
 class Ctx:
     """Per-body tracing state (see the module docstring for the builtin-facing API)."""
 
-    def __init__(self, *, arch: int = 2, dialect: str = "beta2", grid: tuple[int, ...] = (),
+    def __init__(self, *, arch: int = 2, dialect: Dialect = Dialect.beta2, grid: tuple[int, ...] = (),
                  lnc: int = 1, core_index: int = 0, limits: Limits | None = None,
                  sources: dict[tuple[str | None, int], str] | None = None,
-                 resolver: Any = None, budget: Budget | None = None) -> None:
+                 budget: Budget | None = None) -> None:
         self.pos: Pos = NOPOS
         self.target_name: str | None = None
         self.arch = arch
-        self.dialect = dialect
+        self.dialect = Dialect(dialect)
         self.grid = grid
         self.program_id: tuple[int, ...] = tuple(0 for _ in grid)
         self.instance = 0  # row-major index of program_id in the grid (0 without a grid)
@@ -65,7 +72,8 @@ class Ctx:
         self.limits = limits or Limits()
         self.iterations_left = self.limits.max_total_iterations
         self.budget = budget or Budget(self.limits)
-        self.state: dict[str, Any] = {}
+        self.state: object = None
+        self.flags: dict[str, Value] = {}
         self.warnings: list[Warning_] = []
         self.messages: list[Warning_] = []
         self.blocks: list[core.Block] = []
@@ -78,11 +86,11 @@ class Ctx:
         self._tensor_names: set[str] = set()
         self._stmt_count = 0
         self._sources = sources or {}
-        self._resolver = resolver  # the engine: resolves qualified names and runs user code
+        self.resolver: Resolver | None = None  # set by the evaluator running the kernel
 
     # --- instructions and blocks --------------------------------------------------------
 
-    def emit(self, op: Any) -> core.Stmt:
+    def emit(self, op: core.Operator) -> core.Stmt:
         """Append ``op`` as the next statement of the current block and return the Stmt."""
         if self._label is None:
             raise AssertionError("emit outside of a block")
@@ -223,7 +231,7 @@ class Ctx:
         return ops.compare(self, op, a, b)
 
     def getattr(self, v: Value, name: str) -> Value:
-        return ops.getattr_(self, v, name)
+        return pymethods.getattr_(self, v, name)
 
     def getitem(self, v: Value, key: Value) -> Value:
         return ops.getitem(self, v, key)
@@ -234,4 +242,10 @@ class Ctx:
     def resolve_qualified(self, name: str) -> Value:
         """The value of a fully qualified name (gathered function/class/global, then the
         builtin registry), or ``registry.MISSING``."""
-        return self._resolver.resolve_qualified(self, name)
+        assert self.resolver is not None, "no evaluator runs this Ctx"
+        return self.resolver.resolve_qualified(self, name)
+
+    def super_of_current(self) -> Value:
+        """``super()`` in the running method."""
+        assert self.resolver is not None, "no evaluator runs this Ctx"
+        return self.resolver.super_of_current(self)

@@ -27,8 +27,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from klr.tracer import ops, show
 from klr.tracer.values import TraceObject, Value, type_name, type_name_of
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class Pred:
     """An argument type that is not a Python type: ``name`` for messages, ``test(value)``."""
 
     name: str
-    test: Callable[[Any], bool]
+    test: Callable[[Value], bool]
 
 
 ANY = Pred("value", lambda v: True)
@@ -72,7 +73,7 @@ class Arg:
         return f"{kw}{star}{self.name}: {names}{mark}"
 
 
-def _no_cost(*args: Any, **kwargs: Any) -> int:
+def _no_cost(*args: Value, **kwargs: Value) -> int:
     """nothing"""
     return 0
 
@@ -82,7 +83,7 @@ class HostFn:
     """One allowed host function (see the module docstring)."""
 
     name: str
-    fn: Callable[..., Any]
+    fn: Callable[..., Value]
     args: tuple[Arg, ...]
     alloc: Callable[..., int]
     steps: Callable[..., int] = _no_cost
@@ -97,7 +98,7 @@ class HostFn:
         return f"{self.name}({', '.join(a.show() for a in self.args)}) -> {self.result}  [{cost}]"
 
 
-def _doc(fn: Callable[..., Any]) -> str:
+def _doc(fn: Callable[..., object]) -> str:
     return (fn.__doc__ or fn.__name__).strip().splitlines()[0]
 
 
@@ -106,7 +107,7 @@ SMALL = 1024
 """Allocations of fewer bytes are not charged one by one (see ops.SMALL)."""
 
 
-def host(name: str, fn: Callable[..., Any], args: tuple[Arg, ...], alloc: Callable[..., int],
+def host(name: str, fn: Callable[..., Value], args: tuple[Arg, ...], alloc: Callable[..., int],
          steps: Callable[..., int] = _no_cost, result: str = "value") -> HostFn:
     """Register (and return) the host function ``name``."""
     if name in _ENTRIES:
@@ -121,12 +122,8 @@ def get(name: str) -> HostFn:
 
 
 def entries() -> Iterator[HostFn]:
-    """Every allowed host function, sorted by name (loading every module that registers)."""
-    from klr.tracer import registry
-
-    registry.load_all()
-    import klr.tracer.pymethods  # noqa: F401  (the methods of plain values)
-
+    """Every allowed host function registered so far, sorted by name (the Python library's
+    register when the tracer is imported, a front end's when it is: ``klr.tracer.entries``)."""
     return iter(sorted(_ENTRIES.values(), key=lambda e: e.name))
 
 
@@ -136,13 +133,13 @@ def entries() -> Iterator[HostFn]:
 def call(ctx: Ctx, entry: HostFn, args: tuple[Value, ...], kwargs: dict[str, Value] | None = None) -> Value:
     """Check ``args`` against ``entry``, charge its cost, run it; a Python exception about
     the arguments becomes a TraceError naming the function."""
-    pos: Any = args
+    pos: Value = args
     kw: dict[str, Value] = {}
     fast = _FAST.get(entry.name) or _fast(entry)
     types = fast[0]
     ok = not kwargs and types is not None and fast[1] <= len(args) <= len(types)
-    if ok:
-        for v, t in zip(args, types):  # type: ignore[arg-type]
+    if ok and types is not None:
+        for v, t in zip(args, types):
             if t is None:   # ANY
                 if type(v) not in _PLAIN and not isinstance(v, TraceObject):
                     ok = False
@@ -198,9 +195,7 @@ def _display(name: str) -> str:
 def _message(e: BaseException) -> str:
     """Python's message, which may quote an argument: cut short."""
     if isinstance(e, KeyError):
-        from klr.tracer.show import describe
-
-        return f"key {describe(e.args[0]) if e.args else ''} is not in the dict"
+        return f"key {show.describe(e.args[0]) if e.args else ''} is not in the dict"
     text = str(e) or type(e).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
@@ -250,9 +245,7 @@ def _checked(ctx: Ctx, name: str, a: Arg, v: Value) -> Value:
             return v
         if isinstance(spec, Pred):
             if spec is KEY:
-                from klr.tracer.ops import hashable
-
-                return hashable(ctx, v)
+                return ops.hashable(ctx, v)
             if spec is ANY:
                 if not is_value(v):
                     raise AssertionError(f"a {type(v).__name__} reached {name}()")
@@ -278,7 +271,7 @@ OPT_INT: TypeSpec = (int, bool, NONE)
 STR_TUPLE = Pred("tuple[str, ...]", lambda v: type(v) is tuple and all(type(x) is str for x in v))
 
 
-def int_bytes(*xs: Any) -> int:
+def int_bytes(*xs: Value) -> int:
     """the size of its integer arguments"""
     return sum(x.bit_length() // 8 for x in xs if type(x) is int)
 

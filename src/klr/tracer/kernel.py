@@ -1,9 +1,12 @@
-"""The kernel driver: trace a gathered ``Kernel`` into a Core ``LncKernel``.
+"""The kernel driver: trace a gathered ``Kernel`` into a Core ``LncKernel`` with a ``Library``.
 
-One body per logical core (``lnc``, the reference's ``Kernel.grid``); inside a body, the
-entry function runs once per legacy SPMD instance (the product of the launch grid, from
-``trace(grid=...)`` or the gathered flag ``("spmd_grid", dims)``), each instance's
-statements in its own block: ``main`` without a grid, else ``spmd.<i0>.<i1>...``.
+The driver knows Python and Core, not NKI: what a library adds (tensor arguments, outputs,
+per-body state) it asks the ``klr.tracer.library.Library`` it is given.
+
+One body per logical core (``lnc``, the reference's ``Kernel.grid``); inside a body, the entry
+function runs once per legacy SPMD instance (the product of the launch grid, from
+``trace(grid=...)`` or the gathered flag ``("spmd_grid", dims)``), each instance's statements
+in its own block: ``main`` without a grid, else ``spmd.<i0>.<i1>...``.
 Each body has its own ``Ctx``: instruction and name counters restart per core, so the
 cores' programs name things identically, as the reference's per-core traces do.
 """
@@ -18,7 +21,7 @@ import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klr import core
 from klr.errors import LimitError, UsageError, Warning_
@@ -26,16 +29,22 @@ from klr.pos import Pos
 from klr.python import ast as A
 from klr.python.args import value_expr
 from klr.tracer.context import Ctx, Limits
-from klr.tracer.engine import Engine
+from klr.tracer.evaluator import Evaluator
+from klr.tracer.library import PYTHON, BodyOutputs, Library
 from klr.tracer.limits import Budget
 from klr.tracer.objects import Function
+from klr.tracer.registry import Dialect
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
-__all__ = ["TraceResult", "trace", "run_python", "detect_dialect"]
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = ["TraceResult", "trace", "run_python"]
 
 RECURSION_LIMIT = 20_000
-"""Python frames the engine may use (deeply nested user calls and expressions)."""
+"""Python frames the evaluator may use (deeply nested user calls and expressions)."""
 INT_MAX_STR_DIGITS = 4300
 """The most digits ``str(int)`` and ``int(str)`` handle in a trace (Python's default limit,
 fixed here so a trace does not depend on the host's setting)."""
@@ -80,7 +89,7 @@ def stack_guard(ctx: Ctx) -> Iterator[None]:
 class TraceResult:
     kernel: core.LncKernel
     warnings: list[Warning_] = field(default_factory=list)
-    constants: dict[str, Any] = field(default_factory=dict)
+    constants: dict[str, NDArray[np.generic]] = field(default_factory=dict)
     """Shared constant tensors by their file name (``shared_constants/<sha256>.npy``)."""
     messages: list[Warning_] = field(default_factory=list)
     """Output of ``print`` in the kernel."""
@@ -88,21 +97,6 @@ class TraceResult:
     """Steps the trace spent (``Limits.max_steps``)."""
     memory: int = 0
     """Bytes the trace's values needed at their peak, as charged and measured (``Limits.max_memory``)."""
-
-
-def detect_dialect(kernel: A.Kernel) -> str:
-    """``legacy`` when the gathered code refers to ``neuronxcc.*`` names, else ``beta2``."""
-    stack: list[Any] = [kernel.funcs, kernel.classes, kernel.globals]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, tuple):
-            stack.extend(node)
-        elif isinstance(node, A.Name):
-            if node.id.startswith("neuronxcc."):
-                return "legacy"
-        elif hasattr(node, "__dataclass_fields__") and not isinstance(node, Pos):
-            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)
-    return "beta2"
 
 
 def _sources(kernel: A.Kernel) -> dict[tuple[str | None, int], str]:
@@ -122,10 +116,11 @@ def _fun_pos(fun: A.Fun) -> Pos:
 class _Setup:
     """What every core's trace shares: options resolved once."""
 
-    def __init__(self, kernel: A.Kernel, args: Iterable[Any] | None, kwargs: Mapping[str, Any] | None,
-                 grid: Any, lnc: int | None, arch: int | None, dialect: str | None,
-                 limits: Limits | None) -> None:
+    def __init__(self, kernel: A.Kernel, library: Library, args: Iterable[Any] | None,
+                 kwargs: Mapping[str, Any] | None, grid: object, lnc: int | None, arch: int | None,
+                 dialect: Dialect | str | None, limits: Limits | None) -> None:
         self.kernel = kernel
+        self.library = library
         entry = kernel.function(kernel.entry)
         if entry is None:
             raise UsageError(f"the kernel file has no function '{kernel.entry}'")
@@ -134,7 +129,7 @@ class _Setup:
         self.lnc = max(1, kernel.grid) if lnc is None else lnc
         if self.lnc < 1:
             raise UsageError(f"lnc must be at least 1, got {self.lnc}")
-        self.dialect = dialect or detect_dialect(kernel)
+        self.dialect = Dialect(dialect) if dialect else library.dialect(kernel)
         self.limits = limits or Limits()
         self.budget = Budget(self.limits)
         self.sources = _sources(kernel)
@@ -146,11 +141,13 @@ class _Setup:
         self.grid_arg = grid
 
     def new_ctx(self, core_index: int, grid: tuple[int, ...]) -> Ctx:
-        return Ctx(arch=self.arch, dialect=self.dialect, grid=grid, lnc=self.lnc, core_index=core_index,
-                   limits=self.limits, sources=self.sources, budget=self.budget)
+        ctx = Ctx(arch=self.arch, dialect=self.dialect, grid=grid, lnc=self.lnc, core_index=core_index,
+                  limits=self.limits, sources=self.sources, budget=self.budget)
+        ctx.state = self.library.new_state(ctx)
+        return ctx
 
 
-def _grid(value: Any) -> tuple[int, ...]:
+def _grid(value: object) -> tuple[int, ...]:
     if value is None:
         return ()
     dims = (value,) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else None
@@ -168,59 +165,57 @@ def _check_instances(ctx: Ctx, grid: tuple[int, ...], lnc: int) -> None:
         raise ctx.limit(f"the kernel would be traced {count} times (SPMD grid {shown}{cores})", "max_grid")
 
 
-def _flags(engine: Engine) -> dict[str, Value]:
+def _flags(evaluator: Evaluator) -> dict[str, Value]:
     out: dict[str, Value] = {}
-    for e in engine.kernel.flags:
-        v = engine.eval_const(e)
+    for e in evaluator.kernel.flags:
+        v = evaluator.eval_const(e)
         if not (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)):
-            raise engine.ctx.error(f"a kernel flag must be a (name, value) pair, got {describe(v)}", e.pos)
+            raise evaluator.ctx.error(f"a kernel flag must be a (name, value) pair, got {describe(v)}", e.pos)
         out[v[0]] = v[1]
     return out
 
 
-def _edges(engine: Engine) -> tuple[core.Edges, ...]:
+def _edges(evaluator: Evaluator) -> tuple[core.Edges, ...]:
     """User schedule edges ``(x, y | [y...])``: each y must run after x (``y -> [x]``)."""
     out: list[core.Edges] = []
-    for e in engine.kernel.scheduleEdges:
-        v = engine.eval_const(e)
+    for e in evaluator.kernel.scheduleEdges:
+        v = evaluator.eval_const(e)
         ok = isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)
         tos = [v[1]] if ok and isinstance(v[1], str) else list(v[1]) if ok else []
         if not ok or not all(isinstance(t, str) for t in tos):
-            raise engine.ctx.error("a schedule edge must be a pair of a name and a name or list of names",
+            raise evaluator.ctx.error("a schedule edge must be a pair of a name and a name or list of names",
                                    e.pos)
         out.extend(core.Edges(t, (v[0],)) for t in tos)
     return tuple(out)
 
 
 class _Inputs:
-    """Kernel arguments as values: a tensor argument becomes an HBM input tensor through
-    ``klr.tracer.nki.tensors.hbm_input(ctx, name, shape, dtype)`` (``dtype`` is the gathered
-    NKI dtype name, e.g. ``"bfloat16"``), once per body, shared by all SPMD instances."""
+    """Kernel arguments as values: a tensor argument becomes the library's input tensor
+    (``Library.argument``), once per body, shared by all SPMD instances."""
 
-    def __init__(self, engine: Engine, setup: _Setup) -> None:
+    def __init__(self, evaluator: Evaluator, setup: _Setup) -> None:
+        self.library = setup.library
         self.tensors: list[Value] = []
-        fn = engine.bindings[setup.entry.name]
+        fn = evaluator.bindings[setup.entry.name]
         assert isinstance(fn, Function)
-        plan = engine.plan_of(fn)
+        plan = evaluator.plan_of(fn)
         names = list(plan.positional)
-        self.args = tuple(self._value(engine, e, names[i] if i < len(names) else f"{plan.vararg}_{i}")
+        self.args = tuple(self._value(evaluator, e, names[i] if i < len(names) else f"{plan.vararg}_{i}")
                           for i, e in enumerate(setup.args))
-        self.kwargs = {k: self._value(engine, e, k) for k, e in setup.kwargs.items()}
+        self.kwargs = {k: self._value(evaluator, e, k) for k, e in setup.kwargs.items()}
 
-    def _value(self, engine: Engine, e: A.Expr, name: str) -> Value:
+    def _value(self, evaluator: Evaluator, e: A.Expr, name: str) -> Value:
         k = e.expr
         if isinstance(k, A.ConstExpr) and isinstance(k.value, A.CTensor):
-            from klr.tracer.nki.tensors import hbm_input
-
-            ctx = engine.ctx
+            ctx = evaluator.ctx
             ctx.pos = e.pos
-            t = hbm_input(ctx, name, tuple(k.value.shape), k.value.dtype)
+            t = self.library.argument(ctx, name, tuple(k.value.shape), k.value.dtype)
             self.tensors.append(t)
             return t
         if isinstance(k, (A.TupleExpr, A.ListExpr)) and any(_has_tensor(x) for x in k.xs):
-            items = [self._value(engine, x, f"{name}_{i}") for i, x in enumerate(k.xs)]
+            items = [self._value(evaluator, x, f"{name}_{i}") for i, x in enumerate(k.xs)]
             return tuple(items) if isinstance(k, A.TupleExpr) else items
-        return engine.eval_const(e)
+        return evaluator.eval_const(e)
 
 
 def _has_tensor(e: A.Expr) -> bool:
@@ -259,16 +254,8 @@ def _check_returned(ctx: Ctx, v: Value, depth: int = 0, path: set[int] | None = 
     path.discard(id(v))
 
 
-def _returned(ctx: Ctx, value: Value) -> Value:
-    from klr.tracer.nki.tensors import returned
-
-    return returned(ctx, value)
-
-
-def _tensor_name(ctx: Ctx, v: Value) -> core.TensorName:
-    from klr.tracer.nki.tensors import output_of
-
-    got = output_of(v)
+def _tensor_name(library: Library, ctx: Ctx, v: Value) -> core.TensorName:
+    got = library.output_of(ctx, v)
     if got is None:
         raise ctx.error(f"a kernel can only return tensors, but it returns a '{type_name(v)}'")
     return got
@@ -281,25 +268,36 @@ def _unique(ts: Iterable[core.TensorName]) -> tuple[core.TensorName, ...]:
     return tuple(seen.values())
 
 
-def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> tuple[
-        tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Engine]:
+@dataclass
+class _Body:
+    """One traced body and what the driver keeps of it."""
+
+    blocks: tuple[core.Block, ...]
+    inputs: tuple[core.TensorName, ...]
+    outputs: tuple[core.TensorName, ...]
+    evaluator: Evaluator
+    extras: BodyOutputs
+    constant_files: dict[str, str]
+
+
+def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> _Body:
     ctx = setup.new_ctx(core_index, ())
     with stack_guard(ctx):
         return _trace_body(setup, ctx, result)
 
 
-def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> tuple[
-        tuple[core.Block, ...], tuple[core.TensorName, ...], tuple[core.TensorName, ...], Engine]:
-    engine = Engine(setup.kernel, ctx)
+def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> _Body:
+    library = setup.library
+    evaluator = Evaluator(setup.kernel, ctx)
     ctx.pos = _fun_pos(setup.entry)
-    engine.bind_globals()
-    flags = _flags(engine)
-    ctx.state["flags"] = flags
+    evaluator.bind_globals()
+    flags = _flags(evaluator)
+    ctx.flags = flags
     ctx.grid = _grid(setup.grid_arg if setup.grid_arg is not None else flags.get("spmd_grid"))
     grid = ctx.grid
     _check_instances(ctx, grid, setup.lnc)
-    inputs = _Inputs(engine, setup)
-    fn = engine.bindings[setup.entry.name]
+    inputs = _Inputs(evaluator, setup)
+    fn = evaluator.bindings[setup.entry.name]
     assert isinstance(fn, Function)
     returned: Value = None
     for n, idx in enumerate(itertools.product(*(range(d) for d in grid))):
@@ -307,45 +305,49 @@ def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> tuple[
         ctx.instance = n
         ctx.begin_block("spmd." + ".".join(map(str, idx)) if grid else "main")
         ctx.pos = _fun_pos(setup.entry)
-        value = engine.call_function(fn, inputs.args, inputs.kwargs, entry=True)
+        value = evaluator.call_function(fn, inputs.args, inputs.kwargs, entry=True)
         _check_returned(ctx, value)
-        value = _returned(ctx, value)
+        value = library.returned(ctx, value)
         ctx.end_block()
         if n == 0:
             returned = value
     ctx.pos = _fun_pos(setup.entry)
-    outputs = [_tensor_name(ctx, v) for v in _flatten(returned, [])]
-    written = ctx.state.get("hbm_written", set())
-    in_names = _unique(_tensor_name(ctx, t) for t in inputs.tensors)
-    outputs += [t for t in in_names if t.name in written]
+    outputs = [_tensor_name(library, ctx, v) for v in _flatten(returned, [])]
+    extras = library.finish(ctx)
+    in_names = _unique(_tensor_name(library, ctx, t) for t in inputs.tensors)
+    outputs += [t for t in in_names if t.name in extras.written]
     result.warnings.extend(ctx.warnings)
     result.messages.extend(ctx.messages)
-    _collect_constants(ctx, result)
-    return tuple(ctx.blocks), in_names, _unique(outputs), engine
+    files = _collect_constants(extras, result)
+    return _Body(tuple(ctx.blocks), in_names, _unique(outputs), evaluator, extras, files)
 
 
-def _collect_constants(ctx: Ctx, result: TraceResult) -> None:
-    """Shared constants the NKI layer recorded in ``ctx.state["shared_constants"]``
-    (name -> ndarray) become files named by a hash of their dtype, shape and bytes."""
-    for name, array in ctx.state.get("shared_constants", {}).items():
+def _collect_constants(extras: BodyOutputs, result: TraceResult) -> dict[str, str]:
+    """The body's shared constants (name -> ndarray) become files named by a hash of their
+    dtype, shape and bytes; returns the file of each constant tensor."""
+    files = {}
+    for name, array in extras.constants.items():
         digest = hashlib.sha256(f"{array.dtype.str}:{array.shape}".encode() + array.tobytes()).hexdigest()
         file_name = f"shared_constants/{digest}.npy"
         result.constants[file_name] = array
-        ctx.state.setdefault("shared_constant_files", {})[name] = file_name
+        files[name] = file_name
+    return files
 
 
-def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Mapping[str, Any] | None = None,
-          grid: Any = None, lnc: int | None = None, arch: int | None = None, dialect: str | None = None,
+def trace(py_kernel: A.Kernel, *, library: Library, args: Iterable[Any] | None = None,
+          kwargs: Mapping[str, Any] | None = None, grid: object = None, lnc: int | None = None,
+          arch: int | None = None, dialect: Dialect | str | None = None,
           limits: Limits | None = None) -> TraceResult:
-    """Trace ``py_kernel`` into an ``LncKernel``.
+    """Trace ``py_kernel`` into an ``LncKernel`` with ``library`` (``klr.tracer.trace`` is this
+    with the NKI library).
 
     ``args`` replaces ``Kernel.args`` (Python values, numpy arrays or AST Exprs);
     ``kwargs`` entries replace the same-named ``Kernel.kwargs``. ``grid`` is the legacy SPMD
     launch grid (default: the kernel's ``spmd_grid`` flag), ``lnc`` the number of logical
     cores (default ``Kernel.grid``), ``arch`` defaults to ``Kernel.arch``, ``dialect`` to
-    ``detect_dialect``.
+    ``library.dialect(py_kernel)``.
     """
-    setup = _Setup(py_kernel, args, kwargs, grid, lnc, arch, dialect, limits)
+    setup = _Setup(py_kernel, library, args, kwargs, grid, lnc, arch, dialect, limits)
     result = TraceResult(core.LncKernel(setup.entry.name, (), (), (), (), (), ()))
     with host_settings():
         bodies = []
@@ -355,12 +357,12 @@ def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Map
         files: dict[str, str] = {}
         edges: tuple[core.Edges, ...] = ()
         for i in range(setup.lnc):
-            blocks, ins, outs, engine = _trace_core(setup, i, result)
-            bodies.append(blocks)
+            body = _trace_core(setup, i, result)
+            bodies.append(body.blocks)
             if i == 0:
-                inputs, outputs, edges = ins, outs, _edges(engine)
-            shared.extend(engine.ctx.state.get("shared_buffers", ()))
-            files.update(engine.ctx.state.get("shared_constant_files", {}))
+                inputs, outputs, edges = body.inputs, body.outputs, _edges(body.evaluator)
+            shared.extend(body.extras.shared_buffers)
+            files.update(body.constant_files)
     budget = setup.budget
     budget.measure_now()
     result.steps = setup.limits.max_steps - budget.steps
@@ -379,23 +381,26 @@ def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Map
 
 
 def run_python(py_kernel: A.Kernel, name: str | None = None, args: Iterable[Any] = (),
-               kwargs: Mapping[str, Any] | None = None, *, limits: Limits | None = None,
-               dialect: str | None = None) -> tuple[Value, Ctx]:
-    """Run one gathered function (default: the entry) on Python values and return its result
-    and the Ctx (warnings, messages, emitted blocks). For tests and debugging of pure Python
-    code; tensor arguments are not supported here."""
-    ctx = Ctx(arch=py_kernel.arch, dialect=dialect or detect_dialect(py_kernel), limits=limits,
-              sources=_sources(py_kernel))
-    engine = Engine(py_kernel, ctx)
+               kwargs: Mapping[str, Any] | None = None, *, library: Library = PYTHON,
+               limits: Limits | None = None,
+               dialect: Dialect | str | None = None) -> tuple[Value, Ctx]:
+    """Run one gathered function (default: the entry) on Python values with ``library``'s
+    builtins (default: Python's alone) and return its result and the Ctx (warnings, messages,
+    emitted blocks). For tests and debugging of pure Python code; tensor arguments are not
+    supported here."""
+    ctx = Ctx(arch=py_kernel.arch, dialect=Dialect(dialect) if dialect else library.dialect(py_kernel),
+              limits=limits, sources=_sources(py_kernel))
+    ctx.state = library.new_state(ctx)
+    evaluator = Evaluator(py_kernel, ctx)
     with host_settings(), stack_guard(ctx):
-        engine.bind_globals()
-        fn = engine.bindings.get(name or py_kernel.entry)
+        evaluator.bind_globals()
+        fn = evaluator.bindings.get(name or py_kernel.entry)
         if not isinstance(fn, Function):
             raise UsageError(f"no gathered function '{name or py_kernel.entry}'")
         assert fn.fun is not None
         ctx.pos = _fun_pos(fn.fun)
         ctx.begin_block("main")
-        value = engine.call_function(fn, tuple(args), dict(kwargs or {}), entry=True)
+        value = evaluator.call_function(fn, tuple(args), dict(kwargs or {}), entry=True)
         ctx.end_block()
     return value, ctx
 

@@ -47,7 +47,7 @@ BYTES_PER_STEP = 4096
 """Writing this many bytes of a new value costs one step."""
 
 
-def _limit(default: int, doc: str) -> Any:
+def _limit(default: int, doc: str) -> Any:  # (a field() stands for the int it defaults to)
     return field(default=default, metadata={"doc": doc})
 
 
@@ -84,7 +84,8 @@ class Limits:
     @classmethod
     def fields(cls) -> tuple[tuple[str, int, str], ...]:
         """Every limit as (name, default, description), in declaration order."""
-        return tuple((f.name, f.default, f.metadata["doc"]) for f in fields(cls))  # type: ignore[misc]
+        # (fields() of the dataclass itself; mypy expects an instance)
+        return tuple((f.name, f.default, f.metadata["doc"]) for f in fields(cls))  # type: ignore[misc]  # see above
 
 
 def limit_note(name: str) -> str:

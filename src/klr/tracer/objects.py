@@ -1,6 +1,6 @@
 """User-level values: functions, closures, lambdas, classes, instances and enum members.
 
-Calls into user code go back to the engine (``Function.engine``); everything else here is
+Calls into user code go back to the evaluator (``Function.evaluator``); everything else here is
 plain data plus the TraceObject protocol with Python's semantics (method binding, dunder
 overloads, dataclass-style fields, enum members).
 """
@@ -20,7 +20,7 @@ from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
-    from klr.tracer.engine import Engine, Plan
+    from klr.tracer.evaluator import Evaluator, Plan
 
 
 
@@ -33,13 +33,13 @@ class Function(TraceObject):
     top-level functions (whose defining module is not executed).
     """
 
-    __slots__ = ("args", "body", "closure", "defaults", "engine", "expr", "fun", "name", "owner", "plan")
+    __slots__ = ("args", "body", "closure", "defaults", "evaluator", "expr", "fun", "name", "owner", "plan")
     type_name = "function"
 
-    def __init__(self, engine: Engine, name: str, args: A.Args, *, fun: A.Fun | None = None,
+    def __init__(self, evaluator: Evaluator, name: str, args: A.Args, *, fun: A.Fun | None = None,
                  expr: A.Expr | None = None, closure: tuple[dict[str, Value], ...] = (),
                  defaults: dict[str, Value] | None = None) -> None:
-        self.engine = engine
+        self.evaluator = evaluator
         self.name = name
         self.args = args
         self.fun = fun
@@ -55,7 +55,7 @@ class Function(TraceObject):
         return self.name.rsplit(".", 1)[-1]
 
     def call(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
-        return self.engine.call_function(self, args, kwargs)
+        return self.evaluator.call_function(self, args, kwargs)
 
     def getattr(self, ctx: Ctx, name: str) -> Value:
         if name == "__name__":
@@ -267,7 +267,7 @@ class Instance(TraceObject):
         self.dict: dict[str, Value] = fields if fields is not None else {}
 
     @property
-    def type_name(self) -> str:  # type: ignore[override]
+    def type_name(self) -> str:  # type: ignore[override]  # an instance is named by its class
         return self.cls.short_name
 
     def _method(self, name: str) -> Value:
@@ -464,6 +464,9 @@ class EnumMember(TraceObject):
         if self.cls.int_like:
             return ops.unop(ctx, op, self.value)
         return super().unop(ctx, op)
+
+    def int_value(self) -> int | None:
+        return self.value if self.cls.int_like and isinstance(self.value, int) else None
 
     def __index__(self) -> int:
         if isinstance(self.value, int):

@@ -13,7 +13,8 @@ implementation would walk a nested value without bound or call back into an elem
   scalars, containers, or TraceObjects whose ``compare`` is pure (user instances, enum
   members, sets); other TraceObjects (tensors, functions) compare by identity, so comparing
   two lists never emits a statement.
-* ``str % args`` is klr's formatting (formatting.py); ``repr``/``str`` are show.py's.
+* ``str % args`` is klr's formatting (formatting.py); ``repr``/``str`` are show.py's; the
+  attributes of plain values are pymethods.py's (``pymethods.getattr_``).
 
 TraceObjects are handled by their protocol methods. Python exceptions raised by bad user
 operands become TraceErrors at ``ctx.pos``; each function catches only around the single
@@ -22,33 +23,33 @@ Python operation on user values, so a bug in klr still surfaces as itself.
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.tracer import show
+from klr.tracer.formatting import percent
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
     from klr.pos import Pos
     from klr.tracer.context import Ctx
 
-BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+BINOPS: dict[str, Callable[[Value, Value], Value]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
     "//": operator.floordiv, "%": operator.mod, "**": operator.pow, "@": operator.matmul,
     "&": operator.and_, "|": operator.or_, "^": operator.xor, "<<": operator.lshift,
     ">>": operator.rshift,
 }
 
-COMPARES: dict[str, Callable[[Any, Any], Any]] = {
+COMPARES: dict[str, Callable[[Value, Value], Value]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "==": operator.eq, "!=": operator.ne,
 }
 
 MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
-UNOPS: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "+": operator.pos, "~": operator.invert}
+UNOPS: dict[str, Callable[[Value], Value]] = {"-": operator.neg, "+": operator.pos, "~": operator.invert}
 
 SCALARS: frozenset[type] = frozenset({int, float, bool, str, type(None)})
 """Values whose comparisons and hashing never recurse or call back into klr."""
@@ -61,7 +62,7 @@ SMALL = 1024
 process's memory (limits.Budget.tick) accounts for them."""
 _GROWS = frozenset({"**", "<<"})
 """Operators whose result may be far larger than small operands."""
-_MISSING: Any = object()
+_MISSING: Value = object()
 
 
 # --- costs ---------------------------------------------------------------------------------------
@@ -140,8 +141,6 @@ def py_binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
 def binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
     """``a op b`` for any traced values."""
     if op == "%" and type(a) is str:   # str.__mod__ formats whatever the right operand is
-        from klr.tracer.formatting import percent
-
         return percent(ctx, a, b)
     if isinstance(a, TraceObject):
         r = a.binop(ctx, op, b, False)
@@ -309,7 +308,7 @@ def _order(ctx: Ctx, op: str, a: Value, b: Value, depth: int) -> Value:
     return COMPARES[op](len(a), len(b))
 
 
-def sort_values(ctx: Ctx, xs: list[Any], key: Value, reverse: bool) -> list[Any]:
+def sort_values(ctx: Ctx, xs: list[Value], key: Value, reverse: bool) -> list[Value]:
     """``sorted(xs, key=key, reverse=reverse)`` with ``key`` any traced callable: Python's
     stable sort, ordering with ``<`` as ``compare`` defines it."""
     keys = xs if key is None else [call(ctx, key, (x,), {}) for x in xs]
@@ -320,9 +319,9 @@ def sort_values(ctx: Ctx, xs: list[Any], key: Value, reverse: bool) -> list[Any]
     if kinds <= {int, float, bool} or kinds == {str}:   # Python's own order, and it cannot fail
         if key is None:
             return sorted(xs, reverse=reverse)
-        by: Callable[[int], Any] = keys.__getitem__
+        by: Callable[[int], Value] = keys.__getitem__
     else:
-        def by(i: int) -> Any:
+        def by(i: int) -> Value:
             return _SortKey(ctx, keys[i])
     order = sorted(range(n), key=by, reverse=reverse)
     return [xs[i] for i in order]
@@ -534,20 +533,6 @@ def _index_type_error(v: Value, key: Value) -> str:
     if isinstance(v, (list, tuple, str, range)):
         return f"{type_name(v)} indices must be integers or slices, not {type_name(key)}"
     return f"'{type_name(v)}' object is not subscriptable"
-
-
-def getattr_(ctx: Ctx, v: Value, name: str) -> Value:
-    """``v.name``: TraceObject attributes, or the supported attributes and methods of plain values."""
-    if isinstance(v, TraceObject):
-        return v.getattr(ctx, name)
-    return _python_attr()(ctx, v, name)
-
-
-@functools.cache
-def _python_attr() -> Callable[[Ctx, Value, str], Value]:
-    from klr.tracer.pymethods import python_attr  # (pymethods builds on this module)
-
-    return python_attr
 
 
 def to_str(ctx: Ctx, v: Value) -> str:

@@ -16,14 +16,13 @@ pymath.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from klr.errors import TraceError
-from klr.tracer import host, ops
+from klr.tracer import host, ops, pymethods
 from klr.tracer.context import Ctx
+from klr.tracer.formatting import format_value
 from klr.tracer.host import ANY, INT, NUM, OPT_INT, STR, Arg
 from klr.tracer.objects import (
-    MISSING,
     NO_DEFAULT,
     AutoValue,
     BoundMethod,
@@ -34,7 +33,7 @@ from klr.tracer.objects import (
     Instance,
 )
 from klr.tracer.pymethods import HostMethod, pairs
-from klr.tracer.registry import BuiltinFn, builtin, constant, lookup
+from klr.tracer.registry import MISSING, BuiltinFn, Dialect, builtin, constant, lookup
 from klr.tracer.sets import KlrSet, elements
 from klr.tracer.values import TraceObject, Value, type_name
 
@@ -46,7 +45,7 @@ class _Unset:
         return "<unset>"
 
 
-_MISSING: Any = _Unset()
+_MISSING: Value = _Unset()
 
 
 def _materialise(ctx: Ctx, v: Value, what: str) -> list[Value]:
@@ -87,7 +86,7 @@ _FLOAT = host.host("builtins.float", float, (Arg("x", (int, bool, float, str)),)
 
 # --- types and conversions ---------------------------------------------------------------------
 
-@builtin("builtins.int", dialect="python")
+@builtin("builtins.int", dialect=Dialect.python)
 def int_(ctx: Ctx, x: Value = 0, base: Value = _MISSING) -> Value:
     """``int(x)`` / ``int(s, base)``."""
     x = _plain(x)
@@ -96,43 +95,43 @@ def int_(ctx: Ctx, x: Value = 0, base: Value = _MISSING) -> Value:
     return host.call(ctx, _INT, (x,))
 
 
-@builtin("builtins.float", dialect="python")
+@builtin("builtins.float", dialect=Dialect.python)
 def float_(ctx: Ctx, x: Value = 0.0) -> Value:
     return host.call(ctx, _FLOAT, (_plain(x),))
 
 
-@builtin("builtins.bool", dialect="python")
+@builtin("builtins.bool", dialect=Dialect.python)
 def bool_(ctx: Ctx, x: Value = False) -> bool:
     return ops.truth(ctx, x)
 
 
-@builtin("builtins.str", dialect="python")
+@builtin("builtins.str", dialect=Dialect.python)
 def str_(ctx: Ctx, x: Value = "") -> str:
     return ops.to_str(ctx, x)
 
 
-@builtin("builtins.repr", dialect="python")
+@builtin("builtins.repr", dialect=Dialect.python)
 def repr_(ctx: Ctx, x: Value) -> str:
     return ops.to_repr(ctx, x)
 
 
-@builtin("builtins.tuple", dialect="python")
+@builtin("builtins.tuple", dialect=Dialect.python)
 def tuple_(ctx: Ctx, xs: Value = ()) -> tuple[Value, ...]:
     return xs if type(xs) is tuple else tuple(_materialise(ctx, xs, "tuple"))
 
 
-@builtin("builtins.list", dialect="python")
+@builtin("builtins.list", dialect=Dialect.python)
 def list_(ctx: Ctx, xs: Value = ()) -> list[Value]:
     return _materialise(ctx, xs, "list")
 
 
-@builtin("builtins.set", dialect="python")
+@builtin("builtins.set", dialect=Dialect.python)
 def set_(ctx: Ctx, xs: Value = ()) -> KlrSet:
     """A set that iterates in insertion order (klr.tracer.sets)."""
     return KlrSet(dict(elements(ctx, xs)))
 
 
-@builtin("builtins.dict", dialect="python")
+@builtin("builtins.dict", dialect=Dialect.python)
 def dict_(ctx: Ctx, xs: Value = (), **kwargs: Value) -> dict[Value, Value]:
     out = dict(pairs(ctx, xs, "dict"))
     out.update(kwargs)
@@ -145,15 +144,15 @@ _RANGE = host.host("builtins.range", range, (Arg("start", INT), Arg("stop", INT,
                                               Arg("step", INT, optional=True)), host._no_cost)
 
 
-@builtin("builtins.slice", dialect="python")
-def slice_(ctx: Ctx, *args: Value) -> slice:
+@builtin("builtins.slice", dialect=Dialect.python)
+def slice_(ctx: Ctx, *args: Value) -> Value:
     if not 1 <= len(args) <= 3:
         raise ctx.error(f"slice() takes 1 to 3 arguments but {len(args)} were given")
     return host.call(ctx, _SLICE, args)
 
 
-@builtin("builtins.range", dialect="python")
-def range_(ctx: Ctx, *args: Value) -> range:
+@builtin("builtins.range", dialect=Dialect.python)
+def range_(ctx: Ctx, *args: Value) -> Value:
     if not 1 <= len(args) <= 3:
         raise ctx.error(f"range() takes 1 to 3 arguments but {len(args)} were given")
     args = tuple(a.value if isinstance(a, EnumMember) else a for a in args)
@@ -205,7 +204,7 @@ class TypeOf(TraceObject):
 _TYPE_OFS: dict[str, TypeOf] = {}
 
 
-@builtin("builtins.type", dialect="python")
+@builtin("builtins.type", dialect=Dialect.python)
 def type_(ctx: Ctx, x: Value) -> Value:
     """``type(x)``: the type builtin for Python values, the class for user objects."""
     if isinstance(x, (Instance, EnumMember)):
@@ -230,12 +229,12 @@ def _isinstance1(ctx: Ctx, x: Value, c: Value) -> bool:
     raise ctx.error(f"isinstance() arg 2 must be a type or tuple of types, not '{type_name(c)}'")
 
 
-@builtin("builtins.isinstance", dialect="python")
+@builtin("builtins.isinstance", dialect=Dialect.python)
 def isinstance_(ctx: Ctx, x: Value, classinfo: Value) -> bool:
     return _isinstance1(ctx, x, classinfo)
 
 
-@builtin("builtins.callable", dialect="python")
+@builtin("builtins.callable", dialect=Dialect.python)
 def callable_(ctx: Ctx, x: Value) -> bool:
     if isinstance(x, Instance):
         return x.cls.lookup("__call__") is not MISSING
@@ -244,31 +243,31 @@ def callable_(ctx: Ctx, x: Value) -> bool:
 
 # --- attributes ---------------------------------------------------------------------------------
 
-@builtin("builtins.getattr", dialect="python")
+@builtin("builtins.getattr", dialect=Dialect.python)
 def getattr_(ctx: Ctx, obj: Value, name: Value, default: Value = _MISSING) -> Value:
     if not isinstance(name, str):
         raise ctx.error(f"getattr(): attribute name must be a string, not '{type_name(name)}'")
     if default is _MISSING:
-        return ops.getattr_(ctx, obj, name)
-    return ops.getattr_(ctx, obj, name) if _has_attr(ctx, obj, name) else default
+        return pymethods.getattr_(ctx, obj, name)
+    return pymethods.getattr_(ctx, obj, name) if _has_attr(ctx, obj, name) else default
 
 
 def _has_attr(ctx: Ctx, obj: Value, name: str) -> bool:
     try:
-        ops.getattr_(ctx, obj, name)
+        pymethods.getattr_(ctx, obj, name)
     except TraceError:
         return False
     return True
 
 
-@builtin("builtins.hasattr", dialect="python")
+@builtin("builtins.hasattr", dialect=Dialect.python)
 def hasattr_(ctx: Ctx, obj: Value, name: Value) -> bool:
     if not isinstance(name, str):
         raise ctx.error(f"hasattr(): attribute name must be a string, not '{type_name(name)}'")
     return _has_attr(ctx, obj, name)
 
 
-@builtin("builtins.setattr", dialect="python")
+@builtin("builtins.setattr", dialect=Dialect.python)
 def setattr_(ctx: Ctx, obj: Value, name: Value, value: Value) -> None:
     if not isinstance(obj, TraceObject) or not isinstance(name, str):
         raise ctx.error(f"setattr(): cannot set attributes of a '{type_name(obj)}' value")
@@ -277,7 +276,7 @@ def setattr_(ctx: Ctx, obj: Value, name: Value, value: Value) -> None:
 
 # --- sequences ----------------------------------------------------------------------------------
 
-@builtin("builtins.len", dialect="python")
+@builtin("builtins.len", dialect=Dialect.python)
 def len_(ctx: Ctx, x: Value) -> int:
     return ops.length(ctx, x)
 
@@ -299,17 +298,17 @@ def _extreme(ctx: Ctx, what: str, op: str, args: tuple[Value, ...], key: Value, 
     return best
 
 
-@builtin("builtins.min", dialect="python")
+@builtin("builtins.min", dialect=Dialect.python)
 def min_(ctx: Ctx, *args: Value, key: Value = None, default: Value = _MISSING) -> Value:
     return _extreme(ctx, "min", "<", args, key, default)
 
 
-@builtin("builtins.max", dialect="python")
+@builtin("builtins.max", dialect=Dialect.python)
 def max_(ctx: Ctx, *args: Value, key: Value = None, default: Value = _MISSING) -> Value:
     return _extreme(ctx, "max", ">", args, key, default)
 
 
-@builtin("builtins.sum", dialect="python")
+@builtin("builtins.sum", dialect=Dialect.python)
 def sum_(ctx: Ctx, xs: Value, start: Value = 0) -> Value:
     total = start
     for x in _materialise(ctx, xs, "sum"):
@@ -318,24 +317,24 @@ def sum_(ctx: Ctx, xs: Value, start: Value = 0) -> Value:
     return total
 
 
-@builtin("builtins.any", dialect="python")
+@builtin("builtins.any", dialect=Dialect.python)
 def any_(ctx: Ctx, xs: Value) -> bool:
     return any(ops.truth(ctx, x) for x in ops.iterate(ctx, xs))
 
 
-@builtin("builtins.all", dialect="python")
+@builtin("builtins.all", dialect=Dialect.python)
 def all_(ctx: Ctx, xs: Value) -> bool:
     return all(ops.truth(ctx, x) for x in ops.iterate(ctx, xs))
 
 
-@builtin("builtins.enumerate", dialect="python")
+@builtin("builtins.enumerate", dialect=Dialect.python)
 def enumerate_(ctx: Ctx, xs: Value, start: Value = 0) -> Iterator[tuple[int, Value]]:
     if not isinstance(start, int):
         raise ctx.error(f"enumerate(): start must be an integer, not '{type_name(start)}'")
     return enumerate(ops.iterate(ctx, xs), start)
 
 
-@builtin("builtins.zip", dialect="python")
+@builtin("builtins.zip", dialect=Dialect.python)
 def zip_(ctx: Ctx, *xss: Value, strict: Value = False) -> Iterator[tuple[Value, ...]]:
     lists = [_materialise(ctx, xs, "zip") for xs in xss]
     if strict and len({len(xs) for xs in lists}) > 1:
@@ -343,19 +342,19 @@ def zip_(ctx: Ctx, *xss: Value, strict: Value = False) -> Iterator[tuple[Value, 
     return zip(*lists, strict=False)
 
 
-@builtin("builtins.reversed", dialect="python")
+@builtin("builtins.reversed", dialect=Dialect.python)
 def reversed_(ctx: Ctx, xs: Value) -> Iterator[Value]:
     if type(xs) in (list, tuple, range, str, dict):
         return reversed(xs)
     return reversed(_materialise(ctx, xs, "reversed"))
 
 
-@builtin("builtins.sorted", dialect="python")
+@builtin("builtins.sorted", dialect=Dialect.python)
 def sorted_(ctx: Ctx, xs: Value, *, key: Value = None, reverse: Value = False) -> list[Value]:
     return ops.sort_values(ctx, _materialise(ctx, xs, "sorted"), key, ops.truth(ctx, reverse))
 
 
-@builtin("builtins.map", dialect="python")
+@builtin("builtins.map", dialect=Dialect.python)
 def map_(ctx: Ctx, f: Value, *xss: Value) -> Iterator[Value]:
     if not xss:
         raise ctx.error("map() must have at least two arguments")
@@ -363,7 +362,7 @@ def map_(ctx: Ctx, f: Value, *xss: Value) -> Iterator[Value]:
     return iter([ops.call(ctx, f, args, {}) for args in zip(*lists, strict=False)])
 
 
-@builtin("builtins.filter", dialect="python")
+@builtin("builtins.filter", dialect=Dialect.python)
 def filter_(ctx: Ctx, f: Value, xs: Value) -> Iterator[Value]:
     items = _materialise(ctx, xs, "filter")
     if f is None:
@@ -371,12 +370,12 @@ def filter_(ctx: Ctx, f: Value, xs: Value) -> Iterator[Value]:
     return iter([x for x in items if ops.truth(ctx, ops.call(ctx, f, (x,), {}))])
 
 
-@builtin("builtins.iter", dialect="python")
+@builtin("builtins.iter", dialect=Dialect.python)
 def iter_(ctx: Ctx, xs: Value) -> Iterator[Value]:
     return ops.iterate(ctx, xs)
 
 
-@builtin("builtins.next", dialect="python")
+@builtin("builtins.next", dialect=Dialect.python)
 def next_(ctx: Ctx, it: Value, default: Value = _MISSING) -> Value:
     if not isinstance(it, Iterator):
         raise ctx.error(f"'{type_name(it)}' object is not an iterator")
@@ -399,7 +398,7 @@ _CHR = host.host("builtins.chr", chr, (Arg("i", INT),), host._no_cost)
 _ORD = host.host("builtins.ord", ord, (Arg("c", STR),), host._no_cost)
 
 
-@builtin("builtins.abs", dialect="python")
+@builtin("builtins.abs", dialect=Dialect.python)
 def abs_(ctx: Ctx, x: Value) -> Value:
     if isinstance(x, Instance):
         m = x._method("__abs__")
@@ -414,19 +413,19 @@ def abs_(ctx: Ctx, x: Value) -> Value:
     return host.call(ctx, _ABS, (x,))
 
 
-@builtin("builtins.divmod", dialect="python")
+@builtin("builtins.divmod", dialect=Dialect.python)
 def divmod_(ctx: Ctx, a: Value, b: Value) -> tuple[Value, Value]:
     return (ops.binop(ctx, "//", a, b), ops.binop(ctx, "%", a, b))
 
 
-@builtin("builtins.pow", dialect="python")
+@builtin("builtins.pow", dialect=Dialect.python)
 def pow_(ctx: Ctx, base: Value, exp: Value, mod: Value = None) -> Value:
     if mod is None:
         return ops.binop(ctx, "**", base, exp)
     return host.call(ctx, _POW, (_plain(base), _plain(exp), _plain(mod)))
 
 
-@builtin("builtins.round", dialect="python")
+@builtin("builtins.round", dialect=Dialect.python)
 def round_(ctx: Ctx, x: Value, ndigits: Value = None) -> Value:
     x, ndigits = _plain(x), _plain(ndigits)
     if type(x) is int and type(ndigits) is int and ndigits < 0 and -ndigits > x.bit_length() // 3 + 1:
@@ -434,22 +433,22 @@ def round_(ctx: Ctx, x: Value, ndigits: Value = None) -> Value:
     return host.call(ctx, _ROUND, (x,) if ndigits is None else (x, ndigits))
 
 
-@builtin("builtins.chr", dialect="python")
-def chr_(ctx: Ctx, i: Value) -> str:
+@builtin("builtins.chr", dialect=Dialect.python)
+def chr_(ctx: Ctx, i: Value) -> Value:
     i = _plain(i)
     if type(i) is int and 0xD800 <= i <= 0xDFFF:
         raise ctx.error(f"chr(): U+{i:04X} is a lone surrogate, which a KLR file (UTF-8) cannot hold")
     return host.call(ctx, _CHR, (i,))
 
 
-@builtin("builtins.ord", dialect="python")
-def ord_(ctx: Ctx, c: Value) -> int:
+@builtin("builtins.ord", dialect=Dialect.python)
+def ord_(ctx: Ctx, c: Value) -> Value:
     return host.call(ctx, _ORD, (c,))
 
 
 # --- output -------------------------------------------------------------------------------------
 
-@builtin("builtins.print", dialect="python")
+@builtin("builtins.print", dialect=Dialect.python)
 def print_(ctx: Ctx, *args: Value, sep: Value = " ", end: Value = "\n") -> None:
     """Records the text as a trace message (shown by ``klr trace``); nothing is emitted."""
     parts = [ops.to_str(ctx, a) for a in args]
@@ -458,33 +457,31 @@ def print_(ctx: Ctx, *args: Value, sep: Value = " ", end: Value = "\n") -> None:
     ctx.message(glue.join(parts))
 
 
-@builtin("builtins.super", dialect="python")
+@builtin("builtins.super", dialect=Dialect.python)
 def super_(ctx: Ctx) -> Value:
     """Zero-argument ``super()`` inside a method."""
-    return ctx._resolver.super_of_current(ctx)
+    return ctx.super_of_current()
 
 
-@builtin("builtins.format", dialect="python")
+@builtin("builtins.format", dialect=Dialect.python)
 def format_(ctx: Ctx, value: Value, spec: Value = "") -> str:
     """``format(value, spec)``; f-string format specs arrive here."""
     if not isinstance(spec, str):
         raise ctx.error(f"format(): the format spec must be a string, not '{type_name(spec)}'")
-    from klr.tracer.formatting import format_value
-
     return format_value(ctx, value, spec)
 
 
-constant("builtins.Ellipsis", Ellipsis, dialect="python")
-constant("builtins.NotImplemented", NotImplemented, dialect="python")
+constant("builtins.Ellipsis", Ellipsis, dialect=Dialect.python)
+constant("builtins.NotImplemented", NotImplemented, dialect=Dialect.python)
 
 
 # --- dataclasses and enum ----------------------------------------------------------------------
 
-constant("dataclasses.MISSING", NO_DEFAULT, dialect="python",
+constant("dataclasses.MISSING", NO_DEFAULT, dialect=Dialect.python,
          doc="Marks a dataclass field without a default (gather writes it for ``x: int``).")
 
 
-@builtin("dataclasses.field", dialect="python")
+@builtin("dataclasses.field", dialect=Dialect.python)
 def field_(ctx: Ctx, *, default: Value = NO_DEFAULT, default_factory: Value = NO_DEFAULT, init: Value = True,
            repr: Value = True, hash: Value = None, compare: Value = True, metadata: Value = None,
            kw_only: Value = False) -> FieldSpec:
@@ -494,7 +491,7 @@ def field_(ctx: Ctx, *, default: Value = NO_DEFAULT, default_factory: Value = NO
     return FieldSpec(default, default_factory)
 
 
-@builtin("enum.auto", dialect="python")
+@builtin("enum.auto", dialect=Dialect.python)
 def auto_(ctx: Ctx) -> AutoValue:
     """An enum member value one more than the previous integer member (1 for the first)."""
     return AutoValue()
@@ -526,12 +523,12 @@ class Partial(TraceObject):
         return super().getattr(ctx, name)
 
 
-@builtin("functools.partial", dialect="python")
+@builtin("functools.partial", dialect=Dialect.python)
 def partial_(ctx: Ctx, f: Value, /, *args: Value, **kwargs: Value) -> Partial:
     return Partial(f, args, kwargs)
 
 
-@builtin("functools.reduce", dialect="python")
+@builtin("functools.reduce", dialect=Dialect.python)
 def reduce_(ctx: Ctx, f: Value, xs: Value, initial: Value = _MISSING, /) -> Value:
     items: Iterable[Value] = _materialise(ctx, xs, "functools.reduce")
     it = iter(items)
@@ -550,7 +547,7 @@ def reduce_(ctx: Ctx, f: Value, xs: Value, initial: Value = _MISSING, /) -> Valu
 def _operator_binop(name: str, sym: str) -> None:
     def impl(ctx: Ctx, a: Value, b: Value, /) -> Value:
         return ops.binop(ctx, sym, a, b)
-    builtin(f"operator.{name}", dialect="python", doc=f"``a {sym} b``")(impl)
+    builtin(f"operator.{name}", dialect=Dialect.python, doc=f"``a {sym} b``")(impl)
 
 
 for _name, _sym in (("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"), ("floordiv", "//"),
@@ -562,19 +559,19 @@ for _name, _sym in (("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"), 
 def _operator_compare(name: str, sym: str) -> None:
     def impl(ctx: Ctx, a: Value, b: Value, /) -> Value:
         return ops.compare(ctx, sym, a, b)
-    builtin(f"operator.{name}", dialect="python", doc=f"``a {sym} b``")(impl)
+    builtin(f"operator.{name}", dialect=Dialect.python, doc=f"``a {sym} b``")(impl)
 
 
 for _name, _sym in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="), ("ne", "!=")):
     _operator_compare(_name, _sym)
 
 
-@builtin("operator.neg", dialect="python")
+@builtin("operator.neg", dialect=Dialect.python)
 def operator_neg(ctx: Ctx, a: Value, /) -> Value:
     return ops.unop(ctx, "-", a)
 
 
-@builtin("operator.getitem", dialect="python")
+@builtin("operator.getitem", dialect=Dialect.python)
 def operator_getitem(ctx: Ctx, a: Value, b: Value, /) -> Value:
     return ops.getitem(ctx, a, b)
 

@@ -10,13 +10,12 @@ memory budget and the work of computing it to the step budget before they run, s
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from klr.tracer import host
+from klr.tracer import host, ops
 from klr.tracer.context import Ctx
 from klr.tracer.host import INT, NUM, OPT_INT, Arg, HostFn, log2_factorial, result_bits_steps
 from klr.tracer.objects import EnumMember
-from klr.tracer.registry import builtin, constant
+from klr.tracer.registry import Dialect, builtin, constant
 from klr.tracer.values import Value
 
 _UNARY = ("ceil", "floor", "sqrt", "log2", "log10", "exp", "fabs", "trunc", "isinf", "isnan", "isfinite",
@@ -33,11 +32,11 @@ def _register(name: str, entry: HostFn, nargs: int) -> None:
     if nargs == 1:
         def impl1(ctx: Ctx, x: Value, /) -> Value:
             return host.call(ctx, entry, (_plain(x),))
-        builtin(f"math.{name}", dialect="python", doc=doc)(impl1)
+        builtin(f"math.{name}", dialect=Dialect.python, doc=doc)(impl1)
     else:
         def impl2(ctx: Ctx, x: Value, y: Value, /) -> Value:
             return host.call(ctx, entry, (_plain(x), _plain(y)))
-        builtin(f"math.{name}", dialect="python", doc=doc)(impl2)
+        builtin(f"math.{name}", dialect=Dialect.python, doc=doc)(impl2)
 
 
 # --- costs -------------------------------------------------------------------------------------
@@ -97,7 +96,7 @@ def _lcm_bytes(*xs: int) -> int:
     return sum(x.bit_length() for x in xs) // 8
 
 
-def _no(*args: Any, **kwargs: Any) -> int:
+def _no(*args: Value, **kwargs: Value) -> int:
     """nothing"""
     return 0
 
@@ -123,46 +122,44 @@ _CLOSE_ARGS = (Arg("a", NUM), Arg("b", NUM), Arg("rel_tol", NUM, True, "kw"), Ar
 _ISCLOSE = host.host("math.isclose", math.isclose, _CLOSE_ARGS, _no)
 
 
-@builtin("math.perm", dialect="python")
-def math_perm(ctx: Ctx, n: Value, k: Value = None, /) -> int:
+@builtin("math.perm", dialect=Dialect.python)
+def math_perm(ctx: Ctx, n: Value, k: Value = None, /) -> Value:
     """Number of ways to choose k items from n items without repetition and with order."""
     return host.call(ctx, _PERM, (_plain(n),) if k is None else (_plain(n), _plain(k)))
 
 
-@builtin("math.log", dialect="python")
-def math_log(ctx: Ctx, x: Value, base: Value = math.e, /) -> float:
+@builtin("math.log", dialect=Dialect.python)
+def math_log(ctx: Ctx, x: Value, base: Value = math.e, /) -> Value:
     """``log(x[, base])``: the logarithm of x to the given base (natural by default)."""
     return host.call(ctx, _LOG, (_plain(x), _plain(base)))
 
 
-@builtin("math.gcd", dialect="python")
-def math_gcd(ctx: Ctx, *xs: Value) -> int:
+@builtin("math.gcd", dialect=Dialect.python)
+def math_gcd(ctx: Ctx, *xs: Value) -> Value:
     """Greatest common divisor of the integer arguments."""
     return host.call(ctx, _GCD, tuple(_plain(x) for x in xs))
 
 
-@builtin("math.lcm", dialect="python")
-def math_lcm(ctx: Ctx, *xs: Value) -> int:
+@builtin("math.lcm", dialect=Dialect.python)
+def math_lcm(ctx: Ctx, *xs: Value) -> Value:
     """Least common multiple of the integer arguments."""
     return host.call(ctx, _LCM, tuple(_plain(x) for x in xs))
 
 
-@builtin("math.prod", dialect="python")
+@builtin("math.prod", dialect=Dialect.python)
 def math_prod(ctx: Ctx, xs: Value, *, start: Value = 1) -> Value:
     """The product of ``start`` and the elements of ``xs`` (klr's ``*`` on each)."""
-    from klr.tracer import ops
-
     total = start
     for x in ops.materialise(ctx, xs, "math.prod"):
         total = ops.binop(ctx, "*", total, x)
     return total
 
 
-@builtin("math.isclose", dialect="python")
-def math_isclose(ctx: Ctx, a: Value, b: Value, *, rel_tol: Value = 1e-09, abs_tol: Value = 0.0) -> bool:
+@builtin("math.isclose", dialect=Dialect.python)
+def math_isclose(ctx: Ctx, a: Value, b: Value, *, rel_tol: Value = 1e-09, abs_tol: Value = 0.0) -> Value:
     """Whether a and b are close to each other."""
     return host.call(ctx, _ISCLOSE, (_plain(a), _plain(b)), {"rel_tol": rel_tol, "abs_tol": abs_tol})
 
 
 for _name in ("pi", "e", "inf", "nan", "tau"):
-    constant(f"math.{_name}", getattr(math, _name), dialect="python")
+    constant(f"math.{_name}", getattr(math, _name), dialect=Dialect.python)

@@ -10,17 +10,19 @@ views. Attributes are plain values (``slice.start``, ``int.real``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.tracer import host, ops, show
 from klr.tracer.host import ANY, INT, KEY, NONE, OPT_INT, STR, STR_TUPLE, Arg, HostFn
 from klr.tracer.registry import method
+from klr.tracer.sets import DictView
+from klr.tracer.strformat import str_format
 from klr.tracer.values import TraceObject, Value, type_name, type_name_of
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-__all__ = ["python_attr", "HostMethod", "ATTRIBUTES", "surface"]
+__all__ = ["getattr_", "python_attr", "HostMethod", "ATTRIBUTES", "surface"]
 
 
 class HostMethod(TraceObject):
@@ -49,6 +51,13 @@ ATTRIBUTES: dict[type, frozenset[str]] = {
     int: frozenset({"real", "imag", "numerator", "denominator"}),
     float: frozenset({"real", "imag"}),
 }
+
+
+def getattr_(ctx: Ctx, v: Value, name: str) -> Value:
+    """``v.name`` for any traced value: a TraceObject's attribute, or one listed here."""
+    if isinstance(v, TraceObject):
+        return v.getattr(ctx, name)
+    return python_attr(ctx, v, name)
 
 
 def python_attr(ctx: Ctx, v: Value, name: str) -> Value:
@@ -92,22 +101,22 @@ def _klr(t: type, name: str) -> Callable[[Callable[..., Value]], Callable[..., V
 # --- costs -------------------------------------------------------------------------------------
 
 
-def _nothing(*args: Any) -> int:
+def _nothing(*args: Value) -> int:
     """nothing"""
     return 0
 
 
-def _one_ref(*args: Any) -> int:
+def _one_ref(*args: Value) -> int:
     """one reference"""
     return 8
 
 
-def _copy(s: str, *args: Any) -> int:
+def _copy(s: str, *args: Value) -> int:
     """a copy of the string"""
     return ops.str_bytes(s)
 
 
-def _recased(s: str, *args: Any) -> int:
+def _recased(s: str, *args: Value) -> int:
     """three times the string (a case mapping may expand a character into three)"""
     return 3 * ops.str_bytes(s)
 
@@ -143,23 +152,23 @@ def _replaced(s: str, old: str, new: str, count: int = -1) -> int:
     return ops.str_bytes(s, new) + hits * max(0, len(new) - len(old)) * (1 if new.isascii() else 4)
 
 
-def _search(s: str, sub: Any = "", *args: Any) -> int:
+def _search(s: str, sub: Value = "", *args: Value) -> int:
     """len(self) * min(len(sub), 100) / 4096 (the worst case of Python's substring search)"""
     n = max(len(x) for x in sub) if type(sub) is tuple and sub else len(sub) if type(sub) is str else 1
     return len(s) * min(n, 100) >> 12
 
 
-def _shift(xs: list[Any], *args: Any) -> int:
+def _shift(xs: list[Value], *args: Value) -> int:
     """len(self) / 4096 (moving the elements after the position)"""
     return len(xs) >> 12
 
 
-def _list_copy(xs: list[Any]) -> int:
+def _list_copy(xs: list[Value]) -> int:
     """8 bytes per element"""
     return 8 * len(xs)
 
 
-def _dict_copy(d: dict[Any, Any]) -> int:
+def _dict_copy(d: dict[Value, Value]) -> int:
     """64 bytes per entry"""
     return 64 * len(d)
 
@@ -205,16 +214,12 @@ def _join(ctx: Ctx, sep: str, iterable: Value, /) -> str:
 
 @_klr(str, "format")
 def _format(ctx: Ctx, template: str, /, *args: Value, **kwargs: Value) -> str:
-    from klr.tracer.formatting import str_format
-
-    return str_format(ctx, template, args, kwargs)
+    return str_format(ctx, template, args, kwargs, getattr_=getattr_)
 
 
 @_klr(str, "format_map")
 def _format_map(ctx: Ctx, template: str, mapping: Value, /) -> str:
-    from klr.tracer.formatting import str_format
-
-    return str_format(ctx, template, (), None, mapping, what="str.format_map()")
+    return str_format(ctx, template, (), None, mapping, what="str.format_map()", getattr_=getattr_)
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -244,7 +249,8 @@ def _position(ctx: Ctx, xs: list[Value] | tuple[Value, ...], x: Value, start: in
 
 
 def _sequence_index(kind: str) -> Callable[..., int]:
-    def index(ctx: Ctx, xs: Any, x: Value, start: Value = 0, stop: Value = None, /) -> int:
+    def index(ctx: Ctx, xs: list[Value] | tuple[Value, ...], x: Value, start: Value = 0,
+              stop: Value = None, /) -> int:
         for v in (start, stop):
             if v is not None and type(v) not in (int, bool):
                 raise ctx.error(f"{kind}.index(): slice indices must be integers, not {type_name(v)}")
@@ -255,7 +261,7 @@ def _sequence_index(kind: str) -> Callable[..., int]:
     return index
 
 
-def _sequence_count(ctx: Ctx, xs: Any, x: Value, /) -> int:
+def _sequence_count(ctx: Ctx, xs: list[Value] | tuple[Value, ...], x: Value, /) -> int:
     ctx.spend(len(xs) >> 6)
     return sum(1 for y in xs if ops.equal(ctx, y, x))
 
@@ -290,8 +296,6 @@ _method(dict, "clear", (), _nothing)
 
 def _view(kind: str) -> Callable[..., Value]:
     def view(ctx: Ctx, d: dict[Value, Value], /) -> Value:
-        from klr.tracer.sets import DictView
-
         return DictView(d, kind)
     return view
 

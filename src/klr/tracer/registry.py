@@ -1,13 +1,14 @@
 """One registry of every builtin function and constant the tracer knows.
 
-The NKI layer (``klr.tracer.nki``) and the Python builtins (``klr.tracer.pybuiltins``)
-register here at import time; ``lookup`` is what the engine uses to resolve dotted names,
-and ``entries`` drives ``klr list`` and the generated docs.
+The Python builtins (``klr.tracer.pybuiltins``, ``klr.tracer.pymath``) and a front end's
+library (``klr.tracer.nki``) register here when they are imported; ``lookup`` is what the
+evaluator uses to resolve dotted names, and ``entries`` drives ``klr list`` and the
+generated docs.
 
 Registering a builtin::
 
     @builtin("nki.language.exp", "nki.language.exponential", emits=("ncActivate",),
-             dialect="legacy")
+             dialect=Dialect.legacy)
     def exp(ctx, x, *, dtype=None, mask=None): ...
 
 * Names are fully qualified (``nki.language.exp``, ``numpy.add``, ``math.ceil``,
@@ -19,12 +20,12 @@ Registering a builtin::
   impl runs: too many positional arguments, an unknown or repeated keyword and a missing
   required argument are TraceErrors at the call position naming the builtin, so impls may
   rely on getting exactly their parameters. Defaults are the impl's own Python defaults.
-* ``dialect`` says which NKI dialect a name belongs to: ``"legacy"`` (``neuronxcc.nki``,
-  value-returning ops), ``"beta2"`` (``import nki``, destination-passing ISA calls),
-  ``"both"`` (same behaviour in either) or ``"python"`` (Python builtins, ``math``,
-  ``functools``: dialect-independent). One name may have a legacy and a beta2 entry; the
-  kernel's dialect (``Ctx.dialect``) picks one, and a name registered for one dialect only
-  is found in both.
+* ``dialect`` (a ``Dialect``) says which flavour of a library's API a name belongs to. NKI
+  has two: ``legacy`` (``neuronxcc.nki``, value-returning ops) and ``beta2`` (``import nki``,
+  destination-passing ISA calls); ``both`` is the same behaviour in either and ``python``
+  marks Python's builtins, ``math``, ``functools``... One name may have a legacy and a beta2
+  entry; the kernel's dialect (``Ctx.dialect``, from ``Library.dialect``) picks one, and a
+  name registered for one dialect only is found in both.
 * ``emits`` lists the Core operator constructors (``ncActivate``) the builtin may emit,
   for documentation.
 * The impl receives evaluated values (Python values or TraceObjects) and returns a value.
@@ -35,21 +36,20 @@ layer maps ``op=nl.add`` / ``op=np.add`` to ALU ops through that name.
 
 ``constant("nki.language.float32", value, doc=...)`` registers a constant: ``lookup``
 returns ``value`` itself. ``kernel_constant("nki.language.tile_size.total_available_sbuf_size",
-fn, doc=...)`` registers a value that depends on the kernel: the engine calls ``fn(ctx)`` once
+fn, doc=...)`` registers a value that depends on the kernel: the evaluator calls ``fn(ctx)`` once
 per traced body and binds the result (``lookup`` returns a ``KernelConstant``).
 
 A dotted prefix of registered names (``nki``, ``nki.language``, ``numpy``) is a module:
-``lookup`` returns a ``Module`` whose attributes are looked up as ``prefix.attr``.
+``lookup`` returns a ``ModuleValue`` whose attributes are looked up as ``prefix.attr``.
 """
 
 from __future__ import annotations
 
 import enum
-import importlib
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.tracer.limits import STEPS_PER_BUILTIN
 from klr.tracer.values import TraceObject, Value
@@ -58,14 +58,22 @@ if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
 __all__ = [
-    "Dialect", "ParamKind", "Param", "Entry", "BuiltinFn", "Module", "builtin", "constant",
-    "lookup", "entries", "is_module", "method", "normalise", "REQUIRED", "DIALECTS",
-    "kernel_constant", "KernelConstant", "MISSING", "Binder",
+    "Dialect", "ParamKind", "Param", "Entry", "BuiltinFn", "ModuleValue", "builtin", "constant",
+    "lookup", "entries", "method", "normalise", "REQUIRED", "kernel_constant", "KernelConstant",
+    "MISSING", "Binder",
 ]
 
-DIALECTS = ("legacy", "beta2", "both", "python")
-Dialect = str
-"""One of DIALECTS."""
+
+class Dialect(str, enum.Enum):
+    """The flavour of a library's API a registered name belongs to (see the module docstring)."""
+
+    legacy = "legacy"
+    beta2 = "beta2"
+    both = "both"
+    python = "python"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class ParamKind(enum.Enum):
@@ -81,7 +89,7 @@ class _Required:
         return "REQUIRED"
 
 
-REQUIRED: Any = _Required()
+REQUIRED: Value = _Required()
 """The ``Param.default`` of a parameter without a default."""
 
 _KINDS = {
@@ -97,7 +105,7 @@ _KINDS = {
 class Param:
     name: str
     kind: ParamKind
-    default: Any = REQUIRED
+    default: Value = REQUIRED
 
     def __str__(self) -> str:
         if self.kind is ParamKind.var_positional:
@@ -152,7 +160,7 @@ class Entry:
         return self.fn if self.fn is not None else self.value
 
 
-def _params_of(impl: Callable[..., Any]) -> tuple[Param, ...]:
+def _params_of(impl: Callable[..., Value]) -> tuple[Param, ...]:
     sig = inspect.signature(impl)
     ps = list(sig.parameters.values())
     if not ps:
@@ -318,7 +326,7 @@ def method(name: str, impl: Callable[..., Value], self_: Value) -> BuiltinFn:
 _METHODS: dict[Callable[..., Value], BuiltinFn] = {}
 
 
-class Module(TraceObject):
+class ModuleValue(TraceObject):
     """A dotted prefix of registered names (``nki.language``) used as a value."""
 
     __slots__ = ("dialect", "name")
@@ -344,16 +352,14 @@ class Module(TraceObject):
 _by_name: dict[str, list[Entry]] = {}
 _entries: list[Entry] = []
 _prefixes: set[str] = set()
-_resolved: dict[tuple[str, str], Value] = {}
-_loaded = False
-_MISSING: Any = object()
+_resolved: dict[tuple[str, Dialect], Value] = {}
+_MISSING: Value = object()
 MISSING = _MISSING
 """What ``lookup`` returns for an unknown name."""
 
 
 def _add(entry: Entry) -> None:
-    if entry.dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {entry.dialect!r} for {entry.name}")
+    entry.dialect = Dialect(entry.dialect)  # (callers may name it: "legacy")
     for n in entry.names:
         if n.startswith("neuronxcc."):
             raise ValueError(f"register {n} under its normalised name (without 'neuronxcc.')")
@@ -369,10 +375,10 @@ def _add(entry: Entry) -> None:
 
 
 def _disjoint(a: Dialect, b: Dialect) -> bool:
-    return {a, b} == {"legacy", "beta2"}
+    return {a, b} == {Dialect.legacy, Dialect.beta2}
 
 
-def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dialect = "both",
+def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dialect = Dialect.both,
             doc: str | None = None) -> Callable[[Callable[..., Value]], Callable[..., Value]]:
     """Register ``impl`` under ``name`` (and ``aliases``); returns ``impl`` unchanged."""
 
@@ -387,7 +393,7 @@ def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dial
     return wrap
 
 
-def constant(name: str, value: Value, *, doc: str = "", dialect: Dialect = "both",
+def constant(name: str, value: Value, *, doc: str = "", dialect: Dialect = Dialect.both,
              aliases: tuple[str, ...] = ()) -> None:
     """Register a constant value under ``name``."""
     _add(Entry(name, aliases, dialect, doc, value=value))
@@ -406,7 +412,7 @@ class KernelConstant:
         return f"<kernel constant {self.name}>"
 
 
-def kernel_constant(name: str, fn: Callable[[Ctx], Value], *, doc: str = "", dialect: Dialect = "both",
+def kernel_constant(name: str, fn: Callable[[Ctx], Value], *, doc: str = "", dialect: Dialect = Dialect.both,
                     aliases: tuple[str, ...] = ()) -> None:
     """Register a value computed from the kernel's ``Ctx`` (``arch``, ``grid``...)."""
     _add(Entry(name, aliases, dialect, doc, value=KernelConstant(name, fn)))
@@ -419,22 +425,7 @@ def normalise(name: str) -> str:
     return name
 
 
-def load_all() -> None:
-    """Import every module that registers builtins (idempotent)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    importlib.import_module("klr.tracer.pybuiltins")
-    importlib.import_module("klr.tracer.pymath")
-    try:
-        importlib.import_module("klr.tracer.nki")
-    except ModuleNotFoundError as e:
-        if e.name != "klr.tracer.nki":
-            raise
-
-
-def lookup(name: str, dialect: Dialect = "beta2") -> Value:
+def lookup(name: str, dialect: Dialect = Dialect.beta2) -> Value:
     """The value bound to a qualified name for a kernel of ``dialect``, or ``MISSING``.
 
     A builtin yields its ``BuiltinFn``, a constant its value, a prefix of registered names a
@@ -444,26 +435,20 @@ def lookup(name: str, dialect: Dialect = "beta2") -> Value:
     got = _resolved.get(key, _MISSING)
     if got is not _MISSING:
         return got
-    load_all()
     full = normalise(name)
     cands = _by_name.get(full)
     if cands:
         pick = next((e for e in cands if e.dialect == dialect), cands[0])
         got = pick.resolved()
     elif full in _prefixes:
-        got = Module(full, dialect)
+        got = ModuleValue(full, dialect)
     else:
         got = _MISSING
     _resolved[key] = got
     return got
 
 
-def is_module(name: str) -> bool:
-    load_all()
-    return normalise(name) in _prefixes
-
-
 def entries() -> Iterator[Entry]:
-    """Every registered entry, sorted by primary name."""
-    load_all()
+    """Every entry registered so far, sorted by primary name (``klr.tracer.entries`` loads the
+    NKI library first)."""
     return iter(sorted(_entries, key=lambda e: (e.name, e.dialect)))

@@ -22,9 +22,9 @@ Python; key and item views support the set operators, which give KlrSets.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from klr.tracer import ops
+from klr.tracer import ops, show
 from klr.tracer.registry import method
 from klr.tracer.values import TraceObject, Value, type_name
 
@@ -51,7 +51,7 @@ class KlrSet(TraceObject):
     """A set that iterates in insertion order (see the module docstring)."""
 
     __slots__ = ("items",)
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as Python's sets and views
     type_name = "set"
     pure_compare = True
 
@@ -148,9 +148,7 @@ def _add(ctx: Ctx, s: KlrSet, x: Value, /) -> None:
 
 def _remove(ctx: Ctx, s: KlrSet, x: Value, /) -> None:
     if s.items.pop(ops.hashable(ctx, x), _ABSENT) is _ABSENT:
-        from klr.tracer.show import describe
-
-        raise ctx.error(f"set.remove(): {describe(x)} is not in the set")
+        raise ctx.error(f"set.remove(): {show.describe(x)} is not in the set")
 
 
 def _discard(ctx: Ctx, s: KlrSet, x: Value, /) -> None:
@@ -174,7 +172,11 @@ def _copy(ctx: Ctx, s: KlrSet, /) -> KlrSet:
     return KlrSet(dict(s.items))
 
 
-def _folded(fn: Callable[[dict[Value, None], dict[Value, None]], dict[Value, None]]) -> Callable[..., Any]:
+Combine = Callable[[dict[Value, None], dict[Value, None]], dict[Value, None]]
+"""Combines two sets' elements (keys of insertion-ordered dicts)."""
+
+
+def _folded(fn: Combine) -> Callable[..., Value]:
     def impl(ctx: Ctx, s: KlrSet, /, *others: Value) -> KlrSet:
         out = s.items
         for o in others:
@@ -185,14 +187,14 @@ def _folded(fn: Callable[[dict[Value, None], dict[Value, None]], dict[Value, Non
     return impl
 
 
-def _updating(fn: Callable[[dict[Value, None], dict[Value, None]], dict[Value, None]]) -> Callable[..., Any]:
+def _updating(fn: Combine) -> Callable[..., Value]:
     def impl(ctx: Ctx, s: KlrSet, /, *others: Value) -> None:
         for o in others:
             s.items = fn(s.items, elements(ctx, o))
     return impl
 
 
-def _relation(op: str) -> Callable[..., Any]:
+def _relation(op: str) -> Callable[..., Value]:
     def impl(ctx: Ctx, s: KlrSet, other: Value, /) -> bool:
         return _set_compare(op, s.items, elements(ctx, other))
     return impl
@@ -202,9 +204,9 @@ def _isdisjoint(ctx: Ctx, s: KlrSet, other: Value, /) -> bool:
     return not _intersection(s.items, elements(ctx, other))
 
 
-_ABSENT: Any = object()
+_ABSENT: Value = object()
 
-_METHODS: dict[str, Callable[..., Any]] = {
+_METHODS: dict[str, Callable[..., Value]] = {
     "add": _add, "remove": _remove, "discard": _discard, "pop": _pop, "clear": _clear,
     "copy": _copy, "union": _folded(_union), "intersection": _folded(_intersection),
     "difference": _folded(_difference), "symmetric_difference": _folded(_symmetric),
@@ -222,7 +224,7 @@ class DictView(TraceObject):
     """``d.keys()``, ``d.values()`` or ``d.items()``: a live view of dict ``d``."""
 
     __slots__ = ("d", "kind")
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as Python's sets and views
     pure_compare = True
 
     def __init__(self, d: dict[Value, Value], kind: str) -> None:
@@ -230,7 +232,7 @@ class DictView(TraceObject):
         self.kind = kind
 
     @property
-    def type_name(self) -> str:  # type: ignore[override]
+    def type_name(self) -> str:  # type: ignore[override]  # a view is named by its kind
         return f"dict_{self.kind}"
 
     def iterate(self, ctx: Ctx) -> Iterator[Value]:

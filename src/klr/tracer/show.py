@@ -17,6 +17,7 @@ at ``DESCRIBE_CHARS`` characters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from klr.tracer.values import TraceObject, Value, type_name
@@ -131,7 +132,7 @@ class Printer:
         else:
             self._items("(", [("", x) for x in v], ")", depth)
 
-    def _guarded(self, v: Value, depth: int, body: object, cycle: str = "...") -> None:
+    def _guarded(self, v: Value, depth: int, body: Callable[[], None], cycle: str = "...") -> None:
         if depth >= self.limit:
             raise self.ctx.limit(f"cannot print a value nested more than {self.limit} deep", "max_nesting")
         key = id(v)
@@ -140,7 +141,7 @@ class Printer:
             return
         self.active.add(key)
         try:
-            body()  # type: ignore[operator]
+            body()
         finally:
             self.active.discard(key)
 
@@ -183,7 +184,8 @@ def to_str(ctx: Ctx, v: Value) -> str:
     """``str(v)``: a string itself, a user object's ``__str__``, else ``repr(v)``."""
     t = type(v)
     if t is str:
-        return v
+        text: str = v
+        return text
     if t is int:
         return int_text(ctx, v)
     p = Printer(ctx)

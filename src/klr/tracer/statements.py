@@ -7,20 +7,24 @@ continue, return) to stop the enclosing body.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import ops
-from klr.tracer.compiler import BINOP_SYMBOLS, BREAK, CONTINUE, RETURN, Compiler, Frame, Signal
+from klr.tracer import ops, pymethods
+from klr.tracer.frame import BINOP_SYMBOLS, BREAK, CONTINUE, RETURN, Frame, Signal
 from klr.tracer.objects import Function
 from klr.tracer.values import TraceObject, Value, type_name
+
+if TYPE_CHECKING:
+    from klr.tracer.compiler import Compiler
+    from klr.tracer.context import Ctx
 
 Stmt = Callable[[Frame], "Signal | None"]
 Store = Callable[[Frame, Value], None]
 
 
-def _describe(k: Any) -> str:
+def _describe(k: object) -> str:
     names = {
         A.ConstExpr: "a literal", A.Call: "a function call", A.BinOpExpr: "an expression",
         A.Compare: "a comparison", A.DictExpr: "a dict literal", A.Lambda: "a lambda",
@@ -83,7 +87,7 @@ def _store(c: Compiler, target: A.Expr) -> Store:
     return store_fail
 
 
-def set_attr(ctx: Any, obj: Value, name: str, v: Value) -> None:
+def set_attr(ctx: Ctx, obj: Value, name: str, v: Value) -> None:
     if isinstance(obj, TraceObject):
         obj.setattr(ctx, name, v)
     else:
@@ -117,7 +121,9 @@ def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
         return unpack
     s = stars[0]
     before = tuple(store(c, x) for x in xs[:s])
-    star = store(c, xs[s].expr.e)  # type: ignore[union-attr]
+    starred = xs[s].expr
+    assert isinstance(starred, A.Starred)
+    star = store(c, starred.e)
     after = tuple(store(c, x) for x in xs[s + 1:])
 
     def unpack_star(frame: Frame, v: Value) -> None:
@@ -239,7 +245,7 @@ def _augassign(c: Compiler, k: A.AugAssign, pos: Pos) -> Stmt:
         def run_attr(frame: Frame) -> None:
             obj = obj_fn(frame)
             ctx.pos = xpos
-            cur = ops.getattr_(ctx, obj, attr)
+            cur = pymethods.getattr_(ctx, obj, attr)
             r = rhs(frame)
             ctx.pos = pos
             new = ops.inplace(ctx, sym, cur, r)
@@ -281,7 +287,7 @@ def _if(c: Compiler, k: A.IfStm, pos: Pos) -> Stmt:
     return run
 
 
-def _dynamic(ctx: Any, body: Callable[[Frame], Signal | None], frame: Frame, pos: Pos) -> None:
+def _dynamic(ctx: Ctx, body: Callable[[Frame], Signal | None], frame: Frame, pos: Pos) -> None:
     """Run a body under runtime control flow, where break/continue/return cannot be traced."""
     sig = body(frame)
     if sig is not None:
@@ -431,19 +437,19 @@ def _with(c: Compiler, k: A.WithBlock, pos: Pos) -> Stmt:
 
 def _fundef(c: Compiler, k: A.FunDef, pos: Pos) -> Stmt:
     fun = k.fun
-    engine = c.engine
+    evaluator = c.evaluator
     has_defaults = bool(fun.args.defaults or fun.args.kw_defaults)
     short = fun.name.rsplit(".", 1)[-1]
 
     def run(frame: Frame) -> None:
-        defaults = engine.eval_defaults(fun.args, frame) if has_defaults else {}
-        frame.locals[short] = Function(engine, fun.name, fun.args, fun=fun,
+        defaults = evaluator.eval_defaults(fun.args, frame) if has_defaults else {}
+        frame.locals[short] = Function(evaluator, fun.name, fun.args, fun=fun,
                                        closure=(frame.locals, *frame.enclosing), defaults=defaults)
 
     return run
 
 
-STMT: dict[type, Callable[[Compiler, Any, Pos], Stmt]] = {
+STMT: dict[type, Callable[[Compiler, Any, Pos], Stmt]] = {  # (Any: the node of the key's class)
     A.Pass: _pass, A.ExprStmt: _expr_stmt, A.Assert: _assert, A.Ret: _ret, A.Assign: _assign,
     A.AugAssign: _augassign, A.AnnAssign: _annassign, A.IfStm: _if, A.ForLoop: _for,
     A.BreakLoop: _break, A.ContinueLoop: _continue, A.WhileLoop: _while, A.WithBlock: _with,

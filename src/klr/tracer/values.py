@@ -11,10 +11,10 @@ host Python object (docs/trace.md, "Security model"):
   pymethods.py); their operators, comparisons, ``repr`` and hashing are klr's (ops.py,
   show.py, formatting.py).
 * **TraceObjects**: everything else. Tensors and index tiles (the NKI layer), modules,
-  builtin functions, sets and dict views (sets.py), and the engine's user functions,
+  builtin functions, sets and dict views (sets.py), and the evaluator's user functions,
   classes, instances and enum members.
 
-The engine never looks inside a TraceObject; it calls the protocol methods below, each of
+The evaluator never looks inside a TraceObject; it calls the protocol methods below, each of
 which receives the ``Ctx`` of the running kernel (``ctx.pos`` is the position of the
 expression being evaluated) and raises ``ctx.error(...)`` for bad input. A TraceObject's
 Python-level dunders are never reached by kernels except ``__repr__`` (which must not show
@@ -26,7 +26,7 @@ Conventions every method follows:
 * ``op`` strings: binary ``+ - * / // % ** @ & | ^ << >>``; comparisons
   ``< <= > >= == !=``; unary ``- + ~``.
 * ``binop``/``compare`` return ``NotImplemented`` when they do not handle the operand
-  combination; the engine then tries the other operand (``reflected=True`` means ``self`` is
+  combination; the evaluator then tries the other operand (``reflected=True`` means ``self`` is
   the right operand: ``other op self``) and finally reports
   "unsupported operand types for +: 'tensor' and 'str'".
 * A method that is not supported raises the TraceError produced by the default
@@ -95,7 +95,7 @@ class TraceObject:
     def inplace(self, ctx: Ctx, op: str, other: Value) -> Value:
         """``self op= other``; also used for ``x[i] op= y`` on the value read from ``x[i]``.
 
-        Returns the new value, which the engine then stores back into the target (a name
+        Returns the new value, which the evaluator then stores back into the target (a name
         is rebound, ``x[i] op= y`` calls ``x.setitem(i, result)``). An implementation that
         mutates in place returns ``self``. Defaults to ``binop``.
         """
@@ -147,13 +147,13 @@ class TraceObject:
 
         ``then_``/``else_`` trace the branch bodies into the current block; the
         implementation opens and closes blocks around them (``ctx.begin_block``) and emits
-        the branches. ``break``/``continue``/``return`` inside are rejected by the engine.
+        the branches. ``break``/``continue``/``return`` inside are rejected by the evaluator.
         """
         raise ctx.error(f"a '{self.type_name}' value cannot be used as a condition")
 
     def loop(self, ctx: Ctx, body: Callable[[Value], None]) -> None:
         """Trace ``for x in self: body`` for a ``dynamic`` iterable: call ``body(x)`` once
-        with the runtime loop variable (already bound by the engine) inside the loop blocks."""
+        with the runtime loop variable (already bound by the evaluator) inside the loop blocks."""
         raise ctx.error(f"'{self.type_name}' object is not iterable")
 
     # --- with-statements -----------------------------------------------------------------
@@ -164,6 +164,17 @@ class TraceObject:
 
     def exit(self, ctx: Ctx) -> None:
         """``with`` exit (also run when the body raises a KlrError)."""
+
+    # --- formatting -----------------------------------------------------------------------
+
+    def int_value(self) -> int | None:
+        """The int this value stands for in arithmetic and formatting (an ``IntEnum`` member),
+        else None."""
+        return None
+
+    def user_format(self, ctx: Ctx, spec: str) -> str | None:
+        """What a user ``__format__(spec)`` returns, or None when the value has none."""
+        return None
 
     # --- printing ---------------------------------------------------------------------------
     # ``repr(v)``/``str(v)`` of a TraceObject (show.py) is, in order of preference: its

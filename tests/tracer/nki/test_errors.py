@@ -21,14 +21,13 @@ CASES = [
      "nl.store(", "nl.store writes to HBM, but 't' is in sbuf"),
     ("partitions",
      "t = nl.zeros((256, 64), dtype=nl.float32)",
-     "nl.zeros(", "partition dimension 256 exceeds 128"),
+     "nl.zeros(", "tensor 't' has 256 partitions; SBUF has 128"),
     ("load partitions",
      "t = nl.load(x)",
-     "nl.load(", "partition dimension 256 exceeds 128"),
+     "nl.load(", "tensor 't' has 256 partitions; SBUF has 128"),
     ("psum size",
      "t = nl.zeros((128, 8192), dtype=nl.float32, buffer=nl.psum)",
-     "nl.zeros(", "a PSUM tile of [128, 8192] float32 needs 32768 bytes per partition, more than the 16384 "
-     "available"),
+     "nl.zeros(", "tensor 't' needs 32768 bytes per partition; PSUM has 16384"),
     ("int index",
      "t = nl.load(x[300, 0:4])",
      "x[300, 0:4]", "index 300 is out of bounds for axis 0 with size 256"),
@@ -77,7 +76,8 @@ CASES = [
     ("matmul contraction",
      "a = nl.zeros((32, 8), dtype=nl.float32)\nb = nl.zeros((16, 8), dtype=nl.float32)\n"
      "c = nisa.nc_matmul(a, b)",
-     "nisa.nc_matmul(", "nisa.nc_matmul: the contraction sizes differ: stationary [32, 8], moving [16, 8]"),
+     "nisa.nc_matmul(",
+     "nisa.nc_matmul: stationary has 32 partitions but moving has 16; both are the contraction axis"),
     ("matmul arity",
      "a = nl.zeros((32, 8), dtype=nl.float32)\nc = nisa.nc_matmul(a)",
      "nisa.nc_matmul(", "nki.isa.nc_matmul() missing required argument 'moving'"),
@@ -91,10 +91,12 @@ CASES = [
      "<built-in function nki.language.exp>"),
     ("scalar operand",
      "a = nl.zeros((32, 8), dtype=nl.float32)\nc = nisa.tensor_scalar(a, np.add, a)",
-     "nisa.tensor_scalar(", "nisa.tensor_scalar: operand0 must be a number or a [32, 1] tile, not [32, 8]"),
+     "nisa.tensor_scalar(",
+     "nisa.tensor_scalar: operand0 must have one element per partition ([32, 1]) but has shape [32, 8]"),
     ("transpose size",
      "a = nl.zeros((32, 256), dtype=nl.float32)\nc = nl.transpose(a)",
-     "nl.transpose(", "nl.transpose of a [32, 256] tile: the free size 256 exceeds 128"),
+     "nl.transpose(",
+     "nl.transpose: x has 256 elements per partition, at most 128 (a PE transpose takes at most [128, 128])"),
     ("program axis",
      "p = nl.program_id(1)",
      "nl.program_id(", "invalid program axis 1: the kernel has no launch grid"),
@@ -133,5 +135,4 @@ def test_dma_element_count_error(tmp_path: Path) -> None:
         return x
     """
     err = trace_error(tmp_path, src, rand(4, 4), header=BETA2)
-    assert err.message == ("nisa.dma_copy: a [4, 4] source (16 elements) does not fit a [4, 8] destination "
-                           "(32 elements)")
+    assert err.message == "nisa.dma_copy: src has 16 elements ([4, 4]) but dst has 32 ([4, 8])"

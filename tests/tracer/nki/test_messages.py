@@ -14,7 +14,7 @@ import pytest
 
 from klr.errors import TraceError
 from klr.python.gather import gather_file
-from klr.tracer.kernel import trace
+from klr.tracer import trace
 from tests.tracer.nki.util import BETA2, LEGACY, rand, trace_error, trace_kernel
 
 Z4 = "a = nl.zeros((4, 4), dtype=nl.float32)\n"
@@ -102,7 +102,7 @@ LEGACY_CASES = [
      "t = nl.zeros((4, 4), dtype=nl.int32)\nb = t[t, t]", "t[t, t]"),
     ("an index tensor must vary along one axis, not have shape [4, 4]",
      "t = nl.zeros((4, 4), dtype=nl.int32)\nv = nl.load(x[t, 0])", "x[t, 0]"),
-    ("an index tensor must be in SBUF or PSUM, not in HBM ('t'); load it first",
+    ("the index tensor 't' is in HBM, but it must be in SBUF or PSUM; load it first",
      "t = nl.ndarray((4, 1), dtype=nl.int32, buffer=nl.hbm)\n" + Z4 + "b = a[t, 0]", "a[t, 0]"),
     ("too many indices: the tensor has 2 dimensions",
      "t = nl.zeros((4, 1), dtype=nl.int32)\n" + Z4 + "b = a[0, 0, t]", "a[0, 0, t]"),
@@ -112,7 +112,7 @@ LEGACY_CASES = [
     ("nl.load_transpose2d needs a 2-D source, not [4, 4, 1]",
      "t = nl.load_transpose2d(x[0:4, 0:4, None])", "nl.load_transpose2d("),
     ("nl.store stores a tensor or a number, not str", "nl.store(x, value='s')", "nl.store("),
-    ("nl.store of a number needs a region of at most 128 partitions, not [256, 512]",
+    ("nl.store of a number: the region has 256 partitions, at most 128",
      "nl.store(x, value=1.0)", "nl.store("),
     ("a [4, 4] tile cannot be broadcast to [8, 4]", Z4 + "b = a.broadcast_to((8, 4))", "a.broadcast_to("),
     ("broadcast_to takes a shape tuple, not 5", Z4 + "b = a.broadcast_to(5)", "a.broadcast_to("),
@@ -144,9 +144,9 @@ LEGACY_CASES = [
     ("nl.transpose needs a 2-D [partition, free] tile, not [4, 4, 4]",
      "a = nl.zeros((4, 4, 4), dtype=nl.float32)\nb = nl.transpose(a)", "nl.transpose("),
     ("nl.transpose does not take a mask", Z4 + I4 + "b = nl.transpose(a, mask=(i < 2))", "nl.transpose("),
-    ("nl.matmul: the stationary free size 256 exceeds 128",
+    ("nl.matmul: stationary has 256 elements per partition, at most 128",
      "a = nl.zeros((4, 256), dtype=nl.float32)\nb = nl.matmul(a, a, transpose_x=True)", "nl.matmul("),
-    ("nl.matmul: the moving free size 1024 exceeds 512 (one PSUM bank)",
+    ("nl.matmul: moving has 1024 elements per partition, at most 512 (one PSUM bank of float32)",
      Z4 + "b = nl.zeros((4, 1024), dtype=nl.float32)\nc = nl.matmul(a, b, transpose_x=True)", "nl.matmul("),
     ("nl.matmul does not take a mask", Z4 + I4 + "c = nl.matmul(a, a, transpose_x=True, mask=(i < 2))",
      "nl.matmul("),
@@ -203,7 +203,7 @@ def test_legacy(tmp_path: Path, message: str, body: str, marker: str) -> None:
 
 
 ISA_CASES = [
-    ("nisa.activation: data 'x' is in HBM; engines read and write SBUF or PSUM",
+    ("nisa.activation: data 'x' is in HBM, but it must be in SBUF or PSUM",
      "c = nisa.activation(op=nl.exp, data=x)", "nisa.activation("),
     ("nisa.tensor_scalar: operand0 must be a number or a tile, not str",
      Z4 + "c = nisa.tensor_scalar(a, np.add, 's')", "nisa.tensor_scalar("),
@@ -215,13 +215,13 @@ ISA_CASES = [
      Z4 + "c = nisa.nc_matmul(a, a, tile_position=(-1,))", "nisa.nc_matmul("),
     ("nisa.nc_matmul needs 2-D tiles, not [4, 4, 1] and [4, 4]",
      Z4 + "c = nisa.nc_matmul(a[:, :, None], a)", "nisa.nc_matmul("),
-    ("nisa.nc_matmul: the stationary operand must be in SBUF, not hbm",
+    ("nisa.nc_matmul: stationary is in HBM, but it must be in SBUF",
      "c = nisa.nc_matmul(x[0:4, 0:4], x[0:4, 0:4])", "nisa.nc_matmul("),
-    ("nisa.nc_matmul: the stationary operand must be in SBUF, not hbm",
+    ("nisa.nc_matmul: stationary is in HBM, but it must be in SBUF",
      "v = x.reshape((128, 2, 512))\n"
      "c = nisa.nc_matmul(v[0:4, :, 0:4], v[0:4, :, 0:4], perf_mode='double_row')",
      "nisa.nc_matmul("),
-    ("nisa.activation: bias of shape [4, 4] must be a [P, 1] tile",
+    ("nisa.activation: bias must have one element per partition ([4, 1]) but has shape [4, 4]",
      Z4 + "c = nisa.activation(op=nl.exp, data=a, bias=a)", "nisa.activation("),
     ("nisa.activation_reduce: scale can't be specified as tensor",
      Z4 + "b = nl.zeros((4, 1), dtype=nl.float32)\n"
@@ -256,8 +256,8 @@ ISA_CASES = [
     ("nisa.tensor_scalar_cumulative: reduce_cmd load_reduce needs imm1, the starting value",
      Z4 + "c = nisa.tensor_scalar_cumulative(a, np.add, np.add, imm0=1.0, "
      "reduce_cmd=nisa.reduce_cmd.load_reduce)", "nisa.tensor_scalar_cumulative("),
-    ("nisa.nc_find_index8: vals must be a [4, 8] tile, not [4, 4]", Z4 + "c = nisa.nc_find_index8(a, a)",
-     "nisa.nc_find_index8("),
+    ("nisa.nc_find_index8: vals must have 8 elements per partition but has shape [4, 4]",
+     Z4 + "c = nisa.nc_find_index8(a, a)", "nisa.nc_find_index8("),
     ("nisa.nc_match_replace8: imm must be a number, not str",
      "a = nl.zeros((4, 8), dtype=nl.float32)\nc = nisa.nc_match_replace8(a, a, 's')",
      "nisa.nc_match_replace8("),
@@ -268,7 +268,7 @@ ISA_CASES = [
     ("nisa.nc_stream_shuffle: shuffle_mask must be a list of at most 32 partition numbers (0..31, or 255 to "
      "leave a partition alone)", "a = nl.zeros((4, 8), dtype=nl.float32)\nnisa.nc_stream_shuffle(a, a, [40])",
      "nisa.nc_stream_shuffle("),
-    ("nisa.nc_stream_shuffle: src of shape [4, 8] and dst of shape [4, 4] differ in elements per partition",
+    ("nisa.nc_stream_shuffle: src must have 4 elements per partition but has shape [4, 8]",
      "a = nl.zeros((4, 8), dtype=nl.float32)\n" + Z4.replace("a =",
      "b =") + "nisa.nc_stream_shuffle(a, b, [0])",
      "nisa.nc_stream_shuffle("),
@@ -276,7 +276,7 @@ ISA_CASES = [
      "a = nl.zeros((4, 8), dtype=nl.float32)\nb = nl.zeros((4, 1), dtype=nl.float32)\n"
      "c = nisa.range_select(on_true_tile=a, comp_op0=np.greater, comp_op1=np.less, bound0=b, bound1=b, "
      "range_start='s')", "nisa.range_select("),
-    ("nisa.range_select: bound0 must be a [4, 1] tile, not [4, 2]",
+    ("nisa.range_select: bound0 must have one element per partition ([4, 1]) but has shape [4, 2]",
      "a = nl.zeros((4, 8), dtype=nl.float32)\nb = nl.zeros((4, 2), dtype=nl.float32)\n"
      "c = nisa.range_select(on_true_tile=a, comp_op0=np.greater, comp_op1=np.less, bound0=b, bound1=b)",
      "nisa.range_select("),
@@ -286,10 +286,48 @@ ISA_CASES = [
     ("nl.gather_flattened gathers along the free axis; axis must be -1, not 0",
      "a = nl.zeros((4, 8), dtype=nl.float32)\ni = nl.zeros((4, 2), dtype=nl.uint32)\n"
      "c = nl.gather_flattened(a, i, axis=0)", "nl.gather_flattened("),
-    ("nl.gather_flattened: indices of shape [2, 2] must have the 4 partitions of data",
+    ("nl.gather_flattened: indices has 2 partitions but data has 4",
      "a = nl.zeros((4, 8), dtype=nl.float32)\ni = nl.zeros((2, 2), dtype=nl.uint32)\n"
      "c = nl.gather_flattened(a, i)", "nl.gather_flattened("),
 ]
+
+
+# Each builtin reports the operand rules of klr.core.rules (on-chip operands, shapes) after its name.
+RULE_CASES = [
+    ("nisa.reciprocal: data 'x' is in HBM, but it must be in SBUF or PSUM", "c = nisa.reciprocal(x)",
+     "nisa.reciprocal("),
+    ("nisa.scalar_tensor_tensor: data 'x' is in HBM, but it must be in SBUF or PSUM",
+     "c = nisa.scalar_tensor_tensor(data=x, op0=np.add, operand0=1.0, op1=np.add, operand1=x)",
+     "nisa.scalar_tensor_tensor("),
+    ("nisa.tensor_tensor: data1 'x' is in HBM, but it must be in SBUF or PSUM",
+     "c = nisa.tensor_tensor(x, x, np.add)", "nisa.tensor_tensor("),
+    ("nisa.nc_transpose: data has 256 elements per partition, at most 128 (a PE transpose takes at most "
+     "[128, 128])", "a = nl.zeros((4, 256), dtype=nl.float32)\nc = nisa.nc_transpose(a)",
+     "nisa.nc_transpose("),
+    ("nl.matmul needs 2-D tiles, not [4, 4, 1] and [4, 4]",
+     Z4 + "c = nl.matmul(a[:, :, None], a, transpose_x=True)", "nl.matmul("),
+    ("nisa.tensor_copy: src 'x' is in HBM, but it must be in SBUF or PSUM", "c = nisa.tensor_copy(x)",
+     "nisa.tensor_copy("),
+    ("nisa.dropout: data 'x' is in HBM, but it must be in SBUF or PSUM", "c = nisa.dropout(x, 0.5)",
+     "nisa.dropout("),
+    ("nl.dropout: x 'x' is in HBM, but it must be in SBUF or PSUM", "c = nl.dropout(x, 0.5)", "nl.dropout("),
+    ("nl.random_seed: seed 'x' is in HBM, but it must be in SBUF or PSUM", "nl.random_seed(x)",
+     "nl.random_seed("),
+    ("nisa.tensor_reduce: data 'x' is in HBM, but it must be in SBUF or PSUM",
+     "c = nisa.tensor_reduce(np.add, x, axis=1)", "nisa.tensor_reduce("),
+    ("nisa.tensor_tensor_scan: data0 'x' is in HBM, but it must be in SBUF or PSUM",
+     "c = nisa.tensor_tensor_scan(x, x, 0.0, np.add, np.add)", "nisa.tensor_tensor_scan("),
+    ("nisa.select_reduce: predicate 'x' is in HBM, but it must be in SBUF or PSUM",
+     "c = nisa.select_reduce(x, x, 0.0)", "nisa.select_reduce("),
+    ("nisa.tensor_copy_predicated: predicate has shape [4, 8] but dst has [4, 4]",
+     Z4 + "b = nl.zeros((4, 8), dtype=nl.float32)\nnisa.tensor_copy_predicated(dst=a, src=a, predicate=b)",
+     "nisa.tensor_copy_predicated("),
+]
+
+
+@pytest.mark.parametrize(("message", "body", "marker"), RULE_CASES, ids=[c[0][:70] for c in RULE_CASES])
+def test_operand_rules(tmp_path: Path, message: str, body: str, marker: str) -> None:
+    _check(tmp_path, body, marker, message, LEGACY)
 
 
 @pytest.mark.parametrize(("message", "body", "marker"), ISA_CASES, ids=[c[0][:70] for c in ISA_CASES])
@@ -301,11 +339,11 @@ S4 = "a = nl.ndarray((4, 4), dtype=nl.float32, buffer=nl.sbuf)\n"
 S48 = "a = nl.ndarray((4, 8), dtype=nl.float32, buffer=nl.sbuf)\n"
 
 BETA2_CASES = [
-    ("nisa.activation: data of shape [4, 4] does not match dst of shape [4, 8]",
+    ("nisa.activation: data has shape [4, 4] but dst has [4, 8]",
      S4 + "b = nl.ndarray((4, 8), dtype=nl.float32, buffer=nl.sbuf)\n"
      "nisa.activation(dst=b, op=nl.exp, data=a)",
      "nisa.activation("),
-    ("nisa.activation: bias 'x' is in HBM; engines read and write SBUF or PSUM",
+    ("nisa.activation: bias 'x' is in HBM, but it must be in SBUF or PSUM",
      S48 + "nisa.activation(dst=a, op=nl.exp, data=a, bias=x[0:4, 0:1])", "nisa.activation("),
     ("offset must be an integer, not 1.5",
      S4.replace("float32", "int32") + "nisa.iota(dst=a, pattern=[[1, 4]], offset=1.5)", "nisa.iota("),
@@ -322,7 +360,7 @@ BETA2_CASES = [
      S4 + "r = nl.ndarray((4, 1), dtype=nl.float32, buffer=nl.sbuf)\n"
      "nisa.tensor_scalar_reduce(dst=a, data=a, op0=np.add, operand0=1.0, reduce_op=np.add, reduce_res=r, "
      "reduce_init='s')", "nisa.tensor_scalar_reduce("),
-    ("nisa.bn_stats: dst of shape [2, 6] does not have the 4 partitions of data",
+    ("nisa.bn_stats: dst has 2 partitions but data has 4",
      S48 + "d = nl.ndarray((2, 6), dtype=nl.float32, buffer=nl.sbuf)\nnisa.bn_stats(dst=d, data=a)",
      "nisa.bn_stats("),
     ("nisa.tensor_partition_reduce: dst of shape [2, 8] must be [1, 8]",
@@ -334,7 +372,7 @@ BETA2_CASES = [
     ("nisa.dma_transpose: priority must be an integer, not 1.5",
      "a = nl.ndarray((4, 4, 4, 4), dtype=nl.float32, buffer=nl.sbuf)\n"
      "nisa.dma_transpose(dst=a, src=a, priority=1.5)", "nisa.dma_transpose("),
-    ("nisa.nc_find_index8: dst of shape [4, 4] must be [4, 8]",
+    ("nisa.nc_find_index8: dst must have 8 elements per partition but has shape [4, 4]",
      S48 + "d = nl.ndarray((4, 4), dtype=nl.uint32, buffer=nl.sbuf)\n"
      "nisa.nc_find_index8(dst=d, data=a, vals=a)",
      "nisa.nc_find_index8("),

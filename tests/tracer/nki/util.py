@@ -13,7 +13,8 @@ import klr
 from klr.core import operator_name
 from klr.errors import KlrError
 from klr.python.gather import gather_file
-from klr.tracer.kernel import TraceResult, trace
+from klr.tracer import trace
+from klr.tracer.kernel import TraceResult
 
 LEGACY = """\
 import numpy as np

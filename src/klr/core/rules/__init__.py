@@ -29,6 +29,7 @@ API::
     m, n = matmul_shape(None, stationary, moving, perf_mode, transpose)   # and its result shape
     matmul_limits(dst, stationary, moving, perf_mode, transpose, tile_position, tile_size)
     in_memory(a, *SBUF); not_both_in_psum(a, b); dtype_in(a, allowed); integers(op, a, b)
+    at_most_partitions(a); free_at_most(a, GEMM_MOVING_FMAX, why)
 
 ``describe`` maps (field name, field value) to the operand's ``Arg`` (None for an immediate):
 ``static_arg`` reads it from the IR (and checks static accesses stay inside their tensor); the
@@ -40,7 +41,10 @@ from __future__ import annotations
 from klr.core.rules import arith, data, matmul, misc  # noqa: F401  (they fill RULES)
 from klr.core.rules.base import (
     ANYWHERE,
+    BN_STATS_FMAX,
     DMA,
+    GEMM_MOVING_FMAX,
+    GEMM_STATIONARY_FMAX,
     GPSIMD_PARTITIONS,
     HBM,
     ON_CHIP,
@@ -55,9 +59,11 @@ from klr.core.rules.base import (
     Describe,
     Rule,
     RuleError,
+    at_most_partitions,
     check,
     check_tensor,
     dtype_in,
+    free_at_most,
     free_size,
     in_memory,
     integers,
@@ -73,10 +79,10 @@ from klr.core.rules.kernel import Diagnostic, check_kernel
 from klr.core.rules.matmul import DOUBLE_ROW, matmul_limits, matmul_shape
 
 __all__ = [
-    "ANYWHERE", "DMA", "GPSIMD_PARTITIONS", "HBM", "ON_CHIP", "PMAX", "PSUM_BANK_BYTES",
-    "PSUM_PARTITION_BYTES", "SBUF", "SBUF_PARTITION_BYTES", "RULES", "Arg", "Check", "Describe",
-    "Rule", "RuleError", "check", "check_tensor", "dtype_in", "free_size", "in_memory", "integers",
-    "not_both_in_psum", "operand_fields", "per_partition", "same_count", "same_partitions",
-    "same_shape", "static_arg", "Diagnostic", "check_kernel", "DOUBLE_ROW", "matmul_limits",
-    "matmul_shape",
+    "ANYWHERE", "BN_STATS_FMAX", "DMA", "GEMM_MOVING_FMAX", "GEMM_STATIONARY_FMAX", "GPSIMD_PARTITIONS",
+    "HBM", "ON_CHIP", "PMAX", "PSUM_BANK_BYTES", "PSUM_PARTITION_BYTES", "SBUF", "SBUF_PARTITION_BYTES",
+    "RULES", "Arg", "Check", "Describe", "Rule", "RuleError", "at_most_partitions", "check", "check_tensor",
+    "dtype_in", "free_at_most", "free_size", "in_memory", "integers", "not_both_in_psum", "operand_fields",
+    "per_partition", "same_count", "same_partitions", "same_shape", "static_arg", "Diagnostic",
+    "check_kernel", "DOUBLE_ROW", "matmul_limits", "matmul_shape",
 ]

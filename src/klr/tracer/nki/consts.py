@@ -9,27 +9,19 @@ few pure constants such as ``nl.bypass``) to Core enums by qualified name.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from klr.core import AccumCmd, ActivationFunc, AluOp, Engine, MatmulPerfMode, Memory
+from klr.core import AccumCmd, ActivationFunc, AluOp, Engine, MatmulPerfMode, Memory, rules
 from klr.dtypes import NKI_NAMES, Dtype, nki_name
-from klr.tracer.registry import BuiltinFn, constant, kernel_constant
+from klr.tracer.registry import BuiltinFn, Dialect, builtin, constant, kernel_constant
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-# --- hardware limits -----------------------------------------------------------------------
+# --- hardware limits (the machine's are klr.core.rules') -------------------------------------
 
-PMAX = 128
-"""Partitions of SBUF and PSUM."""
-SBUF_PARTITION_BYTES = 0x30000
-"""Bytes per SBUF partition (the reference's sbuf pointer)."""
-PSUM_PARTITION_BYTES = 0x4000
-"""Bytes per PSUM partition: 8 banks of 2KB (the reference's psum pointer)."""
-PSUM_BANK_BYTES = 2048
-"""Bytes per partition of one PSUM bank: the largest matmul output."""
 SBUF_AVAILABLE = {2: 180224, 3: 212984, 4: 245752}
 """``nl.tile_size.total_available_sbuf_size`` per architecture."""
 
@@ -37,9 +29,11 @@ FP32_MAX = 3.4028234663852886e38
 """The largest finite float32."""
 
 TILE_SIZES = {
-    "pmax": PMAX, "psum_fmax": 512, "gemm_stationary_fmax": 128, "gemm_moving_fmax": 512,
-    "bn_stats_fmax": 512, "psum_min_align": 4, "sbuf_min_align": 1,
+    "pmax": rules.PMAX, "psum_fmax": rules.PSUM_BANK_BYTES // 4,
+    "gemm_stationary_fmax": rules.GEMM_STATIONARY_FMAX, "gemm_moving_fmax": rules.GEMM_MOVING_FMAX,
+    "bn_stats_fmax": rules.BN_STATS_FMAX, "psum_min_align": 4, "sbuf_min_align": 1,
 }
+"""``nl.tile_size.*``."""
 
 
 # --- dtypes --------------------------------------------------------------------------------
@@ -136,13 +130,18 @@ def buffer_value(memory: Memory) -> BufferValue:
 # --- ISA enums ----------------------------------------------------------------------------
 
 
+EnumCore = Engine | AccumCmd | MatmulPerfMode | int
+"""What an ISA enum member stands for in Core (modes of DMAs are plain numbers)."""
+E = TypeVar("E", Engine, AccumCmd, MatmulPerfMode, int)
+
+
 class EnumValue(TraceObject):
     """A member of an ISA enum namespace (``nisa.engine.vector``, ``nisa.reduce_cmd.idle``)."""
 
     __slots__ = ("kind", "name", "value")
     type_name = "enum"
 
-    def __init__(self, kind: str, name: str, value: Any) -> None:
+    def __init__(self, kind: str, name: str, value: EnumCore) -> None:
         self.kind = kind
         self.name = name
         self.value = value
@@ -178,20 +177,26 @@ DGE_MODES = {"unknown": 0, "none": 0, "swdge": 1, "hwdge": 2}
 def engine_of(ctx: Ctx, v: Value) -> Engine:
     if v is None:
         return Engine.unassigned
-    if isinstance(v, EnumValue) and v.kind == "engine":
+    if isinstance(v, EnumValue) and isinstance(v.value, Engine):
         return v.value
     raise ctx.error(f"engine must be one of nisa.engine.*, not {describe(v)}")
 
 
-def enum_of(ctx: Ctx, v: Value, kind: str, table: dict[str, Any], what: str) -> Any:
+def enum_of(ctx: Ctx, v: Value, kind: str, table: dict[str, E], what: str) -> E:
     """The Core value of an ISA enum argument given as a member or by its name."""
     if isinstance(v, EnumValue) and v.kind == kind:
-        return v.value
+        return cast(E, v.value)  # the members of ``kind`` hold the values of its table
     if isinstance(v, str) and v in table:
         return table[v]
-    if isinstance(v, int) and not isinstance(v, bool) and kind in ("oob_mode", "dge_mode"):
-        return v
     raise ctx.error(f"{what} must be one of {', '.join(table)}, not {describe(v)}")
+
+
+def mode_of(ctx: Ctx, v: Value, kind: str, table: dict[str, int]) -> int:
+    """A DMA mode (``oob_mode``, ``dge_mode``): a member, its name or its number."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        n: int = v
+        return n
+    return enum_of(ctx, v, kind, table, kind)
 
 
 # --- ALU operations and activation functions -------------------------------------------------
@@ -262,9 +267,10 @@ def _register() -> None:
     for name, dt in NKI_NAMES.items():
         constant(f"nki.language.{name}", DTYPES[dt], doc=f"The {dt.name} element type.")
     for name in _NUMPY_DTYPES:
-        constant(f"numpy.{name}", DTYPES[NKI_NAMES[name]], dialect="python",
+        constant(f"numpy.{name}", DTYPES[NKI_NAMES[name]], dialect=Dialect.python,
                  doc=f"numpy's {name}, as an NKI dtype.")
-    constant("numpy.bool_", DTYPES[Dtype.uint8], dialect="python", doc="numpy's bool_, stored as uint8.")
+    constant("numpy.bool_", DTYPES[Dtype.uint8], dialect=Dialect.python,
+             doc="numpy's bool_, stored as uint8.")
     for name, buf in BUFFERS.items():
         constant(f"nki.language.{name}", buf, doc=f"The {name} memory, for ``buffer=``.")
     for name, size in TILE_SIZES.items():
@@ -292,3 +298,18 @@ def _sbuf_available(ctx: Ctx) -> Value:
 
 
 _register()
+
+
+# --- constant builtins -----------------------------------------------------------------------
+
+
+@builtin("nki.language." + "constants.sizeinbytes", dialect=Dialect.both)
+def sizeinbytes(ctx: Ctx, dtype: Value) -> Value:
+    """The size of one element of ``dtype`` in bytes."""
+    return dtype_of(ctx, dtype).size
+
+
+@builtin("nki.isa." + "get_nc_version", dialect=Dialect.both)
+def get_nc_version(ctx: Ctx) -> Value:
+    """The NeuronCore generation the kernel is traced for (``nisa.nc_version.genN``)."""
+    return ctx.arch

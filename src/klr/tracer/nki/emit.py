@@ -1,80 +1,43 @@
-"""Emitting Core operators over views: allocation, operands, statements, and value results.
-
-Every NKI builtin emits through this module:
+"""Emitting Core operators over views: allocation, operands and statements.
 
 * ``alloc`` makes a tensor (a ``Buf``) with a fresh or user-given name and checks the on-chip
-  limits (128 partitions, SBUF and PSUM bytes per partition).
+  limits (128 partitions, SBUF and PSUM bytes per partition); ``hbm_tensor`` allocates in
+  HBM, shared by the SPMD instances of a body; ``tile`` is the root view of a fresh tensor.
 * ``refs`` lowers the views an operator touches to ``BirAccessPattern``s, putting the same
   dimension first in every operand (the partition dimension of the on-chip anchor).
-* ``emit`` appends the statement and records HBM writes (``ctx.state["hbm_written"]``).
+* ``emit`` appends the statement and records HBM and PSUM writes (``State``).
 
-Value-returning operations (``nl.exp(t)``, ``nisa.nc_matmul(a, b)``) are *producers*: a
-function that writes the result into any destination view. ``produce`` runs it once into a
-fresh tile, eagerly, and remembers the statements it emitted. When the very next thing the
-kernel does is store that tile somewhere (``t[...] = nl.exp(x)``) or accumulate it into PSUM
-(``acc += nisa.nc_matmul(a, b)``), ``retarget`` takes those statements back and runs the
-producer again with the real destination, so no copy or extra add is emitted.
-
-The fresh tile then holds nothing, so its contents are *owed*: its ``Buf.rescue`` recomputes
-them (a copy back from the destination, or re-running the producer) and runs before anything
-reads or writes the tile. The destination, or the producer's inputs, may change first; a
-``watch`` on those tensors runs the rescue before they are written. Watches hold their tiles
-weakly: a temporary that is gone needs no rescue, which is the usual case.
+A tensor whose contents are owed (``klr.tracer.nki.results``) is settled by ``ready`` before
+anything reads or writes it.
 """
 
 from __future__ import annotations
 
 import functools
-import weakref
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from klr.core import Address, BirAccessPattern, Memory, NcCopy, Shape, Stmt, TensorName
-from klr.core import Engine as CoreEngine
+from klr.core import (
+    Address,
+    BirAccessPattern,
+    Memory,
+    Operator,
+    Shape,
+    Stmt,
+    TensorName,
+    rules,
+)
 from klr.dtypes import Dtype
-from klr.tracer.nki.consts import PMAX, PSUM_PARTITION_BYTES, SBUF_PARTITION_BYTES
+from klr.tracer.nki.state import Region, State, state
 from klr.tracer.nki.views import Buf, View, check, root_view
 from klr.tracer.show import describe
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
+
 MAX_TENSOR_BYTES = (1 << 63) - 1
 """The largest tensor (in bytes) Core describes: its sizes and offsets stay 64-bit integers."""
-
-Producer = Callable[["Ctx", View, bool], None]
-"""Writes a value into a destination view; the flag asks to accumulate into it (matmul)."""
-
-
-class State:
-    """The NKI layer's per-body state (``ctx.state["nki"]``)."""
-
-    __slots__ = ("cache", "recorders", "spmd", "watch", "written")
-
-    def __init__(self) -> None:
-        self.recorders: list[Recorder] = []
-        self.written: dict[str, set[tuple[Any, ...]] | None] = {}   # PSUM regions written (None: all)
-        self.watch: dict[str, list[weakref.ref[Buf]]] = {}
-        self.cache: dict[Any, Any] = {}     # per-block helpers (identity matrices)
-        self.spmd: dict[Any, Buf] = {}      # HBM tensors shared by the SPMD instances of a body
-
-
-def state(ctx: Ctx) -> State:
-    got = ctx.state.get("nki")
-    if got is None:
-        got = ctx.state["nki"] = State()
-    return got
-
-
-class Recorder:
-    """The statements emitted while a producer runs; ``clean`` is false when something else
-    (a rescue, a cached helper) was emitted in between and must not be taken back."""
-
-    __slots__ = ("clean", "stmts")
-
-    def __init__(self) -> None:
-        self.stmts: list[Stmt] = []
-        self.clean = True
 
 
 def taint(ctx: Ctx) -> None:
@@ -83,19 +46,19 @@ def taint(ctx: Ctx) -> None:
         r.clean = False
 
 
-# --- allocation -----------------------------------------------------------------------------
-
-
 def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_axis: int | None = 0,
           name: str | None = None, hint: str | None = None) -> Buf:
     """A new tensor of ``dims`` in ``memory``; its partition axis is ``dims[par_axis]``, or a
     single partition outside ``dims`` when ``par_axis`` is None."""
     dims = tuple(dims) or (1,)
     check_dims(ctx, dims, dtype, "tensor dimensions")
-    problem, shape, free = _storage(dims, dtype, memory, par_axis)
-    if problem is not None:
-        raise ctx.error(problem)
+    fits, shape, free = _storage(dims, dtype, memory, par_axis)
     tname = ctx.claim_name(name) if name else ctx.fresh_name(hint)
+    if not fits:
+        try:
+            rules.check_tensor(_one_tile(tname, dims, dtype, memory, par_axis))
+        except rules.RuleError as err:
+            raise ctx.error(err.message) from None
     address = Address(tname, memory, shape.parDim, free * dtype.size)
     return Buf(TensorName(tname, dtype, shape, address, free, False), dims, par_axis)
 
@@ -113,42 +76,56 @@ def check_dims(ctx: Ctx, dims: tuple[int, ...], dtype: Dtype, what: str) -> None
 
 @functools.lru_cache(maxsize=4096)
 def _storage(dims: tuple[int, ...], dtype: Dtype, memory: Memory,
-             par_axis: int | None) -> tuple[str | None, Shape, int]:
-    """What is wrong with such a tensor (None: nothing), the Shape of its storage and its free
-    element count (memoised: a kernel allocates many tiles of few shapes, and IR nodes are
-    slow to build)."""
-    problem = None
-    if memory in (Memory.sbuf, Memory.psum):
-        problem = _on_chip_problem(dims, dtype, memory, par_axis)
+             par_axis: int | None) -> tuple[bool, Shape, int]:
+    """Whether such a tensor fits its memory (``rules.check_tensor``), the Shape of its storage
+    and its free element count (memoised: a kernel allocates many tiles of few shapes, and IR
+    nodes are slow to build)."""
+    fits = True
+    if memory in rules.ON_CHIP:
+        try:
+            rules.check_tensor(_one_tile("tile", dims, dtype, memory, par_axis))
+        except rules.RuleError:
+            fits = False
     # storage is partition-major (a single partition when the tile has no partition axis)
     storage = (1, *dims) if par_axis is None else (dims[par_axis], *dims[:par_axis], *dims[par_axis + 1:])
     shape = Shape.of(storage)
-    return problem, shape, shape.freeElements
+    return fits, shape, shape.freeElements
 
 
-def _on_chip_problem(dims: tuple[int, ...], dtype: Dtype, memory: Memory, par_axis: int | None) -> str | None:
-    parts = 1 if par_axis is None else dims[par_axis]
-    if parts > PMAX:
-        return f"partition dimension {parts} exceeds {PMAX}"
-    # one tile: the dimensions after the partition axis (block dimensions in front of a
-    # par_dim are separate tiles, which the compiler need not keep live together)
-    free = dtype.size
-    for d in dims[(par_axis or 0) + 1:] if par_axis is not None else dims:
-        free *= d
-    limit = SBUF_PARTITION_BYTES if memory is Memory.sbuf else PSUM_PARTITION_BYTES
-    if free > limit:
-        return (f"a {memory.name.upper()} tile of {list(dims)} {dtype.name} needs {free} bytes "
-                f"per partition, more than the {limit} available")
-    return None
+def _one_tile(name: str, dims: tuple[int, ...], dtype: Dtype, memory: Memory,
+              par_axis: int | None) -> TensorName:
+    """The tile of a tensor that must fit its memory: the partition axis and the dimensions
+    after it (block dimensions in front of a par_dim are separate tiles, which the compiler
+    need not keep live together)."""
+    tile_dims = (1, *dims) if par_axis is None else dims[par_axis:]
+    return TensorName.make(name, dtype, tile_dims, memory)
+
+
+def hbm_tensor(ctx: Ctx, dims: tuple[int, ...], par: int, dtype: Dtype, memory: Memory,
+               name: str | None, hint: str | None = None) -> Buf:
+    """An HBM tensor; SPMD instances of a body share their HBM allocations: the n-th HBM tensor
+    an instance allocates is the n-th one the first instance allocated."""
+    st = state(ctx)
+    if st.spmd_first is None:
+        st.spmd_first = ctx.program_id
+    count = st.hbm_counts.get(ctx.program_id, 0)
+    st.hbm_counts[ctx.program_id] = count + 1
+    if ctx.program_id != st.spmd_first:
+        got = st.spmd.get(count)
+        if got is not None and got.dims == dims and got.tensor.dtype == dtype:
+            return got
+    # HBM tensors are plain row-major arrays: a par_dim mark only matters on chip
+    buf = alloc(ctx, dims, dtype, memory, name=name, hint=hint)
+    st.spmd[count] = buf
+    if memory is Memory.hbm:     # as the reference: hbm and shared_hbm, not private_hbm
+        st.shared_buffers.append(buf.tensor)
+    return buf
 
 
 def tile(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory = Memory.sbuf, *,
          par_axis: int | None = 0, hint: str | None = None) -> View:
     """The root view of a fresh tensor."""
     return root_view(alloc(ctx, dims, dtype, memory, par_axis=par_axis, hint=hint))
-
-
-# --- operands and statements ----------------------------------------------------------------
 
 
 def ready(ctx: Ctx, buf: Buf) -> None:
@@ -179,7 +156,7 @@ def ref(ctx: Ctx, view: View, lead: int | None = None, *, write: bool = False) -
     return view.lower(lead)
 
 
-def refs(ctx: Ctx, dst: View | None, srcs: Sequence[View | None]) -> tuple[Any, list[Any]]:
+def refs(ctx: Ctx, dst: View, srcs: Sequence[View]) -> tuple[BirAccessPattern, list[BirAccessPattern]]:
     """Lower a destination and sources so that they walk their elements in the same order.
 
     On-chip operands lead with their partition pair. HBM operands keep their dimension order,
@@ -187,26 +164,25 @@ def refs(ctx: Ctx, dst: View | None, srcs: Sequence[View | None]) -> tuple[Any, 
     they lead with that dimension too, so that a transfer between a ``(B, par_dim(N), M)``
     tile and a ``(B, N, M)`` HBM region walks both as (N, B, M).
     """
-    anchor = None
+    shift, rank = 0, 0
     for v in (dst, *srcs):
-        if v is not None and v.buf.on_chip and v.par_dim is not None:
-            anchor = v
+        if v.buf.on_chip and v.par_dim is not None:
+            shift, rank = v.par_dim, v.rank
             break
-    shift = anchor.par_dim if anchor is not None else 0
 
     def lead(v: View) -> int | None:
         if v.buf.on_chip:
             return None
-        if shift and v.rank == anchor.rank:  # type: ignore[union-attr]
+        if shift and v.rank == rank:
             return v.vis[shift]
         return 0
 
-    src_refs = [None if v is None else ref(ctx, v, lead(v)) for v in srcs]
-    dst_ref = None if dst is None else ref(ctx, dst, lead(dst), write=True)
+    src_refs = [ref(ctx, v, lead(v)) for v in srcs]
+    dst_ref = ref(ctx, dst, lead(dst), write=True)
     return dst_ref, src_refs
 
 
-def emit(ctx: Ctx, op: Any, dsts: Iterable[View] = ()) -> Stmt:
+def emit(ctx: Ctx, op: Operator, dsts: Iterable[View] = ()) -> Stmt:
     """Append ``op``; ``dsts`` are the views it writes."""
     stmt = ctx.emit(op)
     st = state(ctx)
@@ -217,25 +193,22 @@ def emit(ctx: Ctx, op: Any, dsts: Iterable[View] = ()) -> Stmt:
         if buf.memory is Memory.sbuf:
             continue
         if not buf.on_chip:
-            written = ctx.state.get("hbm_written")
-            if written is None:
-                written = ctx.state["hbm_written"] = set()
-            written.add(v.tensor.name)
+            st.hbm_written.add(v.tensor.name)
         elif buf.memory is Memory.psum:
             _mark(st, v)
     return stmt
 
 
-def _key(v: View) -> tuple[Any, ...]:
+def _key(v: View) -> Region:
     return (v.offset, v.steps, v.nums)
 
 
 def _mark(st: State, v: View) -> None:
     name = v.tensor.name
     if v.is_whole() or v.partitions * v.free_size == v.buf.size:
-        st.written[name] = None
+        st.psum_written[name] = None
         return
-    regions = st.written.setdefault(name, set())
+    regions = st.psum_written.setdefault(name, set())
     if regions is not None:
         regions.add(_key(v))
 
@@ -243,108 +216,5 @@ def _mark(st: State, v: View) -> None:
 def fresh_psum(ctx: Ctx, v: View) -> bool:
     """Whether nothing has written the PSUM region ``v`` yet (a matmul into it must not add
     to whatever the memory held)."""
-    regions = state(ctx).written.get(v.tensor.name, set())
+    regions = state(ctx).psum_written.get(v.tensor.name, set())
     return regions is not None and _key(v) not in regions
-
-
-def copy(ctx: Ctx, dst: View, src: View, dtype: Dtype | None = None) -> None:
-    """dst = src: a DMA when either side is in HBM, else a tensor copy."""
-    from klr.tracer.nki.isa_ops import dma
-
-    if dst.buf.memory.is_hbm or src.buf.memory.is_hbm:
-        dma(ctx, dst, src)
-        return
-    d, (s,) = refs(ctx, dst, [src])
-    emit(ctx, NcCopy(d, s, dtype or dst.dtype, CoreEngine.unassigned), [dst])
-
-
-# --- producers ------------------------------------------------------------------------------
-
-
-class Origin:
-    """How a value tile was computed: its producer, what it reads, and the statements it ran."""
-
-    __slots__ = ("accumulates", "elementwise", "inputs", "label", "memories", "produce", "stmts")
-
-    def __init__(self, produce: Producer, stmts: list[Stmt], label: str | None, inputs: tuple[View, ...], *,
-                 accumulates: bool, elementwise: bool, memories: tuple[Memory, ...]) -> None:
-        self.produce = produce
-        self.stmts = stmts
-        self.label = label
-        self.inputs = inputs
-        self.accumulates = accumulates
-        self.elementwise = elementwise
-        self.memories = memories
-
-
-def record(ctx: Ctx, run: Callable[[], None]) -> Recorder:
-    st = state(ctx)
-    rec = Recorder()
-    st.recorders.append(rec)
-    try:
-        run()
-    finally:
-        st.recorders.remove(rec)
-    return rec
-
-
-def produce(ctx: Ctx, dst: View, fn: Producer, *, inputs: Sequence[View] = (), accumulates: bool = False,
-            elementwise: bool = False,
-            memories: tuple[Memory, ...] = (Memory.sbuf, Memory.psum)) -> Origin | None:
-    """Run ``fn`` into the fresh tile ``dst`` and return how to redo it elsewhere.
-
-    ``inputs`` are the views ``fn`` reads; ``accumulates`` says that ``fn(ctx, view, True)``
-    adds into the view (a matmul into PSUM); ``elementwise`` that each element written depends
-    only on the elements at the same position of the inputs (so it may write over an input);
-    ``memories`` are where ``fn`` may write.
-    """
-    rec = record(ctx, lambda: fn(ctx, dst, False))
-    if not rec.clean or not rec.stmts:
-        return None
-    return Origin(fn, rec.stmts, ctx.label, tuple(inputs), accumulates=accumulates, elementwise=elementwise,
-                  memories=memories)
-
-
-def _trailing(ctx: Ctx, stmts: list[Stmt]) -> bool:
-    body: list[Stmt] = ctx._stmts  # the open block (the Ctx has no public view of it)
-    n = len(stmts)
-    return n <= len(body) and all(a is b for a, b in zip(body[-n:], stmts))
-
-
-def _retract(ctx: Ctx, stmts: list[Stmt]) -> None:
-    del ctx._stmts[-len(stmts):]
-
-
-def _overwrites_input(origin: Origin, dst: View) -> bool:
-    """Whether writing ``dst`` while the producer runs could change what it reads: an input
-    in the same tensor that is not exactly ``dst`` read element for element."""
-    return any(v.buf is dst.buf and not (origin.elementwise and v.same(dst)) for v in origin.inputs)
-
-
-def retarget(ctx: Ctx, src: View, origin: Origin | None, dst: View, *, accumulate: bool) -> bool:
-    """Redo the producer of the fresh tile ``src`` into ``dst`` instead, when nothing has
-    happened since it ran; True when done (the caller then emits nothing more)."""
-    if origin is None or ctx.label != origin.label or not _trailing(ctx, origin.stmts):
-        return False
-    if accumulate and not origin.accumulates:
-        return False
-    if dst.buf.memory not in origin.memories or dst.dtype != src.dtype or dst.shape != src.shape:
-        return False
-    if dst.par_dim != src.par_dim or dst.buf is src.buf or _overwrites_input(origin, dst):
-        return False
-    _retract(ctx, origin.stmts)
-    origin.produce(ctx, dst, accumulate and not (dst.buf.memory is Memory.psum and fresh_psum(ctx, dst)))
-    owed = src.buf
-    st = state(ctx)
-    # the rescues take the tile as an argument: a closure over it would keep it alive
-    if accumulate:
-        # the tile's value is the product itself: recompute it if it is ever needed
-        owed.rescue = lambda c, b: origin.produce(c, root_view(b), False)
-        watched = tuple(v.buf for v in origin.inputs)
-    else:
-        owed.rescue = lambda c, b: copy(c, root_view(b), dst)
-        watched = (dst.buf,)
-    for b in watched:
-        st.watch.setdefault(b.tensor.name, []).append(weakref.ref(owed))
-    origin.stmts = []
-    return True

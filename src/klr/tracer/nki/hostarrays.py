@@ -10,18 +10,24 @@ which places it in shared HBM as one of the kernel's shared constant files.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from klr.dtypes import Dtype
 from klr.tracer import host, registry
 from klr.tracer.host import INT, NUM, Arg, Pred
 from klr.tracer.nki.consts import DTYPES, dtype_of
-from klr.tracer.registry import builtin
+from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from klr.tracer.context import Ctx
+
+    Array: TypeAlias = NDArray[np.generic]
+    """A numpy array (numpy is imported when a kernel first builds one)."""
 
 NP = "numpy."
 
@@ -51,43 +57,43 @@ def _arange_bytes(start: int, stop: int, step: int, dtype: Dtype) -> int:
     return max(0, -(-(stop - start) // step)) * (8 + dtype.size)
 
 
-def _array_bytes(array: Any, *args: Any) -> int:
+def _array_bytes(array: Array, *args: Value) -> int:
     """a copy of the array in the new dtype (8 bytes per element at most)"""
     return int(array.size) * 8
 
 
-def _no_copy(*args: Any) -> int:
+def _no_copy(*args: Value) -> int:
     """nothing (a view of the same data)"""
     return 0
 
 
-def _eye(rows: int, cols: int, k: int, dtype: Dtype) -> Any:
+def _eye(rows: int, cols: int, k: int, dtype: Dtype) -> Array:
     import numpy as np
 
     return np.eye(rows, cols, k).astype(dtype.numpy())
 
 
-def _full(shape: tuple[int, ...], fill: float | int, dtype: Dtype) -> Any:
+def _full(shape: tuple[int, ...], fill: float | int, dtype: Dtype) -> Array:
     import numpy as np
 
     return np.full(shape, fill, dtype=dtype.numpy())
 
 
-def _arange(start: int, stop: int, step: int, dtype: Dtype) -> Any:
+def _arange(start: int, stop: int, step: int, dtype: Dtype) -> Array:
     import numpy as np
 
     return np.arange(start, stop, step).astype(dtype.numpy())
 
 
-def _astype(array: Any, dtype: Dtype) -> Any:
+def _astype(array: Array, dtype: Dtype) -> Array:
     return array.astype(dtype.numpy())
 
 
-def _reshape(array: Any, shape: tuple[int, ...]) -> Any:
+def _reshape(array: Array, shape: tuple[int, ...]) -> Array:
     return array.reshape(shape)
 
 
-def _transpose(array: Any) -> Any:
+def _transpose(array: Array) -> Array:
     return array.T
 
 
@@ -114,9 +120,10 @@ _HOST = {
 kernel never sees a numpy object)."""
 
 
-def host_array(ctx: Ctx, name: str, *args: Any) -> Any:
+def host_array(ctx: Ctx, name: str, *args: Value) -> Array:
     """Call the allowed numpy function ``name`` (its size charged first)."""
-    return host.call(ctx, _HOST[name], args)
+    array: Array = host.call(ctx, _HOST[name], args)  # (each of _HOST makes an array)
+    return array
 
 
 class HostArray(TraceObject):
@@ -125,7 +132,7 @@ class HostArray(TraceObject):
     __slots__ = ("array", "dtype")
     type_name = "ndarray"
 
-    def __init__(self, array: Any, dtype: Dtype) -> None:
+    def __init__(self, array: Array, dtype: Dtype) -> None:
         self.array = array
         self.dtype = dtype
 
@@ -152,10 +159,11 @@ class HostArray(TraceObject):
 def _size(ctx: Ctx, v: Value, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
         raise ctx.error(f"{what} must be a positive integer, not {describe(v)}")
-    return v
+    n: int = v
+    return n
 
 
-@builtin(NP + "eye", dialect="python")
+@builtin(NP + "eye", dialect=Dialect.python)
 def eye(ctx: Ctx, N: Value, M: Value = None, k: Value = 0, dtype: Value = None) -> Value:
     """An ``N`` x ``M`` host array with ones on diagonal ``k`` (float32 unless ``dtype``)."""
     rows = _size(ctx, N, "eye's N")
@@ -166,13 +174,13 @@ def eye(ctx: Ctx, N: Value, M: Value = None, k: Value = 0, dtype: Value = None) 
     return HostArray(host_array(ctx, "eye", rows, cols, k, dt), dt)
 
 
-@builtin(NP + "identity", dialect="python")
+@builtin(NP + "identity", dialect=Dialect.python)
 def identity(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     """The ``n`` x ``n`` identity as a host array (float32 unless ``dtype``)."""
     return eye(ctx, _size(ctx, n, "identity's n"), dtype=dtype)
 
 
-@builtin(NP + "dtype", dialect="python")
+@builtin(NP + "dtype", dialect=Dialect.python)
 def dtype(ctx: Ctx, dtype: Value) -> Value:
     """``np.dtype(x)``: the element type ``x`` names (a dtype value or its name)."""
     return DTYPES[dtype_of(ctx, dtype, "np.dtype's argument")]
@@ -190,25 +198,25 @@ def _filled(ctx: Ctx, shape: Value, value: Value, dtype: Value, what: str) -> Ho
     return HostArray(host_array(ctx, "full", _shape(ctx, shape, what), value, dt), dt)
 
 
-@builtin(NP + "zeros", dialect="python")
+@builtin(NP + "zeros", dialect=Dialect.python)
 def zeros(ctx: Ctx, shape: Value, dtype: Value = None) -> Value:
     """A host array of zeros (float32 unless ``dtype``)."""
     return _filled(ctx, shape, 0, dtype, "np.zeros")
 
 
-@builtin(NP + "ones", dialect="python")
+@builtin(NP + "ones", dialect=Dialect.python)
 def ones(ctx: Ctx, shape: Value, dtype: Value = None) -> Value:
     """A host array of ones (float32 unless ``dtype``)."""
     return _filled(ctx, shape, 1, dtype, "np.ones")
 
 
-@builtin(NP + "full", dialect="python")
+@builtin(NP + "full", dialect=Dialect.python)
 def full(ctx: Ctx, shape: Value, fill_value: Value, dtype: Value = None) -> Value:
     """A host array filled with ``fill_value`` (float32 unless ``dtype``)."""
     return _filled(ctx, shape, fill_value, dtype, "np.full")
 
 
-@builtin(NP + "arange", dialect="python")
+@builtin(NP + "arange", dialect=Dialect.python)
 def arange(ctx: Ctx, start: Value, stop: Value = None, step: Value = 1, dtype: Value = None) -> Value:
     """``np.arange`` over integers (int32 unless ``dtype``)."""
     lo, hi = (0, start) if stop is None else (start, stop)

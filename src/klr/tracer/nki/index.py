@@ -18,7 +18,7 @@ writes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
@@ -222,7 +222,8 @@ class Predicate(TraceObject):
         self.shape = shape
         self.atoms = atoms
         self.never = never      # some constant atom is false: the mask selects nothing
-        self.regions: dict[Shape, Any] = {}   # masks.region's answers by tile shape
+        self.regions: dict[Shape, tuple[tuple[tuple[int, int], ...] | None, list[Atom]]] = {}
+        """``masks.region``'s answers by tile shape."""
 
     @staticmethod
     def of(ctx: Ctx, diff: Affine, op: str) -> Predicate:

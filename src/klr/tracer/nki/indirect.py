@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from klr.core import BirAccessPattern
+from klr.core import BirAccessPattern, rules
 from klr.tracer.nki.emit import ready
 from klr.tracer.nki.index import Affine, IndexTile
-from klr.tracer.nki.tensors import Tile
 from klr.tracer.nki.views import Box, View, checked, index_view
 from klr.tracer.values import Value
 
@@ -76,19 +75,15 @@ def _varying(v: View) -> int:
     return next((d for d, n in enumerate(v.shape) if n > 1), 0)
 
 
-def indirect_view(ctx: Ctx, view: View, key: Value) -> View:
-    """``view[key]`` where one entry of ``key`` is an on-chip integer tile."""
-    entries = list(key) if isinstance(key, tuple) else [key]
-    at = [k for k, e in enumerate(entries) if isinstance(e, Tile)]
-    if len(at) > 1:
-        raise ctx.error("only one index of a tensor access can be a tensor")
-    k = at[0]
-    tile = entries[k]
-    assert isinstance(tile, Tile)
-    index = checked(ctx, tile.view)
-    if index.buf.memory.is_hbm:
-        raise ctx.error(f"an index tensor must be in SBUF or PSUM, not in HBM ('{index.tensor.name}'); "
-                        f"load it first")
+def indirect_view(ctx: Ctx, view: View, entries: list[Value], k: int, tensor: View) -> View:
+    """``view[entries]`` where entry ``k`` is the on-chip integer tile ``tensor`` (the others
+    are the usual indices)."""
+    index = checked(ctx, tensor)
+    try:
+        rules.in_memory(rules.Arg(f"the index tensor '{index.tensor.name}'", index.shape, index.dtype,
+                                  index.buf.memory), *rules.ON_CHIP)
+    except rules.RuleError as err:
+        raise ctx.error(f"{err.message}; load it first") from None
     if not index.dtype.is_int:
         raise ctx.error(f"an index tensor must hold integers, not {index.dtype.name}")
     shape = index.shape

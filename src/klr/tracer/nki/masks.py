@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 
 from klr.core import AluOp, Memory
 from klr.dtypes import Dtype
-from klr.tracer.nki import isa_ops
+from klr.tracer.nki import operators
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Atom, Predicate
+from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.views import Box, View, full_box
 from klr.tracer.values import Value, type_name
 
@@ -155,7 +156,7 @@ def _predicated(ctx: Ctx, dst: View, box: Box, atoms: list[Atom], body: Body) ->
     scratch = tile(ctx, shape, dst.dtype, Memory.sbuf, par_axis=par)
     body(scratch, box)
     pred = predicate_tile(ctx, shape, box, atoms, par)
-    isa_ops.copy_predicated(ctx, dst.box(box), scratch, pred)
+    operators.copy_predicated(ctx, dst.box(box), scratch, pred)
 
 
 def predicate_tile(ctx: Ctx, shape: tuple[int, ...], box: Box, atoms: list[Atom], par: int | None) -> View:
@@ -166,11 +167,24 @@ def predicate_tile(ctx: Ctx, shape: tuple[int, ...], box: Box, atoms: list[Atom]
         offset = atom.value_at(tuple(a for a, _ in box))
         pairs = [(atom.coefs[j], shape[j]) for j in range(len(shape)) if j != par]
         channel = 0 if par is None else atom.coefs[par]
-        isa_ops.iota(ctx, values, isa_ops.data_pattern(offset, channel, pairs))
+        operators.iota(ctx, values, operators.data_pattern(offset, channel, pairs))
         holds = tile(ctx, shape, Dtype.uint8, Memory.sbuf, par_axis=par)
-        isa_ops.tensor_scalar(ctx, holds, values, AluOp.is_ge, isa_ops.imm(0))
+        operators.tensor_scalar(ctx, holds, values, AluOp.is_ge, operators.imm(0))
         if pred is not None:
-            isa_ops.tensor_tensor(ctx, holds, holds, pred, AluOp.mult)
+            operators.tensor_tensor(ctx, holds, holds, pred, AluOp.mult)
         pred = holds
     assert pred is not None
     return pred
+
+
+def box_column(v: View, box: Box) -> View:
+    """A [P, 1] column restricted to the partitions of ``box``."""
+    par = v.par_dim or 0
+    start, stop = box[par] if par < len(box) else (0, v.partitions)
+    nums = list(v.nums)
+    nums[v.par] = stop - start
+    return View(v.buf, v.offset + start * v.steps[v.par], v.steps, tuple(nums), v.vis, v.par)
+
+
+def boxed(s: Scalar, box: Box) -> Scalar:
+    return box_column(s, box) if isinstance(s, View) else s

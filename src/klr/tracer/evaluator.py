@@ -1,4 +1,4 @@
-"""The tracer engine: evaluates the gathered Python AST with Python's semantics.
+"""The evaluator: runs the gathered Python AST with Python's semantics.
 
 Partial evaluation: every Python value is computed at trace time; only builtins emit Core
 statements (through ``Ctx.emit``). Loops are unrolled, ``if`` takes the traced branch, calls
@@ -13,7 +13,7 @@ Design notes:
   assignment is an error rather than a silent fall-through to an outer scope.
 * Names that are not local resolve once per kernel body (cached): gathered functions,
   classes and globals by their (qualified) names, then the builtin registry.
-* Errors: the engine positions every error at the node it evaluates; a KlrError escaping a
+* Errors: the evaluator positions every error at the node it evaluates; a KlrError escaping a
   user function gets a ``called from here`` note at the call site.
 """
 
@@ -22,12 +22,12 @@ from __future__ import annotations
 from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import ops, registry
-from klr.tracer.compiler import EMPTY, RETURN, Compiler, Frame
+from klr.tracer import pymethods, registry
+from klr.tracer.compiler import Compiler
 from klr.tracer.context import Ctx
+from klr.tracer.frame import EMPTY, RETURN, Frame
 from klr.tracer.limits import STEPS_PER_CALL
 from klr.tracer.objects import (
-    MISSING,
     NO_DEFAULT,
     AutoValue,
     ClassKind,
@@ -42,6 +42,7 @@ from klr.tracer.objects import (
     StaticMethod,
     SuperProxy,
 )
+from klr.tracer.registry import MISSING
 from klr.tracer.values import Value
 
 _ENUM_BASES = {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"}
@@ -132,13 +133,13 @@ def assigned_names(stmts: tuple[A.Stmt, ...], out: set[str]) -> set[str]:
     return out
 
 
-class Engine:
+class Evaluator:
     """Evaluates one kernel body's Python code against a ``Ctx``."""
 
     def __init__(self, kernel: A.Kernel, ctx: Ctx) -> None:
         self.kernel = kernel
         self.ctx = ctx
-        ctx._resolver = self
+        ctx.resolver = self
         self.dialect = ctx.dialect
         self.bindings: dict[str, Value] = {}
         self.class_asts: dict[str, A.Class] = {c.name: c for c in kernel.classes}
@@ -190,7 +191,7 @@ class Engine:
     def resolve_qualified(self, ctx: Ctx, name: str) -> Value:
         """A qualified name without attribute fallback (used by ``Module.getattr``)."""
         got = self._registry(name)
-        if got is not MISSING and not isinstance(got, registry.Module):
+        if got is not MISSING and not isinstance(got, registry.ModuleValue):
             return got
         bound = self._binding(name)
         if bound is not MISSING:
@@ -220,7 +221,7 @@ class Engine:
                 head, _, attr = name.rpartition(".")
                 base = self.resolve(head, pos)
                 self.ctx.pos = pos
-                got = ops.getattr_(self.ctx, base, attr)
+                got = pymethods.getattr_(self.ctx, base, attr)
         if got is MISSING:
             raise self.ctx.error(f"name '{registry.normalise(name)}' is not defined", pos)
         self.cache[name] = got
@@ -456,4 +457,4 @@ def _is_frozen(d: A.Expr) -> bool:
     return False
 
 
-__all__ = ["Engine", "Frame", "Plan", "assigned_names"]
+__all__ = ["Evaluator", "Frame", "Plan", "assigned_names"]

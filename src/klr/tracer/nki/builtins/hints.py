@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from klr.core import Memory
 from klr.tracer.nki.consts import BufferValue
-from klr.tracer.registry import builtin
+from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value, type_name
 
@@ -36,10 +36,11 @@ def _tiles(ctx: Ctx, v: Value, what: str) -> tuple[int, ...]:
 def _offset(ctx: Ctx, v: Value, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ctx.error(f"{what} must be a non-negative integer, not {describe(v)}")
-    return v
+    n: int = v
+    return n
 
 
-@builtin(NCC + "sbuf.mod_alloc", dialect="legacy")
+@builtin(NCC + "sbuf.mod_alloc", dialect=Dialect.legacy)
 def sbuf_mod_alloc(ctx: Ctx, *, base_addr: Value, base_partition: Value = 0, num_par_tiles: Value = (),
                    num_free_tiles: Value = ()) -> Value:
     """An SBUF buffer placing logical tiles modulo ``num_free_tiles`` from ``base_addr``
@@ -51,7 +52,7 @@ def sbuf_mod_alloc(ctx: Ctx, *, base_addr: Value, base_partition: Value = 0, num
     return BufferValue(f"sbuf.mod_alloc(base_addr={base_addr})", Memory.sbuf)
 
 
-@builtin(NCC + "psum.mod_alloc", dialect="legacy")
+@builtin(NCC + "psum.mod_alloc", dialect=Dialect.legacy)
 def psum_mod_alloc(ctx: Ctx, *, base_bank: Value, base_addr: Value = 0, base_partition: Value = 0,
                    num_bank_tiles: Value = (), num_par_tiles: Value = (),
                    num_free_tiles: Value = ()) -> Value:
@@ -74,12 +75,12 @@ def _custom(memory: Memory) -> None:
         return BufferValue(f"{memory.name}.alloc", memory)
     impl.__doc__ = (f"A {memory.name.upper()} buffer whose logical tiles ``func`` places (klr keeps every "
                     "logical tile apart; the values computed are the same).")
-    builtin(f"{NCC}{memory.name}.alloc", dialect="legacy")(impl)
+    builtin(f"{NCC}{memory.name}.alloc", dialect=Dialect.legacy)(impl)
 
     def auto(ctx: Ctx) -> Value:
         return BufferValue(memory.name, memory)
     auto.__doc__ = f"A {memory.name.upper()} buffer the compiler allocates."
-    builtin(f"{NCC}{memory.name}.auto_alloc", dialect="legacy")(auto)
+    builtin(f"{NCC}{memory.name}.auto_alloc", dialect=Dialect.legacy)(auto)
 
 
 for _memory in (Memory.sbuf, Memory.psum):
@@ -99,14 +100,14 @@ class Directive(TraceObject):
         return f"{self.name}()"
 
 
-@builtin(NCC + "no_reorder", dialect="legacy")
+@builtin(NCC + "no_reorder", dialect=Dialect.legacy)
 def no_reorder(ctx: Ctx) -> Value:
     """A loop directive keeping the iterations' instructions in program order."""
     return Directive("no_reorder")
 
 
 
-@builtin(NCC + "multi_buffer", dialect="legacy")
+@builtin(NCC + "multi_buffer", dialect=Dialect.legacy)
 def multi_buffer(ctx: Ctx, factor: Value) -> Value:
     """A loop directive letting ``factor`` iterations' buffers be in flight at once (a
     scheduling hint: the values computed are the same)."""

@@ -1,0 +1,237 @@
+"""The Tensor Engine: ``nl.matmul``, ``nl.transpose``, ``nisa.nc_matmul`` and ``nisa.nc_transpose``.
+
+A PE transpose is a matmul against an identity matrix (one per block and dtype); a fresh PSUM
+region is zeroed before the first matmul accumulates into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from klr.core import (
+    AluOp,
+    Engine,
+    ImmFloat,
+    MatmulPerfMode,
+    Memory,
+    rules,
+)
+from klr.dtypes import Dtype
+from klr.tracer.nki import operators
+from klr.tracer.nki.args import Args, arg, bool_arg, no_mask, out_dtype, rule, view_arg
+from klr.tracer.nki.consts import PERF_MODES, dtype_of, engine_of, enum_of
+from klr.tracer.nki.dialects import form, isa
+from klr.tracer.nki.emit import fresh_psum, taint, tile
+from klr.tracer.nki.operators import PLAIN_MATMUL, MatmulFlags
+from klr.tracer.nki.state import state
+from klr.tracer.nki.tensors import result, tile_view
+from klr.tracer.nki.views import View
+from klr.tracer.registry import Dialect, builtin
+from klr.tracer.values import Value
+
+if TYPE_CHECKING:
+    from klr.tracer.context import Ctx
+
+
+NL = "nki.language."
+
+
+def identity(ctx: Ctx, dtype: Dtype) -> View:
+    """A 128x128 identity in SBUF (one per block and dtype): memSet 0, then an affine select
+    that writes 1.0 where the free index equals the partition index."""
+    st = state(ctx)
+    key = (ctx.label, dtype)
+    got = st.identities.get(key)
+    if got is None:
+        taint(ctx)
+        got = tile(ctx, (rules.PMAX, rules.PMAX), dtype, Memory.sbuf, hint="identity")
+        operators.memset(ctx, got, ImmFloat(0.0))
+        pattern = operators.data_pattern(0, -1, [(1, rules.PMAX)])
+        operators.affine_select(ctx, got, pattern, got, ImmFloat(1.0), AluOp.not_equal)
+        st.identities[key] = got
+    return got
+
+
+def pe_transpose(ctx: Ctx, dst: View, src: View) -> None:
+    """dst[F, P] = src[P, F]^T on the PE array: a matmul against the identity."""
+    eye = identity(ctx, src.dtype)
+    parts = src.partitions
+    operators.matmul(ctx, dst, eye.box(((0, parts), (0, parts))), src,
+                     MatmulFlags(stationary_onezero=True, transpose=True))
+
+
+def check_transpose(ctx: Ctx, src: View, name: str, what: str = "data") -> tuple[int, int]:
+    """The [P, F] of a 2-D tile the PE array transposes."""
+    if src.rank != 2 or src.par_dim != 0:
+        raise ctx.error(f"{name} needs a 2-D [partition, free] tile, not {list(src.shape)}")
+    with rule(ctx, name):
+        rules.free_at_most(arg(src, what), rules.PMAX, " (a PE transpose takes at most [128, 128])")
+    p, f = src.shape
+    return p, f
+
+
+@builtin(NL + "transpose", emits=("memSet", "ncAffineSelect", "ncMatMul"), dialect=Dialect.both)
+def transpose(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+    """The 2-D tile ``x`` with its partition and free axes swapped, in PSUM (PE transpose)."""
+    src = tile_view(ctx, x, "the operand of nl.transpose")
+    p, f = check_transpose(ctx, src, "nl.transpose", "x")
+    if mask is not None:
+        raise ctx.error("nl.transpose does not take a mask")
+    out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
+    return result(ctx, (f, p), out_dt, lambda c, d, acc: pe_transpose(c, d, src), inputs=[src],
+                  memory=Memory.psum, memories=(Memory.psum,))
+
+
+def matmul_shape(ctx: Ctx, stationary: View, moving: View, name: str,
+                 perf_mode: MatmulPerfMode = MatmulPerfMode.None_) -> tuple[int, int]:
+    """The [M, N] result of ``stationary[K, M]ᵀ · moving[K, N]`` (double row: [K, 2, M] and
+    [K, 2, N]), checked by the rules: the contraction, SBUF operands and the PE array's columns."""
+    st, mv = arg(stationary, "stationary"), arg(moving, "moving")
+    with rule(ctx, name):
+        m, n = rules.matmul_shape(None, st, mv, perf_mode)
+        rules.in_memory(st, *rules.SBUF)
+        rules.in_memory(mv, *rules.SBUF)
+        if perf_mode not in rules.DOUBLE_ROW:
+            rules.free_at_most(st, rules.GEMM_STATIONARY_FMAX)
+            rules.free_at_most(mv, rules.GEMM_MOVING_FMAX, " (one PSUM bank of float32)")
+    return m, n
+
+
+def matmul_producer(stationary: View, moving: View, pre: Callable[[Ctx], View] | None = None,
+                    flags: MatmulFlags = PLAIN_MATMUL) -> Callable[[Ctx, View, bool], None]:
+    """memSet 0 then ncMatMul into dst; only the matmul when accumulating."""
+    def fn(c: Ctx, dst: View, acc: bool) -> None:
+        st = pre(c) if pre is not None else stationary
+        if not acc:
+            operators.memset(c, dst, ImmFloat(0.0))
+        operators.matmul(c, dst, st, moving, flags)
+    return fn
+
+
+def _in_sbuf(ctx: Ctx, v: View) -> View:
+    """An operand of the PE array: a PSUM tile (the result of nl.transpose or nl.matmul) is
+    copied to SBUF first, as the compiler would."""
+    if v.buf.memory is not Memory.psum:
+        return v
+    copied = tile(ctx, v.shape, v.dtype, Memory.sbuf, par_axis=v.par_dim)
+    operators.tensor_copy(ctx, copied, v, v.dtype)
+    return copied
+
+
+@builtin(NL + "matmul", emits=("memSet", "ncMatMul"), dialect=Dialect.both)
+def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Value = None) -> Value:
+    """``x @ y`` (``x.T @ y`` with ``transpose_x``) into a new fp32 PSUM tile."""
+    xv = _in_sbuf(ctx, tile_view(ctx, x, "x of nl.matmul"))
+    yv = _in_sbuf(ctx, tile_view(ctx, y, "y of nl.matmul"))
+    if mask is not None:
+        raise ctx.error("nl.matmul does not take a mask")
+    pre = None
+    if transpose_x:
+        stationary = xv
+    else:
+        p, f = check_transpose(ctx, xv, "nl.matmul", "x")
+        stationary = View(xv.buf, 0, (p, 1), (f, p), (0, 1), 0)   # its shape, for the checks: xᵀ
+
+        def pre(c: Ctx) -> View:
+            t_psum = tile(c, (f, p), xv.dtype, Memory.psum)
+            pe_transpose(c, t_psum, xv)
+            t_sbuf = tile(c, (f, p), xv.dtype, Memory.sbuf)
+            operators.tensor_copy(c, t_sbuf, t_psum, xv.dtype)
+            return t_sbuf
+    if stationary.rank != 2 or yv.rank != 2:
+        raise ctx.error(f"nl.matmul needs 2-D tiles, not {list(stationary.shape)} and {list(yv.shape)}")
+    m, n = matmul_shape(ctx, stationary, yv, "nl.matmul")
+    fn = matmul_producer(xv, yv, pre)
+    return result(ctx, (m, n), Dtype.float32, fn, inputs=[xv, yv], memory=Memory.psum,
+                  accumulates=True, memories=(Memory.psum,))
+
+
+def _mm_flags(ctx: Ctx, a: Args) -> MatmulFlags:
+    tp, ts = a["tile_position"], a["tile_size"]
+    for v, what in ((tp, "tile_position"), (ts, "tile_size")):
+        if not isinstance(v, (tuple, list)) or not all(isinstance(x, int) and x >= 0 for x in v):
+            raise ctx.error(f"nisa.nc_matmul: {what} must be a list of non-negative integers")
+    perf = a["perf_mode"]
+    mode = PERF_MODES["none"] if perf is None else \
+        enum_of(ctx, perf, "matmul_perf_mode", PERF_MODES, "perf_mode")
+    return MatmulFlags(
+        stationary_onezero=bool_arg(ctx, a["is_stationary_onezero"], "is_stationary_onezero"),
+        moving_zero=bool_arg(ctx, a["is_moving_onezero"], "is_moving_onezero"),
+        transpose=bool_arg(ctx, a["is_transpose"], "is_transpose"), tile_position=tuple(tp),
+        tile_size=tuple(ts), perf_mode=mode)
+
+
+@isa("nc_matmul",
+     beta2=form("dst", "stationary", "moving", is_stationary_onezero=False, is_moving_onezero=False,
+                is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, name=None,
+                psumAccumulateFlag=None),
+     legacy=form("stationary", "moving", is_stationary_onezero=False, is_moving_onezero=False,
+                 is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, dtype=None),
+     legacy_tensors=2, emits=("ncMatMul", "memSet"))
+def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Matrix multiply on the PE array: ``stationary.T @ moving`` accumulated into PSUM."""
+    fn = "nisa.nc_matmul"
+    no_mask(ctx, a, fn)
+    st = view_arg(ctx, a["stationary"], "stationary")
+    mv = view_arg(ctx, a["moving"], "moving")
+    if not dps:  # legacy tile code feeds PSUM results (nc_transpose's) straight back in
+        st, mv = _in_sbuf(ctx, st), _in_sbuf(ctx, mv)
+    flags = _mm_flags(ctx, a)
+    if flags.transpose:
+        # NKI transposes the stationary tile against an identity moving tile; a Core transpose
+        # matmul transposes its moving operand (the stationary one is the identity).
+        st, mv = mv, st
+        flags = replace(flags, stationary_onezero=flags.moving_zero, moving_zero=flags.stationary_onezero)
+    if dps:
+        dst = view_arg(ctx, a["dst"], "dst")
+        with rule(ctx, fn):
+            rules.matmul_shape(arg(dst, "dst"), arg(st, "stationary"), arg(mv, "moving"), flags.perf_mode,
+                               flags.transpose)
+        if dst.buf.memory is Memory.psum and not flags.transpose and fresh_psum(ctx, dst):
+            operators.memset(ctx, dst, ImmFloat(0.0))
+        operators.matmul(ctx, dst, st, mv, flags)
+        return None
+    if flags.transpose:
+        k, n = mv.shape if mv.rank == 2 else (0, 0)
+        return result(ctx, (n, k), mv.dtype, lambda c, d, acc: operators.matmul(c, d, st, mv, flags),
+                      inputs=[st, mv], memory=Memory.psum, memories=(Memory.psum,))
+    if flags.perf_mode is MatmulPerfMode.None_:
+        if st.rank != 2 or mv.rank != 2:
+            raise ctx.error(f"{fn} needs 2-D tiles, not {list(st.shape)} and {list(mv.shape)}")
+    elif st.rank != 3 or mv.rank != 3 or st.shape[1] != 2 or mv.shape[1] != 2:
+        raise ctx.error(f"{fn}: a double-row matmul takes stationary [K, 2, M] and moving [K, 2, N], "
+                        f"not {list(st.shape)} and {list(mv.shape)}")
+    shape = matmul_shape(ctx, st, mv, fn, flags.perf_mode)
+    return result(ctx, shape, Dtype.float32, matmul_producer(st, mv, flags=flags), inputs=[st, mv],
+                  memory=Memory.psum, accumulates=True, memories=(Memory.psum,))
+
+
+@isa("nc_transpose",
+     beta2=form("dst", "data", mask=None, engine=None, name=None),
+     legacy=form("data", mask=None, dtype=None, engine=None),
+     legacy_tensors=1, emits=("transpose", "memSet", "ncAffineSelect", "ncMatMul"))
+def nc_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Swap the partition and free axes of a 2-D tile, on the PE array (into PSUM, against an
+    identity matrix) or on the vector engine (32x32 blocks)."""
+    fn = "nisa.nc_transpose"
+    no_mask(ctx, a, fn)
+    src = view_arg(ctx, a["data"], "data")
+    engine = engine_of(ctx, a["engine"])
+    if dps:
+        dst = view_arg(ctx, a["dst"], "dst")
+        if engine is Engine.pe:
+            pe_transpose(ctx, dst, src)
+        else:
+            operators.vector_transpose(ctx, dst, src, engine)
+        return None
+    p, f = check_transpose(ctx, src, fn)
+    if engine is Engine.unassigned:
+        engine = Engine.dve if p <= 32 and f <= 32 else Engine.pe
+    dt = out_dtype(ctx, a, src.dtype)
+    if engine is Engine.pe:
+        return result(ctx, (f, p), dt, lambda c, d, acc: pe_transpose(c, d, src), inputs=[src],
+                      memory=Memory.psum, memories=(Memory.psum,))
+    return result(ctx, (f, p), dt, lambda c, d, acc: operators.vector_transpose(c, d, src, engine),
+                  inputs=[src])

@@ -1,0 +1,243 @@
+"""Moving data: HBM transfers (``nl.load``, ``nl.store``, ``nl.load_transpose2d``,
+``nisa.dma_copy``, ``nisa.dma_transpose``) and copies on the engines (``nl.copy``,
+``nl.static_cast``, ``nisa.tensor_copy``).
+
+Legacy transfers are DMAs (``ncDmaCopy``); their ``mask=`` clips the transfer, or splits it into
+boxes for a non-rectangular mask.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from klr.core import (
+    AluOp,
+    Memory,
+    TransposeOps,
+    rules,
+)
+from klr.dtypes import Dtype
+from klr.tracer.nki import operators
+from klr.tracer.nki.args import (
+    Args,
+    arg,
+    bool_arg,
+    int_arg,
+    no_mask,
+    on_chip,
+    out_dtype,
+    rule,
+    same_size,
+    view_arg,
+)
+from klr.tracer.nki.consts import DGE_MODES, OOB_MODES, alu_of, dtype_of, engine_of, mode_of
+from klr.tracer.nki.dialects import form, isa
+from klr.tracer.nki.emit import tile
+from klr.tracer.nki.masks import as_mask, masked
+from klr.tracer.nki.tensors import TensorValue, result, stretches_to, tile_view
+from klr.tracer.nki.views import Box, View, expand_view, index_view, permute_view
+from klr.tracer.registry import Dialect, builtin
+from klr.tracer.show import describe
+from klr.tracer.values import Value, type_name
+
+if TYPE_CHECKING:
+    from klr.tracer.context import Ctx
+
+
+NL = "nki.language."
+
+
+def _hbm_source(ctx: Ctx, src: Value, fn: str) -> View:
+    view = tile_view(ctx, src, f"the source of {fn}")
+    if not view.buf.memory.is_hbm:
+        raise ctx.error(f"{fn} reads from HBM, but '{view.tensor.name}' is in {view.buf.memory.name}")
+    return view
+
+
+def _load_into(ctx: Ctx, view: View, mask: Value, dtype: Value) -> Value:
+    if view.rank == 0:  # one element (``x[b, h]`` of a 2-D tensor) loads as a [1, 1] tile
+        view = index_view(ctx, view, (None, None))
+    pred = as_mask(ctx, mask)
+    out_dt = dtype_of(ctx, dtype) if dtype is not None else view.dtype
+
+    def fn(c: Ctx, dst: View, acc: bool) -> None:
+        masked(c, dst, pred, lambda d, box: operators.dma(c, d, view.box(box)), dma=True)
+    return result(ctx, view.shape, out_dt, fn, inputs=[view], memories=(Memory.sbuf,), mask=pred)
+
+
+@builtin(NL + "load", emits=("ncDmaCopy",), dialect=Dialect.legacy)
+def load(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value = None) -> Value:
+    """A new SBUF tile holding ``src`` (an HBM tensor or view of one)."""
+    return _load_into(ctx, _hbm_source(ctx, src, "nl.load"), mask, dtype)
+
+
+@builtin(NL + "load_transpose2d", emits=("ncDmaCopy",), dialect=Dialect.legacy)
+def load_transpose2d(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value = None) -> Value:
+    """A new SBUF tile holding the 2-D HBM view ``src`` transposed."""
+    view = _hbm_source(ctx, src, "nl.load_transpose2d")
+    if view.rank != 2:
+        raise ctx.error(f"nl.load_transpose2d needs a 2-D source, not {list(view.shape)}")
+    return _load_into(ctx, permute_view(view, (1, 0)), mask, dtype)
+
+
+@builtin(NL + "store", emits=("ncDmaCopy", "memSet"), dialect=Dialect.legacy)
+def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
+    """Write ``value`` (a tile or a number) into the HBM region ``dst``."""
+    target = tile_view(ctx, dst, "the destination of nl.store")
+    if not target.buf.memory.is_hbm:
+        raise ctx.error(f"nl.store writes to HBM, but '{target.tensor.name}' is in {target.buf.memory.name}")
+    pred = as_mask(ctx, mask)
+    if isinstance(value, (int, float, bool)):
+        src = _constant_tile(ctx, target.shape, target.dtype, value)
+    elif isinstance(value, TensorValue):
+        src = value.view
+        if pred is None and src.shape == target.shape:
+            pred = value.mask
+        if src.shape != target.shape:
+            if stretches_to(src.shape, target.shape):
+                src = expand_view(src, target.shape,
+                                  left=src.rank == 1 and target.rank > 1 and src.shape[0] == target.shape[0])
+            elif pred is not None or src.partitions != target.partitions or src.free_size != target.free_size:
+                raise ctx.error(f"store of a {list(src.shape)} tile into a {list(target.shape)} region")
+    else:
+        raise ctx.error(f"nl.store stores a tensor or a number, not {type_name(value)}")
+    if src.shape != target.shape:
+        operators.dma(ctx, target, src)
+        return None
+
+    def body(d: View, box: Box) -> None:
+        operators.dma(ctx, d, src.box(box))
+    masked(ctx, target, pred, body, dma=True)
+    return None
+
+
+def _constant_tile(ctx: Ctx, shape: tuple[int, ...], dtype: Dtype, value: float | int) -> View:
+    with rule(ctx, "nl.store of a number"):
+        rules.at_most_partitions(rules.Arg("the region", shape, dtype, Memory.sbuf))
+    t = tile(ctx, shape, dtype, Memory.sbuf)
+    operators.memset(ctx, t, operators.imm(value, dtype))
+    return t
+
+
+@isa("dma_copy",
+     beta2=form("dst", "src", mask=None, dst_rmw_op=None, oob_mode=0, dge_mode=0, unique_indices=False,
+                engine=None, priority=None, name=None),
+     emits=("ncDmaCopy",))
+def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Copy between any memories with the DMA engines; ``dst_rmw_op=nl.add`` adds into dst."""
+    fn = "nisa.dma_copy"
+    dst = view_arg(ctx, a["dst"], "dst")
+    src = view_arg(ctx, a["src"], "src")
+    rmw = a["dst_rmw_op"]
+    if rmw is not None and alu_of(ctx, rmw, "dst_rmw_op") is not AluOp.add:
+        raise ctx.error(f"{fn}: dst_rmw_op supports only nl.add")
+    oob = mode_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES)
+    if not isinstance(oob, int) or oob > 1:
+        raise ctx.error(f"{fn}: unsupported oob mode {describe(oob)}")
+    dge = mode_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES)
+    prio = a["priority"]
+    if prio is not None:
+        prio = int_arg(ctx, prio, "priority")
+    with rule(ctx, fn):
+        rules.same_count(arg(dst, "dst"), arg(src, "src"))
+    flags = {"accumulate": rmw is not None, "oob_skip": oob == 1, "dge_mode": dge,
+             "unique_indices": bool_arg(ctx, a["unique_indices"], "unique_indices"), "priority": prio,
+             "engine": engine_of(ctx, a["engine"])}
+    pred = as_mask(ctx, a["mask"])
+    if pred is None:
+        operators.dma(ctx, dst, src, **flags)
+        return None
+    if dst.shape != src.shape:
+        raise ctx.error(f"{fn}: a mask needs source and destination of the same shape")
+    masked(ctx, dst, pred, lambda d, box: operators.dma(ctx, d, src.box(box), **flags), dma=True)
+    return None
+
+
+_TRANSPOSE_OPS = {
+    (0, 1, 2, 3): TransposeOps.None_, (0, 1, 3, 2): TransposeOps.WZXY, (0, 3, 1, 2): TransposeOps.WXZY,
+    (0, 2, 3, 1): TransposeOps.WYXZ, (1, 0, 2, 3): TransposeOps.ZWYX, (1, 2, 0, 3): TransposeOps.ZYWX,
+    (1, 2, 3, 0): TransposeOps.ZYXW, (2, 3, 0, 1): TransposeOps.YXWZ, (2, 3, 1, 0): TransposeOps.YXZW,
+    (2, 0, 1, 3): TransposeOps.YWZX, (3, 0, 1, 2): TransposeOps.XWZY, (3, 1, 2, 0): TransposeOps.XZYW,
+    (3, 2, 1, 0): TransposeOps.XYZW, (3, 2, 0, 1): TransposeOps.XYWZ,
+}
+"""The reference's axis permutations of a 4-D DMA transpose (``getTransposeOps``)."""
+
+
+@isa("dma_transpose",
+     beta2=form("dst", "src", axes=None, mask=None, dge_mode=0, oob_mode=0, priority=None, name=None),
+     legacy=form("src", axes=None, mask=None, dtype=None, dge_mode=0),
+     legacy_tensors=1, emits=("dmaTranspose", "ncDmaCopy"))
+def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Transpose while moving by DMA: 4-D permutations (destination passing), or the 2-D
+    transpose of a tile (legacy, a DMA walking the source transposed)."""
+    fn = "nisa.dma_transpose"
+    no_mask(ctx, a, fn)
+    src = view_arg(ctx, a["src"], "src")
+    dge = mode_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES)
+    if not dps:
+        if src.rank != 2 or a["axes"] not in (None, (1, 0), [1, 0]):
+            raise ctx.error(f"{fn} returns the 2-D transpose of a 2-D tile; use dst= for other axes")
+        flipped = permute_view(src, (1, 0))
+        return result(ctx, flipped.shape, out_dtype(ctx, a, src.dtype),
+                      lambda c, d, acc: operators.dma(c, d, flipped, dge_mode=dge), inputs=[src],
+                      memories=(Memory.sbuf,))
+    dst = view_arg(ctx, a["dst"], "dst")
+    axes = a["axes"]
+    key = None if axes is None else tuple(axes) if isinstance(axes, (tuple, list)) else None
+    if axes is not None and key not in _TRANSPOSE_OPS:
+        raise ctx.error(f"{fn}: unsupported axes {describe(axes)}; give a permutation of (0, 1, 2, 3)")
+    ops = TransposeOps.None_ if key is None else _TRANSPOSE_OPS[key]
+    oob = mode_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES)
+    prio = a["priority"]
+    if prio is not None and (isinstance(prio, bool) or not isinstance(prio, int)):
+        raise ctx.error(f"{fn}: priority must be an integer, not {describe(prio)}")
+    operators.dma_transpose(ctx, dst, src, ops, dge_mode=dge, oob_skip=oob == 1, priority=prio)
+    return None
+
+
+def _copy(ctx: Ctx, x: Value, dtype: Value, mask: Value, name: str) -> Value:
+    src = tile_view(ctx, x, f"the operand of {name}")
+    if src.buf.memory.is_hbm:
+        raise ctx.error(f"{name} cannot read the HBM tensor '{src.tensor.name}'; use nl.load")
+    out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
+    pred = as_mask(ctx, mask)
+
+    def fn(c: Ctx, dst: View, acc: bool) -> None:
+        masked(c, dst, pred, lambda d, box: operators.tensor_copy(c, d, src.box(box), d.dtype))
+    return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
+
+
+@builtin(NL + "copy", emits=("ncCopy",), dialect=Dialect.both)
+def copy(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+    """A copy of a tile in SBUF (cast to ``dtype`` when given)."""
+    return _copy(ctx, x, dtype, mask, "nl.copy")
+
+
+@builtin(NL + "static_cast", emits=("ncCopy",), dialect=Dialect.legacy)
+def static_cast(ctx: Ctx, x: Value, dtype: Value, *, mask: Value = None) -> Value:
+    """A copy of a tile converted to ``dtype``."""
+    return _copy(ctx, x, dtype, mask, "nl.static_cast")
+
+
+@isa("tensor_copy",
+     beta2=form("dst", "src", mask=None, dtype=None, engine=None, name=None),
+     legacy=form("src", mask=None, dtype=None, engine=None),
+     legacy_tensors=1, emits=("ncCopy",))
+def tensor_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Copy a tile on a compute engine (converting to the destination's dtype)."""
+    fn = "nisa.tensor_copy"
+    src = on_chip(ctx, view_arg(ctx, a["src"], "src"), "src", fn)
+    engine = engine_of(ctx, a["engine"])
+    dt = None if a["dtype"] is None else dtype_of(ctx, a["dtype"])
+    if dps:
+        no_mask(ctx, a, fn)
+        dst = on_chip(ctx, view_arg(ctx, a["dst"], "dst"), "dst", fn)
+        same_size(ctx, dst, src, "src", fn)
+        operators.tensor_copy(ctx, dst, src, dt, engine)
+        return None
+    pred = as_mask(ctx, a["mask"])
+
+    def body_fn(c: Ctx, dst: View, acc: bool) -> None:
+        masked(c, dst, pred, lambda d, box: operators.tensor_copy(c, d, src.box(box), d.dtype, engine))
+    return result(ctx, src.shape, dt or src.dtype, body_fn, inputs=[src], par_axis=src.par_dim,
+                  elementwise=True, mask=pred)
