@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from klr.errors import remember_source, render
+from klr.diagnostics import remember_source, render
 from klr.pos import Pos
 
 

@@ -47,8 +47,8 @@ def test_an_unknown_limit_lists_the_known_ones() -> None:
     with pytest.raises(UsageError) as info:
         limits.build([EvalLimits, FileLimits], {"max-mem": "1"}, "klr eval")
     assert info.value.message == ("unknown limit 'max-mem' for klr eval; the limits are: "
-                                  "max-extra-instructions, max-file-bytes, max-memory, max-source-bytes, "
-                                  "max-tensor-bytes")
+                                  "max-dump-bytes, max-extra-instructions, max-file-bytes, max-memory, "
+                                  "max-source-bytes, max-tensor-bytes")
 
 
 @pytest.mark.parametrize("text", ["", "-1", "1.5", "abc", "1__0", "1_", "5Q", "1" * 41, "\u0661"])

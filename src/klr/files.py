@@ -138,7 +138,11 @@ def read_input(path: str | os.PathLike[str], *, limit: int, limit_name: str,
     shown = os.fspath(path)
     with open_input(path, limit=limit, limit_name=limit_name, error=error, pos=pos) as f:
         try:
-            data = f.read(limit + 1)
+            # read(n) allocates n bytes first: ask for the size fstat saw, then one byte more to
+            # notice a file that grew since
+            data = f.read(os.fstat(f.fileno()).st_size + 1)
+            while len(data) <= limit and (more := f.read(min(1 << 20, limit + 1 - len(data)))):
+                data += more
         except OSError as e:
             raise error(f"cannot read {shown}: {_reason(e)}", pos) from None
     if len(data) > limit:  # the file grew after the size check

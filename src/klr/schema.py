@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
+import struct
 import sys
 import typing
 from collections.abc import Callable
@@ -38,7 +40,7 @@ else:  # Python 3.10: the decorator only informs type checkers
 
 __all__ = [
     "F32", "F64", "Int", "Nat", "NodeEnum", "Sum", "FieldInfo", "NodeInfo",
-    "node", "fields_of", "info_of", "lean_name", "Kind", "TypeDesc", "describe",
+    "node", "fields_of", "info_of", "lean_name", "Kind", "TypeDesc", "describe", "to_float32",
 ]
 
 
@@ -55,6 +57,17 @@ Nat = Annotated[int, Prim.NAT]
 Int = Annotated[int, Prim.INT]
 F32 = Annotated[float, Prim.F32]
 F64 = Annotated[float, Prim.F64]
+
+
+_FLOAT32 = struct.Struct("<f")
+
+
+def to_float32(x: float) -> float:
+    """``x`` rounded to the nearest float32 (ties to even); beyond the float32 range, +-inf."""
+    try:
+        return float(_FLOAT32.unpack(_FLOAT32.pack(x))[0])
+    except OverflowError:
+        return math.copysign(math.inf, x)
 
 
 def lean_name(name: str) -> str:
@@ -116,10 +129,16 @@ class NodeInfo:
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) -> Callable[[type[T]], type[T]]:
-    """Make a class a frozen, slotted IR dataclass and register its schema."""
+    """Make a class a frozen, slotted IR dataclass and register its schema.
+
+    ``F32`` fields hold float32 values: a Python float given to one is rounded on construction,
+    so a node equals its decoded encoding and every reader sees the value the file holds."""
 
     def wrap(cls: type[T]) -> type[T]:
         notes = cls.__dict__.get("__annotations__", {})
+        singles = tuple(f for f, ann in notes.items() if ann in ("F32", F32))
+        if singles:
+            cls.__post_init__ = _rounding(singles)  # type: ignore[attr-defined]
         for fname, ann in notes.items():
             if _is_pos_annotation(ann):
                 default = cls.__dict__.get(fname, dataclasses.MISSING)
@@ -135,6 +154,15 @@ def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) ->
         return out
 
     return wrap
+
+
+def _rounding(fields: tuple[str, ...]) -> Callable[[Any], None]:
+    def __post_init__(self: Any) -> None:
+        for f in fields:
+            value = getattr(self, f)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                object.__setattr__(self, f, to_float32(value))
+    return __post_init__
 
 
 def _is_pos_annotation(ann: Any) -> bool:

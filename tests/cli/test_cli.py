@@ -134,6 +134,18 @@ def test_internal_error_exits_70(monkeypatch: pytest.MonkeyPatch, capsys: pytest
     assert "Traceback" in capsys.readouterr().err
 
 
+def test_running_out_of_memory_is_an_error(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    def hungry(args: object) -> int:
+        raise MemoryError
+
+    monkeypatch.setitem(cli._COMMANDS, "list", hungry)
+    assert cli.main(["list"]) == 1
+    assert capsys.readouterr().err == ("error: out of memory: the machine refused an allocation "
+                                       "before klr's limits stopped it (lower them with --limit, see "
+                                       "--limit help)\n")
+
+
 def test_warnings_exit_0(tmp_path: Path) -> None:
     src = textwrap.dedent("""\
         import neuronxcc.nki as nki

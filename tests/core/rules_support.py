@@ -217,7 +217,7 @@ _GOOD: list[OperatorPayload] = [
     ReduceScatter((hb("q", 2, 8),), R, ADD),
     CollectivePermute(Q, R),
     CollectivePermuteImplicit(Q, R),
-    CollectivePermuteImplicitReduce(Q, R, ADD),
+    CollectivePermuteImplicitReduce(Q, (*R, hb("r2", 4, 8)), ADD),
     Broadcast(Q, R),
     AllToAll(Q, R),
     RankId("r"),

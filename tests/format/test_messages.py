@@ -68,6 +68,8 @@ ENCODE = [
     ("expected a Pos, got str", lambda: encode(core.Stmt(core.RegisterMove("r", 1), "n", "x"))),
     ("a int is not a Operator", lambda: encode(core.Stmt(5, "n", Pos(1, 0)))),
     ("cannot encode the value: it nests too deeply", lambda: encode(_nested(20_000))),
+    ("a string holds the lone surrogate U+DCFF, which a KLR file (UTF-8) cannot hold",
+     lambda: encode(core.RegisterMove("r\udcff", 1))),
 ]
 
 

@@ -4,11 +4,22 @@ A program is ``def kernel(a, b, xs):`` with a generated body over a few integer,
 string and dict variables, ending with ``return (a, b, xs, ...)``. Helper functions
 (``def h(p, q=...)``) and lambdas are generated too. Loops are small (``range`` of a few
 items, ``while`` with a bounded counter) so CPython evaluates every program quickly.
+
+``check_program`` is the oracle: the tracer gives what CPython gives, and where CPython raises,
+the tracer raises a positioned KlrError.
 """
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+from typing import Any
+
 from hypothesis import strategies as st
+
+from klr.python.gather import gather_file
+from klr.tracer.kernel import run_python
+from tests.fuzz.support import KlrError, Mismatch, outcome
 
 INTS = ("a", "b", "c")
 SEQS = ("xs", "t")
@@ -125,3 +136,33 @@ programs = _stmts(2, False).map(
     lambda lines: PRELUDE + "".join(f"    {ln}\n" for ln in lines) + "    return (a, b, c, xs, t, s, d)\n")
 arguments = st.tuples(st.integers(-20, 20), st.integers(-20, 20),
                       st.lists(st.integers(-9, 9), max_size=5))
+
+
+def cpython(source: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+    """('ok', value) or ('error', exception) from running ``kernel(*args)`` in CPython."""
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "prog.py", "exec"), namespace)
+    try:
+        return "ok", namespace["kernel"](*copy.deepcopy(args))
+    except Exception as err:  # the program's own error (ZeroDivisionError, IndexError, ...)
+        return "error", err
+
+
+def traced(workdir: Path, source: str, args: tuple[Any, ...]) -> Any:
+    path = workdir / "prog.py"
+    path.write_text(source)
+    kernel = gather_file(str(path), "kernel")
+    return outcome(lambda: run_python(kernel, args=copy.deepcopy(args))[0])
+
+
+def check_program(workdir: Path, source: str, args: tuple[Any, ...]) -> None:
+    """Raise ``Mismatch`` when the tracer and CPython disagree on ``kernel(*args)``."""
+    got = traced(workdir, source, args)
+    kind, expected = cpython(source, args)
+    if kind == "error":
+        if not isinstance(got, KlrError):
+            raise Mismatch(f"CPython raised {expected!r}, the tracer returned {got!r}")
+    elif isinstance(got, KlrError):
+        raise Mismatch(f"CPython returned {expected!r}, the tracer raised {got}")
+    elif repr(got) != repr(expected):
+        raise Mismatch(f"CPython returned {expected!r}, the tracer {got!r}")

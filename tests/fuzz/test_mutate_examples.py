@@ -1,214 +1,24 @@
-"""Source-level mutants of the example kernels: gather -> trace -> eval succeeds or fails with
-a positioned KlrError, never another exception, never a hang.
-
-A mutant changes one to three things of an example: an input's shape or dtype (what ``--arg``
-would say), a numeric literal, a slice bound or index expression, an ``nl.*``/``nisa.*``
-function swapped for another, a dtype name, a statement deleted or duplicated, a keyword
-argument of the launch.
-"""
+"""Source-level mutants of the example kernels (tests/fuzz/mutants.py): gather -> trace -> eval
+succeeds or fails with a positioned KlrError, never another exception, never a hang."""
 
 from __future__ import annotations
 
-import ast
-import shutil
-import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import klr
-from tests.fuzz.support import KlrError, outcome
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
-if str(EXAMPLES) not in sys.path:
-    sys.path.insert(0, str(EXAMPLES))
-
-import refs  # noqa: E402  (examples/refs: the launch descriptions)
-
-NAMES = refs.names()
-TREES = {name: ast.parse((EXAMPLES / f"{name}.py").read_text()) for name in NAMES}
-
-NUMBERS = (0, 1, -1, 2, 3, 7, 31, 127, 128, 129, 512, 513, 4096, 10**6, 10**9, 0.5, -2.5, 1e30)
-DIMS = (0, 1, 2, 3, 7, 64, 127, 128, 129, 256, 10**6)
-DTYPES = ("float32", "bfloat16", "float16", "int32", "int8", "uint8", "float8_e4m3")
-
-
-def _library_attrs() -> dict[str, list[str]]:
-    """Attribute names used on each library alias (``nl``, ``nisa``, ...) across the examples."""
-    seen: dict[str, set[str]] = {}
-    for tree in TREES.values():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                    and node.value.id in ("nl", "nisa", "nki"):
-                seen.setdefault(node.value.id, set()).add(node.attr)
-    return {k: sorted(v) for k, v in seen.items()}
-
-
-ATTRS = _library_attrs()
-DTYPE_ATTRS = sorted({a for names in ATTRS.values() for a in names if a in DTYPES} | set(DTYPES))
-FUNC_ATTRS = {k: [a for a in v if a not in DTYPE_ATTRS] for k, v in ATTRS.items()}
-
-
-@dataclass(frozen=True)
-class Mutation:
-    kind: str
-    site: int      # which candidate node (modulo their number)
-    choice: int    # which replacement (modulo the options)
-
-
-def _sites(tree: ast.AST, kind: str) -> list[Any]:
-    out: list[Any] = []
-    for node in ast.walk(tree):
-        match kind:
-            case "number":
-                if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-                    out.append(node)
-            case "slice":
-                if isinstance(node, ast.Slice):
-                    out.append(node)
-            case "index":
-                if isinstance(node, ast.Subscript):
-                    out.append(node)
-            case "function" | "dtype":
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                        and node.value.id in FUNC_ATTRS:
-                    is_dtype = node.attr in DTYPE_ATTRS
-                    if is_dtype == (kind == "dtype"):
-                        out.append(node)
-            case "delete" | "duplicate":
-                if isinstance(node, (ast.FunctionDef, ast.For, ast.If, ast.With)):
-                    out.extend((node, i) for i in range(len(node.body)))
-    return out
-
-
-def _expr(value: Any) -> ast.expr:
-    return ast.Constant(value) if not isinstance(value, int) or value >= 0 else \
-        ast.UnaryOp(ast.USub(), ast.Constant(-value))
-
-
-def _apply(tree: ast.Module, m: Mutation) -> bool:
-    """Mutate ``tree`` in place; False when the example has no site of that kind."""
-    sites = _sites(tree, m.kind)
-    if not sites:
-        return False
-    node = sites[m.site % len(sites)]
-    match m.kind:
-        case "number":
-            node.value = NUMBERS[m.choice % len(NUMBERS)]
-        case "slice":
-            field = ("lower", "upper", "step")[m.choice % 3]
-            bound = (None, 0, 1, -1, 2, 128, 129, 10**6)[m.choice // 3 % 8]
-            setattr(node, field, None if bound is None else _expr(bound))
-        case "index":
-            options: list[ast.expr] = [
-                _expr(0), _expr(-1), _expr(10**6), ast.Constant(None), ast.Constant(...),
-                ast.Tuple([], ast.Load()), ast.Tuple([_expr(0)] * 5, ast.Load()),
-                ast.Slice(_expr(3), _expr(1)), ast.Constant("x"),
-                ast.Tuple([node.slice, node.slice], ast.Load()),
-            ]
-            node.slice = options[m.choice % len(options)]
-        case "function":
-            names = FUNC_ATTRS[node.value.id]
-            node.attr = names[m.choice % len(names)]
-        case "dtype":
-            node.attr = DTYPE_ATTRS[m.choice % len(DTYPE_ATTRS)]
-        case "delete":
-            owner, i = node
-            del owner.body[i]
-            if not owner.body:
-                owner.body.append(ast.Pass())
-        case "duplicate":
-            owner, i = node
-            owner.body.insert(i, owner.body[i])
-    return True
-
-
-def _launch(ex: refs.Example, m: Mutation) -> refs.Example:
-    """A mutation of the launch itself: an input's shape or dtype, or a keyword argument."""
-    inputs = list(ex.inputs)
-    if m.kind in ("shape", "input_dtype") and inputs:
-        name, dtype, shape = inputs[m.site % len(inputs)]
-        if m.kind == "shape":
-            dims = list(shape)
-            if m.choice % 5 == 4:
-                dims.append(DIMS[m.choice % len(DIMS)])          # one more dimension
-            elif m.choice % 5 == 3 and dims:
-                dims.pop()                                        # one fewer
-            elif dims:
-                dims[m.choice % len(dims)] = DIMS[m.choice // 5 % len(DIMS)]
-            inputs[m.site % len(inputs)] = (name, dtype, tuple(dims))
-        else:
-            inputs[m.site % len(inputs)] = (name, DTYPES[m.choice % len(DTYPES)], shape)
-    kwargs = dict(ex.kwargs)
-    if m.kind == "kwarg" and kwargs:
-        key = sorted(kwargs)[m.site % len(kwargs)]
-        kwargs[key] = (0, 1, -1, 2, 10**9, 0.0, None, "x", (1, 2))[m.choice % 9]
-    grid = ex.grid
-    if m.kind == "grid":
-        grid = ((1,), (0,), (3, 1), (1, 1, 1), (2, 2), (-1, 2), ())[m.choice % 7]
-    return replace(ex, inputs=tuple(inputs), kwargs=kwargs, grid=grid)
-
-
-SOURCE_KINDS = ("number", "slice", "index", "function", "dtype", "delete", "duplicate")
-LAUNCH_KINDS = ("shape", "input_dtype", "kwarg", "grid")
-mutations = st.builds(Mutation, st.sampled_from(SOURCE_KINDS + LAUNCH_KINDS),
-                      st.integers(0, 200), st.integers(0, 200))
-
-
-def _inputs(ex: refs.Example) -> list[np.ndarray] | None:
-    """Small random inputs, or None when the launch is too big to materialise (those are
-    gathered and traced only, with placeholder arrays)."""
-    if any(int(np.prod(shape, dtype=np.float64)) > 10**7 for _, _, shape in ex.inputs):
-        return None
-    rng = np.random.default_rng(0)
-    return [rng.uniform(-2, 2, shape).astype(refs.np_dtype(dtype)) for _, dtype, shape in ex.inputs]
-
-
-class _Placeholder:
-    """Stands for a huge input array: gather only reads ``shape`` and ``dtype``."""
-
-    def __init__(self, shape: tuple[int, ...], dtype: str) -> None:
-        self.shape = shape
-        self.dtype = refs.np_dtype(dtype)
-
-
-def run_mutant(name: str, muts: list[Mutation], workdir: Path) -> None:
-    ex = refs.load(name)
-    tree = ast.parse(ast.unparse(TREES[name]))  # a private copy
-    for m in muts:
-        if m.kind in LAUNCH_KINDS:
-            ex = _launch(ex, m)
-        else:
-            _apply(tree, m)
-    source = workdir / f"{name}.py"
-    source.write_text(ast.unparse(tree) + "\n")
-    shutil.copy(EXAMPLES / "common.py", workdir / "common.py")
-    arrays = _inputs(ex)
-    args: list[Any] = arrays if arrays is not None else [
-        _Placeholder(shape, dtype) for _, dtype, shape in ex.inputs]
-    py = outcome(lambda: klr.gather(str(source), *args, name=ex.kernel, grid=ex.grid, **ex.kwargs))
-    if isinstance(py, KlrError):
-        return
-    traced = outcome(lambda: klr.trace(py))
-    if isinstance(traced, KlrError) or arrays is None:
-        return
-    named = {spec[0]: a for spec, a in zip(ex.inputs, arrays, strict=True)}
-    outcome(lambda: klr.eval(traced, **named), positioned=False)
+from tests.fuzz.mutants import NAMES, TREES, Mutation, make_mutant, mutations, run_mutant, sites
 
 
 @settings(max_examples=250, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                     HealthCheck.too_slow])
 @given(name=st.sampled_from(NAMES), muts=st.lists(mutations, min_size=1, max_size=3))
 def test_mutants_never_crash(tmp_path: Path, name: str, muts: list[Mutation]) -> None:
-    run_mutant(name, muts, tmp_path)
+    run_mutant(make_mutant(name, muts), tmp_path)
 
 
 def test_every_example_has_mutation_sites() -> None:
     for name, tree in TREES.items():
-        kinds = [k for k in ("number", "index", "function", "delete") if _sites(tree, k)]
+        kinds = [k for k in ("number", "index", "function", "delete") if sites(tree, k)]
         assert len(kinds) >= 3, (name, kinds)

@@ -2,6 +2,7 @@
 
 import ml_dtypes
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -51,15 +52,24 @@ INT_REFERENCE = {
     AluOp.mult: lambda a, b: a * b,
     AluOp.max: np.maximum,
     AluOp.min: np.minimum,
+    AluOp.is_lt: lambda a, b: (a < b).astype(np.int64),
+}
+
+# 32-bit words (Python ints, exact), written to int32 by keeping the low 32 bits
+WORD_REFERENCE = {
     AluOp.bitwise_and: lambda a, b: a & b,
     AluOp.bitwise_or: lambda a, b: a | b,
     AluOp.bitwise_xor: lambda a, b: a ^ b,
     AluOp.bitwise_not: lambda a, b: ~a,
-    AluOp.arith_shift_left: lambda a, b: a << (b % 64),
-    AluOp.arith_shift_right: lambda a, b: a >> (b % 64),
-    AluOp.logical_shift_right: lambda a, b: (a & 0xFFFFFFFF) >> (b % 64),
-    AluOp.is_lt: lambda a, b: (a < b).astype(np.int64),
+    AluOp.arith_shift_left: lambda a, b: a << b if b < 32 else 0,
+    AluOp.logical_shift_left: lambda a, b: a << b if b < 32 else 0,
+    AluOp.arith_shift_right: lambda a, b: a >> min(b, 31),
+    AluOp.logical_shift_right: lambda a, b: (a & 0xFFFFFFFF) >> b if b < 32 else 0,
 }
+
+
+def low32(x: int) -> int:
+    return (x & 0xFFFFFFFF) - (1 << 32 if x & 0x80000000 else 0)
 
 
 def pair(dtype, elements):
@@ -94,6 +104,17 @@ def test_integer_alu_ops_are_exact(op, ab):
     info = np.iinfo(np.int32)
     np.testing.assert_array_equal(tensor_tensor(op, a, b, Dtype.int32),
                                   np.clip(expect, info.min, info.max))
+
+
+@settings(max_examples=40)
+@given(st.sampled_from(sorted(WORD_REFERENCE, key=lambda o: o.name)),
+       st.tuples(st.integers(1, 3), st.integers(1, 5)).flatmap(
+           lambda s: st.tuples(hnp.arrays(np.int32, s),
+                               hnp.arrays(np.int32, s, elements=st.integers(0, 40)))))
+def test_bitwise_ops_work_on_32_bit_words_and_wrap(op, ab):
+    a, b = ab
+    expect = np.vectorize(lambda x, y: low32(WORD_REFERENCE[op](int(x), int(y))), otypes=[np.int64])(a, b)
+    np.testing.assert_array_equal(tensor_tensor(op, a, b, Dtype.int32), expect)
 
 
 @settings(max_examples=20)
@@ -153,3 +174,15 @@ def test_matmul_matches_numpy_in_fp32(k, m, n, seed):
     from tests.interp.builder import dma
     r = run_ops({"s": s, "m": mv, "i": init}, [acc], [dma(acc, arg("i", init)), *ops])
     np.testing.assert_allclose(r.outputs["acc"], init + s.T @ mv, rtol=1e-5, atol=1e-5)
+
+
+def test_alu_misuse_messages():
+    from klr.interp import alu
+
+    with pytest.raises(alu.AluError) as info:
+        alu.apply(AluOp.arith_shift_right, np.array([1], np.int64), np.array([-2], np.int64))
+    assert info.value.message == "shift amount -2 of arith_shift_right is negative"
+    with pytest.raises(alu.AluError) as info:
+        alu.apply(AluOp.bitwise_or, np.array([1.5], np.float32), np.array([1], np.int64))
+    assert info.value.message == ("the bitwise operator bitwise_or works on integers, but this instruction "
+                                  "computes in float32 (a float operand, destination or immediate)")

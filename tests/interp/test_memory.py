@@ -94,12 +94,17 @@ def test_dtype_override_reinterprets_the_bytes():
     np.testing.assert_array_equal(r.outputs["o"], X.view(np.int32))
 
 
-def test_scalar_offset_register_shifts_the_access():
+def test_scalar_offset_register_counts_indices_of_the_indirect_dimension():
+    # NKI (nki-aps): the access starts at offset + scalar_offset * prod(shape[indirect_dim+1:])
     x = arg("x", X)
     o = hbm("o", (1, 8))
     shifted = BirAccessPattern(x, 0, (APPair(8, 1, 0), APPair(1, 8, 0)), ScalarReg("r"), None, 0)
-    r = run_ops({"x": X}, [o], [RegisterMove("r", 24), dma(o, shifted)])
+    r = run_ops({"x": X}, [o], [RegisterMove("r", 3), dma(o, shifted)])
     np.testing.assert_array_equal(r.outputs["o"], X[3:4])
+    along_columns = BirAccessPattern(x, 0, (APPair(8, 1, 0), APPair(1, 4, 0)), ScalarReg("r"), None, 1)
+    o4 = hbm("o", (1, 4))
+    r = run_ops({"x": X}, [o4], [RegisterMove("r", 3), dma(o4, along_columns)])
+    np.testing.assert_array_equal(r.outputs["o"], X[0:1, 3:7])
 
 
 def test_vector_offset_gathers_rows_by_index():

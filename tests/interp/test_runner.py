@@ -24,8 +24,9 @@ from klr.core import (
     TensorStore,
     TensorTensor,
 )
+from klr.diagnostics import render_warning
 from klr.dtypes import Dtype
-from klr.errors import EvalError, LimitError, render_warning
+from klr.errors import EvalError, LimitError
 from klr.interp import random_inputs, run
 from tests.interp.builder import FILE, ap, block, dma, full, hbm, kernel, sbuf, stmts
 
@@ -173,7 +174,7 @@ def test_a_register_loop_with_branches_and_dynamic_offsets():
         block("main", [RegisterMove("i", 0), RegisterMove("off", 0)]),
         block("loop", [add(row_out, row_in, row_in),
                        RegisterAluOp("i", "i", 1, AluOp.add),
-                       RegisterAluOp("off", "off", 8, AluOp.add),
+                       RegisterAluOp("off", "off", 1, AluOp.add),
                        CmpBranch("i", "", 4, BrCmpOp.lt_imm, "loop", "done")], 20),
         block("done", [], 30),
     ]

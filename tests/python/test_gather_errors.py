@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import Writer
-from klr.errors import GatherError, LimitError, UsageError, render_error
+from klr.diagnostics import render_error
+from klr.errors import GatherError, LimitError, UsageError
 from klr.pos import Pos
 
 

@@ -19,6 +19,9 @@ CASES = [
     (K + "async with g():\n        pass\n", "async with statements are not supported in kernels", (2, 5)),
     (K + "return await g()\n", "await expressions are not supported in kernels", (2, 12)),
     (K + "return [x async for x in g()]\n", "async comprehensions are not supported in kernels", (2, 30)),
+    (K + "return 'a\\udcff'\n",
+     "the string literal holds the lone surrogate U+DCFF, which a KLR file (UTF-8) cannot hold", (2, 12)),
+    (K + "return 0x" + "f" * 4300 + "\n", "integer literal of 17200 bits does not fit in 64 bits", (2, 12)),
 ]
 
 

@@ -28,7 +28,7 @@ def memory(n: int = 2 << 30) -> str:
     return f"the trace needs more than {n} bytes of memory" + note("max_memory")
 
 
-def steps(n: int = 50_000_000) -> str:
+def steps(n: int = 30_000_000) -> str:
     return f"the trace takes more than {n} steps" + note("max_steps")
 
 
@@ -74,7 +74,7 @@ def test_a_loop_of_calls_runs_out_of_steps(tmp_path: Path) -> None:
     src = ("def f(x):\n    y = x + 1\n    return y\n\n"
            "def kernel():\n    t = 0\n    for i in range(100000):\n        t = f(t)\n    return t\n")
     err = error_of(tmp_path, src, error=LimitError, limits=Limits(max_steps=100_000))
-    assert (err.message, where(err)) == (steps(100_000), (7, 5))
+    assert (err.message, where(err)) == (steps(100_000), (8, 13))  # the call that spends the last step
 
 
 def test_squaring_a_big_integer_in_a_loop_is_charged_by_its_size(tmp_path: Path) -> None:
@@ -257,3 +257,12 @@ def test_a_huge_launch_grid(tmp_path: Path) -> None:
     assert info.value.message == ("the kernel would be traced 32 times (SPMD grid 4 x 4 on 2 logical cores)"
                                   + note("max_grid"))
     assert len(trace(stored, grid=(4, 4)).kernel.bodies[0]) == 16
+
+
+@pytest.mark.parametrize("expr", ["repr(s)", "f'{s!a}'", "f'{s!r}'", "str([s])"])
+def test_the_repr_of_a_string_is_charged_before_it_is_built(tmp_path: Path, expr: str) -> None:
+    """Each NUL prints as four characters: the repr of a 1 GB string needs 4 GB."""
+    src = f"def kernel():\n    s = '\\x00' * 10**9\n    return len({expr})\n"
+    err = error_of(tmp_path, src, error=LimitError)
+    assert err.message == memory()
+    assert where(err)[0] == 3

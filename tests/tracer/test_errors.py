@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from klr.errors import TraceError, render_error
+from klr.diagnostics import render_error
+from klr.errors import TraceError
 from tests.tracer.util import error_of, where
 
 F = "def f(a, b):\n    return a\n\n"

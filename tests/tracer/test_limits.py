@@ -53,6 +53,6 @@ def test_huge_values(tmp_path: Path) -> None:
     err = error_of(tmp_path, "def kernel():\n    return [0] * 10 ** 9\n", error=LimitError)
     assert err.message == memory
     err = error_of(tmp_path, "def kernel():\n    return 10 ** 10 ** 9\n", error=LimitError)
-    assert err.message == "the trace takes more than 50000000 steps" + note("max_steps")
+    assert err.message == "the trace takes more than 30000000 steps" + note("max_steps")
     err = error_of(tmp_path, "def kernel():\n    return list(range(10 ** 9))\n", error=LimitError)
     assert err.message == memory

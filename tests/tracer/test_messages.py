@@ -69,6 +69,8 @@ CASES = [
     (K + "return '{0!}'.format(1)\n", "str.format(): end of string while looking for conversion specifier",
      (2, 12)),
     (K + "return len(range(10**20))\n", "a range this long has no len()", (2, 12)),
+    (K + "return chr(0xdcff)\n", "chr(): U+DCFF is a lone surrogate, which a KLR file (UTF-8) cannot hold",
+     (2, 12)),
     (K + "return [1].index(2)\n", "list.index(): 2 is not in the list", (2, 12)),
     (K + "return (1,).index(2)\n", "tuple.index(): 2 is not in the tuple", (2, 12)),
     (K + "return [1].index(1, 'a')\n", "list.index(): slice indices must be integers, not str", (2, 12)),

@@ -26,7 +26,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from klr.core.rules import check_kernel
-    from klr.errors import render
+    from klr.diagnostics import render
     from klr.format import file as kfile
 
     kernel = kfile.read(args.input, expect="lnc")

@@ -18,8 +18,9 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
-from klr.errors import FileError, UsageError
-from klr.files import NAME_MAX
+from klr.errors import FileError, LimitError, UsageError
+from klr.files import NAME_MAX, OutputDir
+from klr.limits import raise_hint
 
 _KEPT = frozenset(string.ascii_letters + string.digits + "_-.")
 _KEEP_CHARS = 200
@@ -91,3 +92,58 @@ def _exists(path: str) -> bool:
         return os.path.lexists(path)
     except ValueError:  # a NUL in the name
         return False
+
+
+class Dumper:
+    """``klr eval --dump-intermediates DIR``: every executed statement's writes, one ``.npy`` per
+    written operand, and ``index.tsv`` describing them (written last, also when the run fails).
+
+    File names are ``<step>-<core>-<operator>-<field>.npy`` (6-digit step in execution order)
+    escaped like output names; they never leave DIR. ``index.tsv`` has one row per write (a
+    statement that writes nothing has a row without a file): step, core, statement (its number
+    in the kernel, as ``klr check`` counts), instruction, operator, position, field, file, shape,
+    dtype. Tabs, newlines and backslashes in names are written as ``\\t``, ``\\n``, ``\\\\``.
+    At most ``max_bytes`` bytes of arrays are written.
+    """
+
+    COLUMNS = ("step", "core", "statement", "instruction", "operator", "position", "field", "file",
+               "shape", "dtype")
+
+    def __init__(self, directory: str, max_bytes: int) -> None:
+        self.dir = OutputDir.create(directory)
+        self.max_bytes = max_bytes
+        self.written = 0
+        self.rows: list[tuple[str, ...]] = []
+
+    def __call__(self, step: Any) -> None:
+        from klr.core.operators import operator_name
+        from klr.format.npy import npy_bytes
+
+        op = operator_name(step.stmt.op)
+        pos = step.stmt.pos
+        where = f"{pos.filename}:{pos.line}:{pos.column + 1}" if pos is not None and pos.line else ""
+        head = (str(step.number), str(step.core), str(step.index), step.stmt.name or "", op, where)
+        if not step.writes:
+            self.rows.append((*head, "", "", "", ""))
+        for field, array in step.writes:
+            name = output_file_name(f"{step.number:06d}-{step.core}-{op}-{field}")
+            data = npy_bytes(array)
+            self.written += len(data)
+            if self.written > self.max_bytes:
+                raise LimitError(f"--dump-intermediates would write more than {self.max_bytes} bytes "
+                                 f"({raise_hint('max_dump_bytes')})", pos)
+            self.dir.replace(name, data)
+            self.rows.append((*head, field, name, "x".join(map(str, array.shape)), str(array.dtype)))
+
+    def close(self) -> None:
+        """Write ``index.tsv`` and release the directory."""
+        lines = ["\t".join(self.COLUMNS)]
+        lines += ["\t".join(_cell(c) for c in row) for row in self.rows]
+        try:
+            self.dir.replace("index.tsv", ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+        finally:
+            self.dir.close()
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")

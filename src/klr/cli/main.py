@@ -22,7 +22,8 @@ from typing import Any, TextIO
 
 from klr import __version__
 from klr.cli import check
-from klr.errors import KlrError, UsageError, Warning_, printable, render_error, render_warning
+from klr.diagnostics import printable, render_error, render_warning
+from klr.errors import KlrError, UsageError, Warning_
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -98,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--random", type=int, metavar="SEED", help="use seeded random inputs for missing ones")
     e.add_argument("--strict", action="store_true",
                    help="make reading never-written memory into an output an error")
+    e.add_argument("--dump-intermediates", metavar="DIR",
+                   help="write what every executed statement writes to DIR, one .npy per operand, "
+                        "with DIR/index.tsv listing step, statement, operator, position and file")
     _limit_option(e)
     _common(e)
 
@@ -154,6 +158,14 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         raise
+    except MemoryError:
+        # the budgets stop what they measure first; this is the machine's own limit (ulimit,
+        # a container) being lower than theirs
+        if args.debug:
+            traceback.print_exc()
+        _say("error: out of memory: the machine refused an allocation before klr's limits "
+             "stopped it (lower them with --limit, see --limit help)")
+        return EXIT_ERROR
     except OSError as exc:
         # klr.files turns every failure of a file klr opens into a KlrError naming the file, so
         # an OSError without a file name comes from writing standard output (full disk, /dev/full)
@@ -315,7 +327,7 @@ def _write_constants(constants: dict[str, Any], out: str) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from klr.cli.eval_files import load_inputs, output_file_names
+    from klr.cli.eval_files import Dumper, load_inputs, output_file_names
     from klr.files import OutputDir
     from klr.format import file as kfile
     from klr.format.npy import check_constant_names, load_constants, npy_bytes
@@ -337,8 +349,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         generated = random_inputs(kernel, args.random, elimits)
         inputs.update({m: generated[m] for m in missing})
     constants = load_constants(kernel, args.input, max_bytes=flimits.max_file_bytes)
-    result = run(kernel, inputs, strict=args.strict, random_seed=args.random, constants=constants,
-                 limits=elimits)
+    dumper = None if args.dump_intermediates is None else Dumper(args.dump_intermediates,
+                                                                  elimits.max_dump_bytes)
+    try:
+        result = run(kernel, inputs, strict=args.strict, random_seed=args.random, constants=constants,
+                     limits=elimits, observe=dumper)
+    finally:
+        if dumper is not None:
+            dumper.close()
     for p in result.prints:
         print(_printable_lines(p.text), file=sys.stderr if p.buffer == "stderr" else sys.stdout)
     _print_warnings(result.warnings)

@@ -71,7 +71,11 @@ def _enc_nat(v: Any, out: bytearray) -> None:
 def _enc_str(v: Any, out: bytearray) -> None:
     if not isinstance(v, str):
         raise FormatError(f"expected a string, got {type(v).__name__}")
-    b = v.encode("utf-8")
+    try:
+        b = v.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise FormatError(f"a string holds the lone surrogate U+{ord(v[e.start]):04X}, which a KLR "
+                          "file (UTF-8) cannot hold") from None
     _head(3, len(b), out)
     out += b
 

@@ -4,12 +4,13 @@
     result = run(kernel, {"a": a, "b": b})        # -> EvalResult(outputs, warnings, stats, prints)
 
 Submodules: ``memory`` (storage, views, never-written tracking), ``machine`` (state and
-helpers seen by operators), ``alu`` and ``activation`` (numerics), ``registry`` (the
-operator table), ``ops_move``/``ops_compute``/``ops_special`` (one numpy implementation per
-operator), ``budget`` (limits and the memory a run needs, checked before it starts), ``runner``
-(inputs, control flow, outputs; it checks each operator's shape rule from ``klr.core.rules``
-before running it). The names below are loaded on first use, so importing ``klr.interp`` does
-not import numpy.
+helpers seen by operators), ``alu``, ``activation`` and ``xorwow`` (numerics, the engines'
+random generators), ``registry`` (the operator table), ``ops_move``/``ops_compute``/
+``ops_special``/``ops_mx``/``ops_system`` (one numpy implementation per operator, all 76),
+``budget`` (limits and the memory a run needs, checked before it starts), ``runner`` (inputs,
+control flow, cores, outputs; it checks each operator's shape rule from ``klr.core.rules``
+before running it, and reports each executed statement to ``run(observe=...)``). The names
+below are loaded on first use, so importing ``klr.interp`` does not import numpy.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["run", "random_inputs", "EvalResult", "EvalLimits", "Stats", "DevicePrintRecord"]
+__all__ = ["run", "random_inputs", "EvalResult", "EvalLimits", "Stats", "DevicePrintRecord", "Step"]
 
 _HOMES = {
-    "run": "klr.interp.runner", "random_inputs": "klr.interp.runner",
+    "run": "klr.interp.runner", "random_inputs": "klr.interp.runner", "Step": "klr.interp.runner",
     "EvalLimits": "klr.interp.budget",
     "EvalResult": "klr.interp.runner", "Stats": "klr.interp.machine",
     "DevicePrintRecord": "klr.interp.machine",

@@ -124,8 +124,12 @@ _FUNCS: dict[ActivationFunc, Callable[[Array], Array]] = {
 }
 
 
-def activate(func: ActivationFunc, x: Array) -> Array:
-    """``func(x)`` element-wise on a float32 array; the result is float32."""
+def activate(func: ActivationFunc, x: Array, relu_param: Array | None = None) -> Array:
+    """``func(x)`` element-wise on a float32 array; the result is float32. ``relu_param`` (an
+    ``activate2`` operand) is relu's slope below 0 (0 by default, a parametric relu otherwise);
+    the other functions ignore it."""
     x = np.asarray(x, dtype=np.float32)
     with np.errstate(all="ignore"):
+        if func is ActivationFunc.relu and relu_param is not None:
+            return np.asarray(np.where(x > 0, x, x * np.asarray(relu_param, np.float32)), np.float32)
         return np.asarray(_FUNCS[func](x), dtype=np.float32)

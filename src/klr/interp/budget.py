@@ -38,6 +38,8 @@ class EvalLimits:
     max_tensor_bytes: int = field(default=2**30, metadata={"doc": "bytes of one tensor (address)"})
     max_extra_instructions: int = field(default=1_000_000, metadata={
         "doc": "instructions a run may execute beyond one pass over its statements"})
+    max_dump_bytes: int = field(default=2**32, metadata={
+        "doc": "bytes of arrays klr eval --dump-intermediates writes in all"})
 
 
 @dataclass

@@ -7,19 +7,23 @@ statement runs, its Core is the ``ctx`` passed to the operator rules: ``ctx.load
 ``ctx.store``, ``ctx.operand``, ``ctx.fail`` ... all name that statement in errors.
 
 Values move between memory and the ALU as ``Tile``s: a [partitions, free elements] array
-of the stored element type, the origin codes of the elements (None when all clean) and
-the view's own N-d shape.
+of the stored element type, the origin codes of the elements (None when all clean), the
+view's own N-d shape and, for a DMA operand under ``oobMode = skip``, which elements lie
+inside their tensor.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import NoReturn
 
 import numpy as np
 
+from klr.core.dataops import DmaCopy, DmaTranspose, NcDmaCopy
+from klr.core.numerics import exact_integers, word_bits
 from klr.core.operators import operator_name
-from klr.core.optypes import Engine, OperatorPayload
+from klr.core.optypes import DmaReg, DmaSkip, Engine, OperatorPayload
 from klr.core.rules import Arg
 from klr.core.tensor import (
     AccessBasic,
@@ -40,6 +44,7 @@ from klr.core.tensor import (
 from klr.dtypes import Dtype
 from klr.errors import EvalError, Warning_
 from klr.interp.memory import CLEAN, UNWRITTEN, Layout, MemoryFault, Storage, View, layout_of, resolve
+from klr.interp.xorwow import Generators
 from klr.pos import Pos
 
 F32 = np.float32
@@ -59,6 +64,7 @@ class Tile:
     dtype: Dtype
     shape: tuple[int, ...]
     imm: bool = False          # an Immediate operand, as a [1, 1] tile
+    valid: np.ndarray | None = None   # [P, F]: elements inside their tensor (None: all)
 
     @property
     def P(self) -> int:
@@ -92,14 +98,18 @@ def as_compute(values: np.ndarray, kind: type) -> np.ndarray:
     return values.astype(kind)
 
 
-def cast_to(values: np.ndarray, dtype: Dtype) -> np.ndarray:
-    """Convert computed values to a storage dtype: floats round to nearest even; float to
-    integer rounds to nearest (ties to even), saturates, and maps NaN to 0; integer to a
-    narrower integer saturates."""
+def cast_to(values: np.ndarray, dtype: Dtype, wrap: bool = False) -> np.ndarray:
+    """Convert computed values to a storage dtype (``docs/semantics.md`` §1.4): floats round
+    to nearest even; float to integer rounds to nearest (ties to even), saturates, and maps NaN
+    to 0; integer to a narrower integer saturates. With ``wrap`` (the words of a bitwise
+    operator), an integer destination keeps the low bits instead."""
     target = dtype.numpy()
     values = np.asarray(values)
     if values.dtype == target:
         return values
+    if wrap and target.kind in "iu" and values.dtype.kind in "iu":
+        wrapped: np.ndarray = values.astype(target)
+        return wrapped
     if target.kind in "iu":
         info = np.iinfo(target)
         if values.dtype.kind in "iu":
@@ -138,11 +148,9 @@ def immediate_kind(value: float | int) -> type:
 
 
 def compute_kind(*dtypes: Dtype | None, imms: tuple[float | int, ...] = ()) -> type:
-    """int64 when every tensor dtype and immediate of an instruction is an integer, else float32."""
-    if all(d is None or d.is_int for d in dtypes) and all(
-            isinstance(v, int) or float(v).is_integer() for v in imms):
-        return I64
-    return F32
+    """int64 when every tensor dtype and immediate of an instruction is an integer, else float32
+    (``klr.core.numerics.exact_integers``)."""
+    return I64 if exact_integers(dtypes, imms) else F32
 
 
 def kind_of(dst: Dtype | None, *tiles: Tile | None) -> type:
@@ -150,6 +158,11 @@ def kind_of(dst: Dtype | None, *tiles: Tile | None) -> type:
     live = [t for t in tiles if t is not None]
     return compute_kind(dst, *(t.dtype for t in live if not t.imm),
                         imms=tuple(t.values.item() for t in live if t.imm))
+
+
+def bits_of(dst: Dtype | None, *tiles: Tile | None) -> int:
+    """The ALU word width of a bitwise instruction writing ``dst`` from ``tiles``."""
+    return word_bits([dst, *(t.dtype for t in tiles if t is not None and not t.imm)])
 
 
 # --- the machine -------------------------------------------------------------------------------
@@ -189,7 +202,10 @@ class Machine:
         self.hbm: dict[str, Storage] = {}
         self.max_tensor_bytes = max_tensor_bytes
         self.records: list[PoisonRecord] = [PoisonRecord("<never written>", None)]
-        self.rng = np.random.default_rng(0 if seed is None else seed)
+        self.seed = 0 if seed is None else seed
+        self.cores = 1                     # logical cores of the kernel
+        self.mail: dict[tuple[object, ...], deque[list[Tile]]] = {}   # messages between cores and ranks
+        self.sent = 0                      # messages posted so far (deadlock detection)
         self.strict = strict
         self.warnings: list[Warning_] = []
         self.prints: list[DevicePrintRecord] = []
@@ -207,10 +223,12 @@ class Machine:
 
 @dataclass
 class Accumulator:
-    """An engine's internal per-partition reduction register."""
+    """An engine's internal per-partition reduction register; ``spoiled`` names the
+    instruction after which its value is undefined."""
 
     values: np.ndarray         # [P] compute values
     origin: np.ndarray | None  # [P]
+    spoiled: str | None = None
 
 
 class Core:
@@ -223,11 +241,19 @@ class Core:
         self.regs: dict[str, int] = {}
         self.reg_origin: dict[str, int] = {}
         self.accumulators: dict[Engine, Accumulator] = {}
+        self.engine_state: dict[str, object] = {}   # DVE match values and mask register (never read)
+        self.stationary: tuple[Tile | None, bool] | None = None   # the PE array's (matrix, transpose)
+        self.received: list[list[Tile]] = []   # what a waiting sendRecvCompute has received
+        self.rngs: dict[Engine, Generators] = {}
         self.jump: str | None = None       # set by cmpBranch: the label to continue at
         self.at_barrier = False             # set by coreBarrier: let the other cores catch up
+        self.waiting = False                # set by a receive that has nothing yet: run it again later
+        self.resuming = False               # the statement runs again after waiting
+        self.recording: list[tuple[object, View | str]] | None = None   # writes of the statement
         self.label = ""
         self.pos: Pos | None = None
         self._poison = 0
+        self._skip: set[int] = set()        # ids of the refs whose out-of-bounds elements are skipped
         self._views: dict[int, tuple[object, View]] = {}
         self._layouts: dict[int, tuple[object, Layout]] = {}
 
@@ -238,6 +264,21 @@ class Core:
         self.pos = pos
         self._poison = 0
         self._views.clear()
+        self._skip = {id(getattr(op, f)) for f, mode in _bounds_fields(op) if self._skips(mode)}
+
+    def _skips(self, mode: object) -> bool:
+        """Whether a DMA bounds mode skips out-of-bounds elements (a register holds 0 for error,
+        1 for skip, the values of ``nisa.oob_mode``)."""
+        match mode:
+            case DmaSkip():
+                return True
+            case DmaReg(reg=reg):
+                value = self.reg(str(reg))
+                if value not in (0, 1):
+                    self.fail(f"register '{reg}' holds {value}, not an out-of-bounds mode (0 error, "
+                              f"1 skip)")
+                return value == 1
+        return False
 
     def fail(self, message: str) -> NoReturn:
         """Raise an EvalError about the running statement (message without the operator)."""
@@ -287,7 +328,7 @@ class Core:
         if isinstance(ref, BirAccessPattern):
             extra, indirect = self._dynamic(ref, layout)
         try:
-            got = resolve(self.storage(layout.tensor), layout, extra, indirect)
+            got = resolve(self.storage(layout.tensor), layout, extra, indirect, id(ref) in self._skip)
         except MemoryFault as fault:
             self.fail(f"out-of-bounds access to '{fault.tensor}' (flat index {fault.index}, "
                       f"size {fault.size})")
@@ -309,9 +350,9 @@ class Core:
             case None:
                 pass
             case ScalarReg(r=r):
-                extra = self.reg(r)
+                extra = self.reg(r) * self._row(ref, layout)
             case access:
-                extra = int(self.load(access).num(I64).reshape(-1)[0])
+                extra = int(self.load(access).num(I64).reshape(-1)[0]) * self._row(ref, layout)
         indirect = None
         if ref.vectorOffset is not None:
             axis = ref.indirectDim
@@ -325,6 +366,18 @@ class Core:
             indirect = (axis, index.num(I64).reshape(-1))
         return extra, indirect
 
+    def _row(self, ref: BirAccessPattern, layout: Layout) -> int:
+        """Elements (of the access's type) per index of the tensor's dimension ``indirectDim``:
+        a scalar offset counts in those (NKI: ``offset + scalar_offset * prod(shape[d+1:])``)."""
+        dims = ref.tensor.shape.dims
+        d = ref.indirectDim
+        if not 0 <= d < len(dims):
+            self.fail(f"indirectDim {d} is not a dimension of '{ref.tensor.name}' {list(dims)}")
+        row = 1
+        for n in dims[d + 1:]:
+            row *= n
+        return row * ref.tensor.dtype.size // layout.dtype.size
+
     # --- reading and writing -------------------------------------------------------------------
 
     def load(self, ref: object) -> Tile:
@@ -337,10 +390,14 @@ class Core:
             origin = origin.reshape(values.shape)
             if (origin == UNWRITTEN).any():
                 origin = np.where(origin == UNWRITTEN, np.int32(self.poison_code()), origin)
-        return Tile(values, origin, view.dtype, shape)
+        valid = None if view.valid is None else view.valid.reshape(values.shape)
+        return Tile(values, origin, view.dtype, shape, valid=valid)
 
-    def store(self, ref: object, values: np.ndarray, origin: np.ndarray | None = None) -> None:
-        """Write computed values (any numeric type, same element count) through a TensorRef."""
+    def store(self, ref: object, values: np.ndarray, origin: np.ndarray | None = None, *,
+              wrap: bool = False, where: np.ndarray | None = None) -> None:
+        """Write computed values (any numeric type, same element count) through a TensorRef,
+        converted by ``cast_to`` (``wrap``: bit patterns), at the elements ``where`` (default
+        all; any shape with the values' element count)."""
         view = self.view(ref)
         values = np.asarray(values)
         count = int(np.prod(view.shape, dtype=np.int64))
@@ -351,7 +408,9 @@ class Core:
             origin = np.broadcast_to(origin, values.shape)
             if (origin == CLEAN).all():
                 origin = None
-        view.write(cast_to(values, view.dtype), origin)
+        view.write(cast_to(values, view.dtype, wrap), origin, where)
+        if self.recording is not None:
+            self.recording.append((ref, view))
 
     def arg(self, name: str, value: object) -> Arg | None:
         """The rules' view of an operand (None for an immediate): its resolved view's shape, dtype
@@ -376,7 +435,7 @@ class Core:
             case ImmInt(i=i):
                 return int(i)
             case ImmFloat(f=f):
-                return float(np.float32(f))
+                return f  # float32 by construction
             case ImmRegister(reg=reg):
                 return self.reg(str(reg))
             case ImmPointer():
@@ -392,6 +451,35 @@ class Core:
                         Dtype.int64 if kind is I64 else Dtype.float32, (1, 1), imm=True)
         return self.load(value)
 
+    # --- engine accumulators --------------------------------------------------------------------
+
+    def accumulator(self, engine: Engine, partitions: int) -> Accumulator:
+        """The engine's accumulator, to continue a reduction over ``partitions`` lanes."""
+        got = self.accumulators.get(engine)
+        if got is None or got.values.shape[0] != partitions:
+            self.fail(f"the {engine.name} accumulator holds no {partitions}-partition value to "
+                      f"accumulate into")
+        if got.spoiled is not None:
+            self.fail(f"the {engine.name} accumulator is undefined after {got.spoiled}, which "
+                      f"ran with reduce command Idle; reset it (ZeroAccumulate) first")
+        return got
+
+    def spoil(self, engine: Engine) -> None:
+        """NKI: an Idle vector-engine reduction may change the accumulator ("always use
+        reset_reduce after an operation that ran with idle")."""
+        got = self.accumulators.get(engine)
+        if got is not None:
+            self.accumulators[engine] = Accumulator(got.values, got.origin, self.label)
+
+    def generators(self, engine: Engine) -> Generators:
+        """The random generators of ``engine`` on this core (GpSimd's for pool, else the
+        Vector engine's)."""
+        engine = Engine.pool if engine is Engine.pool else Engine.dve
+        got = self.rngs.get(engine)
+        if got is None:
+            got = self.rngs[engine] = Generators(engine, self.machine.seed, self.index)
+        return got
+
     def reg(self, name: str) -> int:
         if name not in self.regs:
             self.fail(f"register '{name}' is read before it is written")
@@ -403,8 +491,20 @@ class Core:
         return self.regs[name]
 
     def set_reg(self, name: str, value: int, origin: int | None = None) -> None:
-        self.regs[name] = int(np.int64(value).astype(np.int32))
+        self.regs[name] = (int(value) + 2**31) % 2**32 - 2**31
+        if self.recording is not None:
+            self.recording.append((name, "register"))
         if origin is None or origin == CLEAN:
             self.reg_origin.pop(name, None)
         else:
             self.reg_origin[name] = origin
+
+
+def _bounds_fields(op: OperatorPayload) -> list[tuple[str, object]]:
+    """The (operand field, bounds mode) pairs of a DMA operator."""
+    match op:
+        case NcDmaCopy(oobMode=mode) | DmaTranspose(oobMode=mode):
+            return [("dst", mode), ("src", mode)]
+        case DmaCopy(dstBoundsCheck=d, srcBoundsCheck=s):
+            return [("dst", d), ("src", s)]
+    return []

@@ -153,10 +153,16 @@ def layout_of(access: object) -> Layout:
                           dims, _row_major(dims))
         case AccessBasic(tensor=t, indexes=indexes):
             return _basic(t, indexes)
-        case AccessPattern(tensor=t, pattern=pairs):
+        case AccessPattern(tensor=t, pattern=pairs, fixedAxis=fixed):
             offset = sum(p.step * p.offset for p in pairs)
+            for axis in fixed:
+                if axis >= len(pairs) or pairs[axis].num != 1:
+                    got = "is not an axis of its pattern" if axis >= len(pairs) else \
+                        f"has {pairs[axis].num} elements, not 1"
+                    raise ValueError(f"access pattern to '{t.name}': fixed axis {axis} {got}")
+            kept = [p for i, p in enumerate(pairs) if i not in fixed]
             return Layout(t, t.dtype, tensor_elements(t, t.dtype), offset,
-                          tuple(p.num for p in pairs), tuple(p.step for p in pairs))
+                          tuple(p.num for p in kept), tuple(p.step for p in kept))
         case BirAccessPattern(tensor=t, offset=offset, pattern=pairs, dtypeOverride=override):
             dtype = override or t.dtype
             return Layout(t, dtype, tensor_elements(t, dtype), offset,
@@ -187,14 +193,22 @@ def _basic(t: TensorName, indexes: tuple[Coord | Slice, ...]) -> Layout:
 
 
 class View:
-    """A bounds-checked layout over storage: read and write element values and origin codes."""
+    """A bounds-checked layout over storage: read and write element values and origin codes.
+
+    An indirect view, or one that may skip elements, holds the flat ``index`` of every element;
+    ``valid`` marks the elements inside the tensor (the others, only under DMA's skip mode,
+    read as 0 and are never written). A static view whose elements are not all distinct (a
+    zero step, overlapping pairs) reads through strides and writes through indices, in order."""
 
     def __init__(self, storage: Storage, layout: Layout, offset: int,
-                 index: np.ndarray | None = None) -> None:
+                 index: np.ndarray | None = None, valid: np.ndarray | None = None,
+                 distinct: bool = True) -> None:
         self.storage = storage
         self.layout = layout
         self.offset = offset
-        self.index = index          # flat element indices, for indirect views
+        self.index = index          # flat element indices, shaped like the view
+        self.valid = valid          # elements inside the tensor (None: all)
+        self.distinct = distinct    # no two elements of the view are one element of the tensor
         self.np_dtype = layout.dtype.numpy()
 
     @property
@@ -228,10 +242,12 @@ class View:
         return view[flips]
 
     def read(self) -> np.ndarray:
-        """The element values (a copy, shaped like the view)."""
+        """The element values (a copy, shaped like the view; skipped elements read as 0)."""
         flat = self._flat()
         if self.index is not None:
             picked: np.ndarray = flat[self.index]
+            if self.valid is not None:
+                picked[~self.valid] = np.zeros((), picked.dtype)
             return picked
         return self._strided(flat, 1, 1).copy()
 
@@ -245,21 +261,38 @@ class View:
         else:
             got = self._strided(codes, per, per)
         got = got.min(axis=-1) if per > 1 else got.copy()
+        if self.valid is not None:
+            got[~self.valid] = CLEAN
         if (got == CLEAN).all():
             return None
         return got
 
-    def write(self, values: np.ndarray, origin: np.ndarray | None) -> None:
-        """Store ``values`` (already of the view's numpy type) and their origin codes."""
+    def write(self, values: np.ndarray, origin: np.ndarray | None, where: np.ndarray | None = None) -> None:
+        """Store ``values`` (already of the view's numpy type) and their origin codes, at the
+        elements ``where`` (default: all) that are inside the tensor. When two elements of the
+        view are one element of the tensor, the last in row-major order is the one written."""
         values = np.asarray(values).reshape(self.shape)
-        flat = self._flat()
-        if self.index is not None:
-            flat[self.index] = values
-        else:
-            self._strided(flat, 1, 1)[...] = values
-        self._write_origin(origin)
+        mask = self.valid
+        if where is not None:
+            where = np.broadcast_to(np.asarray(where, bool).reshape(self.shape) if np.ndim(where)
+                                    else where, self.shape)
+            mask = where if mask is None else mask & where
+        if self.index is None and mask is None and self.distinct:
+            self._strided(self._flat(), 1, 1)[...] = values
+            self._write_origin(origin, None, None)
+            return
+        index = self.index if self.index is not None else self._indices()
+        picked = np.ones(self.shape, bool) if mask is None else mask
+        targets = _last_wins(index[picked])
+        flat_index = index[picked][targets]
+        self._flat()[flat_index] = values[picked][targets]
+        self._write_origin(origin, picked, targets)
 
-    def _write_origin(self, origin: np.ndarray | None) -> None:
+    def _indices(self) -> np.ndarray:
+        return _static_index(self.layout, self.offset)
+
+    def _write_origin(self, origin: np.ndarray | None, picked: np.ndarray | None,
+                      targets: np.ndarray | None) -> None:
         storage = self.storage
         if origin is None:
             if not storage.dirty:
@@ -271,20 +304,53 @@ class View:
             storage.recheck = False
             code = np.asarray(origin, np.int32).reshape(self.shape)
         codes, per = storage.granules(self.np_dtype.itemsize, self.layout.size)
-        if self.index is not None:
-            where = (self.index * per)[..., None] + np.arange(per)
-            codes[where] = code[..., None] if code.ndim else code
+        if picked is not None and targets is not None:
+            index = self.index if self.index is not None else self._indices()
+            flat = index[picked][targets]
+            where = (flat * per)[..., None] + np.arange(per)
+            chosen = code[picked][targets] if code.ndim else code
+            codes[where] = chosen[..., None] if np.ndim(chosen) else chosen
         else:
             target = self._strided(codes, per, per)
             target[...] = code[..., None] if (per > 1 and code.ndim) else code
 
 
+def _last_wins(flat: np.ndarray) -> np.ndarray:
+    """Positions in ``flat`` (row-major order) of the last occurrence of each distinct index."""
+    if flat.size < 2:
+        return np.arange(flat.size)
+    _, first_from_end = np.unique(flat[::-1], return_index=True)
+    return np.sort(flat.size - 1 - first_from_end)
+
+
+def _static_index(layout: Layout, offset: int) -> np.ndarray:
+    """The flat element index of every element of a static layout."""
+    index = np.full(layout.shape, offset, np.int64)
+    ndim = len(layout.shape)
+    for i, (n, s) in enumerate(zip(layout.shape, layout.steps, strict=True)):
+        index += (np.arange(n, dtype=np.int64) * s).reshape([n if j == i else 1 for j in range(ndim)])
+    return index
+
+
+def _distinct(layout: Layout) -> bool:
+    """Whether every element of the layout is a different element of the tensor: sorted by step,
+    each step exceeds the reach of all smaller ones."""
+    reach = 0
+    for n, s in sorted(((n, abs(s)) for n, s in zip(layout.shape, layout.steps, strict=True) if n > 1),
+                       key=lambda ns: ns[1]):
+        if s <= reach:
+            return False
+        reach += s * (n - 1)
+    return True
+
+
 def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
-            indirect: tuple[int, np.ndarray] | None = None) -> View:
+            indirect: tuple[int, np.ndarray] | None = None, skip: bool = False) -> View:
     """Bounds-check ``layout`` (shifted by ``extra_offset``) and make a View (or MemoryFault).
 
     ``indirect = (axis, values)`` replaces the coordinate along ``axis`` by ``values`` (one
-    per position on that axis), the vectorOffset form of indirect DMA.
+    per position on that axis), the vectorOffset form of indirect DMA. With ``skip`` (DMA's
+    ``oobMode = skip``) elements outside the tensor are marked invalid instead of faulting.
     """
     storage.reserve(layout.tensor.shape.parDim * layout.tensor.shape.freeElements
                     * layout.tensor.dtype.size, layout.dtype.size)
@@ -302,11 +368,19 @@ def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
         return View(storage, layout, offset)
     if indirect is None:
         lo, hi = layout.span(extra_offset)
-        _check(layout, lo, hi)
-        return View(storage, layout, offset)
-    index = _indirect_index(layout, offset, *indirect)
-    _check(layout, int(index.min()), int(index.max()))
-    return View(storage, layout, offset, index)
+        if lo >= 0 and hi < layout.size:
+            return View(storage, layout, offset, distinct=_distinct(layout))
+        if not skip:
+            _check(layout, lo, hi)
+        index = _static_index(layout, offset)
+    else:
+        index = _indirect_index(layout, offset, *indirect)
+    valid = (index >= 0) & (index < layout.size)
+    if valid.all():
+        return View(storage, layout, offset, index)
+    if not skip:
+        _check(layout, int(index.min()), int(index.max()))
+    return View(storage, layout, offset, np.where(valid, index, 0), valid)
 
 
 def _check(layout: Layout, lo: int, hi: int) -> None:

@@ -16,6 +16,7 @@ from klr.core.dataops import (
     DmaCopy,
     DmaTranspose,
     Iota,
+    LocalGather,
     MemSet,
     NcAffineSelect,
     NcCopy,
@@ -25,7 +26,7 @@ from klr.core.dataops import (
     Shuffle,
     Transpose,
 )
-from klr.core.optypes import AffineSelectCmp, AluOp, DataPattern, DgeComputeOp, TransposeOps
+from klr.core.optypes import AffineSelectCmp, AluOp, DataPattern, DgeComputeOp, IndexMissSkip, TransposeOps
 from klr.core.rules import GPSIMD_PARTITIONS as _GROUP  # one GpSimd core's partitions
 from klr.interp import alu
 from klr.interp.machine import F32, I64, Core, Tile, compute_kind, merge, select_origin
@@ -36,14 +37,27 @@ from klr.interp.registry import impl
 
 @impl(NcDmaCopy, DmaCopy)
 def dma_copy(ctx: Core, op: NcDmaCopy | DmaCopy) -> None:
+    """Elements pair up in row-major order; under skip, a pair with an element outside its
+    tensor is not transferred."""
     src = ctx.load(op.src)
+    where = _both_valid(src.valid, ctx.view(op.dst).valid)
     if op.compute_op is DgeComputeOp.add:
         dst = ctx.load(op.dst)
         kind = compute_kind(src.dtype, dst.dtype)
         total = dst.num(kind).reshape(-1) + src.num(kind).reshape(-1)
-        ctx.store(op.dst, total, merge(_flat(dst.origin), _flat(src.origin)))
+        ctx.store(op.dst, total, merge(_flat(dst.origin), _flat(src.origin)), where=where)
     else:
-        ctx.store(op.dst, src.values, src.origin)
+        ctx.store(op.dst, src.values, src.origin, where=where)
+
+
+def _both_valid(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """Row-major pairs whose two elements are inside their tensors (None: all)."""
+    if a is None and b is None:
+        return None
+    if a is None:
+        assert b is not None
+        return b.reshape(-1)
+    return a.reshape(-1) if b is None else a.reshape(-1) & b.reshape(-1)
 
 
 def _flat(origin: np.ndarray | None) -> np.ndarray | None:
@@ -78,12 +92,13 @@ def copy_predicated(ctx: Core, op: CopyPredicated) -> None:
 
 
 def pattern_values(pattern: DataPattern, partitions: int) -> np.ndarray:
-    """``offset + p*channelMultiplier + sum(i_j*step_j)`` as int64 [P, prod(nums)]."""
+    """``offset + p*channelMultiplier + sum(i_j*step_j)`` [P, prod(nums)], computed in 32-bit
+    integer arithmetic (NKI's iota): the int64 result wraps to int32."""
     free = np.zeros(1, I64)
     for pair in pattern.pattern:
         free = (free[:, None] + np.arange(pair.num, dtype=I64) * pair.step).reshape(-1)
     chan = np.arange(partitions, dtype=I64)[:, None] * pattern.channelMultiplier
-    return pattern.offset + chan + free[None, :]
+    return (pattern.offset + chan + free[None, :]).astype(np.int32).astype(I64)
 
 
 @impl(Iota)
@@ -145,12 +160,14 @@ _PERMUTATIONS: dict[TransposeOps, tuple[int, int, int, int]] = {
 def dma_transpose(ctx: Core, op: DmaTranspose) -> None:
     src = ctx.load(op.src)
     perm = _PERMUTATIONS[op.axes]
+    dst_valid = ctx.view(op.dst).valid
     if len(src.shape) != 4:
-        ctx.store(op.dst, src.values, src.origin)
+        ctx.store(op.dst, src.values, src.origin, where=_both_valid(src.valid, dst_valid))
         return
     values = src.nd().transpose(perm)
     origin = None if src.origin is None else src.nd(src.origin).transpose(perm)
-    ctx.store(op.dst, values, origin)
+    valid = None if src.valid is None else src.nd(src.valid).transpose(perm)
+    ctx.store(op.dst, values, origin, where=_both_valid(valid, dst_valid))
 
 
 @impl(Shuffle)
@@ -201,6 +218,16 @@ def nc_n_gather(ctx: Core, op: NcNGather) -> None:
     origin = merge(None if data.origin is None else np.take_along_axis(data.origin, idx, axis=1),
                    index.origin)
     ctx.store(op.dst, out, origin)
+
+
+@impl(LocalGather)
+def legacy_local_gather(ctx: Core, op: LocalGather) -> None:
+    """The legacy gather reads its data from the GpSimd pool buffer, which no Core operator
+    fills: every index misses, so dst gets the miss value (or, under skip, keeps its own)."""
+    if isinstance(op.indexMissBehavior, IndexMissSkip):
+        return
+    p, f = ctx.shape(op.dst)
+    ctx.store(op.dst, np.full((p, f), ctx.imm(op.indexMissBehavior)))
 
 
 @impl(NcLocalGather)

@@ -1,53 +1,32 @@
-"""Statistics, top-8 search, random numbers, registers, control flow, debug output, and the
-operators the interpreter does not run."""
+"""Statistics, top-8 search, non-zero indices, sequence bounds, random numbers, registers,
+control flow and debug output."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from klr.core.dataops import LoadMaskRegister, LocalGather
 from klr.core.mathops import (
-    Activate2,
     BatchNormAggregate,
     BatchNormStats,
     Dropout,
     FindIndex8,
-    LoadStationary,
     MatchReplace8,
-    MatchValueLoad,
-    MatMul,
-    MatMulMX,
     Max8,
     NonzeroWithCount,
-    QuantizeMX,
     SequenceBounds,
 )
-from klr.core.optypes import BrCmpOp, DropoutThresholdType
+from klr.core.optypes import BrCmpOp, DropoutThresholdType, Engine
+from klr.core.rules import GPSIMD_PARTITIONS
 from klr.core.sysops import (
-    AllGather,
-    AllReduce,
-    AllToAll,
-    Broadcast,
     CmpBranch,
-    CollectivePermute,
-    CollectivePermuteImplicit,
-    CollectivePermuteImplicitReduce,
     CoreBarrier,
-    CurrentProcessingRankId,
     DevicePrint,
-    ExtendedInst,
     Rand2,
     RandGetState,
     RandSetState,
-    RankId,
-    Recv,
-    ReduceScatter,
     RegisterAluOp,
     RegisterMove,
     Rng,
-    Send,
-    SendRecv,
-    SendRecvCompute,
     SetRngSeed,
     TensorLoad,
     TensorStore,
@@ -55,7 +34,7 @@ from klr.core.sysops import (
 from klr.interp import alu
 from klr.interp.machine import F32, I64, Core, DevicePrintRecord, Tile, merge
 from klr.interp.memory import CLEAN
-from klr.interp.registry import impl, unsupported
+from klr.interp.registry import impl
 
 # --- batch-norm statistics ---------------------------------------------------------------------
 
@@ -171,7 +150,34 @@ def sequence_bounds(ctx: Core, op: SequenceBounds) -> None:
     ctx.store(op.dst, out, _row_origin(ids.origin, 2 * n))
 
 
+# --- non-zero indices -------------------------------------------------------------------------
+
+
+@impl(NonzeroWithCount)
+def nonzero_with_count(ctx: Core, op: NonzeroWithCount) -> None:
+    """Only the first partition of each group of 16 (one GpSimd core each) is read and written:
+    the indices of its non-zero elements plus indexOffset, then paddingVal up to src's length,
+    then their count. The other partitions of dst keep their values."""
+    src = ctx.load(op.src)
+    offset, pad = int(ctx.imm(op.indexOffset)), int(ctx.imm(op.paddingVal))
+    p, t = src.P, src.F
+    out = np.full((p, t + 1), pad, I64)
+    rows = np.arange(0, p, GPSIMD_PARTITIONS)
+    for r in rows:
+        found = np.flatnonzero(src.values[r] != 0)
+        out[r, :found.size] = found + offset
+        out[r, t] = found.size
+    where = np.zeros((p, t + 1), bool)
+    where[rows] = True
+    ctx.store(op.dst, out, _row_origin(src.origin, t + 1), where=where)
+
+
 # --- random numbers ----------------------------------------------------------------------------
+
+
+def _unit(bits: np.ndarray) -> np.ndarray:
+    """Uniform float32 values in [0, 1) from 32 random bits: their top 24 bits times 2**-24."""
+    return (bits >> np.uint32(8)).astype(F32) * np.float32(2.0**-24)
 
 
 @impl(Dropout)
@@ -181,37 +187,51 @@ def dropout(ctx: Core, op: Dropout) -> None:
     keep_rate = rate.num(F32)
     if op.thresholdType is DropoutThresholdType.DropRate:
         keep_rate = np.float32(1.0) - keep_rate
-    keep = ctx.machine.rng.random(src.values.shape, dtype=F32) < keep_rate
+    keep = _unit(ctx.generators(Engine.dve).draw(src.P, src.F)) < keep_rate
     ctx.store(op.dst, np.where(keep, src.num(F32), np.float32(0.0)), merge(src.origin, rate.origin))
 
 
 @impl(Rng)
 def rng(ctx: Core, op: Rng) -> None:
-    shape = ctx.shape(op.dst)
-    ctx.store(op.dst, _random(ctx, ctx.view(op.dst).dtype.numpy(), shape))
-
-
-def _random(ctx: Core, target: np.dtype, shape: tuple[int, int]) -> np.ndarray:
-    """Uniform random integers over an integer dtype, or uniform [0, 1) floats."""
-    gen = ctx.machine.rng
-    if target.kind in "iu":
-        info = np.iinfo(target)
-        return gen.integers(info.min, info.max, size=shape, dtype=target, endpoint=True)
-    return gen.random(shape, dtype=F32)
+    """32 random bits per element: an integer dst keeps their low bits (NKI), a float dst gets
+    uniform [0, 1) values."""
+    p, f = ctx.shape(op.dst)
+    bits = ctx.generators(op.engine).draw(p, f)
+    if ctx.view(op.dst).dtype.is_int:
+        ctx.store(op.dst, bits.astype(I64), wrap=True)
+    else:
+        ctx.store(op.dst, _unit(bits))
 
 
 @impl(Rand2)
 def rand2(ctx: Core, op: Rand2) -> None:
     lo, hi = ctx.operand(op.min), ctx.operand(op.max)
-    shape = ctx.shape(op.dst)
-    u = ctx.machine.rng.random(shape, dtype=F32)
+    p, f = ctx.shape(op.dst)
+    u = _unit(ctx.generators(Engine.dve).draw(p, f))
     ctx.store(op.dst, lo.num(F32) + u * (hi.num(F32) - lo.num(F32)), merge(lo.origin, hi.origin))
 
 
 @impl(SetRngSeed)
 def set_rng_seed(ctx: Core, op: SetRngSeed) -> None:
-    seed = ctx.load(op.src)
-    ctx.machine.rng = np.random.default_rng(int(seed.num(I64).reshape(-1)[0]) & 0xFFFFFFFFFFFFFFFF)
+    seed = int(ctx.load(op.src).num(I64).reshape(-1)[0]) & 0xFFFFFFFF
+    for engine in (Engine.pool, Engine.dve):
+        ctx.generators(engine).reseed(seed)
+
+
+def _state_engine(engine: Engine) -> Engine:
+    return Engine.dve if engine is Engine.dve else Engine.pool  # NKI's default is GpSimd
+
+
+@impl(RandGetState)
+def rand_get_state(ctx: Core, op: RandGetState) -> None:
+    p, _ = ctx.shape(op.dst)
+    ctx.store(op.dst, ctx.generators(_state_engine(op.engine)).get(p).astype(I64))
+
+
+@impl(RandSetState)
+def rand_set_state(ctx: Core, op: RandSetState) -> None:
+    words = ctx.load(op.src)
+    ctx.generators(_state_engine(op.engine)).set(words.num(I64) & 0xFFFFFFFF)
 
 
 # --- registers and control flow ----------------------------------------------------------------
@@ -224,9 +244,15 @@ def register_move(ctx: Core, op: RegisterMove) -> None:
 
 @impl(RegisterAluOp)
 def register_alu_op(ctx: Core, op: RegisterAluOp) -> None:
+    """On exact integers; a fractional result is truncated toward zero (C's division), a result
+    with no value (division by zero) is an error."""
     value = alu.apply(op.op, np.asarray(ctx.reg(op.src), I64), np.asarray(op.imm, I64))
-    ctx.set_reg(op.dst, int(np.trunc(np.nan_to_num(value.astype(np.float64)))),
-                ctx.reg_origin.get(op.src))
+    if value.dtype.kind == "f":
+        if not np.isfinite(value):
+            ctx.fail(f"{op.op.name} of register '{op.src}' ({ctx.reg(op.src)}) and {op.imm} has no "
+                     f"integer value")
+        value = np.trunc(value)
+    ctx.set_reg(op.dst, int(value), ctx.reg_origin.get(op.src))
 
 
 @impl(TensorLoad)
@@ -277,18 +303,3 @@ def device_print(ctx: Core, op: DevicePrint) -> None:
     # huge view whole would take minutes).
     text = op.printPrefix + np.array2string(tile.nd(), threshold=min(tile.values.size + 1, PRINT_ELEMENTS))
     ctx.machine.prints.append(DevicePrintRecord(op.buffer.name, text))
-
-
-# --- not executed ------------------------------------------------------------------------------
-
-unsupported("it is a legacy instruction that current NKI kernels do not emit",
-            LoadMaskRegister, MatchValueLoad, LoadStationary, MatMul, LocalGather)
-unsupported("its numerics are not specified in the interpreter yet",
-            NonzeroWithCount, Activate2, QuantizeMX, MatMulMX)
-unsupported("communication between ranks needs more than one device",
-            SendRecv, SendRecvCompute, AllReduce, AllGather, ReduceScatter, CollectivePermute,
-            CollectivePermuteImplicit, CollectivePermuteImplicitReduce, Broadcast, AllToAll,
-            RankId, CurrentProcessingRankId, Send, Recv)
-unsupported("the hardware random-generator state has no portable representation",
-            RandGetState, RandSetState)
-unsupported("an opaque raw instruction has no defined meaning", ExtendedInst)

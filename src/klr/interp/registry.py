@@ -1,8 +1,7 @@
-"""One table entry per Core operator: its numpy implementation, or why the interpreter does not run it.
+"""One table entry per Core operator: its numpy implementation.
 
-``@impl(Cls)`` registers an implementation; ``unsupported(reason, Cls...)`` records an operator
-the interpreter does not run (executing it is an EvalError naming it). A test checks that every
-member of ``Operator`` is in exactly one of the two tables.
+``@impl(Cls)`` registers an implementation; a test checks that every member of ``Operator``
+has exactly one.
 
 An operator's shape rule is not here: it is the operator's rule in ``klr.core.rules``, which the
 runner checks (``hardware=False``) against the views the statement's accesses denote before it
@@ -30,7 +29,6 @@ class Impl:
 
 
 IMPLS: dict[type[OperatorPayload], Impl] = {}
-UNSUPPORTED: dict[type[OperatorPayload], str] = {}
 
 
 def impl(*classes: type[OperatorPayload]) -> Callable[[Run], Run]:
@@ -45,13 +43,6 @@ def impl(*classes: type[OperatorPayload]) -> Callable[[Run], Run]:
     return wrap
 
 
-def unsupported(reason: str, *classes: type[OperatorPayload]) -> None:
-    """Record operators the interpreter does not execute, with the reason shown to users."""
-    for cls in classes:
-        _fresh(cls)
-        UNSUPPORTED[cls] = reason
-
-
 def _fresh(cls: type[OperatorPayload]) -> None:
-    if cls in IMPLS or cls in UNSUPPORTED:
+    if cls in IMPLS:
         raise AssertionError(f"{cls.__name__} registered twice")

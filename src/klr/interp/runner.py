@@ -8,7 +8,8 @@ Within a core, blocks run in order; ``cmpBranch`` continues at the block it name
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,12 +20,37 @@ from klr.core.rules import RuleError, check
 from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, InternalError, KlrError, LimitError, UsageError, Warning_
-from klr.interp import budget, ops_compute, ops_move, ops_special  # noqa: F401  (they fill the tables)
+from klr.interp import (  # noqa: F401  (the tables)
+    budget,
+    ops_compute,
+    ops_move,
+    ops_mx,
+    ops_special,
+    ops_system,
+)
+from klr.interp.alu import AluError
 from klr.interp.budget import EvalLimits
 from klr.interp.machine import Core, DevicePrintRecord, Machine, Stats, cast_to
 from klr.interp.memory import CLEAN, UNWRITTEN, layout_of, resolve
-from klr.interp.registry import IMPLS, UNSUPPORTED
+from klr.interp.registry import IMPLS
 from klr.limits import raise_hint
+
+
+@dataclass(frozen=True)
+class Step:
+    """One executed statement, as ``run(observe=...)`` reports it: its number in execution order
+    (from 1), its core, the statement, its number in the kernel (from 1, counting every block of
+    every body in order, as ``klr check`` does) and what it wrote, in order: (operand field or
+    ``reg.<name>``, the values of the operand's whole view after the statement)."""
+
+    number: int
+    core: int
+    stmt: Stmt
+    index: int
+    writes: tuple[tuple[str, np.ndarray], ...]
+
+
+Observer = Callable[[Step], None]
 
 
 @dataclass
@@ -39,9 +65,11 @@ class EvalResult:
 
 def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = False,
         random_seed: int | None = None, constants: Mapping[str, np.ndarray] | None = None,
-        limits: EvalLimits | None = None, max_instructions: int | None = None) -> EvalResult:
+        limits: EvalLimits | None = None, max_instructions: int | None = None,
+        observe: Observer | None = None) -> EvalResult:
     """Execute ``kernel`` on ``inputs`` (matched to ``kernel.inputs`` by name).
 
+    ``observe``, when given, is called after every executed statement with a ``Step``.
     ``constants`` holds the arrays of the kernel's shared constants by name. With
     ``strict``, reading never-written memory into an output is an EvalError instead of a
     warning. ``random_seed`` seeds dropout and the random-number operators. ``limits`` bounds
@@ -58,14 +86,16 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
         max_instructions = static + limits.max_extra_instructions
     machine = Machine(random_seed, strict, limits.max_tensor_bytes)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
+    machine.cores = len(cores)
     with np.errstate(all="ignore"):
         for t, array in _checked_inputs(kernel, inputs).items():
             _fill(cores[0], t, array)
         for t, array in _checked_constants(kernel, constants or {}).items():
             _fill(cores[0], t, array)
         spend = _Budget(max_instructions)
-        _interleave([_execute(core, blocks, spend) for core, blocks in zip(cores, kernel.bodies,
-                                                                           strict=False)])
+        watch = None if observe is None else _Watch(kernel, observe)
+        _interleave([_execute(core, blocks, spend, watch) for core, blocks in zip(cores, kernel.bodies,
+                                                                                  strict=False)], machine)
         outputs = {t.name: _output(cores[0], t) for t in kernel.outputs}
     return EvalResult(outputs, machine.warnings, machine.stats, machine.prints)
 
@@ -177,21 +207,74 @@ class _Budget:
         self.limit = limit
 
 
-def _interleave(cores: list[Iterator[None]]) -> None:
-    """Run each core until its next barrier, round after round, until all have finished."""
+class _Watch:
+    """Reports every executed statement to an observer."""
+
+    def __init__(self, kernel: LncKernel, observe: Observer) -> None:
+        self.observe = observe
+        self.count = 0
+        stmts = [stmt for body in kernel.bodies for block in body for stmt in block.body]
+        self.index = {id(stmt): i for i, stmt in enumerate(stmts, 1)}
+
+    def report(self, core: Core, stmt: Stmt) -> None:
+        self.count += 1
+        writes = []
+        for ref, view in core.recording or ():
+            if isinstance(view, str):
+                name = str(ref)
+                writes.append((f"reg.{name}", np.asarray(core.regs[name], np.int32)))
+            else:
+                writes.append((_field_of(stmt.op, ref), view.read()))
+        core.recording = []
+        self.observe(Step(self.count, core.index, stmt, self.index.get(id(stmt), 0), tuple(writes)))
+
+
+def _field_of(op: object, ref: object) -> str:
+    """The name of the operand field of ``op`` that holds ``ref`` (``srcs[1]`` in a list)."""
+    for f in dataclasses.fields(op):  # type: ignore[arg-type]
+        value = getattr(op, f.name)
+        if value is ref:
+            return f.name
+        if isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if item is ref:
+                    return f"{f.name}[{i}]"
+    return "?"
+
+
+def _interleave(cores: list[Iterator[Stmt | None]], machine: Machine) -> None:
+    """Run each core until its next barrier or until it waits for a message, round after round,
+    until all have finished. A round in which every unfinished core waits and none sent anything
+    is a deadlock."""
     pending = cores
     while pending:
         still = []
+        sent = machine.sent
+        waiting: Stmt | None = None
+        progress = False
         for core in pending:
             try:
-                next(core)
+                stmt = next(core)
                 still.append(core)
             except StopIteration:
-                pass
+                progress = True
+                continue
+            if stmt is None:
+                progress = True
+            elif waiting is None:
+                waiting = stmt
+        if not progress and still and machine.sent == sent and waiting is not None:
+            label = _name(waiting.op) + (f" {waiting.name}" if waiting.name else "")
+            raise EvalError(f"every core waits for a message no core will send (deadlock), first at "
+                            f"{label}", waiting.pos)
         pending = still
 
 
-def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator[None]:
+def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget,
+             watch: _Watch | None) -> Iterator[Stmt | None]:
+    """Run one core; yields None at a barrier and the statement while it waits for a message."""
+    if watch is not None:
+        core.recording = []
     labels: dict[str, int] = {}
     for i, block in enumerate(blocks):
         labels.setdefault(block.label, i)
@@ -204,9 +287,17 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
                 raise LimitError(f"the kernel ran more than {budget.limit} instructions (an endless "
                                  f"loop?); {raise_hint('max_extra_instructions')}", stmt.pos)
             _step(core, stmt)
+            while core.waiting:
+                core.waiting = False
+                yield stmt
+                core.resuming = True
+                _step(core, stmt, again=True)
+            core.resuming = False
+            if watch is not None:
+                watch.report(core, stmt)
             if core.at_barrier:
                 core.at_barrier = False
-                yield
+                yield None
             if core.jump is not None:
                 target, core.jump = core.jump, None
                 if target not in labels:
@@ -217,23 +308,25 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget) -> Iterator
         i = following
 
 
-def _step(core: Core, stmt: Stmt) -> None:
+def _step(core: Core, stmt: Stmt, again: bool = False) -> None:
     op = stmt.op
     found = IMPLS.get(type(op))
     if found is None:
-        reason = UNSUPPORTED.get(type(op), "it is not a Core operator")
-        raise EvalError(f"operator '{_name(op)}' is not supported by the interpreter",
-                        stmt.pos).note(f"'{_name(op)}' is not run because {reason}")
+        raise InternalError(f"{type(op).__name__} is not a Core operator", stmt.pos)
     core.begin(op, stmt.name, stmt.pos)
-    stats = core.machine.stats
-    stats.instructions += 1
-    stats.by_operator[found.name] = stats.by_operator.get(found.name, 0) + 1
+    if not again:
+        stats = core.machine.stats
+        stats.instructions += 1
+        stats.by_operator[found.name] = stats.by_operator.get(found.name, 0) + 1
     try:
         try:
             check(op, hardware=False, describe=core.arg)  # the operator's shape rule, on its views
         except RuleError as broken:
             core.fail(broken.message)
-        found.run(core, op)
+        try:
+            found.run(core, op)
+        except AluError as misuse:
+            core.fail(misuse.message)
     except KlrError as err:
         raise err.at(stmt.pos) from None
     except Exception as exc:  # a bug in the interpreter: say which statement it ran

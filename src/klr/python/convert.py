@@ -322,11 +322,16 @@ class Converter:
                 return K.CBool(value)
             case int():
                 if abs(value) > INT64_MAX:
-                    raise self.fail(f"integer literal {value} does not fit in 64 bits", node)
+                    shown = value if value.bit_length() <= 256 else f"of {value.bit_length()} bits"
+                    raise self.fail(f"integer literal {shown} does not fit in 64 bits", node)
                 return K.CInt(value)
             case float():
                 return K.CFloat(value)
             case str():
+                lone = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
+                if lone is not None:
+                    raise self.fail(f"the string literal holds the lone surrogate U+{ord(lone):04X}, which "
+                                    "a KLR file (UTF-8) cannot hold", node)
                 return K.CString(value)
             case _ if value is Ellipsis:
                 return K.CEllipsis()

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from klr import files
-from klr.errors import GatherError, LimitError, UsageError, remember_source
+from klr.diagnostics import remember_source
+from klr.errors import GatherError, LimitError, UsageError
 from klr.limits import FileLimits
 from klr.pos import Pos
 

@@ -28,6 +28,7 @@ from klr.tracer import pymethods, registry
 from klr.tracer.compiler import Compiler
 from klr.tracer.context import Ctx
 from klr.tracer.frame import EMPTY, RETURN, Frame
+from klr.tracer.limits import STEPS_PER_CALL
 from klr.tracer.objects import (
     NO_DEFAULT,
     AutoValue,
@@ -399,7 +400,7 @@ class Evaluator:
                 declared, targets = nonlocal_targets(fn.body)
                 names -= declared
                 self.compiler.nonlocal_targets.update(id(t) for t in targets)
-            plan = Plan(fn.args, frozenset(names), max(1, len(fn.body)))  # steps: a lambda's is 1
+            plan = Plan(fn.args, frozenset(names), STEPS_PER_CALL + max(1, len(fn.body)))
             self.plans[key] = plan
         fn.plan = plan
         return plan

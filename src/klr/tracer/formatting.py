@@ -41,7 +41,10 @@ def number(text: str | None, default: int | None = None) -> int | None:
 
 def to_ascii(ctx: Ctx, v: Value) -> str:
     """``ascii(v)``: ``repr(v)`` with non-ASCII characters escaped."""
-    return show.to_repr(ctx, v).encode("ascii", "backslashreplace").decode("ascii")
+    text = show.to_repr(ctx, v)
+    if not text.isascii():
+        ctx.alloc(len(text) * 10)  # each character may become \U0001f600
+    return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 # --- format(value, spec) ---------------------------------------------------------------------

@@ -29,10 +29,17 @@ from klr.limits import flag_name, raise_hint
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-__all__ = ["Budget", "Limits", "CHECK_EVERY", "STEPS_PER_STMT", "process_memory"]
+__all__ = ["Budget", "Limits", "CHECK_EVERY", "STEPS_PER_BUILTIN", "STEPS_PER_CALL", "STEPS_PER_STMT",
+           "process_memory"]
 
 CHECK_EVERY = 1 << 16
 """Steps between two measurements of the process's memory."""
+STEPS_PER_CALL = 4
+"""Steps charged for each call of a user function, beyond its statements (binding the
+arguments and the frame cost about as much as four plain statements)."""
+STEPS_PER_BUILTIN = 5
+"""Steps charged for each call of a builtin (argument checking and the NKI layer's work on
+tiles and views, which do not emit a statement, take several microseconds)."""
 STEPS_PER_STMT = 50
 """Steps charged for each emitted Core statement (an NKI builtin is that much slower than a
 line of plain Python)."""
@@ -52,7 +59,7 @@ class Limits:
     every limit with its default and meaning.
     """
 
-    max_steps: int = _limit(50_000_000, "steps of tracing work: statements run, calls, loop "
+    max_steps: int = _limit(30_000_000, "steps of tracing work: statements run, calls, loop "
                             "iterations, emitted Core statements, and host work by its size")
     max_memory: int = _limit(2 << 30, "bytes the trace may allocate for the values it builds "
                              "(strings, lists, integers, host arrays), measured against the "

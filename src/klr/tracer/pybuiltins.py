@@ -436,7 +436,10 @@ def round_(ctx: Ctx, x: Value, ndigits: Value = None) -> Value:
 
 @builtin("builtins.chr", dialect=Dialect.python)
 def chr_(ctx: Ctx, i: Value) -> Value:
-    return host.call(ctx, _CHR, (_plain(i),))
+    i = _plain(i)
+    if type(i) is int and 0xD800 <= i <= 0xDFFF:
+        raise ctx.error(f"chr(): U+{i:04X} is a lone surrogate, which a KLR file (UTF-8) cannot hold")
+    return host.call(ctx, _CHR, (i,))
 
 
 @builtin("builtins.ord", dialect=Dialect.python)

@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from klr.tracer.limits import STEPS_PER_BUILTIN
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
@@ -219,6 +220,10 @@ class BuiltinFn(TraceObject):
         if self.bound:
             args = self.bound + args
         self.check_args(ctx, args, kwargs)
+        budget = ctx.budget
+        budget.steps -= STEPS_PER_BUILTIN
+        if budget.steps < budget.mark:
+            budget.tick(ctx)
         return self.impl(ctx, *args, **kwargs)
 
     @property

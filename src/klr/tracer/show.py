@@ -47,6 +47,13 @@ def int_text(ctx: Ctx, v: int) -> str:
     return str(int(v))
 
 
+def str_repr(ctx: Ctx, v: str) -> str:
+    """``repr(v)`` of a string, charged first: an escape such as ``\\x00`` or ``\\U0001f600``
+    makes the text up to four (ASCII) or ten times longer than the string."""
+    ctx.alloc(len(v) * (4 if v.isascii() else 10))
+    return repr(v)
+
+
 class Printer:
     """One ``repr``/``str`` walk (see the module docstring)."""
 
@@ -79,7 +86,7 @@ class Printer:
     def value(self, v: Value, depth: int, as_str: bool = False) -> None:
         t = type(v)
         if t is str:
-            self.put(v if as_str else repr(v))
+            self.put(v if as_str else str_repr(self.ctx, v))
             return
         if t is int:
             self.put(int_text(self.ctx, v))
@@ -165,7 +172,7 @@ def to_repr(ctx: Ctx, v: Value) -> str:
     """``repr(v)``."""
     t = type(v)
     if t is str:
-        return repr(v)
+        return str_repr(ctx, v)
     if t is int:
         return int_text(ctx, v)
     p = Printer(ctx)

@@ -29,10 +29,9 @@ from klr.core.mathops import (
     TensorTensor,
     TensorTensorScan,
 )
+from klr.core.numerics import BITVEC, COMPARISONS
 from klr.core.optypes import AccumCmd, AluOp, Engine
 from klr.core.rules.base import (
-    BITVEC,
-    COMPARISONS,
     FLOATS,
     FP8,
     Arg,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
+from klr.core.numerics import BITVEC
 from klr.core.operators import ctor_name, engine_of
 from klr.core.optypes import AluOp, Engine, OperatorPayload
 from klr.core.tensor import (
@@ -55,14 +56,6 @@ ANYWHERE = tuple(Memory)
 FP8 = frozenset({Dtype.float8e4, Dtype.float8e5, Dtype.float8_e4m3, Dtype.float8_e4m3fn})
 FLOATS = frozenset({Dtype.bfloat16, Dtype.float8e3, Dtype.float16, Dtype.float32, Dtype.float32r} | FP8)
 PACKED = frozenset({Dtype.float8_e5m2_x4, Dtype.float8_e4m3fn_x4, Dtype.float4_e2m1fn_x4})
-
-BITVEC = frozenset({AluOp.bitwise_and, AluOp.bitwise_not, AluOp.bitwise_or, AluOp.bitwise_xor,
-                    AluOp.arith_shift_left, AluOp.arith_shift_right, AluOp.logical_shift_left,
-                    AluOp.logical_shift_right})
-"""ALU operators on bit patterns; NKI's other operators are arithmetic."""
-COMPARISONS = frozenset({AluOp.is_equal, AluOp.not_equal, AluOp.is_ge, AluOp.is_gt, AluOp.is_le,
-                         AluOp.is_lt})
-
 
 class RuleError(KlrError):
     """A static rule an operator breaks: one sentence naming the operand, without the operator

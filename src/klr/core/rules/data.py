@@ -23,9 +23,9 @@ from klr.core.dataops import (
     Shuffle,
     Transpose,
 )
+from klr.core.numerics import COMPARISONS
 from klr.core.optypes import AluOp, DataPattern, Engine, TransposeOps
 from klr.core.rules.base import (
-    COMPARISONS,
     DMA,
     GPSIMD_PARTITIONS,
     PACKED,

@@ -149,24 +149,50 @@ def mat_mul(c: Check, op: MatMul) -> None:
         free_at_most(c("moving"), GEMM_MOVING_FMAX, " (one PSUM bank of float32)")
 
 
+MX_GROUP_ROWS = 8
+"""Partitions of one MX scaling group (8 partitions x 4 packed values)."""
+
+
+def mx_scale_rows(partitions: int) -> int:
+    """Rows a scale view needs for data of ``partitions`` partitions: group g's scale is in row
+    ``(g // 4) * 32 + g % 4`` (each quadrant keeps its groups' scales in its top 4 rows)."""
+    last = partitions // MX_GROUP_ROWS - 1
+    return 0 if last < 0 else (last // 4) * 32 + last % 4 + 1
+
+
+def mx_groups(data: Arg, scale: Arg, columns: int) -> None:
+    """Packed data of whole 8-partition groups, and a scale view with a row for each group and
+    a column for each packed column."""
+    if data.partitions % MX_GROUP_ROWS:
+        raise RuleError(f"{data.name} has {data.partitions} partitions, not a multiple of "
+                        f"{MX_GROUP_ROWS} (an MX scaling group spans {MX_GROUP_ROWS})")
+    rows = mx_scale_rows(data.partitions)
+    if scale.partitions < rows or scale.free < columns:
+        raise RuleError(f"{scale.name} has shape {scale.text}, but the scales of {data.name} need "
+                        f"{rows} rows and {columns} columns")
+
+
 @rule(MatMulMX)
 def mat_mul_mx(c: Check, op: MatMulMX) -> None:
-    """dst[M, N] from packed stationary[K, M] and moving[K, N]; in hardware SBUF inputs and
-    scales, a PSUM result, whole quadrants of partitions and the MX dtypes."""
+    """dst[M, N] from packed stationary[K, M] and moving[K, N], K a multiple of 8, with a scale
+    for every 8-partition group; in hardware SBUF inputs and scales, a PSUM result, whole
+    quadrants of partitions and the MX dtypes."""
     dst, stationary, moving = c("dst"), c("stationary"), c("moving")
     same_partitions(stationary, moving)
     m, n = stationary.free, moving.free
     if dst.pf != (m, n):
         raise RuleError(f"dst must be [{m}, {n}] for stationary {stationary.text} and moving {moving.text} "
                         f"but has shape {dst.text}")
+    dtype_in(stationary, PACKED)
+    dtype_in(moving, PACKED)
+    scales = (c("stationaryScale"), c("movingScale"))
+    mx_groups(stationary, scales[0], m)
+    mx_groups(moving, scales[1], n)
     if not c.hardware:
         return
-    scales = (c("stationaryScale"), c("movingScale"))
     for a in (stationary, moving, *scales):
         in_memory(a, *SBUF)
     in_memory(dst, *PSUM)
-    dtype_in(stationary, PACKED)
-    dtype_in(moving, PACKED)
     for s in scales:
         dtype_in(s, (Dtype.uint8,))
     dtype_in(dst, MATMUL_DST)
@@ -186,13 +212,16 @@ def mat_mul_mx(c: Check, op: MatMulMX) -> None:
 
 @rule(QuantizeMX)
 def quantize_mx(c: Check, op: QuantizeMX) -> None:
-    """dst packs src's elements by four; in hardware fp16/bf16 in, packed fp8 and uint8 scales out,
-    all in SBUF, whole quadrants of partitions."""
+    """dst packs src's elements by four into a packed MX type, src is whole 8-partition groups
+    and dstScale has room for their scales; in hardware fp16/bf16 in, packed fp8 and uint8
+    scales out, all in SBUF, whole quadrants of partitions."""
     dst, src, scale = c("dst"), c("src"), c("dstScale")
     same_partitions(src, dst)
     if src.free % 4 or dst.free != src.free // 4:
         raise RuleError(f"dst must have a quarter of src's {src.free} elements per partition (packed by "
                         f"four) but has {dst.free}")
+    dtype_in(dst, PACKED)
+    mx_groups(src, scale, dst.free)
     if c.hardware:
         for a in (dst, src, scale):
             in_memory(a, *SBUF)

@@ -212,15 +212,16 @@ def rand2(c: Check, op: Rand2) -> None:
 
 
 def _rng_state(c: Check, field: str, engine: Engine) -> None:
+    state = c(field)
+    free_size(state, 24 if engine is Engine.dve else 6)
     if c.hardware:
-        state = c(field)
         dtype_in(state, (Dtype.uint32,))
-        free_size(state, 24 if engine is Engine.dve else 6)
 
 
 @rule(RandGetState, engines=RANDOM_ENGINES)
 def rand_get_state(c: Check, op: RandGetState) -> None:
-    """The generator state: uint32, 6 words per lane on GpSimd, 24 on the vector engine."""
+    """The generator state: 6 words per lane on GpSimd (and unassigned), 24 on the vector engine;
+    in hardware uint32."""
     _rng_state(c, "dst", op.engine)
 
 
@@ -304,8 +305,7 @@ def send_recv_compute(c: Check, op: SendRecvCompute) -> None:
 
 
 _REDUCING = (AllReduce, ReduceScatter, CollectivePermuteImplicitReduce)
-_SAME_SIZE = (AllReduce, Broadcast, CollectivePermute, CollectivePermuteImplicit,
-              CollectivePermuteImplicitReduce)
+_SAME_SIZE = (AllReduce, Broadcast, CollectivePermute, CollectivePermuteImplicit)
 
 
 @rule(AllReduce, AllGather, ReduceScatter, CollectivePermute, CollectivePermuteImplicit,
@@ -320,6 +320,13 @@ def collective(c: Check, op: CollectiveOp) -> None:
         raise RuleError("op is missing; this collective reduces")
     if isinstance(op, _SAME_SIZE):
         _pairs(dsts, srcs)
+    if isinstance(op, CollectivePermuteImplicitReduce):
+        if len(srcs) != 2 * len(dsts):
+            raise RuleError(f"there are {len(dsts)} dsts but {len(srcs)} srcs; each dst reduces two srcs "
+                            f"(srcs[i] and srcs[{len(dsts)} + i])")
+        for i, d in enumerate(dsts):
+            same_count(d, srcs[i])
+            same_count(d, srcs[len(dsts) + i])
 
 
 @rule(Send, memories=ANYWHERE)
