@@ -178,7 +178,8 @@ def kernel():
     err = error_of(tmp_path, src)
     assert err.message == "ValueError: bottom"
     assert where(err) == (4, 9)
-    assert [(n, p.line if p else 0) for n, p in err.notes] == [("called from here", 5), ("called from here", 13)]
+    notes = [(n, p.line if p else 0) for n, p in err.notes]
+    assert notes == [("called from here", 5), ("called from here", 13)]
 
 
 # --- what a kernel cannot catch ----------------------------------------------------------------
