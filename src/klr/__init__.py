@@ -70,7 +70,8 @@ def eval(kernel: Any, *inputs: Any, strict: bool = False, random: int | None = N
     digests); a TraceResult carries them in memory.
     """
     from klr.format.npy import load_constants
-    from klr.interp import EvalLimits, random_inputs, run
+    from klr.interp import EvalLimits, run
+    from klr.interp.runner import bind_inputs, with_random
     from klr.limits import FileLimits, build
 
     elimits, flimits = build([EvalLimits, FileLimits], limits, "klr.eval")
@@ -82,12 +83,9 @@ def eval(kernel: Any, *inputs: Any, strict: bool = False, random: int | None = N
         by_file = dict(getattr(kernel, "constants", None) or {})  # a TraceResult keeps them in memory
         kernel = getattr(kernel, "kernel", kernel)
         constants = {c.name: by_file[c.fileName] for c in kernel.sharedConstants if c.fileName in by_file}
-    names = [t.name for t in kernel.inputs]
-    given = dict(zip(names, inputs))
-    given.update(named)
+    given = bind_inputs(kernel, [*((None, x) for x in inputs), *named.items()])
     if random is not None:
-        generated = random_inputs(kernel, random, elimits)
-        given = {**{k: v for k, v in generated.items() if k not in given}, **given}
+        given = with_random(kernel, given, random, elimits)
     return run(kernel, given, strict=strict, random_seed=random, constants=constants, limits=elimits)
 
 

@@ -56,3 +56,26 @@ def test_traced_core_keeps_every_static_rule(name: str) -> None:
     ex = refs.load(name)
     py = klr.gather(str(ex.path), *ex.make_inputs(seed=3), name=ex.kernel, grid=ex.grid, **ex.kwargs)
     assert [str(d) for d in check_kernel(klr.trace(py).kernel)] == []
+
+
+def test_api_binds_inputs_as_the_command_line_does() -> None:
+    """klr.eval and klr eval share one binding of inputs (klr.interp.runner.bind_inputs): the
+    same errors, positional inputs in the kernel's order, keywords by name, --random for the rest."""
+    import klr
+    from klr.errors import UsageError
+
+    ex = refs.load("transpose2d")
+    inputs = ex.make_inputs()
+    traced = klr.trace(klr.gather(str(ex.path), *inputs, name=ex.kernel, **ex.kwargs))
+    names = [t.name for t in traced.kernel.inputs]
+    with pytest.raises(UsageError, match=r"^too many inputs: the kernel takes 1 \(.*\)$"):
+        klr.eval(traced, *inputs, *inputs)
+    with pytest.raises(UsageError, match=r"^the kernel has no input named 'nope' \(inputs: .*\)$"):
+        klr.eval(traced, nope=inputs[0])
+    by_name = klr.eval(traced, **dict(zip(names, inputs, strict=True))).outputs
+    drawn = klr.eval(traced, random=7).outputs
+    given = klr.eval(traced, *inputs, random=7).outputs   # nothing left to draw
+    for name, array in klr.eval(traced, *inputs).outputs.items():
+        np.testing.assert_array_equal(by_name[name], array)
+        np.testing.assert_array_equal(given[name], array)
+        assert not np.array_equal(drawn[name], array)

@@ -18,7 +18,7 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
-from klr.errors import FileError, LimitError, UsageError
+from klr.errors import FileError, LimitError
 from klr.files import NAME_MAX, OutputDir
 from klr.limits import raise_hint
 
@@ -60,23 +60,12 @@ def load_inputs(kernel: Any, specs: Sequence[str], max_bytes: int) -> dict[str, 
     """The ``[NAME=]FILE.npy`` inputs by name; each file's shape is checked against the kernel's
     input from its header, before its data is read."""
     from klr.format.npy import read_npy
+    from klr.interp.runner import bind_inputs
 
+    paths = bind_inputs(kernel, [_name_and_path(spec) for spec in specs])
     by_name = {t.name: t for t in kernel.inputs}
-    names = list(by_name)
     inputs: dict[str, Any] = {}
-    position = 0
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or _exists(spec):
-            name, path = "", spec
-        if not name:
-            if position >= len(names):
-                raise UsageError(f"too many inputs: the kernel takes {len(names)} "
-                                 f"({', '.join(names)})")
-            name = names[position]
-            position += 1
-        elif name not in by_name:
-            raise UsageError(f"the kernel has no input named {name!r} (inputs: {', '.join(names)})")
+    for name, path in paths.items():
         t = by_name[name]
         array = read_npy(path, max_bytes=max_bytes, shape=t.dims, what=f"input {name!r}")
         target = t.dtype.numpy()
@@ -85,6 +74,13 @@ def load_inputs(kernel: Any, specs: Sequence[str], max_bytes: int) -> dict[str, 
             array = array.view(target)
         inputs[name] = array
     return inputs
+
+
+def _name_and_path(spec: str) -> tuple[str | None, str]:
+    name, sep, path = spec.partition("=")
+    if not sep or _exists(spec):   # a file name may hold "="
+        return None, spec
+    return name or None, path
 
 
 def _exists(path: str) -> bool:

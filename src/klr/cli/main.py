@@ -331,8 +331,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from klr.files import OutputDir
     from klr.format import file as kfile
     from klr.format.npy import check_constant_names, load_constants, npy_bytes
-    from klr.interp import random_inputs, run
+    from klr.interp import run
     from klr.interp.budget import check
+    from klr.interp.runner import with_random
 
     elimits, flimits = _limits(args)
     kernel = kfile.read(args.input, expect="lnc", max_bytes=flimits.max_file_bytes)
@@ -342,12 +343,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     check(kernel, elimits)  # before any input is read or drawn
     inputs = load_inputs(kernel, args.inputs, flimits.max_file_bytes)
     missing = [t.name for t in kernel.inputs if t.name not in inputs]
-    if missing:
-        if args.random is None:
-            raise UsageError(f"missing input{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(repr(m) for m in missing)}; pass .npy files or --random SEED")
-        generated = random_inputs(kernel, args.random, elimits)
-        inputs.update({m: generated[m] for m in missing})
+    if missing and args.random is None:
+        raise UsageError(f"missing input{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(repr(m) for m in missing)}; pass .npy files or --random SEED")
+    if args.random is not None:
+        inputs = with_random(kernel, inputs, args.random, elimits)
     constants = load_constants(kernel, args.input, max_bytes=flimits.max_file_bytes)
     dumper = None if args.dump_intermediates is None else Dumper(args.dump_intermediates,
                                                                   elimits.max_dump_bytes)

@@ -9,8 +9,9 @@ Within a core, blocks run in order; ``cmpBranch`` continues at the block it name
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -98,6 +99,38 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
                                                                                   strict=False)], machine)
         outputs = {t.name: _output(cores[0], t) for t in kernel.outputs}
     return EvalResult(outputs, machine.warnings, machine.stats, machine.prints)
+
+
+_Given = TypeVar("_Given")
+
+
+def bind_inputs(kernel: LncKernel, given: Iterable[tuple[str | None, _Given]]) -> dict[str, _Given]:
+    """The kernel's inputs by name, from ``(name, value)`` pairs in order: a pair without a name
+    takes the next input in ``kernel.inputs`` order (``klr eval``'s ``[NAME=]FILE`` arguments,
+    ``klr.eval``'s positional then keyword inputs)."""
+    names = [t.name for t in kernel.inputs]
+    out: dict[str, _Given] = {}
+    position = 0
+    for name, value in given:
+        if name is None:
+            if position >= len(names):
+                raise UsageError(f"too many inputs: the kernel takes {len(names)} ({', '.join(names)})")
+            name = names[position]
+            position += 1
+        elif name not in names:
+            raise UsageError(f"the kernel has no input named {name!r} (inputs: {', '.join(names)})")
+        out[name] = value
+    return out
+
+
+def with_random(kernel: LncKernel, inputs: Mapping[str, np.ndarray], seed: int,
+                limits: EvalLimits | None = None) -> dict[str, np.ndarray]:
+    """``inputs`` with the kernel's missing inputs drawn by ``random_inputs(kernel, seed)``."""
+    missing = [t.name for t in kernel.inputs if t.name not in inputs]
+    if not missing:
+        return dict(inputs)
+    generated = random_inputs(kernel, seed, limits)
+    return {**{m: generated[m] for m in missing}, **inputs}
 
 
 def random_inputs(kernel: LncKernel, seed: int, limits: EvalLimits | None = None) -> dict[str, np.ndarray]:
