@@ -73,7 +73,13 @@ class GatherError(KlrError):
 
 
 class TraceError(KlrError):
+    """``python`` names the Python exception class the error models (``KeyError``, ...), which
+    a kernel's ``except`` may catch (with ``python_args`` as its args, default the message);
+    None for klr's own errors, which no kernel can catch."""
+
     phase = "trace"
+    python: str | None = None
+    python_args: tuple[object, ...] | None = None  # the exception's args, when not (message,)
 
 
 class EvalError(KlrError):

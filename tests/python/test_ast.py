@@ -23,7 +23,7 @@ def test_sum_constructor_order() -> None:
     assert expr.ctor_names[len(EXPR_CTORS):] == ("lambda", "listComp", "dictComp", "generatorExp")
     stmt = describe(K.StmtKind)
     assert stmt.sum is not None and stmt.sum.tag == 12
-    assert stmt.ctor_names == (*STMT_CTORS, "funDef")
+    assert stmt.ctor_names == (*STMT_CTORS, "funDef", "tryStm", "raiseStm", "globalStm", "nonlocalStm")
     const = describe(K.Const)
     assert const.sum is not None and const.sum.tag == 1
     assert const.ctor_names == CONST_CTORS

@@ -19,9 +19,9 @@ def error_of(kernel_of: Writer, body: str, **files: str) -> GatherError:
 
 @pytest.mark.parametrize(("body", "message", "pos"), [
     ("return foo(a)", "name 'foo' is not defined", (2, 11, 2, 14)),
-    ("try:\n    x = 1\nexcept E:\n    pass", "try statements are not supported in kernels", (2, 4, 5, 12)),
-    ("global g", "global statements are not supported in kernels", (2, 4, 2, 12)),
-    ("def f():\n    nonlocal a", "nonlocal statements are not supported in kernels", (3, 8, 3, 18)),
+    ("try:\n    x = 1\nexcept* ValueError:\n    pass", "except* clauses are not supported in kernels",
+     (2, 4, 5, 12)),
+    ("def f():\n    nonlocal b", "no binding for nonlocal 'b' found", (3, 8, 3, 18)),
     ("del a", "del statements are not supported in kernels", (2, 4, 2, 9)),
     ("match a:\n    case 1:\n        pass", "match statements are not supported in kernels", (2, 4, 4, 16)),
     ("async def f():\n    pass", "async functions are not supported in kernels", (2, 4, 3, 12)),

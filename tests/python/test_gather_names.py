@@ -230,20 +230,34 @@ def test_fstrings_and_constants(kernel_of: Writer) -> None:
     assert true.expr == K.ConstExpr(K.CBool(True))
 
 
-def test_raise_becomes_a_failing_assert(kernel_of: Writer) -> None:
+def test_raise_try_global_and_nonlocal_are_kept(kernel_of: Writer) -> None:
     k = kernel_of({"kern.py": """
+        N = 0
         def kernel(a):
-            if a:
-                raise ValueError(f"bad {a}")
-            raise NotImplementedError
+            global N
+            def inner():
+                nonlocal a
+                a = 1
+            try:
+                raise ValueError(f"bad {a}") from None
+            except (KeyError, IndexError) as e:
+                N = 2
+            finally:
+                raise
     """})
-    first = k.funcs[0].body[0].stmt.thn[0]
-    assert first.stmt.e.expr == K.ConstExpr(K.CBool(False))
-    assert isinstance(first.stmt.msg.expr, K.Joined)
-    assert first.pos == Pos(3, 8, 3, 36, "kern.py")
-    last = k.funcs[0].body[1].stmt
-    assert last == K.Assert(K.Expr(K.ConstExpr(K.CBool(False))),
-                            K.Expr(K.ConstExpr(K.CString("NotImplementedError"))))
+    body = k.funcs[0].body
+    assert body[0].stmt == K.GlobalStm(("kern.N",))
+    assert body[1].stmt.fun.body[0].stmt == K.NonlocalStm(("a",))
+    tri = body[2].stmt
+    assert isinstance(tri, K.TryStm)
+    raised = tri.body[0].stmt
+    assert isinstance(raised, K.RaiseStm) and isinstance(raised.exc.expr, K.Call)
+    assert raised.cause.expr == K.ConstExpr(K.CNone())
+    (handler,) = tri.handlers
+    assert handler.name == "e" and handler.pos == Pos(9, 4, 10, 13, "kern.py")
+    assert [x.expr.id for x in handler.type.expr.xs] == ["KeyError", "IndexError"]
+    assert handler.body[0].stmt.xs[0].expr == K.Name("kern.N", K.Ctx.store)
+    assert tri.finalbody[0].stmt == K.RaiseStm()
 
 
 def test_statements_map_to_the_reference_forms(kernel_of: Writer) -> None:

@@ -400,11 +400,12 @@ def test_print_records_a_message(tmp_path: Path) -> None:
     assert ctx.messages[0].pos is not None and ctx.messages[0].pos.line == 2
 
 
-def test_raise_fails_like_assert(tmp_path: Path) -> None:
-    from tests.tracer.util import error_of
+def test_an_uncaught_raise_is_an_error_at_the_raise(tmp_path: Path) -> None:
+    from tests.tracer.util import error_of, where
 
     err = error_of(tmp_path, "def kernel(n):\n    if n > 1:\n        raise ValueError(f'n={n}')\n", 3)
-    assert err.message == "assertion failed: n=3"
+    assert err.message == "ValueError: n=3"
+    assert where(err) == (3, 9)
 
 
 def test_builtins_stored_on_classes_are_not_bound(tmp_path: Path) -> None:

@@ -8,6 +8,9 @@ by name (without it the spec binds the next positional parameter)::
                             a Python literal (ast.literal_eval)
     nl.bfloat16  np.add  nisa.reduce_cmd.reset  bfloat16
                             a library object, kept as a qualified symbolic name
+    Mode.POST  configs.Mode.POST
+                            a name defined in the kernel's modules (an enum member, a
+                            constant), resolved by gather where the kernel is defined
 
 An argument file (``--args-json``) holds a JSON list (positional) or object (by name) of
 such strings, JSON numbers/booleans/null/arrays, or ``{"shape": [..], "dtype": ".."}``.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import enum
 import json
 import re
 from collections.abc import Mapping
@@ -65,15 +69,20 @@ def tensor_expr(shape: tuple[int, ...], dtype: str, pos: Pos = NOPOS) -> K.Expr:
 
 
 def qualify(dotted: str) -> str:
-    """``nl.exp`` -> ``nki.language.exp``; ``neuronxcc.nki.isa.x`` -> ``nki.isa.x``."""
+    """``nl.exp`` -> ``nki.language.exp``; ``neuronxcc.nki.isa.x`` -> ``nki.isa.x``. Any other
+    dotted name (``Mode.POST``) is kept as written: gather resolves it in the kernel's module
+    (``klr.python.gather``), so an argument can be a member of the kernel's own enum."""
     dotted = dotted.strip()
     for prefix in ("neuronxcc.nki", *sorted(MODULE_ALIASES, key=len, reverse=True)):
         if dotted == prefix or dotted.startswith(prefix + "."):
             return MODULE_ALIASES.get(prefix, "nki") + dotted[len(prefix):]
     if dotted in NKI_NAMES:
         return f"nki.language.{dotted}"
-    raise UsageError(f"'{dotted}' is not a known NKI or numpy name; "
-                     "write a library object as nl.NAME, nisa.NAME, np.NAME or nki.PATH")
+    return dotted
+
+
+#: The roots of qualified library names; an argument's name with another root is the user's.
+LIBRARY_ROOTS = frozenset(MODULE_ALIASES.values())
 
 
 def parse_value(text: str, pos: Pos = NOPOS) -> K.Expr:
@@ -189,6 +198,8 @@ def value_expr(value: Any, pos: Pos = NOPOS) -> K.Expr:
             return K.Expr(K.DictExpr(keys, tuple(value_expr(v, pos) for v in value.values())), pos)
         case Dtype():
             return K.Expr(K.Name(f"nki.language.{nki_name(value)}"), pos)
+        case enum.Enum():  # a member of the kernel's own enum, found by name in its modules
+            return K.Expr(K.Name(f"{type(value).__name__}.{value.name}"), pos)
     return _library_value(value, pos)
 
 

@@ -28,13 +28,15 @@ constructor numbers stay valid)::
                    | augAssign(x, op, e) | annAssign(x, annotation, value?)
                    | ifStm(e, thn, els) | forLoop(x, iter, body, orelse) | breakLoop
                    | continueLoop | whileLoop(test, body, orelse) | withBlock(items, body)
-                   | +funDef(fun)
+                   | +funDef(fun) | +tryStm(body, handlers, orelse, finalbody)
+                   | +raiseStm(exc?, cause?) | +globalStm(names) | +nonlocalStm(names)
     Args (13)      = (posonlyargs, args, defaults, vararg?, kwonlyargs, kw_defaults, kwarg?)
     Fun (14)       = (name, fileName, line, source, decorators, args, body)
     Class (15)     = (name, bases, decorators, fields, methods)
     Kernel (16)    = (entry, funcs, classes, args, kwargs, globals, arch, grid,
                       scheduleEdges, flags)
     +Comprehension (17) = (target: Expr, iter: Expr, ifs: [Expr])
+    +ExceptHandler (18) = (type?: Expr, name?: str, body: [Stmt], pos: Pos)
 
 Positions are absolute: ``Pos.line`` is the 1-based line in ``Pos.filename`` and
 ``Fun.source`` is the verbatim (not dedented) text of the ``def`` starting at line
@@ -59,6 +61,7 @@ __all__ = [
     "Keyword", "WithItem",
     "Stmt", "StmtKind", "Pass", "ExprStmt", "Assert", "Ret", "Assign", "AugAssign", "AnnAssign",
     "IfStm", "ForLoop", "BreakLoop", "ContinueLoop", "WhileLoop", "WithBlock", "FunDef",
+    "TryStm", "ExceptHandler", "RaiseStm", "GlobalStm", "NonlocalStm",
     "Args", "Fun", "Class", "Kernel",
 ]
 
@@ -434,9 +437,53 @@ class FunDef:
     fun: Fun
 
 
+@node(tag=18)
+class ExceptHandler:
+    """``except type as name:`` (extension); no type: a bare ``except:``."""
+
+    type: Expr | None
+    name: str | None
+    body: tuple[Stmt, ...]
+    pos: Pos = NOPOS
+
+
+@node(name="tryStm")
+class TryStm:
+    """``try``/``except``/``else``/``finally`` (extension)."""
+
+    body: tuple[Stmt, ...]
+    handlers: tuple[ExceptHandler, ...]
+    orelse: tuple[Stmt, ...] = ()
+    finalbody: tuple[Stmt, ...] = ()
+
+
+@node(name="raiseStm")
+class RaiseStm:
+    """``raise exc from cause`` (extension); no exc: re-raise the exception being handled."""
+
+    exc: Expr | None = None
+    cause: Expr | None = None
+
+
+@node(name="globalStm")
+class GlobalStm:
+    """``global`` (extension): ``names`` are the qualified names of the module globals; the
+    function's loads and stores of them use those names."""
+
+    names: tuple[str, ...]
+
+
+@node(name="nonlocalStm")
+class NonlocalStm:
+    """``nonlocal`` (extension): stores to ``names`` rebind the enclosing function's variables."""
+
+    names: tuple[str, ...]
+
+
 StmtKind = Annotated[
     Pass | ExprStmt | Assert | Ret | Assign | AugAssign | AnnAssign | IfStm | ForLoop
-    | BreakLoop | ContinueLoop | WhileLoop | WithBlock | FunDef,
+    | BreakLoop | ContinueLoop | WhileLoop | WithBlock | FunDef | TryStm | RaiseStm | GlobalStm
+    | NonlocalStm,
     Sum("Stmt'", 12),
 ]
 

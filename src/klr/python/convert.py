@@ -21,7 +21,17 @@ from typing import Protocol
 from klr.errors import GatherError
 from klr.pos import Pos
 from klr.python import ast as K
-from klr.python.modules import BUILTIN_NAMES, ImportBinding, Indexer, LibRef, Module, ModuleRef, Ref, Resolver
+from klr.python.modules import (
+    BUILTIN_NAMES,
+    ConstRef,
+    ImportBinding,
+    Indexer,
+    LibRef,
+    Module,
+    ModuleRef,
+    Ref,
+    Resolver,
+)
 
 INT64_MAX = 2**63 - 1
 
@@ -45,10 +55,7 @@ _CTX = {ast.Load: K.Ctx.load, ast.Store: K.Ctx.store, ast.Del: K.Ctx.del_}
 
 #: Statements kernels cannot contain, with the message naming each.
 _UNSUPPORTED_STMTS: dict[type, str] = {
-    ast.Try: "try statements are not supported in kernels",
-    getattr(ast, "TryStar", ast.Try): "try statements are not supported in kernels",  # 3.11+
-    ast.Global: "global statements are not supported in kernels",
-    ast.Nonlocal: "nonlocal statements are not supported in kernels",
+    getattr(ast, "TryStar", ast.Try): "except* clauses are not supported in kernels",  # 3.11+
     ast.Delete: "del statements are not supported in kernels",
     ast.Match: "match statements are not supported in kernels",
     ast.AsyncFunctionDef: "async functions are not supported in kernels",
@@ -87,6 +94,7 @@ class Scope:
     kind: ScopeKind
     names: set[str]
     imports: dict[str, ImportBinding] = field(default_factory=dict)
+    globals: set[str] = field(default_factory=set)  # names a ``global`` statement declares
 
 
 class _Local:
@@ -175,10 +183,22 @@ class Converter:
     def use(self, ref: Ref) -> str:
         return qualified_name(ref) if self.lenient else self.host.use(ref)
 
+    def declared_global(self, name: str) -> str | None:
+        """The qualified name of ``name`` when the current function declares it ``global``."""
+        if not self.scopes or name not in self.scopes[-1].globals:
+            return None
+        ref = self.resolver.resolve_global(self.module, name)
+        return qualified_name(ref) if isinstance(ref, ConstRef) else f"{self.module.name}.{name}"
+
     def name(self, node: ast.Name) -> K.Expr:
         ctx = _CTX[type(node.ctx)]
         if ctx is not K.Ctx.load:
-            return self.mk(K.Name(node.id, ctx), node)
+            return self.mk(K.Name(self.declared_global(node.id) or node.id, ctx), node)
+        if self.scopes and node.id in self.scopes[-1].globals:
+            ref = self.resolver.resolve_global(self.module, node.id)
+            if ref is not None:
+                return self.mk(K.Name(self.use(ref)), node)
+            return self.mk(K.Name(f"{self.module.name}.{node.id}"), node)
         try:
             found = self.lookup(node.id)
         except GatherError as e:
@@ -383,32 +403,47 @@ class Converter:
         with self.leniently():
             decorators = self.exprs(node.decorator_list)
         params = self.arguments(node.args)
-        names, imports = self.function_locals(node)
+        names, imports, globals_, nonlocals = self.function_locals(node)
+        for name, decl in nonlocals.items():
+            if not any(s.kind is ScopeKind.FUNCTION and name in s.names for s in self.scopes):
+                raise self.fail(f"no binding for nonlocal '{name}' found", decl)
         self.qualnames.append(qualname)
+        local = names | set(params.names) | _star_names(node.args)
         try:
-            with self.scope(Scope(ScopeKind.FUNCTION, names | set(params.names) | _star_names(node.args),
-                                  imports)):
+            with self.scope(Scope(ScopeKind.FUNCTION, local - globals_.keys() - nonlocals.keys(),
+                                  imports, set(globals_))):
                 body = self.block(node.body)
         finally:
             self.qualnames.pop()
         line, source = self.module.source_of(node)
         return K.Fun(qualname, self.module.path, line, source, decorators, params, body)
 
-    def function_locals(self, node: ast.FunctionDef) -> tuple[set[str], dict[str, ImportBinding]]:
+    def function_locals(self, node: ast.FunctionDef) -> tuple[
+            set[str], dict[str, ImportBinding], dict[str, ast.stmt], dict[str, ast.stmt]]:
+        """The names a function binds, its local imports, and the names it declares global
+        and nonlocal (each with its declaration)."""
         names: set[str] = set()
         imports: dict[str, ImportBinding] = {}
+        globals_: dict[str, ast.stmt] = {}
+        nonlocals: dict[str, ast.stmt] = {}
         indexer = Indexer(self.module)
         for sub in _scope_nodes(node.body):
             match sub:
                 case ast.Name(ctx=ast.Store() | ast.Del()):
                     names.add(sub.id)
+                case ast.ExceptHandler(name=str(name)):
+                    names.add(name)
+                case ast.Global(names=declared):
+                    globals_.update((n, sub) for n in declared)
+                case ast.Nonlocal(names=declared):
+                    nonlocals.update((n, sub) for n in declared)
                 case ast.FunctionDef() | ast.AsyncFunctionDef() | ast.ClassDef():
                     names.add(sub.name)
                 case ast.Import() | ast.ImportFrom():
                     for name, binding in indexer.bindings_of(sub):
                         assert isinstance(binding, ImportBinding)
                         imports[name] = binding
-        return names, imports
+        return names, imports, globals_, nonlocals
 
     def class_(self, node: ast.ClassDef, qualname: str) -> K.Class:
         if node.keywords:
@@ -481,25 +516,21 @@ class Converter:
                 return K.BreakLoop()
             case ast.Continue():
                 return K.ContinueLoop()
-            case ast.Raise(exc=exc):
-                return self.raise_(node, exc)
+            case ast.Raise(exc=exc, cause=cause):
+                return K.RaiseStm(self.opt(exc), self.opt(cause))
+            case ast.Try(body=body, handlers=handlers, orelse=orelse, finalbody=finalbody):
+                return K.TryStm(self.block(body), tuple(self.handler(h) for h in handlers),
+                                self.block(orelse), self.block(finalbody))
+            case ast.Global(names=names):
+                return K.GlobalStm(tuple(self.declared_global(n) or n for n in names))
+            case ast.Nonlocal(names=names):
+                return K.NonlocalStm(tuple(names))
             case ast.FunctionDef():
                 return K.FunDef(self.function(node, f"{self.qualnames[-1]}.{node.name}"))
         raise self.fail(f"{_describe(node)} are not supported in kernels", node)
 
-    def raise_(self, node: ast.Raise, exc: ast.expr | None) -> K.StmtKind:
-        """``raise E(msg)`` fails the trace like ``assert False, msg`` when it is reached."""
-        false = self.mk(K.ConstExpr(K.CBool(False)), node)
-        match exc:
-            case ast.Call(args=[arg], keywords=[]):
-                return K.Assert(false, self.expr(arg))
-            case None:
-                text = "re-raised exception"
-            case ast.Call(func=func, args=[], keywords=[]):
-                text = ast.unparse(func)
-            case _:
-                text = ast.unparse(exc)
-        return K.Assert(false, self.mk(K.ConstExpr(K.CString(text)), exc or node))
+    def handler(self, node: ast.ExceptHandler) -> K.ExceptHandler:
+        return K.ExceptHandler(self.opt(node.type), node.name, self.block(node.body), self.pos(node))
 
 
 # --- scope analysis ------------------------------------------------------------------------

@@ -20,9 +20,20 @@ from typing import Any
 from klr.errors import GatherError, LimitError, UsageError
 from klr.pos import NOPOS, Pos
 from klr.python import ast as K
-from klr.python.args import value_expr
+from klr.python.args import LIBRARY_ROOTS, value_expr
 from klr.python.convert import BINOPS, Converter, qualified_name
-from klr.python.modules import ClassRef, ConstBinding, ConstRef, DefBinding, FuncRef, Module, Ref, Resolver
+from klr.python.modules import (
+    ClassRef,
+    ConstBinding,
+    ConstRef,
+    DefBinding,
+    FuncRef,
+    LibRef,
+    Module,
+    ModuleRef,
+    Ref,
+    Resolver,
+)
 
 __all__ = ["gather", "gather_file", "function_source", "Gatherer"]
 
@@ -153,6 +164,8 @@ def gather_file(path: str, func: str, *, args: Iterable[Any] = (), kwargs: Mappi
     try:
         gatherer.run(entry)
         pos_args, kw_args = _bind_args(entry, tuple(args), dict(kwargs or {}))
+        pos_args = tuple(_user_names(gatherer, entry.module, a) for a in pos_args)
+        kw_args = tuple(K.Keyword(k.id, _user_names(gatherer, entry.module, k.value), k.pos) for k in kw_args)
         gatherer.use_names_in(entry.module, (*pos_args, *(k.value for k in kw_args)))
     except RecursionError:
         pos = entry.module.pos(entry.node)
@@ -245,6 +258,37 @@ def _bind_args(entry: FuncRef, args: tuple[Any, ...],
         K.Keyword(k, value_expr(v, _param_pos(module, by_name.get(k))), _param_pos(module, by_name.get(k)))
         for k, v in kwargs.items())
     return pos_exprs, kw_exprs
+
+
+def _user_names(gatherer: Gatherer, module: Module, e: K.Expr) -> K.Expr:
+    """An argument with each name that is not a library's (``Mode.POST``) resolved in the
+    kernel's module, as the kernel's own code would see it, and its definition gathered."""
+    k = e.expr
+    match k:
+        case K.Name(id=name) if name.split(".", 1)[0] not in LIBRARY_ROOTS:
+            return K.Expr(K.Name(_resolve_user_name(gatherer, module, name)), e.pos)
+        case K.TupleExpr(xs=xs):
+            return K.Expr(K.TupleExpr(tuple(_user_names(gatherer, module, x) for x in xs)), e.pos)
+        case K.ListExpr(xs=xs):
+            return K.Expr(K.ListExpr(tuple(_user_names(gatherer, module, x) for x in xs)), e.pos)
+        case K.DictExpr(keys=keys, values=values):
+            return K.Expr(K.DictExpr(tuple(_user_names(gatherer, module, x) for x in keys),
+                                     tuple(_user_names(gatherer, module, x) for x in values)), e.pos)
+    return e
+
+
+def _resolve_user_name(gatherer: Gatherer, module: Module, dotted: str) -> str:
+    parts = dotted.split(".")
+    ref = gatherer.resolver.resolve_global(module, parts[0])
+    if ref is None:
+        raise UsageError(f"'{dotted}' is not a known NKI or numpy name, nor a name defined in {module.path}; "
+                         "write a library object as nl.NAME, nisa.NAME, np.NAME or nki.PATH")
+    used = 1
+    while used < len(parts) and isinstance(ref, (ModuleRef, LibRef)):
+        nxt = gatherer.resolver.resolve_attr(ref, parts[used], None)
+        assert nxt is not None  # modules resolve or raise
+        ref, used = nxt, used + 1
+    return ".".join((gatherer.use(ref), *parts[used:]))
 
 
 def _param_pos(module: Module, param: ast.arg | None) -> Pos:

@@ -45,6 +45,7 @@ from klr.python.ast import (
     Fun,
     FunDef,
     GeneratorExp,
+    GlobalStm,
     IfExp,
     IfStm,
     Joined,
@@ -54,13 +55,16 @@ from klr.python.ast import (
     ListComp,
     ListExpr,
     Name,
+    NonlocalStm,
     ObjectExpr,
     Pass,
+    RaiseStm,
     Ret,
     SliceExpr,
     Starred,
     Stmt,
     Subscript,
+    TryStm,
     TupleExpr,
     UnaryOp,
     UnaryOpExpr,
@@ -202,6 +206,25 @@ def stmt(s: Stmt, indent: str = "") -> list[str]:
             return [f"{indent}with {heads}:", *_block(body, indent + "    ")]
         case FunDef(fun):
             return _fun(fun, indent)
+        case TryStm(body, handlers, orelse, finalbody):
+            inner = indent + "    "
+            lines = [f"{indent}try:", *_block(body, inner)]
+            for h in handlers:
+                head = "except" + (f" {expr(h.type)}" if h.type is not None else "") \
+                    + (f" as {h.name}" if h.name is not None else "")
+                lines += [f"{indent}{head}:", *_block(h.body, inner)]
+            if orelse:
+                lines += [f"{indent}else:", *_block(orelse, inner)]
+            if finalbody:
+                lines += [f"{indent}finally:", *_block(finalbody, inner)]
+            return lines
+        case RaiseStm(exc, cause):
+            text = "raise" + (f" {expr(exc)}" if exc is not None else "")
+            return [indent + text + (f" from {expr(cause)}" if cause is not None else "")]
+        case GlobalStm(names):
+            return [f"{indent}global {', '.join(names)}"]
+        case NonlocalStm(names):
+            return [f"{indent}nonlocal {', '.join(names)}"]
     raise TypeError(f"unknown statement {type(s.stmt).__name__}")
 
 

@@ -106,6 +106,7 @@ class Compiler:
         self.exprs: dict[int, Fn] = {}
         self.bodies: dict[int, Body] = {}
         self.stores: dict[tuple[str, int], Callable[[Frame, Value], None]] = {}
+        self.nonlocal_targets: set[int] = set()  # ids of Name targets a ``nonlocal`` rebinds
 
     # --- entry points --------------------------------------------------------------------
 
@@ -185,18 +186,20 @@ class Compiler:
         name = k.id
         evaluator = self.evaluator
         ctx = self.ctx
-        cached: list[Value] = [MISSING]
+        cached: list[Value] = [MISSING, 0]  # the global's value, and the generation it is of
 
         def slow(frame: Frame) -> Value:
             if name in frame.local_names:
-                raise ctx.error(f"local variable '{name}' is used before it is assigned", pos)
+                raise ctx.error(f"local variable '{name}' is used before it is assigned", pos,
+                                python="NameError")
             for env in frame.enclosing:
                 got = env.get(name, MISSING)
                 if got is not MISSING:
                     return got
             got = cached[0]
-            if got is MISSING:
+            if got is MISSING or cached[1] != evaluator.generation:
                 got = cached[0] = evaluator.resolve(name, pos)
+                cached[1] = evaluator.generation
             return got
 
         def run(frame: Frame) -> Value:
@@ -451,15 +454,16 @@ class Compiler:
                 v = f(frame)
                 if name is not None:
                     if name in out:
-                        raise ctx.error(f"keyword argument '{name}' repeated", p)
+                        raise ctx.error(f"keyword argument '{name}' repeated", p, python="TypeError")
                     out[name] = v
                     continue
                 if not isinstance(v, dict) or not all(isinstance(x, str) for x in v):
                     raise ctx.error("argument after ** must be a dict with string keys, "
-                                    f"not '{type_name(v)}'", p)
+                                    f"not '{type_name(v)}'", p, python="TypeError")
                 for key, x in v.items():
                     if key in out:
-                        raise ctx.error(f"got multiple values for keyword argument '{key}'", p)
+                        raise ctx.error(f"got multiple values for keyword argument '{key}'", p,
+                                        python="TypeError")
                     out[key] = x
             return out
 
@@ -481,7 +485,7 @@ class Compiler:
             kwargs = kw_fn(frame) if kw_fn is not None else {}
             ctx.pos = pos
             if not isinstance(f, TraceObject):
-                raise ctx.error(f"'{type_name(f)}' object is not callable")
+                raise ctx.error(f"'{type_name(f)}' object is not callable", python="TypeError")
             if target is None:
                 return f.call(ctx, args, kwargs)
             ctx.target_name = target

@@ -167,10 +167,14 @@ class Ctx:
             return None
         return self._sources.get((pos.filename, pos.line))
 
-    def error(self, msg: str, pos: Pos | None = None) -> TraceError:
-        """A TraceError at ``pos`` (default: ``self.pos``) with its source line; raise it."""
+    def error(self, msg: str, pos: Pos | None = None, *, python: str | None = None) -> TraceError:
+        """A TraceError at ``pos`` (default: ``self.pos``) with its source line; raise it.
+        ``python`` names the Python exception it models (then a kernel's ``except`` may catch
+        it; see docs/trace.md "Exceptions")."""
         pos = pos or self.pos
-        return TraceError(msg, pos, source_line=self.source_line(pos))
+        err = TraceError(msg, pos, source_line=self.source_line(pos))
+        err.python = python
+        return err
 
     def limit(self, msg: str, name: str, pos: Pos | None = None) -> LimitError:
         """The LimitError of limit ``name`` (a ``Limits`` field) at ``pos`` (default:

@@ -19,6 +19,8 @@ Design notes:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
@@ -96,7 +98,8 @@ def _dotted(e: A.Expr) -> str | None:
 def _target_names(e: A.Expr, out: set[str]) -> None:
     k = e.expr
     if isinstance(k, A.Name):
-        out.add(k.id)
+        if "." not in k.id:  # a qualified name is a module global (``global``)
+            out.add(k.id)
     elif isinstance(k, (A.TupleExpr, A.ListExpr)):
         for x in k.xs:
             _target_names(x, out)
@@ -130,7 +133,68 @@ def assigned_names(stmts: tuple[A.Stmt, ...], out: set[str]) -> set[str]:
             assigned_names(k.body, out)
         elif isinstance(k, A.FunDef):
             out.add(k.fun.name.rsplit(".", 1)[-1])
+        elif isinstance(k, A.TryStm):
+            assigned_names(k.body, out)
+            for h in k.handlers:
+                if h.name is not None:
+                    out.add(h.name)
+                assigned_names(h.body, out)
+            assigned_names(k.orelse, out)
+            assigned_names(k.finalbody, out)
     return out
+
+
+def _blocks(stmts: tuple[A.Stmt, ...]) -> Iterator[A.Stmt]:
+    """``stmts`` and the statements nested in them, not descending into nested defs."""
+    for s in stmts:
+        yield s
+        k = s.stmt
+        if isinstance(k, (A.ForLoop, A.WhileLoop)):
+            yield from _blocks(k.body)
+            yield from _blocks(k.orelse)
+        elif isinstance(k, A.IfStm):
+            yield from _blocks(k.thn)
+            yield from _blocks(k.els)
+        elif isinstance(k, A.WithBlock):
+            yield from _blocks(k.body)
+        elif isinstance(k, A.TryStm):
+            yield from _blocks(k.body)
+            for h in k.handlers:
+                yield from _blocks(h.body)
+            yield from _blocks(k.orelse)
+            yield from _blocks(k.finalbody)
+
+
+def _targets(e: A.Expr) -> Iterator[A.Expr]:
+    """The Name targets of an assignment target."""
+    k = e.expr
+    if isinstance(k, A.Name):
+        yield e
+    elif isinstance(k, (A.TupleExpr, A.ListExpr)):
+        for x in k.xs:
+            yield from _targets(x)
+    elif isinstance(k, A.Starred):
+        yield from _targets(k.e)
+
+
+def nonlocal_targets(body: tuple[A.Stmt, ...]) -> tuple[set[str], list[A.Expr]]:
+    """The names a function declares ``nonlocal`` and the Name targets that store to them."""
+    stmts = list(_blocks(body))
+    names = {n for s in stmts if isinstance(s.stmt, A.NonlocalStm) for n in s.stmt.names}
+    found: list[A.Expr] = []
+    if names:
+        for s in stmts:
+            k = s.stmt
+            exprs: tuple[A.Expr, ...] = ()
+            if isinstance(k, A.Assign):
+                exprs = k.xs
+            elif isinstance(k, (A.AugAssign, A.AnnAssign, A.ForLoop)):
+                exprs = (k.x,)
+            elif isinstance(k, A.WithBlock):
+                exprs = tuple(i.var for i in k.items if i.var is not None)
+            found += [t for x in exprs for t in _targets(x)
+                      if isinstance(t.expr, A.Name) and t.expr.id in names]
+    return names, found
 
 
 class Evaluator:
@@ -147,6 +211,8 @@ class Evaluator:
         self.kernel_constants: dict[str, Value] = {}
         self.plans: dict[int, Plan] = {}
         self.depth = 0
+        self.generation = 0  # bumped when a ``global`` statement's variable is rebound
+        self.handling: list[KlrError] = []  # the exceptions being handled (``except``), innermost last
         self.stack: list[tuple[Function, Frame]] = []
         self.global_frame = Frame({}, (), EMPTY)
         self.compiler = Compiler(self)
@@ -226,6 +292,12 @@ class Evaluator:
             raise self.ctx.error(f"name '{registry.normalise(name)}' is not defined", pos)
         self.cache[name] = got
         return got
+
+    def set_global(self, name: str, value: Value) -> None:
+        """Rebind the module global ``name`` (qualified), as a ``global`` statement allows."""
+        self.bindings[name] = value
+        self.cache.clear()  # dotted paths through the old value are stale too
+        self.generation += 1
 
     # --- classes -------------------------------------------------------------------------
 
@@ -325,6 +397,9 @@ class Evaluator:
                     names.add(extra)
             if fn.fun is not None:
                 assigned_names(fn.body, names)
+                declared, targets = nonlocal_targets(fn.body)
+                names -= declared
+                self.compiler.nonlocal_targets.update(id(t) for t in targets)
             plan = Plan(fn.args, frozenset(names), STEPS_PER_CALL + max(1, len(fn.body)))
             self.plans[key] = plan
         fn.plan = plan
@@ -349,7 +424,7 @@ class Evaluator:
         name = fn.short_name
         if n > plan.n_pos and plan.vararg is None:
             raise ctx.error(f"{name}() takes {plan.n_pos} positional argument{'s' * (plan.n_pos != 1)} "
-                            f"but {n} {'was' if n == 1 else 'were'} given")
+                            f"but {n} {'was' if n == 1 else 'were'} given", python="TypeError")
         loc = dict(zip(plan.positional, args, strict=False))
         if plan.vararg is not None:
             loc[plan.vararg] = tuple(args[plan.n_pos:])
@@ -357,12 +432,12 @@ class Evaluator:
         for k, v in kwargs.items():
             if k in plan.kw_allowed:
                 if k in loc:
-                    raise ctx.error(f"{name}() got multiple values for argument '{k}'")
+                    raise ctx.error(f"{name}() got multiple values for argument '{k}'", python="TypeError")
                 loc[k] = v
             elif plan.kwarg is not None:
                 extra[k] = v
             else:
-                raise ctx.error(f"{name}() got an unexpected keyword argument '{k}'")
+                raise ctx.error(f"{name}() got an unexpected keyword argument '{k}'", python="TypeError")
         if plan.kwarg is not None:
             loc[plan.kwarg] = extra
         if plan.default_names:
@@ -373,7 +448,7 @@ class Evaluator:
                     loc[k] = fn.defaults[k]
         for k in plan.required:
             if k not in loc:
-                raise ctx.error(f"{name}() missing required argument '{k}'")
+                raise ctx.error(f"{name}() missing required argument '{k}'", python="TypeError")
         return loc
 
     def call_function(self, fn: Function, args: tuple[Value, ...], kwargs: dict[str, Value],

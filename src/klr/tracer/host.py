@@ -160,7 +160,7 @@ def call(ctx: Ctx, entry: HostFn, args: tuple[Value, ...], kwargs: dict[str, Val
     try:
         result = entry.fn(*pos, **kw)
     except (TypeError, ValueError, OverflowError, ZeroDivisionError, IndexError, KeyError) as e:
-        raise ctx.error(f"{_display(entry.name)}(): {_message(e)}") from None
+        raise ctx.error(f"{_display(entry.name)}(): {_message(e)}", python=type(e).__name__) from None
     if entry.result == "value" and type(result) not in _PLAIN and not isinstance(result, TraceObject):
         raise AssertionError(f"host function {entry.name} returned a {type(result).__name__}")
     return result
@@ -222,19 +222,19 @@ def _bind(ctx: Ctx, entry: HostFn, args: tuple[Value, ...],
         bound = 1 if params and params[0].name == "self" else 0   # a method's receiver is not counted
         limit = sum(1 for a in params if a.kind in ("pos", "any")) - bound
         raise ctx.error(f"{name}() takes at most {limit} argument{'s' * (limit != 1)} "
-                        f"({n_given - bound} given)")
+                        f"({n_given - bound} given)", python="TypeError")
     by_name = {a.name: a for a in params}
     taken = {a.name for a in params[:len(pos)]}
     for k, v in kwargs.items():
         found = by_name.get(k)
         if found is None or found.kind not in ("any", "kw"):
-            raise ctx.error(f"{name}() got an unexpected keyword argument '{k}'")
+            raise ctx.error(f"{name}() got an unexpected keyword argument '{k}'", python="TypeError")
         if k in taken:
-            raise ctx.error(f"{name}() got multiple values for argument '{k}'")
+            raise ctx.error(f"{name}() got multiple values for argument '{k}'", python="TypeError")
         kw[k] = _checked(ctx, name, found, v)
     for j, a in enumerate(params):
         if not a.optional and a.kind != "var" and j >= len(pos) and a.name not in kw:
-            raise ctx.error(f"{name}() missing required argument '{a.name}'")
+            raise ctx.error(f"{name}() missing required argument '{a.name}'", python="TypeError")
     return pos, kw
 
 
@@ -252,7 +252,8 @@ def _checked(ctx: Ctx, name: str, a: Arg, v: Value) -> Value:
                 return v
             if spec.test(v):
                 return v
-    raise ctx.error(f"{name}() argument '{a.name}' must be {_names(a.types)}, not {type_name(v)}")
+    raise ctx.error(f"{name}() argument '{a.name}' must be {_names(a.types)}, not {type_name(v)}",
+                    python="TypeError")
 
 
 def _names(types: TypeSpec) -> str:

@@ -7,7 +7,7 @@ overloads, dataclass-style fields, enum members).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from klr.errors import KlrError
@@ -85,6 +85,23 @@ class BoundMethod(TraceObject):
         return f"<bound method {getattr(self.fn, 'name', '?')}>"
 
 
+class NativeMethod(TraceObject):
+    """A method klr implements for a klr class (the exception classes): ``fn(ctx, self, ...)``;
+    bound like a user function."""
+
+    __slots__ = ("fn", "name")
+    type_name = "method"
+
+    def __init__(self, name: str, fn: Callable[..., Value]) -> None:
+        self.name = name
+        self.fn = fn
+
+    def call(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
+        if not args:
+            raise ctx.error(f"{self.name}() needs an instance argument", python="TypeError")
+        return self.fn(ctx, *args, **kwargs)
+
+
 class StaticMethod(TraceObject):
     __slots__ = ("fn",)
     type_name = "staticmethod"
@@ -158,7 +175,8 @@ class ClassValue(TraceObject):
             return self.short_name
         got = self.lookup(name)
         if got is MISSING:
-            raise ctx.error(f"type object '{self.short_name}' has no attribute '{name}'")
+            raise ctx.error(f"type object '{self.short_name}' has no attribute '{name}'",
+                            python="AttributeError")
         if isinstance(got, (StaticMethod, Property)):
             return got.fn if isinstance(got, StaticMethod) else got
         if isinstance(got, ClassMethod):
@@ -178,7 +196,7 @@ class ClassValue(TraceObject):
             if post is not MISSING:
                 ops.call(ctx, post, (obj,), {})
         elif args or kwargs:
-            raise ctx.error(f"{self.short_name}() takes no arguments")
+            raise ctx.error(f"{self.short_name}() takes no arguments", python="TypeError")
         return obj
 
     def _init_fields(self, ctx: Ctx, obj: Instance, args: tuple[Value, ...],
@@ -186,13 +204,15 @@ class ClassValue(TraceObject):
         names = list(self.fields)
         if len(args) > len(names):
             raise ctx.error(f"{self.short_name}() takes {len(names)} positional arguments "
-                            f"but {len(args)} were given")
+                            f"but {len(args)} were given", python="TypeError")
         values = dict(zip(names, args, strict=False))
         for k, v in kwargs.items():
             if k not in self.fields:
-                raise ctx.error(f"{self.short_name}() got an unexpected keyword argument '{k}'")
+                raise ctx.error(f"{self.short_name}() got an unexpected keyword argument '{k}'",
+                                python="TypeError")
             if k in values:
-                raise ctx.error(f"{self.short_name}() got multiple values for argument '{k}'")
+                raise ctx.error(f"{self.short_name}() got multiple values for argument '{k}'",
+                                python="TypeError")
             values[k] = v
         for k, default in self.fields.items():
             if k not in values:
@@ -200,23 +220,25 @@ class ClassValue(TraceObject):
                     default = default.default if default.factory is NO_DEFAULT \
                         else ops.call(ctx, default.factory, (), {})
                 if default is NO_DEFAULT:
-                    raise ctx.error(f"{self.short_name}() missing required argument '{k}'")
+                    raise ctx.error(f"{self.short_name}() missing required argument '{k}'",
+                                    python="TypeError")
                 values[k] = default
         obj.dict.update((k, values[k]) for k in names)
 
     def enum_member(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> EnumMember:
         if len(args) != 1 or kwargs:
-            raise ctx.error(f"{self.short_name}() takes exactly one argument (a member value)")
+            raise ctx.error(f"{self.short_name}() takes exactly one argument (a member value)",
+                            python="TypeError")
         for m in self.members.values():
             if type(m.value) is type(args[0]) and ops.equal(ctx, m.value, args[0]):
                 return m
-        raise ctx.error(f"{describe(args[0])} is not a valid {self.short_name}")
+        raise ctx.error(f"{describe(args[0])} is not a valid {self.short_name}", python="ValueError")
 
     def getitem(self, ctx: Ctx, key: Value) -> Value:
         if self.kind == ClassKind.ENUM:
             m = self.members.get(key) if isinstance(key, str) else None
             if m is None:
-                raise ctx.error(f"{describe(key)} is not a member of {self.short_name}")
+                raise ctx.error(f"{describe(key)} is not a member of {self.short_name}", python="KeyError")
             return m
         return super().getitem(ctx, key)
 
@@ -279,7 +301,7 @@ class Instance(TraceObject):
             return got.fn
         if isinstance(got, ClassMethod):
             return BoundMethod(got.fn, self.cls)
-        if isinstance(got, Function):  # only functions are descriptors, as in Python
+        if isinstance(got, (Function, NativeMethod)):  # only functions are descriptors, as in Python
             return BoundMethod(got, self)
         return got
 
@@ -291,14 +313,16 @@ class Instance(TraceObject):
         if got is MISSING:
             if name == "__class__":
                 return self.cls
-            raise ctx.error(f"'{self.cls.short_name}' object has no attribute '{name}'")
+            raise ctx.error(f"'{self.cls.short_name}' object has no attribute '{name}'",
+                            python="AttributeError")
         if isinstance(got, Property):
             return ops.call(ctx, got.fn, (self,), {})
         return self._bind(got)
 
     def setattr(self, ctx: Ctx, name: str, value: Value) -> None:
         if self.cls.frozen:
-            raise ctx.error(f"cannot assign to field '{name}' of a frozen '{self.cls.short_name}'")
+            raise ctx.error(f"cannot assign to field '{name}' of a frozen '{self.cls.short_name}'",
+                            python="AttributeError")
         self.dict[name] = value
 
     def _dunder(self, ctx: Ctx, name: str, *args: Value) -> Value:
@@ -439,7 +463,8 @@ class EnumMember(TraceObject):
             return self.value
         got = self.cls.lookup(name)
         if got is MISSING or isinstance(got, EnumMember):
-            raise ctx.error(f"'{self.cls.short_name}' member has no attribute '{name}'")
+            raise ctx.error(f"'{self.cls.short_name}' member has no attribute '{name}'",
+                            python="AttributeError")
         if isinstance(got, Property):
             return ops.call(ctx, got.fn, (self,), {})
         if isinstance(got, StaticMethod):
@@ -497,10 +522,10 @@ class SuperProxy(TraceObject):
                     return BoundMethod(got.fn, self.owner)
                 if isinstance(got, Property):
                     return ops.call(ctx, got.fn, (self.obj,), {})
-                return BoundMethod(got, self.obj) if isinstance(got, Function) else got
+                return BoundMethod(got, self.obj) if isinstance(got, (Function, NativeMethod)) else got
         if name == "__init__":
             return _NoInit()
-        raise ctx.error(f"'super' object has no attribute '{name}'")
+        raise ctx.error(f"'super' object has no attribute '{name}'", python="AttributeError")
 
 
 class _NoInit(TraceObject):
@@ -510,7 +535,7 @@ class _NoInit(TraceObject):
 
     def call(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
         if args or kwargs:
-            raise ctx.error("object.__init__() takes no arguments")
+            raise ctx.error("object.__init__() takes no arguments", python="TypeError")
         return None
 
 

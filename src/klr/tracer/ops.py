@@ -121,7 +121,8 @@ def _charge_int(ctx: Ctx, op: str, a: int, b: int) -> None:
 
 
 def _operand_error(ctx: Ctx, op: str, a: Value, b: Value) -> Exception:
-    return ctx.error(f"unsupported operand types for {op}: '{type_name(a)}' and '{type_name(b)}'")
+    return ctx.error(f"unsupported operand types for {op}: '{type_name(a)}' and '{type_name(b)}'",
+                     python="TypeError")
 
 
 def py_binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
@@ -131,11 +132,12 @@ def py_binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
     try:
         return BINOPS[op](a, b)
     except ZeroDivisionError:
-        raise ctx.error("division by zero" if op != "%" else "modulo by zero") from None
+        raise ctx.error("division by zero" if op != "%" else "modulo by zero",
+                        python="ZeroDivisionError") from None
     except TypeError:
         raise _operand_error(ctx, op, a, b) from None
     except (ValueError, OverflowError) as e:
-        raise ctx.error(f"invalid operands for {op}: {e}") from None
+        raise ctx.error(f"invalid operands for {op}: {e}", python="ValueError") from None
 
 
 def binop(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
@@ -168,7 +170,8 @@ def inplace(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
         return binop(ctx, op, a, b)
     if type(a) is list and op == "+":
         if (type(b) in SCALARS and type(b) is not str) or type(b) is slice:
-            raise ctx.error(f"can only extend a list by an iterable, not '{type_name(b)}'")
+            raise ctx.error(f"can only extend a list by an iterable, not '{type_name(b)}'",
+                            python="TypeError")
         items = materialise(ctx, b, "list +=")
         ctx.alloc(len(items) * 8)
         a += items
@@ -185,7 +188,7 @@ def unop(ctx: Ctx, op: str, a: Value) -> Value:
     try:
         return UNOPS[op](a)
     except TypeError:
-        raise ctx.error(f"bad operand type for unary {op}: '{type_name(a)}'") from None
+        raise ctx.error(f"bad operand type for unary {op}: '{type_name(a)}'", python="TypeError") from None
 
 
 # --- comparisons ---------------------------------------------------------------------------------
@@ -222,7 +225,8 @@ def compare(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
         return a is b
     if op == "!=":
         return a is not b
-    raise ctx.error(f"'{op}' is not supported between '{type_name(a)}' and '{type_name(b)}'")
+    raise ctx.error(f"'{op}' is not supported between '{type_name(a)}' and '{type_name(b)}'",
+                    python="TypeError")
 
 
 def equal(ctx: Ctx, a: Value, b: Value) -> bool:
@@ -303,7 +307,8 @@ def _order(ctx: Ctx, op: str, a: Value, b: Value, depth: int) -> Value:
                 return compare(ctx, op, x, y)
             r = _order(ctx, op, x, y, depth + 1)
             if r is NotImplemented:
-                raise ctx.error(f"'{op}' is not supported between '{type_name(x)}' and '{type_name(y)}'")
+                raise ctx.error(f"'{op}' is not supported between '{type_name(x)}' and '{type_name(y)}'",
+                                python="TypeError")
             return r
     return COMPARES[op](len(a), len(b))
 
@@ -354,7 +359,7 @@ def hashable(ctx: Ctx, key: Value) -> Value:
         return key
     if (isinstance(key, TraceObject) and type(key).__hash__ is not None) or t is range or key is Ellipsis:
         return key
-    raise ctx.error(f"unhashable type: '{type_name(key)}'")
+    raise ctx.error(f"unhashable type: '{type_name(key)}'", python="TypeError")
 
 
 def _check_tuple_key(ctx: Ctx, key: tuple[Value, ...], depth: int) -> None:
@@ -378,7 +383,7 @@ def contains(ctx: Ctx, container: Value, item: Value) -> bool:
     if t is str:
         if type(item) is not str:
             raise ctx.error("'in <string>' requires a string as left operand, "
-                            f"not '{type_name(item)}'")
+                            f"not '{type_name(item)}'", python="TypeError")
         ctx.spend(len(container) * min(len(item), 100) >> 12)
         return item in container
     if t is dict:
@@ -398,7 +403,7 @@ def contains(ctx: Ctx, container: Value, item: Value) -> bool:
             elif _equal(ctx, item, x, 0):
                 return True
         return False
-    raise ctx.error(f"argument of type '{type_name(container)}' is not iterable")
+    raise ctx.error(f"argument of type '{type_name(container)}' is not iterable", python="TypeError")
 
 
 def _in_range(item: Value, r: range) -> bool:
@@ -439,7 +444,7 @@ def range_len(ctx: Ctx, r: range) -> int:
     try:
         return len(r)
     except OverflowError:
-        raise ctx.error("a range this long has no len()") from None
+        raise ctx.error("a range this long has no len()", python="OverflowError") from None
 
 
 # --- protocol ----------------------------------------------------------------------------------
@@ -459,7 +464,7 @@ def iterate(ctx: Ctx, v: Value) -> Iterator[Value]:
     try:
         return iter(v)
     except TypeError:
-        raise ctx.error(f"'{type_name(v)}' object is not iterable") from None
+        raise ctx.error(f"'{type_name(v)}' object is not iterable", python="TypeError") from None
 
 
 def length(ctx: Ctx, v: Value) -> int:
@@ -471,14 +476,14 @@ def length(ctx: Ctx, v: Value) -> int:
     try:
         return len(v)
     except TypeError:
-        raise ctx.error(f"object of type '{type_name(v)}' has no len()") from None
+        raise ctx.error(f"object of type '{type_name(v)}' has no len()", python="TypeError") from None
 
 
 def call(ctx: Ctx, f: Value, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
     """``f(*args, **kwargs)``."""
     if isinstance(f, TraceObject):
         return f.call(ctx, args, kwargs)
-    raise ctx.error(f"'{type_name(f)}' object is not callable")
+    raise ctx.error(f"'{type_name(f)}' object is not callable", python="TypeError")
 
 
 def getitem(ctx: Ctx, v: Value, key: Value) -> Value:
@@ -489,21 +494,23 @@ def getitem(ctx: Ctx, v: Value, key: Value) -> Value:
     if t is dict:
         got = v.get(hashable(ctx, key), _MISSING)
         if got is _MISSING:
-            raise ctx.error(f"key {show.describe(key)} is not in the dict")
+            err = ctx.error(f"key {show.describe(key)} is not in the dict", python="KeyError")
+            err.python_args = (key,)
+            raise err
         return got
     if type(key) is slice and (t is list or t is tuple or t is str):
         try:
             n = len(range(*key.indices(len(v))))
         except (TypeError, ValueError) as e:
-            raise ctx.error(f"invalid slice: {e}") from None
+            raise ctx.error(f"invalid slice: {e}", python="ValueError") from None
         ctx.alloc(n * (8 if t is not str else 4))
     try:
         return v[key]
     except IndexError:
         raise ctx.error(f"index {show.describe(key)} is out of range for a {type_name(v)} "
-                        f"of length {length(ctx, v)}") from None
+                        f"of length {length(ctx, v)}", python="IndexError") from None
     except TypeError:
-        raise ctx.error(_index_type_error(v, key)) from None
+        raise ctx.error(_index_type_error(v, key), python="TypeError") from None
 
 
 def setitem(ctx: Ctx, v: Value, key: Value, value: Value) -> None:
@@ -516,17 +523,18 @@ def setitem(ctx: Ctx, v: Value, key: Value, value: Value) -> None:
         v[hashable(ctx, key)] = value
         return
     if t is not list:
-        raise ctx.error(f"'{type_name(v)}' object does not support item assignment")
+        raise ctx.error(f"'{type_name(v)}' object does not support item assignment", python="TypeError")
     if type(key) is slice:
         value = materialise(ctx, value, "slice assignment")
     try:
         v[key] = value
     except IndexError:
-        raise ctx.error(f"index {show.describe(key)} is out of range for a list of length {len(v)}") from None
+        raise ctx.error(f"index {show.describe(key)} is out of range for a list of length {len(v)}",
+                        python="IndexError") from None
     except TypeError:
-        raise ctx.error(_index_type_error(v, key)) from None
+        raise ctx.error(_index_type_error(v, key), python="TypeError") from None
     except ValueError as e:
-        raise ctx.error(f"invalid slice assignment: {e}") from None
+        raise ctx.error(f"invalid slice assignment: {e}", python="ValueError") from None
 
 
 def _index_type_error(v: Value, key: Value) -> str:

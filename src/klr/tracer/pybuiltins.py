@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from klr.errors import TraceError
+from klr.tracer import exceptions as _exceptions  # noqa: F401  (registers Python's exception classes)
 from klr.tracer import host, ops, pymethods
 from klr.tracer.context import Ctx
 from klr.tracer.formatting import format_value

@@ -72,7 +72,7 @@ def python_attr(ctx: Ctx, v: Value, name: str) -> Value:
         return method(f"{type_name(v)}.{name}", impl, v)
     if name in ATTRIBUTES.get(base, ()):
         return getattr(v, name)
-    raise ctx.error(f"'{type_name(v)}' object has no attribute '{name}'")
+    raise ctx.error(f"'{type_name(v)}' object has no attribute '{name}'", python="AttributeError")
 
 
 def surface() -> list[str]:
@@ -207,7 +207,8 @@ def _join(ctx: Ctx, sep: str, iterable: Value, /) -> str:
     parts = ops.materialise(ctx, iterable, "str.join")
     for i, p in enumerate(parts):
         if type(p) is not str:
-            raise ctx.error(f"str.join(): sequence item {i}: expected str instance, {type_name(p)} found")
+            raise ctx.error(f"str.join(): sequence item {i}: expected str instance, {type_name(p)} found",
+                            python="TypeError")
     ctx.alloc(ops.str_bytes(sep) * max(0, len(parts) - 1) + ops.str_bytes(*parts))
     return sep.join(parts)
 
@@ -253,10 +254,11 @@ def _sequence_index(kind: str) -> Callable[..., int]:
               stop: Value = None, /) -> int:
         for v in (start, stop):
             if v is not None and type(v) not in (int, bool):
-                raise ctx.error(f"{kind}.index(): slice indices must be integers, not {type_name(v)}")
+                raise ctx.error(f"{kind}.index(): slice indices must be integers, not {type_name(v)}",
+                                python="TypeError")
         i = _position(ctx, xs, x, start, stop)
         if i < 0:
-            raise ctx.error(f"{kind}.index(): {show.describe(x)} is not in the {kind}")
+            raise ctx.error(f"{kind}.index(): {show.describe(x)} is not in the {kind}", python="ValueError")
         return i
     return index
 
@@ -270,7 +272,7 @@ def _sequence_count(ctx: Ctx, xs: list[Value] | tuple[Value, ...], x: Value, /) 
 def _remove(ctx: Ctx, xs: list[Value], x: Value, /) -> None:
     i = _position(ctx, xs, x, 0, None)
     if i < 0:
-        raise ctx.error(f"list.remove(): {show.describe(x)} is not in the list")
+        raise ctx.error(f"list.remove(): {show.describe(x)} is not in the list", python="ValueError")
     del xs[i]
 
 
@@ -320,7 +322,8 @@ def pairs(ctx: Ctx, v: Value, what: str) -> list[tuple[Value, Value]]:
     for i, item in enumerate(ops.materialise(ctx, v, what)):
         pair = item if type(item) in (tuple, list) else ops.materialise(ctx, item, what)
         if len(pair) != 2:
-            raise ctx.error(f"{what}(): element {i} has {len(pair)} items, 2 are required")
+            raise ctx.error(f"{what}(): element {i} has {len(pair)} items, 2 are required",
+                            python="ValueError")
         out.append((ops.hashable(ctx, pair[0]), pair[1]))
     ctx.alloc(64 * len(out))
     return out

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from klr.errors import TraceError
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import ops, pymethods
+from klr.tracer import exceptions, ops, pymethods
 from klr.tracer.frame import BINOP_SYMBOLS, BREAK, CONTINUE, RETURN, Frame, Signal
-from klr.tracer.objects import Function
+from klr.tracer.objects import Function, Instance
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -52,6 +53,22 @@ def _store(c: Compiler, target: A.Expr) -> Store:
     ctx = c.ctx
     if isinstance(k, A.Name):
         name = k.id
+        if "." in name:  # a module global the function declares ``global``
+            evaluator = c.evaluator
+
+            def store_global(frame: Frame, v: Value) -> None:
+                evaluator.set_global(name, v)
+
+            return store_global
+        if id(target) in c.nonlocal_targets:
+            def store_nonlocal(frame: Frame, v: Value) -> None:
+                for env in frame.enclosing:
+                    if name in env:
+                        env[name] = v
+                        return
+                frame.enclosing[0][name] = v  # (gather checked that an enclosing function binds it)
+
+            return store_nonlocal
 
         def store_name(frame: Frame, v: Value) -> None:
             frame.locals[name] = v
@@ -91,7 +108,8 @@ def set_attr(ctx: Ctx, obj: Value, name: str, v: Value) -> None:
     if isinstance(obj, TraceObject):
         obj.setattr(ctx, name, v)
     else:
-        raise ctx.error(f"cannot set attribute '{name}' of a '{type_name(obj)}' value")
+        raise ctx.error(f"cannot set attribute '{name}' of a '{type_name(obj)}' value",
+                        python="AttributeError")
 
 
 def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
@@ -114,7 +132,8 @@ def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
                 items = ops.materialise(ctx, v, "unpacking")
             if len(items) != n:
                 ctx.pos = pos
-                raise ctx.error(f"cannot unpack {len(items)} value{'s' * (len(items) != 1)} into {n} targets")
+                raise ctx.error(f"cannot unpack {len(items)} value{'s' * (len(items) != 1)} into {n} targets",
+                                python="ValueError")
             for part, item in zip(parts, items):  # (lengths checked above; strict=True is slow)
                 part(frame, item)
 
@@ -130,7 +149,8 @@ def _unpack(c: Compiler, xs: tuple[A.Expr, ...], pos: Pos) -> Store:
         ctx.pos = pos
         items = ops.materialise(ctx, v, "unpacking")
         if len(items) < n - 1:
-            raise ctx.error(f"cannot unpack {len(items)} values into at least {n - 1} targets")
+            raise ctx.error(f"cannot unpack {len(items)} values into at least {n - 1} targets",
+                            python="ValueError")
         for part, item in zip(before, items, strict=False):
             part(frame, item)
         star(frame, items[s:len(items) - len(after)])
@@ -166,10 +186,7 @@ def _assert(c: Compiler, k: A.Assert, pos: Pos) -> Stmt:
             return
         ctx.pos = pos
         if not ops.truth(ctx, v):
-            if msg is None:
-                raise ctx.error("assertion failed", pos)
-            text = ops.to_str(ctx, msg(frame))
-            raise ctx.error(f"assertion failed: {text}", pos)
+            raise exceptions.assertion(ctx, None if msg is None else ops.to_str(ctx, msg(frame)), pos)
 
     return run
 
@@ -186,9 +203,17 @@ def _ret(c: Compiler, k: A.Ret, pos: Pos) -> Stmt:
     return run
 
 
+def _plain_name(c: Compiler, target: A.Expr) -> str | None:
+    """The name of a target that is a plain local variable (not global or nonlocal)."""
+    k = target.expr
+    if isinstance(k, A.Name) and "." not in k.id and id(target) not in c.nonlocal_targets:
+        return k.id
+    return None
+
+
 def _assign(c: Compiler, k: A.Assign, pos: Pos) -> Stmt:
     xs = k.xs
-    if len(xs) == 1 and isinstance(xs[0].expr, A.Name):
+    if len(xs) == 1 and _plain_name(c, xs[0]) is not None and isinstance(xs[0].expr, A.Name):
         name = xs[0].expr.id
         value = c.expr(k.e, target=name) if isinstance(k.e.expr, A.Call) else c.expr(k.e)
 
@@ -215,13 +240,13 @@ def _augassign(c: Compiler, k: A.AugAssign, pos: Pos) -> Stmt:
     xpos = k.x.pos
     if isinstance(x, A.Name):
         read = c.expr(k.x)
-        name = x.id
+        write = store(c, k.x)
 
         def run_name(frame: Frame) -> None:
             cur = read(frame)
             r = rhs(frame)
             ctx.pos = pos
-            frame.locals[name] = ops.inplace(ctx, sym, cur, r)
+            write(frame, ops.inplace(ctx, sym, cur, r))
 
         return run_name
     if isinstance(x, A.Subscript):
@@ -288,8 +313,13 @@ def _if(c: Compiler, k: A.IfStm, pos: Pos) -> Stmt:
 
 
 def _dynamic(ctx: Ctx, body: Callable[[Frame], Signal | None], frame: Frame, pos: Pos) -> None:
-    """Run a body under runtime control flow, where break/continue/return cannot be traced."""
-    sig = body(frame)
+    """Run a body under runtime control flow, where break/continue/return cannot be traced, nor
+    can an exception leave it to be caught (the control flow's blocks would be left open)."""
+    try:
+        sig = body(frame)
+    except TraceError as e:
+        e.python = None
+        raise
     if sig is not None:
         raise ctx.error(f"'{sig.name}' inside control flow on a runtime value is not supported", pos)
 
@@ -297,7 +327,7 @@ def _dynamic(ctx: Ctx, body: Callable[[Frame], Signal | None], frame: Frame, pos
 def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
     src_fn = c.expr(k.iter)
     target = store(c, k.x)
-    name = k.x.expr.id if isinstance(k.x.expr, A.Name) else None
+    name = _plain_name(c, k.x)
     body = c.body(k.body)
     orelse = c.body(k.orelse) if k.orelse else None
     ipos = k.iter.pos
@@ -426,7 +456,14 @@ def _with(c: Compiler, k: A.WithBlock, pos: Pos) -> Stmt:
             entered.append(v)
             if var is not None:
                 var(frame, got)
-        sig = body(frame)
+        try:
+            sig = body(frame)
+        except TraceError as e:
+            if e.python is not None:  # an exception the kernel may catch leaves the block
+                for v in reversed(entered):
+                    ctx.pos = pos
+                    v.exit(ctx)
+            raise
         for v in reversed(entered):
             ctx.pos = pos
             v.exit(ctx)
@@ -449,9 +486,91 @@ def _fundef(c: Compiler, k: A.FunDef, pos: Pos) -> Stmt:
     return run
 
 
+def _try(c: Compiler, k: A.TryStm, pos: Pos) -> Stmt:
+    body = c.body(k.body)
+    handlers = tuple((None, h.pos, h.name, c.body(h.body)) if h.type is None
+                     else (c.expr(h.type), h.type.pos, h.name, c.body(h.body)) for h in k.handlers)
+    orelse = c.body(k.orelse) if k.orelse else None
+    final = c.body(k.finalbody) if k.finalbody else None
+    ctx = c.ctx
+    handling = c.evaluator.handling
+
+    def handle(frame: Frame, e: TraceError) -> Signal | None:
+        value = exceptions.catchable(e)
+        if value is None:
+            raise e
+        for typ, tpos, name, hbody in handlers:
+            if typ is not None:
+                t = typ(frame)
+                ctx.pos = tpos
+                if not exceptions.matches(ctx, t, value):
+                    continue
+            if name is not None:
+                frame.locals[name] = value
+            handling.append(e)
+            try:
+                return hbody(frame)
+            finally:
+                handling.pop()
+                if name is not None:
+                    frame.locals.pop(name, None)  # as in Python, the name is unbound after the clause
+        raise e
+
+    def run(frame: Frame) -> Signal | None:
+        try:
+            try:
+                sig = body(frame)
+            except TraceError as e:
+                sig = handle(frame, e)
+            else:
+                if orelse is not None:
+                    sig = orelse(frame)
+        except TraceError as e:
+            if final is not None and e.python is not None:  # klr's own errors run no finally
+                fsig = final(frame)
+                if fsig is not None:
+                    return fsig  # break, continue or return in finally discard the exception
+            raise
+        if final is not None:
+            fsig = final(frame)
+            if fsig is not None:
+                return fsig
+        return sig
+
+    return run
+
+
+def _raise(c: Compiler, k: A.RaiseStm, pos: Pos) -> Stmt:
+    exc = c.expr(k.exc) if k.exc is not None else None
+    cause = c.expr(k.cause) if k.cause is not None else None
+    ctx = c.ctx
+    handling = c.evaluator.handling
+
+    def run(frame: Frame) -> None:
+        if exc is None:
+            if handling:
+                raise handling[-1]
+            raise ctx.error("no active exception to re-raise", pos, python="RuntimeError")
+        v = exc(frame)
+        if cause is not None:
+            why = cause(frame)
+            if why is not None and not exceptions.is_exception_class(why) and not (
+                    isinstance(why, Instance) and why.cls.is_subclass(exceptions.BASE)):
+                raise ctx.error(f"exception causes must derive from BaseException, not '{type_name(why)}'",
+                                k.cause.pos if k.cause is not None else pos, python="TypeError")
+        raise exceptions.raised(ctx, v, pos)
+
+    return run
+
+
+def _declaration(c: Compiler, k: A.GlobalStm | A.NonlocalStm, pos: Pos) -> Stmt:
+    return lambda frame: None  # (gather and the function's plan have applied it)
+
+
 STMT: dict[type, Callable[[Compiler, Any, Pos], Stmt]] = {  # (Any: the node of the key's class)
     A.Pass: _pass, A.ExprStmt: _expr_stmt, A.Assert: _assert, A.Ret: _ret, A.Assign: _assign,
     A.AugAssign: _augassign, A.AnnAssign: _annassign, A.IfStm: _if, A.ForLoop: _for,
     A.BreakLoop: _break, A.ContinueLoop: _continue, A.WhileLoop: _while, A.WithBlock: _with,
-    A.FunDef: _fundef,
+    A.FunDef: _fundef, A.TryStm: _try, A.RaiseStm: _raise, A.GlobalStm: _declaration,
+    A.NonlocalStm: _declaration,
 }

@@ -71,20 +71,21 @@ class TraceObject:
 
     def getattr(self, ctx: Ctx, name: str) -> Value:
         """``self.name``. Methods are returned as bound callables (see ``registry.method``)."""
-        raise ctx.error(f"'{self.type_name}' object has no attribute '{name}'")
+        raise ctx.error(f"'{self.type_name}' object has no attribute '{name}'", python="AttributeError")
 
     def setattr(self, ctx: Ctx, name: str, value: Value) -> None:
         """``self.name = value``."""
-        raise ctx.error(f"cannot set attribute '{name}' of a '{self.type_name}' object")
+        raise ctx.error(f"cannot set attribute '{name}' of a '{self.type_name}' object",
+                        python="AttributeError")
 
     def getitem(self, ctx: Ctx, key: Value) -> Value:
         """``self[key]``; ``key`` is a tuple for ``self[a, b]``; slices arrive as ``slice``
         objects whose fields are evaluated values (``None`` when omitted)."""
-        raise ctx.error(f"'{self.type_name}' object is not subscriptable")
+        raise ctx.error(f"'{self.type_name}' object is not subscriptable", python="TypeError")
 
     def setitem(self, ctx: Ctx, key: Value, value: Value) -> None:
         """``self[key] = value``."""
-        raise ctx.error(f"'{self.type_name}' object does not support item assignment")
+        raise ctx.error(f"'{self.type_name}' object does not support item assignment", python="TypeError")
 
     # --- operators -----------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ class TraceObject:
 
     def unop(self, ctx: Ctx, op: str) -> Value:
         """``-self``, ``+self`` or ``~self``."""
-        raise ctx.error(f"bad operand type for unary {op}: '{self.type_name}'")
+        raise ctx.error(f"bad operand type for unary {op}: '{self.type_name}'", python="TypeError")
 
     def contains(self, ctx: Ctx, item: Value) -> bool:
         """``item in self``. Defaults to a search through ``iterate``."""
@@ -126,7 +127,7 @@ class TraceObject:
 
     def call(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
         """``self(*args, **kwargs)``."""
-        raise ctx.error(f"'{self.type_name}' object is not callable")
+        raise ctx.error(f"'{self.type_name}' object is not callable", python="TypeError")
 
     def truth(self, ctx: Ctx) -> bool:
         """``bool(self)``, as in ``if self:``. Objects are true by default."""
@@ -134,11 +135,11 @@ class TraceObject:
 
     def iterate(self, ctx: Ctx) -> Iterator[Value]:
         """``iter(self)``: a Python iterator over the elements."""
-        raise ctx.error(f"'{self.type_name}' object is not iterable")
+        raise ctx.error(f"'{self.type_name}' object is not iterable", python="TypeError")
 
     def length(self, ctx: Ctx) -> int:
         """``len(self)``."""
-        raise ctx.error(f"object of type '{self.type_name}' has no len()")
+        raise ctx.error(f"object of type '{self.type_name}' has no len()", python="TypeError")
 
     # --- dynamic (runtime) control flow -------------------------------------------------
 
@@ -154,7 +155,7 @@ class TraceObject:
     def loop(self, ctx: Ctx, body: Callable[[Value], None]) -> None:
         """Trace ``for x in self: body`` for a ``dynamic`` iterable: call ``body(x)`` once
         with the runtime loop variable (already bound by the evaluator) inside the loop blocks."""
-        raise ctx.error(f"'{self.type_name}' object is not iterable")
+        raise ctx.error(f"'{self.type_name}' object is not iterable", python="TypeError")
 
     # --- with-statements -----------------------------------------------------------------
 
