@@ -14,6 +14,7 @@ for the byte-level rules; in short:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import math
 import struct
@@ -615,31 +616,38 @@ def _slot(cls: type, name: str) -> Any:
 def _sum_decoder(desc: TypeDesc) -> Decoder:
     assert desc.sum is not None
     tag, what = desc.sum.tag, desc.sum.name
-    table: list[tuple[int, Decoder]] = []
-    for member in desc.args:
-        if member.kind is Kind.CTOR:
-            table.append((len(fields_of(member.cls)) + info_of(member.cls).proofs,
-                          _fields_decoder(member.cls)))
-        else:
-            table.append((1, decoder(member)))
+    members = desc.args
+    # A file names few of a sum's constructors (Operator has 76): each constructor's decoder is
+    # built when the first value of it is read, which keeps reading a small file fast.
+    arity = [len(dataclasses.fields(m.cls)) + info_of(m.cls).proofs if m.kind is Kind.CTOR else 1
+             for m in members]
+    built: list[Decoder | None] = [None] * len(members)
 
-    by_head = {_tag_head(tag, ctor, n): dec for ctor, (n, dec) in enumerate(table)}
+    def member_decoder(ctor: int) -> Decoder:
+        dec = built[ctor]
+        if dec is None:
+            member = members[ctor]
+            dec = built[ctor] = (_fields_decoder(member.cls) if member.kind is Kind.CTOR
+                                 else decoder(member))
+        return dec
+
+    by_head = {_tag_head(tag, ctor, n): ctor for ctor, n in enumerate(arity)}
 
     def dec_sum(r: Reader) -> Any:
         start = r.pos
-        dec = by_head.get(r.data[start:start + 4])
-        if dec is not None:
+        ctor = by_head.get(r.data[start:start + 4])
+        if ctor is not None:
             r.pos = start + 4
-            return dec(r)
+            return (built[ctor] or member_decoder(ctor))(r)
         ctor = r.tagged(tag, -1, what)
-        if ctor >= len(table):
+        if ctor >= len(members):
             raise FormatError(f"malformed KLR data at byte {start}: {ctor} is not a "
                               f"constructor of {what}")
-        n, dec = table[ctor]
+        n = arity[ctor]
         if r.data[start + 3] != 0x80 | n:
             raise FormatError(f"malformed KLR data at byte {start}: {what}.{desc.ctor_names[ctor]} "
                               f"should have {n} fields, the header says {r.data[start + 3] & 0x1F}")
-        return dec(r)
+        return member_decoder(ctor)(r)
 
     return dec_sum
 
