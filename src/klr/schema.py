@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import operator
 import struct
 import sys
 import types
@@ -157,12 +158,13 @@ def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) ->
 
 # dataclass(frozen=True, slots=True) compiles six methods per class with exec and builds each
 # class twice; over ~190 IR classes that was most of the time of importing klr. A node needs
-# less: __init__, __eq__ and __hash__ are compiled once per field signature and shared between
-# classes, __repr__ and the rest are shared functions. The result is still a dataclass to the
-# standard library (fields, replace, asdict, is_dataclass, pickling): tests/test_schema.py.
+# less: __init__ is compiled once per field signature and shared between classes; equality,
+# hashing, repr and the rest are shared functions over the class's field names. The result is
+# still a dataclass to the standard library (fields, replace, asdict, is_dataclass, pickling),
+# as tests/test_schema.py checks.
 
 _PARAMS = dataclass(frozen=True)(type("_Params", (), {})).__dataclass_params__  # type: ignore[attr-defined]
-_METHODS: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], dict[str, types.CodeType]] = {}
+_INITS: dict[tuple[tuple[str, ...], tuple[str, ...]], types.CodeType] = {}
 
 
 def _as_float32(value: Any) -> Any:
@@ -171,32 +173,47 @@ def _as_float32(value: Any) -> Any:
     return value
 
 
-_METHOD_GLOBALS: dict[str, Any] = {"_set": object.__setattr__, "_f32": _as_float32}
+_INIT_GLOBALS: dict[str, Any] = {"_set": object.__setattr__, "_f32": _as_float32}
 
 
-def _method_code(names: tuple[str, ...], compared: tuple[str, ...],
-                 singles: tuple[str, ...]) -> dict[str, types.CodeType]:
-    key = (names, compared, singles)
-    codes = _METHODS.get(key)
-    if codes is None:
+def _init(cls: type, names: tuple[str, ...], singles: tuple[str, ...], defaults: tuple[Any, ...]) -> Any:
+    """``cls.__init__``: its code is compiled once per field signature and shared."""
+    code = _INITS.get((names, singles))
+    if code is None:
         sets = [f" _set(self, {n!r}, _f32({n}))" if n in singles else f" _set(self, {n!r}, {n})"
                 for n in names]
-        mine = "".join(f"self.{n}," for n in compared)
-        theirs = "".join(f"other.{n}," for n in compared)
-        source = "\n".join([
-            f"def __init__(self, {', '.join(names)}):", *sets, " pass",
-            "def __eq__(self, other):",
-            " if other.__class__ is self.__class__:",
-            f"  return ({mine}) == ({theirs})",
-            " return NotImplemented",
-            "def __hash__(self):",
-            f" return hash(({mine}))",
-        ])
         namespace: dict[str, Any] = {}
-        exec(source, _METHOD_GLOBALS, namespace)
-        codes = {name: fn.__code__ for name, fn in namespace.items()}
-        _METHODS[key] = codes
-    return codes
+        source = "\n".join([f"def __init__(self, {', '.join(names)}):", *sets, " pass"])
+        exec(source, _INIT_GLOBALS, namespace)
+        code = _INITS[names, singles] = namespace["__init__"].__code__
+    fn = types.FunctionType(code, _INIT_GLOBALS, "__init__", defaults)
+    fn.__qualname__ = f"{cls.__qualname__}.__init__"
+    return fn
+
+
+def _key(compared: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """The tuple equality and hashing compare (as dataclasses do: a tuple, also of one field)."""
+    if len(compared) == 1:
+        (name,) = compared
+        return lambda node: (getattr(node, name),)
+    if not compared:
+        return lambda node: ()
+    return operator.attrgetter(*compared)
+
+
+_KEYS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _node_eq(self: Any, other: Any) -> Any:
+    cls = self.__class__
+    if other.__class__ is cls:
+        key = _KEYS[cls]
+        return key(self) == key(other)
+    return NotImplemented
+
+
+def _node_hash(self: Any) -> int:
+    return hash(_KEYS[self.__class__](self))
 
 
 def _node_repr(self: Any) -> str:
@@ -247,21 +264,19 @@ def _frozen_slotted(cls: type[T], singles: tuple[str, ...]) -> type[T]:
     defaults = tuple(f.default for f in fields.values() if f.default is not dataclasses.MISSING)
     if any(f.default is dataclasses.MISSING for f in tuple(fields.values())[len(names) - len(defaults):]):
         raise TypeError(f"{cls.__name__}: a field without a default follows one with a default")
-    codes = _method_code(names, tuple(n for n, f in fields.items() if f.compare), singles)
-    for name, code in codes.items():
-        fn = types.FunctionType(code, _METHOD_GLOBALS, name, defaults if name == "__init__" else None)
-        fn.__qualname__ = f"{cls.__qualname__}.{name}"
-        namespace[name] = fn
     namespace.pop("__dict__", None)
     namespace.pop("__weakref__", None)
     namespace.update(
         __slots__=tuple(n for n in names if n not in inherited), __match_args__=names,
-        __dataclass_fields__=fields, __dataclass_params__=_PARAMS, __repr__=_node_repr,
+        __dataclass_fields__=fields, __dataclass_params__=_PARAMS,
+        __init__=_init(cls, names, singles, defaults), __repr__=_node_repr,
+        __eq__=_node_eq, __hash__=_node_hash,
         __setattr__=_node_setattr, __delattr__=_node_delattr,
         __getstate__=_node_getstate, __setstate__=_node_setstate,
     )
     meta: type = type(cls)
     out = meta(cls.__name__, cls.__bases__, namespace)
+    _KEYS[out] = _key(tuple(n for n, f in fields.items() if f.compare))
     out.__qualname__ = cls.__qualname__
     return typing.cast("type[T]", out)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import math
 import struct
@@ -231,23 +232,31 @@ def _fields_encoder(cls: type, head: bytes) -> Encoder:
 
 def _sum_encoder(desc: TypeDesc) -> Encoder:
     assert desc.sum is not None
-    tag = desc.sum.tag
-    by_class: dict[type, Encoder] = {}
+    tag, what = desc.sum.tag, desc.sum.name
+    # As for decoding, a constructor's encoder is built when the first value of it is written.
+    makers: dict[type, Callable[[], Encoder]] = {}
     for ctor, member in enumerate(desc.args):
         if member.kind is Kind.CTOR:
-            n = len(fields_of(member.cls)) + info_of(member.cls).proofs
-            by_class[member.cls] = _fields_encoder(member.cls, _tag_head(tag, ctor, n))
+            makers[member.cls] = functools.partial(_ctor_encoder, tag, ctor, member.cls)
         else:
-            by_class.update({c: _wrap_encoder(_tag_head(tag, ctor, 1), member)
-                             for c in _classes_of(member)})
+            head = _tag_head(tag, ctor, 1)
+            makers.update({c: functools.partial(_wrap_encoder, head, member) for c in _classes_of(member)})
+    by_class: dict[type, Encoder] = {}
 
     def enc_sum(v: Any, out: bytearray) -> None:
         enc = by_class.get(type(v))
         if enc is None:
-            raise FormatError(f"a {type(v).__name__} is not a {desc.sum.name if desc.sum else '?'}")
+            make = makers.get(type(v))
+            if make is None:
+                raise FormatError(f"a {type(v).__name__} is not a {what}")
+            enc = by_class[type(v)] = make()
         enc(v, out)
 
     return enc_sum
+
+
+def _ctor_encoder(tag: int, ctor: int, cls: type) -> Encoder:
+    return _fields_encoder(cls, _tag_head(tag, ctor, len(fields_of(cls)) + info_of(cls).proofs))
 
 
 def _wrap_encoder(head: bytes, member: TypeDesc) -> Encoder:
