@@ -211,6 +211,25 @@ def test_a_closed_pipe_ends_quietly(softmax: Path, argv: list[str]) -> None:
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
 
 
+def test_an_access_with_no_dimensions_is_one_element() -> None:
+    """A pattern of no partitions and no pairs names one element: reading a 0-d numpy view with
+    ``view[()]`` gave a scalar, which the interpreter then could not write to."""
+    from klr import core as C
+    from klr.pos import Pos
+
+    def tensor(name: str) -> C.TensorName:
+        address = C.Address(name, C.Memory.sbuf, 4, 24, None, None, False)
+        return C.TensorName(name, C.Dtype.float32, C.Shape(4, (6,)), address, 6, False)
+
+    a, b = tensor("a"), tensor("b")
+    shuffle = C.Shuffle(dst=C.AccessPattern(b, 0, (), 0, 0, ()), src=C.AccessPattern(a, 0, (), 0, 0, ()),
+                        shuffleMask=(), dtype=None)
+    block = C.Block("main", False, (C.Stmt(shuffle, "inst.1", Pos(3, 4)),))
+    kernel = C.LncKernel("zero_d", (), (a, b), ((block,),), (), (), ())
+    out = klr.eval(kernel).outputs
+    assert out["b"].shape == (4, 6) and not out["b"].any()
+
+
 # ---- budgets: cases that hang or blow up today, run in the background ------------------------
 
 @dataclass

@@ -7,7 +7,8 @@ Submodules: ``memory`` (storage, views, never-written tracking), ``machine`` (st
 helpers seen by operators), ``alu``, ``activation`` and ``xorwow`` (numerics, the engines'
 random generators), ``registry`` (the operator table), ``ops_move``/``ops_compute``/
 ``ops_special``/``ops_mx``/``ops_system`` (one numpy implementation per operator, all 76),
-``budget`` (limits and the memory a run needs, checked before it starts), ``runner`` (inputs,
+``budget`` (limits and the memory a run needs, checked before it starts; which on-chip
+tensors die after which statement), ``blas`` (one BLAS thread during a run), ``runner`` (inputs,
 control flow, cores, outputs; it checks each operator's shape rule from ``klr.core.rules``
 before running it, and reports each executed statement to ``run(observe=...)``). The names
 below are loaded on first use, so importing ``klr.interp`` does not import numpy.

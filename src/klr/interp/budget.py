@@ -1,10 +1,12 @@
 """Eval limits, and the memory budget of a run, checked before anything is allocated.
 
-For every address a kernel names, the interpreter keeps its bytes and an int32 origin code per
-granule (the smallest element size any access of that address uses) for never-written
+For every address a kernel names, the interpreter keeps its bytes and, at worst, an int32 origin
+code per granule (the smallest element size any access of that address uses) for never-written
 tracking: an HBM address once, an SBUF, PSUM or register address once per logical core whose
-body names it. Next to those storages the host holds a copy of every input (counted at 4 bytes
-or more per element: random inputs are drawn as float32 first), shared constant and output.
+body names it. The estimate is that worst case with every storage alive at once; a run usually
+holds far less (origin codes only where needed, inputs borrowed, dead tiles freed: ``dead``).
+Next to those storages the host holds a copy of every input (counted at 4 bytes or more per
+element: random inputs are drawn as float32 first), shared constant and output.
 ``estimate`` adds these up from the kernel's declarations alone; ``check`` compares each
 address with ``EvalLimits.max_tensor_bytes`` and the total with ``EvalLimits.max_memory``.
 ``run`` and ``random_inputs`` call ``check`` before they allocate; operator temporaries (one
@@ -20,6 +22,7 @@ from typing import Any
 
 from klr import schema
 from klr.core.basic import LncKernel
+from klr.core.sysops import CmpBranch
 from klr.core.tensor import BirAccessPattern, Memory, TensorName
 from klr.errors import LimitError
 from klr.interp.memory import MAX_ACCESS_ELEMENTS, tensor_too_big
@@ -50,6 +53,8 @@ class _Space:
     nbytes: int = 0
     granule: int = 8
     pos: Pos | None = None
+    key: str = ""
+    last: tuple[int, int] | None = None   # (block, statement) of the last statement naming it
 
     @property
     def cost(self) -> int:
@@ -62,6 +67,10 @@ class Estimate:
 
     total: int
     spaces: list[_Space] = field(default_factory=list)
+    #: per body, the on-chip storages (by key) no statement after a given one names, by the
+    #: (block, statement) index of that one; empty for a body that may branch (a block can
+    #: run again)
+    dead: list[dict[tuple[int, int], list[str]]] = field(default_factory=list)
 
 
 def estimate(kernel: LncKernel) -> Estimate:
@@ -71,20 +80,29 @@ def estimate(kernel: LncKernel) -> Estimate:
         return cached[1]
     hbm: dict[str, _Space] = {}
     spaces: list[_Space] = []
+    dead: list[dict[tuple[int, int], list[str]]] = []
     declared = (*kernel.inputs, *kernel.outputs, *kernel.sharedBuffers)
     _collect(declared, None, hbm, {})
     for body in kernel.bodies:
         local: dict[str, _Space] = {}
-        for block in body:
-            for stmt in block.body:
-                _collect(stmt.op, stmt.pos, hbm, local)
+        branches = False
+        for b, block in enumerate(body):
+            for i, stmt in enumerate(block.body):
+                _collect(stmt.op, stmt.pos, hbm, local, (b, i))
+                branches = branches or type(stmt.op) is CmpBranch
         spaces += local.values()
+        after: dict[tuple[int, int], list[str]] = {}
+        if not branches:
+            for s in local.values():
+                if s.last is not None:
+                    after.setdefault(s.last, []).append(s.key)
+        dead.append(after)
     spaces += hbm.values()
     host = sum(max(t.dtype.size, 4) * math.prod(t.shape.dims) for t in kernel.inputs)
     host += sum(t.dtype.size * math.prod(t.shape.dims) for t in kernel.outputs)
     named = {s.name: s for s in hbm.values()}
     host += sum(named[c.name].nbytes for c in kernel.sharedConstants if c.name in named)
-    result = Estimate(sum(s.cost for s in spaces) + host, spaces)
+    result = Estimate(sum(s.cost for s in spaces) + host, spaces, dead)
     _cache.clear()
     _cache[id(kernel)] = (kernel, result)
     return result
@@ -94,14 +112,16 @@ _cache: dict[int, tuple[LncKernel, Estimate]] = {}
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _collect(value: Any, pos: Pos | None, hbm: dict[str, _Space], local: dict[str, _Space]) -> None:
-    """Record the storage of every TensorName inside ``value`` (and dtype overrides of accesses)."""
+def _collect(value: Any, pos: Pos | None, hbm: dict[str, _Space], local: dict[str, _Space],
+             at: tuple[int, int] | None = None) -> None:
+    """Record the storage of every TensorName inside ``value`` (and dtype overrides of accesses),
+    named by the statement at ``pos`` and index ``at``."""
     stack = [value]
     while stack:
         v = stack.pop()
         kind = type(v)
         if kind is TensorName:
-            _use(v, v.dtype.size, pos, hbm, local)
+            _use(v, v.dtype.size, pos, at, hbm, local)
         elif kind is tuple:
             stack.extend(reversed(v))  # first occurrence first
         elif v is not None:
@@ -109,7 +129,7 @@ def _collect(value: Any, pos: Pos | None, hbm: dict[str, _Space], local: dict[st
             if names is None:
                 names = _FIELDS[kind] = _tensor_fields(kind)
             if kind is BirAccessPattern and v.dtypeOverride is not None:
-                _use(v.tensor, v.dtypeOverride.size, pos, hbm, local)
+                _use(v.tensor, v.dtypeOverride.size, pos, at, hbm, local)
             stack.extend(getattr(v, n) for n in reversed(names))
 
 
@@ -146,8 +166,8 @@ def _classes(desc: schema.TypeDesc) -> set[type]:
     return out
 
 
-def _use(t: TensorName, itemsize: int, pos: Pos | None, hbm: dict[str, _Space],
-         local: dict[str, _Space]) -> None:
+def _use(t: TensorName, itemsize: int, pos: Pos | None, at: tuple[int, int] | None,
+         hbm: dict[str, _Space], local: dict[str, _Space]) -> None:
     memory = t.address.memory
     if memory in (Memory.hbm, Memory.shared_hbm):
         space, key = hbm, t.address.name
@@ -155,9 +175,10 @@ def _use(t: TensorName, itemsize: int, pos: Pos | None, hbm: dict[str, _Space],
         space, key = local, f"{memory.name}:{t.address.name}"
     found = space.get(key)
     if found is None:
-        found = space[key] = _Space(t.address.name, pos=pos)
+        found = space[key] = _Space(t.address.name, pos=pos, key=key)
     elif found.pos is None:
         found.pos = pos
+    found.last = at
     found.nbytes = max(found.nbytes, t.shape.parDim * t.shape.freeElements * t.dtype.size)
     found.granule = max(1, min(found.granule, itemsize))
 

@@ -14,6 +14,7 @@ inside their tensor.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -83,11 +84,18 @@ class Tile:
         return (self.values if values is None else values).reshape(self.shape)
 
 
+def kept(tile: Tile) -> Tile:
+    """A tile that later writes to its storage do not change (for state that outlives a statement)."""
+    if tile.values.base is None or tile.values.flags.writeable:
+        return tile
+    return Tile(tile.values.copy(), tile.origin, tile.dtype, tile.shape, tile.imm, tile.valid)
+
+
 def pf(shape: tuple[int, ...]) -> tuple[int, int]:
     """(partitions, free elements) of an N-d view shape; an empty pattern is one element."""
     if not shape:
         return (1, 1)
-    return shape[0], int(np.prod(shape[1:], dtype=np.int64))
+    return shape[0], math.prod(shape[1:])
 
 
 def as_compute(values: np.ndarray, kind: type) -> np.ndarray:
@@ -381,10 +389,11 @@ class Core:
     # --- reading and writing -------------------------------------------------------------------
 
     def load(self, ref: object) -> Tile:
-        """Read a TensorRef as a [P, F] tile."""
+        """Read a TensorRef as a [P, F] tile. Its values may be a read-only view of the storage:
+        what keeps a tile beyond the statement keeps ``kept(tile)``."""
         view = self.view(ref)
         shape = view.shape
-        values = view.read().reshape(pf(shape))
+        values = view.read(copy=False).reshape(pf(shape))
         origin = view.read_origin()
         if origin is not None:
             origin = origin.reshape(values.shape)
@@ -400,7 +409,7 @@ class Core:
         all; any shape with the values' element count)."""
         view = self.view(ref)
         values = np.asarray(values)
-        count = int(np.prod(view.shape, dtype=np.int64))
+        count = math.prod(view.shape)
         if values.size != count:
             self.fail(f"{values.size} values cannot be written to a view of {count} elements "
                       f"{list(view.shape)}")

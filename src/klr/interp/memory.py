@@ -11,20 +11,21 @@ Model (``docs/semantics.md`` has the full text):
   over the whole tensor; the first pair is the partition dimension. A ``View`` is a layout
   resolved against storage, after bounds checking, as a strided numpy view (or an index
   array when a pair's indices come from another tensor, ``vectorOffset``).
-* Each storage keeps an int32 *origin* code per granule (its smallest element size):
+* Each storage knows an int32 *origin* code per granule (its smallest element size):
   ``CLEAN`` for a value computed only from written memory, ``UNWRITTEN`` for never-written
   memory, and k >= 1 for a value derived from never-written memory whose first reader was
   poison record k (see ``klr.interp.machine``). Codes combine with ``min``, so the earliest
-  reader wins.
+  reader wins. While every code is CLEAN or UNWRITTEN the storage keeps only its written byte
+  ranges; the array of codes is made when something else must be recorded.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from klr.core.tensor import (
     AccessBasic,
@@ -46,6 +47,10 @@ MAX_ACCESS_ELEMENTS = 2**26
 CLEAN = np.int32(np.iinfo(np.int32).max)
 UNWRITTEN = np.int32(0)
 
+#: Written byte ranges a storage follows before it materialises origin codes instead, and the
+#: most ranges one access may add or check (a finer access materialises them).
+MAX_RANGES = 4096
+
 
 def tensor_too_big(name: str, nbytes: int, limit: int) -> str:
     return (f"tensor '{name}' needs {nbytes} bytes, more than the limit of {limit} bytes per "
@@ -63,15 +68,25 @@ class MemoryFault(Exception):
 
 
 class Storage:
-    """The bytes of one address and the origin code of each granule of them."""
+    """The bytes of one address and what is known of their origin.
+
+    Origin codes are materialised (``origin``, an int32 code per granule) only when a storage
+    needs them: when a value derived from never-written memory is written to it, or when a
+    write or a read is too irregular to follow cheaply. Until then ``written`` holds the byte
+    ranges written so far, sorted and disjoint, all of them CLEAN; every other byte is
+    UNWRITTEN. A tile written whole by its first statement thus costs one range, not an array.
+    """
 
     def __init__(self, name: str, max_bytes: int) -> None:
         self.name = name
         self.max_bytes = max_bytes
         self.data = np.zeros(0, np.uint8)
         self.granule = 8
-        self.origin = np.zeros(0, np.int32)
-        self.dirty = False       # some origin may differ from CLEAN
+        self.origin: np.ndarray | None = None
+        self.starts: list[int] = []     # written (clean) byte ranges [start, end) while origin is None
+        self.ends: list[int] = []
+        self.borrowed = False    # data is the caller's array: copied before the first write
+        self.dirty = False       # origin is materialised and some code may differ from CLEAN
         self.recheck = False     # a clean write may have cleaned everything
 
     def reserve(self, nbytes: int, itemsize: int) -> None:
@@ -80,33 +95,106 @@ class Storage:
             raise LimitError(tensor_too_big(self.name, nbytes, self.max_bytes))
         if itemsize < self.granule:
             factor = self.granule // itemsize
-            self.origin = np.repeat(self.origin, factor)
+            if self.origin is not None:
+                self.origin = np.repeat(self.origin, factor)
             self.granule = itemsize
         if nbytes > self.data.size:
             grown = np.zeros(nbytes, np.uint8)
             grown[:self.data.size] = self.data
             self.data = grown
-            origin = np.full(nbytes // self.granule, UNWRITTEN, np.int32)
-            origin[:self.origin.size] = self.origin
-            self.origin = origin
-            self.dirty = True
+            self.borrowed = False
+            if self.origin is not None:
+                origin = np.full(nbytes // self.granule, UNWRITTEN, np.int32)
+                origin[:self.origin.size] = self.origin
+                self.origin = origin
+                self.dirty = True
+
+    def borrow(self, array: np.ndarray) -> None:
+        """Hold a C-contiguous array as the whole (fully written, clean) contents, without a copy."""
+        self.data = array.reshape(-1).view(np.uint8)
+        self.borrowed = True
+        self.starts, self.ends = [0], [self.data.size]
+
+    def writable(self) -> None:
+        if self.borrowed:
+            self.data = self.data.copy()
+            self.borrowed = False
 
     def typed(self, dtype: np.dtype, count: int) -> np.ndarray:
         return self.data[:count * dtype.itemsize].view(dtype)
 
     def granules(self, itemsize: int, count: int) -> tuple[np.ndarray, int]:
         """The origin codes of the first ``count`` elements, as (flat codes, codes per element)."""
+        assert self.origin is not None
         per = itemsize // self.granule
         return self.origin[:count * per], per
 
+    def materialise(self) -> np.ndarray:
+        """The origin codes, created from the written ranges on first use."""
+        if self.origin is None:
+            origin = np.full(self.data.size // self.granule, UNWRITTEN, np.int32)
+            for start, end in zip(self.starts, self.ends, strict=True):
+                origin[start // self.granule:end // self.granule] = CLEAN
+            self.origin = origin
+            self.starts, self.ends = [], []
+            self.dirty = True
+            self.recheck = True
+        return self.origin
+
+    def clean(self, lo: int, hi: int) -> bool:
+        """Whether the bytes [lo, hi) are known CLEAN without materialising origin codes."""
+        if self.origin is not None:
+            return not self.is_dirty()
+        i = bisect_right(self.starts, lo) - 1
+        return i >= 0 and self.ends[i] >= hi
+
+    def runs_clean(self, starts: np.ndarray, length: int) -> bool:
+        """Whether every byte range [s, s + length) is inside one written range."""
+        if self.origin is not None:
+            return not self.is_dirty()
+        if not self.starts:
+            return False
+        if starts.size == 1:
+            return self.clean(int(starts[0]), int(starts[0]) + length)
+        i = np.searchsorted(np.asarray(self.starts), starts, "right") - 1
+        return bool((i >= 0).all() and (np.asarray(self.ends)[i] >= starts + length).all())
+
+    def add_runs(self, starts: np.ndarray, length: int) -> bool:
+        """Record clean writes of the byte ranges [s, s + length) (origin not materialised);
+        False when that would make too many ranges (nothing recorded)."""
+        if len(self.starts) + starts.size > MAX_RANGES:
+            return False
+        if starts.size == 1 and len(self.starts) <= 1:
+            s, e = int(starts[0]), int(starts[0]) + length
+            if not self.starts:
+                self.starts, self.ends = [s], [e]
+                return True
+            if s <= self.ends[0] and e >= self.starts[0]:
+                self.starts, self.ends = [min(s, self.starts[0])], [max(e, self.ends[0])]
+                return True
+        s_all = np.concatenate([np.asarray(self.starts, np.int64), starts.astype(np.int64)])
+        e_all = np.concatenate([np.asarray(self.ends, np.int64), starts.astype(np.int64) + length])
+        order = np.argsort(s_all, kind="stable")
+        s_all, e_all = s_all[order], np.maximum.accumulate(e_all[order])
+        gap = s_all[1:] > e_all[:-1]
+        self.starts = s_all[np.concatenate([[True], gap])].tolist()
+        self.ends = e_all[np.concatenate([gap, [True]])].tolist()
+        return True
+
     def is_dirty(self) -> bool:
+        """Whether some byte may not be CLEAN."""
+        if self.origin is None:
+            return not (len(self.starts) == 1 and self.starts[0] == 0 and self.ends[0] >= self.data.size)
         if self.dirty and self.recheck:
             self.dirty = bool((self.origin != CLEAN).any())
             self.recheck = False
+            if not self.dirty:  # all clean again: drop the codes
+                self.origin = None
+                self.starts, self.ends = [0], [self.data.size]
         return self.dirty
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Layout:
     """A static access: element type, start offset, and [step, num] pairs (elements)."""
 
@@ -116,19 +204,34 @@ class Layout:
     offset: int
     shape: tuple[int, ...]
     steps: tuple[int, ...]
+    lo: int = field(init=False)     # smallest and largest flat index (shape non-empty)
+    hi: int = field(init=False)
+    count: int = field(init=False)
+    distinct: bool = field(init=False)   # no two elements are one element of the tensor
+
+    def __post_init__(self) -> None:
+        lo = hi = self.offset
+        reach = 0
+        distinct = True
+        # sorted by step, each step of a distinct layout exceeds the reach of all smaller ones
+        for n, s in sorted(zip(self.shape, self.steps, strict=True), key=lambda ns: abs(ns[1])):
+            extent = s * (n - 1)
+            lo += min(0, extent)
+            hi += max(0, extent)
+            if n > 1:
+                distinct = distinct and abs(s) > reach
+                reach += abs(s) * (n - 1)
+        for name, value in (("lo", lo), ("hi", hi), ("count", math.prod(self.shape)), ("distinct", distinct)):
+            object.__setattr__(self, name, value)
 
     def span(self, extra: int = 0) -> tuple[int, int]:
         """Smallest and largest flat index the layout touches (shape must be non-empty)."""
-        lo = hi = self.offset + extra
-        for n, s in zip(self.shape, self.steps, strict=True):
-            reach = s * (n - 1)
-            lo += min(0, reach)
-            hi += max(0, reach)
-        return lo, hi
+        return self.lo + extra, self.hi + extra
 
     @property
-    def count(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+    def tensor_bytes(self) -> int:
+        t = self.tensor
+        return t.shape.parDim * t.shape.freeElements * t.dtype.size
 
 
 def tensor_elements(t: TensorName, dtype: Dtype) -> int:
@@ -227,34 +330,72 @@ class View:
         shape, steps = self.layout.shape, self.layout.steps
         if 0 in shape:
             return np.zeros((*shape, inner) if inner > 1 else shape, base.dtype)
-        start = self.offset + sum(s * (n - 1) for n, s in zip(shape, steps, strict=True) if s < 0)
         item = base.itemsize
-        strides = [abs(s) * scale * item for s in steps]
+        strides = [s * scale * item for s in steps]
         full_shape: tuple[int, ...] = shape
         if inner > 1:
             full_shape = (*shape, inner)
             strides.append(item)
-        # as_strided rebuilds the array from its typestr, which numpy cannot parse for some
-        # ml_dtypes types (float8_e5m2 is '<f1'): stride the raw bytes, then retype.
-        raw = base[start * scale:].view(f"V{item}")
-        view = as_strided(raw, shape=full_shape, strides=strides).view(base.dtype)
-        flips = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in steps)
-        return view[flips]
+        # numpy checks that every element lies inside ``base`` (resolve checked the bounds)
+        return np.ndarray(full_shape, base.dtype, buffer=base, offset=self.offset * scale * item,
+                          strides=strides)
 
-    def read(self) -> np.ndarray:
-        """The element values (a copy, shaped like the view; skipped elements read as 0)."""
+    def read(self, copy: bool = True) -> np.ndarray:
+        """The element values, shaped like the view (skipped elements read as 0): a copy, or
+        with ``copy=False`` a read-only view of the storage where one exists (it sees later
+        writes, so it must not outlive the statement)."""
         flat = self._flat()
         if self.index is not None:
             picked: np.ndarray = flat[self.index]
             if self.valid is not None:
                 picked[~self.valid] = np.zeros((), picked.dtype)
             return picked
-        return self._strided(flat, 1, 1).copy()
+        if copy:
+            return self._strided(flat, 1, 1).copy()
+        view = self._strided(flat, 1, 1)
+        view.flags.writeable = False
+        return view
+
+    def byte_runs(self) -> tuple[np.ndarray, int] | None:
+        """The bytes of a static, distinct view as ranges [start, start + length): starts and
+        length, or None when the view is indexed or would need more than MAX_RANGES ranges."""
+        if self.index is not None or not self.distinct:
+            return None
+        itemsize = self.np_dtype.itemsize
+        start = self.offset
+        dims = []
+        for n, s in zip(self.layout.shape, self.layout.steps, strict=True):
+            if n > 1:
+                if s < 0:
+                    start += s * (n - 1)
+                    s = -s
+                dims.append((s, n))
+        dims.sort()
+        run = 1
+        i = 0
+        while i < len(dims) and dims[i][0] == run:
+            run *= dims[i][1]
+            i += 1
+        outer = dims[i:]
+        if math.prod(n for _, n in outer) > MAX_RANGES:
+            return None
+        starts = np.full(1, start, np.int64)
+        for s, n in outer:
+            starts = (starts[:, None] + np.arange(n, dtype=np.int64) * s).reshape(-1)
+        return starts * itemsize, run * itemsize
 
     def read_origin(self) -> np.ndarray | None:
         """The origin codes of the elements, or None when all are CLEAN."""
-        if not self.storage.is_dirty():
+        storage = self.storage
+        if not storage.is_dirty():
             return None
+        if storage.origin is None:
+            runs = self.byte_runs()
+            if runs is not None and storage.runs_clean(*runs):
+                return None
+            storage.materialise()
+            if not storage.is_dirty():
+                return None
         codes, per = self.storage.granules(self.np_dtype.itemsize, self.layout.size)
         if self.index is not None:
             got = codes[(self.index * per)[..., None] + np.arange(per)]
@@ -272,6 +413,7 @@ class View:
         elements ``where`` (default: all) that are inside the tensor. When two elements of the
         view are one element of the tensor, the last in row-major order is the one written."""
         values = np.asarray(values).reshape(self.shape)
+        self.storage.writable()
         mask = self.valid
         if where is not None:
             where = np.broadcast_to(np.asarray(where, bool).reshape(self.shape) if np.ndim(where)
@@ -295,11 +437,19 @@ class View:
                       targets: np.ndarray | None) -> None:
         storage = self.storage
         if origin is None:
+            if storage.origin is None:
+                runs = self.byte_runs() if picked is None else None
+                if runs is not None and storage.add_runs(*runs):
+                    return
+                if not storage.is_dirty():
+                    return
+                storage.materialise()
             if not storage.dirty:
                 return
             storage.recheck = True
             code: np.ndarray = np.asarray(CLEAN)
         else:
+            storage.materialise()
             storage.dirty = True
             storage.recheck = False
             code = np.asarray(origin, np.int32).reshape(self.shape)
@@ -332,18 +482,6 @@ def _static_index(layout: Layout, offset: int) -> np.ndarray:
     return index
 
 
-def _distinct(layout: Layout) -> bool:
-    """Whether every element of the layout is a different element of the tensor: sorted by step,
-    each step exceeds the reach of all smaller ones."""
-    reach = 0
-    for n, s in sorted(((n, abs(s)) for n, s in zip(layout.shape, layout.steps, strict=True) if n > 1),
-                       key=lambda ns: ns[1]):
-        if s <= reach:
-            return False
-        reach += s * (n - 1)
-    return True
-
-
 def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
             indirect: tuple[int, np.ndarray] | None = None, skip: bool = False) -> View:
     """Bounds-check ``layout`` (shifted by ``extra_offset``) and make a View (or MemoryFault).
@@ -352,10 +490,9 @@ def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
     per position on that axis), the vectorOffset form of indirect DMA. With ``skip`` (DMA's
     ``oobMode = skip``) elements outside the tensor are marked invalid instead of faulting.
     """
-    storage.reserve(layout.tensor.shape.parDim * layout.tensor.shape.freeElements
-                    * layout.tensor.dtype.size, layout.dtype.size)
+    storage.reserve(layout.tensor_bytes, layout.dtype.size)
     offset = layout.offset + extra_offset
-    count = math.prod(layout.shape)
+    count = layout.count
     if count > MAX_ACCESS_ELEMENTS:
         raise LimitError(f"an access to '{layout.tensor.name}' has {count} elements, more than the "
                          f"interpreter's limit of {MAX_ACCESS_ELEMENTS}")
@@ -369,7 +506,7 @@ def resolve(storage: Storage, layout: Layout, extra_offset: int = 0,
     if indirect is None:
         lo, hi = layout.span(extra_offset)
         if lo >= 0 and hi < layout.size:
-            return View(storage, layout, offset, distinct=_distinct(layout))
+            return View(storage, layout, offset, distinct=layout.distinct)
         if not skip:
             _check(layout, lo, hi)
         index = _static_index(layout, offset)

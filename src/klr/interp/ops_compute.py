@@ -46,7 +46,7 @@ from klr.core.rules import DOUBLE_ROW
 from klr.dtypes import Dtype
 from klr.interp import alu
 from klr.interp.activation import activate
-from klr.interp.machine import F32, Accumulator, Core, Tile, bits_of, kind_of, merge, select_origin
+from klr.interp.machine import F32, Accumulator, Core, Tile, bits_of, kept, kind_of, merge, select_origin
 from klr.interp.registry import impl
 
 _FIRST = (TensorScalarReverseOps.first, TensorScalarReverseOps.both)
@@ -400,14 +400,14 @@ def nc_matmul(ctx: Core, op: NcMatMul) -> None:
         ctx.store(op.dst, moving.values.T, None if moving.origin is None else moving.origin.T)
         return
     stationary = ctx.load(op.stationary)
-    ctx.stationary = (stationary, False)
+    ctx.stationary = (kept(stationary), False)
     _multiply(ctx, op.dst, stationary, moving, op.perfMode in DOUBLE_ROW)
 
 
 @impl(LoadStationary)
 def load_stationary(ctx: Core, op: LoadStationary) -> None:
     """Load the PE array's stationary matrix (with isTranspose: for a transpose, not read)."""
-    ctx.stationary = (None, True) if op.isTranspose else (ctx.load(op.src), False)
+    ctx.stationary = (None, True) if op.isTranspose else (kept(ctx.load(op.src)), False)
 
 
 @impl(MatMul)

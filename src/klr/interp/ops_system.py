@@ -44,7 +44,7 @@ from klr.core.sysops import (
     SendRecvCompute,
 )
 from klr.interp import alu
-from klr.interp.machine import Core, Tile, bits_of, kind_of, merge
+from klr.interp.machine import Core, Tile, bits_of, kept, kind_of, merge
 from klr.interp.registry import impl
 
 RANK = 0
@@ -139,7 +139,7 @@ def _mailbox(ctx: Core) -> dict[tuple[object, ...], deque[list[Tile]]]:
 
 
 def _post(ctx: Core, key: tuple[object, ...], tiles: list[Tile]) -> None:
-    _mailbox(ctx).setdefault(key, deque()).append(tiles)
+    _mailbox(ctx).setdefault(key, deque()).append([kept(t) for t in tiles])
     ctx.machine.sent += 1
 
 
@@ -247,7 +247,7 @@ def load_mask_register(ctx: Core, op: LoadMaskRegister) -> None:
 def match_value_load(ctx: Core, op: MatchValueLoad) -> None:
     """Load the Vector engine's 8 match values per partition; findIndex8 and matchReplace8 carry
     their values, so nothing observable changes."""
-    ctx.engine_state["match_values"] = ctx.load(op.src)
+    ctx.engine_state["match_values"] = kept(ctx.load(op.src))
 
 
 @impl(ExtendedInst)

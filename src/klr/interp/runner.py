@@ -21,6 +21,7 @@ from klr.core.tensor import TensorName
 from klr.dtypes import Dtype, from_numpy, nki_name
 from klr.errors import EvalError, InternalError, KlrError, LimitError, UsageError, Warning_
 from klr.interp import (  # noqa: F401  (the tables)
+    blas,
     budget,
     ops_compute,
     ops_move,
@@ -87,16 +88,18 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
     machine = Machine(random_seed, strict, limits.max_tensor_bytes)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
     machine.cores = len(cores)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), blas.one_thread():
         for t, array in _checked_inputs(kernel, inputs).items():
             _fill(cores[0], t, array)
         for t, array in _checked_constants(kernel, constants or {}).items():
             _fill(cores[0], t, array)
         spend = _Budget(max_instructions)
         watch = None if observe is None else _Watch(kernel, observe)
-        _interleave([_execute(core, blocks, spend, watch) for core, blocks in zip(cores, kernel.bodies,
-                                                                                  strict=False)], machine)
-        outputs = {t.name: _output(cores[0], t) for t in kernel.outputs}
+        dead = budget.estimate(kernel).dead
+        _interleave([_execute(core, blocks, spend, watch, dead[i]) for i, (core, blocks)
+                     in enumerate(zip(cores, kernel.bodies, strict=False))], machine)
+        handed: set[int] = set()
+        outputs = {t.name: _output(cores[0], t, handed) for t in kernel.outputs}
     return EvalResult(outputs, machine.warnings, machine.stats, machine.prints)
 
 
@@ -194,7 +197,14 @@ def _checked_constants(kernel: LncKernel,
 
 
 def _fill(core: Core, t: TensorName, array: np.ndarray) -> None:
-    view = resolve(core.storage(t), layout_of(t))
+    """The storage of ``t`` holds ``array`` without a copy when it is laid out as the storage
+    would be (copied on the first write); otherwise a copy."""
+    storage = core.storage(t)
+    if storage.data.size == 0 and array.flags.c_contiguous and array.dtype == t.dtype.numpy():
+        storage.reserve(0, t.dtype.size)
+        storage.borrow(array)
+        return
+    view = resolve(storage, layout_of(t))
     view.write(np.ascontiguousarray(array), None)
 
 
@@ -270,9 +280,10 @@ def _interleave(cores: list[Iterator[Stmt | None]], machine: Machine) -> None:
         pending = still
 
 
-def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget,
-             watch: _Watch | None) -> Iterator[Stmt | None]:
-    """Run one core; yields None at a barrier and the statement while it waits for a message."""
+def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget, watch: _Watch | None,
+             dead: dict[tuple[int, int], list[str]]) -> Iterator[Stmt | None]:
+    """Run one core; yields None at a barrier and the statement while it waits for a message.
+    After a statement, the on-chip storages no later statement names (``dead``) are freed."""
     if watch is not None:
         core.recording = []
     labels: dict[str, int] = {}
@@ -281,7 +292,7 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget,
     i = 0
     while i < len(blocks):
         following = i + 1
-        for stmt in blocks[i].body:
+        for n, stmt in enumerate(blocks[i].body):
             budget.left -= 1
             if budget.left < 0:
                 raise LimitError(f"the kernel ran more than {budget.limit} instructions (an endless "
@@ -295,6 +306,10 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget,
             core.resuming = False
             if watch is not None:
                 watch.report(core, stmt)
+            freed = dead.get((i, n)) if dead else None
+            if freed:
+                for key in freed:
+                    core.local.pop(key, None)
             if core.at_barrier:
                 core.at_barrier = False
                 yield None
@@ -344,12 +359,19 @@ def _name(op: object) -> str:
 # --- outputs -----------------------------------------------------------------------------------
 
 
-def _output(core: Core, t: TensorName) -> np.ndarray:
-    view = resolve(core.storage(t), layout_of(t))
-    values = view.read().reshape(t.dims)
+def _output(core: Core, t: TensorName, handed: set[int]) -> np.ndarray:
+    """The values of an output: the storage's own bytes when no one else holds them (the run is
+    over), else a copy."""
+    storage = core.storage(t)
+    view = resolve(storage, layout_of(t))
     origin = view.read_origin()
     if origin is not None:
         _report(core.machine, t.name, origin)
+    if storage.borrowed or id(storage) in handed or view.index is not None:
+        return view.read().reshape(t.dims)
+    handed.add(id(storage))
+    values = view.read(copy=False).reshape(t.dims)
+    values.flags.writeable = True
     return values
 
 
