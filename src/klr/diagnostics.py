@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import re
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from klr.errors import KlrError, Warning_
-from klr.pos import Pos
+
+if TYPE_CHECKING:  # annotations only: rendering must not import the IR classes
+    from klr.pos import Pos
 
 _SOURCES: OrderedDict[str, list[str]] = OrderedDict()
 _MAX_SOURCES = 64

@@ -14,9 +14,10 @@ errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from klr.pos import Pos
+if TYPE_CHECKING:  # only annotations: `klr --help` imports this module and no IR class
+    from klr.pos import Pos
 
 
 class KlrError(Exception):
@@ -101,9 +102,25 @@ class InternalError(Exception):
         self.pos = pos
 
 
-@dataclass
 class Warning_:
-    message: str
-    pos: Pos | None = None
-    source_line: str | None = None
-    notes: tuple[tuple[str, Pos | None], ...] = field(default=())
+    """A message that does not stop the command, at an optional source position (a plain
+    class, not a dataclass: importing dataclasses doubles the start-up time of `klr --help`)."""
+
+    __slots__ = ("message", "notes", "pos", "source_line")
+
+    def __init__(self, message: str, pos: Pos | None = None, source_line: str | None = None,
+                 notes: tuple[tuple[str, Pos | None], ...] = ()) -> None:
+        self.message, self.pos, self.source_line, self.notes = message, pos, source_line, notes
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.message, self.pos, self.source_line, self.notes)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Warning_ and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Warning_(message={self.message!r}, pos={self.pos!r}, "
+                f"source_line={self.source_line!r}, notes={self.notes!r})")

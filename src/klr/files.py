@@ -29,7 +29,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import stat
 import sys
 from collections.abc import Iterator, Mapping
@@ -376,7 +375,7 @@ class OutputDir:
         """A new temporary file beside ``name`` holding ``data``; mode 0666 minus the umask."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
         for _ in range(100):
-            tmp = f".{name[:64]}.{secrets.token_hex(4)}.tmp"
+            tmp = f".{name[:64]}.{os.urandom(4).hex()}.tmp"
             try:
                 fd = os.open(tmp, flags, 0o666, dir_fd=self.fd)
                 break

@@ -23,8 +23,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import operator
 import struct
 import sys
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,8 +139,6 @@ def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) ->
     def wrap(cls: type[T]) -> type[T]:
         notes = cls.__dict__.get("__annotations__", {})
         singles = tuple(f for f, ann in notes.items() if ann in ("F32", F32))
-        if singles:
-            cls.__post_init__ = _rounding(singles)  # type: ignore[attr-defined]
         for fname, ann in notes.items():
             if _is_pos_annotation(ann):
                 default = cls.__dict__.get(fname, dataclasses.MISSING)
@@ -149,20 +149,136 @@ def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) ->
         lean = name or (cls.__name__[0].lower() + cls.__name__[1:])
         if tag is not None and name is None:
             lean = cls.__name__
-        out = dataclass(frozen=True, slots=True)(cls)
+        out = _frozen_slotted(cls, singles)
         out.__klr__ = NodeInfo(out, lean, tag, proofs)  # type: ignore[attr-defined]  # the class's schema
         return out
 
     return wrap
 
 
-def _rounding(fields: tuple[str, ...]) -> Callable[[Any], None]:
-    def __post_init__(self: Any) -> None:
-        for f in fields:
-            value = getattr(self, f)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                object.__setattr__(self, f, to_float32(value))
-    return __post_init__
+# dataclass(frozen=True, slots=True) compiles six methods per class with exec and builds each
+# class twice; over ~190 IR classes that was most of the time of importing klr. A node needs
+# less: __init__ is compiled once per field signature and shared between classes; equality,
+# hashing, repr and the rest are shared functions over the class's field names. The result is
+# still a dataclass to the standard library (fields, replace, asdict, is_dataclass, pickling),
+# as tests/test_schema.py checks.
+
+_PARAMS = dataclass(frozen=True)(type("_Params", (), {})).__dataclass_params__  # type: ignore[attr-defined]
+_INITS: dict[tuple[tuple[str, ...], tuple[str, ...]], types.CodeType] = {}
+
+
+def _as_float32(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return to_float32(value)
+    return value
+
+
+_INIT_GLOBALS: dict[str, Any] = {"_set": object.__setattr__, "_f32": _as_float32}
+
+
+def _init(cls: type, names: tuple[str, ...], singles: tuple[str, ...], defaults: tuple[Any, ...]) -> Any:
+    """``cls.__init__``: its code is compiled once per field signature and shared."""
+    code = _INITS.get((names, singles))
+    if code is None:
+        sets = [f" _set(self, {n!r}, _f32({n}))" if n in singles else f" _set(self, {n!r}, {n})"
+                for n in names]
+        namespace: dict[str, Any] = {}
+        source = "\n".join([f"def __init__(self, {', '.join(names)}):", *sets, " pass"])
+        exec(source, _INIT_GLOBALS, namespace)
+        code = _INITS[names, singles] = namespace["__init__"].__code__
+    fn = types.FunctionType(code, _INIT_GLOBALS, "__init__", defaults)
+    fn.__qualname__ = f"{cls.__qualname__}.__init__"
+    return fn
+
+
+def _key(compared: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """The tuple equality and hashing compare (as dataclasses do: a tuple, also of one field)."""
+    if len(compared) == 1:
+        (name,) = compared
+        return lambda node: (getattr(node, name),)
+    if not compared:
+        return lambda node: ()
+    return operator.attrgetter(*compared)
+
+
+_KEYS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _node_eq(self: Any, other: Any) -> Any:
+    cls = self.__class__
+    if other.__class__ is cls:
+        key = _KEYS[cls]
+        return key(self) == key(other)
+    return NotImplemented
+
+
+def _node_hash(self: Any) -> int:
+    return hash(_KEYS[self.__class__](self))
+
+
+def _node_repr(self: Any) -> str:
+    shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in type(self).__match_args__)
+    return f"{type(self).__qualname__}({shown})"
+
+
+def _node_setattr(self: Any, name: str, value: Any) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _node_delattr(self: Any, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _node_getstate(self: Any) -> list[Any]:
+    return [getattr(self, n) for n in type(self).__match_args__]
+
+
+def _node_setstate(self: Any, state: list[Any]) -> None:
+    for n, value in zip(type(self).__match_args__, state):
+        object.__setattr__(self, n, value)
+
+
+def _is_classvar(ann: Any) -> bool:
+    text = ann if isinstance(ann, str) else repr(ann)
+    return text.startswith(("ClassVar", "typing.ClassVar"))
+
+
+def _frozen_slotted(cls: type[T], singles: tuple[str, ...]) -> type[T]:
+    """``cls`` as ``dataclass(frozen=True, slots=True)`` would make it, without a default
+    factory or keyword-only fields, which nodes never use."""
+    fields: dict[str, dataclasses.Field[Any]] = {}
+    for base in reversed(cls.__mro__[1:]):
+        fields.update(getattr(base, "__dataclass_fields__", {}))
+    inherited = set(fields)
+    namespace = dict(cls.__dict__)
+    for fname, ann in namespace.get("__annotations__", {}).items():
+        if _is_classvar(ann):
+            continue
+        default = namespace.pop(fname, dataclasses.MISSING)
+        f: dataclasses.Field[Any] = (default if isinstance(default, dataclasses.Field)
+                                     else dataclasses.field(default=default))
+        f.name, f.type = fname, ann
+        f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # what fields() selects on
+        fields[fname] = f
+    names = tuple(fields)
+    defaults = tuple(f.default for f in fields.values() if f.default is not dataclasses.MISSING)
+    if any(f.default is dataclasses.MISSING for f in tuple(fields.values())[len(names) - len(defaults):]):
+        raise TypeError(f"{cls.__name__}: a field without a default follows one with a default")
+    namespace.pop("__dict__", None)
+    namespace.pop("__weakref__", None)
+    namespace.update(
+        __slots__=tuple(n for n in names if n not in inherited), __match_args__=names,
+        __dataclass_fields__=fields, __dataclass_params__=_PARAMS,
+        __init__=_init(cls, names, singles, defaults), __repr__=_node_repr,
+        __eq__=_node_eq, __hash__=_node_hash,
+        __setattr__=_node_setattr, __delattr__=_node_delattr,
+        __getstate__=_node_getstate, __setstate__=_node_setstate,
+    )
+    meta: type = type(cls)
+    out = meta(cls.__name__, cls.__bases__, namespace)
+    _KEYS[out] = _key(tuple(n for n, f in fields.items() if f.compare))
+    out.__qualname__ = cls.__qualname__
+    return typing.cast("type[T]", out)
 
 
 def _is_pos_annotation(ann: Any) -> bool:
@@ -185,12 +301,30 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
     """The resolved fields of a node class, in declaration (= wire) order."""
     got = _FIELDS.get(cls)
     if got is None:
-        module = sys.modules[cls.__module__]
-        hints = typing.get_type_hints(cls, globalns=vars(module), include_extras=True)
+        hints: dict[str, Any] = {}
+        for owner in reversed(cls.__mro__):
+            module = vars(sys.modules[owner.__module__])
+            for fname, ann in owner.__dict__.get("__annotations__", {}).items():
+                hints[fname] = _annotation(ann, module)
         got = tuple(
             FieldInfo(f.name, lean_name(f.name), hints[f.name]) for f in dataclasses.fields(cls)
         )
         _FIELDS[cls] = got
+    return got
+
+
+_ANNOTATIONS: dict[tuple[str, str], Any] = {}
+
+
+def _annotation(ann: Any, module: dict[str, Any]) -> Any:
+    """A field's annotation evaluated in its module. ``typing.get_type_hints`` does the same
+    with checks that made it a third of the time of reading a small KLR file."""
+    if not isinstance(ann, str):
+        return ann
+    key = (module["__name__"], ann)
+    got = _ANNOTATIONS.get(key)
+    if got is None:
+        got = _ANNOTATIONS[key] = eval(ann, module)  # klr's own annotations, never user data
     return got
 
 

@@ -14,6 +14,8 @@ for the byte-level rules; in short:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import gc
 import math
 import struct
@@ -230,23 +232,31 @@ def _fields_encoder(cls: type, head: bytes) -> Encoder:
 
 def _sum_encoder(desc: TypeDesc) -> Encoder:
     assert desc.sum is not None
-    tag = desc.sum.tag
-    by_class: dict[type, Encoder] = {}
+    tag, what = desc.sum.tag, desc.sum.name
+    # As for decoding, a constructor's encoder is built when the first value of it is written.
+    makers: dict[type, Callable[[], Encoder]] = {}
     for ctor, member in enumerate(desc.args):
         if member.kind is Kind.CTOR:
-            n = len(fields_of(member.cls)) + info_of(member.cls).proofs
-            by_class[member.cls] = _fields_encoder(member.cls, _tag_head(tag, ctor, n))
+            makers[member.cls] = functools.partial(_ctor_encoder, tag, ctor, member.cls)
         else:
-            by_class.update({c: _wrap_encoder(_tag_head(tag, ctor, 1), member)
-                             for c in _classes_of(member)})
+            head = _tag_head(tag, ctor, 1)
+            makers.update({c: functools.partial(_wrap_encoder, head, member) for c in _classes_of(member)})
+    by_class: dict[type, Encoder] = {}
 
     def enc_sum(v: Any, out: bytearray) -> None:
         enc = by_class.get(type(v))
         if enc is None:
-            raise FormatError(f"a {type(v).__name__} is not a {desc.sum.name if desc.sum else '?'}")
+            make = makers.get(type(v))
+            if make is None:
+                raise FormatError(f"a {type(v).__name__} is not a {what}")
+            enc = by_class[type(v)] = make()
         enc(v, out)
 
     return enc_sum
+
+
+def _ctor_encoder(tag: int, ctor: int, cls: type) -> Encoder:
+    return _fields_encoder(cls, _tag_head(tag, ctor, len(fields_of(cls)) + info_of(cls).proofs))
 
 
 def _wrap_encoder(head: bytes, member: TypeDesc) -> Encoder:
@@ -615,31 +625,38 @@ def _slot(cls: type, name: str) -> Any:
 def _sum_decoder(desc: TypeDesc) -> Decoder:
     assert desc.sum is not None
     tag, what = desc.sum.tag, desc.sum.name
-    table: list[tuple[int, Decoder]] = []
-    for member in desc.args:
-        if member.kind is Kind.CTOR:
-            table.append((len(fields_of(member.cls)) + info_of(member.cls).proofs,
-                          _fields_decoder(member.cls)))
-        else:
-            table.append((1, decoder(member)))
+    members = desc.args
+    # A file names few of a sum's constructors (Operator has 76): each constructor's decoder is
+    # built when the first value of it is read, which keeps reading a small file fast.
+    arity = [len(dataclasses.fields(m.cls)) + info_of(m.cls).proofs if m.kind is Kind.CTOR else 1
+             for m in members]
+    built: list[Decoder | None] = [None] * len(members)
 
-    by_head = {_tag_head(tag, ctor, n): dec for ctor, (n, dec) in enumerate(table)}
+    def member_decoder(ctor: int) -> Decoder:
+        dec = built[ctor]
+        if dec is None:
+            member = members[ctor]
+            dec = built[ctor] = (_fields_decoder(member.cls) if member.kind is Kind.CTOR
+                                 else decoder(member))
+        return dec
+
+    by_head = {_tag_head(tag, ctor, n): ctor for ctor, n in enumerate(arity)}
 
     def dec_sum(r: Reader) -> Any:
         start = r.pos
-        dec = by_head.get(r.data[start:start + 4])
-        if dec is not None:
+        ctor = by_head.get(r.data[start:start + 4])
+        if ctor is not None:
             r.pos = start + 4
-            return dec(r)
+            return (built[ctor] or member_decoder(ctor))(r)
         ctor = r.tagged(tag, -1, what)
-        if ctor >= len(table):
+        if ctor >= len(members):
             raise FormatError(f"malformed KLR data at byte {start}: {ctor} is not a "
                               f"constructor of {what}")
-        n, dec = table[ctor]
+        n = arity[ctor]
         if r.data[start + 3] != 0x80 | n:
             raise FormatError(f"malformed KLR data at byte {start}: {what}.{desc.ctor_names[ctor]} "
                               f"should have {n} fields, the header says {r.data[start + 3] & 0x1F}")
-        return dec(r)
+        return member_decoder(ctor)(r)
 
     return dec_sum
 

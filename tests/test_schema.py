@@ -1,0 +1,86 @@
+"""IR node classes are frozen, slotted dataclasses to every reader, though ``klr.schema.node``
+builds them without ``dataclasses.dataclass`` (to keep ``import klr`` cheap)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+
+import pytest
+
+from klr.core import Engine
+from klr.core.mathops import ActivationReduce, NcActivate
+from klr.pos import Pos
+from klr.python import ast as py
+from klr.schema import F32, node
+
+
+@node(tag=9999, name="Sample")
+class Sample:
+    count: int
+    scale: F32
+    label: str = "x"
+    pos: Pos = Pos(0, 0)
+
+
+def test_a_node_is_a_frozen_slotted_dataclass() -> None:
+    s = Sample(3, 0.1)
+    assert dataclasses.is_dataclass(s) and dataclasses.is_dataclass(Sample)
+    assert [f.name for f in dataclasses.fields(s)] == ["count", "scale", "label", "pos"]
+    assert not hasattr(s, "__dict__") and Sample.__slots__ == ("count", "scale", "label", "pos")
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'count'"):
+        s.count = 4  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del s.count  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'scale'"):
+        Sample(3)  # type: ignore[call-arg]
+
+
+def test_equality_hashing_and_repr_follow_dataclasses() -> None:
+    a, b = Sample(3, 0.5, pos=Pos(1, 2)), Sample(3, 0.5, pos=Pos(7, 8))
+    assert a == b and hash(a) == hash(b)          # positions are not compared
+    assert a != Sample(3, 0.5, "y") and a != (3, 0.5, "x")
+    assert repr(Sample(1, 2.0, pos=Pos(4))) == (
+        "Sample(count=1, scale=2.0, label='x', pos=Pos(line=4, column=0, lineEnd=None, "
+        "columnEnd=None, filename=None))")
+    assert Sample.__eq__(a, 3) is NotImplemented
+
+
+def test_float32_fields_are_rounded_on_construction_and_replace() -> None:
+    assert Sample(1, 0.1).scale == 0.10000000149011612
+    assert Sample(1, True).scale is True                       # only numbers are rounded
+    assert dataclasses.replace(Sample(1, 2.0), scale=0.1).scale == 0.10000000149011612
+
+
+def test_standard_library_helpers_work_on_nodes() -> None:
+    s = Sample(3, 0.5, "y")
+    assert dataclasses.replace(s, count=4) == Sample(4, 0.5, "y")
+    assert dataclasses.asdict(s)["label"] == "y"
+    assert dataclasses.astuple(s)[:3] == (3, 0.5, "y")
+    assert pickle.loads(pickle.dumps(s)) == s and copy.deepcopy(s) == s
+    match s:
+        case Sample(count, scale, label):
+            assert (count, scale, label) == (3, 0.5, "y")
+        case _:
+            pytest.fail("positional pattern did not match")
+
+
+def test_a_derived_node_has_its_bases_fields_in_order() -> None:
+    assert [f.name for f in dataclasses.fields(ActivationReduce)] == [
+        f.name for f in dataclasses.fields(NcActivate)]
+    assert ActivationReduce.__slots__ == () and ActivationReduce.ENGINE is Engine.act
+    assert NcActivate.__init__ is not ActivationReduce.__init__
+    assert NcActivate.__init__.__code__ is ActivationReduce.__init__.__code__  # compiled once
+
+
+def test_python_ast_constants_are_nodes_too() -> None:
+    assert dataclasses.replace(py.CInt(1), value=2) == py.CInt(2)
+
+
+def test_a_required_field_after_a_default_is_refused() -> None:
+    with pytest.raises(TypeError, match="a field without a default follows one with a default"):
+        @node()
+        class Bad:
+            a: int = 1
+            b: int
