@@ -17,6 +17,7 @@ from klr.core import (
     AluOp,
     ImmFloat,
     Memory,
+    numerics,
     rules,
 )
 from klr.dtypes import Dtype
@@ -42,6 +43,7 @@ from klr.tracer.nki.dialects import UNSET, form, into, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Affine, Predicate
 from klr.tracer.nki.masks import as_mask, masked, region
+from klr.tracer.nki.promotion import promote
 from klr.tracer.nki.tensors import Number, TensorValue, result, tile_view
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
@@ -76,7 +78,8 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
     if dtype is not None:
         out_dt = dtype_of(ctx, dtype)
     else:
-        out_dt = next((v.dtype for v in (x, y) if isinstance(v, TensorValue)), Dtype.float32)
+        dts = [v.dtype if isinstance(v, TensorValue) else numerics.scalar_dtype(v) for v in (x, y)]
+        out_dt = promote(ctx, dts[0], dts[1], "nl.where")
     pred = as_mask(ctx, mask)
 
     def put(c: Ctx, d: View, v: Value, box: Box) -> View:
