@@ -11,7 +11,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from klr.errors import EvalError, KlrError
+from klr.errors import EvalError
 from tests.tracer.nki.util import run_kernel, trace_error, trace_kernel, where
 
 TRACER = "tracer round: the NKI builtin must "
