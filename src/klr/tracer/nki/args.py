@@ -8,8 +8,6 @@ at the user's call, after the builtin's name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from klr.core import AccumCmd, ImmFloat, rules
@@ -74,17 +72,25 @@ def view_arg(ctx: Ctx, v: Value, what: str) -> View:
 
 def arg(view: View, name: str) -> rules.Arg:
     """``view`` as the rules see an operand: its partitions, then its other dimensions."""
-    return rules.Arg(name, (view.partitions, *(view.nums[i] for i in view.vis if i != view.par)), view.dtype,
-                     view.buf.memory)
+    nums, par, buf = view.nums, view.par, view.buf
+    return rules.Arg(name, (nums[par], *[nums[i] for i in view.vis if i != par]), buf.dtype, buf.memory)
 
 
-@contextmanager
-def rule(ctx: Ctx, fn: str) -> Iterator[None]:
+class rule:  # lower case: used as ``with rule(ctx, fn):``; a class costs less than @contextmanager
     """Report a rule the block finds broken as ``fn: message`` at the call."""
-    try:
-        yield
-    except rules.RuleError as err:
-        raise ctx.error(f"{fn}: {err.message}") from None
+
+    __slots__ = ("ctx", "fn")
+
+    def __init__(self, ctx: Ctx, fn: str) -> None:
+        self.ctx = ctx
+        self.fn = fn
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: object) -> None:
+        if isinstance(err, rules.RuleError):
+            raise self.ctx.error(f"{self.fn}: {err.message}") from None
 
 
 def on_chip(ctx: Ctx, v: View, what: str, fn: str) -> View:

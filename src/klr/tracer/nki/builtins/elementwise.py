@@ -1,7 +1,7 @@
 """Element-wise arithmetic on the vector and GpSimd engines: ``nl.add`` and the other binary
 functions (with their numpy spellings), ``nl.negative``, ``nl.invert``, ``nl.logical_not``,
-``nisa.tensor_tensor``, ``nisa.tensor_scalar``, ``nisa.scalar_tensor_tensor`` and
-``nisa.reciprocal``.
+``nl.fmod``, ``nl.floor``/``ceil``/``trunc``, ``nisa.tensor_tensor``, ``nisa.tensor_scalar``,
+``nisa.scalar_tensor_tensor`` and ``nisa.reciprocal``.
 
 Binary functions take tiles and numbers and become ``tensorTensor``/``tensorScalar``; the
 numpy spellings (``np.add``...) are aliases, so they work both as ``op=`` values of ISA calls
@@ -149,25 +149,41 @@ def _integral_number(fn: Callable[[float], int], x: float | int | bool) -> float
     return int(x)
 
 
+def _floor_or_ceil(ctx: Ctx, src: View, divisor: int, dtype: Value, mask: Value) -> Value:
+    """``x - (x mod divisor)`` in one instruction: Core's ``mod`` is floored, so ``x mod 1`` is
+    in [0, 1) (floor) and ``x mod -1`` in (-1, 0] (ceiling); integers compute exactly and are
+    unchanged, infinities give NaN."""
+    pred = as_mask(ctx, mask)
+    d = operators.imm(divisor, src.dtype)
+    x_minus = operators.reverse_ops(False, True)   # src1 - (data mod d)
+
+    def body_fn(c: Ctx, dst: View, acc: bool) -> None:
+        def body(dv: View, box: Box) -> None:
+            s = src.box(box)
+            operators.scalar_tensor_tensor(c, dv, s, AluOp.mod, d, AluOp.subtract, s, x_minus)
+        masked(c, dst, pred, body)
+    out = src.dtype if dtype is None else dtype_of(ctx, dtype)
+    return result(ctx, src.shape, out, body_fn, inputs=[src], par_axis=src.par_dim, elementwise=True,
+                  mask=pred)
+
+
 def _rounding_builtin(name: str, py: Callable[[float], int], doc: str) -> Callable[..., Value]:
     def impl(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
         fn = f"nl.{name}"
         if isinstance(x, Number):
             return _integral_number(py, x)
         src = tile_view(ctx, x, f"the operand of {fn}")
+        if name != "trunc":
+            return _floor_or_ceil(ctx, src, 1 if name == "floor" else -1, dtype, mask)
         out = dtype if dtype is not None else DTYPES[src.dtype]
-        if src.dtype.is_int:  # integers are their own floor, ceiling and truncation
+        if src.dtype.is_int:  # integers are their own truncation
             return binary(ctx, AluOp.add, x, 0, dtype=out, mask=mask, name=fn)
-        if name == "trunc":
-            frac = truncated_mod(ctx, x, 1.0, dtype=DTYPES[Dtype.float32], mask=mask, name=fn)
-        else:  # x mod 1 is in [0, 1) and x mod -1 in (-1, 0] (floored): x minus it is floor / ceil
-            frac = binary(ctx, AluOp.mod, x, 1.0 if name == "floor" else -1.0, dtype=DTYPES[Dtype.float32],
-                          mask=mask, name=fn)
+        frac = truncated_mod(ctx, x, 1.0, dtype=DTYPES[Dtype.float32], mask=mask, name=fn)
         return binary(ctx, AluOp.subtract, x, frac, dtype=out, mask=mask, name=fn)
     impl.__doc__ = doc
     impl.__name__ = name
-    return builtin(NL + name, NP + name, emits=("tensorScalar", "tensorTensor", "ncActivate"),
-                   dialect=Dialect.both)(impl)
+    emits = ("tensorScalar", "tensorTensor", "ncActivate") if name == "trunc" else ("ncScalarTensorTensor",)
+    return builtin(NL + name, NP + name, emits=emits, dialect=Dialect.both)(impl)
 
 
 floor = _rounding_builtin("floor", math.floor, "Element-wise largest integer not above ``x`` (numpy.floor).")
