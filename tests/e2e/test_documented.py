@@ -193,7 +193,7 @@ def test_bitwise_operators_on_floats_fail_at_trace(tmp_path: Path) -> None:
     a = np.ones((1, 2), np.float32)
     err = trace_error(tmp_path, binary("nl.bitwise_and(nl.load(a), nl.load(b))"), a, a)
     assert not isinstance(err, EvalError)
-    assert err.message == ("nl.bitwise_and: the bitwise operator bitwise_and needs integer operands, "
+    assert err.message == ("the bitwise operator bitwise_and needs integer operands, "
                            "not float32")
     assert where(err) == (7, 9)
 

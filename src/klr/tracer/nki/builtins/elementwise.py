@@ -105,11 +105,11 @@ def _default_dtype(ctx: Ctx, op: AluOp, x: Value, y: Value, name: str) -> Dtype:
         if not isinstance(v, (TensorValue, *Number)):
             raise ctx.error(f"the {what} operand of {name} must be a tensor or a number, not {type_name(v)}")
     if isinstance(x, TensorValue) and isinstance(y, TensorValue):
-        return result_dtype(ctx, op, x.dtype, y.dtype, name)
+        return result_dtype(ctx, op, x.dtype, y.dtype)
     t, v = (x, y) if isinstance(x, TensorValue) else (y, x)
     if not isinstance(t, TensorValue):
         raise ctx.error(f"{name} needs at least one tensor operand")
-    return scalar_result_dtype(ctx, op, t.dtype, v, name)
+    return scalar_result_dtype(ctx, op, t.dtype, v)
 
 
 def _abs(ctx: Ctx, v: Value, work: Value, mask: Value, name: str) -> Value:
@@ -269,7 +269,7 @@ def tensor_scalar(ctx: Ctx, a: Args, dps: bool) -> Value:
         if isinstance(v, float) and default.is_int:
             default = Dtype.float32
         if isinstance(s, View):
-            default = promote(ctx, default, s.dtype, fn)
+            default = promote(ctx, default, s.dtype)
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:

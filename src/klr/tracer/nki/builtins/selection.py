@@ -83,7 +83,7 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
         out_dt = dtype_of(ctx, dtype)
     else:
         dts = [v.dtype if isinstance(v, TensorValue) else numerics.scalar_dtype(v) for v in (x, y)]
-        out_dt = promote(ctx, dts[0], dts[1], "nl.where")
+        out_dt = promote(ctx, dts[0], dts[1])
     pred = as_mask(ctx, mask)
 
     def put(c: Ctx, d: View, v: Value, box: Box) -> View:
