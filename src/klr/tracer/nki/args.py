@@ -8,6 +8,8 @@ at the user's call, after the builtin's name.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from klr.core import AccumCmd, ImmFloat, rules
@@ -76,21 +78,13 @@ def arg(view: View, name: str) -> rules.Arg:
     return rules.Arg(name, (nums[par], *[nums[i] for i in view.vis if i != par]), buf.dtype, buf.memory)
 
 
-class rule:  # lower case: used as ``with rule(ctx, fn):``; a class costs less than @contextmanager
+@contextmanager
+def rule(ctx: Ctx, fn: str) -> Iterator[None]:
     """Report a rule the block finds broken as ``fn: message`` at the call."""
-
-    __slots__ = ("ctx", "fn")
-
-    def __init__(self, ctx: Ctx, fn: str) -> None:
-        self.ctx = ctx
-        self.fn = fn
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: object) -> None:
-        if isinstance(err, rules.RuleError):
-            raise self.ctx.error(f"{self.fn}: {err.message}") from None
+    try:
+        yield
+    except rules.RuleError as err:
+        raise ctx.error(f"{fn}: {err.message}") from None
 
 
 def on_chip(ctx: Ctx, v: View, what: str, fn: str) -> View:
