@@ -265,6 +265,10 @@ ERRORS = [
     ("nl.bitwise_or(t, 1)", "the bitwise operator bitwise_or needs integer operands, not "
                             "float32"),
     ("nl.invert(t)", "the bitwise operator bitwise_not needs an integer operand, not float32"),
+    ("nisa.tensor_copy_dynamic_src(a)",
+     "nisa.tensor_copy_dynamic_src: src 'a' is in HBM, but it must be in SBUF or PSUM"),
+    ("nisa.tensor_copy_dynamic_dst(dst=t[:, 0:4], src=u)",
+     "nisa.tensor_copy_dynamic_dst: src has shape [4, 8] but dst has [4, 4]"),
     ("nisa.tensor_tensor(t, u, op=np.bitwise_xor)",
      "the bitwise operator bitwise_xor needs integer operands, not float32"),
 ]
@@ -296,6 +300,8 @@ def test_in_place_bitwise_update_of_a_float_tile(tmp_path: Path) -> None:
     ("nl.atomic_rmw(a, value=t, op=np.multiply)", "nl.atomic_rmw supports only op=np.add"),
     ("nl.atomic_rmw(t, value=t, op=np.add)", "nl.atomic_rmw updates HBM, but 't' is in sbuf"),
     ("nl.atomic_rmw(a, value='v', op=np.add)", "nl.atomic_rmw takes a tile or a number as value, not str"),
+    ("nl.atomic_rmw(a[0:2, :], value=t, op=np.add)",
+     "nl.atomic_rmw: value has shape [4, 8] but dst has [2, 8]"),
 ])
 def test_atomic_rmw_errors(tmp_path: Path, call: str, message: str) -> None:
     src = f"""
