@@ -68,10 +68,13 @@ def test_api_binds_inputs_as_the_command_line_does() -> None:
     inputs = ex.make_inputs()
     traced = klr.trace(klr.gather(str(ex.path), *inputs, name=ex.kernel, **ex.kwargs))
     names = [t.name for t in traced.kernel.inputs]
-    with pytest.raises(UsageError, match=r"^too many inputs: the kernel takes 1 \(.*\)$"):
+    assert names == ["x"]
+    with pytest.raises(UsageError) as info:
         klr.eval(traced, *inputs, *inputs)
-    with pytest.raises(UsageError, match=r"^the kernel has no input named 'nope' \(inputs: .*\)$"):
+    assert info.value.message == "too many inputs: the kernel takes 1 (x)"
+    with pytest.raises(UsageError) as info:
         klr.eval(traced, nope=inputs[0])
+    assert info.value.message == "the kernel has no input named 'nope' (inputs: x)"
     by_name = klr.eval(traced, **dict(zip(names, inputs, strict=True))).outputs
     drawn = klr.eval(traced, random=7).outputs
     given = klr.eval(traced, *inputs, random=7).outputs   # nothing left to draw

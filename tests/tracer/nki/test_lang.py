@@ -8,7 +8,18 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from tests.tracer.nki.util import BETA2, op_names, rand, run_kernel, stmts, trace_kernel
+from klr.dtypes import Dtype
+from tests.tracer.nki.util import (
+    BETA2,
+    line_of,
+    op_names,
+    rand,
+    run_kernel,
+    stmts,
+    trace_error,
+    trace_kernel,
+    where,
+)
 
 
 def unary_src(expr: str) -> str:
@@ -333,3 +344,64 @@ def test_loading_one_element_gives_a_one_by_one_tile(tmp_path: Path) -> None:
     s = rand(1, 2, seed=3)
     (out,) = run_kernel(tmp_path, src, rand(32, 1), s)
     np.testing.assert_allclose(out, np.full((32, 1), s[0, 1]), rtol=1e-6)
+
+
+# ---- nl.floor: one ncScalarTensorTensor, x - (x mod 1) --------------------------------------
+
+FLOOR_EDGES = np.array([-1.5, -1.0, -0.3, -1e-10, -0.0, 0.0, 0.3, 1.0, 2.7, 0.49999997, -0.49999997,
+                        1 - 2**-24, -(2**-149), 2**-149, 8388607.5, -8388607.5, 16777217.0, 1e8 + 0.5, -1e8,
+                        3e38, -3e38, np.nan], dtype=np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, ml_dtypes.bfloat16, np.float16])
+def test_floor_is_numpy_floor(tmp_path: Path, dtype: object) -> None:
+    edges = FLOOR_EDGES[~(np.abs(FLOOR_EDGES) > float(ml_dtypes.finfo(dtype).max))]   # finite in dtype
+    x = np.concatenate([edges, np.random.default_rng(0).uniform(-1e4, 1e4, 128 - len(edges))])
+    x = x.astype(dtype).reshape(8, 16)   # type: ignore[call-overload]
+    (out,) = run_kernel(tmp_path, unary_src("nl.floor(t)"), x)
+    np.testing.assert_array_equal(out, np.floor(x))   # bit for bit, -0.0 and NaN included
+
+
+def test_floor_of_an_infinity_is_nan(tmp_path: Path) -> None:
+    """x - (x mod 1) with x infinite: inf mod 1 is NaN (docs/semantics.md), and so is the floor."""
+    x = np.array([[np.inf, -np.inf, 1.5, -1.5]], np.float32)
+    (out,) = run_kernel(tmp_path, unary_src("nl.floor(t)"), x)
+    np.testing.assert_array_equal(out, [[np.nan, np.nan, 1.0, -2.0]])
+
+
+def test_floor_of_integers_is_the_identity(tmp_path: Path) -> None:
+    x = np.arange(-64, 64, dtype=np.int32).reshape(4, 32)
+    (out,) = run_kernel(tmp_path, unary_src("nl.floor(t)"), x)
+    np.testing.assert_array_equal(out, x)
+
+
+def test_floor_is_one_instruction_with_a_dtype_and_a_mask(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        out = nl.ndarray(x.shape, dtype=nl.int32, buffer=nl.shared_hbm)
+        i_p, i_f = nl.mgrid[0:4, 0:8]
+        t = nl.load(x)
+        nl.store(out[i_p, i_f], value=nl.floor(t, dtype=nl.int32, mask=(i_p < 2)), mask=(i_p < 2))
+        return out
+    """
+    x = np.linspace(-3.75, 3.75, 32, dtype=np.float32).reshape(4, 8)
+    result = trace_kernel(tmp_path, src, x)
+    assert op_names(result) == ["ncDmaCopy", "ncScalarTensorTensor", "ncDmaCopy"]
+    op = stmts(result)[1].op
+    assert (op.dst.dtype, op.dst.shape.dims) == (Dtype.int32, (2, 8))   # the rows the mask keeps
+    out = np.zeros((4, 8), np.int32)
+    out[:2] = np.floor(x[:2])
+    (got,) = run_kernel(tmp_path, src, x, strict=False)
+    np.testing.assert_array_equal(got[:2], out[:2])
+
+
+def test_floor_in_the_beta2_dialect(tmp_path: Path) -> None:
+    x = rand(16, 8) * 10
+    (out,) = run_kernel(tmp_path, unary_src("nl.floor(t)"), x, header=BETA2)
+    np.testing.assert_array_equal(out, np.floor(x))
+
+
+def test_floor_of_a_number_is_an_error(tmp_path: Path) -> None:
+    err = trace_error(tmp_path, unary_src("nl.floor(1.5)"), rand(4, 4))
+    assert err.message == "the operand of nl.floor must be a tensor, not float"
+    assert where(err) == (line_of(unary_src(""), "nl.store"), 25)

@@ -1,6 +1,6 @@
 """Element-wise arithmetic on the vector and GpSimd engines: ``nl.add`` and the other binary
 functions (with their numpy spellings), ``nl.negative``, ``nl.invert``, ``nl.logical_not``,
-``nisa.tensor_tensor``, ``nisa.tensor_scalar``, ``nisa.scalar_tensor_tensor`` and
+``nl.floor``, ``nisa.tensor_tensor``, ``nisa.tensor_scalar``, ``nisa.scalar_tensor_tensor`` and
 ``nisa.reciprocal``.
 
 Binary functions take tiles and numbers and become ``tensorTensor``/``tensorScalar``; the
@@ -30,11 +30,11 @@ from klr.tracer.nki.args import (
     scalar_operand,
     view_arg,
 )
-from klr.tracer.nki.consts import alu_of, engine_of
+from klr.tracer.nki.consts import alu_of, dtype_of, engine_of
 from klr.tracer.nki.dialects import form, into, isa
 from klr.tracer.nki.masks import as_mask, boxed, masked
 from klr.tracer.nki.promotion import promote
-from klr.tracer.nki.tensors import Number, binary, result, unary_alu
+from klr.tracer.nki.tensors import Number, binary, result, tile_view, unary_alu
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.values import Value
@@ -121,6 +121,25 @@ def logical_not(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) 
     if isinstance(x, Number):
         return not x
     return unary_alu(ctx, AluOp.is_equal, x, 0, dtype=dtype, mask=mask, name="nl.logical_not")
+
+
+@builtin(NL + "floor", emits=("ncScalarTensorTensor",), dialect=Dialect.both)
+def floor(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+    """Element-wise floor, in one instruction: ``x - (x mod 1)`` (Core's ``mod`` is floored, so
+    ``x mod 1`` is in [0, 1)); integers are their own floor, and infinities give NaN."""
+    src = tile_view(ctx, x, "the operand of nl.floor")
+    pred = as_mask(ctx, mask)
+    one = operators.imm(1, src.dtype)
+    x_minus = operators.reverse_ops(False, True)   # src1 - (data mod 1)
+
+    def body_fn(c: Ctx, dst: View, acc: bool) -> None:
+        def body(d: View, box: Box) -> None:
+            s = src.box(box)
+            operators.scalar_tensor_tensor(c, d, s, AluOp.mod, one, AluOp.subtract, s, x_minus)
+        masked(c, dst, pred, body)
+    out = src.dtype if dtype is None else dtype_of(ctx, dtype)
+    return result(ctx, src.shape, out, body_fn, inputs=[src], par_axis=src.par_dim, elementwise=True,
+                  mask=pred)
 
 
 @isa("tensor_tensor",
