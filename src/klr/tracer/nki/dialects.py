@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from klr.dtypes import Dtype
 from klr.tracer.nki.args import Args, out_dtype, view_arg
 from klr.tracer.nki.index import Predicate
-from klr.tracer.nki.tensors import TensorValue, result
+from klr.tracer.nki.tensors import MaskedOperand, TensorValue, result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Binder, Dialect, builtin
 from klr.tracer.values import Value
@@ -98,6 +98,9 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
             for k, v in got.items():
                 if v is UNSET:
                     raise ctx.error(f"{full}() missing required argument '{k}'")
+            if got.get("mask", False) is None:  # an operand's own mask (``x[i][mask]``) masks the call
+                got["mask"] = next((v.mask for v in got.values()
+                                    if isinstance(v, MaskedOperand)), None)
             return impl(ctx, got, dps)
 
         forms = [f"``{name}{beta2}`` (destination passing)"]
