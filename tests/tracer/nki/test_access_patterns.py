@@ -120,3 +120,69 @@ def test_masked_operand_masks_a_legacy_matmul(tmp_path: Path) -> None:
     a, b = rand(16, 8), rand(16, 16, seed=1)
     (got,) = run_kernel(tmp_path, src, a, b, strict=False)
     np.testing.assert_allclose(got[:, :5], (a.T @ b)[:, :5], rtol=1e-5, atol=1e-5)
+
+
+def test_legacy_isa_calls_take_name(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        out = nl.ndarray((4, 8), dtype=x.dtype, buffer=nl.shared_hbm)
+        t = nisa.reciprocal(nl.load(x), name="r")
+        u = nisa.tensor_copy(t, name="c")
+        nl.store(out, u)
+        return out
+    """
+    x = rand(4, 8) + 1
+    (got,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(got, 1 / x, rtol=1e-6)
+
+
+def test_an_unsupported_name_says_why(tmp_path: Path) -> None:
+    from tests.tracer.nki.util import trace_error, where
+
+    src = """
+    def kernel(x):
+        y = nl.all_reduce(x, op=nl.add)
+        return x
+    """
+    err = trace_error(tmp_path, src, rand(4, 8))
+    assert err.message == ("nl.all_reduce is not supported: collective communication is not traced yet "
+                           "(the interpreter runs the collective operators, but no NKI builtin emits them)")
+    assert where(err) == (7, 9)  # at nl.all_reduce
+
+
+def test_memory_predicates(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        out = nl.ndarray((4, 8), dtype=x.dtype, buffer=nl.shared_hbm)
+        t = nl.load(x)
+        if nl.is_hbm(x) and nl.is_sbuf(t) and nl.is_on_chip(t) and not nl.is_psum(t):
+            t = nl.add(t, 1.0)
+        nl.store(out, t)
+        return out
+    """
+    x = rand(4, 8)
+    (got,) = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(got, x + 1)
+
+
+def test_nonzero_with_count(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        out = nl.ndarray((32, 9), dtype=nl.int32, buffer=nl.shared_hbm)
+        t = nl.ndarray((32, 8), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.dma_copy(dst=t, src=x)
+        r = nl.ndarray((32, 9), dtype=nl.int32, buffer=nl.sbuf)
+        nisa.memset(dst=r, value=0)
+        nisa.nonzero_with_count(dst=r, src=t, index_offset=10, padding_val=-1)
+        nisa.dma_copy(dst=out, src=r)
+        return out
+    """
+    x = (rand(32, 8) > 0).astype(np.float32)
+    (got,) = run_kernel(tmp_path, src, x, header=BETA2)
+    for p in (0, 16):
+        nz = np.flatnonzero(x[p])
+        want = np.full(9, -1)
+        want[:len(nz)] = nz + 10
+        want[8] = len(nz)
+        np.testing.assert_array_equal(got[p], want)
+    np.testing.assert_array_equal(got[1], 0)

@@ -59,8 +59,12 @@ LEGACY_CASES = [
     ("ap() takes pattern=[[step, num], ...] with integer steps and counts, and an integer offset",
      "v = x.ap(pattern=[[1, 4.0]], offset=0)", "x.ap("),
     ("access pattern counts must be positive", "v = x.ap(pattern=[[1, 0]], offset=0)", "x.ap("),
-    ("the access pattern reaches element -511 of 'x', which has 131072 elements",
-     "v = x.ap(pattern=[[512, 128], [-1, 512]], offset=0)", "x.ap("),
+    ("the access reaches element -511 of tensor 'x', which has 131072 elements",
+     "v = x.ap(pattern=[[512, 128], [-1, 512]], offset=0)\nt = nl.load(v)", "nl.load("),
+    ("indirect_dim 2 is not a dimension of 'x'",
+     "i = nl.zeros((1, 1), dtype=nl.int32)\nv = x.ap(pattern=[[1, 1], [1, 1], [1, 4]], scalar_offset=i, "
+     "indirect_dim=2)", "x.ap("),
+    ("nl.is_hbm takes a tensor, not int", "b = nl.is_hbm(3)", "nl.is_hbm("),
     ("indirect_dim must be a dimension of the 1-d access pattern, not 1",
      "v = x.ap(pattern=[[1, 4]], indirect_dim=1)", "x.ap("),
     ("an access pattern takes scalar_offset or vector_offset, not both",
@@ -351,6 +355,10 @@ S4 = "a = nl.ndarray((4, 4), dtype=nl.float32, buffer=nl.sbuf)\n"
 S48 = "a = nl.ndarray((4, 8), dtype=nl.float32, buffer=nl.sbuf)\n"
 
 BETA2_CASES = [
+    ("nisa.nonzero_with_count: dst of shape [4, 4] must be [4, 9] for src of shape [4, 8]",
+     S4 + S48.replace("a =", "b =") + "nisa.nonzero_with_count(dst=a, src=b)", "nisa.nonzero_with_count("),
+    ("nisa.nonzero_with_count: index_offset must be an integer, not float",
+     S4 + "nisa.nonzero_with_count(dst=a, src=a, index_offset=1.5)", "nisa.nonzero_with_count("),
     ("nisa.activation: data has shape [4, 4] but dst has [4, 8]",
      S4 + "b = nl.ndarray((4, 8), dtype=nl.float32, buffer=nl.sbuf)\n"
      "nisa.activation(dst=b, op=nl.exp, data=a)",

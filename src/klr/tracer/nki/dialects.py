@@ -81,6 +81,10 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
     """Register ``nki.isa.<name>`` with its destination-passing form and, when it has one, its
     legacy form; return the registered function."""
     full = ISA + name
+    if legacy is not None and "name" not in legacy.parameters:  # a label for the compiler's listings
+        legacy = legacy.replace(parameters=[*legacy.parameters.values(),
+                                            inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                              default=None)])
     binders = {True: Binder(beta2)} | ({} if legacy is None else {False: Binder(legacy)})
 
     def wrap(impl: Impl) -> Callable[..., Value]:
@@ -110,7 +114,9 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
         entry.__doc__ = (inspect.getdoc(impl) or "") + "\n\nForms: " + "; ".join(forms) + "."
         entry.__signature__ = _union(beta2, legacy)  # type: ignore[attr-defined]  # read by inspect
         entry.__wrapped__ = impl  # type: ignore[attr-defined]  # the implementation, for tests
-        return builtin(full, emits=emits, dialect=Dialect.both)(entry)
+        own = () if legacy is None else ((str(Dialect.beta2), f"{full}{beta2}"),
+                                         (str(Dialect.legacy), f"{full}{legacy}"))
+        return builtin(full, emits=emits, dialect=Dialect.both, forms=own)(entry)
 
     return wrap
 

@@ -210,7 +210,7 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
     shape = matmul_shape(ctx, st, mv, fn, flags.perf_mode)
     if pred is not None:
         if flags.perf_mode is not MatmulPerfMode.None_:
-            raise ctx.error(f"{fn}: a double-row matmul cannot be masked")
+            no_mask(ctx, a, fn)
         return result(ctx, shape, Dtype.float32, _masked_matmul(st, mv, flags, pred), inputs=[st, mv],
                       memory=Memory.psum, accumulates=True, memories=(Memory.psum,), mask=pred)
     return result(ctx, shape, Dtype.float32, matmul_producer(st, mv, flags=flags), inputs=[st, mv],
