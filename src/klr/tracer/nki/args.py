@@ -74,8 +74,8 @@ def view_arg(ctx: Ctx, v: Value, what: str) -> View:
 
 def arg(view: View, name: str) -> rules.Arg:
     """``view`` as the rules see an operand: its partitions, then its other dimensions."""
-    return rules.Arg(name, (view.partitions, *(view.nums[i] for i in view.vis if i != view.par)), view.dtype,
-                     view.buf.memory)
+    nums, par, buf = view.nums, view.par, view.buf
+    return rules.Arg(name, (nums[par], *[nums[i] for i in view.vis if i != par]), buf.dtype, buf.memory)
 
 
 @contextmanager
