@@ -201,3 +201,35 @@ def test_shared_constants_travel_as_npy_side_files(tmp_path: Path) -> None:
     done = klr("eval", "build/sc.klr", "x.npy", "--output-dir", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert np.array_equal(np.load(tmp_path / "out" / "out.npy"), np.arange(128.0)[:, None] * x)
+
+
+@pytest.mark.parametrize("prefix", ["nisa.nc_matmul", "neuronxcc.nki.isa.nc_matmul", "nki.isa.nc_matmul"])
+def test_list_accepts_the_kernel_spellings_of_a_prefix(prefix: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list", prefix]) == 0
+    out = capsys.readouterr().out
+    # each dialect's own signature, and a line of meaning
+    assert "nki.isa.nc_matmul(dst, stationary, moving" in out and "[beta2]" in out
+    assert "nki.isa.nc_matmul(stationary, moving" in out and "[legacy]" in out
+    assert "Matrix multiply on the PE array" in out
+
+
+def test_list_nl_prefix(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list", "nl.load_transpose2d"]) == 0
+    assert "nki.language.load_transpose2d(" in capsys.readouterr().out
+
+
+def test_list_an_unknown_prefix_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list", "nq."]) == 2
+    assert ("error: no builtin or constant name starts with 'nq.' (prefixes: nl., nisa., nki., "
+            "neuronxcc.nki., numpy., math., builtins.)") in capsys.readouterr().err
+
+
+def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert cli.main(["list", "nisa.", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["nki.isa.tensor_copy"]["emits"] == ["ncCopy"]
+    assert set(rows["nki.isa.tensor_copy"]["forms"]) == {"beta2", "legacy"}
+    assert rows["nki.isa.quantize_mx"]["kind"] == "unsupported"

@@ -13,6 +13,7 @@ read. ``--limit NAME=VALUE`` sets the resource limits of ``klr.limits``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -105,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list the builtins the tracer knows",
                         description="List every NKI and Python builtin the tracer knows, with its "
                                     "parameters and the Core operators it emits.")
-    ls.add_argument("prefix", nargs="?", default="", help="only names starting with this")
+    ls.add_argument("prefix", nargs="?", default="",
+                    help="only names starting with this (nl., nisa., nki., neuronxcc.nki., numpy....)")
+    ls.add_argument("--json", action="store_true", help="print the entries as JSON")
     _common(ls)
     return parser
 
@@ -470,16 +473,34 @@ def _parameters(kernel: Any) -> list[str]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from klr.tracer import entries
+    from klr.tracer.nki.apidoc import entry_record, expand_prefix
 
-    prefix = args.prefix.removeprefix("neuronxcc.")
+    prefix = expand_prefix(args.prefix)
     shown = [e for e in entries() if any(n.startswith(prefix) for n in e.names)]
+    if not shown:
+        raise UsageError(f"no builtin or constant name starts with {args.prefix!r} (prefixes: nl., "
+                         "nisa., nki., neuronxcc.nki., numpy., math., builtins.)")
+    if args.json:
+        print(json.dumps([entry_record(e) for e in shown], indent=1))
+        return 0
     for e in shown:
-        head = e.signature() if e.kind == "builtin" else f"{e.name} = {e.value!r}"
-        extra = f"  [{e.dialect}]" if e.dialect != "both" else ""
+        rec = entry_record(e)
+        if e.kind == "builtin" and e.forms:
+            heads = [f"{sig}  [{d}]" for d, sig in e.forms]
+        elif e.kind == "builtin":
+            heads = [e.signature() + (f"  [{e.dialect}]" if e.dialect != "both" else "")]
+        elif e.kind == "unsupported":
+            heads = [f"{e.name}: not supported: {e.doc}"]
+        else:
+            heads = [f"{e.name} = {e.value!r}" + (f"  [{e.dialect}]" if e.dialect != "both" else "")]
         emits = f"  -> {', '.join(e.emits)}" if e.emits else ""
-        print(f"{e.kind:<9} {head}{extra}{emits}")
+        print(f"{e.kind:<11} {heads[0]}{emits}")
+        for h in heads[1:]:
+            print(f"{'':11} {h}")
+        if rec["meaning"] and e.kind == "builtin":
+            print(f"{'':11}   {rec['meaning']}")
         if e.aliases:
-            print(f"{'':9}   also: {', '.join(e.aliases)}")
+            print(f"{'':11}   also: {', '.join(e.aliases)}")
     print(f"{len(shown)} names")
     return 0
 

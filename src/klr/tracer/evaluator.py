@@ -247,6 +247,8 @@ class Evaluator:
 
     def _registry(self, name: str) -> Value:
         got = registry.lookup(name, self.dialect)
+        if type(got) is registry.Unsupported:
+            raise self.ctx.error(got.message())
         if isinstance(got, registry.KernelConstant):
             value = self.kernel_constants.get(got.name, MISSING)
             if value is MISSING:

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Dialect", "ParamKind", "Param", "Entry", "BuiltinFn", "ModuleValue", "builtin", "constant",
     "lookup", "entries", "method", "normalise", "REQUIRED", "kernel_constant", "KernelConstant",
-    "MISSING", "Binder",
+    "MISSING", "Binder", "Unsupported", "unsupported", "short_name",
 ]
 
 
@@ -142,11 +142,15 @@ class Entry:
     emits: tuple[str, ...] = ()
     value: Value = None
     fn: BuiltinFn | None = field(default=None, repr=False)
+    forms: tuple[tuple[str, str], ...] = ()
+    """(dialect, signature) of each dialect's own form, where they differ."""
 
     @property
     def kind(self) -> str:
         if self.impl is not None:
             return "builtin"
+        if isinstance(self.value, Unsupported):
+            return "unsupported"
         return "kernel constant" if isinstance(self.value, KernelConstant) else "constant"
 
     @property
@@ -379,13 +383,14 @@ def _disjoint(a: Dialect, b: Dialect) -> bool:
 
 
 def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dialect = Dialect.both,
-            doc: str | None = None) -> Callable[[Callable[..., Value]], Callable[..., Value]]:
+            doc: str | None = None, forms: tuple[tuple[str, str], ...] = (),
+            ) -> Callable[[Callable[..., Value]], Callable[..., Value]]:
     """Register ``impl`` under ``name`` (and ``aliases``); returns ``impl`` unchanged."""
 
     def wrap(impl: Callable[..., Value]) -> Callable[..., Value]:
         params = _params_of(impl)
         text = doc if doc is not None else inspect.getdoc(impl) or ""
-        entry = Entry(name, aliases, dialect, text, impl=impl, params=params, emits=emits)
+        entry = Entry(name, aliases, dialect, text, impl=impl, params=params, emits=emits, forms=forms)
         entry.fn = BuiltinFn(name, impl, params)
         _add(entry)
         return impl
@@ -416,6 +421,38 @@ def kernel_constant(name: str, fn: Callable[[Ctx], Value], *, doc: str = "", dia
                     aliases: tuple[str, ...] = ()) -> None:
     """Register a value computed from the kernel's ``Ctx`` (``arch``, ``grid``...)."""
     _add(Entry(name, aliases, dialect, doc, value=KernelConstant(name, fn)))
+
+
+class Unsupported:
+    """The value of a name klr knows but does not support: looking it up is an error saying why."""
+
+    __slots__ = ("name", "why")
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name = name
+        self.why = why
+
+    def message(self) -> str:
+        return f"{short_name(self.name)} is not supported: {self.why}"
+
+    def __repr__(self) -> str:
+        return f"<unsupported: {self.why}>"
+
+
+def unsupported(name: str, why: str, *aliases: str) -> None:
+    """Register ``name`` as known but unsupported: a kernel using it gets ``message()``."""
+    _add(Entry(name, aliases, Dialect.both, why, value=Unsupported(name, why)))
+
+
+_SHORT = (("nki.language.", "nl."), ("nki.isa.", "nisa."))
+
+
+def short_name(name: str) -> str:
+    """``nki.language.x`` -> ``nl.x``, ``nki.isa.x`` -> ``nisa.x`` (the spelling kernels use)."""
+    for long, short in _SHORT:
+        if name.startswith(long):
+            return short + name[len(long):]
+    return name
 
 
 def normalise(name: str) -> str:

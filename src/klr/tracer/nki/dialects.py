@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from klr.dtypes import Dtype
 from klr.tracer.nki.args import Args, out_dtype, view_arg
 from klr.tracer.nki.index import Predicate
-from klr.tracer.nki.tensors import TensorValue, result
+from klr.tracer.nki.tensors import MaskedOperand, TensorValue, result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Binder, Dialect, builtin
 from klr.tracer.values import Value
@@ -81,6 +81,10 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
     """Register ``nki.isa.<name>`` with its destination-passing form and, when it has one, its
     legacy form; return the registered function."""
     full = ISA + name
+    if legacy is not None and "name" not in legacy.parameters:  # a label for the compiler's listings
+        legacy = legacy.replace(parameters=[*legacy.parameters.values(),
+                                            inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                              default=None)])
     binders = {True: Binder(beta2)} | ({} if legacy is None else {False: Binder(legacy)})
 
     def wrap(impl: Impl) -> Callable[..., Value]:
@@ -98,6 +102,9 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
             for k, v in got.items():
                 if v is UNSET:
                     raise ctx.error(f"{full}() missing required argument '{k}'")
+            if got.get("mask", False) is None:  # an operand's own mask (``x[i][mask]``) masks the call
+                got["mask"] = next((v.mask for v in got.values()
+                                    if isinstance(v, MaskedOperand)), None)
             return impl(ctx, got, dps)
 
         forms = [f"``{name}{beta2}`` (destination passing)"]
@@ -107,7 +114,9 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
         entry.__doc__ = (inspect.getdoc(impl) or "") + "\n\nForms: " + "; ".join(forms) + "."
         entry.__signature__ = _union(beta2, legacy)  # type: ignore[attr-defined]  # read by inspect
         entry.__wrapped__ = impl  # type: ignore[attr-defined]  # the implementation, for tests
-        return builtin(full, emits=emits, dialect=Dialect.both)(entry)
+        own = () if legacy is None else ((str(Dialect.beta2), f"{full}{beta2}"),
+                                         (str(Dialect.legacy), f"{full}{legacy}"))
+        return builtin(full, emits=emits, dialect=Dialect.both, forms=own)(entry)
 
     return wrap
 

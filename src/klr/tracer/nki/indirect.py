@@ -11,6 +11,7 @@ bounds along that axis are checked by the interpreter, not here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from klr.core import BirAccessPattern, rules
@@ -115,3 +116,43 @@ def indirect_view(ctx: Ctx, view: View, entries: list[Value], k: int, tensor: Vi
     base = View(base.buf, base.offset, base.steps, base.nums, base.vis, base.par, checks)
     ready(ctx, index.buf)
     return IndirectView(base, ipair, index, limit)
+
+
+class OffsetView(View):
+    """A View (from ``t.ap(scalar_offset=s)``) displaced at run time by the integer ``s`` holds
+    times the row size of the tensor's dimension ``dim`` (``klr.interp.machine``'s rule).
+    Where it lands is only known at run time: the interpreter checks its bounds."""
+
+    __slots__ = ("dim", "scalar")
+
+    def __init__(self, base: View, scalar: View, dim: int) -> None:
+        super().__init__(base.buf, base.offset, base.steps, base.nums, base.vis, base.par)
+        self.scalar = scalar
+        self.dim = dim
+        self._ok = True
+
+    def span(self) -> tuple[int, int]:
+        return 0, self.buf.size - 1
+
+    def lower(self, lead: int | None = None) -> BirAccessPattern:
+        first = self.par if lead is None else lead
+        got = self._low.get(first)
+        if got is None:
+            got = replace(super().lower(lead), scalarOffset=self.scalar.lower(), indirectDim=self.dim)
+            self._low[first] = got
+        return got
+
+    def box(self, box: Box) -> View:
+        if all(a == 0 and b == n for (a, b), n in zip(box, self.shape, strict=True)):
+            return self
+        return OffsetView(View.box(self, box), self.scalar, self.dim)
+
+
+def offset_index(ctx: Ctx, v: View, what: str) -> View:
+    """``v`` checked as the index tensor of a dynamic access (integers, read at run time)."""
+    index = checked(ctx, v)
+    if not index.dtype.is_int:
+        raise ctx.error(f"{what} must hold integers, not {index.dtype.name}")
+    ready(ctx, index.buf)
+    return index
+

@@ -366,3 +366,9 @@ def rand(ctx: Ctx, dst: View, low: Immediate, high: Immediate) -> None:
 
 def set_rng_seed(ctx: Ctx, src: View) -> None:
     emit(ctx, core.SetRngSeed(src=ref(ctx, src)))
+
+
+def nonzero_with_count(ctx: Ctx, dst: View, src: View, index_offset: int, padding: int) -> None:
+    d, (s,) = refs(ctx, dst, [src])
+    emit(ctx, core.NonzeroWithCount(dst=d, src=s, indexOffset=ImmInt(index_offset),
+                                    paddingVal=ImmInt(padding)), [dst])

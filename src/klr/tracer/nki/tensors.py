@@ -33,7 +33,7 @@ from klr.tracer.nki import operators
 from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of
 from klr.tracer.nki.emit import ready, tile
 from klr.tracer.nki.index import IndexTile, Predicate, broadcast_shapes
-from klr.tracer.nki.indirect import indirect_view
+from klr.tracer.nki.indirect import IndirectView, OffsetView, indirect_view, offset_index
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.promotion import result_dtype, scalar_result_dtype
@@ -85,6 +85,9 @@ class TensorValue(TraceObject):
         return super().getattr(ctx, name)
 
     def getitem(self, ctx: Ctx, key: Value) -> Value:
+        if isinstance(key, Predicate):  # ``t[i_p, i_f][mask]``: an operand naming its mask
+            mask = key if self.mask is None else self.mask.conjoin(ctx, key)
+            return MaskedOperand(self.view, self.origin, mask)
         return TensorValue(_indexed(ctx, self.view, key))
 
     def setitem(self, ctx: Ctx, key: Value, value: Value) -> None:
@@ -110,6 +113,13 @@ class TensorValue(TraceObject):
     def __repr__(self) -> str:
         v = self.view
         return f"tensor({v.tensor.name}, {list(self.shape)}, {DTYPES[self.dtype]!r}, {self.memory.name})"
+
+
+class MaskedOperand(TensorValue):
+    """``t[i_p, i_f][mask]``: an operand naming the mask of the operation it is passed to (an
+    ``nki.isa`` call without ``mask=`` takes it)."""
+
+    __slots__ = ()
 
 
 def _indexed(ctx: Ctx, view: View, key: Value) -> View:
@@ -154,8 +164,13 @@ def _product(xs: tuple[int, ...]) -> int:
     return out
 
 
-def _reshape(ctx: Ctx, self: TensorValue, *shape: Value, dtype: Value = None) -> Value:
-    dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+def _reshape(ctx: Ctx, self: TensorValue, *dims_: Value, shape: Value = None, dtype: Value = None) -> Value:
+    """``t.reshape(4, 8)``, ``t.reshape((4, 8))`` or ``t.reshape(shape=(4, 8))``."""
+    if shape is not None:
+        if dims_:
+            raise ctx.error("reshape takes its dimensions or shape=, not both")
+        dims_ = (shape,)
+    dims = dims_[0] if len(dims_) == 1 and isinstance(dims_[0], (tuple, list)) else dims_
     if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
         raise ctx.error(f"reshape takes integer dimensions, not {describe(list(dims))}")
     if dtype is not None and dtype_of(ctx, dtype) != self.dtype:
@@ -167,24 +182,61 @@ def _broadcast_to(ctx: Ctx, self: TensorValue, shape: Value, dtype: Value = None
     return broadcast_to(ctx, self, shape, dtype)
 
 
-def _ap(ctx: Ctx, self: TensorValue, pattern: Value, offset: int = 0, dtype: Value = None) -> Value:
-    """``t.ap(pattern=[[step, num], ...], offset=0)``: an explicit access pattern of a tensor."""
+def _ap(ctx: Ctx, self: TensorValue, pattern: Value, offset: Value = None, scalar_offset: Value = None,
+        vector_offset: Value = None, indirect_dim: Value = 0, dtype: Value = None) -> Value:
+    """``t.ap(pattern=[[step, num], ...], offset=None, scalar_offset=None, vector_offset=None,
+    indirect_dim=0, dtype=None)``: an explicit access pattern over the storage of ``t`` (a
+    tensor or a view of one), starting at the view's own offset plus ``offset``, in elements of
+    ``dtype`` (a reinterpretation) or of the tensor's dtype. ``scalar_offset`` (an integer
+    tensor) moves it at run time by its value times the row size of the tensor's dimension
+    ``indirect_dim``; ``vector_offset`` (an on-chip integer tile) gives the coordinates of
+    pair ``indirect_dim`` at run time (a gather or scatter)."""
     view = self.view
-    if not view.is_whole():
-        raise ctx.error("an access pattern can only be given for a whole tensor, not a view of one")
-    if dtype is not None and dtype_of(ctx, dtype) != self.dtype:
-        raise ctx.error("an access pattern cannot change the dtype of a tensor")
+    if isinstance(view, (IndirectView, OffsetView)):
+        raise ctx.error("an access pattern cannot be given for a tensor-indexed view")
     pairs = list(pattern) if isinstance(pattern, (tuple, list)) else []
     ok = pairs and all(isinstance(p, (tuple, list)) and len(p) == 2 and all(
         isinstance(x, int) and not isinstance(x, bool) for x in p) for p in pairs)
-    if not ok or not isinstance(offset, int) or offset < 0:
+    if not ok or not (offset is None or (isinstance(offset, int) and not isinstance(offset, bool))):
         raise ctx.error("ap() takes pattern=[[step, num], ...] with integer steps and counts, "
-                        "and an offset >= 0")
+                        "and an integer offset")
     steps = tuple(p[0] for p in pairs)
     nums = tuple(p[1] for p in pairs)
     if any(n <= 0 for n in nums):
         raise ctx.error("access pattern counts must be positive")
-    return TensorValue(View(view.buf, offset, steps, nums, tuple(range(len(nums))), 0))
+    if isinstance(indirect_dim, bool) or not isinstance(indirect_dim, int) \
+            or not 0 <= indirect_dim < len(nums):
+        raise ctx.error(f"indirect_dim must be a dimension of the {len(nums)}-d access pattern, "
+                        f"not {describe(indirect_dim)}")
+    buf, base = view.buf, view.offset
+    if dtype is not None and (new := dtype_of(ctx, dtype)) != buf.dtype:
+        old_bytes, new_bytes = buf.dtype.size, new.size
+        dims = buf.dims
+        if (base * old_bytes) % new_bytes or (dims[-1] * old_bytes) % new_bytes:
+            raise ctx.error(f"this {DTYPES[buf.dtype]} view cannot be reinterpreted as whole "
+                            f"{DTYPES[new]} elements")
+        ready(ctx, buf)
+        base = base * old_bytes // new_bytes
+        buf = retyped(buf, new, (*dims[:-1], dims[-1] * old_bytes // new_bytes))
+    start = base + (offset or 0)
+    out = View(buf, start, steps, nums, tuple(range(len(nums))), 0)
+    if scalar_offset is not None and vector_offset is not None:
+        raise ctx.error("an access pattern takes scalar_offset or vector_offset, not both")
+    if scalar_offset is not None:
+        s = offset_index(ctx, tile_view(ctx, scalar_offset, "scalar_offset"), "scalar_offset")
+        if len(buf.tensor.shape.dims) <= indirect_dim and indirect_dim:
+            raise ctx.error(f"indirect_dim {indirect_dim} is not a dimension of '{buf.tensor.name}'")
+        return TensorValue(OffsetView(out, s, indirect_dim))
+    if vector_offset is not None:
+        idx = offset_index(ctx, tile_view(ctx, vector_offset, "vector_offset"), "vector_offset")
+        if not idx.buf.on_chip:
+            raise ctx.error("vector_offset must be an on-chip tile; load it first")
+        if _product(idx.shape) != nums[indirect_dim]:
+            raise ctx.error(f"vector_offset has {_product(idx.shape)} indices for a pattern dimension "
+                            f"of {nums[indirect_dim]}")
+        step = abs(steps[indirect_dim]) or 1
+        return TensorValue(IndirectView(out, indirect_dim, idx, max(nums[indirect_dim], buf.size // step)))
+    return TensorValue(out)  # bounds are checked where it is used (``views.check``)
 
 
 def _view(ctx: Ctx, self: TensorValue, dtype: Value) -> Value:

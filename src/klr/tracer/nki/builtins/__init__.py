@@ -16,4 +16,5 @@ from klr.tracer.nki.builtins import (  # noqa: F401
     random,
     reductions,
     selection,
+    unsupported,
 )

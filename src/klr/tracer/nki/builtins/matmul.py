@@ -24,10 +24,12 @@ from klr.tracer.nki.args import Args, arg, bool_arg, no_mask, out_dtype, rule, v
 from klr.tracer.nki.consts import PERF_MODES, dtype_of, engine_of, enum_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import fresh_psum, taint, tile
+from klr.tracer.nki.index import Predicate
+from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.operators import PLAIN_MATMUL, MatmulFlags
 from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import result, tile_view
-from klr.tracer.nki.views import View, is_contiguous, reshape_view
+from klr.tracer.nki.views import Box, View, is_contiguous, reshape_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.values import Value
 
@@ -173,7 +175,9 @@ def _mm_flags(ctx: Ctx, a: Args) -> MatmulFlags:
 def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Matrix multiply on the PE array: ``stationary.T @ moving`` accumulated into PSUM."""
     fn = "nisa.nc_matmul"
-    no_mask(ctx, a, fn)
+    pred = None if dps else as_mask(ctx, a["mask"])
+    if dps:
+        no_mask(ctx, a, fn)
     st = view_arg(ctx, a["stationary"], "stationary")
     mv = view_arg(ctx, a["moving"], "moving")
     if not dps:  # legacy tile code feeds PSUM results (nc_transpose's) straight back in
@@ -204,6 +208,11 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
         raise ctx.error(f"{fn}: a double-row matmul takes stationary [K, 2, M] and moving [K, 2, N], "
                         f"not {list(st.shape)} and {list(mv.shape)}")
     shape = matmul_shape(ctx, st, mv, fn, flags.perf_mode)
+    if pred is not None:
+        if flags.perf_mode is not MatmulPerfMode.None_:
+            no_mask(ctx, a, fn)
+        return result(ctx, shape, Dtype.float32, _masked_matmul(st, mv, flags, pred), inputs=[st, mv],
+                      memory=Memory.psum, accumulates=True, memories=(Memory.psum,), mask=pred)
     return result(ctx, shape, Dtype.float32, matmul_producer(st, mv, flags=flags), inputs=[st, mv],
                   memory=Memory.psum, accumulates=True, memories=(Memory.psum,))
 
@@ -218,6 +227,22 @@ def flat_free(ctx: Ctx, src: View) -> View:
         operators.tensor_copy(ctx, copied, src, src.dtype)
         src = copied
     return reshape_view(ctx, src, (src.partitions, src.free_size))
+
+
+def _masked_matmul(st: View, mv: View, flags: MatmulFlags,
+                   pred: Predicate) -> Callable[[Ctx, View, bool], None]:
+    """A matmul writing only the [M, N] elements ``pred`` selects: the stationary columns and
+    moving columns of each selected box (masked-out operand elements are never read)."""
+    def fn(c: Ctx, dst: View, acc: bool) -> None:
+        def body(d: View, box: Box) -> None:
+            (m0, m1), (n0, n1) = box
+            s = st.box(((0, st.shape[0]), (m0, m1)))
+            m = mv.box(((0, mv.shape[0]), (n0, n1)))
+            if not acc:
+                operators.memset(c, d, ImmFloat(0.0))
+            operators.matmul(c, d, s, m, flags)
+        masked(c, dst, pred, body)
+    return fn
 
 
 @isa("nc_transpose",

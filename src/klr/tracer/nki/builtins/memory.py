@@ -8,6 +8,7 @@ boxes for a non-rectangular mask.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from klr.core import (
@@ -300,3 +301,18 @@ def tensor_copy_dynamic_dst(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Copy a tile to a destination indexed at a run-time offset (a tile of indices) within each
     partition; a tensor copy whose destination access is dynamic."""
     return _dynamic_copy(ctx, a, dps, "nisa.tensor_copy_dynamic_dst")
+
+
+def _memory_test(name: str, doc: str, holds: Callable[[Memory], bool]) -> None:
+    def impl(ctx: Ctx, x: Value) -> Value:
+        if not isinstance(x, TensorValue):
+            raise ctx.error(f"nl.{name} takes a tensor, not {type_name(x)}")
+        return holds(x.memory)
+    impl.__doc__ = doc
+    builtin(NL + name, dialect=Dialect.both)(impl)
+
+
+_memory_test("is_hbm", "Whether the tensor lives in device memory (HBM).", lambda m: m.is_hbm)
+_memory_test("is_sbuf", "Whether the tensor lives in SBUF.", lambda m: m is Memory.sbuf)
+_memory_test("is_psum", "Whether the tensor lives in PSUM.", lambda m: m is Memory.psum)
+_memory_test("is_on_chip", "Whether the tensor lives on chip (SBUF or PSUM).", lambda m: not m.is_hbm)

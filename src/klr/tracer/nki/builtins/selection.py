@@ -410,3 +410,23 @@ def gather_flattened(ctx: Ctx, data: Value, indices: Value, *, axis: Value = -1,
         operators.gather(c, dst, src, idx)
     dt = src.dtype if dtype is None else dtype_of(ctx, dtype)
     return result(ctx, idx.shape, dt, fn_, inputs=[src, idx], par_axis=idx.par_dim)
+
+
+@isa("nonzero_with_count", beta2=form("dst", "src", index_offset=0, padding_val=-1, name=None),
+     emits=("nonzeroWithCount",))
+def nonzero_with_count(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """For partitions 0, 16, ..., 112 of src [P, n] (one per GpSimd core): the indices of its
+    non-zero elements plus index_offset, padding_val up to n, then their count, into dst
+    [P, n + 1]; dst's other partitions keep their values."""
+    fn = "nisa.nonzero_with_count"
+    src = on_chip(ctx, view_arg(ctx, a["src"], "src"), "src", fn)
+    dst = on_chip(ctx, view_arg(ctx, a["dst"], "dst"), "dst", fn)
+    offset, pad = a["index_offset"], a["padding_val"]
+    for v, what in ((offset, "index_offset"), (pad, "padding_val")):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ctx.error(f"{fn}: {what} must be an integer, not {type_name(v)}")
+    if dst.partitions != src.partitions or dst.free_size != src.free_size + 1:
+        raise ctx.error(f"{fn}: dst of shape {list(dst.shape)} must be [{src.partitions}, "
+                        f"{src.free_size + 1}] for src of shape {list(src.shape)}")
+    operators.nonzero_with_count(ctx, dst, src, offset, pad)
+    return None
