@@ -141,13 +141,13 @@ def test_an_unsupported_name_says_why(tmp_path: Path) -> None:
 
     src = """
     def kernel(x):
-        y = nl.all_reduce(x, op=nl.add)
+        y = nisa.sendrecv(x)
         return x
     """
     err = trace_error(tmp_path, src, rand(4, 8))
-    assert err.message == ("nl.all_reduce is not supported: collective communication is not traced yet "
+    assert err.message == ("nisa.sendrecv is not supported: collective communication is not traced yet "
                            "(the interpreter runs the collective operators, but no NKI builtin emits them)")
-    assert where(err) == (7, 9)  # at nl.all_reduce
+    assert where(err) == (7, 9)  # at nisa.sendrecv
 
 
 def test_memory_predicates(tmp_path: Path) -> None:
