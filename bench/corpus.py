@@ -46,6 +46,7 @@ sys.path.insert(0, str(HERE))
 from corpus_refs import EXTRA_INVOCATIONS, REFS, SYMBOLIC_ARGS, TOL  # noqa: E402
 
 import klr  # noqa: E402
+from klr.core.rules import check_kernel  # noqa: E402
 from klr.errors import KlrError  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus.json"
@@ -77,6 +78,7 @@ class Row:
     where: str = ""
     times: dict[str, float] = field(default_factory=dict)
     statements: int | None = None
+    rule_errors: list[str] = field(default_factory=list)  # klr check (hardware level) on the trace
 
     @property
     def label(self) -> str:
@@ -336,6 +338,7 @@ def run_invocation(row: Row, path: Path, entry: dict[str, Any], inv: dict[str, A
         return
     core = traced.kernel  # klr.eval gets the whole TraceResult below (it may carry constants)
     row.statements = sum(len(b.body) for body in core.bodies for b in body)
+    row.rule_errors = [str(d) for d in check_kernel(core)]
 
     by_name = dict(zip(entry["params"], args, strict=False))
     by_name.update(kwargs)
@@ -404,6 +407,8 @@ def ms(row: Row, phase: str) -> str:
 def print_row(row: Row, out: Any) -> None:
     print(f"  {row.label}: gather {mark(row.gathered)}, trace {mark(row.traced)}, "
           f"eval {mark(row.evaluated)}, match {mark(row.matched)} {row.error}", file=out, flush=True)
+    for problem in row.rule_errors[:3]:
+        print(f"    klr check: {problem}", file=out, flush=True)
 
 
 def table(rows: list[Row]) -> str:
@@ -432,6 +437,7 @@ def summary(rows: list[Row]) -> dict[str, int]:
         "mismatched": sum(r.matched is False for r in rows),
         "internal_errors": sum(r.internal for r in rows),
         "skipped": sum(r.error.startswith("skipped") for r in rows),
+        "traces_breaking_a_rule": sum(bool(r.rule_errors) for r in rows),
     }
 
 
