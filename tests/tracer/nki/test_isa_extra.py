@@ -113,3 +113,33 @@ def test_partition_reduce_of_a_column(tmp_path: Path) -> None:
     x = rand(32, 8)
     (out,) = run_kernel(tmp_path, src, x)
     np.testing.assert_allclose(out, [[x.sum()]], rtol=1e-5)
+
+
+def test_partition_reduce_keeps_the_free_axes(tmp_path: Path) -> None:
+    src = """\
+    def kernel(x, y):
+        m = nisa.tensor_partition_reduce(np.maximum, nl.load(x))
+        out = nl.ndarray((1, 6, 5), dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=m)
+        sums = nl.ndarray((3, 1, 4, 2), dtype=y.dtype, buffer=nl.shared_hbm)
+        for b in nl.affine_range(3):
+            nl.store(sums[b], value=nisa.tensor_partition_reduce(np.add, nl.load(y[b])))
+        return out, sums
+    """
+    x, y = rand(16, 6, 5), rand(3, 32, 4, 2, seed=1)
+    out, sums = run_kernel(tmp_path, src, x, y)
+    np.testing.assert_array_equal(out, x.max(axis=0, keepdims=True))
+    np.testing.assert_allclose(sums, y.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
+    src = """\
+    def kernel(x):
+        t = nl.ndarray((8, 3, 4), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.dma_copy(dst=t, src=x)
+        r = nl.ndarray((1, 3, 4), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.tensor_partition_reduce(dst=r, op=nl.add, data=t)
+        out = nl.ndarray((1, 3, 4), dtype=x.dtype, buffer=nl.shared_hbm)
+        nisa.dma_copy(dst=out, src=r)
+        return out
+    """
+    x = rand(8, 3, 4, seed=2)
+    (out,) = run_kernel(tmp_path, src, x, header=BETA2)
+    np.testing.assert_allclose(out, x.sum(axis=0, keepdims=True), rtol=1e-5, atol=1e-6)
