@@ -145,7 +145,7 @@ def test_dma_transpose_destination_passing_default_axes(tmp_path: Path) -> None:
         t2 = nl.ndarray((32, 16), dtype=x.dtype, buffer=nl.sbuf)
         nisa.dma_transpose(dst=t2, src=x, axes=(1, 0))
         t3 = nl.ndarray((5, 4, 3), dtype=y.dtype, buffer=nl.sbuf)
-        nisa.dma_transpose(dst=t3, src=y, axes=(2, 1, 0))
+        nisa.dma_transpose(dst=t3, src=y[1], axes=(2, 1, 0))
         t4 = nl.ndarray((5, 3, 4, 2), dtype=z.dtype, buffer=nl.sbuf)
         nisa.dma_transpose(dst=t4, src=z)
         out = nl.ndarray((2, 32, 16), dtype=x.dtype, buffer=nl.shared_hbm)
@@ -157,11 +157,11 @@ def test_dma_transpose_destination_passing_default_axes(tmp_path: Path) -> None:
         nisa.dma_copy(dst=o4, src=t4)
         return out, o3, o4
     """
-    x, y, z = rand(16, 32), rand(3, 4, 5, seed=1), rand(2, 3, 4, 5, seed=2)
+    x, y, z = rand(16, 32), rand(2, 3, 4, 5, seed=1), rand(2, 3, 4, 5, seed=2)
     out, o3, o4 = run_kernel(tmp_path, src, x, y, z, header=BETA2)
     np.testing.assert_array_equal(out[0], x.T)
     np.testing.assert_array_equal(out[1], x.T)
-    np.testing.assert_array_equal(o3, y.transpose(2, 1, 0))
+    np.testing.assert_array_equal(o3, y[1].transpose(2, 1, 0))
     np.testing.assert_array_equal(o4, z.transpose(3, 1, 2, 0))
 
 

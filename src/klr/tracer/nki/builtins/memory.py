@@ -229,10 +229,12 @@ def _reverse_axes(ctx: Ctx, dst: View, src: View, fn: str, dge: int, oob_skip: b
         if v.buf.on_chip and v.par_dim not in (0, None):
             raise ctx.error(f"{fn}: the partition axis of {name} must be its first dimension, "
                             f"not dimension {v.par_dim}")
-    # indexed-away axes stay as pairs of one element: dropped, so the access never looks 4-D
-    keep = [i for i in range(len(src.nums)) if i in src.vis or i == src.par]
+    # indexed-away axes (and an HBM tensor's partition pair) stay as pairs of one element:
+    # dropped, so that the access has the view's dimensions (it must not look 4-D)
+    keep = [i for i in range(len(src.nums)) if i in src.vis] or [src.par]
+    par = src.par if src.par in keep else keep[0]
     plain = View(src.buf, src.offset, tuple(src.steps[i] for i in keep), tuple(src.nums[i] for i in keep),
-                 tuple(keep.index(i) for i in src.vis), keep.index(src.par), src.checks)
+                 tuple(keep.index(i) for i in src.vis), keep.index(par), src.checks)
     operators.dma_transpose(ctx, dst, plain, TransposeOps.None_, dge_mode=dge, oob_skip=oob_skip,
                             priority=priority)
 
