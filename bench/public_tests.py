@@ -62,8 +62,6 @@ KNOWN = {
         "drop (the test's comment), klr does, so the result is often all zeros",
     "test_nki_isa_dma_copy::test_indirect_load_oob_err_negative": _OOB,
     "test_nki_isa_dma_copy::test_indirect_store_oob_err_negative": _OOB,
-    "test_nki_isa_dma_transpose::test_dma_transpose_2d":
-        "nisa.dma_transpose of an SBUF tile traces to a plain copy (wrong values; from HBM it is right)",
 }
 
 

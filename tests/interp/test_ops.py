@@ -420,6 +420,15 @@ def test_dma_transpose_permutes_four_axes():
     np.testing.assert_array_equal(got, x.transpose(3, 2, 1, 0))
 
 
+@pytest.mark.parametrize("shape", [(6, 4), (2, 3, 4), (5,)])
+def test_dma_transpose_reverses_the_axes_of_other_ranks(shape: tuple[int, ...]):
+    x = rand(*shape)
+    o = out1("o", x.T.shape if len(shape) > 1 else (1, 5))
+    op = DmaTranspose(full(o), full(arg("x", x)), TransposeOps.None_, None, 0, DmaError(), None)
+    got = result({"x": x}, [o], [op])["o"]
+    np.testing.assert_array_equal(got.reshape(-1), x.T.reshape(-1))
+
+
 # --- statistics and search ---------------------------------------------------------------------
 
 

@@ -158,12 +158,11 @@ _PERMUTATIONS: dict[TransposeOps, tuple[int, int, int, int]] = {
 
 @impl(DmaTranspose)
 def dma_transpose(ctx: Core, op: DmaTranspose) -> None:
+    """A 4-d src is permuted by ``axes``; any other src (axes None) has its axes reversed, NKI's
+    default for 2-d and 3-d tiles (size-1 axes, where they are, do not change the order)."""
     src = ctx.load(op.src)
-    perm = _PERMUTATIONS[op.axes]
     dst_valid = ctx.view(op.dst).valid
-    if len(src.shape) != 4:
-        ctx.store(op.dst, src.values, src.origin, where=_both_valid(src.valid, dst_valid))
-        return
+    perm = _PERMUTATIONS[op.axes] if len(src.shape) == 4 else tuple(reversed(range(len(src.shape))))
     values = src.nd().transpose(perm)
     origin = None if src.origin is None else src.nd(src.origin).transpose(perm)
     valid = None if src.valid is None else src.nd(src.valid).transpose(perm)

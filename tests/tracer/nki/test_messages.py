@@ -264,8 +264,8 @@ ISA_CASES = [
     ("nisa.bn_stats: a mask must be rectangular here",
      "a = nl.zeros((4, 8), dtype=nl.float32)\n" + IJ8 + "c = nisa.bn_stats(a, mask=(i >= j))",
      "nisa.bn_stats("),
-    ("nisa.tensor_partition_reduce needs a 2-D [partition, free] tile, not [4, 4, 4]",
-     "a = nl.zeros((4, 4, 4), dtype=nl.float32)\nc = nisa.tensor_partition_reduce(np.add, a)",
+    ("nisa.tensor_partition_reduce needs a [partition, free...] tile, not [2, 4, 8]",
+     "a = nl.zeros((2, nl.par_dim(4), 8), dtype=nl.float32)\nc = nisa.tensor_partition_reduce(np.add, a)",
      "nisa.tensor_partition_reduce("),
     ("nisa.dma_transpose returns the 2-D transpose of a 2-D tile; use dst= for other axes",
      "c = nisa.dma_transpose(x[0:4, 0:4, None])", "nisa.dma_transpose("),
@@ -389,6 +389,12 @@ BETA2_CASES = [
     ("nisa.dma_transpose: unsupported axes (0, 0, 1, 2); give a permutation of (0, 1, 2, 3)",
      "a = nl.ndarray((4, 4, 4, 4), dtype=nl.float32, buffer=nl.sbuf)\n"
      "nisa.dma_transpose(dst=a, src=a, axes=(0, 0, 1, 2))", "nisa.dma_transpose("),
+    ("nisa.dma_transpose: a 2-D src is transposed with axes (1, 0), not (0, 1)",
+     S4 + "nisa.dma_transpose(dst=a, src=a, axes=(0, 1))", "nisa.dma_transpose("),
+    ("nisa.dma_transpose: the partition axis of src must be its first dimension, not dimension 1",
+     "a = nl.ndarray((2, nl.par_dim(4), 3), dtype=nl.float32, buffer=nl.sbuf)\n"
+     "d = nl.ndarray((3, 4, 2), dtype=nl.float32, buffer=nl.sbuf)\n"
+     "nisa.dma_transpose(dst=d, src=a)", "nisa.dma_transpose("),
     ("nisa.dma_transpose: priority must be an integer, not 1.5",
      "a = nl.ndarray((4, 4, 4, 4), dtype=nl.float32, buffer=nl.sbuf)\n"
      "nisa.dma_transpose(dst=a, src=a, priority=1.5)", "nisa.dma_transpose("),

@@ -72,7 +72,8 @@ def dma_copy(c: Check, op: DmaCopy) -> None:
 
 @rule(DmaTranspose, memories=DMA)
 def dma_transpose(c: Check, op: DmaTranspose) -> None:
-    """A permutation other than None reads a 4-d src; dst is in SBUF and keeps src's dtype."""
+    """A permutation other than None reads a 4-d src (None: a 4-d src is copied, any other has
+    its axes reversed); equal counts; dst is in SBUF and keeps src's dtype."""
     src = c("src")
     if op.axes is not TransposeOps.None_ and len(src.shape) != 4:
         raise RuleError(f"src must be a 4-d access pattern to transpose but has shape {src.text}")

@@ -194,8 +194,8 @@ _TRANSPOSE_OPS = {
      legacy=form("src", axes=None, mask=None, dtype=None, dge_mode=0),
      legacy_tensors=1, emits=("dmaTranspose", "ncDmaCopy"))
 def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
-    """Transpose while moving by DMA: 4-D permutations (destination passing), or the 2-D
-    transpose of a tile (legacy, a DMA walking the source transposed)."""
+    """Transpose while moving by DMA: NKI's default permutations (2-D: (1, 0), 3-D: (2, 1, 0),
+    4-D: (3, 1, 2, 0)) or, destination passing, a permutation of a 4-D source."""
     fn = "nisa.dma_transpose"
     no_mask(ctx, a, fn)
     src = view_arg(ctx, a["src"], "src")
@@ -203,22 +203,66 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     if not dps:
         if src.rank != 2 or a["axes"] not in (None, (1, 0), [1, 0]):
             raise ctx.error(f"{fn} returns the 2-D transpose of a 2-D tile; use dst= for other axes")
-        flipped = permute_view(src, (1, 0))
-        return result(ctx, flipped.shape, out_dtype(ctx, a, src.dtype),
-                      lambda c, d, acc: operators.dma(c, d, flipped, dge_mode=dge), inputs=[src],
-                      memories=(Memory.sbuf,))
+        if not src.buf.on_chip:  # a DMA walking the HBM source transposed
+            flipped = permute_view(src, (1, 0))
+            return result(ctx, flipped.shape, out_dtype(ctx, a, src.dtype),
+                          lambda c, d, acc: operators.dma(c, d, flipped, dge_mode=dge), inputs=[src],
+                          memories=(Memory.sbuf,))
+        shape = (src.shape[1], src.shape[0])
+
+        def body(c: Ctx, d: View, acc: bool) -> None:
+            if d.dtype == src.dtype:
+                _reverse_axes(c, d, src, fn, dge)
+                return
+            t = tile(c, shape, src.dtype)  # the transpose keeps the dtype; a DMA converts
+            _reverse_axes(c, t, src, fn, dge)
+            operators.dma(c, d, t)
+        return result(ctx, shape, out_dtype(ctx, a, src.dtype), body, inputs=[src], memories=(Memory.sbuf,))
     dst = view_arg(ctx, a["dst"], "dst")
     axes = a["axes"]
     key = None if axes is None else tuple(axes) if isinstance(axes, (tuple, list)) else None
-    if axes is not None and key not in _TRANSPOSE_OPS:
-        raise ctx.error(f"{fn}: unsupported axes {describe(axes)}; give a permutation of (0, 1, 2, 3)")
-    ops = TransposeOps.None_ if key is None else _TRANSPOSE_OPS[key]
+    reverse = tuple(range(src.rank - 1, -1, -1))
+    ops = None
+    if src.rank == 4:
+        ops = _TRANSPOSE_OPS.get((3, 1, 2, 0) if axes is None else key or ())
+        if ops is None:
+            raise ctx.error(f"{fn}: unsupported axes {describe(axes)}; give a permutation of (0, 1, 2, 3)")
+    elif axes is not None and key != reverse:
+        raise ctx.error(f"{fn}: a {src.rank}-D src is transposed with axes {describe(reverse)}, "
+                        f"not {describe(axes)}")
     oob = mode_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES)
     prio = a["priority"]
     if prio is not None and (isinstance(prio, bool) or not isinstance(prio, int)):
         raise ctx.error(f"{fn}: priority must be an integer, not {describe(prio)}")
-    operators.dma_transpose(ctx, dst, src, ops, dge_mode=dge, oob_skip=oob == 1, priority=prio)
+    if ops is None:
+        _reverse_axes(ctx, dst, src, fn, dge, oob == 1, prio)
+    else:
+        operators.dma_transpose(ctx, dst, src, ops, dge_mode=dge, oob_skip=oob == 1, priority=prio)
     return None
+
+
+def _reverse_axes(ctx: Ctx, dst: View, src: View, fn: str, dge: int, oob_skip: bool = False,
+                  priority: int | None = None) -> None:
+    """``dst = src`` with its axes reversed: Core's dmaTranspose of a src that is not 4-D.
+
+    Core accesses of on-chip tiles lead with their partition axis, so the tiles must have it
+    first; a 2-D tile with it last is already walked transposed by a plain DMA.
+    """
+    if src.buf.on_chip and src.rank == 2 and src.par_dim == 1:
+        operators.dma(ctx, dst, src, dge_mode=dge, oob_skip=oob_skip, priority=priority)
+        return
+    for v, name in ((dst, "dst"), (src, "src")):
+        if v.buf.on_chip and v.par_dim not in (0, None):
+            raise ctx.error(f"{fn}: the partition axis of {name} must be its first dimension, "
+                            f"not dimension {v.par_dim}")
+    # indexed-away axes (and an HBM tensor's partition pair) stay as pairs of one element:
+    # dropped, so that the access has the view's dimensions (it must not look 4-D)
+    keep = [i for i in range(len(src.nums)) if i in src.vis] or [src.par]
+    par = src.par if src.par in keep else keep[0]
+    plain = View(src.buf, src.offset, tuple(src.steps[i] for i in keep), tuple(src.nums[i] for i in keep),
+                 tuple(keep.index(i) for i in src.vis), keep.index(par), src.checks)
+    operators.dma_transpose(ctx, dst, plain, TransposeOps.None_, dge_mode=dge, oob_skip=oob_skip,
+                            priority=priority)
 
 
 def _copy(ctx: Ctx, x: Value, dtype: Value, mask: Value, name: str) -> Value:

@@ -245,21 +245,21 @@ def tensor_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
      legacy=form("op", "data", mask=None, dtype=None),
      legacy_tensors=0, emits=("tensorPartitionReduce",))
 def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
-    """Reduce a [P, F] tile across its partitions with ``op`` into a [1, F] tile."""
+    """Reduce a [P, f1, ...] tile across its partitions with ``op`` into a [1, f1, ...] tile."""
     fn = "nisa.tensor_partition_reduce"
     no_mask(ctx, a, fn)
     op = alu_of(ctx, a["op"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     if data.rank == 1 and data.par_dim == 0:  # a [P] tile is a per-partition column
         data = index_view(ctx, data, (slice(None), None))
-    if data.rank != 2 or data.par_dim != 0:
-        raise ctx.error(f"{fn} needs a 2-D [partition, free] tile, not {list(data.shape)}")
+    if data.rank < 2 or data.par_dim != 0:
+        raise ctx.error(f"{fn} needs a [partition, free...] tile, not {list(data.shape)}")
 
     def write(c: Ctx, dst: View) -> None:
         if dst.partitions != 1 or dst.free_size != data.free_size:
             raise c.error(f"{fn}: dst of shape {list(dst.shape)} must be [1, {data.free_size}]")
         operators.partition_reduce(c, dst, data, op)
-    return into(ctx, a, dps, (1, data.shape[1]), data.dtype, [data], write)
+    return into(ctx, a, dps, (1, *data.shape[1:]), data.dtype, [data], write)
 
 
 @isa("tensor_scalar_reduce",
