@@ -17,7 +17,6 @@ import json
 import os
 import re
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -157,18 +156,18 @@ def _run(args: argparse.Namespace) -> int:
         return status
     except KlrError as err:
         if args.debug:
-            traceback.print_exc()
+            _traceback(err)
         _say(render_error(err))
         return EXIT_USAGE if isinstance(err, UsageError) else EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         raise
-    except MemoryError:
+    except MemoryError as exc:
         # the budgets stop what they measure first; this is the machine's own limit (ulimit,
         # a container) being lower than theirs
         if args.debug:
-            traceback.print_exc()
+            _traceback(exc)
         _say("error: out of memory: the machine refused an allocation before klr's limits "
              "stopped it (lower them with --limit, see --limit help)")
         return EXIT_ERROR
@@ -184,9 +183,15 @@ def _run(args: argparse.Namespace) -> int:
         return _internal(args, exc)
 
 
+def _traceback(exc: BaseException) -> None:
+    import traceback  # only with --debug: importing it would add a sixth to `klr --help`
+
+    traceback.print_exception(exc)
+
+
 def _internal(args: argparse.Namespace, exc: Exception) -> int:
     if args.debug:
-        traceback.print_exception(exc)
+        _traceback(exc)
     _say(f"internal error: {type(exc).__name__}: {exc}\n"
          "This is a bug in klr; please report it with the command you ran "
          "(run again with --debug for the traceback).")
