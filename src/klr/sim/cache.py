@@ -320,6 +320,7 @@ def _pack(key: str, sources: Sources, entry: Entry) -> bytes:
         "steps": traced.steps,
         "memory": traced.memory,
         "blobs": [[name, len(b)] for name, b in blobs.items()],
+        "digest": hashlib.sha256(b"".join(blobs.values())).hexdigest(),
     }
     text = json.dumps(header, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     return b"".join((MAGIC, len(text).to_bytes(8, "big"), text, *blobs.values()))
@@ -344,6 +345,8 @@ def _split(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
         at += size
     if at != len(data):
         raise Corrupt("bytes after the last blob")
+    if hashlib.sha256(b"".join(blobs.values())).hexdigest() != header.get("digest"):
+        raise Corrupt("the blobs do not match their digest")  # a damaged disk, a partial copy
     return header, blobs
 
 
