@@ -91,7 +91,6 @@ def measure_scaling(sizes: tuple[int, ...], repeat: int, *, whole_process: bool 
 
 def _point(size: int, runs: int, work: Path, *, whole_process: bool) -> Point:
     import klr
-    from klr.format.file import to_bytes
 
     ex = cases.add_tiles(max(1, size // 4))
     # gather records shapes only: zero-strided arrays stand in for inputs of any size
@@ -106,7 +105,7 @@ def _point(size: int, runs: int, work: Path, *, whole_process: bool) -> Point:
     trace, traced = timed(lambda: klr.trace(py), runs)
     n = statements(traced)
     del traced
-    peak, _ = peak_memory(lambda: to_bytes(klr.trace(py).kernel))
+    peak, _ = peak_memory(lambda: klr.save(out, klr.trace(py).kernel))
     process = None
     if whole_process:
         py_file = work / "kernel.klr"

@@ -304,11 +304,12 @@ class Cache:
 
 
 def _pack(key: str, sources: Sources, entry: Entry) -> bytes:
-    from klr.format.file import to_bytes
+    from klr.format.file import to_buffer
     from klr.format.npy import npy_bytes
 
     traced = entry.traced
-    blobs = {"python": to_bytes(entry.gathered), "core": to_bytes(traced.kernel)}
+    blobs: dict[str, bytes | bytearray] = {"python": to_buffer(entry.gathered),
+                                           "core": to_buffer(traced.kernel)}
     for name, array in traced.constants.items():
         blobs["constant:" + name] = npy_bytes(array)
     header = {

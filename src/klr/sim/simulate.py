@@ -284,11 +284,11 @@ def _grid(grid: Any) -> Any:
 def _trace(gathered: A.Kernel, limits: Any) -> Any:
     """The trace of ``gathered`` (reused when the same gathered kernel was traced before), with
     the output warnings; on failure the kernel's ``print`` output is shown first."""
-    from klr.format.file import to_bytes
+    from klr.format.file import to_buffer
     from klr.sim.tracing import entry_line, entry_pos, output_warnings, printed_before
     from klr.tracer import trace
 
-    key = (hashlib.sha256(to_bytes(gathered)).digest(), repr(limits))
+    key = (hashlib.sha256(to_buffer(gathered)).digest(), repr(limits))
     cached = _traces.get(key)
     if cached is not None:
         _traces.move_to_end(key)
