@@ -3,7 +3,7 @@
 The kernel is ``add_tiles`` of bench/speed_kernels.py (four statements per 128 x 512 tile), so
 each size is exact. For each size, in process: trace, encode and write the .klr file (median of
 ``repeat`` runs; one run from 10^5 statements on), and one more run under tracemalloc for the
-peak memory of trace + encode; as a whole process, ``klr trace`` of the gathered file (wall
+peak memory of trace, encode and write; as a whole process, ``klr trace`` of the gathered file (wall
 time and peak RSS).
 
 The marginal time per statement between two consecutive sizes is the difference of their
