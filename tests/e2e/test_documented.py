@@ -1,7 +1,7 @@
 """Issue 10's disagreements with the NKI documentation, kernel to numbers: each expected value
 comes from the NKI API reference (nki.language, nki.isa, the type promotion section), not from
-klr. The ones whose fault is the tracer's builtins are ``xfail(strict=True)`` until the tracer
-round: the reason names what must change."""
+klr. The interpreter's were fixed first, the tracer's builtins in the tracer round (the
+functions' own tests, in both dialects: tests/tracer/nki/test_semantics.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from klr.errors import EvalError, KlrError
-from tests.tracer.nki.util import run_kernel, trace_kernel
-
-TRACER = "tracer round: the NKI builtin must "
+from klr.errors import EvalError
+from tests.tracer.nki.util import run_kernel, trace_error, trace_kernel, where
 
 
 def unary(call: str) -> str:
@@ -119,7 +117,6 @@ def test_indirect_load_out_of_bounds_is_an_error_by_default(tmp_path: Path) -> N
 # --- the tracer round ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=TRACER + "promote int8 + uint8 to int16 (klr.core.numerics.promote)")
 def test_int8_plus_uint8_is_int16(tmp_path: Path) -> None:
     a, b = np.array([[100, -100, 127]], np.int8), np.array([[200, 200, 255]], np.uint8)
     (got,) = run_kernel(tmp_path, binary("nl.add(nl.load(a), nl.load(b))"), a, b)
@@ -127,7 +124,6 @@ def test_int8_plus_uint8_is_int16(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got, [[300, 100, 382]])
 
 
-@pytest.mark.xfail(strict=True, reason=TRACER + "follow NKI's promotion table (numerics.result_dtype)")
 @pytest.mark.parametrize(("a", "b", "want"), [
     (np.int8, np.uint16, np.int32),
     (np.int32, np.uint32, np.float32),
@@ -146,8 +142,6 @@ def test_float16_plus_bfloat16_is_float32(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got, np.full((2, 4), 2.0))
 
 
-@pytest.mark.xfail(strict=True, reason=TRACER + "type Python scalars as int32/float32 "
-                                                "(numerics.scalar_result_dtype)")
 @pytest.mark.parametrize(("dtype", "call", "want"), [
     (np.int8, "nl.add(nl.load(a), 100)", np.int32),
     (np.float16, "nl.add(nl.load(a), 1.2)", np.float32),
@@ -159,8 +153,6 @@ def test_scalar_promotion(tmp_path: Path, dtype: type, call: str, want: type) ->
     assert got.dtype == np.dtype(want)
 
 
-@pytest.mark.xfail(strict=True, reason=TRACER + "give nl.mean of integers a float32 result "
-                                                "(numerics.reduce_dtype)")
 def test_mean_of_integers_is_float32(tmp_path: Path) -> None:
     a = np.array([[1, 2, 2, 2], [-1, -2, 0, 0]], np.int32)
     (got,) = run_kernel(tmp_path, unary("nl.mean(nl.load(a), axis=1)"), a)
@@ -168,7 +160,6 @@ def test_mean_of_integers_is_float32(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got.reshape(-1), [1.75, -0.75])
 
 
-@pytest.mark.xfail(strict=True, reason=TRACER + "make nisa.max8's default dtype the input's")
 def test_max8_keeps_the_input_dtype(tmp_path: Path) -> None:
     x = np.arange(64, dtype=np.float32).reshape(4, 16).astype(ml_dtypes.bfloat16)
     (got,) = run_kernel(tmp_path, unary("nisa.max8(src=nl.load(a))"), x)
@@ -176,8 +167,6 @@ def test_max8_keeps_the_input_dtype(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got, np.sort(x, axis=1)[:, ::-1][:, :8])
 
 
-@pytest.mark.xfail(strict=True, reason=TRACER + "emit nl.fmod as a truncated remainder (Core's mod is "
-                                                "floored, docs/semantics.md)")
 def test_fmod_takes_the_sign_of_the_dividend(tmp_path: Path) -> None:
     a, b = np.array([[-7.0, 7.0]], np.float32), np.array([[2.0, -2.0]], np.float32)
     (got,) = run_kernel(tmp_path, binary("nl.fmod(nl.load(a), nl.load(b))"), a, b)
@@ -190,41 +179,44 @@ def test_mod_takes_the_sign_of_the_divisor(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got, [[1.0, -1.0]])
 
 
-@pytest.mark.xfail(strict=True, reason=TRACER + "flatten the free axes of nisa.nc_transpose's input")
 def test_nc_transpose_flattens_the_free_axes(tmp_path: Path) -> None:
     x = np.arange(64, dtype=np.float32).reshape(8, 2, 4)
     (got,) = run_kernel(tmp_path, unary("nisa.nc_transpose(nl.load(a))"), x)
     np.testing.assert_array_equal(got, x.reshape(8, 8).T)
 
 
-def test_bitwise_operators_on_floats_fail_at_eval(tmp_path: Path) -> None:
-    a = np.ones((1, 2), np.float32)
-    with pytest.raises(EvalError, match="the bitwise operator bitwise_and works on integers"):
-        run_kernel(tmp_path, binary("nl.bitwise_and(nl.load(a), nl.load(b))"), a, a)
-
-
-@pytest.mark.xfail(strict=True, reason=TRACER + "reject bitwise operators on float tiles when tracing")
 def test_bitwise_operators_on_floats_fail_at_trace(tmp_path: Path) -> None:
+    """Bitvec operators need integer operands (nki.isa "Supported Math Operators"); the
+    interpreter's own check (tests/interp/test_alu.py) is never reached by traced kernels."""
     a = np.ones((1, 2), np.float32)
-    with pytest.raises(KlrError) as info:
-        trace_kernel(tmp_path, binary("nl.bitwise_and(nl.load(a), nl.load(b))"), a, a)
-    assert not isinstance(info.value, EvalError)
+    err = trace_error(tmp_path, binary("nl.bitwise_and(nl.load(a), nl.load(b))"), a, a)
+    assert not isinstance(err, EvalError)
+    assert err.message == ("the bitwise operator bitwise_and needs integer operands, "
+                           "not float32")
+    assert where(err) == (7, 9)
 
 
-MISSING = pytest.mark.xfail(strict=True, reason=TRACER + "exist (issue 10, item 11)")
+@pytest.mark.parametrize(("call", "col"), [("nl.load(a) << 1", 9), ("~nl.load(a)", 9),
+                                           ("nl.invert(nl.load(a))", 9)])
+def test_bitwise_operators_on_float_tiles_and_numbers_fail_at_trace(tmp_path: Path, call: str,
+                                                                    col: int) -> None:
+    err = trace_error(tmp_path, unary(call), np.ones((1, 2), np.float32))
+    assert "needs an integer operand" in err.message or "needs integer operands" in err.message
+    assert where(err) == (7, col)
+
+
 FUNCTIONS = [
-    pytest.param("nl.softmax(nl.load(a), axis=1)", lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True),
-                 marks=MISSING),
-    pytest.param("nl.var(nl.load(a), axis=1)", lambda x: x.var(axis=1), marks=MISSING),
-    pytest.param("nl.floor(nl.load(a))", np.floor),
-    pytest.param("nl.ceil(nl.load(a))", np.ceil, marks=MISSING),
-    pytest.param("nl.trunc(nl.load(a))", np.trunc, marks=MISSING),
-    pytest.param("nl.tan(nl.load(a))", np.tan, marks=MISSING),
-    pytest.param("nl.expand_dims(nl.load(a), 1)", lambda x: x[:, None, :], marks=MISSING),
+    ("nl.softmax(nl.load(a), axis=1)", lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)),
+    ("nl.var(nl.load(a), axis=1)", lambda x: x.var(axis=1)),
+    ("nl.floor(nl.load(a))", np.floor),
+    ("nl.ceil(nl.load(a))", np.ceil),
+    ("nl.trunc(nl.load(a))", np.trunc),
+    ("nl.tan(nl.load(a))", np.tan),
+    ("nl.expand_dims(nl.load(a), 1)", lambda x: x[:, None, :]),
 ]
 
 
-@pytest.mark.parametrize(("call", "ref"), FUNCTIONS, ids=[p.values[0] for p in FUNCTIONS])
+@pytest.mark.parametrize(("call", "ref"), FUNCTIONS, ids=[f[0] for f in FUNCTIONS])
 def test_documented_functions_exist(tmp_path: Path, call: str, ref: object) -> None:
     x = np.linspace(-1.5, 1.5, 32, dtype=np.float32).reshape(4, 8)
     (got,) = run_kernel(tmp_path, unary(call), x)
@@ -232,7 +224,6 @@ def test_documented_functions_exist(tmp_path: Path, call: str, ref: object) -> N
     np.testing.assert_allclose(got.reshape(-1), want, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=TRACER + "exist (issue 10, item 11)")
 @pytest.mark.parametrize("name", ["nl.rms_norm", "nl.atomic_rmw", "nl.all_reduce",
                                   "nisa.tensor_copy_dynamic_src", "nisa.tensor_copy_dynamic_dst"])
 def test_documented_names_are_known(tmp_path: Path, name: str) -> None:

@@ -90,7 +90,7 @@ def test_a_failing_program_shows_its_traceback_without_klr_frames(tmp_path: Path
         Traceback (most recent call last):
           File "prog.py", line 5, in <module>
             add_one(np.zeros((256, 2), np.float32))
-        klr.KernelError: kern.py:9:32: error: partition dimension 256 exceeds 128
+        klr.KernelError: kern.py:9:32: error: tensor 'tensor0' has 256 partitions; SBUF has 128
             9 |     nl.store(out, value=nl.add(nl.load(a), 1.0))
               |                                ^~~~~~~~~~
         """)

@@ -401,7 +401,8 @@ def test_floor_in_the_beta2_dialect(tmp_path: Path) -> None:
     np.testing.assert_array_equal(out, np.floor(x))
 
 
-def test_floor_of_a_number_is_an_error(tmp_path: Path) -> None:
-    err = trace_error(tmp_path, unary_src("nl.floor(1.5)"), rand(4, 4))
-    assert err.message == "the operand of nl.floor must be a tensor, not float"
+def test_floor_of_a_string_is_an_error(tmp_path: Path) -> None:
+    """A Python number's floor computes at trace time, as nl.exp's does (test_semantics.py)."""
+    err = trace_error(tmp_path, unary_src("nl.floor('x')"), rand(4, 4))
+    assert err.message == "the operand of nl.floor must be a tensor, not str"
     assert where(err) == (line_of(unary_src(""), "nl.store"), 25)

@@ -27,6 +27,7 @@ from klr.core import (
     ImmFloat,
     ImmInt,
     MatmulPerfMode,
+    Memory,
     Operand,
     PrintOutputBuffer,
     TensorScalarReverseOps,
@@ -35,7 +36,7 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.errors import TraceError
-from klr.tracer.nki.emit import emit, ref, refs
+from klr.tracer.nki.emit import emit, ref, refs, tile
 from klr.tracer.nki.index import Affine
 from klr.tracer.nki.views import Box, View
 
@@ -75,9 +76,21 @@ def reverse_ops(reverse0: bool, reverse1: bool) -> TensorScalarReverseOps:
 # --- moving data -----------------------------------------------------------------------------
 
 
+def in_sbuf(ctx: Ctx, src: View) -> View:
+    """``src``, or a fresh SBUF copy of it when it is in PSUM, which DMA queues and the GpSimd
+    engine cannot read (klr check's hardware rules); a view stretched across partitions (step
+    0) is left to the rules."""
+    if src.buf.memory is not Memory.psum or (src.steps[src.par] == 0 and src.nums[src.par] > 1):
+        return src
+    staged = tile(ctx, src.shape, src.dtype, Memory.sbuf, par_axis=src.par_dim)
+    tensor_copy(ctx, staged, src, src.dtype)
+    return staged
+
+
 def dma(ctx: Ctx, dst: View, src: View, *, accumulate: bool = False, oob_skip: bool = False,
         dge_mode: int = 0, unique_indices: bool = False, priority: int | None = None,
         engine: Engine = Engine.unassigned) -> None:
+    src = in_sbuf(ctx, src)
     d, (s,) = refs(ctx, dst, [src])
     emit(ctx, core.NcDmaCopy(dst=d, src=s, compute_op=DgeComputeOp.add if accumulate else DgeComputeOp.none,
                              oobMode=DmaSkip() if oob_skip else DmaError(), dgeMode=dge_mode,
@@ -289,7 +302,7 @@ def iota(ctx: Ctx, dst: View, pattern: DataPattern) -> None:
 
 def affine_select(ctx: Ctx, dst: View, pred: DataPattern, on_true: View, on_false: Immediate,
                   cmp: AluOp) -> None:
-    d, (t,) = refs(ctx, dst, [on_true])
+    d, (t,) = refs(ctx, dst, [in_sbuf(ctx, on_true)])
     emit(ctx, core.NcAffineSelect(dst=d, pred=pred, onTrueTile=t, onFalseValue=on_false, dtype=dst.dtype,
                                   cmpOp=cmp), [dst])
 

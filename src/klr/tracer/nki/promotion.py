@@ -1,36 +1,37 @@
-"""The dtype of a computed result: the one place the NKI layer decides it from its operands'.
+"""The dtype of a computed result: the one place the NKI layer decides it from its operands',
+by ``klr.core.numerics`` (NKI's promotion table; Python scalars as int32/float32/uint8).
+
+A combination NKI gives no meaning (a bitwise operator on floats, arithmetic on packed types)
+is a trace error at the call, with numerics' message (it names the operator).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from klr.core import AluOp, numerics
 from klr.dtypes import Dtype
 
 if TYPE_CHECKING:
-    pass
+    from klr.tracer.context import Ctx
 
 
-_FLOAT_RANK = {Dtype.float8e3: 0, Dtype.float8e4: 0, Dtype.float8e5: 0, Dtype.float8_e4m3: 0,
-               Dtype.float8_e4m3fn: 0, Dtype.bfloat16: 1, Dtype.float16: 1, Dtype.float32: 2,
-               Dtype.float32r: 2}
+def promote(ctx: Ctx, a: Dtype, b: Dtype) -> Dtype:
+    """The dtype of an arithmetic result on tiles of dtypes ``a`` and ``b``."""
+    return result_dtype(ctx, AluOp.add, a, b)
 
 
-def promote(a: Dtype, b: Dtype) -> Dtype:
-    """The dtype of a binary result: the wider float, float over int, the wider int."""
-    if a == b:
-        return a
-    if a.is_float and b.is_float:
-        ra, rb = _FLOAT_RANK.get(a, 2), _FLOAT_RANK.get(b, 2)
-        if ra == rb:
-            return Dtype.float32
-        return a if ra > rb else b
-    if a.is_float or b.is_float:
-        return a if a.is_float else b
-    if a.size != b.size:
-        return a if a.size > b.size else b
-    return a if a.name.startswith("int") else b
+def result_dtype(ctx: Ctx, op: AluOp, a: Dtype, b: Dtype | None) -> Dtype:
+    """The default dtype of ``op`` on tiles of dtypes ``a`` and ``b`` (None: unary)."""
+    try:
+        return numerics.result_dtype(op, a, b)
+    except numerics.NumericsError as e:
+        raise ctx.error(str(e)) from None
 
 
-def scalar_dtype(t: Dtype, s: float | int | bool) -> Dtype:
-    return Dtype.float32 if isinstance(s, float) and t.is_int else t
+def scalar_result_dtype(ctx: Ctx, op: AluOp, a: Dtype, value: float | int | bool) -> Dtype:
+    """The default dtype of ``op`` on a tile of dtype ``a`` and the Python number ``value``."""
+    try:
+        return numerics.scalar_result_dtype(op, a, value)
+    except numerics.NumericsError as e:
+        raise ctx.error(str(e)) from None

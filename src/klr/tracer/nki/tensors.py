@@ -36,7 +36,7 @@ from klr.tracer.nki.index import IndexTile, Predicate, broadcast_shapes
 from klr.tracer.nki.indirect import indirect_view
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.operators import Scalar
-from klr.tracer.nki.promotion import promote, scalar_dtype
+from klr.tracer.nki.promotion import result_dtype, scalar_result_dtype
 from klr.tracer.nki.results import Origin, Producer, produce, retarget
 from klr.tracer.nki.views import Box, View, checked, expand_view, index_view, reshape_view, retyped, root_view
 from klr.tracer.registry import method
@@ -324,13 +324,13 @@ def binary(ctx: Ctx, op: AluOp, x: Value, y: Value, *, dtype: Value = None, mask
                             "load it into SBUF first")
     if xt and yt:
         shape = broadcast_shape(ctx, x.shape, y.shape)
-        out_dt = promote(x.dtype, y.dtype)
+        out_dt = result_dtype(ctx, op, x.dtype, y.dtype)
         anchor = x.view if x.shape == shape else y.view
         par = anchor.par_dim
         xv, yv = fit(ctx, x.view, shape, par), fit(ctx, y.view, shape, par)
     else:
         t, s = (x, y) if xt else (y, x)
-        shape, out_dt = t.shape, scalar_dtype(t.dtype, s)
+        shape, out_dt = t.shape, scalar_result_dtype(ctx, op, t.dtype, s)
         xv, yv = (t.view, s) if xt else (s, t.view)
         anchor = t.view
     if dtype is not None:
@@ -364,7 +364,9 @@ def unary_alu(ctx: Ctx, op: AluOp, x: Value, operand: float, *, dtype: Value = N
               name: str = "operator") -> Value:
     """``x op operand`` as a tensorScalar (negation, bitwise not, absolute value)."""
     src = tile_view(ctx, x, f"the operand of {name}")
-    out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
+    out_dt = result_dtype(ctx, op, src.dtype, None)
+    if dtype is not None:
+        out_dt = dtype_of(ctx, dtype)
     pred = as_mask(ctx, mask)
     fn = binary_producer(op, src, operand, pred)
     return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
@@ -418,6 +420,10 @@ def operator_inplace(ctx: Ctx, op: str, t: TensorValue, other: Value) -> Value:
     if alu is None or not isinstance(other, (TensorValue, *Number)):
         return operator_binop(ctx, op, t, other, False)
     dst = t.view
+    if isinstance(other, TensorValue):
+        result_dtype(ctx, alu, dst.dtype, other.dtype)
+    else:
+        scalar_result_dtype(ctx, alu, dst.dtype, other)
     if op == "+" and isinstance(other, TensorValue) and retarget(ctx, other.view, other.origin, dst,
                                                           accumulate=True):
         return t

@@ -31,13 +31,13 @@ from klr.tracer.nki.args import (
     scalar_operand,
     view_arg,
 )
-from klr.tracer.nki.consts import activation_of, alu_of, dtype_of
+from klr.tracer.nki.consts import DTYPES, activation_of, alu_of, dtype_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.masks import as_mask, box_column, boxed, masked, region
 from klr.tracer.nki.operators import Scalar
-from klr.tracer.nki.tensors import Number, TensorValue, result, tile_view, unary_activation
+from klr.tracer.nki.tensors import Number, TensorValue, binary, result, tile_view, unary_activation
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.values import Value
@@ -126,6 +126,18 @@ def cos(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value
             operators.activation(c, d, shifted, ActivationFunc.sin)
         masked(c, dst, pred, body)
     return result(ctx, src.shape, out_dt, fn, inputs=[src], par_axis=src.par_dim, elementwise=True, mask=pred)
+
+
+@builtin(NL + "tan", NP + "tan", emits=("tensorScalar", "ncActivate", "tensorTensor"), dialect=Dialect.both)
+def tan(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+    """Element-wise tangent, as ``sin(x) / cos(x)`` computed in float32."""
+    if isinstance(x, Number):
+        return _scalar(ctx, "tan", math.tan, x)
+    src = tile_view(ctx, x, "the operand of nl.tan")
+    f32 = DTYPES[Dtype.float32]
+    sin = unary_activation(ctx, ActivationFunc.sin, x, dtype=f32, mask=mask, name="nl.tan")
+    return binary(ctx, AluOp.divide, sin, cos(ctx, x, dtype=f32, mask=mask),
+                  dtype=dtype if dtype is not None else DTYPES[src.dtype], mask=mask, name="nl.tan")
 
 
 def _act_operands(ctx: Ctx, a: Args, data: View,

@@ -23,7 +23,7 @@ from klr.tracer.nki.hostarrays import HostArray, host_array
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import Number, TensorValue, broadcast_to, result, tile_view
-from klr.tracer.nki.views import Buf, View, root_view
+from klr.tracer.nki.views import Buf, View, index_view, root_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
@@ -180,6 +180,26 @@ def broadcast_to_(ctx: Ctx, x: Value, shape: Value, dtype: Value = None) -> Valu
     if not isinstance(x, TensorValue):
         raise ctx.error(f"nl.broadcast_to needs a tensor, not {type_name(x)}")
     return broadcast_to(ctx, x, shape, dtype)
+
+
+@builtin(NL + "expand_dims", dialect=Dialect.both)
+def expand_dims(ctx: Ctx, x: Value, axis: Value) -> Value:
+    """A view of ``x`` with a new dimension of size 1 at each position ``axis`` of the result
+    (numpy.expand_dims); the partition axis stays first."""
+    src = tile_view(ctx, x, "the operand of nl.expand_dims")
+    items = list(axis) if isinstance(axis, (tuple, list)) else [axis]
+    rank = src.rank + len(items)
+    axes = set()
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, int) or not -rank <= a < rank:
+            raise ctx.error(f"nl.expand_dims axis {describe(a)} is out of range for a result of rank {rank}")
+        axes.add(a % rank)
+    if len(axes) != len(items):
+        raise ctx.error(f"nl.expand_dims got a repeated axis in {describe(axis)}")
+    if src.buf.on_chip and 0 in axes:
+        raise ctx.error("nl.expand_dims cannot insert an axis before the partition axis of an on-chip tile")
+    key = tuple(None if i in axes else slice(None) for i in range(rank))
+    return TensorValue(index_view(ctx, src, key))
 
 
 @isa("memset",

@@ -1,7 +1,7 @@
 """Element-wise arithmetic on the vector and GpSimd engines: ``nl.add`` and the other binary
 functions (with their numpy spellings), ``nl.negative``, ``nl.invert``, ``nl.logical_not``,
-``nl.floor``, ``nisa.tensor_tensor``, ``nisa.tensor_scalar``, ``nisa.scalar_tensor_tensor`` and
-``nisa.reciprocal``.
+``nl.fmod``, ``nl.floor``/``ceil``/``trunc``, ``nisa.tensor_tensor``, ``nisa.tensor_scalar``,
+``nisa.scalar_tensor_tensor`` and ``nisa.reciprocal``.
 
 Binary functions take tiles and numbers and become ``tensorTensor``/``tensorScalar``; the
 numpy spellings (``np.add``...) are aliases, so they work both as ``op=`` values of ISA calls
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from klr.core import (
+    ActivationFunc,
     AluOp,
 )
 from klr.dtypes import Dtype
@@ -30,14 +31,14 @@ from klr.tracer.nki.args import (
     scalar_operand,
     view_arg,
 )
-from klr.tracer.nki.consts import alu_of, dtype_of, engine_of
+from klr.tracer.nki.consts import DTYPES, alu_of, dtype_of, engine_of
 from klr.tracer.nki.dialects import form, into, isa
 from klr.tracer.nki.masks import as_mask, boxed, masked
-from klr.tracer.nki.promotion import promote
-from klr.tracer.nki.tensors import Number, binary, result, tile_view, unary_alu
+from klr.tracer.nki.promotion import promote, result_dtype, scalar_result_dtype
+from klr.tracer.nki.tensors import Number, TensorValue, binary, result, tile_view, unary_activation, unary_alu
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
-from klr.tracer.values import Value
+from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
@@ -60,7 +61,6 @@ _BINARY: dict[str, tuple[AluOp, bool, str | Callable[[Value, Value], Value] | No
     "minimum": (AluOp.min, True, min),
     "power": (AluOp.pow, True, "**"),
     "mod": (AluOp.mod, True, "%"),
-    "fmod": (AluOp.mod, True, math.fmod),
     "equal": (AluOp.is_equal, True, "=="),
     "not_equal": (AluOp.not_equal, True, "!="),
     "less": (AluOp.is_lt, True, "<"),
@@ -99,6 +99,102 @@ BINARY = {name: _binary_builtin(name, op, numpy, py) for name, (op, numpy, py) i
 """The binary element-wise functions by name (``BINARY["add"]`` is ``nl.add``)."""
 
 
+def _default_dtype(ctx: Ctx, op: AluOp, x: Value, y: Value, name: str) -> Dtype:
+    """The dtype ``binary`` gives ``x op y`` (tiles and/or numbers)."""
+    for v, what in ((x, "first"), (y, "second")):
+        if not isinstance(v, (TensorValue, *Number)):
+            raise ctx.error(f"the {what} operand of {name} must be a tensor or a number, not {type_name(v)}")
+    if isinstance(x, TensorValue) and isinstance(y, TensorValue):
+        return result_dtype(ctx, op, x.dtype, y.dtype)
+    t, v = (x, y) if isinstance(x, TensorValue) else (y, x)
+    if not isinstance(t, TensorValue):
+        raise ctx.error(f"{name} needs at least one tensor operand")
+    return scalar_result_dtype(ctx, op, t.dtype, v)
+
+
+def _abs(ctx: Ctx, v: Value, work: Value, mask: Value, name: str) -> Value:
+    return unary_alu(ctx, AluOp.abs, v, 0, dtype=work, mask=mask, name=name) if isinstance(v, TensorValue) \
+        else abs(v)
+
+
+def truncated_mod(ctx: Ctx, x: Value, y: Value, *, dtype: Value, mask: Value, name: str) -> Value:
+    """``sign(x) * (|x| mod |y|)``: the remainder of the truncated division (numpy.fmod), since
+    Core's ``mod`` is floored. It is computed in float32 (int32 for integers) and written as
+    ``dtype`` or ``nl.mod``'s default dtype."""
+    out_dt = dtype_of(ctx, dtype) if dtype is not None else _default_dtype(ctx, AluOp.mod, x, y, name)
+    work = DTYPES[Dtype.float32 if out_dt.is_float else out_dt if out_dt.size >= 4 else Dtype.int32]
+    r = binary(ctx, AluOp.mod, _abs(ctx, x, work, mask, name), _abs(ctx, y, work, mask, name), dtype=work,
+               mask=mask, name=name)
+    if isinstance(x, TensorValue):
+        sign: Value = unary_activation(ctx, ActivationFunc.sign, x, dtype=work, mask=mask, name=name)
+    else:
+        sign = (x > 0) - (x < 0)
+    return binary(ctx, AluOp.mult, r, sign, dtype=DTYPES[out_dt], mask=mask, name=name)
+
+
+@builtin(NL + "fmod", NP + "fmod", emits=("tensorScalar", "tensorTensor", "ncActivate"), dialect=Dialect.both)
+def fmod(ctx: Ctx, x: Value, y: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+    """Element-wise remainder of ``x / y`` rounded toward zero: the sign of ``x`` (numpy.fmod)."""
+    if isinstance(x, Number) and isinstance(y, Number):
+        try:
+            return math.fmod(x, y)
+        except (ArithmeticError, ValueError) as e:
+            raise ctx.error(f"nl.fmod(): {e}") from None
+    return truncated_mod(ctx, x, y, dtype=dtype, mask=mask, name="nl.fmod")
+
+
+def _integral_number(fn: Callable[[float], int], x: float | int | bool) -> float | int:
+    if isinstance(x, float):
+        return float(fn(x)) if math.isfinite(x) else x
+    return int(x)
+
+
+def _floor_or_ceil(ctx: Ctx, src: View, divisor: int, dtype: Value, mask: Value) -> Value:
+    """``x - (x mod divisor)`` in one instruction: Core's ``mod`` is floored, so ``x mod 1`` is
+    in [0, 1) (floor) and ``x mod -1`` in (-1, 0] (ceiling); integers compute exactly and are
+    unchanged, infinities give NaN."""
+    pred = as_mask(ctx, mask)
+    d = operators.imm(divisor, src.dtype)
+    x_minus = operators.reverse_ops(False, True)   # src1 - (data mod d)
+
+    def body_fn(c: Ctx, dst: View, acc: bool) -> None:
+        def body(dv: View, box: Box) -> None:
+            s = src.box(box)
+            operators.scalar_tensor_tensor(c, dv, s, AluOp.mod, d, AluOp.subtract, s, x_minus)
+        masked(c, dst, pred, body)
+    out = src.dtype if dtype is None else dtype_of(ctx, dtype)
+    return result(ctx, src.shape, out, body_fn, inputs=[src], par_axis=src.par_dim, elementwise=True,
+                  mask=pred)
+
+
+def _rounding_builtin(name: str, py: Callable[[float], int], doc: str) -> Callable[..., Value]:
+    def impl(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+        fn = f"nl.{name}"
+        if isinstance(x, Number):
+            return _integral_number(py, x)
+        src = tile_view(ctx, x, f"the operand of {fn}")
+        if name != "trunc":
+            return _floor_or_ceil(ctx, src, 1 if name == "floor" else -1, dtype, mask)
+        out = dtype if dtype is not None else DTYPES[src.dtype]
+        if src.dtype.is_int:  # integers are their own truncation
+            return binary(ctx, AluOp.add, x, 0, dtype=out, mask=mask, name=fn)
+        frac = truncated_mod(ctx, x, 1.0, dtype=DTYPES[Dtype.float32], mask=mask, name=fn)
+        return binary(ctx, AluOp.subtract, x, frac, dtype=out, mask=mask, name=fn)
+    impl.__doc__ = doc
+    impl.__name__ = name
+    emits = ("tensorScalar", "tensorTensor", "ncActivate") if name == "trunc" else ("ncScalarTensorTensor",)
+    return builtin(NL + name, NP + name, emits=emits, dialect=Dialect.both)(impl)
+
+
+floor = _rounding_builtin("floor", math.floor, "Element-wise largest integer not above ``x`` (numpy.floor).")
+
+
+ceil = _rounding_builtin("ceil", math.ceil, "Element-wise smallest integer not below ``x`` (numpy.ceil).")
+
+
+trunc = _rounding_builtin("trunc", math.trunc, "Element-wise ``x`` rounded toward zero (numpy.trunc).")
+
+
 @builtin(NL + "negative", NP + "negative", emits=("tensorScalar",), dialect=Dialect.both)
 def negative(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
     """Element-wise ``-x``."""
@@ -121,25 +217,6 @@ def logical_not(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) 
     if isinstance(x, Number):
         return not x
     return unary_alu(ctx, AluOp.is_equal, x, 0, dtype=dtype, mask=mask, name="nl.logical_not")
-
-
-@builtin(NL + "floor", emits=("ncScalarTensorTensor",), dialect=Dialect.both)
-def floor(ctx: Ctx, x: Value, *, dtype: Value = None, mask: Value = None) -> Value:
-    """Element-wise floor, in one instruction: ``x - (x mod 1)`` (Core's ``mod`` is floored, so
-    ``x mod 1`` is in [0, 1)); integers are their own floor, and infinities give NaN."""
-    src = tile_view(ctx, x, "the operand of nl.floor")
-    pred = as_mask(ctx, mask)
-    one = operators.imm(1, src.dtype)
-    x_minus = operators.reverse_ops(False, True)   # src1 - (data mod 1)
-
-    def body_fn(c: Ctx, dst: View, acc: bool) -> None:
-        def body(d: View, box: Box) -> None:
-            s = src.box(box)
-            operators.scalar_tensor_tensor(c, d, s, AluOp.mod, one, AluOp.subtract, s, x_minus)
-        masked(c, dst, pred, body)
-    out = src.dtype if dtype is None else dtype_of(ctx, dtype)
-    return result(ctx, src.shape, out, body_fn, inputs=[src], par_axis=src.par_dim, elementwise=True,
-                  mask=pred)
 
 
 @isa("tensor_tensor",
@@ -192,7 +269,7 @@ def tensor_scalar(ctx: Ctx, a: Args, dps: bool) -> Value:
         if isinstance(v, float) and default.is_int:
             default = Dtype.float32
         if isinstance(s, View):
-            default = promote(default, s.dtype)
+            default = promote(ctx, default, s.dtype)
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:

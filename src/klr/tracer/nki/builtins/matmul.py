@@ -27,7 +27,7 @@ from klr.tracer.nki.emit import fresh_psum, taint, tile
 from klr.tracer.nki.operators import PLAIN_MATMUL, MatmulFlags
 from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import result, tile_view
-from klr.tracer.nki.views import View
+from klr.tracer.nki.views import View, is_contiguous, reshape_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.values import Value
 
@@ -208,6 +208,18 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
                   memory=Memory.psum, accumulates=True, memories=(Memory.psum,))
 
 
+def flat_free(ctx: Ctx, src: View) -> View:
+    """A [P, F1, F2...] tile as the [P, F1*F2...] matrix NKI transposes (its free axes
+    flattened, row-major); a non-contiguous view is copied to a fresh tile first."""
+    if src.rank <= 2 or src.par_dim != 0:
+        return src
+    if not is_contiguous(src):
+        copied = tile(ctx, src.shape, src.dtype, Memory.sbuf)
+        operators.tensor_copy(ctx, copied, src, src.dtype)
+        src = copied
+    return reshape_view(ctx, src, (src.partitions, src.free_size))
+
+
 @isa("nc_transpose",
      beta2=form("dst", "data", mask=None, engine=None, name=None),
      legacy=form("data", mask=None, dtype=None, engine=None),
@@ -217,7 +229,7 @@ def nc_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     identity matrix) or on the vector engine (32x32 blocks)."""
     fn = "nisa.nc_transpose"
     no_mask(ctx, a, fn)
-    src = view_arg(ctx, a["data"], "data")
+    src = flat_free(ctx, view_arg(ctx, a["data"], "data"))
     engine = engine_of(ctx, a["engine"])
     if dps:
         dst = view_arg(ctx, a["dst"], "dst")

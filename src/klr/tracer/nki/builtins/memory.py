@@ -111,6 +111,31 @@ def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
     return None
 
 
+@builtin(NL + "atomic_rmw", emits=("ncDmaCopy", "memSet"), dialect=Dialect.both)
+def atomic_rmw(ctx: Ctx, dst: Value, value: Value, op: Value, *, mask: Value = None) -> Value:
+    """``dst = op(dst, value)`` on an HBM region (usually indexed by a tile of indices), by an
+    accumulating DMA; NKI supports only ``op=np.add``."""
+    fn = "nl.atomic_rmw"
+    target = tile_view(ctx, dst, f"the destination of {fn}")
+    if not target.buf.memory.is_hbm:
+        raise ctx.error(f"{fn} updates HBM, but '{target.tensor.name}' is in {target.buf.memory.name}")
+    if alu_of(ctx, op) is not AluOp.add:
+        raise ctx.error(f"{fn} supports only op=np.add")
+    if isinstance(value, (int, float, bool)):
+        src = _constant_tile(ctx, target.shape, target.dtype, value)
+    elif isinstance(value, TensorValue):
+        src = on_chip(ctx, value.view, "value", fn)
+        same_size(ctx, target, src, "value", fn)
+    else:
+        raise ctx.error(f"{fn} takes a tile or a number as value, not {type_name(value)}")
+    pred = as_mask(ctx, mask)
+    if src.shape != target.shape:
+        operators.dma(ctx, target, src, accumulate=True)
+        return None
+    masked(ctx, target, pred, lambda d, box: operators.dma(ctx, d, src.box(box), accumulate=True), dma=True)
+    return None
+
+
 def _constant_tile(ctx: Ctx, shape: tuple[int, ...], dtype: Dtype, value: float | int) -> View:
     with rule(ctx, "nl.store of a number"):
         rules.at_most_partitions(rules.Arg("the region", shape, dtype, Memory.sbuf))
@@ -241,3 +266,37 @@ def tensor_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
         masked(c, dst, pred, lambda d, box: operators.tensor_copy(c, d, src.box(box), d.dtype, engine))
     return result(ctx, src.shape, dt or src.dtype, body_fn, inputs=[src], par_axis=src.par_dim,
                   elementwise=True, mask=pred)
+
+
+def _dynamic_copy(ctx: Ctx, a: Args, dps: bool, fn: str) -> Value:
+    src = on_chip(ctx, view_arg(ctx, a["src"], "src"), "src", fn)
+    engine = engine_of(ctx, a["engine"])
+    if dps:
+        no_mask(ctx, a, fn)
+        dst = on_chip(ctx, view_arg(ctx, a["dst"], "dst"), "dst", fn)
+        same_size(ctx, dst, src, "src", fn)
+        operators.tensor_copy(ctx, dst, src, dst.dtype, engine)
+        return None
+    dt = out_dtype(ctx, a, src.dtype)
+    pred = as_mask(ctx, a["mask"])
+    return result(ctx, src.shape, dt, lambda c, d, acc: masked(
+        c, d, pred, lambda dd, box: operators.tensor_copy(c, dd, src.box(box), dd.dtype, engine)),
+        inputs=[src], par_axis=src.par_dim, mask=pred)
+
+
+@isa("tensor_copy_dynamic_src",
+     beta2=form("dst", "src", mask=None, engine=None, name=None),
+     legacy=form("src", mask=None, dtype=None, engine=None),
+     legacy_tensors=1, emits=("ncCopy",))
+def tensor_copy_dynamic_src(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Copy a tile whose source is indexed at a run-time offset (a tile of indices) within each
+    partition; a tensor copy whose source access is dynamic."""
+    return _dynamic_copy(ctx, a, dps, "nisa.tensor_copy_dynamic_src")
+
+
+@isa("tensor_copy_dynamic_dst",
+     beta2=form("dst", "src", mask=None, dtype=None, engine=None, name=None), emits=("ncCopy",))
+def tensor_copy_dynamic_dst(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Copy a tile to a destination indexed at a run-time offset (a tile of indices) within each
+    partition; a tensor copy whose destination access is dynamic."""
+    return _dynamic_copy(ctx, a, dps, "nisa.tensor_copy_dynamic_dst")

@@ -101,3 +101,13 @@ def device_print(ctx: Ctx, print_prefix: Value, tensor: Value, output_buffer: Va
         else PrintOutputBuffer.stdout
     operators.device_print(ctx, view, print_prefix, buffer)
     return None
+
+
+@builtin(NL + "all_reduce", dialect=Dialect.both)
+def all_reduce(ctx: Ctx, x: Value, op: Value, program_axes: Value, *, dtype: Value = None, mask: Value = None,
+               parallel_reduce: Value = True, asynchronous: Value = False) -> Value:
+    """Reduce ``x`` across the programs of an SPMD grid: not supported (klr traces the programs
+    one after another, so none can wait for the others' values); a known name, so that the
+    error says so."""
+    raise ctx.error("nl.all_reduce is not supported: klr traces the programs of an SPMD grid one "
+                    "after another, so a program cannot wait for the values of the others")

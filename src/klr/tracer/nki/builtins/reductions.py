@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from klr.core import (
     AccumCmd,
+    ActivationFunc,
     AluOp,
     Immediate,
     ImmFloat,
+    numerics,
     rules,
 )
 from klr.core.operators import ctor_name
@@ -32,10 +34,10 @@ from klr.tracer.nki.args import (
     scalar_operand,
     view_arg,
 )
-from klr.tracer.nki.consts import alu_of, dtype_of
+from klr.tracer.nki.consts import DTYPES, alu_of, dtype_of
 from klr.tracer.nki.dialects import form, into, isa
 from klr.tracer.nki.masks import as_mask, region
-from klr.tracer.nki.tensors import LoopReduced, Number, assign, result, tile_view
+from klr.tracer.nki.tensors import LoopReduced, Number, assign, binary, result, tile_view, unary_activation
 from klr.tracer.nki.views import View, index_view, permute_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
@@ -76,7 +78,9 @@ def reduce(ctx: Ctx, op: AluOp, x: Value, axis: Value, *, dtype: Value = None, k
     order = tuple(i for i in range(src.rank) if i not in axes) + axes
     kept = tuple(1 if i in axes else n for i, n in enumerate(src.shape)) if keepdims \
         else tuple(n for i, n in enumerate(src.shape) if i not in axes)
-    out_dt = dtype_of(ctx, dtype) if dtype is not None else src.dtype
+    # the mean of integers is float32 (numerics.reduce_dtype): its sum is scaled in place
+    out_dt = dtype_of(ctx, dtype) if dtype is not None else \
+        numerics.reduce_dtype(AluOp.average if scale is not None else op, src.dtype)
     pred = as_mask(ctx, mask)
     box, rest = region(ctx, pred, src.shape)
     if rest or (box is not None and any(box[i] != (0, src.shape[i]) for i in axes)):
@@ -109,11 +113,7 @@ def _reduction_builtin(name: str, op: AluOp, numpy: bool, *, mean: bool = False,
             raise ctx.error(f"nl.{name} needs axis= (the free axes to reduce)")
         scale = None
         if mean:
-            src = tile_view(ctx, x, f"the operand of nl.{name}")
-            count = 1
-            for a in _axes(ctx, axis, src.rank, f"nl.{name}"):
-                count *= src.shape[a]
-            scale = 1.0 / count
+            scale = 1.0 / _count(ctx, tile_view(ctx, x, f"the operand of nl.{name}"), axis, f"nl.{name}")
         return reduce(ctx, op, x, axis, dtype=dtype, keepdims=keepdims, mask=mask, scale=scale,
                       name=f"nl.{name}")
     impl.__doc__ = f"``{name}`` over the free axes ``axis`` of a tile (tensorReduce)."
@@ -132,6 +132,66 @@ REDUCTIONS = {
     "all": _reduction_builtin("all", AluOp.logical_and, False),
 }
 """The ``nl`` reductions by name (``REDUCTIONS["sum"]`` is ``nl.sum``)."""
+
+
+def _count(ctx: Ctx, src: View, axis: Value, name: str) -> int:
+    count = 1
+    for a in _axes(ctx, axis, src.rank, name):
+        count *= src.shape[a]
+    return count
+
+
+_F32 = DTYPES[Dtype.float32]
+
+
+@builtin(NL + "softmax", emits=("tensorReduce", "tensorScalar", "ncActivate"), dialect=Dialect.both)
+def softmax(ctx: Ctx, x: Value, axis: Value = -1, *, dtype: Value = None, compute_dtype: Value = None,
+            mask: Value = None) -> Value:
+    """``exp(x - max) / sum(exp(x - max))`` over the free axes ``axis``, computed in float32
+    (``dtype`` or ``compute_dtype`` is the result's dtype; default: x's)."""
+    name = "nl.softmax"
+    src = tile_view(ctx, x, f"the operand of {name}")
+    out = dtype if dtype is not None else compute_dtype if compute_dtype is not None else DTYPES[src.dtype]
+    top = reduce(ctx, AluOp.max, x, axis, dtype=_F32, keepdims=True, mask=mask, name=name)
+    shifted = binary(ctx, AluOp.subtract, x, top, dtype=_F32, mask=mask, name=name)
+    e = unary_activation(ctx, ActivationFunc.exp, shifted, dtype=_F32, mask=mask, name=name)
+    total = reduce(ctx, AluOp.add, e, axis, dtype=_F32, keepdims=True, mask=mask, name=name)
+    return binary(ctx, AluOp.divide, e, total, dtype=out, mask=mask, name=name)
+
+
+@builtin(NL + "var", NP + "var", emits=("tensorReduce", "tensorScalar", "tensorTensor"), dialect=Dialect.both)
+def var(ctx: Ctx, x: Value, axis: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+    """The population variance ``mean((x - mean(x))**2)`` over the free axes ``axis``, computed
+    in float32; the default dtype is nl.mean's (float32 for integers)."""
+    name = "nl.var"
+    src = tile_view(ctx, x, f"the operand of {name}")
+    scale = 1.0 / _count(ctx, src, axis, name)
+    out = dtype if dtype is not None else DTYPES[numerics.reduce_dtype(AluOp.average, src.dtype)]
+    mean = reduce(ctx, AluOp.add, x, axis, dtype=_F32, keepdims=True, mask=mask, scale=scale, name=name)
+    d = binary(ctx, AluOp.subtract, x, mean, dtype=_F32, mask=mask, name=name)
+    sq = binary(ctx, AluOp.mult, d, d, dtype=_F32, mask=mask, name=name)
+    return reduce(ctx, AluOp.add, sq, axis, dtype=out, mask=mask, scale=scale, name=name)
+
+
+@builtin(NL + "rms_norm", emits=("tensorReduce", "tensorScalar", "tensorTensor", "ncActivate"),
+         dialect=Dialect.both)
+def rms_norm(ctx: Ctx, x: Value, w: Value, axis: Value, n: Value, epsilon: Value = 1e-6, *,
+             dtype: Value = None, compute_dtype: Value = None, mask: Value = None) -> Value:
+    """``x / sqrt(sum(x**2 over axis) / n + epsilon) * w``, computed in float32."""
+    name = "nl.rms_norm"
+    src = tile_view(ctx, x, f"the operand of {name}")
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ctx.error(f"{name}: n must be a positive integer, not {describe(n)}")
+    if isinstance(epsilon, bool) or not isinstance(epsilon, Number):
+        raise ctx.error(f"{name}: epsilon must be a number, not {describe(epsilon)}")
+    out = dtype if dtype is not None else compute_dtype if compute_dtype is not None else DTYPES[src.dtype]
+    sq = binary(ctx, AluOp.mult, x, x, dtype=_F32, mask=mask, name=name)
+    ms = reduce(ctx, AluOp.add, sq, axis, dtype=_F32, keepdims=True, mask=mask, scale=1.0 / n, name=name)
+    inv = unary_activation(ctx, ActivationFunc.rsqrt,
+                           binary(ctx, AluOp.add, ms, float(epsilon), dtype=_F32, mask=mask, name=name),
+                           dtype=_F32, mask=mask, name=name)
+    normed = binary(ctx, AluOp.mult, x, inv, dtype=_F32, mask=mask, name=name)
+    return binary(ctx, AluOp.mult, normed, w, dtype=out, mask=mask, name=name)
 
 
 @builtin(NL + "loop_reduce", emits=("tensorTensor",), dialect=Dialect.legacy)
@@ -258,7 +318,8 @@ def _stats_builtin(name: str, width: int | None, doc: str, param: str = "data") 
                 rules.same_partitions(arg(data, "data"), arg(dst, "dst"))
             rows = (box[0], *((0, n) for n in dst.shape[1:])) if dst.par_dim == 0 else None
             operators.statistics(c, name, dst if rows is None else dst.box(rows), data.box(box), written=dst)
-        dtype = Dtype.float32 if width is not None else data.dtype
+        # bn_stats/bn_aggr give float32 statistics; max8 keeps its input's dtype
+        dtype = Dtype.float32 if width is not None and name != "max8" else data.dtype
         return into(ctx, a, dps, shape, dtype, [data], write)
     impl.__doc__ = doc
     impl.__name__ = name

@@ -17,6 +17,7 @@ from klr.core import (
     AluOp,
     ImmFloat,
     Memory,
+    numerics,
     rules,
 )
 from klr.dtypes import Dtype
@@ -42,6 +43,7 @@ from klr.tracer.nki.dialects import UNSET, form, into, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Affine, Predicate
 from klr.tracer.nki.masks import as_mask, masked, region
+from klr.tracer.nki.promotion import promote
 from klr.tracer.nki.tensors import Number, TensorValue, result, tile_view
 from klr.tracer.nki.views import Box, View
 from klr.tracer.registry import Dialect, builtin
@@ -61,7 +63,11 @@ NL = "nki.language."
 NP = "numpy."
 
 
-@builtin(NL + "where", NP + "where", emits=("ncCopy", "memSet", "copyPredicated"), dialect=Dialect.both)
+_PREDICATE_DTYPES = (Dtype.uint8, Dtype.uint16, Dtype.uint32)
+
+
+@builtin(NL + "where", NP + "where", emits=("ncCopy", "memSet", "tensorScalar", "copyPredicated"),
+         dialect=Dialect.both)
 def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None,
           mask: Value = None) -> Value:
     """Element-wise ``x`` where ``condition`` is non-zero, else ``y`` (tiles or numbers)."""
@@ -76,7 +82,8 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
     if dtype is not None:
         out_dt = dtype_of(ctx, dtype)
     else:
-        out_dt = next((v.dtype for v in (x, y) if isinstance(v, TensorValue)), Dtype.float32)
+        dts = [v.dtype if isinstance(v, TensorValue) else numerics.scalar_dtype(v) for v in (x, y)]
+        out_dt = promote(ctx, dts[0], dts[1])
     pred = as_mask(ctx, mask)
 
     def put(c: Ctx, d: View, v: Value, box: Box) -> View:
@@ -86,13 +93,22 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
         operators.memset(c, t, operators.imm(v, d.dtype))
         return t
 
+    def predicate(c: Ctx, box: Box) -> View:
+        """The condition as copyPredicated reads it: an unsigned integer (cond != 0 in uint8)."""
+        p = cond.box(box)
+        if p.dtype in _PREDICATE_DTYPES:
+            return p
+        t = tile(c, p.shape, Dtype.uint8, Memory.sbuf, par_axis=p.par_dim)
+        operators.tensor_scalar(c, t, p, AluOp.not_equal, operators.imm(0, p.dtype))
+        return t
+
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
             if isinstance(y, TensorValue):
                 operators.tensor_copy(c, d, y.view.box(box), d.dtype)
             else:
                 operators.memset(c, d, operators.imm(y, d.dtype))
-            operators.copy_predicated(c, d, put(c, d, x, box), cond.box(box))
+            operators.copy_predicated(c, d, put(c, d, x, box), predicate(c, box))
         masked(c, dst, pred, body)
     inputs = [cond] + [v.view for v in (x, y) if isinstance(v, TensorValue)]
     return result(ctx, shape, out_dt, fn, inputs=inputs, par_axis=cond.par_dim, elementwise=True, mask=pred)
