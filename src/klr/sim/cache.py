@@ -86,9 +86,10 @@ def fingerprint() -> str:
     time): a trace made by other klr code is never reused."""
     global _fingerprint
     if _fingerprint is None:
-        import klr
-
-        root = os.path.dirname(os.path.abspath(klr.__file__))
+        # the package is imported before any of its modules; importing it here would make the
+        # sim layer import the api layer
+        klr = sys.modules["klr"]
+        root = os.path.dirname(os.path.abspath(str(klr.__file__)))
         h = hashlib.sha256(f"{klr.__version__}\0".encode())
         for here, dirs, names in os.walk(root):
             dirs.sort()
