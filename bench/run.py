@@ -175,11 +175,30 @@ def run_reference(plan: Plan, rep: Report) -> str:
 
 
 def run_cache(plan: Plan, rep: Report) -> str:
-    run = run_process([*klr_command(), "cache", "--help"], env=child_env())
-    present = run.returncode == 0
+    """``klr run -m pytest examples/tests`` with an empty compile cache, then again with the cache
+    it filled: the second run gathers and traces nothing."""
+    import tempfile
+
+    present = run_process([*klr_command(), "cache", "--help"], env=child_env()).returncode == 0
     rep.note("5", "compile cache (klr cache)", "present" if present else "absent", "present",
              "PASS" if present else "FAIL")
-    return f"Compile cache: {'klr cache exists' if present else 'klr has no cache command yet'}"
+    if not present:
+        return "Compile cache: klr has no cache command yet"
+    pytest_run = [*klr_command(), "run", "--stats", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                  "examples/tests"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="klr-bench-cache-") as tmp:
+        env = {**child_env(), "KLR_CACHE_DIR": tmp}
+        for what, options in (("no cache", ["--no-cache"]), ("empty cache", []), ("filled cache", [])):
+            cmd = [*pytest_run[:3], *options, *pytest_run[3:]]
+            done = run_process(cmd, cwd=ROOT, env=env)
+            stats = [line for line in done.stderr.splitlines() if line.startswith("klr: ")]
+            rows.append([what, f"{done.wall * 1000:,.0f}", f"{done.cpu * 1000:,.0f}",
+                         "ok" if done.returncode == 0 else f"exit {done.returncode}",
+                         stats[-1][len("klr: "):] if stats else "-"])
+    rep.data["cache"] = rows
+    return "Compile cache: klr run -m pytest examples/tests\n\n" + table(
+        ["run", "wall ms", "cpu ms", "status", "klr --stats"], rows)
 
 
 RUNNERS = {"startup": run_startup, "phases": run_phases, "scaling": run_scaling, "eval": run_eval,

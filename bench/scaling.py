@@ -3,7 +3,7 @@
 The kernel is ``add_tiles`` of bench/speed_kernels.py (four statements per 128 x 512 tile), so
 each size is exact. For each size, in process: trace, encode and write the .klr file (median of
 ``repeat`` runs; one run from 10^5 statements on), and one more run under tracemalloc for the
-peak memory of trace + encode; as a whole process, ``klr trace`` of the gathered file (wall
+peak memory of trace, encode and write; as a whole process, ``klr trace`` of the gathered file (wall
 time and peak RSS).
 
 The marginal time per statement between two consecutive sizes is the difference of their
@@ -91,7 +91,6 @@ def measure_scaling(sizes: tuple[int, ...], repeat: int, *, whole_process: bool 
 
 def _point(size: int, runs: int, work: Path, *, whole_process: bool) -> Point:
     import klr
-    from klr.format.file import to_bytes
 
     ex = cases.add_tiles(max(1, size // 4))
     # gather records shapes only: zero-strided arrays stand in for inputs of any size
@@ -106,7 +105,7 @@ def _point(size: int, runs: int, work: Path, *, whole_process: bool) -> Point:
     trace, traced = timed(lambda: klr.trace(py), runs)
     n = statements(traced)
     del traced
-    peak, _ = peak_memory(lambda: to_bytes(klr.trace(py).kernel))
+    peak, _ = peak_memory(lambda: klr.save(out, klr.trace(py).kernel))
     process = None
     if whole_process:
         py_file = work / "kernel.klr"

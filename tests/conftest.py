@@ -6,6 +6,7 @@ draws fresh examples each run; random exploration at scale is ``python bench/fuz
 """
 
 import os
+import tempfile
 from typing import Any
 
 import pytest
@@ -15,6 +16,12 @@ settings.register_profile("deterministic", derandomize=True, database=None, dead
                           print_blob=True)
 settings.register_profile("random", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+# The compile cache of klr.simulate (klr.sim.cache) starts empty in every test session and never
+# touches the user's own; the commands tests run as processes inherit it.
+_CACHE = tempfile.TemporaryDirectory(prefix="klr-test-cache-")
+os.environ["KLR_CACHE_DIR"] = os.path.join(_CACHE.name, "klr")
+os.environ.pop("KLR_CACHE", None)
 
 
 @pytest.fixture(autouse=True)

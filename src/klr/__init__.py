@@ -86,7 +86,7 @@ def eval(kernel: Any, *inputs: Any, strict: bool = False, random: int | None = N
 
 
 def simulate(kernel: Any, *, grid: Any = None, arch: int | None = None, lnc: int | None = None,
-             limits: Mapping[str, Any] | None = None) -> Simulated:
+             limits: Mapping[str, Any] | None = None, cache: bool | None = None) -> Simulated:
     """An NKI kernel run by klr: ``klr.simulate(kernel)(*arrays, **kwargs)`` or
     ``klr.simulate(kernel)[grid](*arrays)``.
 
@@ -95,11 +95,14 @@ def simulate(kernel: Any, *, grid: Any = None, arch: int | None = None, lnc: int
     dtypes and evaluates the traced Core: it returns numpy arrays as NKI does (the kernel's
     return value, arrays for tensors) and writes the input arrays the kernel writes in place.
     A kernel that fails raises ``klr.KernelError``, whose text shows the kernel's file, line
-    and a caret. ``limits`` names trace, eval and file limits (as ``--limit``).
+    and a caret. ``limits`` names trace, eval and file limits (as ``--limit``). A call with the
+    same kernel sources, arguments and options as an earlier one (in any process) takes the
+    gathered kernel and its trace from the compile cache (``klr.sim.cache``); ``cache=False``
+    (or ``KLR_CACHE=0`` in the environment) turns it off.
     """
     from klr.sim.simulate import Simulated
 
-    return Simulated.of(kernel, grid=grid, arch=arch, lnc=lnc, limits=limits)
+    return Simulated.of(kernel, grid=grid, arch=arch, lnc=lnc, limits=limits, cache=cache)
 
 
 def install_nki() -> None:

@@ -328,6 +328,26 @@ class OutputDir:
             raise FileError(f"cannot write into {shown}: {_reason(e)}") from None
         return OutputDir(fd, shown)
 
+    def read(self, name: str, limit: int) -> bytes:
+        """The bytes of the regular file ``name`` in this directory (at most ``limit``), never
+        following a symbolic link: klr reading back files it wrote here (the compile cache)."""
+        shown = os.path.join(self.shown, name)
+        flags = os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK | _O_NOCTTY | _O_CLOEXEC
+        try:
+            fd = os.open(name, flags, dir_fd=self.fd)
+        except OSError as e:
+            raise FileError(f"cannot read {shown}: {_reason(e)}") from None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(fd)
+            _check_input(shown, st, limit, "the size limit", FileError, None)
+            try:
+                data = f.read(limit + 1)
+            except OSError as e:
+                raise FileError(f"cannot read {shown}: {_reason(e)}") from None
+        if len(data) > limit:
+            raise FileError(_too_big(shown, len(data), limit, "the size limit"))
+        return data
+
     def replace(self, name: str, data: bytes, shown: str | None = None) -> None:
         """Write one file (see ``write_all``)."""
         self.write_all({name: data}, {name: shown} if shown else None)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from klr import __version__
-from klr.cli import check, evaluate, run
+from klr.cli import cache, check, evaluate, run
 from klr.diagnostics import printable, render_error, render_warning
 from klr.errors import KlrError, UsageError, Warning_
 
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = run.add_parser(sub)
     _limit_option(r)
     _common(r)
+    _common(cache.add_parser(sub))
 
     i = sub.add_parser("info", help="describe a KLR file",
                        description="Print a summary of any KLR file, or dump it whole.")
@@ -512,5 +513,5 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "gather": cmd_gather, "trace": cmd_trace, "eval": cmd_eval, "info": cmd_info, "list": cmd_list,
-    "check": check.cmd_check, "run": cmd_run,
+    "check": check.cmd_check, "run": cmd_run, "cache": cache.cmd_cache,
 }

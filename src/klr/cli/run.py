@@ -25,12 +25,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     r: argparse.ArgumentParser = sub.add_parser(
         "run", help="run a Python program or test suite with klr simulating its NKI kernels",
         description=DESCRIPTION,
-        usage="klr run [--stats] [--limit NAME=VALUE] [--debug] (SCRIPT | -m MODULE) [ARGS ...]")
+        usage="klr run [--stats] [--no-cache] [--limit NAME=VALUE] [--debug] (SCRIPT | -m MODULE) "
+              "[ARGS ...]")
     r.add_argument("target", nargs="?", metavar="SCRIPT", help="the Python script to run")
     r.add_argument("-m", dest="module", metavar="MODULE", help="run a module as python -m does")
     r.add_argument("args", nargs="*", metavar="ARGS", help="the program's arguments")
     r.add_argument("--stats", action="store_true",
                    help="print, at the end, the kernel calls klr simulated and their time per phase")
+    r.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="gather and trace every kernel call, without the compile cache (klr cache)")
     return r
 
 
@@ -61,4 +64,4 @@ def cmd_run(args: argparse.Namespace, limits: dict[str, str]) -> int:
         raise UsageError("klr run needs a script or -m MODULE (klr run kern_test.py, klr run -m pytest)")
     target = args.module if args.module is not None else args.target
     return run(target, args.args, module=args.module is not None, stats=args.stats, debug=args.debug,
-               limits=limits)
+               limits=limits, cache=args.cache)

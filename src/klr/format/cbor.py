@@ -34,13 +34,17 @@ _F64 = struct.Struct(">d")
 _NAT_MAX = 2**64 - 1
 
 
+#: The heads of numbers below 256, by major type: most numbers in a kernel are small.
+_SMALL_HEADS = tuple(tuple(bytes((m << 5 | n,)) if n < 24 else bytes((m << 5 | 24, n)) for n in range(256))
+                     for m in range(8))
+
+
 def _head(major: int, n: int, out: bytearray) -> None:
+    if n < 0x100:
+        out += _SMALL_HEADS[major][n]
+        return
     m = major << 5
-    if n < 24:
-        out.append(m | n)
-    elif n < 0x100:
-        out += bytes((m | 24, n))
-    elif n < 0x10000:
+    if n < 0x10000:
         out.append(m | 25)
         out += n.to_bytes(2, "big")
     elif n < 0x100000000:
@@ -174,13 +178,16 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
 
         return enc_pair
     if kind is Kind.ENUM:
-        heads = {m: _tag_head(desc.cls.__tag__, i, 0) for i, m in enumerate(desc.cls)}
+        # By identity: members are singletons the class keeps alive, and Enum.__hash__ is a
+        # Python-level call per value.
+        heads = {id(m): _tag_head(desc.cls.__tag__, i, 0) for i, m in enumerate(desc.cls)}
+        cls = desc.cls
 
         def enc_enum(v: Any, out: bytearray) -> None:
-            try:
-                out += heads[v]
-            except KeyError:
-                raise FormatError(f"expected a {desc.cls.__name__}, got {v!r}") from None
+            head = heads.get(id(v))
+            if head is None or type(v) is not cls:
+                raise FormatError(f"expected a {cls.__name__}, got {v!r}")
+            out += head
 
         return enc_enum
     if kind is Kind.STRUCT:
@@ -298,11 +305,24 @@ def encode(value: Any, tp: Any = None) -> bytes:
     """Encode a value of type ``tp`` (default: the value's own struct or enum type)."""
     out = bytearray()
     try:
-        with deep_recursion():
+        with deep_recursion(), no_collection():
             encoder(describe(tp if tp is not None else type(value)))(value, out)
     except RecursionError:
         raise FormatError("cannot encode the value: it nests too deeply") from None
     return bytes(out)
+
+
+@contextlib.contextmanager
+def no_collection() -> Iterator[None]:
+    """The cyclic collector paused: encoding and decoding build no cycles, and its passes over a
+    large kernel's tree of nodes would cost a large share of the time."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,13 +694,8 @@ def decode(data: bytes, tp: Any, *, whole: bool = True) -> Any:
 def decode_from(r: Reader, tp: Any) -> Any:
     # Decoding allocates one object per node and none of them can be cyclic garbage: the
     # cyclic collector's passes over the growing tree would cost up to half the time.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        with deep_recursion():
+        with deep_recursion(), no_collection():
             return decoder(describe(tp))(r)
     except RecursionError:
         raise FormatError(f"malformed KLR data: values nest too deeply (near byte {r.pos})") from None
-    finally:
-        if collecting:
-            gc.enable()

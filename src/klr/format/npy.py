@@ -59,6 +59,18 @@ def read_npy(path: str | os.PathLike[str], *, max_bytes: int,
     return array.reshape(dims[::-1]).T if order else array.reshape(dims)
 
 
+def npy_from_bytes(data: bytes, shown: str) -> np.ndarray:
+    """The array held by the bytes of a .npy file (checked as ``read_npy`` checks a file)."""
+    f = io.BytesIO(data)
+    dtype, order, dims, start = _header(f, shown, len(data))
+    count = math.prod(dims)
+    if start + count * dtype.itemsize != len(data):
+        raise FileError(_wrong_size(shown, count, dtype, len(data) - start))
+    raw = bytearray(data[start:])  # writable, as an array read from a file is
+    array = (np.frombuffer(raw, np.uint8) if raw else np.empty(0, np.uint8)).view(dtype)
+    return array.reshape(dims[::-1]).T if order else array.reshape(dims)
+
+
 def _wrong_size(shown: str, count: int, dtype: np.dtype, held: int) -> str:
     return (f"{shown}: malformed .npy file: its header declares {count} elements of {dtype} "
             f"({count * dtype.itemsize} bytes) but the file holds {held} bytes of data")

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import hashlib
 import os
 import sys
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from klr import files
@@ -101,7 +104,7 @@ class Module:
 
     @property
     def directory(self) -> str:
-        return self.path if os.path.isdir(self.path) else os.path.dirname(self.path) or "."
+        return self.path if is_dir(self.path) else os.path.dirname(self.path) or "."
 
     def pos(self, node: ast.AST) -> Pos:
         """The absolute position of ``node``, columns counted in characters."""
@@ -163,6 +166,48 @@ Ref = LibRef | ModuleRef | FuncRef | ClassRef | ConstRef
 
 # --- Reading and indexing files ----------------------------------------------------------
 
+@dataclass
+class Sources:
+    """What a gather read of the file system, so that a cached result can be checked against it:
+    the SHA-256 of every source file read, and the answer of every existence check (a module
+    created where none was found changes what an import resolves to)."""
+
+    digests: dict[str, str] = field(default_factory=dict)
+    """Path as read -> hex SHA-256 of its bytes."""
+    probes: dict[tuple[str, str], bool] = field(default_factory=dict)
+    """(``"file"`` or ``"dir"``, path) -> whether it was one."""
+
+
+_recording: ContextVar[Sources | None] = ContextVar("klr_gather_sources", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Sources]:
+    """Record the ``Sources`` of every gather run inside the block."""
+    sources = Sources()
+    token = _recording.set(sources)
+    try:
+        yield sources
+    finally:
+        _recording.reset(token)
+
+
+def is_file(path: str) -> bool:
+    found = os.path.isfile(path)
+    sources = _recording.get()
+    if sources is not None:
+        sources.probes[("file", path)] = found
+    return found
+
+
+def is_dir(path: str) -> bool:
+    found = os.path.isdir(path)
+    sources = _recording.get()
+    if sources is not None:
+        sources.probes[("dir", path)] = found
+    return found
+
+
 def read_source(path: str, error: type[GatherError] = GatherError, pos: Pos | None = None,
                 max_bytes: int | None = None) -> str:
     """The text of a Python source file (a regular file of at most ``max_bytes``, default
@@ -170,6 +215,9 @@ def read_source(path: str, error: type[GatherError] = GatherError, pos: Pos | No
     are kept to show under errors."""
     limit = FileLimits().max_source_bytes if max_bytes is None else max_bytes
     data = files.read_input(path, limit=limit, limit_name="max_source_bytes", error=error, pos=pos)
+    sources = _recording.get()
+    if sources is not None:
+        sources.digests[path] = hashlib.sha256(data).hexdigest()
     text = files.decode_source(data, path, error, pos)
     remember_source(path, files.split_lines(text))
     return text
@@ -195,7 +243,7 @@ def dir_package(directory: str) -> str:
     """The dotted package a directory is, walking up through ``__init__.py`` files."""
     parts: list[str] = []
     here = os.path.abspath(directory)
-    while os.path.isfile(os.path.join(here, "__init__.py")):
+    while is_file(os.path.join(here, "__init__.py")):
         parts.append(os.path.basename(here))
         parent = os.path.dirname(here)
         if parent == here:
@@ -326,7 +374,7 @@ class Resolver:
     def load_top(self, path: str) -> Module:
         if "\0" in path:
             raise GatherError(f"cannot read {path!r}: a file name cannot contain a NUL character")
-        if os.path.isdir(path):  # only an imported package may be a directory
+        if is_dir(path):  # only an imported package may be a directory
             raise GatherError(f"cannot read {path}: it is a directory, not a regular file")
         stem = os.path.splitext(os.path.basename(path))[0]
         directory = os.path.dirname(path) or "."
@@ -337,7 +385,7 @@ class Resolver:
         key = os.path.realpath(path)
         if key in self.by_path:
             return self.by_path[key]
-        if os.path.isdir(path):
+        if is_dir(path):
             module = Module(name, path, name, True, [], ast.Module(body=[], type_ignores=[]))
         else:
             text = read_source(path, GatherError, pos, self.max_source_bytes)
@@ -383,12 +431,12 @@ class Resolver:
         places = [(os.path.normpath(os.path.join(root, *dotted.split("."))), join_names(prefix, dotted))
                   for root, prefix in self._roots(importer)]
         for base, name in places:
-            if os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py")):
+            if is_file(base + ".py") or is_file(os.path.join(base, "__init__.py")):
                 return self.load_at(base, name, pos)
         if dotted.split(".")[0] in sys.stdlib_module_names:
             return None
         for base, name in places:
-            if os.path.isdir(base):
+            if is_dir(base):
                 return self.load_at(base, name, pos)
         return None
 
@@ -402,11 +450,11 @@ class Resolver:
 
     def load_at(self, base: str, name: str, pos: Pos | None) -> Module | None:
         """``base.py``, ``base/__init__.py`` or the namespace package ``base/``."""
-        if os.path.isfile(base + ".py"):
+        if is_file(base + ".py"):
             return self._load(base + ".py", name, name.rpartition(".")[0], False, pos)
-        if os.path.isfile(os.path.join(base, "__init__.py")):
+        if is_file(os.path.join(base, "__init__.py")):
             return self._load(os.path.join(base, "__init__.py"), name, name, True, pos)
-        if os.path.isdir(base):
+        if is_dir(base):
             return self._load(base, name, name, True, pos)
         return None
 

@@ -24,9 +24,10 @@ _HIDDEN_FILES = (_KLR + os.sep, os.path.abspath(runpy.__file__), "<frozen runpy>
 
 
 def run(target: str, args: Sequence[str], *, module: bool, stats: bool = False, debug: bool = False,
-        limits: Mapping[str, Any] | None = None) -> int:
+        limits: Mapping[str, Any] | None = None, cache: bool = True) -> int:
     """Run the script or module ``target`` with ``args``; the program's exit status. ``limits``
-    (names as ``--limit``) apply to every kernel the program simulates."""
+    (names as ``--limit``) apply to every kernel the program simulates; without ``cache`` none
+    uses the compile cache."""
     from klr.sim import shim, simulate
 
     if not module and not os.path.isfile(target):
@@ -39,6 +40,7 @@ def run(target: str, args: Sequence[str], *, module: bool, stats: bool = False, 
               f"({'; '.join(hidden)}) is hidden while it runs", file=sys.stderr)
     shim.install()
     simulate.default_limits.update(limits or {})
+    simulate.default_cache = cache
     sys.argv = [target, *args]
     sys.path.insert(0, os.getcwd() if module else os.path.dirname(os.path.abspath(target)))
     if module:

@@ -12,10 +12,12 @@ the traced Core with the reference interpreter. Results come only from that eval
 * an input the kernel writes (an output of the Core kernel named like an input) is written
   back into the caller's array, as NKI writes its arguments in place.
 
-A trace of the same gathered kernel with the same options is reused (the gathered kernel's
-bytes are the key). The kernel's ``print`` output and ``nl.device_print`` go to standard
-output; klr's warnings are ``SimulationWarning`` Python warnings. Failures raise
-``KernelError``, whose text is klr's diagnostic with the kernel's file, line and caret.
+A call whose kernel sources, arguments and options match an earlier one reuses its gathered
+kernel and trace from the compile cache (``klr.sim.cache``: on disk, across processes); without
+it, a trace of the same gathered kernel with the same options is reused within the process.
+The kernel's ``print`` output and ``nl.device_print`` go to standard output; klr's warnings are
+``SimulationWarning`` Python warnings. Failures raise ``KernelError``, whose text is klr's
+diagnostic with the kernel's file, line and caret.
 """
 
 from __future__ import annotations
@@ -90,7 +92,10 @@ class Run:
     """The TraceResult: ``traced.kernel`` is the Core kernel that was evaluated."""
     evaluation: Evaluation
     seconds: dict[str, float] = field(default_factory=dict)
-    """Wall time of ``gather``, ``trace`` (0 when a cached trace was reused) and ``eval``."""
+    """Wall time of ``gather`` (looking in the compile cache, on a hit), ``trace`` (0 when a
+    cached trace was reused) and ``eval``."""
+    cached: bool = False
+    """Whether the gathered kernel and its trace came from the compile cache."""
 
 
 @dataclass
@@ -105,6 +110,8 @@ class Totals:
 totals = Totals()
 default_limits: dict[str, Any] = {}
 """Limits for every simulated kernel that does not set its own (``klr run --limit``)."""
+default_cache = True
+"""Whether kernels that do not say use the compile cache (``klr run --no-cache`` clears it)."""
 _traces: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
 
@@ -114,8 +121,9 @@ class Simulated:
     __test__ = False  # a kernel named test_* is not a pytest test
 
     def __init__(self, func: Any, *, grid: Any = None, arch: int | None = None, lnc: int | None = None,
-                 limits: Mapping[str, Any] | None = None) -> None:
+                 limits: Mapping[str, Any] | None = None, cache: bool | None = None) -> None:
         self.func = func
+        self.cache = cache
         self.grid = grid
         self.arch = arch
         self.lnc = lnc
@@ -128,7 +136,8 @@ class Simulated:
     def of(cls, kernel: Any, **options: Any) -> Simulated:
         """``kernel`` (a function, or a Simulated whose options the given ones override)."""
         if isinstance(kernel, Simulated):
-            mine = {"grid": kernel.grid, "arch": kernel.arch, "lnc": kernel.lnc, "limits": kernel.limits}
+            mine = {"grid": kernel.grid, "arch": kernel.arch, "lnc": kernel.lnc, "limits": kernel.limits,
+                    "cache": kernel.cache}
             mine.update({k: v for k, v in options.items() if v is not None})
             return cls(kernel.func, **mine)
         return cls(kernel, **options)
@@ -161,6 +170,8 @@ class Simulated:
         from klr.interp import EvalLimits
         from klr.limits import FileLimits, build
         from klr.python.gather import function_source, gather_file
+        from klr.python.modules import recording
+        from klr.sim import cache
         from klr.tracer.context import Limits
 
         tlimits, elimits, flimits = build([Limits, EvalLimits, FileLimits], {**default_limits, **self.limits},
@@ -168,13 +179,29 @@ class Simulated:
         start = time.perf_counter()
         path, name = function_source(self.func)
         home = _Home(path, flimits.max_source_bytes)
-        gathered = gather_file(path, name, args=[home.value(a) for a in args],
-                               kwargs={k: home.value(v) for k, v in kwargs.items()}, grid=_grid(self.grid),
-                               lnc=self.lnc, arch=self.arch, max_source_bytes=flimits.max_source_bytes)
-        took_gather = time.perf_counter() - start
-        start = time.perf_counter()
-        traced = _trace(gathered, tlimits)
-        took_trace = time.perf_counter() - start
+        values = [home.value(a) for a in args]
+        keywords = {k: home.value(v) for k, v in kwargs.items()}
+        grid = _grid(self.grid)
+        use = (default_cache if self.cache is None else self.cache) and cache.enabled()
+        store = cache.Cache() if use else None
+        key = entry = None
+        if store is not None:
+            key = _cache_key(path, name, values, keywords, {
+                "grid": grid, "lnc": self.lnc, "arch": self.arch, "trace": tlimits, "file": flimits})
+            entry = store.load(key, flimits.max_source_bytes) if key is not None else None
+        if entry is not None:
+            gathered, traced = entry.gathered, entry.traced
+            took_gather, took_trace = time.perf_counter() - start, 0.0
+        else:
+            with recording() as sources:
+                gathered = gather_file(path, name, args=values, kwargs=keywords, grid=grid, lnc=self.lnc,
+                                       arch=self.arch, max_source_bytes=flimits.max_source_bytes)
+            took_gather = time.perf_counter() - start
+            start = time.perf_counter()
+            traced = _trace(gathered, tlimits)
+            took_trace = time.perf_counter() - start
+            if store is not None and key is not None:
+                store.store(key, sources, cache.Entry(gathered, traced))
         for m in traced.messages:
             print(m.message)
         _warn(traced.warnings)
@@ -187,7 +214,20 @@ class Simulated:
             print(p.text, file=sys.stderr if p.buffer == "stderr" else sys.stdout)
         _warn(evaluation.result.warnings)
         seconds = {"gather": took_gather, "trace": took_trace, "eval": took_eval}
-        return Run(gathered, traced, evaluation, seconds)
+        return Run(gathered, traced, evaluation, seconds, cached=entry is not None)
+
+
+def _cache_key(path: str, name: str, args: list[Any], kwargs: dict[str, Any],
+               options: dict[str, Any]) -> str | None:
+    """The compile cache's key of a call, or None when an argument is not one gather takes
+    (gather then says why)."""
+    from klr.sim.cache import lookup_key
+
+    try:
+        return lookup_key(path, name, [value_expr(a) for a in args],
+                          {k: value_expr(v) for k, v in kwargs.items()}, options)
+    except KlrError:
+        return None
 
 
 class _Home:
@@ -244,11 +284,11 @@ def _grid(grid: Any) -> Any:
 def _trace(gathered: A.Kernel, limits: Any) -> Any:
     """The trace of ``gathered`` (reused when the same gathered kernel was traced before), with
     the output warnings; on failure the kernel's ``print`` output is shown first."""
-    from klr.format.file import to_bytes
+    from klr.format.file import to_buffer
     from klr.sim.tracing import entry_line, entry_pos, output_warnings, printed_before
     from klr.tracer import trace
 
-    key = (hashlib.sha256(to_bytes(gathered)).digest(), repr(limits))
+    key = (hashlib.sha256(to_buffer(gathered)).digest(), repr(limits))
     cached = _traces.get(key)
     if cached is not None:
         _traces.move_to_end(key)
