@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.tracer.nki.util import op_names, rand, run_kernel, stmts, trace_error, trace_kernel
+from tests.tracer.nki.util import line_of, op_names, rand, run_kernel, stmts, trace_error, trace_kernel, where
 
 MASKS = {"rows": "i_p < 3", "triangle": "i_f <= i_p + 2"}
 
@@ -55,5 +55,67 @@ def check(tmp_path: Path, expr: str, mask: str, want: np.ndarray, x: np.ndarray,
 @pytest.mark.parametrize("mask", sorted(MASKS))
 def test_scalar_tensor_tensor(tmp_path: Path, mask: str) -> None:
     x, y = rand(4, 8), rand(4, 8, seed=1)
-    expr = "nisa.scalar_tensor_tensor(data=t, op0=np.multiply, operand0=s[c_p, c_f], op1=np.add, operand1=s, mask=m)"
+    expr = ("nisa.scalar_tensor_tensor(data=t, op0=np.multiply, operand0=s[c_p, c_f], op1=np.add, "
+            "operand1=s, mask=m)")
     check(tmp_path, expr, mask, x * y[:, :1] + y, x, y, "ncScalarTensorTensor")
+
+
+def test_tensor_scalar_reduce(tmp_path: Path) -> None:
+    src = """
+    def kernel(x, y):
+        i_p, i_f = nl.mgrid[0:4, 0:8]
+        t = nl.load(x)
+        sums = nl.zeros((4, 1), dtype=nl.float32)
+        r = nisa.tensor_scalar_reduce(data=t, op0=np.multiply, operand0=2.0, reduce_op=np.add,
+                                      reduce_res=sums, mask=(i_p < 3))
+        u = nl.load(x)
+        u[...] = r
+        nl.store(x, value=u)
+        nl.store(y, value=sums)
+        return x, y
+    """
+    x = rand(4, 8)
+    traced = trace_kernel(tmp_path, src, x, np.zeros((4, 1), np.float32))
+    (op,) = [s.op for s, n in zip(stmts(traced), op_names(traced), strict=True) if n == "tensorScalarReduce"]
+    assert op.dst.shape.dims[0] == 3
+    out, sums = run_kernel(tmp_path, src, x, np.zeros((4, 1), np.float32))
+    want = x.copy()
+    want[:3] *= 2
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+    np.testing.assert_allclose(sums[:, 0], [*(2 * x[:3]).sum(axis=1), 0], rtol=1e-5)
+
+
+def test_tensor_tensor_scan(tmp_path: Path) -> None:
+    x, y = rand(4, 8), rand(4, 8, seed=1)
+    want = np.zeros_like(x)
+    acc = np.zeros(4, np.float32)
+    for j in range(8):
+        acc = acc * x[:, j] + y[:, j]
+        want[:, j] = acc
+    expr = "nisa.tensor_tensor_scan(t, s, 0.0, np.multiply, np.add, mask=m)"
+    check(tmp_path, expr, "rows", want, x, y, "tensorTensorScan")
+
+
+def test_tensor_scalar_cumulative(tmp_path: Path) -> None:
+    x, y = rand(4, 8), rand(4, 8, seed=1)
+    expr = "nisa.tensor_scalar_cumulative(t, np.multiply, np.add, 2.0, mask=m)"
+    check(tmp_path, expr, "rows", np.cumsum(2 * x, axis=1), x, y, "tensorScalarCumulative")
+
+
+@pytest.mark.parametrize(("expr", "message"), [
+    ("nisa.tensor_tensor_scan(t, s, 0.0, np.multiply, np.add, mask=(i_f < 4))",
+     "nisa.tensor_tensor_scan: as the scan runs along whole partitions, a mask may only select partitions "
+     "(such as i_p < n)"),
+    ("nisa.tensor_scalar_cumulative(t, np.multiply, np.add, 2.0, mask=(i_f <= i_p))",
+     "nisa.tensor_scalar_cumulative: as the running value runs along whole partitions, a mask may only "
+     "select partitions (such as i_p < n)"),
+    ("nisa.tensor_scalar_reduce(data=t, op0=np.multiply, operand0=2.0, reduce_op=np.add, "
+     "reduce_res=s[c_p, c_f], mask=(i_f < 4))",
+     "nisa.tensor_scalar_reduce: with reduce_res, a mask may only select partitions (such as i_p < n)"),
+])
+def test_a_mask_of_a_whole_partition_operation_selects_partitions(tmp_path: Path, expr: str,
+                                                                   message: str) -> None:
+    src = masked_src(expr, "i_p < 4")
+    err = trace_error(tmp_path, src, rand(4, 8), rand(4, 8))
+    assert err.message == message
+    assert where(err) == (line_of(src, "r = "), 9)   # the call, after "    r = "
