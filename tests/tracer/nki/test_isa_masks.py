@@ -112,6 +112,12 @@ def test_tensor_scalar_cumulative(tmp_path: Path) -> None:
     ("nisa.tensor_scalar_reduce(data=t, op0=np.multiply, operand0=2.0, reduce_op=np.add, "
      "reduce_res=s[c_p, c_f], mask=(i_f < 4))",
      "nisa.tensor_scalar_reduce: with reduce_res, a mask may only select partitions (such as i_p < n)"),
+    ("nisa.range_select(on_true_tile=t, comp_op0=np.greater_equal, comp_op1=np.less, bound0=s[c_p, c_f], "
+     "bound1=s[c_p, c_f], mask=(i_f < 4))",
+     "nisa.range_select: as the range counts each partition's elements from range_start, a mask may only "
+     "select partitions (such as i_p < n)"),
+    ("nisa.select_reduce(predicate=s, on_true=t, on_false=0.0, reduce_res=s[c_p, c_f], mask=(i_f < 4))",
+     "nisa.select_reduce: with reduce_res, a mask may only select partitions (such as i_p < n)"),
 ])
 def test_a_mask_of_a_whole_partition_operation_selects_partitions(tmp_path: Path, expr: str,
                                                                    message: str) -> None:
@@ -119,3 +125,27 @@ def test_a_mask_of_a_whole_partition_operation_selects_partitions(tmp_path: Path
     err = trace_error(tmp_path, src, rand(4, 8), rand(4, 8))
     assert err.message == message
     assert where(err) == (line_of(src, "r = "), 9)   # the call, after "    r = "
+
+
+def test_range_select(tmp_path: Path) -> None:
+    x, y = rand(4, 8), np.tile(np.array([[1.0], [2.0], [5.0], [7.0]], np.float32), (1, 8))
+    expr = ("nisa.range_select(on_true_tile=t, comp_op0=np.greater_equal, comp_op1=np.less, "
+            "bound0=s[c_p, c_f], bound1=s[c_p, c_f] + 3.0, range_start=0.0, on_false_value=-1.0, mask=m)")
+    cols = np.arange(8)[None, :]
+    want = np.where((cols >= y[:, :1]) & (cols < y[:, :1] + 3), x, np.float32(-1.0))
+    check(tmp_path, expr, "rows", want, x, y, "ncRangeSelect")
+
+
+@pytest.mark.parametrize("mask", sorted(MASKS))
+def test_select_reduce(tmp_path: Path, mask: str) -> None:
+    x, y = rand(4, 8), rand(4, 8, seed=1)
+    expr = "nisa.select_reduce(predicate=nl.greater(s, 0.0), on_true=t, on_false=s[c_p, c_f], mask=m)"
+    check(tmp_path, expr, mask, np.where(y > 0, x, y[:, :1]), x, y, "selectReduce")
+
+
+@pytest.mark.parametrize("fn", ["nisa.dropout(t, 0.0, mask=m)", "nl.dropout(t, 0.0, mask=m)"])
+@pytest.mark.parametrize("mask", sorted(MASKS))
+def test_dropout(tmp_path: Path, fn: str, mask: str) -> None:
+    """Dropping nothing (prob 0) shows which elements the instruction wrote."""
+    x, y = rand(4, 8), rand(4, 8, seed=1)
+    check(tmp_path, fn, mask, x, x, y, "dropout")
