@@ -149,3 +149,38 @@ def test_dropout(tmp_path: Path, fn: str, mask: str) -> None:
     """Dropping nothing (prob 0) shows which elements the instruction wrote."""
     x, y = rand(4, 8), rand(4, 8, seed=1)
     check(tmp_path, fn, mask, x, x, y, "dropout")
+
+
+@pytest.mark.parametrize(("engine", "op"), [("nisa.tensor_engine", "ncMatMul"),
+                                          ("nisa.vector_engine", "transpose")])
+def test_nc_transpose_mask_selects_result_elements(tmp_path: Path, engine: str, op: str) -> None:
+    src = f"""
+    def kernel(x, y):
+        o_p, o_f = nl.mgrid[0:8, 0:4]
+        t = nl.load(x)
+        r = nisa.nc_transpose(t, mask=(o_p < 5) & (o_f >= 1), engine={engine})
+        u = nl.load(y)
+        u[...] = r
+        nl.store(y, value=u)
+        return y
+    """
+    x, y = rand(4, 8), rand(8, 4, seed=1)
+    traced = trace_kernel(tmp_path, src, x, y)
+    ops = [s.op for s, n in zip(stmts(traced), op_names(traced), strict=True) if n == op]
+    assert ops and all(o.dst.shape.dims == (5, 3) for o in ops)
+    (out,) = run_kernel(tmp_path, src, x, y)
+    want = y.copy()
+    want[:5, 1:] = x.T[:5, 1:]
+    np.testing.assert_allclose(out, want)
+
+
+def test_nc_transpose_mask_must_be_rectangular(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        o_p, o_f = nl.mgrid[0:8, 0:4]
+        t = nl.load(x)
+        return nisa.nc_transpose(t, mask=(o_f <= o_p))
+    """
+    err = trace_error(tmp_path, src, rand(4, 8))
+    assert err.message == "nisa.nc_transpose: a mask must be rectangular here"
+    assert where(err) == (line_of(src, "return"), 12)
