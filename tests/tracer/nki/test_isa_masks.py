@@ -5,6 +5,7 @@ outside the mask keep the input's values (and a strict run proves none of them i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,6 +36,10 @@ def masked_src(expr: str, mask: str) -> str:
     """
 
 
+def ops_named(traced: Any, name: str) -> list[Any]:
+    return [s.op for s, n in zip(stmts(traced), op_names(traced), strict=True) if n == name]
+
+
 def check(tmp_path: Path, expr: str, mask: str, want: np.ndarray, x: np.ndarray, y: np.ndarray,
           op: str) -> None:
     """The result where the mask holds, and the instruction ``op`` itself restricted: to the
@@ -42,7 +47,7 @@ def check(tmp_path: Path, expr: str, mask: str, want: np.ndarray, x: np.ndarray,
     a predicate."""
     src = masked_src(expr, MASKS[mask])
     traced = trace_kernel(tmp_path, src, x, y)
-    ops = [s.op for s, name in zip(stmts(traced), op_names(traced), strict=True) if name == op]
+    ops = ops_named(traced, op)
     assert ops, op_names(traced)
     if mask == "rows":
         assert {o.dst.shape.dims[0] for o in ops} == {3}
@@ -76,7 +81,7 @@ def test_tensor_scalar_reduce(tmp_path: Path) -> None:
     """
     x = rand(4, 8)
     traced = trace_kernel(tmp_path, src, x, np.zeros((4, 1), np.float32))
-    (op,) = [s.op for s, n in zip(stmts(traced), op_names(traced), strict=True) if n == "tensorScalarReduce"]
+    (op,) = ops_named(traced, "tensorScalarReduce")
     assert op.dst.shape.dims[0] == 3
     out, sums = run_kernel(tmp_path, src, x, np.zeros((4, 1), np.float32))
     want = x.copy()
@@ -166,7 +171,7 @@ def test_nc_transpose_mask_selects_result_elements(tmp_path: Path, engine: str, 
     """
     x, y = rand(4, 8), rand(8, 4, seed=1)
     traced = trace_kernel(tmp_path, src, x, y)
-    ops = [s.op for s, n in zip(stmts(traced), op_names(traced), strict=True) if n == op]
+    ops = ops_named(traced, op)
     assert ops and all(o.dst.shape.dims == (5, 3) for o in ops)
     (out,) = run_kernel(tmp_path, src, x, y)
     want = y.copy()
@@ -184,3 +189,84 @@ def test_nc_transpose_mask_must_be_rectangular(tmp_path: Path) -> None:
     err = trace_error(tmp_path, src, rand(4, 8))
     assert err.message == "nisa.nc_transpose: a mask must be rectangular here"
     assert where(err) == (line_of(src, "return"), 12)
+
+
+def test_tensor_partition_reduce(tmp_path: Path) -> None:
+    src = """
+    def kernel(x, y):
+        i_p, i_f = nl.mgrid[0:4, 0:8]
+        t = nl.load(x)
+        r = nisa.tensor_partition_reduce(np.add, t, mask=(i_f >= 2) & (i_f < 6))
+        u = nl.load(y)
+        u[...] = r
+        nl.store(y, value=u)
+        return y
+    """
+    x, y = rand(4, 8), rand(1, 8, seed=1)
+    traced = trace_kernel(tmp_path, src, x, y)
+    (op,) = ops_named(traced, "tensorPartitionReduce")
+    assert op.dst.shape.dims == (1, 4)
+    (out,) = run_kernel(tmp_path, src, x, y)
+    want = y.copy()
+    want[0, 2:6] = x[:, 2:6].sum(axis=0)
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mask", ["i_p < 3", "i_f <= i_p"])
+def test_tensor_partition_reduce_mask_selects_columns(tmp_path: Path, mask: str) -> None:
+    src = masked_src("nisa.tensor_partition_reduce(np.add, t, mask=m)", mask)
+    err = trace_error(tmp_path, src, rand(4, 8), rand(4, 8))
+    assert err.message == ("nisa.tensor_partition_reduce: a mask may only select free elements "
+                           "(such as i_f < n), as every partition is reduced")
+    assert where(err) == (line_of(src, "r = "), 9)
+
+
+def test_nc_find_index8(tmp_path: Path) -> None:
+    src = """
+    def kernel(x, y):
+        i_p, i_f = nl.mgrid[0:4, 0:16]
+        t = nl.load(x)
+        top = nisa.max8(src=t)
+        r = nisa.nc_find_index8(data=t, vals=top, mask=(i_p < 3))
+        u = nl.load(y)
+        u[...] = r
+        nl.store(y, value=u)
+        return y
+    """
+    x = rand(4, 16)
+    y = np.full((4, 8), 99, np.uint32)
+    traced = trace_kernel(tmp_path, src, x, y)
+    (op,) = ops_named(traced, "findIndex8")
+    assert op.dst.shape.dims == (3, 8)
+    (out,) = run_kernel(tmp_path, src, x, y)
+    want = y.copy()
+    want[:3] = np.argsort(-x[:3], axis=1, kind="stable")[:, :8]
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("mask", sorted(MASKS))
+def test_dma_transpose(tmp_path: Path, mask: str) -> None:
+    src = f"""
+    def kernel(x, y):
+        i_p, i_f = nl.mgrid[0:4, 0:8]
+        r = nisa.dma_transpose(x, mask=({MASKS[mask]}))
+        u = nl.load(y)
+        u[...] = r
+        nl.store(y, value=u)
+        return y
+    """
+    x, y = rand(8, 4), rand(4, 8, seed=1)
+    (out,) = run_kernel(tmp_path, src, x, y)
+    np.testing.assert_array_equal(out, np.where(selected(mask, (4, 8)), x.T, y))
+    names = op_names(trace_kernel(tmp_path, src, x, y))
+    # loading u, storing it, and the masked transpose: one DMA per piece of the mask (the rows
+    # kept, or each row of a triangle)
+    assert names.count("ncDmaCopy") == 2 + (1 if mask == "rows" else 4)
+
+
+def test_nc_find_index8_mask_selects_partitions(tmp_path: Path) -> None:
+    src = masked_src("nisa.nc_find_index8(data=t, vals=t[0:4, 0:8], mask=m)", "i_f < 4")
+    err = trace_error(tmp_path, src, rand(4, 8), rand(4, 8))
+    assert err.message == ("nisa.nc_find_index8: as an index counts each partition's elements from its "
+                           "first, a mask may only select partitions (such as i_p < n)")
+    assert where(err) == (line_of(src, "r = "), 9)

@@ -197,16 +197,20 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Transpose while moving by DMA: 4-D permutations (destination passing), or the 2-D
     transpose of a tile (legacy, a DMA walking the source transposed)."""
     fn = "nisa.dma_transpose"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     src = view_arg(ctx, a["src"], "src")
     dge = mode_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES)
     if not dps:
         if src.rank != 2 or a["axes"] not in (None, (1, 0), [1, 0]):
             raise ctx.error(f"{fn} returns the 2-D transpose of a 2-D tile; use dst= for other axes")
         flipped = permute_view(src, (1, 0))
-        return result(ctx, flipped.shape, out_dtype(ctx, a, src.dtype),
-                      lambda c, d, acc: operators.dma(c, d, flipped, dge_mode=dge), inputs=[src],
-                      memories=(Memory.sbuf,))
+        pred = as_mask(ctx, a["mask"])   # over the transposed result
+
+        def move(c: Ctx, d: View, acc: bool) -> None:
+            masked(c, d, pred, lambda dv, box: operators.dma(c, dv, flipped.box(box), dge_mode=dge), dma=True)
+        return result(ctx, flipped.shape, out_dtype(ctx, a, src.dtype), move, inputs=[src],
+                      memories=(Memory.sbuf,), mask=pred)
     dst = view_arg(ctx, a["dst"], "dst")
     axes = a["axes"]
     key = None if axes is None else tuple(axes) if isinstance(axes, (tuple, list)) else None

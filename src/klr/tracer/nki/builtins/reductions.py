@@ -36,7 +36,7 @@ from klr.tracer.nki.args import (
 )
 from klr.tracer.nki.consts import DTYPES, alu_of, dtype_of
 from klr.tracer.nki.dialects import form, into, isa
-from klr.tracer.nki.masks import as_mask, box_column, boxed, masked, region, rows_only
+from klr.tracer.nki.masks import as_mask, box_column, box_mask, boxed, masked, region, rows_only
 from klr.tracer.nki.tensors import LoopReduced, Number, assign, binary, result, tile_view, unary_activation
 from klr.tracer.nki.views import Box, View, index_view, permute_view
 from klr.tracer.registry import Dialect, builtin
@@ -247,19 +247,28 @@ def tensor_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Reduce a [P, F] tile across its partitions with ``op`` into a [1, F] tile."""
     fn = "nisa.tensor_partition_reduce"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     op = alu_of(ctx, a["op"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     if data.rank == 1 and data.par_dim == 0:  # a [P] tile is a per-partition column
         data = index_view(ctx, data, (slice(None), None))
     if data.rank != 2 or data.par_dim != 0:
         raise ctx.error(f"{fn} needs a 2-D [partition, free] tile, not {list(data.shape)}")
+    # every partition feeds each result: a mask may only pick the columns reduced
+    box, rest = region(ctx, None if dps else as_mask(ctx, a["mask"]), data.shape)
+    if rest or (box is not None and box[0] != (0, data.shape[0])):
+        raise ctx.error(f"{fn}: a mask may only select free elements (such as i_f < n), "
+                        "as every partition is reduced")
+    cols = None if box is None else ((0, 1), box[1])
 
     def write(c: Ctx, dst: View) -> None:
         if dst.partitions != 1 or dst.free_size != data.free_size:
             raise c.error(f"{fn}: dst of shape {list(dst.shape)} must be [1, {data.free_size}]")
-        operators.partition_reduce(c, dst, data, op)
-    return into(ctx, a, dps, (1, data.shape[1]), data.dtype, [data], write)
+        if box is not None and cols is not None:
+            operators.partition_reduce(c, dst.box(cols), data.box(box), op)
+    out = None if dps or a["mask"] in (None, True) or cols is None else box_mask((1, data.shape[1]), cols)
+    return into(ctx, a, dps, (1, data.shape[1]), data.dtype, [data], write, mask=out)
 
 
 @isa("tensor_scalar_reduce",

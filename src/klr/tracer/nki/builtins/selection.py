@@ -42,7 +42,7 @@ from klr.tracer.nki.consts import alu_of, dtype_of
 from klr.tracer.nki.dialects import UNSET, form, into, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Affine, Predicate
-from klr.tracer.nki.masks import as_mask, box_column, boxed, masked, region, rows_only
+from klr.tracer.nki.masks import as_mask, box_column, box_mask, boxed, masked, region, rows_only
 from klr.tracer.nki.promotion import promote
 from klr.tracer.nki.tensors import Number, TensorValue, result, tile_view
 from klr.tracer.nki.views import Box, View
@@ -215,14 +215,25 @@ def nc_find_index8(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Per partition, the index of the first element of ``data`` equal to each of the 8
     values in ``vals`` (a [P, 8] tile, e.g. from max8); uint32 by default."""
     fn = "nisa.nc_find_index8"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     vals = _eight(ctx, a["vals"], data, "vals", fn)
+    # a legacy mask restricts data; an index counts from a partition's first element
+    pred = None if dps else as_mask(ctx, a["mask"])
+    rows_only(ctx, pred, data, fn, "as an index counts each partition's elements from its first")
+    box = region(ctx, pred, data.shape)[0]
+    shape = (data.partitions, 8)
+    kept = None if box is None else (box[data.par_dim or 0], (0, 8))
 
     def write(c: Ctx, dst: View) -> None:
         _eight_of(c, dst, data, "dst", fn)
-        operators.find_index8(c, dst, data, vals)
-    return into(ctx, a, dps, (data.partitions, 8), Dtype.uint32, [data, vals], write)
+        if box is not None and kept is not None:
+            rows = dst if pred is None else dst.box(kept)
+            v = vals if pred is None else _rows(vals, box, data)
+            operators.find_index8(c, rows, data if pred is None else data.box(box), v)
+    out = None if pred is None or kept is None else box_mask(shape, kept)
+    return into(ctx, a, dps, shape, Dtype.uint32, [data, vals], write, mask=out)
 
 
 @isa("nc_match_replace8",
