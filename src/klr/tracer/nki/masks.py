@@ -108,6 +108,27 @@ def masked(ctx: Ctx, dst: View, mask: Predicate | None, body: Body, *, dma: bool
         _predicated(ctx, dst, box, rest, body)
 
 
+def box_mask(shape: tuple[int, ...], box: Box) -> Predicate:
+    """The mask selecting exactly ``box`` of a ``shape`` tile."""
+    atoms = []
+    for j, (lo, hi) in enumerate(box):
+        unit = tuple(int(i == j) for i in range(len(shape)))
+        atoms += [Atom(unit, -lo), Atom(tuple(-c for c in unit), hi - 1)]
+    return Predicate(shape, tuple(atoms))
+
+
+def rows_only(ctx: Ctx, pred: Predicate | None, data: View, fn: str, why: str) -> None:
+    """A mask of an operation working along whole partitions (a per-partition reduction, a
+    scan) may only drop whole partitions: a kept partition must see all of its elements."""
+    if pred is None:
+        return
+    box, rest = region(ctx, pred, data.shape)
+    par = data.par_dim
+    sides = enumerate(zip(box or (), data.shape, strict=False))
+    if rest or any(span != (0, n) for d, (span, n) in sides if d != par):
+        raise ctx.error(f"{fn}: {why}, a mask may only select partitions (such as i_p < n)")
+
+
 def _pieces(ctx: Ctx, box: Box, atoms: list[Atom]) -> list[Box]:
     """Boxes covering exactly the points of ``box`` where every atom holds."""
     axes = sorted({j for a in atoms for j in a.axes()})

@@ -34,8 +34,7 @@ from klr.tracer.nki.args import (
 from klr.tracer.nki.consts import DTYPES, activation_of, alu_of, dtype_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import tile
-from klr.tracer.nki.index import Predicate
-from klr.tracer.nki.masks import as_mask, box_column, boxed, masked, region
+from klr.tracer.nki.masks import as_mask, box_column, boxed, masked, rows_only
 from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.tensors import Number, TensorValue, binary, result, tile_view, unary_activation
 from klr.tracer.nki.views import Box, View
@@ -179,7 +178,7 @@ def activation(ctx: Ctx, a: Args, dps: bool) -> Value:
         return None
     pred = as_mask(ctx, a["mask"])
     if rres is not None:
-        rows_only(ctx, pred, data, fn)
+        rows_only(ctx, pred, data, fn, "with reduce_res")
 
     def body_fn(c: Ctx, dst: View, acc: bool) -> None:
         def body(d: View, box: Box) -> None:
@@ -189,18 +188,6 @@ def activation(ctx: Ctx, a: Args, dps: bool) -> Value:
         masked(c, dst, pred, body)
     return result(ctx, data.shape, out_dtype(ctx, a, data.dtype), body_fn, inputs=[data],
                   par_axis=data.par_dim, elementwise=rres is None, mask=pred)
-
-
-def rows_only(ctx: Ctx, pred: Predicate | None, data: View, fn: str) -> None:
-    """A mask beside a per-partition reduction may only drop whole partitions: the reduction
-    of a kept partition must see all of its elements."""
-    if pred is None:
-        return
-    box, rest = region(ctx, pred, data.shape)
-    par = data.par_dim
-    sides = enumerate(zip(box or (), data.shape, strict=False))
-    if rest or any(span != (0, n) for d, (span, n) in sides if d != par):
-        raise ctx.error(f"{fn}: with reduce_res, a mask may only select partitions (such as i_p < n)")
 
 
 @isa("activation_reduce",
@@ -220,7 +207,7 @@ def activation_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
         raise ctx.error(f"{fn}: scale can't be specified as tensor")
     sc, bias, rop, rres = _act_operands(ctx, a, data, fn)
     pred = None if dps else as_mask(ctx, a["mask"])
-    rows_only(ctx, pred, data, fn)
+    rows_only(ctx, pred, data, fn, "with reduce_res")
 
     def emit_into(c: Ctx, dst: View) -> None:
         def body(d: View, box: Box) -> None:

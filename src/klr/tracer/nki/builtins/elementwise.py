@@ -291,7 +291,9 @@ def scalar_tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``(data op0 operand0) op1 operand1``: operand0 a number or [P, 1] tile, operand1 a tile
     of data's shape."""
     fn = "nisa.scalar_tensor_tensor"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
+    pred = None if dps else as_mask(ctx, a["mask"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     op0 = alu_of(ctx, a["op0"], "op0")
     op1 = alu_of(ctx, a["op1"], "op1")
@@ -303,8 +305,11 @@ def scalar_tensor_tensor(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
-        operators.scalar_tensor_tensor(c, dst, data, op0, s0, op1, t1, rev)
-    return into(ctx, a, dps, data.shape, data.dtype, [data, t1], write)
+
+        def body(d: View, box: Box) -> None:
+            operators.scalar_tensor_tensor(c, d, data.box(box), op0, boxed(s0, box), op1, t1.box(box), rev)
+        masked(c, dst, pred, body)
+    return into(ctx, a, dps, data.shape, data.dtype, [data, t1], write, par_axis=data.par_dim, mask=pred)
 
 
 @isa("reciprocal",

@@ -25,7 +25,7 @@ from klr.tracer.nki.consts import PERF_MODES, dtype_of, engine_of, enum_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.emit import fresh_psum, taint, tile
 from klr.tracer.nki.index import Predicate
-from klr.tracer.nki.masks import as_mask, masked
+from klr.tracer.nki.masks import as_mask, masked, region
 from klr.tracer.nki.operators import PLAIN_MATMUL, MatmulFlags
 from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import result, tile_view
@@ -253,7 +253,9 @@ def nc_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Swap the partition and free axes of a 2-D tile, on the PE array (into PSUM, against an
     identity matrix) or on the vector engine (32x32 blocks)."""
     fn = "nisa.nc_transpose"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
+    pred = None if dps else as_mask(ctx, a["mask"])
     src = flat_free(ctx, view_arg(ctx, a["data"], "data"))
     engine = engine_of(ctx, a["engine"])
     if dps:
@@ -267,8 +269,21 @@ def nc_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     if engine is Engine.unassigned:
         engine = Engine.dve if p <= 32 and f <= 32 else Engine.pe
     dt = out_dtype(ctx, a, src.dtype)
+    # a mask selects elements of the [f, p] result; the PE array writes PSUM, never the SBUF
+    # scratch tile a non-rectangular mask computes into
+    if pred is not None and region(ctx, pred, (f, p))[1]:
+        raise ctx.error(f"{fn}: a mask must be rectangular here")
+
+    def produce(c: Ctx, d: View, acc: bool) -> None:
+        def body(dv: View, box: Box) -> None:
+            (r0, r1), (c0, c1) = box
+            s = src.box(((c0, c1), (r0, r1)))
+            if engine is Engine.pe:
+                pe_transpose(c, dv, s)
+            else:
+                operators.vector_transpose(c, dv, s, engine)
+        masked(c, d, pred, body)
     if engine is Engine.pe:
-        return result(ctx, (f, p), dt, lambda c, d, acc: pe_transpose(c, d, src), inputs=[src],
-                      memory=Memory.psum, memories=(Memory.psum,))
-    return result(ctx, (f, p), dt, lambda c, d, acc: operators.vector_transpose(c, d, src, engine),
-                  inputs=[src])
+        return result(ctx, (f, p), dt, produce, inputs=[src], memory=Memory.psum, memories=(Memory.psum,),
+                      mask=pred)
+    return result(ctx, (f, p), dt, produce, inputs=[src], mask=pred)

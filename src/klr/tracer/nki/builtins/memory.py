@@ -197,27 +197,34 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Transpose while moving by DMA: NKI's default permutations (2-D: (1, 0), 3-D: (2, 1, 0),
     4-D: (3, 1, 2, 0)) or, destination passing, a permutation of a 4-D source."""
     fn = "nisa.dma_transpose"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     src = view_arg(ctx, a["src"], "src")
     dge = mode_of(ctx, a["dge_mode"], "dge_mode", DGE_MODES)
     if not dps:
         if src.rank != 2 or a["axes"] not in (None, (1, 0), [1, 0]):
             raise ctx.error(f"{fn} returns the 2-D transpose of a 2-D tile; use dst= for other axes")
+        pred = as_mask(ctx, a["mask"])   # over the transposed result
         if not src.buf.on_chip:  # a DMA walking the HBM source transposed
             flipped = permute_view(src, (1, 0))
-            return result(ctx, flipped.shape, out_dtype(ctx, a, src.dtype),
-                          lambda c, d, acc: operators.dma(c, d, flipped, dge_mode=dge), inputs=[src],
-                          memories=(Memory.sbuf,))
+
+            def move(c: Ctx, d: View, acc: bool) -> None:
+                masked(c, d, pred, lambda dv, box: operators.dma(c, dv, flipped.box(box), dge_mode=dge),
+                       dma=True)
+            return result(ctx, flipped.shape, out_dtype(ctx, a, src.dtype), move, inputs=[src],
+                          memories=(Memory.sbuf,), mask=pred)
         shape = (src.shape[1], src.shape[0])
 
         def body(c: Ctx, d: View, acc: bool) -> None:
-            if d.dtype == src.dtype:
-                _reverse_axes(c, d, src, fn, dge)
+            if d.dtype == src.dtype:  # result box (rows, cols) is source box (cols, rows)
+                masked(c, d, pred, lambda dv, box: _reverse_axes(c, dv, src.box((box[1], box[0])), fn, dge),
+                       dma=True)
                 return
             t = tile(c, shape, src.dtype)  # the transpose keeps the dtype; a DMA converts
             _reverse_axes(c, t, src, fn, dge)
-            operators.dma(c, d, t)
-        return result(ctx, shape, out_dtype(ctx, a, src.dtype), body, inputs=[src], memories=(Memory.sbuf,))
+            masked(c, d, pred, lambda dv, box: operators.dma(c, dv, t.box(box)), dma=True)
+        return result(ctx, shape, out_dtype(ctx, a, src.dtype), body, inputs=[src], memories=(Memory.sbuf,),
+                      mask=pred)
     dst = view_arg(ctx, a["dst"], "dst")
     axes = a["axes"]
     key = None if axes is None else tuple(axes) if isinstance(axes, (tuple, list)) else None

@@ -13,6 +13,8 @@ from klr.tracer.nki import operators
 from klr.tracer.nki.args import Args, float_operand, no_mask, on_chip, parse_shape, same_size, view_arg
 from klr.tracer.nki.consts import dtype_of
 from klr.tracer.nki.dialects import Write, form, into, isa
+from klr.tracer.nki.index import Predicate
+from klr.tracer.nki.masks import as_mask, boxed, masked
 from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.tensors import result
 from klr.tracer.nki.views import View
@@ -47,10 +49,10 @@ def random_seed(ctx: Ctx, seed: Value, *, mask: Value = None) -> Value:
     return None
 
 
-def _dropout(ctx: Ctx, data: View, prob: Scalar, fn: str) -> Write:
+def _dropout(ctx: Ctx, data: View, prob: Scalar, pred: Predicate | None, fn: str) -> Write:
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
-        operators.dropout(c, dst, data, prob)
+        masked(c, dst, pred, lambda d, box: operators.dropout(c, d, data.box(box), boxed(prob, box)))
     return write
 
 
@@ -59,11 +61,11 @@ def nl_dropout(ctx: Ctx, x: Value, rate: Value, *, dtype: Value = None, mask: Va
     """``x`` with each element replaced by 0 with probability ``rate`` (a number or a [P, 1]
     tile); kept elements are not rescaled."""
     fn = "nl.dropout"
-    no_mask(ctx, {"mask": mask}, fn)
+    pred = as_mask(ctx, mask)
     data = on_chip(ctx, view_arg(ctx, x, "x"), "x", fn)
     prob = float_operand(ctx, rate, data, "rate", fn)
-    return into(ctx, {"dtype": dtype}, False, data.shape, data.dtype, [data], _dropout(ctx, data, prob, fn),
-                 par_axis=data.par_dim)
+    return into(ctx, {"dtype": dtype}, False, data.shape, data.dtype, [data],
+                _dropout(ctx, data, prob, pred, fn), par_axis=data.par_dim, mask=pred)
 
 
 @isa("dropout",
@@ -74,8 +76,10 @@ def dropout(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Replace each element of ``data`` by 0 with the drop probability ``prob`` (a number or a
     [P, 1] tile, per partition)."""
     fn = "nisa.dropout"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
+    pred = None if dps else as_mask(ctx, a["mask"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     prob = float_operand(ctx, a["prob"], data, "prob", fn)
-    return into(ctx, a, dps, data.shape, data.dtype, [data], _dropout(ctx, data, prob, fn),
-                 par_axis=data.par_dim)
+    return into(ctx, a, dps, data.shape, data.dtype, [data], _dropout(ctx, data, prob, pred, fn),
+                par_axis=data.par_dim, mask=pred)

@@ -36,9 +36,9 @@ from klr.tracer.nki.args import (
 )
 from klr.tracer.nki.consts import DTYPES, alu_of, dtype_of
 from klr.tracer.nki.dialects import form, into, isa
-from klr.tracer.nki.masks import as_mask, region
+from klr.tracer.nki.masks import as_mask, box_column, box_mask, boxed, masked, region, rows_only
 from klr.tracer.nki.tensors import LoopReduced, Number, assign, binary, result, tile_view, unary_activation
-from klr.tracer.nki.views import View, index_view, permute_view
+from klr.tracer.nki.views import Box, View, index_view, permute_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
@@ -247,19 +247,29 @@ def tensor_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Reduce a [P, f1, ...] tile across its partitions with ``op`` into a [1, f1, ...] tile."""
     fn = "nisa.tensor_partition_reduce"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     op = alu_of(ctx, a["op"])
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     if data.rank == 1 and data.par_dim == 0:  # a [P] tile is a per-partition column
         data = index_view(ctx, data, (slice(None), None))
     if data.rank < 2 or data.par_dim != 0:
         raise ctx.error(f"{fn} needs a [partition, free...] tile, not {list(data.shape)}")
+    # every partition feeds each result: a mask may only pick the columns reduced
+    box, rest = region(ctx, None if dps else as_mask(ctx, a["mask"]), data.shape)
+    if rest or (box is not None and box[0] != (0, data.shape[0])):
+        raise ctx.error(f"{fn}: a mask may only select free elements (such as i_f < n), "
+                        "as every partition is reduced")
+    cols = None if box is None else ((0, 1), *box[1:])
 
     def write(c: Ctx, dst: View) -> None:
         if dst.partitions != 1 or dst.free_size != data.free_size:
             raise c.error(f"{fn}: dst of shape {list(dst.shape)} must be [1, {data.free_size}]")
-        operators.partition_reduce(c, dst, data, op)
-    return into(ctx, a, dps, (1, *data.shape[1:]), data.dtype, [data], write)
+        if box is not None and cols is not None:
+            operators.partition_reduce(c, dst.box(cols), data.box(box), op)
+    shape = (1, *data.shape[1:])
+    out = None if dps or a["mask"] in (None, True) or cols is None else box_mask(shape, cols)
+    return into(ctx, a, dps, shape, data.dtype, [data], write, mask=out)
 
 
 @isa("tensor_scalar_reduce",
@@ -271,8 +281,11 @@ def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``data op0 operand0``, also reducing each partition's results with ``reduce_op`` into
     ``reduce_res``."""
     fn = "nisa.tensor_scalar_reduce"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
+    pred = None if dps else as_mask(ctx, a["mask"])
+    rows_only(ctx, pred, data, fn, "with reduce_res")
     op0 = alu_of(ctx, a["op0"], "op0")
     s0 = scalar_operand(ctx, a["operand0"], data, "operand0", fn)
     rop = alu_of(ctx, a["reduce_op"], "reduce_op")
@@ -288,8 +301,12 @@ def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
-        operators.tensor_scalar_reduce(c, dst, data, op0, s0, rev, rop, rres, cmd, init_imm)
-    return into(ctx, a, dps, data.shape, data.dtype, [data], write)
+
+        def body(d: View, box: Box) -> None:
+            operators.tensor_scalar_reduce(c, d, data.box(box), op0, boxed(s0, box), rev, rop,
+                                           box_column(rres, box), cmd, init_imm)
+        masked(c, dst, pred, body)
+    return into(ctx, a, dps, data.shape, data.dtype, [data], write, par_axis=data.par_dim, mask=pred)
 
 
 _FORMS = {param: (form("dst", param, mask=None, name=None), form(param, mask=None, dtype=None))
@@ -349,8 +366,11 @@ max8 = _stats_builtin("max8", 8, "The 8 largest values of each partition, in des
 def tensor_tensor_scan(ctx: Ctx, a: Args, dps: bool) -> Value:
     """A scan along the free axis: ``acc = (acc op0 data0) op1 data1`` from ``initial``."""
     fn = "nisa.tensor_tensor_scan"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     x = on_chip(ctx, view_arg(ctx, a["data0"], "data0"), "data0", fn)
+    pred = None if dps else as_mask(ctx, a["mask"])
+    rows_only(ctx, pred, x, fn, "as the scan runs along whole partitions")
     y = on_chip(ctx, view_arg(ctx, a["data1"], "data1"), "data1", fn)
     same_size(ctx, x, y, "data1", fn)
     init = scalar_operand(ctx, a["initial"], x, "initial", fn)
@@ -361,8 +381,11 @@ def tensor_tensor_scan(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, x, "data0", fn)
-        operators.tensor_tensor_scan(c, dst, x, y, op0, op1, init, rev)
-    return into(ctx, a, dps, x.shape, x.dtype, [x, y], write)
+
+        def body(d: View, box: Box) -> None:
+            operators.tensor_tensor_scan(c, d, x.box(box), y.box(box), op0, op1, boxed(init, box), rev)
+        masked(c, dst, pred, body)
+    return into(ctx, a, dps, x.shape, x.dtype, [x, y], write, par_axis=x.par_dim, mask=pred)
 
 
 @isa("tensor_scalar_cumulative",
@@ -373,8 +396,11 @@ def tensor_scalar_cumulative(ctx: Ctx, a: Args, dps: bool) -> Value:
     """A running ``reg = (src[i] op0 imm0) op1 reg`` along each partition, from 0/1/-inf/+inf
     (reset_reduce), the accumulator (reduce) or ``imm1`` (load_reduce)."""
     fn = "nisa.tensor_scalar_cumulative"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     src = on_chip(ctx, view_arg(ctx, a["src"], "src"), "src", fn)
+    pred = None if dps else as_mask(ctx, a["mask"])
+    rows_only(ctx, pred, src, fn, "as the running value runs along whole partitions")
     op0, op1 = alu_of(ctx, a["op0"], "op0"), alu_of(ctx, a["op1"], "op1")
     s0 = scalar_operand(ctx, a["imm0"], src, "imm0", fn)
     s1 = None if a["imm1"] is None else scalar_operand(ctx, a["imm1"], src, "imm1", fn)
@@ -384,5 +410,9 @@ def tensor_scalar_cumulative(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, src, "src", fn)
-        operators.tensor_scalar_cumulative(c, dst, src, op0, op1, s0, s1, cmd)
-    return into(ctx, a, dps, src.shape, src.dtype, [src], write, par_axis=src.par_dim)
+
+        def body(d: View, box: Box) -> None:
+            operators.tensor_scalar_cumulative(c, d, src.box(box), op0, op1, boxed(s0, box),
+                                               None if s1 is None else boxed(s1, box), cmd)
+        masked(c, dst, pred, body)
+    return into(ctx, a, dps, src.shape, src.dtype, [src], write, par_axis=src.par_dim, mask=pred)

@@ -42,7 +42,7 @@ from klr.tracer.nki.consts import alu_of, dtype_of
 from klr.tracer.nki.dialects import UNSET, form, into, isa
 from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Affine, Predicate
-from klr.tracer.nki.masks import as_mask, masked, region
+from klr.tracer.nki.masks import as_mask, box_column, box_mask, boxed, masked, region, rows_only
 from klr.tracer.nki.promotion import promote
 from klr.tracer.nki.tensors import Number, TensorValue, result, tile_view
 from klr.tracer.nki.views import Box, View
@@ -215,14 +215,25 @@ def nc_find_index8(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Per partition, the index of the first element of ``data`` equal to each of the 8
     values in ``vals`` (a [P, 8] tile, e.g. from max8); uint32 by default."""
     fn = "nisa.nc_find_index8"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
     vals = _eight(ctx, a["vals"], data, "vals", fn)
+    # a legacy mask restricts data; an index counts from a partition's first element
+    pred = None if dps else as_mask(ctx, a["mask"])
+    rows_only(ctx, pred, data, fn, "as an index counts each partition's elements from its first")
+    box = region(ctx, pred, data.shape)[0]
+    shape = (data.partitions, 8)
+    kept = None if box is None else (box[data.par_dim or 0], (0, 8))
 
     def write(c: Ctx, dst: View) -> None:
         _eight_of(c, dst, data, "dst", fn)
-        operators.find_index8(c, dst, data, vals)
-    return into(ctx, a, dps, (data.partitions, 8), Dtype.uint32, [data, vals], write)
+        if box is not None and kept is not None:
+            rows = dst if pred is None else dst.box(kept)
+            v = vals if pred is None else _rows(vals, box, data)
+            operators.find_index8(c, rows, data if pred is None else data.box(box), v)
+    out = None if pred is None or kept is None else box_mask(shape, kept)
+    return into(ctx, a, dps, shape, Dtype.uint32, [data, vals], write, mask=out)
 
 
 @isa("nc_match_replace8",
@@ -304,8 +315,11 @@ def range_select(ctx: Ctx, a: Args, dps: bool) -> Value:
     ``comp_op0 bound0[p]`` and ``comp_op1 bound1[p]``, else ``on_false_value``; optionally
     reduce each partition's results into ``reduce_res`` (and the vector accumulator)."""
     fn = "nisa.range_select"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     data = on_chip(ctx, view_arg(ctx, a["on_true_tile"], "on_true_tile"), "on_true_tile", fn)
+    pmask = None if dps else as_mask(ctx, a["mask"])
+    rows_only(ctx, pmask, data, fn, "as the range counts each partition's elements from range_start")
     op0, op1 = alu_of(ctx, a["comp_op0"], "comp_op0"), alu_of(ctx, a["comp_op1"], "comp_op1")
     b0 = column_arg(ctx, a["bound0"], data, "bound0", fn)
     b1 = column_arg(ctx, a["bound1"], data, "bound1", fn)
@@ -319,8 +333,14 @@ def range_select(ctx: Ctx, a: Args, dps: bool) -> Value:
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "on_true_tile", fn)
-        operators.range_select(c, dst, data, (op0, op1), (b0, b1), start, fill, cmd, rop, rres)
-    return into(ctx, a, dps, data.shape, data.dtype, [data, b0, b1], write, par_axis=data.par_dim)
+
+        def body(d: View, box: Box) -> None:
+            bounds = (box_column(b0, box), box_column(b1, box))
+            operators.range_select(c, d, data.box(box), (op0, op1), bounds, start, fill, cmd, rop,
+                                   None if rres is None else box_column(rres, box))
+        masked(c, dst, pmask, body)
+    return into(ctx, a, dps, data.shape, data.dtype, [data, b0, b1], write, par_axis=data.par_dim,
+                mask=pmask)
 
 
 @isa("select_reduce",
@@ -333,7 +353,8 @@ def select_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``on_true`` where ``predicate`` is non-zero (zero with ``reverse_pred``), else
     ``on_false`` (a number or a [P, 1] tile); optionally reduce each partition into ``reduce_res``."""
     fn = "nisa.select_reduce"
-    no_mask(ctx, a, fn)
+    if dps:
+        no_mask(ctx, a, fn)
     pred = on_chip(ctx, view_arg(ctx, a["predicate"], "predicate"), "predicate", fn)
     on_true = on_chip(ctx, view_arg(ctx, a["on_true"], "on_true"), "on_true", fn)
     same_size(ctx, on_true, pred, "predicate", fn)
@@ -342,11 +363,19 @@ def select_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     cmd = reduce_cmd(ctx, a["reduce_cmd"], AccumCmd.Idle)
     rop = alu_of(ctx, a["reduce_op"], "reduce_op")
     rev = bool_arg(ctx, a["reverse_pred"], "reverse_pred")
+    pmask = None if dps else as_mask(ctx, a["mask"])
+    if rres is not None:
+        rows_only(ctx, pmask, on_true, fn, "with reduce_res")
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, on_true, "on_true", fn)
-        operators.select_reduce(c, dst, pred, on_true, on_false, rres, cmd, rop, rev)
-    return into(ctx, a, dps, on_true.shape, on_true.dtype, [pred, on_true], write, par_axis=on_true.par_dim)
+
+        def body(d: View, box: Box) -> None:
+            operators.select_reduce(c, d, pred.box(box), on_true.box(box), boxed(on_false, box),
+                                    None if rres is None else box_column(rres, box), cmd, rop, rev)
+        masked(c, dst, pmask, body)
+    return into(ctx, a, dps, on_true.shape, on_true.dtype, [pred, on_true], write, par_axis=on_true.par_dim,
+                mask=pmask)
 
 
 @isa("sequence_bounds",
