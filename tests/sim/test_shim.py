@@ -58,6 +58,15 @@ def test_dtypes_are_numpy_types(nki: None) -> None:
     assert nl.float8_e4m3fn_x4.__klr_name__ == "nki.language.float8_e4m3fn_x4"
 
 
+def test_constants_are_numbers_in_a_fresh_process() -> None:
+    """In a process that has traced nothing yet (the NKI library not loaded), the shim's
+    constants are still numbers: a host computation like ``n // nl.tile_size.pmax`` works."""
+    code = ("import klr; klr.install_nki(); import neuronxcc.nki.language as nl; "
+            "print(1024 // nl.tile_size.pmax, nl.fp32.min < 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["8", "True"]
+
+
 def test_constants_and_buffers(nki: None) -> None:
     import neuronxcc.nki.language as nl
 

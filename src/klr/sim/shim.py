@@ -221,7 +221,7 @@ def _numpy_bool() -> Any:
 def _numbers(prefix: str) -> dict[str, Any]:
     """The tracer's numeric constants under ``prefix`` (``tile_size.pmax``...), nested in
     namespaces by their dotted names."""
-    from klr.tracer.registry import entries
+    from klr.tracer import entries  # with the NKI library loaded
 
     tree: dict[str, Any] = {}
     for e in entries():

@@ -270,3 +270,13 @@ def test_nc_find_index8_mask_selects_partitions(tmp_path: Path) -> None:
     assert err.message == ("nisa.nc_find_index8: as an index counts each partition's elements from its "
                            "first, a mask may only select partitions (such as i_p < n)")
     assert where(err) == (line_of(src, "r = "), 9)
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_mask_decided_at_trace_time(tmp_path: Path, flag: bool) -> None:
+    """``mask=(i * 128 < n)`` with Python numbers is a bool: True computes every element, False
+    none (the destination keeps its values)."""
+    x, y = rand(4, 8), rand(4, 8, seed=1)
+    src = masked_src("nisa.tensor_tensor(t, s, op=np.add, mask=m)", f"2 * 128 < {300 if flag else 200}")
+    (out,) = run_kernel(tmp_path, src, x, y)
+    np.testing.assert_allclose(out, x + y if flag else x, rtol=1e-6)

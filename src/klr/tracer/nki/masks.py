@@ -40,6 +40,8 @@ Body = Callable[[View, Box], None]
 def as_mask(ctx: Ctx, mask: Value) -> Predicate | None:
     if mask is None or mask is True:
         return None
+    if mask is False:  # a condition decided at trace time, e.g. ``mask=(i * 128 < n)``
+        return Predicate((), (), never=True)
     if isinstance(mask, Predicate):
         return mask
     raise ctx.error(f"mask must be a comparison of index tiles, such as (i_p < n), not {type_name(mask)}")
