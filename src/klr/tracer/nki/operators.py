@@ -359,13 +359,28 @@ def gather(ctx: Ctx, dst: View, data: View, indices: View) -> None:
 # --- random numbers --------------------------------------------------------------------------
 
 
-def rand(ctx: Ctx, dst: View, low: Immediate, high: Immediate) -> None:
+def rand(ctx: Ctx, dst: View, low: Scalar, high: Scalar) -> None:
+    lo, hi = operand(ctx, low), operand(ctx, high)
     d, _ = refs(ctx, dst, [])
-    emit(ctx, core.Rand2(dst=d, min=low, max=high), [dst])
+    emit(ctx, core.Rand2(dst=d, min=lo, max=hi), [dst])
+
+
+def rng(ctx: Ctx, dst: View, engine: Engine) -> None:
+    d, _ = refs(ctx, dst, [])
+    emit(ctx, core.Rng(dst=d, engine=engine), [dst])
 
 
 def set_rng_seed(ctx: Ctx, src: View) -> None:
     emit(ctx, core.SetRngSeed(src=ref(ctx, src)))
+
+
+def rand_get_state(ctx: Ctx, dst: View, engine: Engine) -> None:
+    d, _ = refs(ctx, dst, [])
+    emit(ctx, core.RandGetState(dst=d, engine=engine), [dst])
+
+
+def rand_set_state(ctx: Ctx, src: View, engine: Engine) -> None:
+    emit(ctx, core.RandSetState(src=ref(ctx, src), engine=engine))
 
 
 def nonzero_with_count(ctx: Ctx, dst: View, src: View, index_offset: int, padding: int) -> None:

@@ -13,7 +13,6 @@ _TYPING = "it is a type annotation; klr reads annotations without evaluating the
 _MX = "microscaling (MX) formats are not modelled by klr's interpreter"
 _REGISTER = ("device registers are only written by dynamic loops, which klr does not trace yet "
              "(use nl.affine_range, nl.sequential_range or nl.static_range with constant bounds)")
-_RANDOM = "the hardware random-number generator's state is not modelled (use nl.rand or nisa.dropout)"
 
 _REASONS: dict[str, str] = {
     **{f"nki.nccl.{n}": _COLLECTIVE for n in (
@@ -57,11 +56,6 @@ _REASONS: dict[str, str] = {
     "nki.language.fori_loop": "loops with run-time trip counts are not traced yet (use a for loop "
                               "over nl.sequential_range)",
     "nki.language.while_loop": "loops with run-time conditions are not traced yet",
-    "nki.isa.rng": _RANDOM,
-    "nki.isa.set_rng_seed": _RANDOM,
-    "nki.isa.rand_set_state": _RANDOM,
-    "nki.isa.rand_get_state": _RANDOM,
-    "nki.isa.rand2": _RANDOM,
     "nki.isa.get_nc_sub_version": "klr models NeuronCore generations, not their sub-versions "
                                   "(use nisa.get_nc_version)",
     "nki.isa.activate2": "its two-stage activation is not emitted by klr yet (use two nisa.activation calls)",
