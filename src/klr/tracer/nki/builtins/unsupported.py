@@ -58,11 +58,6 @@ _REASONS: dict[str, str] = {
     "nki.language.while_loop": "loops with run-time conditions are not traced yet",
     "nki.isa.get_nc_sub_version": "klr models NeuronCore generations, not their sub-versions "
                                   "(use nisa.get_nc_version)",
-    "nki.isa.activate2": "its two-stage activation is not emitted by klr yet (use two nisa.activation calls)",
-    "nki.isa.nc_n_gather": "its n-way gather is not emitted by klr yet (use nisa.local_gather)",
-    "nki.isa.exponential": "not emitted by klr yet (use nisa.activation with op=nl.exp)",
-    "nki.isa.dma_compute": "DMA-engine arithmetic is not emitted by klr yet (use nisa.dma_copy with "
-                           "dst_rmw_op)",
     "nki.isa.topk": "not emitted by klr yet (use nisa.max8 and nisa.nc_find_index8)",
 }
 
