@@ -10,7 +10,6 @@ _COLLECTIVE = ("collective communication is not traced yet (the interpreter runs
 _PRIVATE = "it is a private API of the Neuron compiler, not part of NKI"
 _HOST = "it launches or inspects a kernel from the host; trace the kernel with klr gather and klr trace"
 _TYPING = "it is a type annotation; klr reads annotations without evaluating them"
-_MX = "microscaling (MX) formats are not modelled by klr's interpreter"
 _REGISTER = ("device registers are only written by dynamic loops, which klr does not trace yet "
              "(use nl.affine_range, nl.sequential_range or nl.static_range with constant bounds)")
 
@@ -45,8 +44,6 @@ _REASONS: dict[str, str] = {
     "nki.language.spmd_dim": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.nc": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.finfo": "use the dtype limits nl.fp32.min / nl.fp32.max",
-    "nki.isa.quantize_mx": _MX,
-    "nki.isa.nc_matmul_mx": _MX,
     "nki.isa.register_alloc": _REGISTER,
     "nki.isa.register_move": _REGISTER,
     "nki.isa.register_load": _REGISTER,
