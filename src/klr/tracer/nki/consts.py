@@ -313,3 +313,10 @@ def sizeinbytes(ctx: Ctx, dtype: Value) -> Value:
 def get_nc_version(ctx: Ctx) -> Value:
     """The NeuronCore generation the kernel is traced for (``nisa.nc_version.genN``)."""
     return ctx.arch
+
+
+@builtin("nki.isa." + "get_nc_sub_version", dialect=Dialect.both)
+def get_nc_sub_version(ctx: Ctx) -> Value:
+    """The silicon revision within the NeuronCore generation: 0, the first revision (NKI's
+    default), the one klr models."""
+    return 0

@@ -53,9 +53,8 @@ _REASONS: dict[str, str] = {
     "nki.language.fori_loop": "loops with run-time trip counts are not traced yet (use a for loop "
                               "over nl.sequential_range)",
     "nki.language.while_loop": "loops with run-time conditions are not traced yet",
-    "nki.isa.get_nc_sub_version": "klr models NeuronCore generations, not their sub-versions "
-                                  "(use nisa.get_nc_version)",
-    "nki.isa.topk": "not emitted by klr yet (use nisa.max8 and nisa.nc_find_index8)",
+    "nki.isa.topk": ("KLR Core has no top-k operator for its 16-partition snake layout (nor does the "
+                     "reference's builtin list); use nisa.max8 and nisa.nc_match_replace8"),
 }
 
 for _name, _why in _REASONS.items():
