@@ -103,7 +103,8 @@ def test_quantize_then_matmul_mx(tmp_path: Path) -> None:
     np.testing.assert_allclose(once, want, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(twice, 2 * want, rtol=1e-5, atol=1e-5)
     # quantization error is bounded by the formats' precision
-    exact = np.einsum("kmq,knq->mn", a.astype(np.float32).reshape(32, 4, 4), b.astype(np.float32).reshape(32, 8, 4))
+    exact = np.einsum("kmq,knq->mn", a.astype(np.float32).reshape(32, 4, 4),
+                      b.astype(np.float32).reshape(32, 8, 4))
     assert np.abs(once - exact).max() < 0.2 * np.abs(exact).max()
 
 
