@@ -91,14 +91,19 @@ def test_activate2_relu_param_is_the_slope(tmp_path: Path) -> None:
     def kernel(x):
         t = nl.ndarray((4, 8), dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=t, src=x)
+        p = nl.ndarray((4, 8), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.activate2(p, nl.prelu, t, 2.0, 0.0, nl.multiply, nl.bypass, relu_param=-0.5)
         nisa.activate2(t, nl.relu, t, 0.0, 0.0, nl.bypass, nl.bypass, relu_param=0.25)
         o = nl.ndarray((4, 8), dtype=nl.float32, buffer=nl.shared_hbm)
+        op = nl.ndarray((4, 8), dtype=nl.float32, buffer=nl.shared_hbm)
         nisa.dma_copy(dst=o, src=t)
-        return o
+        nisa.dma_copy(dst=op, src=p)
+        return o, op
     """
     x = rand(4, 8)
-    (out,) = run(tmp_path, src, x)
+    out, pre = run(tmp_path, src, x)
     np.testing.assert_allclose(out, np.where(x > 0, x, 0.25 * x), rtol=1e-6)
+    np.testing.assert_allclose(pre, np.where(x > 0, 2 * x, -1.0 * x), rtol=1e-6)   # nl.prelu
 
 
 def test_nc_n_gather_takes_along_the_flattened_free_axis(tmp_path: Path) -> None:
@@ -129,12 +134,15 @@ def test_dma_compute_adds_scaled_sources(tmp_path: Path) -> None:
         nisa.dma_compute(out, [a, b, t], nl.add)
         scaled = nl.ndarray((8, 16), dtype=nl.float32, buffer=nl.shared_hbm)
         nisa.dma_compute(dst=scaled, srcs=[a, b], reduce_op=nl.add, scales=[2.0, -1])
-        return out, scaled
+        old = nl.ndarray((8, 16), dtype=nl.float32, buffer=nl.shared_hbm)
+        nisa.dma_compute(old, [a, b], [1.0, 3.0], nl.add)   # NKI 0.2's order: scales before reduce_op
+        return out, scaled, old
     """
     a, b, c = rand(8, 16), rand(8, 16, seed=1), rand(8, 16, seed=2)
-    out, scaled = run(tmp_path, src, a, b, c)
+    out, scaled, old = run(tmp_path, src, a, b, c)
     np.testing.assert_allclose(out, a + b + c, rtol=1e-6)
     np.testing.assert_allclose(scaled, 2 * a - b, rtol=1e-6)
+    np.testing.assert_allclose(old, a + 3 * b, rtol=1e-6)
 
 
 S4 = "a = nl.ndarray((4, 4), dtype=nl.float32, buffer=nl.sbuf)\n"

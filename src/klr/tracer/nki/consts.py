@@ -218,7 +218,8 @@ ALU_NAMES: dict[str, AluOp] = {
 
 ACTIVATION_NAMES: dict[str, ActivationFunc] = {
     f.name: f for f in ActivationFunc
-} | {"identity": ActivationFunc.copy, "arctan": ActivationFunc.arctan}
+} | {"identity": ActivationFunc.copy, "arctan": ActivationFunc.arctan,
+     "prelu": ActivationFunc.relu}   # Core's relu takes activate2's reluParam as its slope below 0
 
 
 class OpValue(TraceObject):
@@ -291,6 +292,8 @@ def _register() -> None:
         constant(f"nki.language.fp32.{bound}", limit, doc=f"The {bound}imum finite float32.")
     for name in ("bypass", "average"):
         constant(f"nki.language.{name}", OpValue(f"nki.language.{name}"), doc=f"The ALU operation {name}.")
+    constant("nki.language.prelu", OpValue("nki.language.prelu"),
+             doc="Parametric ReLU for ``op=`` (x above 0, else relu_param * x): Core's relu.")
 
 
 def _sbuf_available(ctx: Ctx) -> Value:

@@ -185,7 +185,8 @@ def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
 def dma_compute(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``dst = reduce_op(srcs[0] * scales[0], srcs[1] * scales[1], ...)`` element by element in
     float32 on the DMA engines (HBM or SBUF operands of dst's element count; ``scales``
-    default 1.0). The device runs only ``nl.add`` of unscaled sources (``klr check`` says so)."""
+    default 1.0). The device runs only ``nl.add`` of unscaled sources (``klr check`` says so).
+    NKI 0.2's order ``(dst, srcs, scales, reduce_op)`` is recognised by its list of scales."""
     fn = "nisa.dma_compute"
     dst = view_arg(ctx, a["dst"], "dst")
     given = a["srcs"]
@@ -193,14 +194,16 @@ def dma_compute(ctx: Ctx, a: Args, dps: bool) -> Value:
                                                                  for v in given):
         raise ctx.error(f"{fn}: srcs must be a non-empty list of tensors, not {describe(given)}")
     srcs = [view_arg(ctx, v, f"srcs[{i}]") for i, v in enumerate(given)]
-    op = alu_of(ctx, a["reduce_op"], "reduce_op")
-    scales = a["scales"]
+    scales, rop = a["scales"], a["reduce_op"]
+    if isinstance(rop, (list, tuple)):   # NKI 0.2's order (and the reference's): dst, srcs, scales, reduce_op
+        scales, rop = rop, scales
+    op = alu_of(ctx, rop, "reduce_op")
     if scales is None:
         scales = [1.0] * len(srcs)
     if (not isinstance(scales, (list, tuple)) or len(scales) != len(srcs)
             or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in scales)):
         raise ctx.error(f"{fn}: scales must be a list of {len(srcs)} numbers, one per source, not "
-                        f"{describe(a['scales'])}")
+                        f"{describe(scales)}")
     bool_arg(ctx, a["unique_indices"], "unique_indices")
     if mode_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES) != 0:
         raise ctx.error(f"{fn}: only oob_mode error is supported (Core's dmaCompute has no "
