@@ -254,6 +254,8 @@ ERRORS = [
      "nisa.rand_get_state(a, engine=nisa.engine.vector)"),
     ("nisa.rand_get_state: dst has dtype int32, but it must be uint32",
      "a = nl.ndarray((4, 6), dtype=nl.int32, buffer=nl.sbuf)\nnisa.rand_get_state(a)"),
+    ("nisa.rand_get_state: dst is in PSUM, but it must be in SBUF",
+     "a = nl.ndarray((4, 6), dtype=nl.uint32, buffer=nl.psum)\nnisa.rand_get_state(a)"),
     ("nisa.rand_set_state: src_seeds is in PSUM, but it must be in SBUF",
      "a = nl.ndarray((4, 6), dtype=nl.uint32, buffer=nl.psum)\nnisa.rand_set_state(a)"),
 ]

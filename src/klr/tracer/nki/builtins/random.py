@@ -175,10 +175,14 @@ def set_rng_seed(ctx: Ctx, a: Args, dps: bool) -> Value:
 @isa("rand_get_state", beta2=form("dst", engine=None, name=None), emits=("randGetState",))
 def rand_get_state(ctx: Ctx, a: Args, dps: bool) -> Value:
     """The generator states of lanes 0..P-1 of ``engine`` (``nisa.engine.gpsimd``, the default:
-    6 uint32 words per partition; ``nisa.engine.vector``: 24) into ``dst``."""
+    6 uint32 words per partition, into SBUF; ``nisa.engine.vector``: 24) into ``dst``."""
     fn = "nisa.rand_get_state"
     engine = _engine(ctx, a["engine"], Engine.pool, fn)
-    operators.rand_get_state(ctx, _state(ctx, a["dst"], "dst", engine, fn), engine)
+    dst = _state(ctx, a["dst"], "dst", engine, fn)
+    if engine is Engine.pool:   # GpSimd cannot reach PSUM
+        with rule(ctx, fn):
+            rules.in_memory(arg(dst, "dst"), Memory.sbuf)
+    operators.rand_get_state(ctx, dst, engine)
     return None
 
 
