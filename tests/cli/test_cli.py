@@ -232,4 +232,5 @@ def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["nki.isa.tensor_copy"]["emits"] == ["ncCopy"]
     assert set(rows["nki.isa.tensor_copy"]["forms"]) == {"beta2", "legacy"}
-    assert rows["nki.isa.quantize_mx"]["kind"] == "unsupported"
+    assert rows["nki.isa.topk"]["kind"] == "unsupported"
+    assert rows["nki.isa.quantize_mx"]["emits"] == ["quantizeMX"]

@@ -213,9 +213,9 @@ def rand2(ctx: Core, op: Rand2) -> None:
 
 @impl(SetRngSeed)
 def set_rng_seed(ctx: Core, op: SetRngSeed) -> None:
+    """Seeds the vector engine's generators (NKI's set_rng_seed); GpSimd's keep their states."""
     seed = int(ctx.load(op.src).num(I64).reshape(-1)[0]) & 0xFFFFFFFF
-    for engine in (Engine.pool, Engine.dve):
-        ctx.generators(engine).reseed(seed)
+    ctx.generators(Engine.dve).reseed(seed)
 
 
 def _state_engine(engine: Engine) -> Engine:

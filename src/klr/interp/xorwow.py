@@ -9,7 +9,7 @@ GpSimd engine and 24 on the Vector engine (``rand_get_state``/``rand_set_state``
   ``x4..x1 = x3..x0``, ``x0 = t``, ``d += 362437``; the output is ``t + d`` (mod 2**32);
 * an instruction draws one 32-bit value per element, row-major within each partition; on the
   Vector engine element j uses generator j mod 4;
-* a seed s (``run(random_seed=s)``, default 0, or ``setRngSeed``) gives generator g of lane p
+* a seed s (``run(random_seed=s)``, default 0, or ``setRngSeed`` for ``dve``) gives generator g of lane p
   of engine e (0 pool, 1 dve) of logical core c the words of SplitMix64 seeded with
   ``s ^ (e << 62) ^ (c << 48) ^ (p << 32) ^ (g << 28)`` (three outputs, low half first), with
   x0 = 1 if x0..x4 would all be 0.

@@ -256,6 +256,7 @@ def test_get_nc_version_and_enums(tmp_path: Path) -> None:
     src = """
     def kernel(x):
         assert nisa.get_nc_version() == nisa.nc_version.gen2
+        assert nisa.get_nc_sub_version() == 0
         assert nisa.engine.vector != nisa.engine.scalar
         return x
     """

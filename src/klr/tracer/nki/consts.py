@@ -218,7 +218,8 @@ ALU_NAMES: dict[str, AluOp] = {
 
 ACTIVATION_NAMES: dict[str, ActivationFunc] = {
     f.name: f for f in ActivationFunc
-} | {"identity": ActivationFunc.copy, "arctan": ActivationFunc.arctan}
+} | {"identity": ActivationFunc.copy, "arctan": ActivationFunc.arctan,
+     "prelu": ActivationFunc.relu}   # Core's relu takes activate2's reluParam as its slope below 0
 
 
 class OpValue(TraceObject):
@@ -291,6 +292,8 @@ def _register() -> None:
         constant(f"nki.language.fp32.{bound}", limit, doc=f"The {bound}imum finite float32.")
     for name in ("bypass", "average"):
         constant(f"nki.language.{name}", OpValue(f"nki.language.{name}"), doc=f"The ALU operation {name}.")
+    constant("nki.language.prelu", OpValue("nki.language.prelu"),
+             doc="Parametric ReLU for ``op=`` (x above 0, else relu_param * x): Core's relu.")
 
 
 def _sbuf_available(ctx: Ctx) -> Value:
@@ -313,3 +316,10 @@ def sizeinbytes(ctx: Ctx, dtype: Value) -> Value:
 def get_nc_version(ctx: Ctx) -> Value:
     """The NeuronCore generation the kernel is traced for (``nisa.nc_version.genN``)."""
     return ctx.arch
+
+
+@builtin("nki.isa." + "get_nc_sub_version", dialect=Dialect.both)
+def get_nc_sub_version(ctx: Ctx) -> Value:
+    """The silicon revision within the NeuronCore generation: 0, the first revision (NKI's
+    default), the one klr models."""
+    return 0

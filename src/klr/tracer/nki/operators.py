@@ -97,6 +97,12 @@ def dma(ctx: Ctx, dst: View, src: View, *, accumulate: bool = False, oob_skip: b
                              uniqueIndices=unique_indices, priority=priority, engine=engine), [dst])
 
 
+def dma_compute(ctx: Ctx, dst: View, srcs: list[View], scales: list[float], op: AluOp) -> None:
+    d, ss = refs(ctx, dst, srcs)
+    emit(ctx, core.DmaCompute(dst=d, srcs=tuple(ss), scales=tuple(ImmFloat(x) for x in scales),
+                              reduceOp=op), [dst])
+
+
 def dma_transpose(ctx: Ctx, dst: View, src: View, axes: TransposeOps, *, dge_mode: int = 0,
                   oob_skip: bool = False, priority: int | None = None) -> None:
     d, (s,) = refs(ctx, dst, [src])
@@ -191,6 +197,40 @@ def activation(ctx: Ctx, dst: View, src: View, func: ActivationFunc, *, scale: S
          [dst] + ([reduce_res] if reduce_res is not None else []))
 
 
+def exponential(ctx: Ctx, dst: View, src: View, top: Scalar, reduce_res: View | None, cmd: AccumCmd,
+                init: Scalar) -> None:
+    """dst = exp(src - top), its per-partition sums accumulated under ``cmd``."""
+    t, i = operand(ctx, top), operand(ctx, init)
+    r = None if reduce_res is None else ref(ctx, reduce_res, write=True)
+    d, (x,) = refs(ctx, dst, [src])
+    emit(ctx, core.Exponential(dst=d, src=x, maxValue=t, reduceRes=r, reducecmd=cmd, reduceInit=i),
+         [dst] + ([reduce_res] if reduce_res is not None else []))
+
+
+@dataclass(frozen=True)
+class Stages:
+    """activate2's tensor-scalar stages: ``(data op0 imm0) op1 imm1`` (reverse: operands swapped)."""
+
+    op0: AluOp
+    imm0: Scalar
+    op1: AluOp
+    imm1: Scalar
+    reverse0: bool = False
+    reverse1: bool = False
+
+
+def activate2(ctx: Ctx, dst: View, src: View, func: ActivationFunc, stages: Stages, relu: Scalar,
+              reduce_op: AluOp, reduce_res: View | None, cmd: AccumCmd) -> None:
+    i0, i1, rp = operand(ctx, stages.imm0), operand(ctx, stages.imm1), operand(ctx, relu)
+    r = None if reduce_res is None else ref(ctx, reduce_res, write=True)
+    d, (x,) = refs(ctx, dst, [src])
+    emit(ctx, core.Activate2(dst=d, src=x, op0=stages.op0, op1=stages.op1, imm0=i0, imm1=i1,
+                             activationFunc=func, reluParam=rp, reduceOp=reduce_op, reduceRes=r,
+                             reduceCmd=cmd, reverse0=stages.reverse0, reverse1=stages.reverse1,
+                             dtype=dst.dtype),
+         [dst] + ([reduce_res] if reduce_res is not None else []))
+
+
 def dropout(ctx: Ctx, dst: View, src: View, rate: Scalar) -> None:
     th = operand(ctx, rate)
     d, (s,) = refs(ctx, dst, [src])
@@ -280,6 +320,20 @@ def matmul(ctx: Ctx, dst: View, stationary: View, moving: View, flags: MatmulFla
                             perfMode=flags.perf_mode), [dst])
 
 
+def quantize_mx(ctx: Ctx, dst: View, src: View, scale: View) -> None:
+    sc = ref(ctx, scale, write=True)
+    d, (x,) = refs(ctx, dst, [src])
+    emit(ctx, core.QuantizeMX(dst=d, src=x, dstScale=sc), [dst, scale])
+
+
+def matmul_mx(ctx: Ctx, dst: View, stationary: View, moving: View, scales: tuple[View, View],
+              tile_position: tuple[int, ...] | None, tile_size: tuple[int, ...] | None) -> None:
+    ss, ms = ref(ctx, scales[0]), ref(ctx, scales[1])
+    d, (st, mv) = refs(ctx, dst, [stationary, moving])
+    emit(ctx, core.MatMulMX(dst=d, stationary=st, moving=mv, stationaryScale=ss, movingScale=ms,
+                            tilePosition=tile_position, tileSize=tile_size), [dst])
+
+
 # --- generated values and selection ----------------------------------------------------------
 
 
@@ -359,13 +413,28 @@ def gather(ctx: Ctx, dst: View, data: View, indices: View) -> None:
 # --- random numbers --------------------------------------------------------------------------
 
 
-def rand(ctx: Ctx, dst: View, low: Immediate, high: Immediate) -> None:
+def rand(ctx: Ctx, dst: View, low: Scalar, high: Scalar) -> None:
+    lo, hi = operand(ctx, low), operand(ctx, high)
     d, _ = refs(ctx, dst, [])
-    emit(ctx, core.Rand2(dst=d, min=low, max=high), [dst])
+    emit(ctx, core.Rand2(dst=d, min=lo, max=hi), [dst])
+
+
+def rng(ctx: Ctx, dst: View, engine: Engine) -> None:
+    d, _ = refs(ctx, dst, [])
+    emit(ctx, core.Rng(dst=d, engine=engine), [dst])
 
 
 def set_rng_seed(ctx: Ctx, src: View) -> None:
     emit(ctx, core.SetRngSeed(src=ref(ctx, src)))
+
+
+def rand_get_state(ctx: Ctx, dst: View, engine: Engine) -> None:
+    d, _ = refs(ctx, dst, [])
+    emit(ctx, core.RandGetState(dst=d, engine=engine), [dst])
+
+
+def rand_set_state(ctx: Ctx, src: View, engine: Engine) -> None:
+    emit(ctx, core.RandSetState(src=ref(ctx, src), engine=engine))
 
 
 def nonzero_with_count(ctx: Ctx, dst: View, src: View, index_offset: int, padding: int) -> None:

@@ -1,5 +1,6 @@
 """The activation engine: element-wise functions (``nl.exp``, ``nl.tanh``... and their numpy
-spellings), ``nl.cos``, ``nisa.activation`` and ``nisa.activation_reduce``.
+spellings), ``nl.cos``, ``nisa.activation``, ``nisa.activation_reduce``, ``nisa.activate2`` and
+``nisa.exponential`` (a vector-engine instruction, grouped here with the functions it computes).
 
 On plain Python numbers the ``nl`` functions compute at trace time.
 """
@@ -22,6 +23,9 @@ from klr.tracer import ops
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import (
     Args,
+    bool_arg,
+    column_arg,
+    float_operand,
     no_mask,
     on_chip,
     out_dtype,
@@ -223,3 +227,49 @@ def activation_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
         return None
     return result(ctx, data.shape, out_dtype(ctx, a, data.dtype), lambda c, d, acc: emit_into(c, d),
                   inputs=[data], par_axis=data.par_dim, mask=pred)
+
+
+@isa("exponential",
+     beta2=form("dst", "src", max_value=0.0, reduce_res=None, reduce_cmd=None, reduce_init=0.0, name=None),
+     emits=("exponential",))
+def exponential(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """``exp(src - max_value)`` on the vector engine (``max_value`` a number or a [P, 1] tile);
+    with ``reduce_cmd`` (default idle) each partition's sum also goes to the vector engine's
+    accumulator, and ``reduce_res`` [P, 1] receives it (``load_reduce`` starts from
+    ``reduce_init``)."""
+    fn = "nisa.exponential"
+    src = on_chip(ctx, view_arg(ctx, a["src"], "src"), "src", fn)
+    dst = on_chip(ctx, view_arg(ctx, a["dst"], "dst"), "dst", fn)
+    same_size(ctx, dst, src, "src", fn)
+    top = float_operand(ctx, a["max_value"], src, "max_value", fn)
+    init = float_operand(ctx, a["reduce_init"], src, "reduce_init", fn)
+    res = None if a["reduce_res"] is None else column_arg(ctx, a["reduce_res"], src, "reduce_res", fn)
+    cmd = reduce_cmd(ctx, a["reduce_cmd"], AccumCmd.Idle)
+    operators.exponential(ctx, dst, src, top, res, cmd, init)
+    return None
+
+
+@isa("activate2",
+     beta2=form("dst", "op", "data", "imm0", "imm1", "op0", "op1", relu_param=0.0, reverse0=False,
+                reverse1=False, reduce_op=None, reduce_res=None, reduce_cmd=None, name=None),
+     emits=("activate2",))
+def activate2(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """``op((data op0 imm0) op1 imm1)`` on the activation engine (``nl.bypass`` skips a stage,
+    ``reverse0``/``reverse1`` swap a stage's operands; ``relu_param`` is the slope of
+    parameterised activations); with ``reduce_op`` and ``reduce_cmd`` each partition's results
+    are reduced into the activation engine's accumulator, which ``reduce_res`` [P, 1] receives."""
+    fn = "nisa.activate2"
+    func = activation_of(ctx, a["op"])
+    data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
+    dst = on_chip(ctx, view_arg(ctx, a["dst"], "dst"), "dst", fn)
+    same_size(ctx, dst, data, "data", fn)
+    stages = operators.Stages(
+        alu_of(ctx, a["op0"], "op0"), float_operand(ctx, a["imm0"], data, "imm0", fn),
+        alu_of(ctx, a["op1"], "op1"), float_operand(ctx, a["imm1"], data, "imm1", fn),
+        bool_arg(ctx, a["reverse0"], "reverse0"), bool_arg(ctx, a["reverse1"], "reverse1"))
+    relu = float_operand(ctx, a["relu_param"], data, "relu_param", fn)
+    rop = AluOp.bypass if a["reduce_op"] is None else alu_of(ctx, a["reduce_op"], "reduce_op")
+    res = None if a["reduce_res"] is None else column_arg(ctx, a["reduce_res"], data, "reduce_res", fn)
+    cmd = reduce_cmd(ctx, a["reduce_cmd"], AccumCmd.Idle)
+    operators.activate2(ctx, dst, data, func, stages, relu, rop, res, cmd)
+    return None

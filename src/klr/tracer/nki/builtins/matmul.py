@@ -1,4 +1,6 @@
-"""The Tensor Engine: ``nl.matmul``, ``nl.transpose``, ``nisa.nc_matmul`` and ``nisa.nc_transpose``.
+"""The Tensor Engine: ``nl.matmul``, ``nl.transpose``, ``nisa.nc_matmul``, ``nisa.nc_transpose``,
+and the MX (microscaling) pair ``nisa.quantize_mx`` (a vector-engine instruction feeding it) and
+``nisa.nc_matmul_mx``.
 
 A PE transpose is a matmul against an identity matrix (one per block and dtype); a fresh PSUM
 region is zeroed before the first matmul accumulates into it.
@@ -18,6 +20,8 @@ from klr.core import (
     Memory,
     rules,
 )
+from klr.core.rules.base import PACKED
+from klr.core.rules.matmul import mx_groups
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import Args, arg, bool_arg, no_mask, out_dtype, rule, view_arg
@@ -31,6 +35,7 @@ from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import result, tile_view
 from klr.tracer.nki.views import Box, View, is_contiguous, reshape_view
 from klr.tracer.registry import Dialect, builtin
+from klr.tracer.show import describe
 from klr.tracer.values import Value
 
 if TYPE_CHECKING:
@@ -287,3 +292,85 @@ def nc_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
         return result(ctx, (f, p), dt, produce, inputs=[src], memory=Memory.psum, memories=(Memory.psum,),
                       mask=pred)
     return result(ctx, (f, p), dt, produce, inputs=[src], mask=pred)
+
+
+# --- MX (microscaling) formats ------------------------------------------------------------------
+
+def _mx_scales(ctx: Ctx, fn: str, data: View, what: str, scale: View, name: str, columns: int) -> None:
+    """``scale`` is a uint8 SBUF tile holding a row per 8-partition group of ``data`` (each
+    quadrant's groups in its top 4 rows) and a column per packed column."""
+    with rule(ctx, fn):
+        s = arg(scale, name)
+        rules.in_memory(s, Memory.sbuf)
+        rules.dtype_in(s, (Dtype.uint8,))
+        mx_groups(arg(data, what), s, columns)
+
+
+@isa("quantize_mx", beta2=form("dst", "src", "dst_scale", name=None), emits=("quantizeMX",))
+def quantize_mx(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Quantize ``src`` [P, 4F] to the packed MX tile ``dst`` [P, F] (four values of a partition
+    per element) and one E8M0 scale byte per group of 8 partitions x 4 values into
+    ``dst_scale``: the group's scale is 2 ** (floor(log2(max |x|)) - (Emax - 1)) (2 ** -127 for
+    an all-zero group), each value divided by it and rounded to the element format."""
+    fn = "nisa.quantize_mx"
+    src, dst = view_arg(ctx, a["src"], "src"), view_arg(ctx, a["dst"], "dst")
+    scale = view_arg(ctx, a["dst_scale"], "dst_scale")
+    with rule(ctx, fn):
+        s, d = arg(src, "src"), arg(dst, "dst")
+        rules.in_memory(s, Memory.sbuf)
+        rules.in_memory(d, Memory.sbuf)
+        rules.dtype_in(d, PACKED)
+        rules.same_partitions(s, d)
+    if src.free_size % 4 or dst.free_size * 4 != src.free_size:
+        raise ctx.error(f"{fn}: dst must have a quarter of src's {src.free_size} elements per partition "
+                        f"(packed by four), not {dst.free_size}")
+    _mx_scales(ctx, fn, src, "src", scale, "dst_scale", dst.free_size)
+    operators.quantize_mx(ctx, dst, src, scale)
+    return None
+
+
+def _pair(ctx: Ctx, v: Value, what: str, fn: str) -> tuple[int, ...] | None:
+    if v is None:
+        return None
+    if not (isinstance(v, (tuple, list)) and len(v) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)):
+        raise ctx.error(f"{fn}: {what} must be a pair of non-negative integers, not {describe(v)}")
+    return tuple(v)
+
+
+@isa("nc_matmul_mx",
+     beta2=form("dst", "stationary", "moving", "stationary_scale", "moving_scale", tile_position=None,
+                tile_size=None, accumulate=None, name=None),
+     emits=("ncMatMulMX", "memSet"))
+def nc_matmul_mx(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """``dst[m, n] (+)= sum over k, q of S[k, m, q] * M[k, n, q]`` in float32 on the PE array,
+    where S and M are the packed SBUF tiles ``stationary`` [K, M] and ``moving`` [K, N] unpacked
+    (four values each) and scaled by their groups' E8M0 scales; ``dst`` is in PSUM.
+    ``accumulate`` None adds to what an earlier matmul wrote there (a fresh region starts from
+    0), True adds, False overwrites."""
+    fn = "nisa.nc_matmul_mx"
+    dst = view_arg(ctx, a["dst"], "dst")
+    st, mv = view_arg(ctx, a["stationary"], "stationary"), view_arg(ctx, a["moving"], "moving")
+    sts, mvs = view_arg(ctx, a["stationary_scale"], "stationary_scale"), \
+        view_arg(ctx, a["moving_scale"], "moving_scale")
+    with rule(ctx, fn):
+        d, s, m = arg(dst, "dst"), arg(st, "stationary"), arg(mv, "moving")
+        rules.in_memory(d, Memory.psum)
+        for x in (s, m):
+            rules.in_memory(x, Memory.sbuf)
+            rules.dtype_in(x, PACKED)
+        rules.same_partitions(s, m)
+    if (dst.partitions, dst.free_size) != (st.free_size, mv.free_size):
+        raise ctx.error(f"{fn}: dst of shape {list(dst.shape)} must be [{st.free_size}, {mv.free_size}] for "
+                        f"stationary {list(st.shape)} and moving {list(mv.shape)}")
+    _mx_scales(ctx, fn, st, "stationary", sts, "stationary_scale", st.free_size)
+    _mx_scales(ctx, fn, mv, "moving", mvs, "moving_scale", mv.free_size)
+    position = _pair(ctx, a["tile_position"], "tile_position", fn)
+    size = _pair(ctx, a["tile_size"], "tile_size", fn)
+    acc = a["accumulate"]
+    if acc is not None:
+        bool_arg(ctx, acc, "accumulate")
+    if acc is False or (acc is None and fresh_psum(ctx, dst)):
+        operators.memset(ctx, dst, ImmFloat(0.0))
+    operators.matmul_mx(ctx, dst, st, mv, (sts, mvs), position, size)
+    return None

@@ -179,6 +179,45 @@ def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
     return None
 
 
+@isa("dma_compute",
+     beta2=form("dst", "srcs", "reduce_op", scales=None, unique_indices=True, oob_mode=0, name=None),
+     emits=("dmaCompute",))
+def dma_compute(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """``dst = reduce_op(srcs[0] * scales[0], srcs[1] * scales[1], ...)`` element by element in
+    float32 on the DMA engines (HBM or SBUF operands of dst's element count; ``scales``
+    default 1.0). The device runs only ``nl.add`` of unscaled sources (``klr check`` says so).
+    NKI 0.2's order ``(dst, srcs, scales, reduce_op)`` is recognised by its list of scales."""
+    fn = "nisa.dma_compute"
+    dst = view_arg(ctx, a["dst"], "dst")
+    given = a["srcs"]
+    if not isinstance(given, (list, tuple)) or not given or any(not isinstance(v, TensorValue)
+                                                                 for v in given):
+        raise ctx.error(f"{fn}: srcs must be a non-empty list of tensors, not {describe(given)}")
+    srcs = [view_arg(ctx, v, f"srcs[{i}]") for i, v in enumerate(given)]
+    scales, rop = a["scales"], a["reduce_op"]
+    if isinstance(rop, (list, tuple)):   # NKI 0.2's order (and the reference's): dst, srcs, scales, reduce_op
+        scales, rop = rop, scales
+    op = alu_of(ctx, rop, "reduce_op")
+    if scales is None:
+        scales = [1.0] * len(srcs)
+    if (not isinstance(scales, (list, tuple)) or len(scales) != len(srcs)
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in scales)):
+        raise ctx.error(f"{fn}: scales must be a list of {len(srcs)} numbers, one per source, not "
+                        f"{describe(scales)}")
+    bool_arg(ctx, a["unique_indices"], "unique_indices")
+    if mode_of(ctx, a["oob_mode"], "oob_mode", OOB_MODES) != 0:
+        raise ctx.error(f"{fn}: only oob_mode error is supported (Core's dmaCompute has no "
+                        f"out-of-bounds mode)")
+    with rule(ctx, fn):
+        d = arg(dst, "dst")
+        rules.in_memory(d, *rules.DMA)
+        for i, src in enumerate(srcs):
+            rules.in_memory(arg(src, f"srcs[{i}]"), *rules.DMA)
+            rules.same_count(d, arg(src, f"srcs[{i}]"))
+    operators.dma_compute(ctx, dst, srcs, [float(x) for x in scales], op)
+    return None
+
+
 _TRANSPOSE_OPS = {
     (0, 1, 2, 3): TransposeOps.None_, (0, 1, 3, 2): TransposeOps.WZXY, (0, 3, 1, 2): TransposeOps.WXZY,
     (0, 2, 3, 1): TransposeOps.WYXZ, (1, 0, 2, 3): TransposeOps.ZWYX, (1, 2, 0, 3): TransposeOps.ZYWX,

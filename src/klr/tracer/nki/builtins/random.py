@@ -1,4 +1,6 @@
-"""Random numbers: ``nl.rand``, ``nl.random_seed``, ``nl.dropout`` and ``nisa.dropout``.
+"""Random numbers: ``nl.rand``, ``nl.random_seed``, ``nl.dropout``, ``nisa.dropout`` and the
+engines' generators (``nisa.rng``, ``nisa.rand2``, ``nisa.set_rng_seed``, ``nisa.rand_get_state``,
+``nisa.rand_set_state``; the model is docs/semantics.md's "Random numbers").
 """
 
 from __future__ import annotations
@@ -6,12 +8,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from klr.core import (
+    Engine,
     ImmFloat,
+    Memory,
+    rules,
 )
+from klr.core.rules.misc import RANDOM_INTS
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import Args, float_operand, no_mask, on_chip, parse_shape, same_size, view_arg
-from klr.tracer.nki.consts import dtype_of
+from klr.tracer.nki.args import (
+    Args,
+    arg,
+    float_operand,
+    no_mask,
+    on_chip,
+    parse_shape,
+    rule,
+    same_size,
+    view_arg,
+)
+from klr.tracer.nki.consts import ENGINES, dtype_of, engine_of
 from klr.tracer.nki.dialects import Write, form, into, isa
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.masks import as_mask, boxed, masked
@@ -83,3 +99,102 @@ def dropout(ctx: Ctx, a: Args, dps: bool) -> Value:
     prob = float_operand(ctx, a["prob"], data, "prob", fn)
     return into(ctx, a, dps, data.shape, data.dtype, [data], _dropout(ctx, data, prob, pred, fn),
                 par_axis=data.par_dim, mask=pred)
+
+
+# --- the engines' generators ------------------------------------------------------------------
+
+_STATE_WORDS = {Engine.pool: 6, Engine.dve: 24}
+"""Words of XORWOW state per lane: 1 generator on GpSimd, 4 on the vector engine."""
+
+
+def _engine(ctx: Ctx, v: Value, default: Engine, fn: str) -> Engine:
+    """nisa.engine.vector or nisa.engine.gpsimd (None: the builtin's default)."""
+    engine = default if v is None else engine_of(ctx, v)
+    if engine is Engine.unassigned:
+        engine = default
+    if engine not in _STATE_WORDS:
+        name = next(k for k, e in ENGINES.items() if e is engine)
+        raise ctx.error(f"{fn}: engine must be nisa.engine.vector or nisa.engine.gpsimd, not "
+                        f"nisa.engine.{name}")
+    return engine
+
+
+def _state(ctx: Ctx, v: Value, what: str, engine: Engine, fn: str) -> View:
+    """A [P, 6] (GpSimd) or [P, 24] (vector engine) uint32 tile of generator states."""
+    state = on_chip(ctx, view_arg(ctx, v, what), what, fn)
+    with rule(ctx, fn):
+        a = arg(state, what)
+        rules.free_size(a, _STATE_WORDS[engine])
+        rules.dtype_in(a, (Dtype.uint32,))
+    return state
+
+
+@isa("rng", beta2=form("dst", engine=None, name=None), emits=("rng",))
+def rng(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """32 random bits per element into the integer tile ``dst`` (its low bits for narrower
+    dtypes), from the generators of ``engine``: ``nisa.engine.vector`` (None, the default) or
+    ``nisa.engine.gpsimd``."""
+    fn = "nisa.rng"
+    engine = _engine(ctx, a["engine"], Engine.dve, fn)
+    dst = on_chip(ctx, view_arg(ctx, a["dst"], "dst"), "dst", fn)
+    with rule(ctx, fn):
+        rules.dtype_in(arg(dst, "dst"), RANDOM_INTS)
+        if engine is Engine.pool:
+            rules.in_memory(arg(dst, "dst"), Memory.sbuf)
+    operators.rng(ctx, dst, engine)
+    return None
+
+
+@isa("rand2", beta2=form("dst", "min", "max", name=None), emits=("rand2",))
+def rand2(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Uniform random values in [min, max) into ``dst`` (vector engine), drawn in float32 and
+    converted to dst's dtype; ``min`` and ``max`` are numbers or [P, 1] tiles."""
+    fn = "nisa.rand2"
+    dst = on_chip(ctx, view_arg(ctx, a["dst"], "dst"), "dst", fn)
+    lo = float_operand(ctx, a["min"], dst, "min", fn)
+    hi = float_operand(ctx, a["max"], dst, "max", fn)
+    if isinstance(lo, ImmFloat) and isinstance(hi, ImmFloat) and not lo.f < hi.f:
+        raise ctx.error(f"{fn}: min {lo.f} must be below max {hi.f}")
+    operators.rand(ctx, dst, lo, hi)
+    return None
+
+
+@isa("set_rng_seed", beta2=form("src_seeds", name=None), emits=("setRngSeed",))
+def set_rng_seed(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Restart the vector engine's generators from the 32-bit seed in the [1, 1] tile
+    ``src_seeds`` (the same seed gives the same numbers)."""
+    fn = "nisa.set_rng_seed"
+    src = on_chip(ctx, view_arg(ctx, a["src_seeds"], "src_seeds"), "src_seeds", fn)
+    if src.partitions * src.free_size != 1 or src.dtype.size != 4:
+        raise ctx.error(f"{fn}: src_seeds must be a [1, 1] tile of a 32-bit dtype, not {list(src.shape)} "
+                        f"{src.dtype.name}")
+    operators.set_rng_seed(ctx, src)
+    return None
+
+
+@isa("rand_get_state", beta2=form("dst", engine=None, name=None), emits=("randGetState",))
+def rand_get_state(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """The generator states of lanes 0..P-1 of ``engine`` (``nisa.engine.gpsimd``, the default:
+    6 uint32 words per partition, into SBUF; ``nisa.engine.vector``: 24) into ``dst``."""
+    fn = "nisa.rand_get_state"
+    engine = _engine(ctx, a["engine"], Engine.pool, fn)
+    dst = _state(ctx, a["dst"], "dst", engine, fn)
+    if engine is Engine.pool:   # GpSimd cannot reach PSUM
+        with rule(ctx, fn):
+            rules.in_memory(arg(dst, "dst"), Memory.sbuf)
+    operators.rand_get_state(ctx, dst, engine)
+    return None
+
+
+@isa("rand_set_state", beta2=form("src_seeds", engine=None, name=None), emits=("randSetState",))
+def rand_set_state(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Replace the generator states of lanes 0..P-1 of ``engine`` (``nisa.engine.gpsimd``, the
+    default, or ``nisa.engine.vector``) by the SBUF tile ``src_seeds``, laid out as
+    ``rand_get_state`` writes them."""
+    fn = "nisa.rand_set_state"
+    engine = _engine(ctx, a["engine"], Engine.pool, fn)
+    src = _state(ctx, a["src_seeds"], "src_seeds", engine, fn)
+    with rule(ctx, fn):
+        rules.in_memory(arg(src, "src_seeds"), Memory.sbuf)
+    operators.rand_set_state(ctx, src, engine)
+    return None

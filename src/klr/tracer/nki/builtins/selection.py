@@ -459,3 +459,25 @@ def nonzero_with_count(ctx: Ctx, a: Args, dps: bool) -> Value:
                         f"{src.free_size + 1}] for src of shape {list(src.shape)}")
     operators.nonzero_with_count(ctx, dst, src, offset, pad)
     return None
+
+
+@isa("nc_n_gather", beta2=form("dst", "data", "indices", name=None), emits=("ncNGather",))
+def nc_n_gather(ctx: Ctx, a: Args, dps: bool) -> Value:
+    """Per partition, element ``indices[p, j]`` of ``data``'s flattened free elements into
+    ``dst[p, j]`` (GpSimd); ``dst`` has the shape of ``indices`` and the dtype of ``data``,
+    ``indices`` is uint32."""
+    fn = "nisa.nc_n_gather"
+    data = on_chip(ctx, view_arg(ctx, a["data"], "data"), "data", fn)
+    idx = on_chip(ctx, view_arg(ctx, a["indices"], "indices"), "indices", fn)
+    dst = on_chip(ctx, view_arg(ctx, a["dst"], "dst"), "dst", fn)
+    with rule(ctx, fn):
+        d = arg(dst, "dst")
+        for view, what in ((data, "data"), (idx, "indices"), (dst, "dst")):
+            rules.in_memory(arg(view, what), Memory.sbuf)
+        rules.same_partitions(arg(data, "data"), arg(idx, "indices"), d)
+        rules.same_shape(arg(idx, "indices"), d)
+        rules.dtype_in(arg(idx, "indices"), (Dtype.uint32,))
+        if dst.dtype is not data.dtype:
+            rules.dtype_in(d, (data.dtype,))
+    operators.gather(ctx, dst, data, idx)
+    return None

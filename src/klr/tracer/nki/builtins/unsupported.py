@@ -10,10 +10,8 @@ _COLLECTIVE = ("collective communication is not traced yet (the interpreter runs
 _PRIVATE = "it is a private API of the Neuron compiler, not part of NKI"
 _HOST = "it launches or inspects a kernel from the host; trace the kernel with klr gather and klr trace"
 _TYPING = "it is a type annotation; klr reads annotations without evaluating them"
-_MX = "microscaling (MX) formats are not modelled by klr's interpreter"
 _REGISTER = ("device registers are only written by dynamic loops, which klr does not trace yet "
              "(use nl.affine_range, nl.sequential_range or nl.static_range with constant bounds)")
-_RANDOM = "the hardware random-number generator's state is not modelled (use nl.rand or nisa.dropout)"
 
 _REASONS: dict[str, str] = {
     **{f"nki.nccl.{n}": _COLLECTIVE for n in (
@@ -46,8 +44,6 @@ _REASONS: dict[str, str] = {
     "nki.language.spmd_dim": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.nc": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.finfo": "use the dtype limits nl.fp32.min / nl.fp32.max",
-    "nki.isa.quantize_mx": _MX,
-    "nki.isa.nc_matmul_mx": _MX,
     "nki.isa.register_alloc": _REGISTER,
     "nki.isa.register_move": _REGISTER,
     "nki.isa.register_load": _REGISTER,
@@ -57,19 +53,8 @@ _REASONS: dict[str, str] = {
     "nki.language.fori_loop": "loops with run-time trip counts are not traced yet (use a for loop "
                               "over nl.sequential_range)",
     "nki.language.while_loop": "loops with run-time conditions are not traced yet",
-    "nki.isa.rng": _RANDOM,
-    "nki.isa.set_rng_seed": _RANDOM,
-    "nki.isa.rand_set_state": _RANDOM,
-    "nki.isa.rand_get_state": _RANDOM,
-    "nki.isa.rand2": _RANDOM,
-    "nki.isa.get_nc_sub_version": "klr models NeuronCore generations, not their sub-versions "
-                                  "(use nisa.get_nc_version)",
-    "nki.isa.activate2": "its two-stage activation is not emitted by klr yet (use two nisa.activation calls)",
-    "nki.isa.nc_n_gather": "its n-way gather is not emitted by klr yet (use nisa.local_gather)",
-    "nki.isa.exponential": "not emitted by klr yet (use nisa.activation with op=nl.exp)",
-    "nki.isa.dma_compute": "DMA-engine arithmetic is not emitted by klr yet (use nisa.dma_copy with "
-                           "dst_rmw_op)",
-    "nki.isa.topk": "not emitted by klr yet (use nisa.max8 and nisa.nc_find_index8)",
+    "nki.isa.topk": ("KLR Core has no top-k operator for its 16-partition snake layout (nor does the "
+                     "reference's builtin list); use nisa.max8 and nisa.nc_match_replace8"),
 }
 
 for _name, _why in _REASONS.items():
