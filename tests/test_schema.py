@@ -13,7 +13,7 @@ from klr.core import Engine
 from klr.core.mathops import ActivationReduce, NcActivate
 from klr.pos import Pos
 from klr.python import ast as py
-from klr.schema import F32, node
+from klr.schema import F32, node, record
 
 
 @node(tag=9999, name="Sample")
@@ -84,3 +84,50 @@ def test_a_required_field_after_a_default_is_refused() -> None:
         class Bad:
             a: int = 1
             b: int
+
+
+@record
+class Point:
+    x: int
+    y: int = 0
+    note: str = dataclasses.field(default="", compare=False)
+
+    def norm(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataPoint:
+    x: int
+    y: int = 0
+    note: str = dataclasses.field(default="", compare=False)
+
+
+def test_a_record_behaves_as_a_frozen_dataclass() -> None:
+    p, d = Point(3, -4, "a"), DataPoint(3, -4, "a")
+    assert repr(p) == repr(d).replace("DataPoint", "Point") == "Point(x=3, y=-4, note='a')"
+    assert p == Point(3, -4, "b") and hash(p) == hash(Point(3, -4, "b")) == hash(d)
+    assert p != Point(3) and p != d and p.norm() == 7
+    assert [f.name for f in dataclasses.fields(p)] == ["x", "y", "note"]
+    assert Point.__slots__ == ("x", "y", "note") and not hasattr(p, "__dict__")
+    assert dataclasses.replace(p, y=1) == Point(3, 1) and dataclasses.asdict(p) == dataclasses.asdict(d)
+    assert pickle.loads(pickle.dumps(p)) == p
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'x'"):
+        p.x = 1  # type: ignore[misc]
+
+
+def test_a_record_refuses_what_it_does_not_support() -> None:
+    with pytest.raises(TypeError, match="only a default and compare=False"):
+        @record
+        class Factory:
+            xs: list[int] = dataclasses.field(default_factory=list)
+    with pytest.raises(TypeError, match="only a default and compare=False"):
+        @record
+        class Hidden:
+            x: int = dataclasses.field(default=0, repr=False)
+    with pytest.raises(TypeError, match="no __post_init__"):
+        @record
+        class Checked:
+            x: int
+
+            def __post_init__(self) -> None: ...

@@ -13,7 +13,6 @@ standard output for ``-``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any, Union
 
 from klr import files
@@ -23,7 +22,7 @@ from klr.errors import FormatError
 from klr.format.cbor import Reader, decode_from, deep_recursion, encoder, no_collection
 from klr.limits import FileLimits
 from klr.python.ast import Kernel as PyKernel
-from klr.schema import Nat, describe
+from klr.schema import Nat, describe, record
 
 VERSION = (0, 0, 12)
 HEADER = bytes((0xD9, 0xD9, 0xF7, 0x83, *VERSION))
@@ -35,7 +34,7 @@ KINDS = ("python", "nki", "kernel", "lnc", "hlo")
 Contents = Union[PyKernel, CoreKernel, LncKernel, "Hlo"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hlo:
     """``Contents.hlo``: a reference to an HLO module by name (no body)."""
 

@@ -58,6 +58,7 @@ from inspect import CO_VARARGS, CO_VARKEYWORDS
 from types import FunctionType
 from typing import TYPE_CHECKING
 
+from klr.schema import record
 from klr.tracer.limits import STEPS_PER_BUILTIN
 from klr.tracer.values import TraceObject, Value
 
@@ -108,7 +109,7 @@ _KINDS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Param:
     name: str
     kind: ParamKind
@@ -122,7 +123,7 @@ class Param:
         return self.name if self.default is REQUIRED else f"{self.name}={self.default!r}"
 
 
-@dataclass(frozen=True)
+@record
 class _Plan:
     """What argument checking needs, precomputed from the signature."""
 
