@@ -73,3 +73,35 @@ def test_other_commands_go_to_the_command_line(capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().out.startswith("klr ")
     assert entry.main(["list", "nl.load"]) == 0
     assert "nki.language.load" in capsys.readouterr().out
+
+
+COMMAND_LINES = [
+    ["gather", "k.py", "f", "--arg", "float32[4,8]", "-o", "x.klr", "-I", "d", "--limit", "a=1", "--debug"],
+    ["trace", "x.klr", "--stats", "--grid", "2", "--arg", "n=3", "--lnc", "2"],
+    ["eval", "x.core.klr", "a=a.npy", "--output-dir", "out", "--random", "7"],
+    ["check", "x.core.klr"], ["run", "-m", "pytest"], ["cache", "clear"],
+    ["info", "x.klr", "--dump", "sexp"], ["list", "nl.", "--json"],
+]
+
+
+def test_a_parser_for_one_command_parses_as_the_whole_one() -> None:
+    from klr.cli.main import _SUBCOMMANDS
+
+    assert sorted(_SUBCOMMANDS) == sorted(argv[0] for argv in COMMAND_LINES)
+    for argv in COMMAND_LINES:
+        assert build_parser(argv[0]).parse_args(argv) == build_parser().parse_args(argv)
+        whole = build_parser()._subparsers._group_actions[0].choices[argv[0]]  # type: ignore[union-attr]
+        one = build_parser(argv[0])._subparsers._group_actions[0].choices[argv[0]]  # type: ignore[union-attr]
+        assert one.format_help() == whole.format_help()
+
+
+def test_a_bad_subcommand_line_reads_the_same(capsys: pytest.CaptureFixture[str]) -> None:
+    from klr.cli.main import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["trace", "x.klr", "--no-such-option"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["trace", "x.klr", "--no-such-option"])
+    assert capsys.readouterr().err == err and "unrecognized arguments: --no-such-option" in err
