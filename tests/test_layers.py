@@ -20,7 +20,7 @@ ALLOWED = {
     "sim": {"base", "core", "python", "format", "tracer", "interp"},
     "cli": {"base", "core", "python", "format", "tracer", "interp", "sim", "api"},
 }
-BASE = {"schema", "pos", "dtypes", "errors", "diagnostics", "files", "limits"}
+BASE = {"schema", "nodeinits", "pos", "dtypes", "errors", "diagnostics", "files", "limits"}
 
 
 def layer_of(module: str) -> str:

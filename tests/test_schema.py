@@ -131,3 +131,30 @@ def test_a_record_refuses_what_it_does_not_support() -> None:
             x: int
 
             def __post_init__(self) -> None: ...
+
+
+def test_node_inits_are_generated_for_every_signature() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    done = subprocess.run([sys.executable, str(root / "scripts" / "node_inits.py"), "--check"], env=env)
+    assert done.returncode == 0, "regenerate with python scripts/node_inits.py"
+    code = ("import klr.format.file, klr.core, klr.python.ast, klr.tracer.nki\n"
+            "from klr import schema, nodeinits\n"
+            "print(all(c is nodeinits.INITS[k].__code__ for k, c in schema._INITS.items()), "
+            "len(schema._INITS))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[0] == "True" and int(out.stdout.split()[1]) > 100   # none compiled
+
+
+def test_an_init_is_the_same_generated_or_compiled() -> None:
+    from klr import schema
+
+    namespace: dict[str, object] = {}
+    exec(schema.init_source(("count", "scale", "label", "pos"), ("scale",)), {}, namespace)
+    assert namespace["__init__"].__code__.co_varnames == Sample.__init__.__code__.co_varnames  # type: ignore[attr-defined]
+    assert schema.init_source((), ()) == "def __init__(self):\n    pass"

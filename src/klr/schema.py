@@ -43,6 +43,7 @@ else:  # Python 3.10: the decorator only informs type checkers
 __all__ = [
     "F32", "F64", "Int", "Nat", "NodeEnum", "Sum", "FieldInfo", "NodeInfo",
     "node", "fields_of", "info_of", "lean_name", "Kind", "TypeDesc", "describe", "to_float32", "record",
+    "init_source",
 ]
 
 
@@ -125,16 +126,27 @@ def _as_float32(value: Any) -> Any:
 _INIT_GLOBALS: dict[str, Any] = {"_set": object.__setattr__, "_f32": _as_float32}
 
 
+def init_source(names: tuple[str, ...], singles: tuple[str, ...]) -> str:
+    """The source of the ``__init__`` of a node with fields ``names`` (``singles``: the F32 ones)."""
+    sets = [f"    _set(self, {n!r}, _f32({n}))" if n in singles else f"    _set(self, {n!r}, {n})"
+            for n in names]
+    return "\n".join([f"def __init__({', '.join(('self', *names))}):", *(sets or ["    pass"])])
+
+
 def _init(cls: type, names: tuple[str, ...], singles: tuple[str, ...], defaults: tuple[Any, ...]) -> Any:
-    """``cls.__init__``: its code is compiled once per field signature and shared."""
-    code = _INITS.get((names, singles))
+    """``cls.__init__``: its code is shared by every class with its field signature, and taken
+    from klr.nodeinits (generated) or else compiled, once."""
+    key = (names, singles)
+    code = _INITS.get(key)
     if code is None:
-        sets = [f" _set(self, {n!r}, _f32({n}))" if n in singles else f" _set(self, {n!r}, {n})"
-                for n in names]
-        namespace: dict[str, Any] = {}
-        source = "\n".join([f"def __init__(self, {', '.join(names)}):", *sets, " pass"])
-        exec(source, _INIT_GLOBALS, namespace)
-        code = _INITS[names, singles] = namespace["__init__"].__code__
+        from klr.nodeinits import INITS
+
+        made = INITS.get(key)
+        if made is None:
+            namespace: dict[str, Any] = {}
+            exec(init_source(names, singles), _INIT_GLOBALS, namespace)
+            made = namespace["__init__"]
+        code = _INITS[key] = made.__code__
     fn = types.FunctionType(code, _INIT_GLOBALS, "__init__", defaults)
     fn.__qualname__ = f"{cls.__qualname__}.__init__"
     return fn

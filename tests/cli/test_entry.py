@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from klr.cli import entry, helptext
+from klr.cli import entry, helptext, terminal
 from klr.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def test_columns_as_shutil_says(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv("COLUMNS", raising=False)
         else:
             monkeypatch.setenv("COLUMNS", value)
-        assert entry.columns() == shutil.get_terminal_size().columns
+        assert terminal.columns() == shutil.get_terminal_size().columns
 
 
 def test_other_commands_go_to_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:

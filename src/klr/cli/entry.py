@@ -9,8 +9,9 @@ line, Python version or width goes to ``klr.cli.main``.
 
 from __future__ import annotations
 
-import os
 import sys
+
+from klr.cli.terminal import columns
 
 HELP_ARGS: tuple[list[str], ...] = ([], ["-h"], ["--help"])
 
@@ -26,19 +27,3 @@ def main(argv: list[str] | None = None) -> int:
     from klr.cli.main import main as run
 
     return run(args)
-
-
-def columns() -> int:
-    """The terminal width argparse formats help for (``shutil.get_terminal_size().columns``,
-    without importing shutil)."""
-    try:
-        width = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        width = 0
-    if width <= 0:
-        try:
-            width = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            width = 0
-        width = width or 80
-    return width

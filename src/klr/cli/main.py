@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from klr import __version__
 from klr.cli import cache, check, evaluate, run
-from klr.cli.entry import columns
+from klr.cli.terminal import columns
 from klr.diagnostics import printable, render_error, render_warning
 from klr.errors import KlrError, UsageError, Warning_
 
