@@ -108,10 +108,10 @@ def _enum_ctor(member: NodeEnum) -> int:
 
 # dataclass(frozen=True, slots=True) compiles six methods per class with exec and builds each
 # class twice; over ~190 IR classes that was most of the time of importing klr. A node needs
-# less: __init__ is compiled once per field signature and shared between classes; equality,
-# hashing, repr and the rest are shared functions over the class's field names. The result is
-# still a dataclass to the standard library (fields, replace, asdict, is_dataclass, pickling),
-# as tests/test_schema.py checks.
+# less: __init__ is shared between the classes of one field signature (its code generated into
+# klr.nodeinits, else compiled once); equality, hashing, repr and the rest are shared functions
+# over the class's field names. The result is still a dataclass to the standard library
+# (fields, replace, asdict, is_dataclass, pickling), as tests/test_schema.py checks.
 
 _PARAMS = dataclass(frozen=True)(type("_Params", (), {})).__dataclass_params__  # type: ignore[attr-defined]
 _INITS: dict[tuple[tuple[str, ...], tuple[str, ...]], types.CodeType] = {}
