@@ -13,7 +13,7 @@ from klr.core import Engine
 from klr.core.mathops import ActivationReduce, NcActivate
 from klr.pos import Pos
 from klr.python import ast as py
-from klr.schema import F32, node
+from klr.schema import F32, node, record
 
 
 @node(tag=9999, name="Sample")
@@ -84,3 +84,77 @@ def test_a_required_field_after_a_default_is_refused() -> None:
         class Bad:
             a: int = 1
             b: int
+
+
+@record
+class Point:
+    x: int
+    y: int = 0
+    note: str = dataclasses.field(default="", compare=False)
+
+    def norm(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataPoint:
+    x: int
+    y: int = 0
+    note: str = dataclasses.field(default="", compare=False)
+
+
+def test_a_record_behaves_as_a_frozen_dataclass() -> None:
+    p, d = Point(3, -4, "a"), DataPoint(3, -4, "a")
+    assert repr(p) == repr(d).replace("DataPoint", "Point") == "Point(x=3, y=-4, note='a')"
+    assert p == Point(3, -4, "b") and hash(p) == hash(Point(3, -4, "b")) == hash(d)
+    assert p != Point(3) and p != d and p.norm() == 7
+    assert [f.name for f in dataclasses.fields(p)] == ["x", "y", "note"]
+    assert Point.__slots__ == ("x", "y", "note") and not hasattr(p, "__dict__")
+    assert dataclasses.replace(p, y=1) == Point(3, 1) and dataclasses.asdict(p) == dataclasses.asdict(d)
+    assert pickle.loads(pickle.dumps(p)) == p
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'x'"):
+        p.x = 1  # type: ignore[misc]
+
+
+def test_a_record_refuses_what_it_does_not_support() -> None:
+    with pytest.raises(TypeError, match="only a default and compare=False"):
+        @record
+        class Factory:
+            xs: list[int] = dataclasses.field(default_factory=list)
+    with pytest.raises(TypeError, match="only a default and compare=False"):
+        @record
+        class Hidden:
+            x: int = dataclasses.field(default=0, repr=False)
+    with pytest.raises(TypeError, match="no __post_init__"):
+        @record
+        class Checked:
+            x: int
+
+            def __post_init__(self) -> None: ...
+
+
+def test_node_inits_are_generated_for_every_signature() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    done = subprocess.run([sys.executable, str(root / "scripts" / "node_inits.py"), "--check"], env=env)
+    assert done.returncode == 0, "regenerate with python scripts/node_inits.py"
+    code = ("import klr.format.file, klr.core, klr.python.ast, klr.tracer.nki\n"
+            "from klr import schema, nodeinits\n"
+            "print(all(c is nodeinits.INITS[k].__code__ for k, c in schema._INITS.items()), "
+            "len(schema._INITS))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[0] == "True" and int(out.stdout.split()[1]) > 100   # none compiled
+
+
+def test_an_init_is_the_same_generated_or_compiled() -> None:
+    from klr import schema
+
+    namespace: dict[str, object] = {}
+    exec(schema.init_source(("count", "scale", "label", "pos"), ("scale",)), {}, namespace)
+    assert namespace["__init__"].__code__.co_varnames == Sample.__init__.__code__.co_varnames  # type: ignore[attr-defined]
+    assert schema.init_source((), ()) == "def __init__(self):\n    pass"

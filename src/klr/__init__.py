@@ -16,12 +16,15 @@ limits: ``klr.limits.FileLimits`` everywhere, ``klr.tracer.context.Limits`` for 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `klr --help` stays light
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from klr.interp import EvalResult
     from klr.python.ast import Kernel as PyKernel
     from klr.sim.simulate import Simulated

@@ -1,3 +1,3 @@
-from klr.cli.main import main
+from klr.cli.entry import main
 
 raise SystemExit(main())

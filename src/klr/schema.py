@@ -42,7 +42,8 @@ else:  # Python 3.10: the decorator only informs type checkers
 
 __all__ = [
     "F32", "F64", "Int", "Nat", "NodeEnum", "Sum", "FieldInfo", "NodeInfo",
-    "node", "fields_of", "info_of", "lean_name", "Kind", "TypeDesc", "describe", "to_float32",
+    "node", "fields_of", "info_of", "lean_name", "Kind", "TypeDesc", "describe", "to_float32", "record",
+    "init_source",
 ]
 
 
@@ -105,63 +106,12 @@ def _enum_ctor(member: NodeEnum) -> int:
     return table[member]
 
 
-@dataclass(frozen=True)
-class Sum:
-    """Marks ``Annotated[A | B, Sum(name, tag)]`` as a tagged sum type."""
-
-    name: str
-    tag: int
-    names: tuple[str, ...] | None = None  # constructor names, when not taken from members
-
-
-@dataclass(frozen=True)
-class FieldInfo:
-    name: str         # Python attribute name
-    lean: str         # name on the wire / in dumps
-    type: Any         # resolved annotation
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    cls: type
-    lean: str                  # constructor or struct name as the reference spells it
-    tag: int | None            # own serde tag (structs); None for sum constructors
-    proofs: int                # proof fields counted in the array head but never written
-
-
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
-def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) -> Callable[[type[T]], type[T]]:
-    """Make a class a frozen, slotted IR dataclass and register its schema.
-
-    ``F32`` fields hold float32 values: a Python float given to one is rounded on construction,
-    so a node equals its decoded encoding and every reader sees the value the file holds."""
-
-    def wrap(cls: type[T]) -> type[T]:
-        notes = cls.__dict__.get("__annotations__", {})
-        singles = tuple(f for f, ann in notes.items() if ann in ("F32", F32))
-        for fname, ann in notes.items():
-            if _is_pos_annotation(ann):
-                default = cls.__dict__.get(fname, dataclasses.MISSING)
-                if isinstance(default, dataclasses.Field):
-                    default.compare = False
-                else:
-                    setattr(cls, fname, dataclasses.field(default=default, compare=False))
-        lean = name or (cls.__name__[0].lower() + cls.__name__[1:])
-        if tag is not None and name is None:
-            lean = cls.__name__
-        out = _frozen_slotted(cls, singles)
-        out.__klr__ = NodeInfo(out, lean, tag, proofs)  # type: ignore[attr-defined]  # the class's schema
-        return out
-
-    return wrap
-
-
 # dataclass(frozen=True, slots=True) compiles six methods per class with exec and builds each
 # class twice; over ~190 IR classes that was most of the time of importing klr. A node needs
-# less: __init__ is compiled once per field signature and shared between classes; equality,
-# hashing, repr and the rest are shared functions over the class's field names. The result is
-# still a dataclass to the standard library (fields, replace, asdict, is_dataclass, pickling),
-# as tests/test_schema.py checks.
+# less: __init__ is shared between the classes of one field signature (its code generated into
+# klr.nodeinits, else compiled once); equality, hashing, repr and the rest are shared functions
+# over the class's field names. The result is still a dataclass to the standard library
+# (fields, replace, asdict, is_dataclass, pickling), as tests/test_schema.py checks.
 
 _PARAMS = dataclass(frozen=True)(type("_Params", (), {})).__dataclass_params__  # type: ignore[attr-defined]
 _INITS: dict[tuple[tuple[str, ...], tuple[str, ...]], types.CodeType] = {}
@@ -176,16 +126,27 @@ def _as_float32(value: Any) -> Any:
 _INIT_GLOBALS: dict[str, Any] = {"_set": object.__setattr__, "_f32": _as_float32}
 
 
+def init_source(names: tuple[str, ...], singles: tuple[str, ...]) -> str:
+    """The source of the ``__init__`` of a node with fields ``names`` (``singles``: the F32 ones)."""
+    sets = [f"    _set(self, {n!r}, _f32({n}))" if n in singles else f"    _set(self, {n!r}, {n})"
+            for n in names]
+    return "\n".join([f"def __init__({', '.join(('self', *names))}):", *(sets or ["    pass"])])
+
+
 def _init(cls: type, names: tuple[str, ...], singles: tuple[str, ...], defaults: tuple[Any, ...]) -> Any:
-    """``cls.__init__``: its code is compiled once per field signature and shared."""
-    code = _INITS.get((names, singles))
+    """``cls.__init__``: its code is shared by every class with its field signature, and taken
+    from klr.nodeinits (generated) or else compiled, once."""
+    key = (names, singles)
+    code = _INITS.get(key)
     if code is None:
-        sets = [f" _set(self, {n!r}, _f32({n}))" if n in singles else f" _set(self, {n!r}, {n})"
-                for n in names]
-        namespace: dict[str, Any] = {}
-        source = "\n".join([f"def __init__(self, {', '.join(names)}):", *sets, " pass"])
-        exec(source, _INIT_GLOBALS, namespace)
-        code = _INITS[names, singles] = namespace["__init__"].__code__
+        from klr.nodeinits import INITS
+
+        made = INITS.get(key)
+        if made is None:
+            namespace: dict[str, Any] = {}
+            exec(init_source(names, singles), _INIT_GLOBALS, namespace)
+            made = namespace["__init__"]
+        code = _INITS[key] = made.__code__
     fn = types.FunctionType(code, _INIT_GLOBALS, "__init__", defaults)
     fn.__qualname__ = f"{cls.__qualname__}.__init__"
     return fn
@@ -243,6 +204,16 @@ def _is_classvar(ann: Any) -> bool:
     return text.startswith(("ClassVar", "typing.ClassVar"))
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
+def record(cls: type[T]) -> type[T]:
+    """``dataclass(frozen=True, slots=True)`` for a small record, made as a node is (no
+    compiled methods of its own): for the records created while klr starts up. Fields may
+    have defaults and ``field(compare=False)``, nothing else; no ``__post_init__``."""
+    if "__post_init__" in cls.__dict__:
+        raise TypeError(f"{cls.__name__}: a record has no __post_init__")
+    return _frozen_slotted(cls, ())
+
+
 def _frozen_slotted(cls: type[T], singles: tuple[str, ...]) -> type[T]:
     """``cls`` as ``dataclass(frozen=True, slots=True)`` would make it, without a default
     factory or keyword-only fields, which nodes never use."""
@@ -257,6 +228,9 @@ def _frozen_slotted(cls: type[T], singles: tuple[str, ...]) -> type[T]:
         default = namespace.pop(fname, dataclasses.MISSING)
         f: dataclasses.Field[Any] = (default if isinstance(default, dataclasses.Field)
                                      else dataclasses.field(default=default))
+        if f.default_factory is not dataclasses.MISSING or not (f.init and f.repr) or f.hash is not None \
+                or f.kw_only not in (dataclasses.MISSING, False):
+            raise TypeError(f"{cls.__name__}.{fname}: only a default and compare=False are supported")
         f.name, f.type = fname, ann
         f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # what fields() selects on
         fields[fname] = f
@@ -279,6 +253,57 @@ def _frozen_slotted(cls: type[T], singles: tuple[str, ...]) -> type[T]:
     _KEYS[out] = _key(tuple(n for n, f in fields.items() if f.compare))
     out.__qualname__ = cls.__qualname__
     return typing.cast("type[T]", out)
+
+
+@record
+class Sum:
+    """Marks ``Annotated[A | B, Sum(name, tag)]`` as a tagged sum type."""
+
+    name: str
+    tag: int
+    names: tuple[str, ...] | None = None  # constructor names, when not taken from members
+
+
+@record
+class FieldInfo:
+    name: str         # Python attribute name
+    lean: str         # name on the wire / in dumps
+    type: Any         # resolved annotation
+
+
+@record
+class NodeInfo:
+    cls: type
+    lean: str                  # constructor or struct name as the reference spells it
+    tag: int | None            # own serde tag (structs); None for sum constructors
+    proofs: int                # proof fields counted in the array head but never written
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
+def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) -> Callable[[type[T]], type[T]]:
+    """Make a class a frozen, slotted IR dataclass and register its schema.
+
+    ``F32`` fields hold float32 values: a Python float given to one is rounded on construction,
+    so a node equals its decoded encoding and every reader sees the value the file holds."""
+
+    def wrap(cls: type[T]) -> type[T]:
+        notes = cls.__dict__.get("__annotations__", {})
+        singles = tuple(f for f, ann in notes.items() if ann in ("F32", F32))
+        for fname, ann in notes.items():
+            if _is_pos_annotation(ann):
+                default = cls.__dict__.get(fname, dataclasses.MISSING)
+                if isinstance(default, dataclasses.Field):
+                    default.compare = False
+                else:
+                    setattr(cls, fname, dataclasses.field(default=default, compare=False))
+        lean = name or (cls.__name__[0].lower() + cls.__name__[1:])
+        if tag is not None and name is None:
+            lean = cls.__name__
+        out = _frozen_slotted(cls, singles)
+        out.__klr__ = NodeInfo(out, lean, tag, proofs)  # type: ignore[attr-defined]  # the class's schema
+        return out
+
+    return wrap
 
 
 def _is_pos_annotation(ann: Any) -> bool:
@@ -343,7 +368,7 @@ class Kind(enum.Enum):
     SUM = "sum"
 
 
-@dataclass(frozen=True)
+@record
 class TypeDesc:
     kind: Kind
     prim: Prim | None = None

@@ -13,7 +13,6 @@ read. ``--limit NAME=VALUE`` sets the resource limits of ``klr.limits``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -22,6 +21,7 @@ from typing import Any, TextIO
 
 from klr import __version__
 from klr.cli import cache, check, evaluate, run
+from klr.cli.terminal import columns
 from klr.diagnostics import printable, render_error, render_warning
 from klr.errors import KlrError, UsageError, Warning_
 
@@ -53,14 +53,43 @@ def _kernel_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", type=int, metavar="N", help="target generation (2, 3 or 4; default 2)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized as argparse sizes it without importing shutil for that (every
+    ``add_argument`` makes one)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, columns() - 2 if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser with ``_Formatter``; its subparsers are ``_Parser`` too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``command``, that subcommand's in full and the others as
+    empty placeholders, which is all that parsing a command line starting with it needs (each
+    subparser costs its construction, and argparse's message look-ups, at every start)."""
+    parser = _Parser(
         prog="klr",
         description="KLR, the Kernel Language Representation: gather NKI kernels into KLR, trace "
                     "them into KLR Core, and run Core on numpy.")
     parser.add_argument("--version", action="version", version=f"klr {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog given: argparse would otherwise format a usage line (importing shutil) to find it
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="klr")
+    for name, add in _SUBCOMMANDS.items():
+        if command is None or command == name:
+            add(sub)
+        else:
+            sub.add_parser(name, add_help=False)
+    return parser
 
+
+def _gather_parser(sub: Any) -> None:
     g = sub.add_parser("gather", help="parse a kernel and what it references into a KLR Python-AST file",
                        description="Parse FUNC in FILE (and the helpers, classes, constants and user "
                                    "modules it references) into a KLR Python-AST file. The user's "
@@ -75,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     _limit_option(g)
     _common(g)
 
+
+def _trace_parser(sub: Any) -> None:
     t = sub.add_parser("trace", help="partially evaluate a gathered kernel into KLR Core",
                        description="Trace a gathered kernel for its (recorded or given) arguments into "
                                    "KLR Core: loops unrolled, Python values computed away, every NKI "
@@ -89,13 +120,26 @@ def build_parser() -> argparse.ArgumentParser:
     _limit_option(t)
     _common(t)
 
+
+def _eval_parser(sub: Any) -> None:
     evaluate.add_parser(sub, _common, _limit_option)
+
+
+def _check_parser(sub: Any) -> None:
     _common(check.add_parser(sub))
+
+
+def _run_parser(sub: Any) -> None:
     r = run.add_parser(sub)
     _limit_option(r)
     _common(r)
+
+
+def _cache_parser(sub: Any) -> None:
     _common(cache.add_parser(sub))
 
+
+def _info_parser(sub: Any) -> None:
     i = sub.add_parser("info", help="describe a KLR file",
                        description="Print a summary of any KLR file, or dump it whole.")
     i.add_argument("file", help="a .klr file")
@@ -103,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     _limit_option(i)
     _common(i)
 
+
+def _list_parser(sub: Any) -> None:
     ls = sub.add_parser("list", help="list the builtins the tracer knows",
                         description="List every NKI and Python builtin the tracer knows, with its "
                                     "parameters and the Core operators it emits.")
@@ -110,12 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only names starting with this (nl., nisa., nki., neuronxcc.nki., numpy....)")
     ls.add_argument("--json", action="store_true", help="print the entries as JSON")
     _common(ls)
-    return parser
+
+
+_SUBCOMMANDS = {"gather": _gather_parser, "trace": _trace_parser, "eval": _eval_parser,
+                "check": _check_parser, "run": _run_parser, "cache": _cache_parser,
+                "info": _info_parser, "list": _list_parser}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and argv[0] in _SUBCOMMANDS else None)
     if argv[:1] == ["run"]:
         return _main_run(parser, argv[1:])
     args = parser.parse_args(argv)
@@ -487,6 +537,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         raise UsageError(f"no builtin or constant name starts with {args.prefix!r} (prefixes: nl., "
                          "nisa., nki., neuronxcc.nki., numpy., math., builtins.)")
     if args.json:
+        import json
+
         print(json.dumps([entry_record(e) for e in shown], indent=1))
         return 0
     for e in shown:

@@ -42,11 +42,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from klr.core.optypes import AluOp
 from klr.dtypes import Dtype, nki_name
-from klr.schema import to_float32
+from klr.schema import record, to_float32
 
 __all__ = [
     "NumericsError", "FloatFormat", "BITVEC", "ARITHMETIC", "COMPARISONS", "LOGICAL", "UNARY",
@@ -82,7 +81,7 @@ def is_bitvec(op: AluOp | None) -> bool:
 # --- dtype facts ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class FloatFormat:
     """A float dtype's exponent and mantissa bits, largest finite value and whether it has inf."""
 

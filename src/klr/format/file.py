@@ -13,17 +13,19 @@ standard output for ``-``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any, Union
+import sys
+from typing import TYPE_CHECKING, Any, Union
 
 from klr import files
-from klr.core import Kernel as CoreKernel
-from klr.core import LncKernel
 from klr.errors import FormatError
 from klr.format.cbor import Reader, decode_from, deep_recursion, encoder, no_collection
 from klr.limits import FileLimits
-from klr.python.ast import Kernel as PyKernel
-from klr.schema import Nat, describe
+from klr.schema import Nat, describe, record
+
+if TYPE_CHECKING:
+    from klr.core import Kernel as CoreKernel
+    from klr.core import LncKernel
+    from klr.python.ast import Kernel as PyKernel
 
 VERSION = (0, 0, 12)
 HEADER = bytes((0xD9, 0xD9, 0xF7, 0x83, *VERSION))
@@ -32,10 +34,10 @@ CONTENTS_TAG = 0xEC
 
 KINDS = ("python", "nki", "kernel", "lnc", "hlo")
 
-Contents = Union[PyKernel, CoreKernel, LncKernel, "Hlo"]
+Contents = Union["PyKernel", "CoreKernel", "LncKernel", "Hlo"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hlo:
     """``Contents.hlo``: a reference to an HLO module by name (no body)."""
 
@@ -43,19 +45,30 @@ class Hlo:
 
 
 def kind_of(contents: Any) -> str:
-    match contents:
-        case PyKernel():
-            return "python"
-        case LncKernel():
-            return "lnc"
-        case CoreKernel():
-            return "kernel"
-        case Hlo():
-            return "hlo"
+    # The IR classes are imported only for a file of their kind (gather never needs Core's):
+    # an instance of one means its module is imported.
+    py, core = sys.modules.get("klr.python.ast"), sys.modules.get("klr.core.basic")
+    if py is not None and isinstance(contents, py.Kernel):
+        return "python"
+    if core is not None and isinstance(contents, core.LncKernel):
+        return "lnc"
+    if core is not None and isinstance(contents, core.Kernel):
+        return "kernel"
+    if isinstance(contents, Hlo):
+        return "hlo"
     raise TypeError(f"{type(contents).__name__} is not KLR file contents")
 
 
-_TYPES = {"python": PyKernel, "kernel": CoreKernel, "lnc": LncKernel}
+def _type(kind: str) -> type:
+    """The class of the contents of ``kind`` (python, kernel or lnc)."""
+    if kind == "python":
+        from klr.python.ast import Kernel as PyKernel
+
+        return PyKernel
+    from klr.core import Kernel as CoreKernel
+    from klr.core import LncKernel
+
+    return LncKernel if kind == "lnc" else CoreKernel
 
 
 def to_bytes(contents: Any) -> bytes:
@@ -72,7 +85,7 @@ def to_buffer(contents: Any) -> bytearray:
             if isinstance(contents, Hlo):
                 encoder(describe(str))(contents.name, out)
             else:
-                encoder(describe(_TYPES[kind]))(contents, out)
+                encoder(describe(_type(kind)))(contents, out)
     except RecursionError:
         raise FormatError(f"cannot encode {_describe_kind(kind)}: it nests too deeply") from None
     return out
@@ -106,7 +119,7 @@ def from_bytes(data: bytes, *, expect: str | None = None) -> Any:
         raise FormatError("this KLR file holds an NKI AST (Contents.nki), which klr does not read")
     if kind == "python":
         _reject_r12(r)
-    value = Hlo(decode_from(r, str)) if kind == "hlo" else decode_from(r, _TYPES[kind])
+    value = Hlo(decode_from(r, str)) if kind == "hlo" else decode_from(r, _type(kind))
     if not r.at_end():
         raise FormatError(f"malformed KLR file: {len(r.data) - r.pos} unexpected bytes after the "
                           f"contents, at byte {r.pos}")

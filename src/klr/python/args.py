@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import enum
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -142,6 +141,8 @@ def json_value(value: Any) -> K.Expr:
         case {"shape": shape, "dtype": str(dtype)} if isinstance(shape, list):
             return tensor_expr(tuple(shape), dtype)
         case dict():
+            import json  # here, not at the top: a trace without --args-json never needs it
+
             raise UsageError(f"argument object {json.dumps(value)} must have exactly 'shape' and 'dtype'")
         case list():
             return K.Expr(K.TupleExpr(tuple(json_value(v) for v in value)))
@@ -151,6 +152,8 @@ def json_value(value: Any) -> K.Expr:
 def parse_arg_json(path: str, max_bytes: int | None = None) -> tuple[list[K.Expr], dict[str, K.Expr]]:
     """An ``--args-json`` file: a JSON list of positional or an object of named arguments (a
     regular file of at most ``max_bytes``, default ``FileLimits.max_source_bytes``)."""
+    import json
+
     limit = FileLimits().max_source_bytes if max_bytes is None else max_bytes
     raw = files.read_input(path, limit=limit, limit_name="max_source_bytes")
     try:

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from klr.schema import record
 from klr.tracer import ops, show
 from klr.tracer.values import TraceObject, Value, type_name, type_name_of
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["Arg", "HostFn", "host", "entries", "get", "call", "ANY", "KEY", "Pred"]
 
 
-@dataclass(frozen=True)
+@record
 class Pred:
     """An argument type that is not a Python type: ``name`` for messages, ``test(value)``."""
 
@@ -54,7 +54,7 @@ KEY = Pred("key", lambda v: True)
 TypeSpec = tuple[type | Pred, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Arg:
     """One parameter: its name, accepted types, and how it may be passed. ``kind`` is
     ``pos`` (positional only), ``any`` (positional or keyword), ``kw`` (keyword only) or
@@ -78,7 +78,7 @@ def _no_cost(*args: Value, **kwargs: Value) -> int:
     return 0
 
 
-@dataclass(frozen=True)
+@record
 class HostFn:
     """One allowed host function (see the module docstring)."""
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import itertools
 import math
 import sys
@@ -327,6 +326,8 @@ def _collect_constants(extras: BodyOutputs, result: TraceResult) -> dict[str, st
     dtype, shape and bytes; returns the file of each constant tensor."""
     files = {}
     for name, array in extras.constants.items():
+        import hashlib  # here: only kernels with shared constants need it
+
         digest = hashlib.sha256(f"{array.dtype.str}:{array.shape}".encode() + array.tobytes()).hexdigest()
         file_name = f"shared_constants/{digest}.npy"
         result.constants[file_name] = array

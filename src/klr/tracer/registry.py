@@ -41,16 +41,24 @@ per traced body and binds the result (``lookup`` returns a ``KernelConstant``).
 
 A dotted prefix of registered names (``nki``, ``nki.language``, ``numpy``) is a module:
 ``lookup`` returns a ``ModuleValue`` whose attributes are looked up as ``prefix.attr``.
+
+``defer({module: names})`` declares names a module registers without importing it: the first
+``lookup`` of one of them imports the module (``entries`` imports them all), so a trace pays
+only for the builtins it calls.
 """
 
 from __future__ import annotations
 
 import enum
+import importlib
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from inspect import CO_VARARGS, CO_VARKEYWORDS
+from types import FunctionType
 from typing import TYPE_CHECKING
 
+from klr.schema import record
 from klr.tracer.limits import STEPS_PER_BUILTIN
 from klr.tracer.values import TraceObject, Value
 
@@ -60,7 +68,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Dialect", "ParamKind", "Param", "Entry", "BuiltinFn", "ModuleValue", "builtin", "constant",
     "lookup", "entries", "method", "normalise", "REQUIRED", "kernel_constant", "KernelConstant",
-    "MISSING", "Binder", "Unsupported", "unsupported", "short_name",
+    "MISSING", "Binder", "Unsupported", "unsupported", "short_name", "defer",
 ]
 
 
@@ -101,7 +109,7 @@ _KINDS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Param:
     name: str
     kind: ParamKind
@@ -115,7 +123,7 @@ class Param:
         return self.name if self.default is REQUIRED else f"{self.name}={self.default!r}"
 
 
-@dataclass(frozen=True)
+@record
 class _Plan:
     """What argument checking needs, precomputed from the signature."""
 
@@ -165,6 +173,9 @@ class Entry:
 
 
 def _params_of(impl: Callable[..., Value]) -> tuple[Param, ...]:
+    if type(impl) is FunctionType and not hasattr(impl, "__signature__") \
+            and not hasattr(impl, "__wrapped__"):
+        return _code_params(impl)
     sig = inspect.signature(impl)
     ps = list(sig.parameters.values())
     if not ps:
@@ -173,6 +184,31 @@ def _params_of(impl: Callable[..., Value]) -> tuple[Param, ...]:
         Param(p.name, _KINDS[p.kind], REQUIRED if p.default is inspect.Parameter.empty else p.default)
         for p in ps[1:]
     )
+
+
+def _code_params(impl: FunctionType) -> tuple[Param, ...]:
+    """``_params_of`` a plain function, read from its code object as ``inspect.signature`` does
+    (in its order: positional, ``*args``, keyword-only, ``**kwargs``), several times faster."""
+    code = impl.__code__
+    names = code.co_varnames
+    npos, nkw = code.co_argcount, code.co_kwonlyargcount
+    defaults = impl.__defaults__ or ()
+    kwdefaults = impl.__kwdefaults__ or {}
+    first_default = npos - len(defaults)
+    posonly = code.co_posonlyargcount
+    params = [Param(names[i], ParamKind.positional_only if i < posonly else ParamKind.positional,
+                    defaults[i - first_default] if i >= first_default else REQUIRED)
+              for i in range(npos)]
+    extra = npos + nkw
+    if code.co_flags & CO_VARARGS:
+        params.append(Param(names[extra], ParamKind.var_positional))
+        extra += 1
+    params += [Param(n, ParamKind.keyword_only, kwdefaults.get(n, REQUIRED)) for n in names[npos:npos + nkw]]
+    if code.co_flags & CO_VARKEYWORDS:
+        params.append(Param(names[extra], ParamKind.var_keyword))
+    if not params:
+        raise TypeError(f"builtin impl {impl.__qualname__} must take ctx as first parameter")
+    return tuple(params[1:])
 
 
 def _plan_of(params: tuple[Param, ...]) -> _Plan:
@@ -357,6 +393,7 @@ _by_name: dict[str, list[Entry]] = {}
 _entries: list[Entry] = []
 _prefixes: set[str] = set()
 _resolved: dict[tuple[str, Dialect], Value] = {}
+_deferred: dict[str, tuple[str, ...]] = {}  # name -> modules that register it, maybe not imported yet
 _MISSING: Value = object()
 MISSING = _MISSING
 """What ``lookup`` returns for an unknown name."""
@@ -396,6 +433,23 @@ def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dial
         return impl
 
     return wrap
+
+
+def defer(names: Mapping[str, Iterable[str]]) -> None:
+    """Declare the names each module (by its full name) registers, without importing it: the
+    module is imported when one of its names is first looked up, or by ``entries``."""
+    for module, registered in names.items():
+        for n in registered:
+            _deferred[n] = (*_deferred.get(n, ()), module)
+            parts = n.split(".")
+            for i in range(1, len(parts)):
+                _prefixes.add(".".join(parts[:i]))
+    _resolved.clear()
+
+
+def _import_deferred(name: str) -> None:
+    for module in _deferred.pop(name, ()):
+        importlib.import_module(module)
 
 
 def constant(name: str, value: Value, *, doc: str = "", dialect: Dialect = Dialect.both,
@@ -473,6 +527,8 @@ def lookup(name: str, dialect: Dialect = Dialect.beta2) -> Value:
     if got is not _MISSING:
         return got
     full = normalise(name)
+    if full in _deferred:
+        _import_deferred(full)
     cands = _by_name.get(full)
     if cands:
         pick = next((e for e in cands if e.dialect == dialect), cands[0])
@@ -488,4 +544,6 @@ def lookup(name: str, dialect: Dialect = Dialect.beta2) -> Value:
 def entries() -> Iterator[Entry]:
     """Every entry registered so far, sorted by primary name (``klr.tracer.entries`` loads the
     NKI library first)."""
+    while _deferred:
+        _import_deferred(next(iter(_deferred)))
     return iter(sorted(_entries, key=lambda e: (e.name, e.dialect)))

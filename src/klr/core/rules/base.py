@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TypeVar, cast
 
 from klr.core.numerics import BITVEC
@@ -34,7 +33,7 @@ from klr.core.tensor import (
 )
 from klr.dtypes import Dtype, nki_name
 from klr.errors import KlrError
-from klr.schema import Kind, describe, fields_of
+from klr.schema import Kind, describe, fields_of, record
 
 # --- the machine (NKI's nl.tile_size and the reference's memory sizes) -------------------------
 
@@ -74,7 +73,7 @@ class RuleError(KlrError):
 # --- operands ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Arg:
     """One tensor operand as the rules see it."""
 
@@ -230,7 +229,7 @@ P = TypeVar("P", bound=OperatorPayload)
 RuleFn = Callable[[Check, P], None]
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """An operator's static rule, the memories its operands may be in, the engines that run it."""
 

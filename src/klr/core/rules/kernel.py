@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from klr.core.basic import Block, Kernel, LncKernel, Stmt, tensors_of
 from klr.core.operators import operator_name
 from klr.core.optypes import BrCmpOp
 from klr.core.rules.base import RuleError, check, check_tensor
 from klr.core.sysops import CmpBranch
 from klr.pos import Pos
+from klr.schema import record
 
 
-@dataclass(frozen=True)
+@record
 class Diagnostic:
     """A rule one statement breaks."""
 

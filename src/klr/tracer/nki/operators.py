@@ -8,7 +8,6 @@ operand (``Scalar``) is an Immediate or a [P, 1] view.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from klr import core
@@ -36,6 +35,7 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.errors import TraceError
+from klr.schema import record
 from klr.tracer.nki.emit import emit, ref, refs, tile
 from klr.tracer.nki.index import Affine
 from klr.tracer.nki.views import Box, View
@@ -297,7 +297,7 @@ def tensor_scalar_cumulative(ctx: Ctx, dst: View, src: View, op0: AluOp, op1: Al
 # --- the Tensor Engine -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class MatmulFlags:
     """How the PE array runs a matmul (``NcMatMul``'s fields besides its operands)."""
 

@@ -1,0 +1,29 @@
+"""The ``klr`` command's entry point: the top-level help without importing the command line.
+
+``klr``, ``klr -h`` and ``klr --help`` print ``klr.cli.helptext.TEXT``: what argparse prints
+for ``klr.cli.main.build_parser()``, generated for one Python minor version and terminal
+width (``python scripts/help_text.py``; tests/cli/test_entry.py keeps it equal). Importing
+argparse and the command line would cost more than Python's own start-up. Any other command
+line, Python version or width goes to ``klr.cli.main``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from klr.cli.terminal import columns
+
+HELP_ARGS: tuple[list[str], ...] = ([], ["-h"], ["--help"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args in HELP_ARGS:
+        from klr.cli import helptext
+
+        if sys.version_info[:2] == helptext.PYTHON and columns() == helptext.COLUMNS:
+            sys.stdout.write(helptext.TEXT)
+            return 0
+    from klr.cli.main import main as run
+
+    return run(args)
