@@ -955,6 +955,16 @@ def __init__(self, op, values):
 INITS[('op', 'values'), ()] = __init__
 
 
+def __init__(self, op0, imm0, op1, imm1, reverse0, reverse1):
+    _set(self, 'op0', op0)
+    _set(self, 'imm0', imm0)
+    _set(self, 'op1', op1)
+    _set(self, 'imm1', imm1)
+    _set(self, 'reverse0', reverse0)
+    _set(self, 'reverse1', reverse1)
+INITS[('op0', 'imm0', 'op1', 'imm1', 'reverse0', 'reverse1'), ()] = __init__
+
+
 def __init__(self, opcode, hasRead, hasWrite, ports, data0, data1):
     _set(self, 'opcode', opcode)
     _set(self, 'hasRead', hasRead)

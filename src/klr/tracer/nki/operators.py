@@ -207,7 +207,7 @@ def exponential(ctx: Ctx, dst: View, src: View, top: Scalar, reduce_res: View | 
          [dst] + ([reduce_res] if reduce_res is not None else []))
 
 
-@dataclass(frozen=True)
+@record
 class Stages:
     """activate2's tensor-scalar stages: ``(data op0 imm0) op1 imm1`` (reverse: operands swapped)."""
 
