@@ -87,6 +87,9 @@ class Ctx:
         self._stmt_count = 0
         self._sources = sources or {}
         self.resolver: Resolver | None = None  # set by the evaluator running the kernel
+        self.used: set[tuple[str, Dialect]] = set()
+        """(primary name, form) of every registered builtin the body called: the form is the
+        kernel's dialect, or the form a two-form builtin's call chose (``BuiltinFn.tracked``)."""
 
     # --- instructions and blocks --------------------------------------------------------
 

@@ -95,6 +95,8 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
                 dps = "dst" in kwargs or ctx.dialect is Dialect.beta2
             else:
                 dps = _pick(args, kwargs, legacy_tensors)
+            if legacy is not None:
+                ctx.used.add((full, Dialect.beta2 if dps else Dialect.legacy))
             binder = binders[dps]
             got = binder.bind(args, kwargs)
             if got is None:
