@@ -22,11 +22,15 @@ F32 = np.float32
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
-def uniform(lo: float, hi: float, shape: tuple[int, ...] = (8, 16), dtype: Any = F32, seed: int = 0) -> np.ndarray:
+def uniform(
+    lo: float, hi: float, shape: tuple[int, ...] = (8, 16), dtype: Any = F32, seed: int = 0
+) -> np.ndarray:
     return np.random.default_rng(seed).uniform(lo, hi, shape).astype(dtype)
 
 
-def ints(lo: int, hi: int, shape: tuple[int, ...] = (8, 16), dtype: Any = np.int32, seed: int = 0) -> np.ndarray:
+def ints(
+    lo: int, hi: int, shape: tuple[int, ...] = (8, 16), dtype: Any = np.int32, seed: int = 0
+) -> np.ndarray:
     return np.random.default_rng(seed).integers(lo, hi, shape).astype(dtype)
 
 
@@ -47,7 +51,7 @@ def gelu_dx(x: np.ndarray) -> np.ndarray:
 
 
 def gelu_tanh(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 
 def gelu_sigmoid_dx(x: np.ndarray) -> np.ndarray:
@@ -134,7 +138,7 @@ BINARY: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], tuple[np
 
 
 def _tol(dtype: Any) -> dict[str, float]:
-    return {"rtol": 2 ** -7, "atol": 1e-6} if dtype == BF16 else {"rtol": 1e-5, "atol": 1e-6}
+    return {"rtol": 2**-7, "atol": 1e-6} if dtype == BF16 else {"rtol": 1e-5, "atol": 1e-6}
 
 
 def _elementwise() -> list[Case]:
@@ -144,16 +148,34 @@ def _elementwise() -> list[Case]:
         out.append(case(name, b2(f"res = nl.{name}(a_t)", "a"), [x], fn, beta2=True, **_tol(x.dtype)))
     for name, (fn2, (x, y)) in BINARY.items():
         out.append(case(name, lg(f"res = nl.{name}(a_t, b_t)", "a", "b"), [x, y], fn2, **_tol(x.dtype)))
-        out.append(case(name, b2(f"res = nl.{name}(a_t, b_t)", "a", "b"), [x, y], fn2, beta2=True,
-                        **_tol(x.dtype)))
+        out.append(
+            case(name, b2(f"res = nl.{name}(a_t, b_t)", "a", "b"), [x, y], fn2, beta2=True, **_tol(x.dtype))
+        )
     # a tile and a number; bfloat16 operands and results
     out.append(case("multiply-number", lg("res = nl.multiply(a_t, 3.0)", "a"), [X], lambda x: x * 3))
     xb = X.astype(BF16)
-    out.append(case("exp-bf16", lg("res = nl.exp(a_t)", "a"), [xb], lambda x: np.exp(x.astype(F32)), **_tol(BF16)))
-    out.append(case("add-bf16", lg("res = nl.add(a_t, b_t)", "a", "b"), [xb, Y.astype(BF16)],
-                    lambda x, y: x.astype(F32) + y.astype(F32), **_tol(BF16)))
-    out.append(case("fmod-number", lg("res = nl.fmod(a_t, 0.75)", "a"), [X * 3], lambda x: np.fmod(x, F32(0.75)),
-                    rtol=1e-5, atol=1e-6))
+    out.append(
+        case("exp-bf16", lg("res = nl.exp(a_t)", "a"), [xb], lambda x: np.exp(x.astype(F32)), **_tol(BF16))
+    )
+    out.append(
+        case(
+            "add-bf16",
+            lg("res = nl.add(a_t, b_t)", "a", "b"),
+            [xb, Y.astype(BF16)],
+            lambda x, y: x.astype(F32) + y.astype(F32),
+            **_tol(BF16),
+        )
+    )
+    out.append(
+        case(
+            "fmod-number",
+            lg("res = nl.fmod(a_t, 0.75)", "a"),
+            [X * 3],
+            lambda x: np.fmod(x, F32(0.75)),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    )
     return out
 
 
@@ -167,17 +189,38 @@ def _reductions() -> list[Case]:
         case("sum-2axes", lg("res = nl.sum(a_t, axis=(1, 2))", "a"), [R], lambda x: x.sum((1, 2)), rtol=1e-5),
         case("max", lg(f"res = nl.max(a_t, {kd})", "a"), [X], lambda x: x.max(1, keepdims=True)),
         case("min", b2(f"res = nl.min(a_t, {kd})", "a"), [X], lambda x: x.min(1, keepdims=True), beta2=True),
-        case("mean", lg(f"res = nl.mean(a_t, {kd})", "a"), [X], lambda x: x.mean(1, keepdims=True), rtol=1e-5),
-        case("prod", lg(f"res = nl.prod(a_t, {kd})", "a"), [POS[:, :6]], lambda x: x.prod(1, keepdims=True),
-             rtol=1e-5),
-        case("all", lg(f"res = nl.all(a_t, {kd})", "a"), [np.round(uniform(0.3, 1))],
-             lambda x: x.all(1, keepdims=True)),
+        case(
+            "mean", lg(f"res = nl.mean(a_t, {kd})", "a"), [X], lambda x: x.mean(1, keepdims=True), rtol=1e-5
+        ),
+        case(
+            "prod",
+            lg(f"res = nl.prod(a_t, {kd})", "a"),
+            [POS[:, :6]],
+            lambda x: x.prod(1, keepdims=True),
+            rtol=1e-5,
+        ),
+        case(
+            "all",
+            lg(f"res = nl.all(a_t, {kd})", "a"),
+            [np.round(uniform(0.3, 1))],
+            lambda x: x.all(1, keepdims=True),
+        ),
         case("var", lg("res = nl.var(a_t, axis=1)", "a"), [X], lambda x: x.var(1), rtol=1e-5),
-        case("softmax", lg("res = nl.softmax(a_t, axis=1)", "a"), [X],
-             lambda x: np.exp(x - x.max(1, keepdims=True)) / np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True),
-             rtol=1e-5),
-        case("rms_norm", lg("res = nl.rms_norm(a_t, w_t, axis=1, n=16)", "a", "w"), [X, uniform(0, 1, (1, 16))],
-             lambda x, w: x / np.sqrt((x * x).sum(1, keepdims=True) / 16 + 1e-6) * w, rtol=1e-5),
+        case(
+            "softmax",
+            lg("res = nl.softmax(a_t, axis=1)", "a"),
+            [X],
+            lambda x: np.exp(x - x.max(1, keepdims=True))
+            / np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True),
+            rtol=1e-5,
+        ),
+        case(
+            "rms_norm",
+            lg("res = nl.rms_norm(a_t, w_t, axis=1, n=16)", "a", "w"),
+            [X, uniform(0, 1, (1, 16))],
+            lambda x, w: x / np.sqrt((x * x).sum(1, keepdims=True) / 16 + 1e-6) * w,
+            rtol=1e-5,
+        ),
     ]
 
 
@@ -187,20 +230,45 @@ B = uniform(-1, 1, (32, 8), seed=1)
 
 def _layout() -> list[Case]:
     return [
-        case("matmul", lg("res = nl.matmul(a_t, b_t)", "a", "b"), [A, B], lambda a, b: a @ b, rtol=1e-5, atol=1e-5),
-        case("matmul-transpose_x", lg("res = nl.matmul(a_t, b_t, transpose_x=True)", "a", "b"), [A.T.copy(), B],
-             lambda a, b: a.T @ b, rtol=1e-5, atol=1e-5),
+        case(
+            "matmul",
+            lg("res = nl.matmul(a_t, b_t)", "a", "b"),
+            [A, B],
+            lambda a, b: a @ b,
+            rtol=1e-5,
+            atol=1e-5,
+        ),
+        case(
+            "matmul-transpose_x",
+            lg("res = nl.matmul(a_t, b_t, transpose_x=True)", "a", "b"),
+            [A.T.copy(), B],
+            lambda a, b: a.T @ b,
+            rtol=1e-5,
+            atol=1e-5,
+        ),
         case("transpose", lg("res = nl.transpose(a_t)", "a"), [A], lambda a: a.T),
         case("load_transpose2d", lg("res = nl.load_transpose2d(a)", "a", load=False), [A], lambda a: a.T),
         case("copy", lg("res = nl.copy(a_t, dtype=nl.bfloat16)", "a"), [X], lambda x: x.astype(BF16)),
         case("static_cast", lg("res = nl.static_cast(a_t, nl.bfloat16)", "a"), [X], lambda x: x.astype(BF16)),
-        case("broadcast_to", lg("res = nl.broadcast_to(a_t, shape=(8, 16))", "a"), [X[:, :1].copy()],
-             lambda x: np.broadcast_to(x, (8, 16))),
+        case(
+            "broadcast_to",
+            lg("res = nl.broadcast_to(a_t, shape=(8, 16))", "a"),
+            [X[:, :1].copy()],
+            lambda x: np.broadcast_to(x, (8, 16)),
+        ),
         case("expand_dims", lg("res = nl.expand_dims(a_t, 1)", "a"), [X], lambda x: x[:, None, :]),
-        case("where", lg("res = nl.where(c_t, a_t, b_t)", "c", "a", "b"), [np.round(uniform(0, 1)), X, Y],
-             lambda c, x, y: np.where(c != 0, x, y)),
-        case("gather_flattened", lg("res = nl.gather_flattened(a_t, i_t)", "a", "i"),
-             [R, ints(0, 24, (8, 5), np.uint32)], lambda a, i: np.take_along_axis(a.reshape(8, 24), i, axis=1)),
+        case(
+            "where",
+            lg("res = nl.where(c_t, a_t, b_t)", "c", "a", "b"),
+            [np.round(uniform(0, 1)), X, Y],
+            lambda c, x, y: np.where(c != 0, x, y),
+        ),
+        case(
+            "gather_flattened",
+            lg("res = nl.gather_flattened(a_t, i_t)", "a", "i"),
+            [R, ints(0, 24, (8, 5), np.uint32)],
+            lambda a, i: np.take_along_axis(a.reshape(8, 24), i, axis=1),
+        ),
     ]
 
 
@@ -239,7 +307,9 @@ def _creation() -> list[Case]:
         case("indexing", lg(indexing, "a"), [X], lambda x: x[2:6] + x[4:8]),
         case("sizeinbytes", lg(sizes, "a"), [X], lambda x: x * 24),
         case("memories", lg(memories, "a"), [X], lambda x: x + 15),
-        case("shared_constants", lg(consts, "a"), [X], lambda x: x + np.arange(128).reshape(8, 16), rtol=1e-6),
+        case(
+            "shared_constants", lg(consts, "a"), [X], lambda x: x + np.arange(128).reshape(8, 16), rtol=1e-6
+        ),
     ]
 
 
@@ -302,9 +372,15 @@ def _loops() -> list[Case]:
     twice = X.copy() * 2
     twice[:, :8] = X[:, :8] + 1
     return [
-        case("ranges", ranges, [uniform(-1, 1, (16, 8))],
-             lambda x: sum(x[i * 8:(i + 1) * 8, j + k:j + k + 4] for i in range(2) for j in (1, 3) for k in range(2)),
-             rtol=1e-5),
+        case(
+            "ranges",
+            ranges,
+            [uniform(-1, 1, (16, 8))],
+            lambda x: sum(
+                x[i * 8 : (i + 1) * 8, j + k : j + k + 4] for i in range(2) for j in (1, 3) for k in range(2)
+            ),
+            rtol=1e-5,
+        ),
         case("loop_reduce", loop_reduce, [uniform(-1, 1, (3, 8, 16))], lambda x: x.sum(0), rtol=1e-5),
         case("spmd", spmd, [uniform(-1, 1, (8, 24))], _spmd, grid=(2, 3)),
         case("atomic_rmw", atomic, [X, Y], lambda a, b: np.concatenate([a[:4] + b[:4], a[4:]]), rtol=1e-6),

@@ -51,28 +51,58 @@ class Case:
         return f"{self.name}-{self.dialect}"
 
 
-def case(name: str, source: str, inputs: Iterable[Any], expect: Expect, *, beta2: bool = False,
-         rtol: float = 1e-6, atol: float = 0.0, grid: Any = None, **kwargs: Any) -> Case:
-    return Case(name, source, tuple(inputs), expect, Dialect.beta2 if beta2 else Dialect.legacy,
-                rtol, atol, grid, kwargs)
+def case(
+    name: str,
+    source: str,
+    inputs: Iterable[Any],
+    expect: Expect,
+    *,
+    beta2: bool = False,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    grid: Any = None,
+    **kwargs: Any,
+) -> Case:
+    return Case(
+        name,
+        source,
+        tuple(inputs),
+        expect,
+        Dialect.beta2 if beta2 else Dialect.legacy,
+        rtol,
+        atol,
+        grid,
+        kwargs,
+    )
 
 
 def lg(body: str, *params: str, load: bool = True) -> str:
     """A legacy kernel: ``<p>_t = nl.load(<p>)`` per parameter, ``body`` sets ``res``, stored."""
     loads = "".join(f"    {p}_t = nl.load({p})\n" for p in params) if load else ""
-    return (f"def kernel({', '.join(params)}):\n" + loads + textwrap.indent(textwrap.dedent(body).strip(), "    ")
-            + "\n    out = nl.ndarray(res.shape, dtype=res.dtype, buffer=nl.shared_hbm)\n"
-            "    nl.store(out, value=res)\n    return out\n")
+    return (
+        f"def kernel({', '.join(params)}):\n"
+        + loads
+        + textwrap.indent(textwrap.dedent(body).strip(), "    ")
+        + "\n    out = nl.ndarray(res.shape, dtype=res.dtype, buffer=nl.shared_hbm)\n"
+        "    nl.store(out, value=res)\n    return out\n"
+    )
 
 
 def b2(body: str, *params: str) -> str:
     """A beta 2 kernel: each parameter copied into an SBUF tile ``<p>_t``, ``body`` sets ``res``,
     copied out."""
-    copies = "".join(f"    {p}_t = nl.ndarray({p}.shape, dtype={p}.dtype, buffer=nl.sbuf)\n"
-                     f"    nisa.dma_copy(dst={p}_t, src={p})\n" for p in params)
-    return (f"def kernel({', '.join(params)}):\n" + copies + textwrap.indent(textwrap.dedent(body).strip(), "    ")
-            + "\n    out = nl.ndarray(res.shape, dtype=res.dtype, buffer=nl.shared_hbm)\n"
-            "    nisa.dma_copy(dst=out, src=res)\n    return out\n")
+    copies = "".join(
+        f"    {p}_t = nl.ndarray({p}.shape, dtype={p}.dtype, buffer=nl.sbuf)\n"
+        f"    nisa.dma_copy(dst={p}_t, src={p})\n"
+        for p in params
+    )
+    return (
+        f"def kernel({', '.join(params)}):\n"
+        + copies
+        + textwrap.indent(textwrap.dedent(body).strip(), "    ")
+        + "\n    out = nl.ndarray(res.shape, dtype=res.dtype, buffer=nl.shared_hbm)\n"
+        "    nisa.dma_copy(dst=out, src=res)\n    return out\n"
+    )
 
 
 def run_case(tmp_path: Path, c: Case) -> TraceResult:
@@ -88,16 +118,24 @@ def run_case(tmp_path: Path, c: Case) -> TraceResult:
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
         w = np.asarray(w)
         assert g.shape == w.shape, f"output {i}: shape {g.shape}, expected {w.shape}"
-        np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=c.rtol, atol=c.atol,
-                                   err_msg=f"output {i} of {c.id}")
+        np.testing.assert_allclose(
+            g.astype(np.float64),
+            w.astype(np.float64),
+            rtol=c.rtol,
+            atol=c.atol,
+            err_msg=f"output {i} of {c.id}",
+        )
     return result
 
 
 def trace_case(tmp_path: Path, c: Case) -> TraceResult:
     path = tmp_path / "kern.py"
     header = BETA2 if c.dialect is Dialect.beta2 else LEGACY
-    path.write_text(header + "import neuronxcc.nki.compiler as ncc\n" * (c.dialect is Dialect.legacy)
-                    + textwrap.dedent(c.source))
+    path.write_text(
+        header
+        + "import neuronxcc.nki.compiler as ncc\n" * (c.dialect is Dialect.legacy)
+        + textwrap.dedent(c.source)
+    )
     return trace(gather_file(str(path), "kernel", args=c.inputs, kwargs=c.kwargs, grid=c.grid))
 
 
@@ -108,8 +146,6 @@ EXEMPT: dict[str, str] = {
     "nki.language.all_reduce": "refused with a reason (klr traces SPMD programs one after another)",
     "nki.language.rand": "random: checked by properties (range, distribution) in test_lang.py",
     "nki.language.random_seed": "seeds nl.rand: checked by properties with it",
-    "nki.language.dropout": "random: checked by properties (zeros, kept values) in test_lang.py",
-    "nki.isa.dropout": "random: checked by properties (zeros, kept values) in test_isa*.py",
 }
 """Builtins no numpy comparison can check, each with its reason."""
 
@@ -133,5 +169,8 @@ def required() -> list[Unit]:
 
 
 def uncovered(used: set[tuple[str, Dialect]], units: Sequence[Unit]) -> list[str]:
-    return sorted(f"{name} ({'/'.join(sorted(map(str, forms)))})" for name, forms in units
-                  if not any((name, f) in used for f in forms))
+    return sorted(
+        f"{name} ({'/'.join(sorted(map(str, forms)))})"
+        for name, forms in units
+        if not any((name, f) in used for f in forms)
+    )

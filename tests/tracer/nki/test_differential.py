@@ -32,7 +32,9 @@ def test_every_builtin_is_checked_against_numpy(tmp_path: Path) -> None:
         got = _USED.get(c.id)
         used |= got if got is not None else trace_case(tmp_path, c).builtins
     missing = uncovered(used, required())
-    assert not missing, "builtins no differential case calls (add a case to cases_*.py):\n  " + "\n  ".join(missing)
+    assert not missing, "builtins no differential case calls (add a case to cases_*.py):\n  " + "\n  ".join(
+        missing
+    )
 
 
 def test_exemptions_are_registered_and_needed(tmp_path: Path) -> None:
