@@ -199,8 +199,8 @@ class BuiltinFn(TraceObject):
 
     ``bound`` holds leading arguments supplied already (a method's ``self``): calling
     ``f(a)`` runs ``impl(ctx, *bound, a)``; ``name`` is still the qualified name. A call adds
-    ``(name, ctx.dialect)`` to ``ctx.used`` unless ``tracked`` is False: a builtin with two
-    dialect forms records the form each call picks itself.
+    ``name`` to ``ctx.used`` unless ``tracked`` is False: a builtin with two dialect forms
+    records the form each call picks in ``ctx.used_forms`` itself.
     """
 
     __slots__ = ("_plan", "bound", "impl", "name", "params", "tracked")
@@ -229,7 +229,7 @@ class BuiltinFn(TraceObject):
             args = self.bound + args
         self.check_args(ctx, args, kwargs)
         if self.tracked:
-            ctx.used.add((self.name, ctx.dialect))
+            ctx.used.add(self.name)
         budget = ctx.budget
         budget.steps -= STEPS_PER_BUILTIN
         if budget.steps < budget.mark:
@@ -398,7 +398,7 @@ def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dial
         text = doc if doc is not None else inspect.getdoc(impl) or ""
         entry = Entry(name, aliases, dialect, text, impl=impl, params=params, emits=emits, forms=forms)
         entry.fn = BuiltinFn(name, impl, params)
-        entry.fn.tracked = not forms  # (the impl records the form of each call in ctx.used)
+        entry.fn.tracked = not forms  # (the impl records the form of each call)
         _add(entry)
         return impl
 

@@ -96,7 +96,7 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
             else:
                 dps = _pick(args, kwargs, legacy_tensors)
             if legacy is not None:
-                ctx.used.add((full, Dialect.beta2 if dps else Dialect.legacy))
+                ctx.used_forms.add((full, Dialect.beta2 if dps else Dialect.legacy))
             binder = binders[dps]
             got = binder.bind(args, kwargs)
             if got is None:
