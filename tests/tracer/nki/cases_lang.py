@@ -205,7 +205,23 @@ def _reductions() -> list[Case]:
             [np.round(uniform(0.3, 1))],
             lambda x: x.all(1, keepdims=True),
         ),
+        # legacy NKI removes the reduced axes, beta 2 keeps them whatever keepdims says
         case("var", lg("res = nl.var(a_t, axis=1)", "a"), [X], lambda x: x.var(1), rtol=1e-5),
+        case(
+            "var-keepdims",
+            lg("res = nl.var(a_t, axis=1, keepdims=True)", "a"),
+            [X],
+            lambda x: x.var(1, keepdims=True),
+            rtol=1e-5,
+        ),
+        case(
+            "var",
+            b2("res = nl.var(a_t, axis=1)", "a"),
+            [X],
+            lambda x: x.var(1, keepdims=True),
+            rtol=1e-5,
+            beta2=True,
+        ),
         case(
             "softmax",
             lg("res = nl.softmax(a_t, axis=1)", "a"),

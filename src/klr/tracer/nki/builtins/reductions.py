@@ -160,17 +160,20 @@ def softmax(ctx: Ctx, x: Value, axis: Value = -1, *, dtype: Value = None, comput
 
 
 @builtin(NL + "var", NP + "var", emits=("tensorReduce", "tensorScalar", "tensorTensor"), dialect=Dialect.both)
-def var(ctx: Ctx, x: Value, axis: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+def var(ctx: Ctx, x: Value, axis: Value, *, dtype: Value = None, keepdims: Value = False,
+        mask: Value = None) -> Value:
     """The population variance ``mean((x - mean(x))**2)`` over the free axes ``axis``, computed
-    in float32; the default dtype is nl.mean's (float32 for integers)."""
+    in float32; the default dtype is nl.mean's (float32 for integers). The reduced axes are
+    removed (legacy) or kept with size 1 (beta 2, whatever ``keepdims`` says, as NKI documents)."""
     name = "nl.var"
+    keep = bool_arg(ctx, keepdims, "keepdims") or ctx.dialect is Dialect.beta2
     src = tile_view(ctx, x, f"the operand of {name}")
     scale = 1.0 / _count(ctx, src, axis, name)
     out = dtype if dtype is not None else DTYPES[numerics.reduce_dtype(AluOp.average, src.dtype)]
     mean = reduce(ctx, AluOp.add, x, axis, dtype=_F32, keepdims=True, mask=mask, scale=scale, name=name)
     d = binary(ctx, AluOp.subtract, x, mean, dtype=_F32, mask=mask, name=name)
     sq = binary(ctx, AluOp.mult, d, d, dtype=_F32, mask=mask, name=name)
-    return reduce(ctx, AluOp.add, sq, axis, dtype=out, mask=mask, scale=scale, name=name)
+    return reduce(ctx, AluOp.add, sq, axis, dtype=out, keepdims=keep, mask=mask, scale=scale, name=name)
 
 
 @builtin(NL + "rms_norm", emits=("tensorReduce", "tensorScalar", "tensorTensor", "ncActivate"),
