@@ -142,12 +142,13 @@ def trace_case(tmp_path: Path, c: Case) -> TraceResult:
 # --- what must be covered ------------------------------------------------------------------
 
 EXEMPT: dict[str, str] = {
-    "nki.language.device_print": "prints at run time; computes nothing a comparison could check",
+    "nki.language.device_print": "computes nothing; its text is checked in test_device_print_prints_the_tile",
     "nki.language.all_reduce": "refused with a reason (klr traces SPMD programs one after another)",
-    "nki.language.rand": "random: checked by properties (range, distribution) in test_lang.py",
-    "nki.language.random_seed": "seeds nl.rand: checked by properties with it",
+    "nki.language.rand": "random: checked by properties in test_random_by_properties",
+    "nki.language.random_seed": "seeds nl.rand: checked with it in test_random_by_properties",
 }
-"""Builtins no numpy comparison can check, each with its reason."""
+"""Builtins no numpy comparison can check, each with its reason (tests named are in
+test_differential.py)."""
 
 Unit = tuple[str, frozenset[Dialect]]
 """A builtin that must be covered, and the forms any one of which covers it."""
