@@ -565,6 +565,99 @@ def _selection() -> list[Case]:
     ]
 
 
+def _local_gather(src: np.ndarray, index: np.ndarray, per: int, valid: int) -> np.ndarray:
+    """NKI's numpy semantics: each group of 16 partitions gathers ``per`` elements at each of its
+    first ``valid`` indices, read partition by partition (column-major), from its own partitions;
+    the kernel's indices count elements (index * per)."""
+    parts = src.shape[0]
+    rows = src.reshape(parts, -1, per)
+    out = np.empty((parts, valid, per), src.dtype)
+    for g in range(0, parts, 16):
+        order = index[g : g + 16].T.reshape(-1)[:valid] // per
+        out[g : g + 16] = rows[g : g + 16][:, order]
+    return out
+
+
+def _bounds(ids: np.ndarray) -> np.ndarray:
+    """NKI's numpy semantics of sequence_bounds: each run of equal non-zero ids spans
+    [start, end); padding (id 0) gets start n and end -1."""
+    n = ids.shape[-1]
+    out = np.empty((ids.shape[0], 2, n), ids.dtype)
+    for p, row in enumerate(ids):
+        start = 0
+        for i in range(n + 1):
+            if i == n or (i > 0 and row[i] != row[i - 1]):
+                pad = row[start] == 0
+                out[p, 0, start:i] = n if pad else start
+                out[p, 1, start:i] = -1 if pad else i
+                start = i
+    return out
+
+
+def _documented() -> list[Case]:
+    """Cases after the numpy semantics of NKI's own examples (nki/test in aws-neuron-sdk)."""
+    src = uniform(-1, 1, (32, 8, 2), seed=7)
+    index = (
+        np.concatenate([ints(0, 8, (16, 2), np.uint16, seed=8), ints(0, 8, (16, 2), np.uint16, seed=9)]) * 2
+    )
+    ids = np.array([[0, 1, 1, 2, 2, 2, 0, 3, 3, 1, 1, 0, 0, 4]], F32)  # 1 twice: two runs
+    quads = uniform(-1, 1, (64, 8), seed=10)
+    rotate = [(i - 1) % 32 for i in range(32)]
+
+    def rotated(a: np.ndarray) -> np.ndarray:
+        return np.concatenate([q[rotate] for q in np.split(a, len(a) // 32)])
+
+    return [
+        case(
+            "local_gather-documented",
+            lg("res = nisa.local_gather(s_t, i_t, 2, 24)", "s", "i"),
+            [src, index],
+            lambda s, i: _local_gather(s, i, 2, 24).reshape(32, 48),
+        ),
+        case(
+            "sequence_bounds-documented",
+            lg("res = nisa.sequence_bounds(segment_ids=a_t)", "a"),
+            [ids],
+            _bounds,
+        ),
+        case(
+            "nc_stream_shuffle-in-place",
+            lg(f"nisa.nc_stream_shuffle(a_t, a_t, {rotate})\nres = a_t", "a"),
+            [quads[:32]],
+            rotated,
+        ),
+        case(
+            "nc_stream_shuffle-quadrants",
+            b2(dst("(64, 8)") + f"nisa.nc_stream_shuffle(res, a_t, {rotate})", "a"),
+            [quads],
+            rotated,
+            beta2=True,
+        ),
+        case(
+            "tensor_scalar_cumulative-max",
+            lg("res = nisa.tensor_scalar_cumulative(a_t, np.add, np.maximum, c_t)", "a", "c"),
+            [X, C],
+            lambda x, c: np.maximum.accumulate(x + c, axis=1),
+            rtol=T5,
+        ),
+        case(
+            "tensor_scalar_cumulative-load",
+            b2(
+                dst() + "nisa.tensor_scalar_cumulative(res, a_t, nl.add, nl.multiply, c_t, imm1=d_t, "
+                "reduce_cmd=nisa.reduce_cmd.load_reduce)",
+                "a",
+                "c",
+                "d",
+            ),
+            [X / 2 + 1, C, C + 1],
+            lambda x, c, d: np.multiply.accumulate(x + c, axis=1) * d,
+            rtol=T5,
+            atol=1e-6,
+            beta2=True,
+        ),
+    ]
+
+
 def _nonzero(x: np.ndarray) -> np.ndarray:
     out = np.zeros((32, 9), np.int32)
     for p in (0, 16):
@@ -576,5 +669,6 @@ def _nonzero(x: np.ndarray) -> np.ndarray:
 
 
 CASES: list[Case] = [
-    replace(c, name="nisa." + c.name) for c in (*_compute(), *_reductions(), *_movement(), *_selection())
+    replace(c, name="nisa." + c.name)
+    for c in (*_compute(), *_reductions(), *_movement(), *_selection(), *_documented())
 ]
