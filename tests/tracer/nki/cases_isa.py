@@ -607,7 +607,46 @@ def _documented() -> list[Case]:
     def rotated(a: np.ndarray) -> np.ndarray:
         return np.concatenate([q[rotate] for q in np.split(a, len(a) // 32)])
 
+    red = "s = nl.ndarray((8, 1), dtype=nl.float32, buffer=nl.sbuf)\n"
+    both = "res = nl.ndarray((8, 17), dtype=nl.float32, buffer=nl.sbuf)\nres[:, 0:16] = r\nres[:, 16:17] = s"
+    lo, hi = np.zeros((8, 1), F32), np.full((8, 1), 9, F32)
+
+    def selected(p: np.ndarray, x: np.ndarray, c: np.ndarray) -> np.ndarray:
+        r = np.where(p != 0, x, c)
+        return np.concatenate([r, r.max(1, keepdims=True)], 1)
+
+    def ranged(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        idx = 3 + np.arange(16)
+        r = np.where((idx >= lo) & (idx < hi), x, np.finfo(F32).min)
+        return np.concatenate([r, r.max(1, keepdims=True)], 1)
+
     return [
+        case(
+            "select_reduce-max",
+            lg(
+                red + "r = nisa.select_reduce(p_t, a_t, c_t, reduce_res=s, "
+                "reduce_cmd=nisa.reduce_cmd.reset_reduce)\n" + both,
+                "p",
+                "a",
+                "c",
+            ),
+            [P01, X, C],
+            selected,
+        ),
+        case(
+            "range_select-max",
+            b2(
+                red + "r = nl.ndarray((8, 16), dtype=nl.float32, buffer=nl.sbuf)\n"
+                "nisa.range_select(r, a_t, nl.greater_equal, nl.less, lo_t, hi_t, reduce_res=s, "
+                "range_start=3, on_false_value=nl.fp32.min)\n" + both,
+                "a",
+                "lo",
+                "hi",
+            ),
+            [X, lo, hi],
+            ranged,
+            beta2=True,
+        ),
         case(
             "local_gather-documented",
             lg("res = nisa.local_gather(s_t, i_t, 2, 24)", "s", "i"),
