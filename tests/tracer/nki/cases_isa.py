@@ -359,6 +359,35 @@ def _movement() -> list[Case]:
             atol=1e-5,
             beta2=True,
         ),
+        case(
+            "nc_matmul-accumulate",
+            b2(
+                dst("(16, 8)", buffer="nl.psum") + "for i in nl.sequential_range(3):\n"
+                "    nisa.nc_matmul(res, a_t, b_t, accumulate=(i > 0))\n"
+                "nisa.nc_matmul(res, a_t, b_t)",
+                "a",
+                "b",
+            ),
+            [A, B],
+            lambda a, b: 4 * (a.T @ b),
+            rtol=T5,
+            atol=1e-5,
+            beta2=True,
+        ),
+        case(
+            "nc_matmul-overwrite",
+            b2(
+                dst("(16, 8)", buffer="nl.psum") + "nisa.nc_matmul(res, a_t, b_t)\n"
+                "nisa.nc_matmul(res, a_t, b_t, accumulate=False)",
+                "a",
+                "b",
+            ),
+            [A, B],
+            lambda a, b: a.T @ b,
+            rtol=T5,
+            atol=1e-5,
+            beta2=True,
+        ),
         case("nc_transpose", lg("res = nisa.nc_transpose(a_t)", "a"), [A], lambda a: a.T),
         case(
             "nc_transpose",
