@@ -38,7 +38,23 @@ def _compute() -> list[Case]:
     ) + "nisa.tensor_tensor(dst=res, data1=e, data2=s.broadcast_to((8, 16)), op=nl.subtract)"
     stt = "op0=np.multiply, operand0=c_t, op1=np.add, operand1=b_t"
     ts_red = "op0=np.multiply, operand0=2.0, reduce_op=np.add, reduce_res=s"
+    negated = (
+        "s = nl.ndarray((8, 1), dtype=nl.float32, buffer=nl.sbuf)\n"
+        "t = nl.ndarray((8, 1), dtype=nl.float32, buffer=nl.sbuf)\n"
+        "r = nl.ndarray(a_t.shape, dtype=nl.float32, buffer=nl.sbuf)\n"
+        f"nisa.tensor_scalar_reduce(dst=r, data=a_t, {ts_red}, reduce_res_negate=True)\n"
+        "nisa.tensor_scalar_reduce(r, a_t, nl.multiply, 1.0, nl.add, t, reduce_cmd=nisa.reduce_cmd.reduce)\n"
+        "res = nl.ndarray((8, 2), dtype=nl.float32, buffer=nl.sbuf)\n"
+        "nisa.tensor_copy(res[:, 0:1], s)\nnisa.tensor_copy(res[:, 1:2], t)"
+    )
+
+    def negated_want(x: np.ndarray) -> np.ndarray:  # the accumulator keeps the sum, not its negation
+        return np.concatenate([-(2 * x).sum(1, keepdims=True), (3 * x).sum(1, keepdims=True)], 1)
+
     return [
+        case(
+            "tensor_scalar_reduce-negate", b2(negated, "a"), [X], negated_want, rtol=T5, atol=1e-5, beta2=True
+        ),
         case("activation", lg(act_l, "a", "c"), [X, C], lambda x, c: np.exp(2 * x + c), rtol=T5),
         case(
             "activation",

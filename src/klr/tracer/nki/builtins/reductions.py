@@ -277,12 +277,12 @@ def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 
 @isa("tensor_scalar_reduce",
      beta2=form("dst", "data", "op0", "operand0", "reduce_op", "reduce_res", reverse0=False, reduce_cmd=None,
-                reduce_init=None, mask=None, name=None),
+                reduce_init=None, reduce_res_negate=False, mask=None, name=None),
      legacy=form("data", "op0", "operand0", "reduce_op", "reduce_res", reverse0=False, dtype=None, mask=None),
-     legacy_tensors=1, emits=("tensorScalarReduce",))
+     legacy_tensors=1, emits=("tensorScalarReduce", "tensorScalar"))
 def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``data op0 operand0``, also reducing each partition's results with ``reduce_op`` into
-    ``reduce_res``."""
+    ``reduce_res`` (negated with ``reduce_res_negate``; the accumulator keeps the reduction)."""
     fn = "nisa.tensor_scalar_reduce"
     if dps:
         no_mask(ctx, a, fn)
@@ -301,13 +301,17 @@ def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
         if not isinstance(init, Number):
             raise ctx.error(f"{fn}: reduce_init must be a number, not {type_name(init)}")
         init_imm = operators.imm(init, data.dtype)
+    negate = dps and bool_arg(ctx, a["reduce_res_negate"], "reduce_res_negate")
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
 
         def body(d: View, box: Box) -> None:
-            operators.tensor_scalar_reduce(c, d, data.box(box), op0, boxed(s0, box), rev, rop,
-                                           box_column(rres, box), cmd, init_imm)
+            col = box_column(rres, box)
+            operators.tensor_scalar_reduce(c, d, data.box(box), op0, boxed(s0, box), rev, rop, col, cmd,
+                                           init_imm)
+            if negate:
+                operators.tensor_scalar(c, col, col, AluOp.mult, operators.imm(-1, rres.dtype))
         masked(c, dst, pred, body)
     return into(ctx, a, dps, data.shape, data.dtype, [data], write, par_axis=data.par_dim, mask=pred)
 
