@@ -496,6 +496,17 @@ def _movement() -> list[Case]:
             beta2=True,
         ),
         case(
+            "tensor_copy_predicated-number",
+            b2(
+                dst("(8, 16)") + "nisa.memset(res, 1.5)\n"
+                "nisa.tensor_copy_predicated(res, -2.0, p_t, reverse_pred=True)",
+                "p",
+            ),
+            [P01.astype(np.uint8)],
+            lambda p: np.where(p == 0, -2.0, 1.5),
+            beta2=True,
+        ),
+        case(
             "dma_copy-add",
             b2("res = a_t\nnisa.dma_copy(dst=res, src=b, dst_rmw_op=nl.add)", "a", "b"),
             [X, Y],
