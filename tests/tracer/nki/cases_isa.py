@@ -552,6 +552,13 @@ def _selection() -> list[Case]:
             beta2=True,
         ),
         case(
+            "affine_select-positional",  # NKI's order: channel_multiplier, on_true_tile, ..., offset
+            b2(dst() + "nisa.affine_select(res, [[-1, 16]], 1, a_t, -9.0, nl.greater_equal, 2)", "a"),
+            [X],
+            lambda x: np.where(2 + np.arange(8)[:, None] - np.arange(16) >= 0, x, -9),
+            beta2=True,
+        ),
+        case(
             "range_select",
             lg(f"res = nisa.range_select(on_true_tile=a_t, {rs})", "a", "lo", "hi"),
             [X, lo, hi],

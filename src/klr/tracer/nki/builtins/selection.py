@@ -151,8 +151,8 @@ def _predicate_expr(ctx: Ctx, pred: Value, fn: str) -> tuple[Affine, AluOp]:
 
 
 @isa("affine_select",
-     beta2=form("dst", "pattern", offset=0, channel_multiplier=0, on_true_tile=UNSET, on_false_value=UNSET,
-                cmp_op=None, mask=None, name=None),
+     beta2=form("dst", "pattern", channel_multiplier=0, on_true_tile=UNSET, on_false_value=UNSET, cmp_op=None,
+                offset=0, mask=None, name=None),  # NKI's order (offset last)
      legacy=form("pred", "on_true_tile", "on_false_value", mask=None, dtype=None),
      legacy_tensors=0, emits=("ncAffineSelect",))
 def affine_select(ctx: Ctx, a: Args, dps: bool) -> Value:
