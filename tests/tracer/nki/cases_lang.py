@@ -324,6 +324,13 @@ def _creation() -> list[Case]:
         case("sizeinbytes", lg(sizes, "a"), [X], lambda x: x * 24),
         case("memories", lg(memories, "a"), [X], lambda x: x + 15),
         case(
+            "shared_identity_matrix-sbuf",  # nki's page: "an identity matrix in SBUF"
+            b2("i = nl.shared_identity_matrix(n=8, dtype=nl.bfloat16)\nres = nl.add(i, a_t[:, 0:8])", "a"),
+            [X],
+            lambda x: np.eye(8) + x[:, :8],
+            beta2=True,
+        ),
+        case(
             "shared_constants", lg(consts, "a"), [X], lambda x: x + np.arange(128).reshape(8, 16), rtol=1e-6
         ),
     ]
