@@ -395,6 +395,7 @@ def _loops() -> list[Case]:
     twice = X.copy() * 2
     twice[:, :8] = X[:, :8] + 1
     return [
+        case("no_reorder", NO_REORDER, [X], lambda x: (x + 1) * 2, beta2=True),
         case(
             "ranges",
             ranges,
@@ -409,6 +410,9 @@ def _loops() -> list[Case]:
         case("atomic_rmw", atomic, [X, Y], lambda a, b: np.concatenate([a[:4] + b[:4], a[4:]]), rtol=1e-6),
         case("compiler_hints", hinted, [X], lambda x: np.concatenate([x[:, :8] + 1, x[:, 8:] * 2], axis=1)),
     ]
+
+
+NO_REORDER = b2("with nl.no_reorder():\n    t = nl.add(a_t, 1.0)\n    res = nl.multiply(t, 2.0)", "a")
 
 
 def _spmd(x: np.ndarray) -> np.ndarray:

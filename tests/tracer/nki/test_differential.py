@@ -83,3 +83,11 @@ def test_device_print_prints_the_tile(tmp_path: Path) -> None:
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     got = klr.eval(trace_case(tmp_path, case("print", src, [x], lambda x: x)), x)
     assert [p.text for p in got.prints] == [f"t = {x}"]
+
+
+def test_no_reorder_keeps_its_statements_in_one_ordered_block(tmp_path: Path) -> None:
+    result = trace_case(
+        tmp_path, case("no_reorder", cases_lang.NO_REORDER, [cases_lang.X], lambda x: x, beta2=True)
+    )
+    ordered = [b for b in result.kernel.bodies[0] if b.noReorder]
+    assert [type(s.op).__name__ for b in ordered for s in b.body] == ["TensorScalar", "TensorScalar"]
