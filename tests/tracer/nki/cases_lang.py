@@ -310,7 +310,8 @@ def _creation() -> list[Case]:
     """
     memories = """
     p = nl.ndarray((8, 16), dtype=nl.float32, buffer=nl.psum)
-    k = nl.is_hbm(a) + 2 * nl.is_sbuf(a_t) + 4 * nl.is_psum(buffer=p) + 8 * nl.is_on_chip(a_t) + 16 * nl.is_hbm(a_t)
+    k = nl.is_hbm(a) + 2 * nl.is_sbuf(a_t) + 4 * nl.is_psum(buffer=p)
+    k = k + 8 * nl.is_on_chip(a_t) + 16 * nl.is_hbm(a_t)
     res = nl.add(a_t, k)
     """
     consts = """
