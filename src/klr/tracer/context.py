@@ -87,6 +87,11 @@ class Ctx:
         self._stmt_count = 0
         self._sources = sources or {}
         self.resolver: Resolver | None = None  # set by the evaluator running the kernel
+        self.used: set[str] = set()
+        """The primary name of every registered builtin the body called (``BuiltinFn.tracked``),
+        in the kernel's dialect; ``used_forms`` has the builtins with two dialect forms, with the
+        form each call chose (``TraceResult.builtins`` joins the two)."""
+        self.used_forms: set[tuple[str, Dialect]] = set()
 
     # --- instructions and blocks --------------------------------------------------------
 

@@ -96,6 +96,9 @@ class TraceResult:
     """Steps the trace spent (``Limits.max_steps``)."""
     memory: int = 0
     """Bytes the trace's values needed at their peak, as charged and measured (``Limits.max_memory``)."""
+    builtins: set[tuple[str, Dialect]] = field(default_factory=set)
+    """(primary name, form) of every registered builtin the trace called: the form is the kernel's
+    dialect, or for a builtin with two dialect forms the one each call chose (``Ctx.used``)."""
 
 
 def _sources(kernel: A.Kernel) -> dict[tuple[str | None, int], str]:
@@ -317,6 +320,7 @@ def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> _Body:
     outputs += [t for t in in_names if t.name in extras.written]
     result.warnings.extend(ctx.warnings)
     result.messages.extend(ctx.messages)
+    result.builtins |= {(n, ctx.dialect) for n in ctx.used} | ctx.used_forms
     files = _collect_constants(extras, result)
     return _Body(tuple(ctx.blocks), in_names, _unique(outputs), evaluator, extras, files)
 

@@ -234,10 +234,12 @@ class BuiltinFn(TraceObject):
     """A builtin as a value: callable, and identifiable by ``name``.
 
     ``bound`` holds leading arguments supplied already (a method's ``self``): calling
-    ``f(a)`` runs ``impl(ctx, *bound, a)``; ``name`` is still the qualified name.
+    ``f(a)`` runs ``impl(ctx, *bound, a)``; ``name`` is still the qualified name. A call adds
+    ``name`` to ``ctx.used`` unless ``tracked`` is False: a builtin with two dialect forms
+    records the form each call picks in ``ctx.used_forms`` itself.
     """
 
-    __slots__ = ("_plan", "bound", "impl", "name", "params")
+    __slots__ = ("_plan", "bound", "impl", "name", "params", "tracked")
     type_name = "builtin_function"
 
     def __init__(self, name: str, impl: Callable[..., Value], params: tuple[Param, ...] | None = None,
@@ -247,6 +249,7 @@ class BuiltinFn(TraceObject):
         self.params = _params_of(impl) if params is None else params
         self.bound = bound
         self._plan = _plan_of(self.params)
+        self.tracked = True
 
     def bind(self, *leading: Value) -> BuiltinFn:
         """The same builtin with ``leading`` arguments fixed (a bound method)."""
@@ -254,12 +257,15 @@ class BuiltinFn(TraceObject):
         out.name, out.impl, out.params = self.name, self.impl, self.params
         out.bound = self.bound + leading
         out._plan = self._plan
+        out.tracked = self.tracked
         return out
 
     def call(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> Value:
         if self.bound:
             args = self.bound + args
         self.check_args(ctx, args, kwargs)
+        if self.tracked:
+            ctx.used.add(self.name)
         budget = ctx.budget
         budget.steps -= STEPS_PER_BUILTIN
         if budget.steps < budget.mark:
@@ -429,6 +435,7 @@ def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dial
         text = doc if doc is not None else inspect.getdoc(impl) or ""
         entry = Entry(name, aliases, dialect, text, impl=impl, params=params, emits=emits, forms=forms)
         entry.fn = BuiltinFn(name, impl, params)
+        entry.fn.tracked = not forms  # (the impl records the form of each call)
         _add(entry)
         return impl
 

@@ -8,7 +8,8 @@
 
 The form is decided per call: a ``dst`` argument (by keyword, or as an extra leading tensor
 beyond the ``legacy_tensors`` the legacy form takes) selects the beta 2 destination-passing
-form, whose parameters, order and defaults are the reference's (``KLR/Trace/ISA.lean``);
+form, whose parameters, order and defaults are the reference's (``KLR/Trace/ISA.lean``), or
+NKI's API reference's where it has more or orders them otherwise (``affine_select``);
 otherwise the call is the legacy value-returning form (``t = nisa.exp...``), which allocates
 its result. Where a positional call cannot tell (``legacy_tensors=None``), the kernel's dialect
 decides. The implementation gets the arguments bound to the chosen form by name and whether it
@@ -95,6 +96,8 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
                 dps = "dst" in kwargs or ctx.dialect is Dialect.beta2
             else:
                 dps = _pick(args, kwargs, legacy_tensors)
+            if legacy is not None:
+                ctx.used_forms.add((full, Dialect.beta2 if dps else Dialect.legacy))
             binder = binders[dps]
             got = binder.bind(args, kwargs)
             if got is None:

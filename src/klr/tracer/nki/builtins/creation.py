@@ -131,21 +131,25 @@ _CONSTANT_DTYPES = (Dtype.uint8, Dtype.uint16, Dtype.uint32, Dtype.uint64, Dtype
 """The dtypes a trace-time constant tensor may have (the reference's list)."""
 
 
-@builtin(NL + "shared_identity_matrix", dialect=Dialect.both)
+@builtin(NL + "shared_identity_matrix", emits=("ncDmaCopy",), dialect=Dialect.both)
 def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
-    """An ``n`` x ``n`` identity matrix, a shared constant in HBM (one per size and dtype).
-    Dtypes a constant cannot have (bfloat16...) are stored as float32; ``nl.load`` converts."""
+    """An ``n`` x ``n`` identity matrix, a shared constant in HBM (one per size and dtype);
+    in a beta 2 kernel an SBUF tile holding it, as nki's page says. Dtypes a constant cannot
+    have (bfloat16...) are stored as float32; ``nl.load`` (beta 2: the copy) converts."""
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ctx.error(f"shared_identity_matrix size must be a positive integer, not {describe(n)}")
-    dt = Dtype.uint8 if dtype is None else dtype_of(ctx, dtype)
-    if dt not in _CONSTANT_DTYPES:
-        dt = Dtype.float32
+    want = Dtype.uint8 if dtype is None else dtype_of(ctx, dtype)
+    dt = want if want in _CONSTANT_DTYPES else Dtype.float32
     st = state(ctx)
     buf = st.shared_identities.get((n, dt))
     if buf is None:
         array = host_array(ctx, "eye", n, n, 0, dt)
         buf = st.shared_identities[(n, dt)] = _constant_buf(ctx, "identity", array, dt)
-    return TensorValue(root_view(buf))
+    if ctx.dialect is not Dialect.beta2:
+        return TensorValue(root_view(buf))
+    on_chip = root_view(alloc(ctx, (n, n), want, Memory.sbuf, hint="identity"))
+    operators.dma(ctx, on_chip, root_view(buf))
+    return TensorValue(on_chip)
 
 
 def _constant_buf(ctx: Ctx, hint: str, array: Array, dt: Dtype) -> Buf:

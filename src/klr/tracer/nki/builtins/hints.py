@@ -106,6 +106,27 @@ def no_reorder(ctx: Ctx) -> Value:
     return Directive("no_reorder")
 
 
+class NoReorder(TraceObject):
+    """``with nl.no_reorder():``, whose statements form a block kept in program order."""
+
+    __slots__ = ()
+    type_name = "no_reorder"
+
+    def enter(self, ctx: Ctx) -> Value:
+        ctx.begin_block(ctx.fresh_label("noreorder"), no_reorder=True)
+        return None
+
+    def exit(self, ctx: Ctx) -> None:
+        ctx.begin_block(ctx.fresh_label("after"))
+
+
+@builtin("nki.language.no_reorder", dialect=Dialect.beta2)
+def nl_no_reorder(ctx: Ctx) -> Value:
+    """``with nl.no_reorder():`` keeps the block's instructions in program order (a Core block
+    with ``noReorder``)."""
+    return NoReorder()
+
+
 
 @builtin(NCC + "multi_buffer", dialect=Dialect.legacy)
 def multi_buffer(ctx: Ctx, factor: Value) -> Value:

@@ -133,6 +133,7 @@ NAMES: dict[str, tuple[str, ...]] = {
         'nki.compiler.psum.alloc',
         'nki.compiler.psum.auto_alloc',
         'nki.compiler.no_reorder',
+        'nki.language.no_reorder',
         'nki.compiler.multi_buffer',
     ),
     'iota': (

@@ -172,13 +172,15 @@ def _mm_flags(ctx: Ctx, a: Args) -> MatmulFlags:
 
 @isa("nc_matmul",
      beta2=form("dst", "stationary", "moving", is_stationary_onezero=False, is_moving_onezero=False,
-                is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, name=None,
-                psumAccumulateFlag=None),
+                is_transpose=False, accumulate=None, tile_position=(), tile_size=(), perf_mode=None,
+                mask=None, name=None, psumAccumulateFlag=None),
      legacy=form("stationary", "moving", is_stationary_onezero=False, is_moving_onezero=False,
                  is_transpose=False, tile_position=(), tile_size=(), perf_mode=None, mask=None, dtype=None),
      legacy_tensors=2, emits=("ncMatMul", "memSet"))
 def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
-    """Matrix multiply on the PE array: ``stationary.T @ moving`` accumulated into PSUM."""
+    """Matrix multiply on the PE array: ``stationary.T @ moving`` accumulated into PSUM
+    (destination passing: onto what ``dst`` holds with ``accumulate=True``, overwriting it with
+    False, and by default overwriting only a PSUM region nothing has written yet)."""
     fn = "nisa.nc_matmul"
     pred = None if dps else as_mask(ctx, a["mask"])
     if dps:
@@ -198,7 +200,9 @@ def nc_matmul(ctx: Ctx, a: Args, dps: bool) -> Value:
         with rule(ctx, fn):
             rules.matmul_shape(arg(dst, "dst"), arg(st, "stationary"), arg(mv, "moving"), flags.perf_mode,
                                flags.transpose)
-        if dst.buf.memory is Memory.psum and not flags.transpose and fresh_psum(ctx, dst):
+        acc = a["accumulate"]
+        overwrite = fresh_psum(ctx, dst) if acc is None else not bool_arg(ctx, acc, "accumulate")
+        if dst.buf.memory is Memory.psum and not flags.transpose and overwrite:
             operators.memset(ctx, dst, ImmFloat(0.0))
         operators.matmul(ctx, dst, st, mv, flags)
         return None

@@ -394,10 +394,10 @@ def tensor_copy_dynamic_dst(ctx: Ctx, a: Args, dps: bool) -> Value:
 
 
 def _memory_test(name: str, doc: str, holds: Callable[[Memory], bool]) -> None:
-    def impl(ctx: Ctx, x: Value) -> Value:
-        if not isinstance(x, TensorValue):
-            raise ctx.error(f"nl.{name} takes a tensor, not {type_name(x)}")
-        return holds(x.memory)
+    def impl(ctx: Ctx, buffer: Value) -> Value:  # (NKI's name for the tensor)
+        if not isinstance(buffer, TensorValue):
+            raise ctx.error(f"nl.{name} takes a tensor, not {type_name(buffer)}")
+        return holds(buffer.memory)
     impl.__doc__ = doc
     builtin(NL + name, dialect=Dialect.both)(impl)
 

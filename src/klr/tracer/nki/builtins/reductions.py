@@ -160,17 +160,20 @@ def softmax(ctx: Ctx, x: Value, axis: Value = -1, *, dtype: Value = None, comput
 
 
 @builtin(NL + "var", NP + "var", emits=("tensorReduce", "tensorScalar", "tensorTensor"), dialect=Dialect.both)
-def var(ctx: Ctx, x: Value, axis: Value, *, dtype: Value = None, mask: Value = None) -> Value:
+def var(ctx: Ctx, x: Value, axis: Value, *, dtype: Value = None, keepdims: Value = False,
+        mask: Value = None) -> Value:
     """The population variance ``mean((x - mean(x))**2)`` over the free axes ``axis``, computed
-    in float32; the default dtype is nl.mean's (float32 for integers)."""
+    in float32; the default dtype is nl.mean's (float32 for integers). The reduced axes are
+    removed (legacy) or kept with size 1 (beta 2, whatever ``keepdims`` says, as NKI documents)."""
     name = "nl.var"
+    keep = bool_arg(ctx, keepdims, "keepdims") or ctx.dialect is Dialect.beta2
     src = tile_view(ctx, x, f"the operand of {name}")
     scale = 1.0 / _count(ctx, src, axis, name)
     out = dtype if dtype is not None else DTYPES[numerics.reduce_dtype(AluOp.average, src.dtype)]
     mean = reduce(ctx, AluOp.add, x, axis, dtype=_F32, keepdims=True, mask=mask, scale=scale, name=name)
     d = binary(ctx, AluOp.subtract, x, mean, dtype=_F32, mask=mask, name=name)
     sq = binary(ctx, AluOp.mult, d, d, dtype=_F32, mask=mask, name=name)
-    return reduce(ctx, AluOp.add, sq, axis, dtype=out, mask=mask, scale=scale, name=name)
+    return reduce(ctx, AluOp.add, sq, axis, dtype=out, keepdims=keep, mask=mask, scale=scale, name=name)
 
 
 @builtin(NL + "rms_norm", emits=("tensorReduce", "tensorScalar", "tensorTensor", "ncActivate"),
@@ -274,12 +277,12 @@ def tensor_partition_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
 
 @isa("tensor_scalar_reduce",
      beta2=form("dst", "data", "op0", "operand0", "reduce_op", "reduce_res", reverse0=False, reduce_cmd=None,
-                reduce_init=None, mask=None, name=None),
+                reduce_init=None, reduce_res_negate=False, mask=None, name=None),
      legacy=form("data", "op0", "operand0", "reduce_op", "reduce_res", reverse0=False, dtype=None, mask=None),
-     legacy_tensors=1, emits=("tensorScalarReduce",))
+     legacy_tensors=1, emits=("tensorScalarReduce", "tensorScalar"))
 def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
     """``data op0 operand0``, also reducing each partition's results with ``reduce_op`` into
-    ``reduce_res``."""
+    ``reduce_res`` (negated with ``reduce_res_negate``; the accumulator keeps the reduction)."""
     fn = "nisa.tensor_scalar_reduce"
     if dps:
         no_mask(ctx, a, fn)
@@ -298,13 +301,17 @@ def tensor_scalar_reduce(ctx: Ctx, a: Args, dps: bool) -> Value:
         if not isinstance(init, Number):
             raise ctx.error(f"{fn}: reduce_init must be a number, not {type_name(init)}")
         init_imm = operators.imm(init, data.dtype)
+    negate = dps and bool_arg(ctx, a["reduce_res_negate"], "reduce_res_negate")
 
     def write(c: Ctx, dst: View) -> None:
         same_size(c, dst, data, "data", fn)
 
         def body(d: View, box: Box) -> None:
-            operators.tensor_scalar_reduce(c, d, data.box(box), op0, boxed(s0, box), rev, rop,
-                                           box_column(rres, box), cmd, init_imm)
+            col = box_column(rres, box)
+            operators.tensor_scalar_reduce(c, d, data.box(box), op0, boxed(s0, box), rev, rop, col, cmd,
+                                           init_imm)
+            if negate:
+                operators.tensor_scalar(c, col, col, AluOp.mult, operators.imm(-1, rres.dtype))
         masked(c, dst, pred, body)
     return into(ctx, a, dps, data.shape, data.dtype, [data], write, par_axis=data.par_dim, mask=pred)
 

@@ -116,13 +116,18 @@ def where(ctx: Ctx, condition: Value, x: Value, y: Value, *, dtype: Value = None
 
 @isa("tensor_copy_predicated",
      beta2=form("dst", "src", "predicate", mask=None, reverse_pred=False, name=None),
-     emits=("copyPredicated",))
+     emits=("copyPredicated", "memSet"))
 def tensor_copy_predicated(ctx: Ctx, a: Args, dps: bool) -> Value:
-    """Copy ``src`` into ``dst`` where ``predicate`` is non-zero (zero with ``reverse_pred``)."""
+    """Copy ``src`` (a tile, or a number) into ``dst`` where ``predicate`` is non-zero (zero with
+    ``reverse_pred``)."""
     fn = "nisa.tensor_copy_predicated"
     no_mask(ctx, a, fn)
     dst = view_arg(ctx, a["dst"], "dst")
-    src = view_arg(ctx, a["src"], "src")
+    if isinstance(a["src"], Number):  # a tile of the number, copied where the predicate holds
+        src = tile(ctx, dst.shape, dst.dtype, par_axis=dst.par_dim, hint="value")
+        operators.memset(ctx, src, operators.imm(a["src"], dst.dtype))
+    else:
+        src = view_arg(ctx, a["src"], "src")
     pred = view_arg(ctx, a["predicate"], "predicate")
     same_size(ctx, dst, src, "src", fn)
     same_size(ctx, dst, pred, "predicate", fn)
@@ -146,8 +151,8 @@ def _predicate_expr(ctx: Ctx, pred: Value, fn: str) -> tuple[Affine, AluOp]:
 
 
 @isa("affine_select",
-     beta2=form("dst", "pattern", offset=0, channel_multiplier=0, on_true_tile=UNSET, on_false_value=UNSET,
-                cmp_op=None, mask=None, name=None),
+     beta2=form("dst", "pattern", channel_multiplier=0, on_true_tile=UNSET, on_false_value=UNSET, cmp_op=None,
+                offset=0, mask=None, name=None),  # NKI's order (offset last)
      legacy=form("pred", "on_true_tile", "on_false_value", mask=None, dtype=None),
      legacy_tensors=0, emits=("ncAffineSelect",))
 def affine_select(ctx: Ctx, a: Args, dps: bool) -> Value:
