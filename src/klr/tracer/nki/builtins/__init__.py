@@ -6,6 +6,7 @@ infrastructure (``klr.tracer.nki``), never another builtin module.
 
 from klr.tracer.nki.builtins import (  # noqa: F401
     activation,
+    control,
     creation,
     elementwise,
     hints,

@@ -11,8 +11,6 @@ _PRIVATE = "it is a private API of the Neuron compiler, not part of NKI"
 _HOST = "it launches or inspects a kernel from the host; trace the kernel with klr gather and klr trace"
 _TYPING = "it is a type annotation; klr reads annotations without evaluating them"
 _MX = "microscaling (MX) formats are not modelled by klr's interpreter"
-_REGISTER = ("device registers are only written by dynamic loops, which klr does not trace yet "
-             "(use nl.affine_range, nl.sequential_range or nl.static_range with constant bounds)")
 _RANDOM = "the hardware random-number generator's state is not modelled (use nl.rand or nisa.dropout)"
 
 _REASONS: dict[str, str] = {
@@ -48,15 +46,6 @@ _REASONS: dict[str, str] = {
     "nki.language.finfo": "use the dtype limits nl.fp32.min / nl.fp32.max",
     "nki.isa.quantize_mx": _MX,
     "nki.isa.nc_matmul_mx": _MX,
-    "nki.isa.register_alloc": _REGISTER,
-    "nki.isa.register_move": _REGISTER,
-    "nki.isa.register_load": _REGISTER,
-    "nki.isa.register_store": _REGISTER,
-    "nki.language.dynamic_range": "loops with run-time trip counts are not traced yet (use "
-                                  "nl.sequential_range with constant bounds)",
-    "nki.language.fori_loop": "loops with run-time trip counts are not traced yet (use a for loop "
-                              "over nl.sequential_range)",
-    "nki.language.while_loop": "loops with run-time conditions are not traced yet",
     "nki.isa.rng": _RANDOM,
     "nki.isa.set_rng_seed": _RANDOM,
     "nki.isa.rand_set_state": _RANDOM,
