@@ -43,14 +43,17 @@ _ALU = {"+": AluOp.add, "-": AluOp.subtract, "*": AluOp.mult}
 
 
 class Register(TraceObject):
-    """A device register (NKI's ``VirtualRegister``), named in Core by ``name``."""
+    """A device register (NKI's ``VirtualRegister``), named in Core by ``name``. ``r + 1`` is a
+    new register; ``r += 1`` updates ``r`` itself, unless it is ``frozen`` (a loop's variable,
+    which the loop steps: then it rebinds the name to a new register, as Python would)."""
 
-    __slots__ = ("name",)
+    __slots__ = ("frozen", "name")
     type_name = "register"
     dynamic = True
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, frozen: bool = False) -> None:
         self.name = name
+        self.frozen = frozen
 
     def __repr__(self) -> str:
         return f"<register {self.name}>"
@@ -75,6 +78,15 @@ class Register(TraceObject):
         out = fresh_register(ctx)
         operators.register_alu(ctx, out.name, self.name, alu, as_int32(ctx, other, f"the operand of '{op}'"))
         return out
+
+    def inplace(self, ctx: Ctx, op: str, other: Value) -> Value:
+        if self.frozen:
+            return self.binop(ctx, op, other, False)
+        alu = _ALU.get(op)
+        if alu is None or isinstance(other, bool) or not isinstance(other, int):
+            return self.binop(ctx, op, other, False)
+        operators.register_alu(ctx, self.name, self.name, alu, as_int32(ctx, other, f"the operand of '{op}='"))
+        return self
 
     def compare(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
         kind = _CMP[op]
@@ -147,7 +159,7 @@ class DynamicRange(TraceObject):
 def counted(ctx: Ctx, start: int | Register, stop: int | Register, step: int,
             body: Callable[[Register], None]) -> None:
     """A device loop of ``body(i)`` for ``i`` from ``start`` while ``i < stop``, by ``step``."""
-    i = fresh_register(ctx, "iv")
+    i = Register(ctx.fresh_name("iv"), frozen=True)
     set_register(ctx, i, start)
     if isinstance(stop, Register):
         bound = fresh_register(ctx, "bound")   # as range(): the bound is read once
