@@ -85,7 +85,8 @@ class Register(TraceObject):
         alu = _ALU.get(op)
         if alu is None or isinstance(other, bool) or not isinstance(other, int):
             return self.binop(ctx, op, other, False)
-        operators.register_alu(ctx, self.name, self.name, alu, as_int32(ctx, other, f"the operand of '{op}='"))
+        value = as_int32(ctx, other, f"the operand of '{op}='")
+        operators.register_alu(ctx, self.name, self.name, alu, value)
         return self
 
     def compare(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
@@ -99,6 +100,9 @@ class Register(TraceObject):
 
     def iterate(self, ctx: Ctx) -> Value:
         raise ctx.error(f"{_RUNTIME}: loop over it with nl.dynamic_range, not range()")
+
+    def loop(self, ctx: Ctx, body: Callable[[Value], None]) -> None:
+        self.iterate(ctx)
 
     def length(self, ctx: Ctx) -> int:
         raise ctx.error(f"{_RUNTIME}: it has no len()")
