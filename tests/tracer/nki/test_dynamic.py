@@ -379,3 +379,26 @@ def test_a_register_is_no_range_bound(tmp_path: Path) -> None:
     err = trace_error(tmp_path, src, rand(4, 4), header=BETA2)
     assert err.message == "range() arguments must be integers, not 'register'"
     assert where(err) == (line_of(src, "range(r)", BETA2), 14)
+
+
+def test_legacy_dialect_loop_over_rows(tmp_path: Path) -> None:
+    # the names are found in legacy kernels too; a value owed to a retargeted tile (``keep[...]
+    # = e``) is settled inside the body, so reading it after the loop gives the last row's
+    src = """
+    def kernel(x):
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        last = nl.ndarray((x.shape[1],), dtype=x.dtype, buffer=nl.shared_hbm)
+        n = nisa.register_alloc(x.shape[0])
+        keep = nl.ndarray((x.shape[1],), dtype=x.dtype, buffer=nl.sbuf)
+        for i in nl.sequential_range(n):
+            t = nl.load(x[i, :])
+            e = nl.exp(t)
+            keep[...] = e
+            nl.store(out[i, :], value=t * 2.0)
+        nl.store(last, value=e)
+        return out, last
+    """
+    x = rand(4, 64)
+    got, last = run_kernel(tmp_path, src, x)
+    np.testing.assert_allclose(got, 2 * x, rtol=1e-6)
+    np.testing.assert_allclose(last, np.exp(x[-1]), rtol=1e-6)
