@@ -119,6 +119,24 @@ def test_a_dynamic_loop_computes_what_the_unrolled_loop_does(tmp_path: Path) -> 
     np.testing.assert_allclose(got, np.tanh(2 * x), rtol=1e-6, atol=1e-6)
 
 
+def test_a_dynamic_slice_of_rows(tmp_path: Path) -> None:
+    # nl.ds(i, 2) with i a register: two rows from row i, i stepping by 2
+    src = """
+    def kernel(x):
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        n = nisa.register_alloc(x.shape[0])
+        for i in nl.dynamic_range(0, n, 2):
+            t = nl.ndarray((2, x.shape[1]), dtype=x.dtype, buffer=nl.sbuf)
+            nisa.dma_copy(dst=t, src=x[nl.ds(i, 2), :])
+            nisa.activation(dst=t, op=nl.exp, data=t)
+            nisa.dma_copy(dst=out[nl.ds(i, 2)], src=t)
+        return out
+    """
+    x = rand(6, 8)
+    (got,) = run_kernel(tmp_path, src, x, header=BETA2)
+    np.testing.assert_allclose(got, np.exp(x), rtol=1e-6)
+
+
 def test_break_and_continue(tmp_path: Path) -> None:
     loop = """
 for i in nl.dynamic_range(stop):
@@ -336,7 +354,11 @@ ERRORS = [
     ("z = len(nl.dynamic_range(r))", "z = len(", 9,
      "nl.dynamic_range runs on the device: its length is only known when the kernel runs"),
     ("t = x[:, r]", "t = x[:, r]", 9, "a register can only index the first dimension of a whole tensor "
-     "(t[i, ...]); for another access use t.ap(pattern, scalar_offset=i)"),
+     "(t[i, ...] or t[nl.ds(i, n), ...]); for another access use t.ap(pattern, scalar_offset=i)"),
+    ("t = x[1:3][nl.ds(r, 1)]", "t = x[1:3]", 9, "a register can only index the first dimension of a "
+     "whole tensor (t[i, ...] or t[nl.ds(i, n), ...]); for another access use t.ap(pattern, "
+     "scalar_offset=i)"),
+    ("t = x[nl.ds(r, 0)]", "t = x[nl.ds", 11, "nl.ds size must be a positive integer, not 0"),
     ("q = nisa.register_alloc(1.5)", "q = nisa", 9,
      "nisa.register_alloc takes an integer or a one-element tensor, not float"),
     ("q = nisa.register_alloc(x)", "q = nisa", 9,

@@ -33,7 +33,7 @@ from klr.tracer.values import TraceObject, Value, type_name
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
 
-__all__ = ["Condition", "DynamicRange", "Register", "as_int32", "counted", "dynamic_bounds",
+__all__ = ["Condition", "DynamicRange", "Register", "RegisterSlice", "as_int32", "counted", "dynamic_bounds",
            "fresh_register", "if_", "loop", "set_register", "test_of"]
 
 _RUNTIME = "a register's value is only known when the kernel runs"
@@ -131,6 +131,21 @@ class Condition(TraceObject):
 
     def repeat(self, ctx: Ctx, retest: Callable[[], Value], body: Callable[[], None]) -> None:
         _while(ctx, self, retest, body)
+
+
+class RegisterSlice(TraceObject):
+    """``nl.ds(r, size)`` with ``r`` a register: ``size`` elements from ``r``, an index for the
+    first dimension of a whole tensor."""
+
+    __slots__ = ("reg", "size")
+    type_name = "dynamic slice"
+
+    def __init__(self, reg: Register, size: int) -> None:
+        self.reg = reg
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"nl.ds({self.reg!r}, {self.size})"
 
 
 class DynamicRange(TraceObject):

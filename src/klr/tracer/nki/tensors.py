@@ -37,7 +37,7 @@ from klr.tracer.nki.indirect import IndirectView, OffsetView, indirect_view, off
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.promotion import result_dtype, scalar_result_dtype
-from klr.tracer.nki.registers import Register
+from klr.tracer.nki.registers import Register, RegisterSlice
 from klr.tracer.nki.results import Origin, Producer, produce, retarget
 from klr.tracer.nki.views import (
     Box,
@@ -149,18 +149,20 @@ def _indexed(ctx: Ctx, view: View, key: Value) -> View:
 
 
 def _register_indexed(ctx: Ctx, view: View, entries: list[Value]) -> View:
-    """``t[i, ...]`` with ``i`` a register: the access of ``t[0, ...]`` moved by ``i`` rows at
-    run time."""
-    reg, buf = entries[0], view.buf
-    if not isinstance(reg, Register) or any(_has_register(e) for e in entries[1:]) \
+    """``t[i, ...]`` (``t[nl.ds(i, n), ...]``) with ``i`` a register: the access of ``t[0, ...]``
+    (``t[0:n, ...]``) moved by ``i`` rows at run time."""
+    first, buf = entries[0], view.buf
+    if not isinstance(first, (Register, RegisterSlice)) or any(_has_register(e) for e in entries[1:]) \
             or not view.is_whole() or (buf.on_chip and buf.par_axis != 0):
-        raise ctx.error("a register can only index the first dimension of a whole tensor (t[i, ...]); "
-                        "for another access use t.ap(pattern, scalar_offset=i)")
-    return OffsetView(index_view(ctx, view, (0, *entries[1:])), reg.name, 0)
+        raise ctx.error("a register can only index the first dimension of a whole tensor (t[i, ...] or "
+                        "t[nl.ds(i, n), ...]); for another access use t.ap(pattern, scalar_offset=i)")
+    if isinstance(first, Register):
+        return OffsetView(index_view(ctx, view, (0, *entries[1:])), first.name, 0)
+    return OffsetView(index_view(ctx, view, (slice(0, first.size), *entries[1:])), first.reg.name, 0)
 
 
 def _has_register(e: Value) -> bool:
-    return isinstance(e, Register) or (isinstance(e, slice) and any(
+    return isinstance(e, (Register, RegisterSlice)) or (isinstance(e, slice) and any(
         isinstance(b, Register) for b in (e.start, e.stop, e.step)))
 
 
