@@ -424,3 +424,21 @@ def test_legacy_dialect_loop_over_rows(tmp_path: Path) -> None:
     got, last = run_kernel(tmp_path, src, x)
     np.testing.assert_allclose(got, 2 * x, rtol=1e-6)
     np.testing.assert_allclose(last, np.exp(x[-1]), rtol=1e-6)
+
+
+def test_registers_are_named_apart_from_tensors(tmp_path: Path) -> None:
+    # a register takes its variable's name (r, then r.2); a tensor may take the same name
+    src = """
+    def kernel(x):
+        r = nisa.register_alloc(2)
+        r = nisa.register_alloc(3)
+        t = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.sbuf, name="r")
+        nisa.dma_copy(dst=t, src=x)
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        nisa.dma_copy(dst=out, src=t)
+        return out
+    """
+    result = trace_kernel(tmp_path, src, rand(2, 2), header=BETA2)
+    assert op_names(result)[:3] == ["registerMove", "registerMove", "ncDmaCopy"]
+    first, second, copy = stmts(result)[:3]
+    assert (first.op.dst, second.op.dst, copy.op.dst.tensor.name) == ("r", "r.2", "r")

@@ -178,7 +178,7 @@ class DynamicRange(TraceObject):
 def counted(ctx: Ctx, start: int | Register, stop: int | Register, step: int,
             body: Callable[[Register], None]) -> None:
     """A device loop of ``body(i)`` for ``i`` from ``start`` while ``i < stop``, by ``step``."""
-    i = Register(ctx.fresh_name("iv"), frozen=True)
+    i = fresh_register(ctx, "iv", frozen=True)
     set_register(ctx, i, start)
     if isinstance(stop, Register):
         bound = fresh_register(ctx, "bound")   # as range(): the bound is read once
@@ -222,9 +222,17 @@ def as_int32(ctx: Ctx, v: int, what: str) -> int:
     return v
 
 
-def fresh_register(ctx: Ctx, hint: str | None = None) -> Register:
-    """A register with a fresh name (the assigned variable's, when there is one)."""
-    return Register(ctx.fresh_name(hint or ctx.target_name or "reg"))
+def fresh_register(ctx: Ctx, hint: str | None = None, *, frozen: bool = False) -> Register:
+    """A register with a fresh name: the assigned variable's when there is one, ``name.N`` once
+    taken (registers have their own names in Core, apart from tensors')."""
+    taken = state(ctx).registers
+    base = hint or ctx.target_name or "reg"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}.{n}"
+    taken.add(name)
+    return Register(name, frozen)
 
 
 def set_register(ctx: Ctx, dst: Register, value: int | Register) -> None:
