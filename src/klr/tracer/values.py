@@ -116,7 +116,7 @@ class TraceObject:
         return NotImplemented
 
     def unop(self, ctx: Ctx, op: str) -> Value:
-        """``-self``, ``+self`` or ``~self``."""
+        """``-self``, ``+self`` or ``~self``; for a ``dynamic`` value also ``not self``."""
         raise ctx.error(f"bad operand type for unary {op}: '{self.type_name}'", python="TypeError")
 
     def contains(self, ctx: Ctx, item: Value) -> bool:

@@ -171,6 +171,17 @@ def test_if_on_a_register_itself_tests_non_zero(tmp_path: Path) -> None:
     np.testing.assert_array_equal(_rows(tmp_path, loop, 3), _expect([1, 2]))
 
 
+def test_not_of_a_register_and_of_a_comparison(tmp_path: Path) -> None:
+    loop = """
+for i in nl.dynamic_range(stop):
+    if not i:
+        row(x, out, i)
+    if not (i < 3):
+        row(x, out, i)
+"""
+    np.testing.assert_array_equal(_rows(tmp_path, loop, 5), _expect([0, 3, 4]))
+
+
 def test_comparisons_between_registers_and_reflected(tmp_path: Path) -> None:
     loop = """
 two = nisa.register_alloc(2)

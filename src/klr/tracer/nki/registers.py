@@ -40,6 +40,8 @@ _RUNTIME = "a register's value is only known when the kernel runs"
 
 _CMP = {"<": "lt", "<=": "le", "==": "eq", "!=": "ne", ">=": "ge", ">": "gt"}
 _ALU = {"+": AluOp.add, "-": AluOp.subtract, "*": AluOp.mult}
+_OPPOSITE = {"lt": "ge", "le": "gt", "eq": "ne", "ne": "eq", "ge": "lt", "gt": "le"}
+_NEGATED = {BrCmpOp[f"{a}_{k}"]: BrCmpOp[f"{b}_{k}"] for a, b in _OPPOSITE.items() for k in ("imm", "reg")}
 
 
 class Register(TraceObject):
@@ -78,6 +80,11 @@ class Register(TraceObject):
         out = fresh_register(ctx)
         operators.register_alu(ctx, out.name, self.name, alu, as_int32(ctx, other, f"the operand of '{op}'"))
         return out
+
+    def unop(self, ctx: Ctx, op: str) -> Value:
+        if op == "not":
+            return Condition(BrCmpOp.eq_imm, self.name, "", 0)
+        return super().unop(ctx, op)
 
     def inplace(self, ctx: Ctx, op: str, other: Value) -> Value:
         if self.frozen:
@@ -125,6 +132,11 @@ class Condition(TraceObject):
     def truth(self, ctx: Ctx) -> bool:
         raise ctx.error("a comparison of a register is only decided when the kernel runs: it can be "
                         "the test of an if or while statement, not a Python truth value")
+
+    def unop(self, ctx: Ctx, op: str) -> Value:
+        if op == "not":
+            return Condition(_NEGATED[self.op], self.reg1, self.reg2, self.imm)
+        return super().unop(ctx, op)
 
     def branch(self, ctx: Ctx, then_: Callable[[], None], else_: Callable[[], None]) -> None:
         if_(ctx, self, then_, else_)
