@@ -139,8 +139,9 @@ TRACER = "klr.tracer"
 NKI = "klr.tracer.nki"
 BUILTINS = "klr.tracer.nki.builtins"
 # The NKI infrastructure, lowest first: a module imports only the ones before it.
-NKI_ORDER = ("promotion", "consts", "index", "views", "state", "emit", "operators", "results", "masks",
-             "indirect", "tensors", "hostarrays", "args", "dialects", "library", "apidoc")
+NKI_ORDER = ("promotion", "consts", "index", "views", "state", "emit", "operators", "results",
+             "registers", "masks", "indirect", "tensors", "hostarrays", "args", "dialects", "library",
+             "apidoc")
 
 
 def _within(module: str, package: str) -> bool:

@@ -271,8 +271,8 @@ def test_a_kernel_returning_a_number(tmp_path: Path) -> None:
 
 
 # --- runtime control flow --------------------------------------------------------------------
-# No NKI value is a runtime value yet (TraceObject.dynamic); a test builtin stands in for one
-# that implements neither branch nor loop.
+# The evaluator's side of runtime values (TraceObject.dynamic): a test builtin stands in for one
+# that implements none of branch, repeat and loop (NKI registers do: tests/tracer/nki/test_dynamic.py).
 
 
 class _Opaque(TraceObject):
@@ -292,7 +292,9 @@ RUNTIME_CASES = [
     (RUNTIME + "for i in r:\n        pass\n", "'runtime' object is not iterable", (5, 14)),
     (RUNTIME + "for i in r:\n        pass\n    else:\n        pass\n",
      "a for-else over a runtime range is not supported", (5, 5)),
-    (RUNTIME + "while r:\n        pass\n", "a while loop on a runtime condition is not supported", (5, 11)),
+    (RUNTIME + "while r:\n        pass\n", "a 'runtime' value cannot be used as a condition", (5, 11)),
+    (RUNTIME + "while r:\n        pass\n    else:\n        pass\n",
+     "a while-else on a runtime condition is not supported", (5, 5)),
 ]
 
 

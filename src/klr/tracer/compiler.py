@@ -364,7 +364,11 @@ class Compiler:
         if k.op is A.UnaryOp.not_:
             def run_not(frame: Frame) -> Value:
                 v = operand(frame)
+                if type(v) is bool:
+                    return not v
                 ctx.pos = pos
+                if isinstance(v, TraceObject) and v.dynamic:  # a test decided at run time
+                    return v.unop(ctx, "not")
                 return not ops.truth(ctx, v)
 
             return run_not

@@ -11,7 +11,8 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
   is taken. Without either it is
   ``tensor<N>``. ``claim_name(name)`` reserves a user-given name (duplicate -> error).
 * ``fresh_label(hint)``, ``begin_block(label, no_reorder=False)``, ``end_block()``: basic
-  blocks for dynamic control flow and ``no_reorder``.
+  blocks for dynamic control flow and ``no_reorder``; ``loop_jumps``: how the loops run by
+  the device trace ``break`` and ``continue``.
 * ``arch``, ``dialect`` (a ``registry.Dialect``), ``grid`` (SPMD launch grid, ``()`` when
   none), ``program_id`` (this SPMD instance's index, one int per grid dim, ``()`` when no
   grid), ``instance`` (the row-major index of ``program_id``), ``lnc`` (number of logical
@@ -31,7 +32,7 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from klr import core
@@ -92,6 +93,10 @@ class Ctx:
         in the kernel's dialect; ``used_forms`` has the builtins with two dialect forms, with the
         form each call chose (``TraceResult.builtins`` joins the two)."""
         self.used_forms: set[tuple[str, Dialect]] = set()
+        self.loop_jumps: list[Callable[[str], None] | None] = []
+        """While a loop run by the device is open: for each enclosing loop, innermost last, what
+        traces its ``break``/``continue`` (called with 'break' or 'continue'), or None for a
+        loop unrolled at trace time."""
 
     # --- instructions and blocks --------------------------------------------------------
 

@@ -313,15 +313,19 @@ def _if(c: Compiler, k: A.IfStm, pos: Pos) -> Stmt:
 
 
 def _dynamic(ctx: Ctx, body: Callable[[Frame], Signal | None], frame: Frame, pos: Pos) -> None:
-    """Run a body under runtime control flow, where break/continue/return cannot be traced, nor
-    can an exception leave it to be caught (the control flow's blocks would be left open)."""
+    """Run a body under runtime control flow. ``break``/``continue`` are traced by the innermost
+    loop when the device runs it (``ctx.loop_jumps``); ``return`` cannot be traced, nor can an
+    exception leave the body to be caught (the control flow's blocks would be left open)."""
     try:
         sig = body(frame)
     except TraceError as e:
         e.python = None
         raise
     if sig is not None:
-        raise ctx.error(f"'{sig.name}' inside control flow on a runtime value is not supported", pos)
+        jump = ctx.loop_jumps[-1] if ctx.loop_jumps and sig is not RETURN else None
+        if jump is None:
+            raise ctx.error(f"'{sig.name}' inside control flow on a runtime value is not supported", pos)
+        jump(sig.name)
 
 
 def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
@@ -352,6 +356,9 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
         stop = min(limit, budget.prepay(cost))
         loc = frame.locals
         n = paid = 0
+        jumps = ctx.loop_jumps
+        if jumps:  # inside a device loop: this one's break/continue are decided here
+            jumps.append(None)
         try:
             for v in ops.iterate(ctx, src):
                 n += 1
@@ -378,6 +385,8 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
                 raise
             raise ctx.error(f"the loop's {type_name(src)} changed size during iteration", ipos) from None
         finally:
+            if jumps:
+                jumps.pop()
             ctx.iterations_left -= n
             budget.steps -= (n - paid) * cost
         return orelse(frame) if orelse is not None else None
@@ -398,13 +407,20 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
         limit = min(ctx.limits.max_iterations, ctx.iterations_left)
         stop = min(limit, budget.prepay(cost))
         n = paid = 0
+        jumps = ctx.loop_jumps
+        if jumps:  # inside a device loop: this one's break/continue are decided here
+            jumps.append(None)
         try:
             while True:
                 t = test(frame)
                 if type(t) is not bool:
                     ctx.pos = tpos
                     if isinstance(t, TraceObject) and t.dynamic:
-                        raise ctx.error("a while loop on a runtime condition is not supported")
+                        if jumps:
+                            jumps.pop()
+                            jumps = []
+                        _repeat(ctx, t, frame, test, body, orelse is not None, pos)
+                        return None
                     t = ops.truth(ctx, t)
                 if not t:
                     break
@@ -424,11 +440,21 @@ def _while(c: Compiler, k: A.WhileLoop, pos: Pos) -> Stmt:
                         continue
                     return r
         finally:
+            if jumps:
+                jumps.pop()
             ctx.iterations_left -= n
             budget.steps -= (n - paid) * cost
         return orelse(frame) if orelse is not None else None
 
     return run
+
+
+def _repeat(ctx: Ctx, t: TraceObject, frame: Frame, test: Callable[[Frame], Value],
+            body: Callable[[Frame], Signal | None], orelse: bool, pos: Pos) -> None:
+    """A while loop whose test is a runtime value: the device runs it (``TraceObject.repeat``)."""
+    if orelse:
+        raise ctx.error("a while-else on a runtime condition is not supported", pos)
+    t.repeat(ctx, lambda: test(frame), lambda: _dynamic(ctx, body, frame, pos))
 
 
 def _break(c: Compiler, k: A.BreakLoop, pos: Pos) -> Stmt:

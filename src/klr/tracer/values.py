@@ -64,8 +64,8 @@ class TraceObject:
 
     dynamic: ClassVar[bool] = False
     """True for runtime values (e.g. a register scalar): ``if``/``while`` tests and ``for``
-    iterables that are dynamic are handed to ``branch``/``loop`` instead of being decided at
-    trace time."""
+    iterables that are dynamic are handed to ``branch``/``repeat``/``loop`` instead of being
+    decided at trace time."""
 
     # --- attributes and items ------------------------------------------------------------
 
@@ -116,7 +116,7 @@ class TraceObject:
         return NotImplemented
 
     def unop(self, ctx: Ctx, op: str) -> Value:
-        """``-self``, ``+self`` or ``~self``."""
+        """``-self``, ``+self`` or ``~self``; for a ``dynamic`` value also ``not self``."""
         raise ctx.error(f"bad operand type for unary {op}: '{self.type_name}'", python="TypeError")
 
     def contains(self, ctx: Ctx, item: Value) -> bool:
@@ -156,6 +156,11 @@ class TraceObject:
         """Trace ``for x in self: body`` for a ``dynamic`` iterable: call ``body(x)`` once
         with the runtime loop variable (already bound by the evaluator) inside the loop blocks."""
         raise ctx.error(f"'{self.type_name}' object is not iterable", python="TypeError")
+
+    def repeat(self, ctx: Ctx, retest: Callable[[], Value], body: Callable[[], None]) -> None:
+        """Trace ``while self: body()`` for a ``dynamic`` test: ``body()`` traces the loop's
+        body, ``retest()`` evaluates the test again (where the loop checks it next)."""
+        raise ctx.error(f"a '{self.type_name}' value cannot be used as a condition")
 
     # --- with-statements -----------------------------------------------------------------
 

@@ -54,6 +54,9 @@ def alloc(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory, *, par_ax
     check_dims(ctx, dims, dtype, "tensor dimensions")
     fits, shape, free = _storage(dims, dtype, memory, par_axis)
     tname = ctx.claim_name(name) if name else ctx.fresh_name(hint)
+    loops = state(ctx).loop_allocs
+    if loops:
+        loops[-1].add(tname)
     if not fits:
         try:
             rules.check_tensor(_one_tile(tname, dims, dtype, memory, par_axis))
@@ -215,6 +218,10 @@ def _mark(st: State, v: View) -> None:
 
 def fresh_psum(ctx: Ctx, v: View) -> bool:
     """Whether nothing has written the PSUM region ``v`` yet (a matmul into it must not add
-    to whatever the memory held)."""
-    regions = state(ctx).psum_written.get(v.tensor.name, set())
+    to whatever the memory held). In a dynamic loop, only a tensor of its body can be: one
+    from before the loop holds what the previous iteration left."""
+    st = state(ctx)
+    if st.loop_allocs and v.tensor.name not in st.loop_allocs[-1]:
+        return False
+    regions = st.psum_written.get(v.tensor.name, set())
     return regions is not None and _key(v) not in regions

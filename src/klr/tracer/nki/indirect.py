@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from klr.core import BirAccessPattern, rules
+from klr.core import BirAccessPattern, ScalarReg, rules
 from klr.tracer.nki.emit import ready
 from klr.tracer.nki.index import Affine, IndexTile
 from klr.tracer.nki.views import Box, View, checked, index_view
@@ -119,13 +119,14 @@ def indirect_view(ctx: Ctx, view: View, entries: list[Value], k: int, tensor: Vi
 
 
 class OffsetView(View):
-    """A View (from ``t.ap(scalar_offset=s)``) displaced at run time by the integer ``s`` holds
-    times the row size of the tensor's dimension ``dim`` (``klr.interp.machine``'s rule).
+    """A View (from ``t.ap(scalar_offset=s)`` or ``t[i, ...]``) displaced at run time by the
+    integer ``s`` holds (a one-element tensor, or a register named by a str) times the row size
+    of the tensor's dimension ``dim`` (``klr.interp.machine``'s rule).
     Where it lands is only known at run time: the interpreter checks its bounds."""
 
     __slots__ = ("dim", "scalar")
 
-    def __init__(self, base: View, scalar: View, dim: int) -> None:
+    def __init__(self, base: View, scalar: View | str, dim: int) -> None:
         super().__init__(base.buf, base.offset, base.steps, base.nums, base.vis, base.par)
         self.scalar = scalar
         self.dim = dim
@@ -138,7 +139,9 @@ class OffsetView(View):
         first = self.par if lead is None else lead
         got = self._low.get(first)
         if got is None:
-            got = replace(super().lower(lead), scalarOffset=self.scalar.lower(), indirectDim=self.dim)
+            s = self.scalar
+            offset = ScalarReg(s) if isinstance(s, str) else s.lower()
+            got = replace(super().lower(lead), scalarOffset=offset, indirectDim=self.dim)
             self._low[first] = got
         return got
 

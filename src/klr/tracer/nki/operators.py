@@ -441,3 +441,30 @@ def nonzero_with_count(ctx: Ctx, dst: View, src: View, index_offset: int, paddin
     d, (s,) = refs(ctx, dst, [src])
     emit(ctx, core.NonzeroWithCount(dst=d, src=s, indexOffset=ImmInt(index_offset),
                                     paddingVal=ImmInt(padding)), [dst])
+
+
+# --- registers and branches ------------------------------------------------------------------
+
+
+def register_move(ctx: Ctx, dst: str, value: int) -> None:
+    emit(ctx, core.RegisterMove(dst=dst, imm=value))
+
+
+def register_alu(ctx: Ctx, dst: str, src: str, op: AluOp, value: int) -> None:
+    emit(ctx, core.RegisterAluOp(dst=dst, src=src, imm=value, op=op))
+
+
+def tensor_load(ctx: Ctx, dst: str, src: View) -> None:
+    emit(ctx, core.TensorLoad(dst=dst, src=ref(ctx, src)))
+
+
+def tensor_store(ctx: Ctx, dst: View, src: str) -> None:
+    emit(ctx, core.TensorStore(dst=ref(ctx, dst, write=True), src=src), [dst])
+
+
+def branch(ctx: Ctx, op: core.BrCmpOp, reg1: str, reg2: str, value: int, then: str, other: str) -> None:
+    emit(ctx, core.CmpBranch(reg1=reg1, reg2=reg2, imm=value, op=op, trueLabel=then, falseLabel=other))
+
+
+def jump(ctx: Ctx, label: str) -> None:
+    branch(ctx, core.BrCmpOp.always, "", "", 0, label, label)

@@ -41,8 +41,9 @@ class Recorder:
 class State:
     """What the NKI layer remembers across the statements of one body."""
 
-    __slots__ = ("constants", "hbm_counts", "hbm_written", "identities", "psum_written", "recorders",
-                 "shared_buffers", "shared_identities", "spmd", "spmd_first", "watch")
+    __slots__ = ("constants", "hbm_counts", "hbm_written", "identities", "loop_allocs", "psum_written",
+                 "recorders", "registers", "shared_buffers", "shared_identities", "spmd", "spmd_first",
+                 "watch")
 
     def __init__(self) -> None:
         self.recorders: list[Recorder] = []
@@ -66,6 +67,10 @@ class State:
         """``nl.shared_identity_matrix`` constants by size and dtype."""
         self.identities: dict[tuple[str | None, Dtype], View] = {}
         """128 x 128 identity tiles in SBUF (for PE transposes) by block label and dtype."""
+        self.registers: set[str] = set()
+        """The names of the registers the body uses."""
+        self.loop_allocs: list[set[str]] = []
+        """Per open dynamic loop, innermost last: the tensors allocated in its body."""
 
 
 def state(ctx: Ctx) -> State:

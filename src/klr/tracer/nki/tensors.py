@@ -37,8 +37,19 @@ from klr.tracer.nki.indirect import IndirectView, OffsetView, indirect_view, off
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.operators import Scalar
 from klr.tracer.nki.promotion import result_dtype, scalar_result_dtype
+from klr.tracer.nki.registers import Register, RegisterSlice
 from klr.tracer.nki.results import Origin, Producer, produce, retarget
-from klr.tracer.nki.views import Box, View, checked, expand_view, index_view, reshape_view, retyped, root_view
+from klr.tracer.nki.views import (
+    Box,
+    Buf,
+    View,
+    checked,
+    expand_view,
+    index_view,
+    reshape_view,
+    retyped,
+    root_view,
+)
 from klr.tracer.registry import method
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value, type_name
@@ -125,6 +136,8 @@ class MaskedOperand(TensorValue):
 def _indexed(ctx: Ctx, view: View, key: Value) -> View:
     """``view[key]``; an entry that is a tensor makes an indirect view (``klr.tracer.nki.indirect``)."""
     entries = list(key) if isinstance(key, tuple) else [key]
+    if any(_has_register(e) for e in entries):
+        return _register_indexed(ctx, view, entries)
     at = [k for k, e in enumerate(entries) if isinstance(e, TensorValue)]
     if not at:
         return index_view(ctx, view, key)
@@ -133,6 +146,24 @@ def _indexed(ctx: Ctx, view: View, key: Value) -> View:
     tensor = entries[at[0]]
     assert isinstance(tensor, TensorValue)
     return indirect_view(ctx, view, entries, at[0], tensor.view)
+
+
+def _register_indexed(ctx: Ctx, view: View, entries: list[Value]) -> View:
+    """``t[i, ...]`` (``t[nl.ds(i, n), ...]``) with ``i`` a register: the access of ``t[0, ...]``
+    (``t[0:n, ...]``) moved by ``i`` rows at run time."""
+    first, buf = entries[0], view.buf
+    if not isinstance(first, (Register, RegisterSlice)) or any(_has_register(e) for e in entries[1:]) \
+            or not view.is_whole() or (buf.on_chip and buf.par_axis != 0):
+        raise ctx.error("a register can only index the first dimension of a whole tensor (t[i, ...] or "
+                        "t[nl.ds(i, n), ...]); for another access use t.ap(pattern, scalar_offset=i)")
+    if isinstance(first, Register):
+        return OffsetView(index_view(ctx, view, (0, *entries[1:])), first.name, 0)
+    return OffsetView(index_view(ctx, view, (slice(0, first.size), *entries[1:])), first.reg.name, 0)
+
+
+def _has_register(e: Value) -> bool:
+    return isinstance(e, (Register, RegisterSlice)) or (isinstance(e, slice) and any(
+        isinstance(b, Register) for b in (e.start, e.stop, e.step)))
 
 
 def _offset(ctx: Ctx, t: TensorValue) -> Value:
@@ -222,11 +253,11 @@ def _ap(ctx: Ctx, self: TensorValue, pattern: Value, offset: Value = None, scala
     out = View(buf, start, steps, nums, tuple(range(len(nums))), 0)
     if scalar_offset is not None and vector_offset is not None:
         raise ctx.error("an access pattern takes scalar_offset or vector_offset, not both")
+    if isinstance(scalar_offset, Register):
+        return TensorValue(OffsetView(out, scalar_offset.name, _offset_dim(ctx, buf, indirect_dim)))
     if scalar_offset is not None:
         s = offset_index(ctx, tile_view(ctx, scalar_offset, "scalar_offset"), "scalar_offset")
-        if len(buf.tensor.shape.dims) <= indirect_dim and indirect_dim:
-            raise ctx.error(f"indirect_dim {indirect_dim} is not a dimension of '{buf.tensor.name}'")
-        return TensorValue(OffsetView(out, s, indirect_dim))
+        return TensorValue(OffsetView(out, s, _offset_dim(ctx, buf, indirect_dim)))
     if vector_offset is not None:
         idx = offset_index(ctx, tile_view(ctx, vector_offset, "vector_offset"), "vector_offset")
         if not idx.buf.on_chip:
@@ -237,6 +268,12 @@ def _ap(ctx: Ctx, self: TensorValue, pattern: Value, offset: Value = None, scala
         step = abs(steps[indirect_dim]) or 1
         return TensorValue(IndirectView(out, indirect_dim, idx, max(nums[indirect_dim], buf.size // step)))
     return TensorValue(out)  # bounds are checked where it is used (``views.check``)
+
+
+def _offset_dim(ctx: Ctx, buf: Buf, dim: int) -> int:
+    if dim and len(buf.tensor.shape.dims) <= dim:
+        raise ctx.error(f"indirect_dim {dim} is not a dimension of '{buf.tensor.name}'")
+    return dim
 
 
 def _view(ctx: Ctx, self: TensorValue, dtype: Value) -> Value:

@@ -12,9 +12,11 @@ from klr.tracer.nki.consts import dtype_of
 from klr.tracer.nki.dialects import form, isa
 from klr.tracer.nki.index import Affine, IndexTile, Mgrid, arange
 from klr.tracer.nki.masks import as_mask, masked
+from klr.tracer.nki.registers import Register, RegisterSlice
 from klr.tracer.nki.tensors import result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Dialect, builtin, constant
+from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -36,7 +38,12 @@ constant(NL + "mgrid", Mgrid(), dialect=Dialect.legacy,
 
 @builtin(NL + "ds", dialect=Dialect.both)
 def ds(ctx: Ctx, start: Value, size: Value) -> Value:
-    """The slice ``start:start+size``."""
+    """The slice ``start:start+size`` (``start`` may be a register: a dynamic slice of the
+    first dimension of a whole tensor)."""
+    if isinstance(start, Register):
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ctx.error(f"nl.ds size must be a positive integer, not {describe(size)}")
+        return RegisterSlice(start, size)
     for v, what in ((start, "start"), (size, "size")):
         if isinstance(v, bool) or not isinstance(v, int):
             raise ctx.error(f"nl.ds {what} must be an integer, not {type_name(v)}")

@@ -11,6 +11,7 @@ from klr.core import (
     PrintOutputBuffer,
 )
 from klr.tracer.nki import operators
+from klr.tracer.nki.registers import Register, dynamic_bounds
 from klr.tracer.nki.tensors import tile_view
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
@@ -62,7 +63,9 @@ def program_ndim(ctx: Ctx) -> Value:
     return len(ctx.grid)
 
 
-def _range(ctx: Ctx, name: str, start: Value, stop: Value, step: Value) -> range:
+def _range(ctx: Ctx, name: str, start: Value, stop: Value, step: Value) -> Value:
+    if any(isinstance(v, Register) for v in (start, stop, step)):
+        return dynamic_bounds(ctx, name, start, stop, step)   # a bound known at run time only
     if stop is None:
         start, stop = 0, start
     for v in (start, stop, step):
@@ -82,8 +85,10 @@ def _loop(name: str, doc: str) -> Callable[..., Value]:
 
 
 RANGES = {name: _loop(name, doc) for name, doc in (
-    ("affine_range", "A loop over independent iterations (unrolled at trace time)."),
-    ("sequential_range", "A loop whose iterations depend on each other (unrolled)."),
+    ("affine_range", "A loop over independent iterations (unrolled at trace time; run by the "
+                     "device when a bound is a register)."),
+    ("sequential_range", "A loop whose iterations depend on each other (unrolled; run by the "
+                         "device when a bound is a register)."),
     ("static_range", "A loop unrolled at trace time."))}
 """The loop ranges by name (``RANGES["affine_range"]`` is ``nl.affine_range``)."""
 

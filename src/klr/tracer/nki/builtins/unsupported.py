@@ -10,8 +10,6 @@ _COLLECTIVE = ("collective communication is not traced yet (the interpreter runs
 _PRIVATE = "it is a private API of the Neuron compiler, not part of NKI"
 _HOST = "it launches or inspects a kernel from the host; trace the kernel with klr gather and klr trace"
 _TYPING = "it is a type annotation; klr reads annotations without evaluating them"
-_REGISTER = ("device registers are only written by dynamic loops, which klr does not trace yet "
-             "(use nl.affine_range, nl.sequential_range or nl.static_range with constant bounds)")
 
 _REASONS: dict[str, str] = {
     **{f"nki.nccl.{n}": _COLLECTIVE for n in (
@@ -44,15 +42,6 @@ _REASONS: dict[str, str] = {
     "nki.language.spmd_dim": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.nc": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.finfo": "use the dtype limits nl.fp32.min / nl.fp32.max",
-    "nki.isa.register_alloc": _REGISTER,
-    "nki.isa.register_move": _REGISTER,
-    "nki.isa.register_load": _REGISTER,
-    "nki.isa.register_store": _REGISTER,
-    "nki.language.dynamic_range": "loops with run-time trip counts are not traced yet (use "
-                                  "nl.sequential_range with constant bounds)",
-    "nki.language.fori_loop": "loops with run-time trip counts are not traced yet (use a for loop "
-                              "over nl.sequential_range)",
-    "nki.language.while_loop": "loops with run-time conditions are not traced yet",
     "nki.isa.topk": ("KLR Core has no top-k operator for its 16-partition snake layout (nor does the "
                      "reference's builtin list); use nisa.max8 and nisa.nc_match_replace8"),
 }
