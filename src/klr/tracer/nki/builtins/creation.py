@@ -166,7 +166,7 @@ def shared_constant(ctx: Ctx, constant: Value, dtype: Value = None) -> Value:
     as float32 after rounding to ``dtype``; ``nl.load`` converts."""
     if not isinstance(constant, HostArray):
         raise ctx.error(f"shared_constant takes a numpy array built in the kernel, not {type_name(constant)}")
-    dt = constant.dtype if dtype is None else dtype_of(ctx, dtype)
+    dt = constant.known_dtype(ctx) if dtype is None else dtype_of(ctx, dtype)
     array = host_array(ctx, "astype", constant.array, dt)
     if dt not in _CONSTANT_DTYPES:
         dt = Dtype.float32

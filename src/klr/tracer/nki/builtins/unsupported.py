@@ -45,7 +45,6 @@ _REASONS: dict[str, str] = {
                                            "where klr ignores it",
     "nki.language.spmd_dim": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.nc": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
-    "nki.language.finfo": "use the dtype limits nl.fp32.min / nl.fp32.max",
     "nki.isa.quantize_mx": _MX,
     "nki.isa.nc_matmul_mx": _MX,
     "nki.isa.register_alloc": _REGISTER,
