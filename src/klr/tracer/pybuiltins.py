@@ -486,10 +486,20 @@ constant("dataclasses.MISSING", NO_DEFAULT, dialect=Dialect.python,
 def field_(ctx: Ctx, *, default: Value = NO_DEFAULT, default_factory: Value = NO_DEFAULT, init: Value = True,
            repr: Value = True, hash: Value = None, compare: Value = True, metadata: Value = None,
            kw_only: Value = False) -> FieldSpec:
-    """A dataclass field's default (``default=``) or per-instance factory (``default_factory=``)."""
+    """A dataclass field's default (``default=``) or per-instance factory (``default_factory=``);
+    ``init=False`` leaves it out of ``__init__``."""
     if default is not NO_DEFAULT and default_factory is not NO_DEFAULT:
         raise ctx.error("dataclasses.field(): cannot specify both default and default_factory")
-    return FieldSpec(default, default_factory)
+    return FieldSpec(default, default_factory, ops.truth(ctx, init))
+
+
+@builtin("builtins.object.__setattr__", dialect=Dialect.python)
+def object_setattr(ctx: Ctx, obj: Value, name: Value, value: Value) -> None:
+    """``object.__setattr__(obj, name, value)``: sets an attribute of an instance even when its
+    class is a frozen dataclass (how a frozen dataclass's ``__post_init__`` fills its fields)."""
+    if not isinstance(obj, Instance) or not isinstance(name, str):
+        raise ctx.error(f"object.__setattr__(): cannot set attributes of a '{type_name(obj)}' value")
+    obj.dict[name] = value
 
 
 @builtin("enum.auto", dialect=Dialect.python)
