@@ -872,15 +872,15 @@ EXTRA_INVOCATIONS.update({
          "kwargs": {"rank_id": {"value": 0}, "src_tgt_pairs": _RING_PAIRS, "use_causal_mask": {"value": True},
                     "mixed_precision": {"value": True}}}],
     # Token generation for one batch, one token, two query heads: X [B, S_tkg, H], W_qkv [H,
-    # (n + 2) d], W_gamma [1, H], cos, sin [d / 2, S_tkg], caches [B, d, S_max] (K transposed)
+    # (n + 2) d], W_gamma [1, H], cos, sin [d / 2, B, S_tkg], caches [B, d, S_max] (K transposed)
     # and [B, S_max, d], masks [B, n, S_tkg, S_ctx] and [B, n, S_tkg, S_tkg], positions [B, 1].
     f"{_TEAM}/attention_token_gen.py:llama3_attention_block_token_gen_kernel": [
         {"grid": None, "kwargs": {},
          "inputs": [{"shape": [1, 1, 512], "dtype": "bfloat16", "range": [-1.0, 1.0]},
                     {"shape": [512, 512], "dtype": "bfloat16", "range": [-0.05, 0.05]},
                     {"shape": [1, 512], "dtype": "bfloat16", "range": [0.5, 1.5]}, {"value": 1e-6},
-                    {"shape": [64, 1], "dtype": "bfloat16", "range": [-1.0, 1.0]},
-                    {"shape": [64, 1], "dtype": "bfloat16", "range": [-1.0, 1.0]},
+                    {"shape": [64, 1, 1], "dtype": "bfloat16", "range": [-1.0, 1.0]},
+                    {"shape": [64, 1, 1], "dtype": "bfloat16", "range": [-1.0, 1.0]},
                     {"shape": [1, 128, 256], "dtype": "bfloat16", "range": [-1.0, 1.0]},
                     {"shape": [1, 256, 128], "dtype": "bfloat16", "range": [-1.0, 1.0]},
                     {"shape": [1, 2, 1, 256], "dtype": "uint8", "range": [1, 2]},

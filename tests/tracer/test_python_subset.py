@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.tracer.util import run_ctx, run_src
+from klr.errors import TraceError
+from tests.tracer.util import error_of, run_ctx, run_src, where
 
 
 def expr_value(tmp_path: Path, expr: str, prelude: str = "") -> Any:
@@ -349,6 +350,31 @@ def test_dataclasses(tmp_path: Path) -> None:
         return c.size, d.size, d.names, Point(1) == Point(1, 0), Point(1) == Point(2), repr(Point(1, 2))
     """
     assert run_src(tmp_path, src) == (256, 192, [], True, False, "Point(x=1, y=2)")
+
+
+def test_dataclass_fields_outside_init_and_frozen_post_init(tmp_path: Path) -> None:
+    src = """
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True)
+    class Ring:
+        pairs: list = field(default_factory=list)
+        ranks: list = field(init=False)
+        hops: int = field(default=0, init=False)
+
+        def __post_init__(self):
+            object.__setattr__(self, 'ranks', sorted(set(a for p in self.pairs for a in p)))
+
+    def kernel():
+        r = Ring([(1, 0), (0, 2)])
+        return r.ranks, r.hops, r.pairs, Ring().ranks
+    """
+    assert run_src(tmp_path, src) == ([0, 1, 2], 0, [(1, 0), (0, 2)], [])
+    err = error_of(tmp_path, src.replace("Ring([(1, 0), (0, 2)])", "Ring([], [1])"), error=TraceError)
+    assert err.message == "Ring() takes 1 positional arguments but 2 were given"
+    err = error_of(tmp_path, src.replace("__setattr__(self,", "__setattr__(3,"), error=TraceError)
+    assert err.message == "object.__setattr__(): cannot set attributes of a 'int' value"
+    assert where(err) == (11, 9)
 
 
 def test_enums(tmp_path: Path) -> None:

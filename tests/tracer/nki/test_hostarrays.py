@@ -108,7 +108,8 @@ HOST_EXPRESSIONS = [
      ^ ~np.arange(5, dtype=np.int32) & 6),
     ("(np.arange(12).reshape(3, 4) >> 1)[1:, ::2]", lambda: (np.arange(12, dtype=np.int32).reshape(3, 4)
                                                              >> 1)[1:, ::2]),
-    ("np.ones((2, 2), dtype=nl.bfloat16) * 0.5 + 0.25", lambda: np.ones((2, 2), ml_dtypes.bfloat16) * 0.5 + 0.25),
+    ("np.ones((2, 2), dtype=nl.bfloat16) * 0.5 + 0.25",
+     lambda: np.ones((2, 2), ml_dtypes.bfloat16) * 0.5 + 0.25),
 ]
 
 
@@ -141,6 +142,9 @@ def test_host_array_elements_lengths_and_reductions_are_numbers(tmp_path: Path) 
     assert [type(v) for v in got[:3]] == [int, int, int]
 
 
+NOT_NKI = "this host array holds float64, which is not an NKI dtype: convert it with astype first"
+
+
 def test_a_host_array_without_an_nki_dtype(tmp_path: Path) -> None:
     src = """
     def kernel(x):
@@ -148,11 +152,11 @@ def test_a_host_array_without_an_nki_dtype(tmp_path: Path) -> None:
         return half.dtype
     """
     err = trace_error(tmp_path, src, rand(2, 2))
-    assert err.message == "this host array holds float64, which is not an NKI dtype: convert it with astype first"
+    assert err.message == NOT_NKI
     assert where(err) == (line_of(src, "return half"), 12)
     src = src.replace("half.dtype", "nl.shared_constant(half)")
     err = trace_error(tmp_path, src, rand(2, 2))
-    assert err.message == "this host array holds float64, which is not an NKI dtype: convert it with astype first"
+    assert err.message == NOT_NKI
     assert where(err) == (line_of(src, "return"), 12)
 
 

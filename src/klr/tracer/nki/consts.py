@@ -325,7 +325,7 @@ class LimitsValue(TraceObject):
     """``nl.finfo(dtype)`` or ``np.iinfo(dtype)``: the limits of an element type, each field a
     plain number (numpy's are scalars of the dtype, which hold the same values)."""
 
-    __slots__ = ("kind", "dtype", "fields")
+    __slots__ = ("dtype", "fields", "kind")
 
     def __init__(self, kind: str, dtype: Dtype, fields: dict[str, Value]) -> None:
         self.kind = kind
@@ -340,7 +340,8 @@ class LimitsValue(TraceObject):
         return super().getattr(ctx, name)
 
     def __repr__(self) -> str:
-        return f"{self.kind}(min={self.fields['min']!r}, max={self.fields['max']!r}, dtype={nki_name(self.dtype)})"
+        f = self.fields
+        return f"{self.kind}(min={f['min']!r}, max={f['max']!r}, dtype={nki_name(self.dtype)})"
 
 
 _LIMITS: dict[tuple[str, Dtype], LimitsValue] = {}

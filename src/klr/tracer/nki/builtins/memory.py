@@ -231,9 +231,21 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     reverse = tuple(range(src.rank - 1, -1, -1))
     ops = None
     if src.rank == 4:
-        ops = _TRANSPOSE_OPS.get((3, 1, 2, 0) if axes is None else key or ())
-        if ops is None:
+        perm = (3, 1, 2, 0) if axes is None else key or ()
+        if perm not in _TRANSPOSE_OPS:
             raise ctx.error(f"{fn}: unsupported axes {describe(axes)}; give a permutation of (0, 1, 2, 3)")
+        if dst.rank != 4 or dst.shape != tuple(src.shape[i] for i in perm):
+            raise ctx.error(f"{fn}: dst of shape {list(dst.shape)} does not hold src {list(src.shape)} "
+                            f"transposed by {describe(perm)}")
+        core_dst, core_src, core_perm = _in_core_order(ctx, dst, src, perm, fn)
+        ops = _TRANSPOSE_OPS.get(core_perm)
+        if ops is None:   # Core has no such permutation: transpose between HBM copies in order
+            staged = tile(ctx, dst.shape, dst.dtype, Memory.private_hbm, par_axis=None, hint="transposed")
+            operators.dma_transpose(ctx, _logical(ctx, staged, "dst", fn), _staged(ctx, src, fn),
+                                    _TRANSPOSE_OPS[perm], dge_mode=dge)
+            operators.dma(ctx, dst, staged)
+            return None
+        dst, src = core_dst, core_src
     elif axes is not None and key != reverse:
         raise ctx.error(f"{fn}: a {src.rank}-D src is transposed with axes {describe(reverse)}, "
                         f"not {describe(axes)}")
@@ -246,6 +258,39 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     else:
         operators.dma_transpose(ctx, dst, src, ops, dge_mode=dge, oob_skip=oob == 1, priority=prio)
     return None
+
+
+def _logical(ctx: Ctx, v: View, name: str, fn: str) -> View:
+    """``v`` with one access pair per dimension, in the order of its dimensions."""
+    if v.buf.on_chip and v.par_dim is None:
+        raise ctx.error(f"{fn}: {name} must keep its partition axis as a dimension")
+    par = v.vis[v.par_dim] if v.par_dim is not None else v.vis[0]
+    return View(v.buf, v.offset, tuple(v.steps[i] for i in v.vis), tuple(v.nums[i] for i in v.vis),
+                tuple(range(v.rank)), v.vis.index(par), v.checks)
+
+
+def _staged(ctx: Ctx, v: View, fn: str) -> View:
+    """``v`` itself, or for an on-chip tile, a private HBM copy with the same dimensions."""
+    if not v.buf.on_chip:
+        return _logical(ctx, v, "src", fn)
+    copied = tile(ctx, v.shape, v.dtype, Memory.private_hbm, par_axis=None, hint="staged")
+    operators.dma(ctx, copied, v)
+    return _logical(ctx, copied, "src", fn)
+
+
+def _in_core_order(ctx: Ctx, dst: View, src: View, perm: tuple[int, ...],
+                   fn: str) -> tuple[View, View, tuple[int, ...]]:
+    """The 4-D views as Core walks them (``emit.refs``: an on-chip tile leads with its
+    partition axis, an HBM tensor beside one whose partition axis is not first leads with that
+    dimension) and the permutation ``perm`` of their dimensions expressed in that order."""
+    dst, src = _logical(ctx, dst, "dst", fn), _logical(ctx, src, "src", fn)
+    anchor = next((v.par_dim for v in (dst, src) if v.buf.on_chip), 0)
+
+    def order(v: View) -> list[int]:
+        first = v.par_dim if v.buf.on_chip else anchor
+        return [first, *(i for i in range(4) if i != first)]
+    ps, pd = order(src), order(dst)
+    return dst, src, tuple(ps.index(perm[pd[i]]) for i in range(4))
 
 
 def _reverse_axes(ctx: Ctx, dst: View, src: View, fn: str, dge: int, oob_skip: bool = False,
