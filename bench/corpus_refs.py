@@ -896,10 +896,32 @@ EXTRA_INVOCATIONS.update({
                     {"shape": [2, 128, 4096], "dtype": "bfloat16", "range": [-0.05, 0.05]},
                     {"value": 128},
                     {"shape": [256], "dtype": "int32", "permutation": True},
-                    {"shape": [2, 1], "dtype": "int32", "arange": True}]}],
+                    {"shape": [2], "dtype": "int32", "arange": True}]}],
     # A [tiles, k, m] and B [tiles, k, n] for the compiler's private row-tiled matmul.
     f"{_TEAM}/hw_ubench.py:row_tiled_matmul_isa_kernel": [
         {"grid": None, "kwargs": {},
          "inputs": [{"shape": [2, 128, 128], "dtype": _F32}, {"shape": [2, 128, 512], "dtype": _F32},
                     {"value": 512}, {"value": 2}, {"value": True}]}],
 })
+
+
+def blockwise_moe(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Blockwise MoE MLP, bfloat16 where the kernel rounds: each block of ``block_size`` tokens
+    (``token_position_to_id``) goes through its expert's gate/up projection, silu(gate) * up,
+    the down projection, scaled by the token's affinity for that expert and added to the
+    output (zeros first; each token here is in one block)."""
+    hidden, affinity, gate_up, down, block, ids, experts = inputs[:7]
+    out = np.zeros(hidden.shape)
+    n_experts = down.shape[0]
+    for b, e in enumerate(np.asarray(experts).reshape(-1)):
+        tokens = np.asarray(ids)[b * block:(b + 1) * block]
+        x = _f64(hidden[tokens])
+        gate, up = x @ _f64(gate_up[e, :, 0, :]), x @ _f64(gate_up[e, :, 1, :])
+        inter = _bf16(_bf16(gate / (1 + np.exp(-gate))) * up)
+        scale = _f64(affinity).reshape(-1)[tokens * n_experts + e][:, None]
+        out[tokens] = _bf16(out[tokens] + _bf16((inter @ _f64(down[e])) * scale))
+    return (_like(out, hidden),)
+
+
+_BLOCKWISE = f"{_TEAM}/blockwise_mm.py:blockwise_mm_baseline_allocated"
+REFS[_BLOCKWISE] = blockwise_moe

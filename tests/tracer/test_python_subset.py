@@ -445,3 +445,29 @@ def test_builtins_stored_on_classes_are_not_bound(tmp_path: Path) -> None:
         return o.reduce(1, 3), o.twice(4)
     """
     assert run_src(tmp_path, src) == (3, 8)
+
+
+def test_collections_namedtuple(tmp_path: Path) -> None:
+    src = """
+    from collections import namedtuple
+    import collections
+
+    Skip = namedtuple('Skip', ['token', 'weight'])
+    Pt = collections.namedtuple('Pt', 'x, y z', defaults=(0, 1))
+
+    def kernel():
+        s = Skip(False, True)
+        p = Pt(5)
+        a, b = s
+        return s.token, s.weight, s == Skip(False, True), (p.x, p.y, p.z), a, b, len(s), s[1], repr(p)
+    """
+    assert run_src(tmp_path, src) == (False, True, True, (5, 0, 1), False, True, 2, True,
+                                      "Pt(x=5, y=0, z=1)")
+    for bad, message in (("namedtuple('Skip', [1])",
+                          "namedtuple() takes a type name and field names (strings)"),
+                         ("namedtuple('Skip', 'a', defaults=(1, 2))",
+                          "namedtuple(): got more default values than field names")):
+        bad_src = src.replace("namedtuple('Skip', ['token', 'weight'])", bad)
+        err = error_of(tmp_path, bad_src, error=TraceError)
+        assert err.message == f"global 'kern.Skip' could not be evaluated: {message}"
+        assert where(err) == (9, 9)

@@ -27,6 +27,7 @@ from klr.tracer.objects import (
     NO_DEFAULT,
     AutoValue,
     BoundMethod,
+    ClassKind,
     ClassValue,
     EnumMember,
     FieldSpec,
@@ -491,6 +492,25 @@ def field_(ctx: Ctx, *, default: Value = NO_DEFAULT, default_factory: Value = NO
     if default is not NO_DEFAULT and default_factory is not NO_DEFAULT:
         raise ctx.error("dataclasses.field(): cannot specify both default and default_factory")
     return FieldSpec(default, default_factory, ops.truth(ctx, init))
+
+
+@builtin("collections.namedtuple", dialect=Dialect.python)
+def namedtuple_(ctx: Ctx, typename: Value, field_names: Value, *, rename: Value = False,
+                defaults: Value = None, module: Value = None) -> ClassValue:
+    """A NamedTuple class named ``typename`` with ``field_names`` (a list of names, or one
+    string of names separated by spaces or commas); ``defaults`` for the last fields."""
+    names = field_names.replace(",", " ").split() if isinstance(field_names, str) else field_names
+    if not isinstance(typename, str) or not isinstance(names, (list, tuple)) or \
+            not all(isinstance(n, str) and n.isidentifier() for n in names):
+        raise ctx.error("namedtuple() takes a type name and field names (strings)", python="TypeError")
+    given = () if defaults is None else tuple(_materialise(ctx, defaults, "namedtuple() defaults"))
+    if len(given) > len(names):
+        raise ctx.error("namedtuple(): got more default values than field names", python="TypeError")
+    cls = ClassValue(typename, ClassKind.NAMEDTUPLE, ())
+    first_default = len(names) - len(given)
+    cls.fields = {n: given[i - first_default] if i >= first_default else NO_DEFAULT
+                  for i, n in enumerate(names)}
+    return cls
 
 
 @builtin("builtins.object.__setattr__", dialect=Dialect.python)

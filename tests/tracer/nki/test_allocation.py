@@ -49,7 +49,7 @@ def test_mod_alloc_checks_its_tiles(tmp_path: Path) -> None:
 
 NAMED_IN_A_LOOP = """\
 def kernel(x):
-    out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+    out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm, lazy_initialization=True)
     for b in nl.affine_range(x.shape[0]):
         acc = nl.zeros((nl.par_dim(64), 8), dtype=x.dtype, buffer=nl.sbuf, name='acc')
         for k in nl.affine_range(3):

@@ -55,8 +55,10 @@ def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value 
 
 @builtin(NL + "ndarray", dialect=Dialect.both)
 def ndarray(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None,
-            address: Value = None, address_rotation: Value = None) -> Value:
-    """An uninitialised tensor of ``shape`` in ``buffer`` (default SBUF)."""
+            address: Value = None, address_rotation: Value = None,
+            lazy_initialization: Value = False) -> Value:
+    """An uninitialised tensor of ``shape`` in ``buffer`` (default SBUF; ``lazy_initialization``
+    only affects scheduling)."""
     if address is not None:
         raise ctx.error("explicit tensor addresses are not supported")
     return new_tensor(ctx, shape, dtype, buffer, name)

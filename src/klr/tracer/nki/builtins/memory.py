@@ -55,21 +55,28 @@ def _hbm_source(ctx: Ctx, src: Value, fn: str) -> View:
     return view
 
 
-def _load_into(ctx: Ctx, view: View, mask: Value, dtype: Value) -> Value:
+def _oob_skip(ctx: Ctx, mode: Value) -> bool:
+    """``mode=oob_mode.skip``: a DMA skips the elements an index tile puts out of bounds."""
+    return mode is not None and mode_of(ctx, mode, "oob_mode", OOB_MODES) == OOB_MODES["skip"]
+
+
+def _load_into(ctx: Ctx, view: View, mask: Value, dtype: Value, mode: Value = None) -> Value:
     if view.rank == 0:  # one element (``x[b, h]`` of a 2-D tensor) loads as a [1, 1] tile
         view = index_view(ctx, view, (None, None))
     pred = as_mask(ctx, mask)
     out_dt = dtype_of(ctx, dtype) if dtype is not None else view.dtype
+    skip = _oob_skip(ctx, mode)
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
-        masked(c, dst, pred, lambda d, box: operators.dma(c, d, view.box(box)), dma=True)
+        masked(c, dst, pred, lambda d, box: operators.dma(c, d, view.box(box), oob_skip=skip), dma=True)
     return result(ctx, view.shape, out_dt, fn, inputs=[view], memories=(Memory.sbuf,), mask=pred)
 
 
 @builtin(NL + "load", emits=("ncDmaCopy",), dialect=Dialect.legacy)
-def load(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value = None) -> Value:
-    """A new SBUF tile holding ``src`` (an HBM tensor or view of one)."""
-    return _load_into(ctx, _hbm_source(ctx, src, "nl.load"), mask, dtype)
+def load(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value = None, mode: Value = None) -> Value:
+    """A new SBUF tile holding ``src`` (an HBM tensor or view of one); ``mode=oob_mode.skip``
+    skips the rows an index tile puts out of bounds (they keep what the tile held)."""
+    return _load_into(ctx, _hbm_source(ctx, src, "nl.load"), mask, dtype, mode)
 
 
 @builtin(NL + "load_transpose2d", emits=("ncDmaCopy",), dialect=Dialect.legacy)
@@ -82,9 +89,11 @@ def load_transpose2d(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value =
 
 
 @builtin(NL + "store", emits=("ncDmaCopy", "memSet"), dialect=Dialect.legacy)
-def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
-    """Write ``value`` (a tile or a number) into the HBM region ``dst``."""
+def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None, mode: Value = None) -> Value:
+    """Write ``value`` (a tile or a number) into the HBM region ``dst``; ``mode=oob_mode.skip``
+    skips the rows an index tile puts out of bounds."""
     target = tile_view(ctx, dst, "the destination of nl.store")
+    skip = _oob_skip(ctx, mode)
     if not target.buf.memory.is_hbm:
         raise ctx.error(f"nl.store writes to HBM, but '{target.tensor.name}' is in {target.buf.memory.name}")
     pred = as_mask(ctx, mask)
@@ -103,11 +112,11 @@ def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
     else:
         raise ctx.error(f"nl.store stores a tensor or a number, not {type_name(value)}")
     if src.shape != target.shape:
-        operators.dma(ctx, target, src)
+        operators.dma(ctx, target, src, oob_skip=skip)
         return None
 
     def body(d: View, box: Box) -> None:
-        operators.dma(ctx, d, src.box(box))
+        operators.dma(ctx, d, src.box(box), oob_skip=skip)
     masked(ctx, target, pred, body, dma=True)
     return None
 
