@@ -354,7 +354,7 @@ def _limits(kind: str, dt: Dtype) -> LimitsValue:
         import numpy as np
 
         if kind == "finfo":
-            info = ml_dtypes.finfo(dt.numpy())
+            info = ml_dtypes.finfo(dt.numpy())  # type: ignore[no-untyped-call]  # (ml_dtypes has no hints)
             fields = {f: float(getattr(info, f)) for f in _FINFO_FLOATS}
             fields.update({f: int(getattr(info, f)) for f in _FINFO_INTS})
         else:

@@ -188,7 +188,7 @@ def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
     return None
 
 
-_TRANSPOSE_OPS = {
+_TRANSPOSE_OPS: dict[tuple[int, ...], TransposeOps] = {
     (0, 1, 2, 3): TransposeOps.None_, (0, 1, 3, 2): TransposeOps.WZXY, (0, 3, 1, 2): TransposeOps.WXZY,
     (0, 2, 3, 1): TransposeOps.WYXZ, (1, 0, 2, 3): TransposeOps.ZWYX, (1, 2, 0, 3): TransposeOps.ZYWX,
     (1, 2, 3, 0): TransposeOps.ZYXW, (2, 3, 0, 1): TransposeOps.YXWZ, (2, 3, 1, 0): TransposeOps.YXZW,
@@ -293,10 +293,10 @@ def _in_core_order(ctx: Ctx, dst: View, src: View, perm: tuple[int, ...],
     partition axis, an HBM tensor beside one whose partition axis is not first leads with that
     dimension) and the permutation ``perm`` of their dimensions expressed in that order."""
     dst, src = _logical(ctx, dst, "dst", fn), _logical(ctx, src, "src", fn)
-    anchor = next((v.par_dim for v in (dst, src) if v.buf.on_chip), 0)
+    anchor = next((v.par_dim for v in (dst, src) if v.buf.on_chip and v.par_dim is not None), 0)
 
     def order(v: View) -> list[int]:
-        first = v.par_dim if v.buf.on_chip else anchor
+        first = anchor if not v.buf.on_chip or v.par_dim is None else v.par_dim
         return [first, *(i for i in range(4) if i != first)]
     ps, pd = order(src), order(dst)
     return dst, src, tuple(ps.index(perm[pd[i]]) for i in range(4))
