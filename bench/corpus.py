@@ -331,8 +331,10 @@ def run_invocation(row: Row, path: Path, entry: dict[str, Any], inv: dict[str, A
         row.error = f"skipped: {exc}"
         return
 
+    arch = inv.get("arch") if inv else None   # (ours: the NeuronCore generation a kernel is for)
     row.gathered, py = run_phase(row, "gather", timeout,
-                                 lambda: klr.gather(str(path), *args, name=kernel, grid=grid, **kwargs))
+                                 lambda: klr.gather(str(path), *args, name=kernel, grid=grid, arch=arch,
+                                                    **kwargs))
     if not row.gathered or inv is None:
         if inv is None and row.gathered:
             row.error = "no recorded invocation: gathered only"

@@ -887,9 +887,11 @@ EXTRA_INVOCATIONS.update({
                     {"shape": [1, 2, 1, 1], "dtype": "uint8", "range": [1, 2]},
                     {"shape": [1, 1], "dtype": "int32", "range": [100, 101]}, {"value": True}]}],
     # One 128-token block per expert over 256 tokens, H 4096 (its minimum), I_TP 128, E 2: tokens
-    # are a permutation (each in one block), blocks go to experts 0 and 1.
+    # are a permutation (each in one block), blocks go to experts 0 and 1. On trn2 (NeuronCore
+    # v3), as the team's kernels are: its trn1 path transposes bfloat16 into float32 PSUM, which
+    # klr check's transpose rule (dst dtype = moving dtype, v3's transpose mode) reports.
     f"{_TEAM}/blockwise_mm.py:blockwise_mm_baseline_allocated": [
-        {"grid": None, "kwargs": {},
+        {"grid": None, "kwargs": {}, "arch": 3,
          "inputs": [{"shape": [256, 4096], "dtype": "bfloat16", "range": [-1.0, 1.0]},
                     {"shape": [512, 1], "dtype": "bfloat16", "range": [0.0, 1.0]},
                     {"shape": [2, 4096, 2, 128], "dtype": "bfloat16", "range": [-0.05, 0.05]},
