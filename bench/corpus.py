@@ -99,14 +99,19 @@ def np_dtype(name: str) -> np.dtype:
 
 def make_value(spec: Any, rng: np.random.Generator, module: str = "") -> Any:
     """A concrete argument for one recorded input/keyword description. ``{"object": CLASS,
-    "fields": {...}}`` (ours) is an instance of the kernel module's CLASS built by a call."""
+    "fields": {...}}`` (ours) is an instance of the kernel module's CLASS built by a call (of
+    ``"module"``'s CLASS when the kernel imports it)."""
     if spec is None:
         raise NotReproducible("an argument was not recorded")
     if "object" in spec:
-        return object_call(f"{module}.{spec['object']}", spec.get("fields", {}))
+        return object_call(f"{spec.get('module', module)}.{spec['object']}", spec.get("fields", {}))
     if "shape" in spec and "dtype" in spec:
         dtype = np_dtype(spec["dtype"])
         shape = tuple(spec["shape"])
+        if spec.get("permutation") or spec.get("arange"):   # distinct indices 0..n-1, shuffled or not
+            n = int(np.prod(shape))
+            order = rng.permutation(n) if spec.get("permutation") else np.arange(n)
+            return order.reshape(shape).astype(dtype)
         low, high = spec.get("range", (0, 64) if np.issubdtype(dtype, np.integer) else (0.0, 1.0))
         if np.issubdtype(dtype, np.integer):
             return rng.integers(low, high, shape).astype(dtype)
@@ -326,8 +331,10 @@ def run_invocation(row: Row, path: Path, entry: dict[str, Any], inv: dict[str, A
         row.error = f"skipped: {exc}"
         return
 
+    arch = inv.get("arch") if inv else None   # (ours: the NeuronCore generation a kernel is for)
     row.gathered, py = run_phase(row, "gather", timeout,
-                                 lambda: klr.gather(str(path), *args, name=kernel, grid=grid, **kwargs))
+                                 lambda: klr.gather(str(path), *args, name=kernel, grid=grid, arch=arch,
+                                                    **kwargs))
     if not row.gathered or inv is None:
         if inv is None and row.gathered:
             row.error = "no recorded invocation: gathered only"

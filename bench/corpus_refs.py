@@ -842,3 +842,88 @@ EXTRA_INVOCATIONS[_DRM] = [
 REFS[_DRM] = double_row_matmul
 # fp32 sums of 512 products of fp8 values in another order (the kernel's PSUM blocks).
 TOL[_DRM] = 1e-4
+
+# Fourth batch: the kernels that had no invocation. Their repositories hold no driver for them;
+# the shapes follow their docstrings and asserts.
+_TEAM = f"{SAMPLES}:contributed/neuron-team-kernels"
+_RING_PAIRS = {"value": [[0, 1], [1, 0]]}
+_RING_CONFIG = {"object": "FlashConfig", "module": "neuron-team-kernels.attention_build_blocks",
+                "fields": {"seq_tile_size": 512, "training": False, "should_transpose_v": True}}
+EXTRA_INVOCATIONS.update({
+    # On its own: q, k tiles [d, seq] with cos, sin [d, seq] and the [2, d, seq] output written in
+    # place (in the tutorial it runs on SBUF tiles inside nki_apply_rotary_embedding).
+    f"{_ROTARY}:_nki_apply_rotary_embedding_core": [
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [128, 64], "dtype": _F32, "range": [-1.0, 1.0]}] * 4
+                   + [{"shape": [2, 128, 64], "dtype": _F32}]}],
+    # Ring attention over two ranks (the ring 0 -> 1 -> 0), rank 0, causal inference: q, k, v
+    # [b, h, d, seq] with seq one 512 tile. Both send K/V chunks to the next rank (collectives).
+    f"{_TEAM}/attention.py:ring_attention_fwd": [
+        {"grid": "(1, 1)",
+         "inputs": [{"shape": [1, 1, 128, 512], "dtype": _F32, "range": [-1.0, 1.0]}] * 3 + [{"value": None}],
+         "kwargs": {"rank_id": {"value": 0}, "src_tgt_pairs": _RING_PAIRS, "use_causal_mask": {"value": True},
+                    "mixed_precision": {"value": True}, "config": _RING_CONFIG}}],
+    # q, k, v, o, dy [b, h, d, seq], lse [b, h, 128, seq // 128], seed [1].
+    f"{_TEAM}/attention.py:ring_attention_bwd": [
+        {"grid": "(1, 1)",
+         "inputs": [{"shape": [1, 1, 128, 512], "dtype": _F32, "range": [-1.0, 1.0]}] * 5
+                   + [{"shape": [1, 1, 128, 4], "dtype": _F32, "range": [5.0, 7.0]},
+                      {"shape": [1], "dtype": "int32"}],
+         "kwargs": {"rank_id": {"value": 0}, "src_tgt_pairs": _RING_PAIRS, "use_causal_mask": {"value": True},
+                    "mixed_precision": {"value": True}}}],
+    # Token generation for one batch, one token, two query heads: X [B, S_tkg, H], W_qkv [H,
+    # (n + 2) d], W_gamma [1, H], cos, sin [d / 2, B, S_tkg], caches [B, d, S_max] (K transposed)
+    # and [B, S_max, d], masks [B, n, S_tkg, S_ctx] and [B, n, S_tkg, S_tkg], positions [B, 1].
+    f"{_TEAM}/attention_token_gen.py:llama3_attention_block_token_gen_kernel": [
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [1, 1, 512], "dtype": "bfloat16", "range": [-1.0, 1.0]},
+                    {"shape": [512, 512], "dtype": "bfloat16", "range": [-0.05, 0.05]},
+                    {"shape": [1, 512], "dtype": "bfloat16", "range": [0.5, 1.5]}, {"value": 1e-6},
+                    {"shape": [64, 1, 1], "dtype": "bfloat16", "range": [-1.0, 1.0]},
+                    {"shape": [64, 1, 1], "dtype": "bfloat16", "range": [-1.0, 1.0]},
+                    {"shape": [1, 128, 256], "dtype": "bfloat16", "range": [-1.0, 1.0]},
+                    {"shape": [1, 256, 128], "dtype": "bfloat16", "range": [-1.0, 1.0]},
+                    {"shape": [1, 2, 1, 256], "dtype": "uint8", "range": [1, 2]},
+                    {"shape": [1, 2, 1, 1], "dtype": "uint8", "range": [1, 2]},
+                    {"shape": [1, 1], "dtype": "int32", "range": [100, 101]}, {"value": True}]}],
+    # One 128-token block per expert over 256 tokens, H 4096 (its minimum), I_TP 128, E 2: tokens
+    # are a permutation (each in one block), blocks go to experts 0 and 1. On trn2 (NeuronCore
+    # v3), as the team's kernels are: its trn1 path transposes bfloat16 into float32 PSUM, which
+    # klr check's transpose rule (dst dtype = moving dtype, v3's transpose mode) reports.
+    f"{_TEAM}/blockwise_mm.py:blockwise_mm_baseline_allocated": [
+        {"grid": None, "kwargs": {}, "arch": 3,
+         "inputs": [{"shape": [256, 4096], "dtype": "bfloat16", "range": [-1.0, 1.0]},
+                    {"shape": [512, 1], "dtype": "bfloat16", "range": [0.0, 1.0]},
+                    {"shape": [2, 4096, 2, 128], "dtype": "bfloat16", "range": [-0.05, 0.05]},
+                    {"shape": [2, 128, 4096], "dtype": "bfloat16", "range": [-0.05, 0.05]},
+                    {"value": 128},
+                    {"shape": [256], "dtype": "int32", "permutation": True},
+                    {"shape": [2], "dtype": "int32", "arange": True}]}],
+    # A [tiles, k, m] and B [tiles, k, n] for the compiler's private row-tiled matmul.
+    f"{_TEAM}/hw_ubench.py:row_tiled_matmul_isa_kernel": [
+        {"grid": None, "kwargs": {},
+         "inputs": [{"shape": [2, 128, 128], "dtype": _F32}, {"shape": [2, 128, 512], "dtype": _F32},
+                    {"value": 512}, {"value": 2}, {"value": True}]}],
+})
+
+
+def blockwise_moe(inputs: list[Any], kwargs: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Blockwise MoE MLP, bfloat16 where the kernel rounds: each block of ``block_size`` tokens
+    (``token_position_to_id``) goes through its expert's gate/up projection, silu(gate) * up,
+    the down projection, scaled by the token's affinity for that expert and added to the
+    output (zeros first; each token here is in one block)."""
+    hidden, affinity, gate_up, down, block, ids, experts = inputs[:7]
+    out = np.zeros(hidden.shape)
+    n_experts = down.shape[0]
+    for b, e in enumerate(np.asarray(experts).reshape(-1)):
+        tokens = np.asarray(ids)[b * block:(b + 1) * block]
+        x = _f64(hidden[tokens])
+        gate, up = x @ _f64(gate_up[e, :, 0, :]), x @ _f64(gate_up[e, :, 1, :])
+        inter = _bf16(_bf16(gate / (1 + np.exp(-gate))) * up)
+        scale = _f64(affinity).reshape(-1)[tokens * n_experts + e][:, None]
+        out[tokens] = _bf16(out[tokens] + _bf16((inter @ _f64(down[e])) * scale))
+    return (_like(out, hidden),)
+
+
+_BLOCKWISE = f"{_TEAM}/blockwise_mm.py:blockwise_mm_baseline_allocated"
+REFS[_BLOCKWISE] = blockwise_moe

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.tracer.util import run_ctx, run_src
+from klr.errors import TraceError
+from tests.tracer.util import error_of, run_ctx, run_src, where
 
 
 def expr_value(tmp_path: Path, expr: str, prelude: str = "") -> Any:
@@ -351,6 +352,31 @@ def test_dataclasses(tmp_path: Path) -> None:
     assert run_src(tmp_path, src) == (256, 192, [], True, False, "Point(x=1, y=2)")
 
 
+def test_dataclass_fields_outside_init_and_frozen_post_init(tmp_path: Path) -> None:
+    src = """
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True)
+    class Ring:
+        pairs: list = field(default_factory=list)
+        ranks: list = field(init=False)
+        hops: int = field(default=0, init=False)
+
+        def __post_init__(self):
+            object.__setattr__(self, 'ranks', sorted(set(a for p in self.pairs for a in p)))
+
+    def kernel():
+        r = Ring([(1, 0), (0, 2)])
+        return r.ranks, r.hops, r.pairs, Ring().ranks
+    """
+    assert run_src(tmp_path, src) == ([0, 1, 2], 0, [(1, 0), (0, 2)], [])
+    err = error_of(tmp_path, src.replace("Ring([(1, 0), (0, 2)])", "Ring([], [1])"), error=TraceError)
+    assert err.message == "Ring() takes 1 positional arguments but 2 were given"
+    err = error_of(tmp_path, src.replace("__setattr__(self,", "__setattr__(3,"), error=TraceError)
+    assert err.message == "object.__setattr__(): cannot set attributes of a 'int' value"
+    assert where(err) == (11, 9)
+
+
 def test_enums(tmp_path: Path) -> None:
     src = """
     from enum import Enum, IntEnum, auto
@@ -419,3 +445,29 @@ def test_builtins_stored_on_classes_are_not_bound(tmp_path: Path) -> None:
         return o.reduce(1, 3), o.twice(4)
     """
     assert run_src(tmp_path, src) == (3, 8)
+
+
+def test_collections_namedtuple(tmp_path: Path) -> None:
+    src = """
+    from collections import namedtuple
+    import collections
+
+    Skip = namedtuple('Skip', ['token', 'weight'])
+    Pt = collections.namedtuple('Pt', 'x, y z', defaults=(0, 1))
+
+    def kernel():
+        s = Skip(False, True)
+        p = Pt(5)
+        a, b = s
+        return s.token, s.weight, s == Skip(False, True), (p.x, p.y, p.z), a, b, len(s), s[1], repr(p)
+    """
+    assert run_src(tmp_path, src) == (False, True, True, (5, 0, 1), False, True, 2, True,
+                                      "Pt(x=5, y=0, z=1)")
+    for bad, message in (("namedtuple('Skip', [1])",
+                          "namedtuple() takes a type name and field names (strings)"),
+                         ("namedtuple('Skip', 'a', defaults=(1, 2))",
+                          "namedtuple(): got more default values than field names")):
+        bad_src = src.replace("namedtuple('Skip', ['token', 'weight'])", bad)
+        err = error_of(tmp_path, bad_src, error=TraceError)
+        assert err.message == f"global 'kern.Skip' could not be evaluated: {message}"
+        assert where(err) == (9, 9)

@@ -32,7 +32,7 @@ from klr.pos import Pos
 #: Top-level modules that always stay symbolic, even if a file of that name exists.
 SYMBOLIC_ROOTS = frozenset({
     "nki", "neuronxcc", "numpy", "math", "functools", "enum", "dataclasses", "typing",
-    "builtins", "ml_dtypes",
+    "builtins", "ml_dtypes", "collections",
 })
 
 #: Names that stay bare when no module-level binding shadows them.

@@ -9,7 +9,7 @@ Builtins receive a ``Ctx`` as their first argument. What they may use:
   assignment whose right-hand side is being evaluated (``ctx.target_name``, set for the
   outermost call of ``x = f(...)``) is used; the name is then ``x``, or ``x.<n>`` once ``x``
   is taken. Without either it is
-  ``tensor<N>``. ``claim_name(name)`` reserves a user-given name (duplicate -> error).
+  ``tensor<N>``. ``claim_name(name)`` reserves a user-given name (a kernel argument's -> error).
 * ``fresh_label(hint)``, ``begin_block(label, no_reorder=False)``, ``end_block()``: basic
   blocks for dynamic control flow and ``no_reorder``; ``loop_jumps``: how the loops run by
   the device trace ``break`` and ``continue``.
@@ -85,6 +85,8 @@ class Ctx:
         self._labels = 0
         self._tensor_index = 0
         self._tensor_names: set[str] = set()
+        self._claimed: dict[str, Pos | None] = {}
+        """Where each user-supplied name was claimed (None: a kernel argument's)."""
         self._stmt_count = 0
         self._sources = sources or {}
         self.resolver: Resolver | None = None  # set by the evaluator running the kernel
@@ -162,11 +164,21 @@ class Ctx:
         self._tensor_names.add(name)
         return name
 
-    def claim_name(self, name: str) -> str:
-        """Reserve a user-supplied tensor name; a name already in use is an error."""
+    def claim_name(self, name: str, argument: bool = False) -> str:
+        """Reserve a user-supplied tensor name (NKI's names are hints). A kernel argument's
+        name is an error; any other name in use gives ``<name>.<n>``: the same allocation run
+        again (a loop's next iteration, a helper's next call) silently, another allocation
+        that chose the same name with a warning."""
         if name in self._tensor_names:
-            raise self.error(f"tensor name '{name}' is already in use")
+            first = self._claimed.get(name, self.pos)
+            if first is None or argument:
+                raise self.error(f"tensor name '{name}' is already in use")
+            renamed = self.fresh_name(name)
+            if first != self.pos:
+                self.warn(f"tensor name '{name}' is already in use; this tensor is named '{renamed}'")
+            return renamed
         self._tensor_names.add(name)
+        self._claimed[name] = None if argument else self.pos
         return name
 
     # --- diagnostics -------------------------------------------------------------------

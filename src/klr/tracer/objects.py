@@ -201,13 +201,13 @@ class ClassValue(TraceObject):
 
     def _init_fields(self, ctx: Ctx, obj: Instance, args: tuple[Value, ...],
                      kwargs: dict[str, Value]) -> None:
-        names = list(self.fields)
+        names = [k for k, d in self.fields.items() if not (isinstance(d, FieldSpec) and not d.init)]
         if len(args) > len(names):
             raise ctx.error(f"{self.short_name}() takes {len(names)} positional arguments "
                             f"but {len(args)} were given", python="TypeError")
         values = dict(zip(names, args, strict=False))
         for k, v in kwargs.items():
-            if k not in self.fields:
+            if k not in names:
                 raise ctx.error(f"{self.short_name}() got an unexpected keyword argument '{k}'",
                                 python="TypeError")
             if k in values:
@@ -216,14 +216,17 @@ class ClassValue(TraceObject):
             values[k] = v
         for k, default in self.fields.items():
             if k not in values:
+                init = not isinstance(default, FieldSpec) or default.init
                 if isinstance(default, FieldSpec):
                     default = default.default if default.factory is NO_DEFAULT \
                         else ops.call(ctx, default.factory, (), {})
                 if default is NO_DEFAULT:
+                    if not init:
+                        continue   # __post_init__ sets it
                     raise ctx.error(f"{self.short_name}() missing required argument '{k}'",
                                     python="TypeError")
                 values[k] = default
-        obj.dict.update((k, values[k]) for k in names)
+        obj.dict.update((k, values[k]) for k in self.fields if k in values)
 
     def enum_member(self, ctx: Ctx, args: tuple[Value, ...], kwargs: dict[str, Value]) -> EnumMember:
         if len(args) != 1 or kwargs:
@@ -554,12 +557,15 @@ NO_DEFAULT = _NoDefault()
 class FieldSpec(TraceObject):
     """``dataclasses.field(default=..., default_factory=...)`` in a class body."""
 
-    __slots__ = ("default", "factory")
+    __slots__ = ("default", "factory", "init")
     type_name = "dataclasses.Field"
 
-    def __init__(self, default: Value, factory: Value) -> None:
+    def __init__(self, default: Value, factory: Value, init: bool = True) -> None:
         self.default = default
         self.factory = factory
+        self.init = init
+        """False: not a parameter of ``__init__`` (set from its default, if any, or by
+        ``__post_init__``)."""
 
 
 class AutoValue(TraceObject):

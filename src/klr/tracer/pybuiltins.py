@@ -27,6 +27,7 @@ from klr.tracer.objects import (
     NO_DEFAULT,
     AutoValue,
     BoundMethod,
+    ClassKind,
     ClassValue,
     EnumMember,
     FieldSpec,
@@ -486,10 +487,39 @@ constant("dataclasses.MISSING", NO_DEFAULT, dialect=Dialect.python,
 def field_(ctx: Ctx, *, default: Value = NO_DEFAULT, default_factory: Value = NO_DEFAULT, init: Value = True,
            repr: Value = True, hash: Value = None, compare: Value = True, metadata: Value = None,
            kw_only: Value = False) -> FieldSpec:
-    """A dataclass field's default (``default=``) or per-instance factory (``default_factory=``)."""
+    """A dataclass field's default (``default=``) or per-instance factory (``default_factory=``);
+    ``init=False`` leaves it out of ``__init__``."""
     if default is not NO_DEFAULT and default_factory is not NO_DEFAULT:
         raise ctx.error("dataclasses.field(): cannot specify both default and default_factory")
-    return FieldSpec(default, default_factory)
+    return FieldSpec(default, default_factory, ops.truth(ctx, init))
+
+
+@builtin("collections.namedtuple", dialect=Dialect.python)
+def namedtuple_(ctx: Ctx, typename: Value, field_names: Value, *, rename: Value = False,
+                defaults: Value = None, module: Value = None) -> ClassValue:
+    """A NamedTuple class named ``typename`` with ``field_names`` (a list of names, or one
+    string of names separated by spaces or commas); ``defaults`` for the last fields."""
+    names = field_names.replace(",", " ").split() if isinstance(field_names, str) else field_names
+    if not isinstance(typename, str) or not isinstance(names, (list, tuple)) or \
+            not all(isinstance(n, str) and n.isidentifier() for n in names):
+        raise ctx.error("namedtuple() takes a type name and field names (strings)", python="TypeError")
+    given = () if defaults is None else tuple(_materialise(ctx, defaults, "namedtuple() defaults"))
+    if len(given) > len(names):
+        raise ctx.error("namedtuple(): got more default values than field names", python="TypeError")
+    cls = ClassValue(typename, ClassKind.NAMEDTUPLE, ())
+    first_default = len(names) - len(given)
+    cls.fields = {n: given[i - first_default] if i >= first_default else NO_DEFAULT
+                  for i, n in enumerate(names)}
+    return cls
+
+
+@builtin("builtins.object.__setattr__", dialect=Dialect.python)
+def object_setattr(ctx: Ctx, obj: Value, name: Value, value: Value) -> None:
+    """``object.__setattr__(obj, name, value)``: sets an attribute of an instance even when its
+    class is a frozen dataclass (how a frozen dataclass's ``__post_init__`` fills its fields)."""
+    if not isinstance(obj, Instance) or not isinstance(name, str):
+        raise ctx.error(f"object.__setattr__(): cannot set attributes of a '{type_name(obj)}' value")
+    obj.dict[name] = value
 
 
 @builtin("enum.auto", dialect=Dialect.python)

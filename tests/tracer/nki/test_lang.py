@@ -406,3 +406,27 @@ def test_floor_of_a_string_is_an_error(tmp_path: Path) -> None:
     err = trace_error(tmp_path, unary_src("nl.floor('x')"), rand(4, 4))
     assert err.message == "the operand of nl.floor must be a tensor, not str"
     assert where(err) == (line_of(unary_src(""), "nl.store"), 25)
+
+
+MASKED_MATMUL = """\\
+def kernel(x, y, z):
+    out = nl.ndarray((32, 48), dtype=nl.float32, buffer=nl.shared_hbm)
+    i_m = nl.arange(32)[:, None]
+    a, b, c = nl.load(x), nl.load(y), nl.load(z)
+    acc = nl.zeros((32, 48), dtype=nl.float32, buffer=nl.psum)
+    acc += nl.matmul(a, b, transpose_x=True, mask=(i_m < 20))
+    acc += nl.matmul(a, b, transpose_x=True, mask=(3 * 128 < 512))
+    acc += nl.matmul(a, b, transpose_x=True, mask=(3 < 2))
+    acc += nl.matmul(c, b, mask=(i_m >= 24))
+    nl.store(out, value=acc)
+    return out
+"""
+
+
+def test_matmul_mask_selects_result_rows(tmp_path: Path) -> None:
+    x, y, z = rand(64, 32, seed=1), rand(64, 48, seed=2), rand(32, 64, seed=3)
+    (out,) = run_kernel(tmp_path, MASKED_MATMUL, x, y, z)
+    want = x.T.astype(np.float64) @ y                # mask=False computes nothing, True everything
+    want[:20] *= 2
+    want[24:] += (z.astype(np.float64) @ y)[24:]
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5)

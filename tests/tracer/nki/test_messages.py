@@ -164,8 +164,6 @@ LEGACY_CASES = [
      "a = nl.zeros((4, 256), dtype=nl.float32)\nb = nl.matmul(a, a, transpose_x=True)", "nl.matmul("),
     ("nl.matmul: moving has 1024 elements per partition, at most 512 (one PSUM bank of float32)",
      Z4 + "b = nl.zeros((4, 1024), dtype=nl.float32)\nc = nl.matmul(a, b, transpose_x=True)", "nl.matmul("),
-    ("nl.matmul does not take a mask", Z4 + I4 + "c = nl.matmul(a, a, transpose_x=True, mask=(i < 2))",
-     "nl.matmul("),
     ("nl.loop_reduce does not take an index mask",
      Z4 + I4 + "c = nl.loop_reduce(a, op=np.add, loop_indices=[], mask=(i < 2))", "nl.loop_reduce("),
     # host arrays

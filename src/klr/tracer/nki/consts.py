@@ -323,3 +323,72 @@ def get_nc_sub_version(ctx: Ctx) -> Value:
     """The silicon revision within the NeuronCore generation: 0, the first revision (NKI's
     default), the one klr models."""
     return 0
+
+
+# --- the limits of a dtype (finfo, iinfo) ----------------------------------------------------
+
+_FINFO_FLOATS = ("eps", "epsneg", "max", "min", "tiny", "smallest_normal", "smallest_subnormal", "resolution")
+_FINFO_INTS = ("bits", "precision", "maxexp", "minexp", "nmant", "nexp", "iexp", "machep", "negep")
+
+
+class LimitsValue(TraceObject):
+    """``nl.finfo(dtype)`` or ``np.iinfo(dtype)``: the limits of an element type, each field a
+    plain number (numpy's are scalars of the dtype, which hold the same values)."""
+
+    __slots__ = ("dtype", "fields", "kind")
+
+    def __init__(self, kind: str, dtype: Dtype, fields: dict[str, Value]) -> None:
+        self.kind = kind
+        self.dtype = dtype
+        self.fields = fields
+
+    def getattr(self, ctx: Ctx, name: str) -> Value:
+        if name == "dtype":
+            return DTYPES[self.dtype]
+        if name in self.fields:
+            return self.fields[name]
+        return super().getattr(ctx, name)
+
+    def __repr__(self) -> str:
+        f = self.fields
+        return f"{self.kind}(min={f['min']!r}, max={f['max']!r}, dtype={nki_name(self.dtype)})"
+
+
+_LIMITS: dict[tuple[str, Dtype], LimitsValue] = {}
+
+
+def _limits(kind: str, dt: Dtype) -> LimitsValue:
+    found = _LIMITS.get((kind, dt))
+    if found is None:
+        import ml_dtypes
+        import numpy as np
+
+        if kind == "finfo":
+            info = ml_dtypes.finfo(dt.numpy())  # type: ignore[no-untyped-call]  # (ml_dtypes has no hints)
+            fields = {f: float(getattr(info, f)) for f in _FINFO_FLOATS}
+            fields.update({f: int(getattr(info, f)) for f in _FINFO_INTS})
+        else:
+            iinfo = np.iinfo(dt.numpy())
+            fields = {"bits": int(iinfo.bits), "min": int(iinfo.min), "max": int(iinfo.max)}
+        found = _LIMITS[kind, dt] = LimitsValue(kind, dt, fields)
+    return found
+
+
+@builtin("nki.language." + "finfo", "numpy.finfo", dialect=Dialect.both)
+def finfo(ctx: Ctx, dtype: Value) -> Value:
+    """The limits of a floating-point dtype, as numpy's (ml_dtypes') ``finfo`` gives them:
+    ``max``, ``min``, ``eps``, ``tiny``, ``bits``... (plain numbers)."""
+    dt = dtype_of(ctx, dtype, "finfo's argument")
+    if dt.is_int or dt.is_packed:
+        raise ctx.error(f"finfo needs a floating-point dtype, not {nki_name(dt)}")
+    return _limits("finfo", dt)
+
+
+@builtin("numpy." + "iinfo", dialect=Dialect.python)
+def iinfo(ctx: Ctx, dtype: Value) -> Value:
+    """The limits of an integer dtype, as numpy's ``iinfo`` gives them: ``min``, ``max``,
+    ``bits`` (plain numbers)."""
+    dt = dtype_of(ctx, dtype, "iinfo's argument")
+    if not dt.is_int:
+        raise ctx.error(f"iinfo needs an integer dtype, not {nki_name(dt)}")
+    return _limits("iinfo", dt)

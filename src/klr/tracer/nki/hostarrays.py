@@ -5,14 +5,22 @@ Kernels build constant matrices on the host while they are traced
 is a ``HostArray``: a numpy array the tracer holds, never a device tensor; the only thing a
 kernel can do with it (besides reading ``shape``/``dtype``) is hand it to ``nl.shared_constant``,
 which places it in shared HBM as one of the kernel's shared constant files.
+
+Kernels also compute with them on the host, as with numpy: arithmetic with numbers or other
+host arrays (``(np.arange(n) * h) // n``), indexing (an element is a plain number), ``len``,
+iteration, ``max``/``min``/``sum``. Every one of these is a host function of the allow-list
+(``numpy.multiply``, ``numpy.ndarray.__getitem__``...), its arguments checked and its result's
+size charged before numpy runs. A result numpy computes in a type NKI has no dtype for
+(``float64``, from ``np.arange(4) / 2``) is a host array too, without a dtype: convert it with
+``astype`` before reading ``dtype`` or handing it to ``nl.shared_constant`` without ``dtype=``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeAlias
 
-from klr.dtypes import Dtype
+from klr.dtypes import Dtype, from_numpy
 from klr.tracer import host, registry
 from klr.tracer.host import INT, NUM, Arg, Pred
 from klr.tracer.nki.consts import DTYPES, dtype_of
@@ -120,6 +128,82 @@ _HOST = {
 kernel never sees a numpy object)."""
 
 
+def _broadcast_bytes(x1: Array | int | float, x2: Array | int | float) -> int:
+    """the broadcast result, 8 bytes per element"""
+    import numpy as np
+
+    try:
+        shape = np.broadcast_shapes(np.shape(x1), np.shape(x2))
+    except ValueError:
+        return 0   # numpy reports it
+    return _elements(*shape) * 8
+
+
+def _negation_bytes(x: Array) -> int:
+    """the result, 8 bytes per element"""
+    return int(x.size) * 8
+
+
+def _number(*args: Value) -> int:
+    """nothing (a plain number)"""
+    return 0
+
+
+def _scan_steps(x: Array, *args: Value) -> int:
+    """one per 1024 elements read"""
+    return int(x.size) // 1024
+
+
+def _ufunc(name: str) -> Callable[..., Array]:
+    def run(*args: Array | int | float) -> Array:
+        import numpy as np
+
+        with np.errstate(all="ignore"):   # x / 0 is inf or nan, as numpy computes it
+            result: Array = np.asarray(getattr(np, name)(*args))
+        return result
+    return run
+
+
+def _item(array: Array, key: Value) -> Array:
+    import numpy as np
+
+    return np.asarray(array[key])
+
+
+def _reduce(name: str) -> Callable[[Array], Value]:
+    def run(array: Array) -> Value:
+        value: Value = getattr(array, name)().item()   # a plain int or float
+        return value
+    return run
+
+
+def _is_index(v: Value) -> bool:
+    if type(v) is slice:
+        return all(type(f) in (int, bool, type(None)) for f in (v.start, v.stop, v.step))
+    return type(v) in (int, bool)
+
+
+_OPERAND = (_NDARRAY, int, float, bool)
+_KEY = Pred("int | slice | tuple[int | slice, ...]",
+            lambda v: _is_index(v) or (type(v) is tuple and all(_is_index(x) for x in v)))
+_BINARY = {"+": "add", "-": "subtract", "*": "multiply", "/": "true_divide", "//": "floor_divide",
+           "%": "remainder", "**": "power", "&": "bitwise_and", "|": "bitwise_or", "^": "bitwise_xor",
+           "<<": "left_shift", ">>": "right_shift"}
+_UNARY = {"-": "negative", "~": "invert"}
+_ARITH = {
+    **{op: host.host(NP + name, _ufunc(name), (Arg("x1", _OPERAND), Arg("x2", _OPERAND)), _broadcast_bytes,
+                     result="ndarray") for op, name in _BINARY.items()},
+    **{"unary" + op: host.host(NP + name, _ufunc(name), (Arg("x", (_NDARRAY,)),), _negation_bytes,
+                               result="ndarray") for op, name in _UNARY.items()},
+    "[]": host.host("numpy.ndarray.__getitem__", _item, (Arg("self", (_NDARRAY,)), Arg("key", (_KEY,))),
+                    _no_copy, result="ndarray"),
+    **{name: host.host(f"numpy.ndarray.{name}", _reduce(name), (Arg("self", (_NDARRAY,)),), _number,
+                       _scan_steps) for name in ("max", "min", "sum")},
+}
+"""Arithmetic, indexing and reductions on host arrays (numpy's own rules: broadcasting, result
+types); an element or a reduction is a plain number."""
+
+
 def host_array(ctx: Ctx, name: str, *args: Value) -> Array:
     """Call the allowed numpy function ``name`` (its size charged first)."""
     array: Array = host.call(ctx, _HOST[name], args)  # (each of _HOST makes an array)
@@ -132,15 +216,21 @@ class HostArray(TraceObject):
     __slots__ = ("array", "dtype")
     type_name = "ndarray"
 
-    def __init__(self, array: Array, dtype: Dtype) -> None:
+    def __init__(self, array: Array, dtype: Dtype | None) -> None:
         self.array = array
         self.dtype = dtype
+        """None when numpy computed it in a type NKI has no dtype for (float64...)."""
+
+    @staticmethod
+    def of(array: Array) -> HostArray:
+        """A host array of what numpy computed, with the dtype its type is."""
+        return HostArray(array, from_numpy(array.dtype))
 
     def getattr(self, ctx: Ctx, name: str) -> Value:
         if name == "shape":
             return tuple(int(d) for d in self.array.shape)
         if name == "dtype":
-            return DTYPES[self.dtype]
+            return DTYPES[self.known_dtype(ctx)]
         if name == "ndim":
             return self.array.ndim
         if name == "size":
@@ -152,8 +242,52 @@ class HostArray(TraceObject):
             return registry.method(f"ndarray.{name}", method, self)
         return super().getattr(ctx, name)
 
+    def known_dtype(self, ctx: Ctx) -> Dtype:
+        if self.dtype is None:
+            raise ctx.error(f"this host array holds {self.array.dtype.name}, which is not an NKI dtype: "
+                            f"convert it with astype first")
+        return self.dtype
+
+    def binop(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
+        entry = _ARITH.get(op) if op in _BINARY else None
+        if entry is None:
+            return NotImplemented
+        if isinstance(other, HostArray):
+            other = other.array
+        elif isinstance(other, TraceObject):
+            return NotImplemented
+        args = (other, self.array) if reflected else (self.array, other)
+        return HostArray.of(host.call(ctx, entry, args))
+
+    def unop(self, ctx: Ctx, op: str) -> Value:
+        if op == "+":
+            return self
+        return HostArray.of(host.call(ctx, _ARITH["unary" + op], (self.array,)))
+
+    def getitem(self, ctx: Ctx, key: Value) -> Value:
+        found: Array = host.call(ctx, _ARITH["[]"], (self.array, key))
+        if found.ndim == 0:
+            element: Value = found.item()   # a plain int or float
+            return element
+        return HostArray(found, self.dtype)
+
+    def length(self, ctx: Ctx) -> int:
+        if self.array.ndim == 0:
+            raise ctx.error("len() of a host array of no dimensions", python="TypeError")
+        return int(self.array.shape[0])
+
+    def iterate(self, ctx: Ctx) -> Iterator[Value]:
+        return (self.getitem(ctx, i) for i in range(self.length(ctx)))
+
+    def truth(self, ctx: Ctx) -> bool:
+        if self.array.size != 1:
+            raise ctx.error(f"the truth value of a host array of {self.array.size} elements is ambiguous",
+                            python="ValueError")
+        return bool(self.array.item())
+
     def __repr__(self) -> str:
-        return f"ndarray(shape={tuple(self.array.shape)}, dtype={self.dtype.name})"
+        name = self.array.dtype.name if self.dtype is None else self.dtype.name
+        return f"ndarray(shape={tuple(self.array.shape)}, dtype={name})"
 
 
 def _size(ctx: Ctx, v: Value, what: str) -> int:
@@ -246,5 +380,12 @@ def _transpose_method(ctx: Ctx, self: HostArray) -> Value:
     return HostArray(host_array(ctx, "transpose", self.array), self.dtype)
 
 
-_METHODS: dict[str, Callable[..., Value]] = {"reshape": _reshape_method, "astype": _astype_method,
-                                             "transpose": _transpose_method}
+def _reduction(name: str) -> Callable[..., Value]:
+    def method(ctx: Ctx, self: HostArray) -> Value:
+        return host.call(ctx, _ARITH[name], (self.array,))
+    return method
+
+
+_METHODS: dict[str, Callable[..., Value]] = {
+    "reshape": _reshape_method, "astype": _astype_method, "transpose": _transpose_method,
+    "max": _reduction("max"), "min": _reduction("min"), "sum": _reduction("sum")}

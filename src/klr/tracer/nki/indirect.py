@@ -80,6 +80,8 @@ def indirect_view(ctx: Ctx, view: View, entries: list[Value], k: int, tensor: Vi
     """``view[entries]`` where entry ``k`` is the on-chip integer tile ``tensor`` (the others
     are the usual indices)."""
     index = checked(ctx, tensor)
+    if index.rank == 0:   # one element of a tile (``t[0, 0]``): a [1, 1] tile of one index
+        index = index_view(ctx, index, (None, None))
     try:
         rules.in_memory(rules.Arg(f"the index tensor '{index.tensor.name}'", index.shape, index.dtype,
                                   index.buf.memory), *rules.ON_CHIP)
@@ -110,12 +112,30 @@ def indirect_view(ctx: Ctx, view: View, entries: list[Value], k: int, tensor: Vi
         ipair = moved[0]
     else:
         # a single index: its pair is the (1-element) one walking the indexed axis
-        ipair = next(i for i, (s, n) in enumerate(zip(base.steps, base.nums, strict=True))
-                     if s == view.steps[axis] and n == 1)
+        found = next((i for i, (s, n) in enumerate(zip(base.steps, base.nums, strict=True))
+                      if s == view.steps[axis] and n == 1), None)
+        if found is None:   # the index took the axis away (the other indices' shape has none left)
+            return _offset_by(ctx, base, index, view.buf.dims, view.steps[axis], consumed)
+        ipair = found
     checks = tuple(c for c in base.checks if c.axis != consumed)
     base = View(base.buf, base.offset, base.steps, base.nums, base.vis, base.par, checks)
     ready(ctx, index.buf)
     return IndirectView(base, ipair, index, limit)
+
+
+def _offset_by(ctx: Ctx, base: View, index: View, dims: tuple[int, ...], step: int, consumed: int) -> View:
+    """``base`` displaced at run time by the one index ``index`` holds times ``step`` elements:
+    an OffsetView along the tensor dimension whose rows are ``step`` elements long."""
+    row = 1
+    for d in range(len(dims) - 1, -1, -1):
+        if row == step:
+            checks = tuple(c for c in base.checks if c.axis != consumed)
+            ready(ctx, index.buf)
+            return OffsetView(View(base.buf, base.offset, base.steps, base.nums, base.vis, base.par, checks),
+                              index, d)
+        row *= dims[d]
+    raise ctx.error("a tensor index must select along a dimension of the tensor itself, not of a "
+                    "reshaped or strided view of it")
 
 
 class OffsetView(View):

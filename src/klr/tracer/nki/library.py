@@ -68,7 +68,7 @@ class NkiLibrary(Library):
         if any(type(d) is int and d == 0 for d in dims):
             raise ctx.error(f"kernel argument '{name}' has an empty shape {describe(list(shape))}")
         check_dims(ctx, dims, dt, f"the dimensions of kernel argument '{name}'")
-        buf = Buf(TensorName.make(ctx.claim_name(name), dt, dims, Memory.hbm), dims, 0)
+        buf = Buf(TensorName.make(ctx.claim_name(name, argument=True), dt, dims, Memory.hbm), dims, 0)
         return TensorValue(root_view(buf))
 
     def returned(self, ctx: Ctx, value: Value) -> Value:

@@ -524,7 +524,8 @@ def operator_inplace(ctx: Ctx, op: str, t: TensorValue, other: Value) -> Value:
         src: View | float | int = fit(ctx, other.view, shape, dst.par_dim)
     else:
         src = other
-    binary_producer(alu, dst, src, None)(ctx, dst, False)
+    # a masked result holds values only where its mask holds: the update stops there too
+    binary_producer(alu, dst, src, other.mask if isinstance(other, TensorValue) else None)(ctx, dst, False)
     return t
 
 

@@ -336,13 +336,16 @@ def index_view(ctx: Ctx, view: View, key: Value) -> View:
 def _with_free_singles(view: View, key: Value) -> View:
     """An on-chip tile indexed with an integer on a free axis keeps that axis as a size-1 one
     in NKI tile code (``l_buf[:, i]`` is a ``[128, 1]`` tile and takes ``[:, 0]``): when a key
-    has more indices than ``view`` has dimensions, the hidden free pairs become visible again."""
+    has more indices than ``view`` has dimensions, the hidden free pairs become visible again;
+    a ``[P]`` tile computed from one takes two indices as the column ``[P, 1]``."""
     if not view.buf.on_chip or view.par_dim is None:
         return view
     entries = key.tiles if isinstance(key, MgridResult) else key
     used = sum(1 for e in (entries if isinstance(entries, tuple) else (entries,))
                if e is not None and e is not Ellipsis)
     singles = [i for i in range(view.par + 1, len(view.nums)) if i not in view.vis and view.nums[i] == 1]
+    if used == 2 and view.rank == 1 and not singles:   # a [P] tile is the column [P, 1]
+        return expand_view(view, (view.shape[0], 1), left=True)
     if used <= view.rank or used > view.rank + len(singles):
         return view
     vis = tuple(sorted((*view.vis, *singles[:used - view.rank])))

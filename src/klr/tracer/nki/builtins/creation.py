@@ -55,8 +55,10 @@ def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value 
 
 @builtin(NL + "ndarray", dialect=Dialect.both)
 def ndarray(ctx: Ctx, shape: Value, dtype: Value, buffer: Value = None, name: Value = None,
-            address: Value = None, address_rotation: Value = None) -> Value:
-    """An uninitialised tensor of ``shape`` in ``buffer`` (default SBUF)."""
+            address: Value = None, address_rotation: Value = None,
+            lazy_initialization: Value = False) -> Value:
+    """An uninitialised tensor of ``shape`` in ``buffer`` (default SBUF; ``lazy_initialization``
+    only affects scheduling)."""
     if address is not None:
         raise ctx.error("explicit tensor addresses are not supported")
     return new_tensor(ctx, shape, dtype, buffer, name)
@@ -170,7 +172,7 @@ def shared_constant(ctx: Ctx, constant: Value, dtype: Value = None) -> Value:
     as float32 after rounding to ``dtype``; ``nl.load`` converts."""
     if not isinstance(constant, HostArray):
         raise ctx.error(f"shared_constant takes a numpy array built in the kernel, not {type_name(constant)}")
-    dt = constant.dtype if dtype is None else dtype_of(ctx, dtype)
+    dt = constant.known_dtype(ctx) if dtype is None else dtype_of(ctx, dtype)
     array = host_array(ctx, "astype", constant.array, dt)
     if dt not in _CONSTANT_DTYPES:
         dt = Dtype.float32

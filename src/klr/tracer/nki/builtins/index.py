@@ -295,7 +295,6 @@ NAMES: dict[str, tuple[str, ...]] = {
         'nki.compiler.enable_stack_allocator',
         'nki.language.spmd_dim',
         'nki.language.nc',
-        'nki.language.finfo',
         'nki.isa.topk',
     ),
 }

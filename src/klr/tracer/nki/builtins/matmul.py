@@ -129,11 +129,11 @@ def _in_sbuf(ctx: Ctx, v: View) -> View:
 
 @builtin(NL + "matmul", emits=("memSet", "ncMatMul"), dialect=Dialect.both)
 def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Value = None) -> Value:
-    """``x @ y`` (``x.T @ y`` with ``transpose_x``) into a new fp32 PSUM tile."""
+    """``x @ y`` (``x.T @ y`` with ``transpose_x``) into a new fp32 PSUM tile; with ``mask``,
+    only the result elements it selects (a mask decided at trace time: all or nothing)."""
     xv = _in_sbuf(ctx, tile_view(ctx, x, "x of nl.matmul"))
     yv = _in_sbuf(ctx, tile_view(ctx, y, "y of nl.matmul"))
-    if mask is not None:
-        raise ctx.error("nl.matmul does not take a mask")
+    pred = as_mask(ctx, mask)
     pre = None
     if transpose_x:
         stationary = xv
@@ -151,8 +151,11 @@ def matmul(ctx: Ctx, x: Value, y: Value, *, transpose_x: bool = False, mask: Val
         raise ctx.error(f"nl.matmul needs 2-D tiles, not {list(stationary.shape)} and {list(yv.shape)}")
     m, n = matmul_shape(ctx, stationary, yv, "nl.matmul")
     fn = matmul_producer(xv, yv, pre)
+    if pred is not None:
+        def fn(c: Ctx, dst: View, acc: bool) -> None:
+            _masked_matmul(pre(c) if pre is not None else xv, yv, PLAIN_MATMUL, pred)(c, dst, acc)
     return result(ctx, (m, n), Dtype.float32, fn, inputs=[xv, yv], memory=Memory.psum,
-                  accumulates=True, memories=(Memory.psum,))
+                  accumulates=True, memories=(Memory.psum,), mask=pred)
 
 
 def _mm_flags(ctx: Ctx, a: Args) -> MatmulFlags:

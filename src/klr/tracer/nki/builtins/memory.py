@@ -55,21 +55,28 @@ def _hbm_source(ctx: Ctx, src: Value, fn: str) -> View:
     return view
 
 
-def _load_into(ctx: Ctx, view: View, mask: Value, dtype: Value) -> Value:
+def _oob_skip(ctx: Ctx, mode: Value) -> bool:
+    """``mode=oob_mode.skip``: a DMA skips the elements an index tile puts out of bounds."""
+    return mode is not None and mode_of(ctx, mode, "oob_mode", OOB_MODES) == OOB_MODES["skip"]
+
+
+def _load_into(ctx: Ctx, view: View, mask: Value, dtype: Value, mode: Value = None) -> Value:
     if view.rank == 0:  # one element (``x[b, h]`` of a 2-D tensor) loads as a [1, 1] tile
         view = index_view(ctx, view, (None, None))
     pred = as_mask(ctx, mask)
     out_dt = dtype_of(ctx, dtype) if dtype is not None else view.dtype
+    skip = _oob_skip(ctx, mode)
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
-        masked(c, dst, pred, lambda d, box: operators.dma(c, d, view.box(box)), dma=True)
+        masked(c, dst, pred, lambda d, box: operators.dma(c, d, view.box(box), oob_skip=skip), dma=True)
     return result(ctx, view.shape, out_dt, fn, inputs=[view], memories=(Memory.sbuf,), mask=pred)
 
 
 @builtin(NL + "load", emits=("ncDmaCopy",), dialect=Dialect.legacy)
-def load(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value = None) -> Value:
-    """A new SBUF tile holding ``src`` (an HBM tensor or view of one)."""
-    return _load_into(ctx, _hbm_source(ctx, src, "nl.load"), mask, dtype)
+def load(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value = None, mode: Value = None) -> Value:
+    """A new SBUF tile holding ``src`` (an HBM tensor or view of one); ``mode=oob_mode.skip``
+    skips the rows an index tile puts out of bounds (they keep what the tile held)."""
+    return _load_into(ctx, _hbm_source(ctx, src, "nl.load"), mask, dtype, mode)
 
 
 @builtin(NL + "load_transpose2d", emits=("ncDmaCopy",), dialect=Dialect.legacy)
@@ -82,9 +89,11 @@ def load_transpose2d(ctx: Ctx, src: Value, *, mask: Value = None, dtype: Value =
 
 
 @builtin(NL + "store", emits=("ncDmaCopy", "memSet"), dialect=Dialect.legacy)
-def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
-    """Write ``value`` (a tile or a number) into the HBM region ``dst``."""
+def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None, mode: Value = None) -> Value:
+    """Write ``value`` (a tile or a number) into the HBM region ``dst``; ``mode=oob_mode.skip``
+    skips the rows an index tile puts out of bounds."""
     target = tile_view(ctx, dst, "the destination of nl.store")
+    skip = _oob_skip(ctx, mode)
     if not target.buf.memory.is_hbm:
         raise ctx.error(f"nl.store writes to HBM, but '{target.tensor.name}' is in {target.buf.memory.name}")
     pred = as_mask(ctx, mask)
@@ -103,11 +112,11 @@ def store(ctx: Ctx, dst: Value, value: Value, *, mask: Value = None) -> Value:
     else:
         raise ctx.error(f"nl.store stores a tensor or a number, not {type_name(value)}")
     if src.shape != target.shape:
-        operators.dma(ctx, target, src)
+        operators.dma(ctx, target, src, oob_skip=skip)
         return None
 
     def body(d: View, box: Box) -> None:
-        operators.dma(ctx, d, src.box(box))
+        operators.dma(ctx, d, src.box(box), oob_skip=skip)
     masked(ctx, target, pred, body, dma=True)
     return None
 
@@ -218,7 +227,7 @@ def dma_compute(ctx: Ctx, a: Args, dps: bool) -> Value:
     return None
 
 
-_TRANSPOSE_OPS = {
+_TRANSPOSE_OPS: dict[tuple[int, ...], TransposeOps] = {
     (0, 1, 2, 3): TransposeOps.None_, (0, 1, 3, 2): TransposeOps.WZXY, (0, 3, 1, 2): TransposeOps.WXZY,
     (0, 2, 3, 1): TransposeOps.WYXZ, (1, 0, 2, 3): TransposeOps.ZWYX, (1, 2, 0, 3): TransposeOps.ZYWX,
     (1, 2, 3, 0): TransposeOps.ZYXW, (2, 3, 0, 1): TransposeOps.YXWZ, (2, 3, 1, 0): TransposeOps.YXZW,
@@ -270,9 +279,21 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     reverse = tuple(range(src.rank - 1, -1, -1))
     ops = None
     if src.rank == 4:
-        ops = _TRANSPOSE_OPS.get((3, 1, 2, 0) if axes is None else key or ())
-        if ops is None:
+        perm = (3, 1, 2, 0) if axes is None else key or ()
+        if perm not in _TRANSPOSE_OPS:
             raise ctx.error(f"{fn}: unsupported axes {describe(axes)}; give a permutation of (0, 1, 2, 3)")
+        if dst.rank != 4 or dst.shape != tuple(src.shape[i] for i in perm):
+            raise ctx.error(f"{fn}: dst of shape {list(dst.shape)} does not hold src {list(src.shape)} "
+                            f"transposed by {describe(perm)}")
+        core_dst, core_src, core_perm = _in_core_order(ctx, dst, src, perm, fn)
+        ops = _TRANSPOSE_OPS.get(core_perm)
+        if ops is None:   # Core has no such permutation: transpose between HBM copies in order
+            staged = tile(ctx, dst.shape, dst.dtype, Memory.private_hbm, par_axis=None, hint="transposed")
+            operators.dma_transpose(ctx, _logical(ctx, staged, "dst", fn), _staged(ctx, src, fn),
+                                    _TRANSPOSE_OPS[perm], dge_mode=dge)
+            operators.dma(ctx, dst, staged)
+            return None
+        dst, src = core_dst, core_src
     elif axes is not None and key != reverse:
         raise ctx.error(f"{fn}: a {src.rank}-D src is transposed with axes {describe(reverse)}, "
                         f"not {describe(axes)}")
@@ -285,6 +306,39 @@ def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:
     else:
         operators.dma_transpose(ctx, dst, src, ops, dge_mode=dge, oob_skip=oob == 1, priority=prio)
     return None
+
+
+def _logical(ctx: Ctx, v: View, name: str, fn: str) -> View:
+    """``v`` with one access pair per dimension, in the order of its dimensions."""
+    if v.buf.on_chip and v.par_dim is None:
+        raise ctx.error(f"{fn}: {name} must keep its partition axis as a dimension")
+    par = v.vis[v.par_dim] if v.par_dim is not None else v.vis[0]
+    return View(v.buf, v.offset, tuple(v.steps[i] for i in v.vis), tuple(v.nums[i] for i in v.vis),
+                tuple(range(v.rank)), v.vis.index(par), v.checks)
+
+
+def _staged(ctx: Ctx, v: View, fn: str) -> View:
+    """``v`` itself, or for an on-chip tile, a private HBM copy with the same dimensions."""
+    if not v.buf.on_chip:
+        return _logical(ctx, v, "src", fn)
+    copied = tile(ctx, v.shape, v.dtype, Memory.private_hbm, par_axis=None, hint="staged")
+    operators.dma(ctx, copied, v)
+    return _logical(ctx, copied, "src", fn)
+
+
+def _in_core_order(ctx: Ctx, dst: View, src: View, perm: tuple[int, ...],
+                   fn: str) -> tuple[View, View, tuple[int, ...]]:
+    """The 4-D views as Core walks them (``emit.refs``: an on-chip tile leads with its
+    partition axis, an HBM tensor beside one whose partition axis is not first leads with that
+    dimension) and the permutation ``perm`` of their dimensions expressed in that order."""
+    dst, src = _logical(ctx, dst, "dst", fn), _logical(ctx, src, "src", fn)
+    anchor = next((v.par_dim for v in (dst, src) if v.buf.on_chip and v.par_dim is not None), 0)
+
+    def order(v: View) -> list[int]:
+        first = anchor if not v.buf.on_chip or v.par_dim is None else v.par_dim
+        return [first, *(i for i in range(4) if i != first)]
+    ps, pd = order(src), order(dst)
+    return dst, src, tuple(ps.index(perm[pd[i]]) for i in range(4))
 
 
 def _reverse_axes(ctx: Ctx, dst: View, src: View, fn: str, dge: int, oob_skip: bool = False,

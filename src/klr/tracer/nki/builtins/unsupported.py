@@ -41,7 +41,6 @@ _REASONS: dict[str, str] = {
                                            "where klr ignores it",
     "nki.language.spmd_dim": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.nc": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
-    "nki.language.finfo": "use the dtype limits nl.fp32.min / nl.fp32.max",
     "nki.isa.topk": ("KLR Core has no top-k operator for its 16-partition snake layout (nor does the "
                      "reference's builtin list); use nisa.max8 and nisa.nc_match_replace8"),
 }
