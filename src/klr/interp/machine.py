@@ -258,7 +258,8 @@ class Core:
         self.waiting = False                # set by a receive that has nothing yet: run it again later
         self.resuming = False               # the statement runs again after waiting
         self.recording: list[tuple[object, View | str]] | None = None   # writes of the statement
-        self.label = ""
+        self._op: OperatorPayload | None = None
+        self._name: str | None = None
         self.pos: Pos | None = None
         self._poison = 0
         self._skip: set[int] = set()        # ids of the refs whose out-of-bounds elements are skipped
@@ -268,11 +269,23 @@ class Core:
     # --- statement context ---------------------------------------------------------------------
 
     def begin(self, op: OperatorPayload, name: str | None, pos: Pos | None) -> None:
-        self.label = operator_name(op) + (f" {name}" if name else "")
+        self._op = op
+        self._name = name
         self.pos = pos
         self._poison = 0
         self._views.clear()
-        self._skip = {id(getattr(op, f)) for f, mode in _bounds_fields(op) if self._skips(mode)}
+        if type(op) in _BOUNDED:
+            self._skip = {id(getattr(op, f)) for f, mode in _bounds_fields(op) if self._skips(mode)}
+        elif self._skip:
+            self._skip = set()
+
+    @property
+    def label(self) -> str:
+        """The running statement, as errors name it: its operator and name."""
+        if self._op is None:
+            return ""
+        name = self._name
+        return operator_name(self._op) + (f" {name}" if name else "")
 
     def _skips(self, mode: object) -> bool:
         """Whether a DMA bounds mode skips out-of-bounds elements (a register holds 0 for error,
@@ -507,6 +520,9 @@ class Core:
             self.reg_origin.pop(name, None)
         else:
             self.reg_origin[name] = origin
+
+
+_BOUNDED = (NcDmaCopy, DmaTranspose, DmaCopy)
 
 
 def _bounds_fields(op: OperatorPayload) -> list[tuple[str, object]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -194,44 +193,115 @@ class Storage:
         return self.dirty
 
 
-@dataclass(frozen=True, slots=True)
 class Layout:
-    """A static access: element type, start offset, and [step, num] pairs (elements)."""
+    """A static access: element type, start offset, and [step, num] pairs (elements).
 
-    tensor: TensorName
-    dtype: Dtype
-    size: int                       # elements of the tensor in this element type
-    offset: int
-    shape: tuple[int, ...]
-    steps: tuple[int, ...]
-    lo: int = field(init=False)     # smallest and largest flat index (shape non-empty)
-    hi: int = field(init=False)
-    count: int = field(init=False)
-    distinct: bool = field(init=False)   # no two elements are one element of the tensor
+    What depends only on the shape, steps and element size (extent, element count,
+    distinctness, contiguous byte runs) is computed once per such geometry (``_geometry``):
+    the tiles of an unrolled loop differ only in their tensor and offset."""
 
-    def __post_init__(self) -> None:
-        lo = hi = self.offset
-        reach = 0
-        distinct = True
-        # sorted by step, each step of a distinct layout exceeds the reach of all smaller ones
-        for n, s in sorted(zip(self.shape, self.steps, strict=True), key=lambda ns: abs(ns[1])):
-            extent = s * (n - 1)
-            lo += min(0, extent)
-            hi += max(0, extent)
-            if n > 1:
-                distinct = distinct and abs(s) > reach
-                reach += abs(s) * (n - 1)
-        for name, value in (("lo", lo), ("hi", hi), ("count", math.prod(self.shape)), ("distinct", distinct)):
-            object.__setattr__(self, name, value)
+    __slots__ = (
+        "_runs",
+        "count",
+        "distinct",
+        "dtype",
+        "hi",
+        "lo",
+        "np_dtype",
+        "offset",
+        "shape",
+        "size",
+        "steps",
+        "tensor",
+        "tensor_bytes",
+    )
+
+    def __init__(self, tensor: TensorName, dtype: Dtype, size: int, offset: int,
+                 shape: tuple[int, ...], steps: tuple[int, ...]) -> None:
+        self.tensor = tensor
+        self.dtype = dtype
+        self.size = size                # elements of the tensor in this element type
+        self.offset = offset
+        self.shape = shape
+        self.steps = steps
+        self.np_dtype = np_dtype = dtype.numpy()
+        geometry = _geometry(shape, steps, np_dtype.itemsize)
+        self.lo = offset + geometry[0]  # smallest and largest flat index (shape non-empty)
+        self.hi = offset + geometry[1]
+        self.count = geometry[2]
+        self.distinct = geometry[3]     # no two elements are one element of the tensor
+        self._runs = geometry[4]
+        shape_of = tensor.shape
+        self.tensor_bytes = shape_of.parDim * shape_of.freeElements * tensor.dtype.size
 
     def span(self, extra: int = 0) -> tuple[int, int]:
         """Smallest and largest flat index the layout touches (shape must be non-empty)."""
         return self.lo + extra, self.hi + extra
 
-    @property
-    def tensor_bytes(self) -> int:
-        t = self.tensor
-        return t.shape.parDim * t.shape.freeElements * t.dtype.size
+    def byte_runs(self, offset: int) -> tuple[np.ndarray, int] | None:
+        """The bytes of the layout at ``offset`` as ranges [start, start + length): starts and
+        length, or None when its elements are not distinct or need more than MAX_RANGES ranges."""
+        if self._runs is None:
+            return None
+        starts, length = self._runs
+        return starts + offset * self.np_dtype.itemsize, length
+
+
+_Geometry = tuple[int, int, int, bool, tuple[np.ndarray, int] | None]
+_geometries: dict[tuple[tuple[int, ...], tuple[int, ...], int], _Geometry] = {}
+
+
+def _geometry(shape: tuple[int, ...], steps: tuple[int, ...], itemsize: int) -> _Geometry:
+    """(lowest and highest flat index relative to the offset, element count, distinct, byte runs
+    relative to the offset) of a layout, cached."""
+    key = (shape, steps, itemsize)
+    found = _geometries.get(key)
+    if found is not None:
+        return found
+    lo = hi = reach = 0
+    distinct = True
+    # sorted by step, each step of a distinct layout exceeds the reach of all smaller ones
+    for n, s in sorted(zip(shape, steps, strict=True), key=lambda ns: abs(ns[1])):
+        extent = s * (n - 1)
+        lo += min(0, extent)
+        hi += max(0, extent)
+        if n > 1:
+            distinct = distinct and abs(s) > reach
+            reach += abs(s) * (n - 1)
+    count = math.prod(shape)
+    runs = _byte_runs(shape, steps, itemsize) if distinct else None
+    if runs is not None:
+        runs[0].flags.writeable = False
+    if len(_geometries) >= 4096:
+        _geometries.clear()
+    found = _geometries[key] = (lo, hi, count, distinct, runs)
+    return found
+
+
+def _byte_runs(shape: tuple[int, ...], steps: tuple[int, ...],
+               itemsize: int) -> tuple[np.ndarray, int] | None:
+    """The bytes of distinct elements at offset 0 as ranges: starts, length (None: too many)."""
+    start = 0
+    dims = []
+    for n, s in zip(shape, steps, strict=True):
+        if n > 1:
+            if s < 0:
+                start += s * (n - 1)
+                s = -s
+            dims.append((s, n))
+    dims.sort()
+    run = 1
+    i = 0
+    while i < len(dims) and dims[i][0] == run:
+        run *= dims[i][1]
+        i += 1
+    outer = dims[i:]
+    if math.prod(n for _, n in outer) > MAX_RANGES:
+        return None
+    starts = np.full(1, start, np.int64)
+    for s, n in outer:
+        starts = (starts[:, None] + np.arange(n, dtype=np.int64) * s).reshape(-1)
+    return starts * itemsize, run * itemsize
 
 
 def tensor_elements(t: TensorName, dtype: Dtype) -> int:
@@ -312,7 +382,7 @@ class View:
         self.index = index          # flat element indices, shaped like the view
         self.valid = valid          # elements inside the tensor (None: all)
         self.distinct = distinct    # no two elements of the view are one element of the tensor
-        self.np_dtype = layout.dtype.numpy()
+        self.np_dtype = layout.np_dtype
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -361,28 +431,7 @@ class View:
         length, or None when the view is indexed or would need more than MAX_RANGES ranges."""
         if self.index is not None or not self.distinct:
             return None
-        itemsize = self.np_dtype.itemsize
-        start = self.offset
-        dims = []
-        for n, s in zip(self.layout.shape, self.layout.steps, strict=True):
-            if n > 1:
-                if s < 0:
-                    start += s * (n - 1)
-                    s = -s
-                dims.append((s, n))
-        dims.sort()
-        run = 1
-        i = 0
-        while i < len(dims) and dims[i][0] == run:
-            run *= dims[i][1]
-            i += 1
-        outer = dims[i:]
-        if math.prod(n for _, n in outer) > MAX_RANGES:
-            return None
-        starts = np.full(1, start, np.int64)
-        for s, n in outer:
-            starts = (starts[:, None] + np.arange(n, dtype=np.int64) * s).reshape(-1)
-        return starts * itemsize, run * itemsize
+        return self.layout.byte_runs(self.offset)
 
     def read_origin(self) -> np.ndarray | None:
         """The origin codes of the elements, or None when all are CLEAN."""
