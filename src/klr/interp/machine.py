@@ -44,7 +44,17 @@ from klr.core.tensor import (
 )
 from klr.dtypes import Dtype
 from klr.errors import EvalError, Warning_
-from klr.interp.memory import CLEAN, UNWRITTEN, Layout, MemoryFault, Storage, View, layout_of, resolve
+from klr.interp.memory import (
+    CLEAN,
+    UNWRITTEN,
+    Layout,
+    MemoryFault,
+    Spare,
+    Storage,
+    View,
+    layout_of,
+    resolve,
+)
 from klr.interp.xorwow import Generators
 from klr.pos import Pos
 
@@ -264,6 +274,7 @@ class Core:
         self._poison = 0
         self._skip: set[int] = set()        # ids of the refs whose out-of-bounds elements are skipped
         self._views: dict[int, tuple[object, View]] = {}
+        self.spare = Spare()                # buffers of dead on-chip storages
         self._layouts: dict[int, tuple[object, Layout]] = {}
 
     # --- statement context ---------------------------------------------------------------------
@@ -323,8 +334,14 @@ class Core:
             space, key = self.local, f"{memory.name}:{t.address.name}"
         found = space.get(key)
         if found is None:
-            found = space[key] = Storage(t.address.name, self.machine.max_tensor_bytes)
+            found = space[key] = Storage(t.address.name, self.machine.max_tensor_bytes, self.spare)
         return found
+
+    def free(self, key: str) -> None:
+        """Drop an on-chip storage no later statement names; its buffer may serve a new one."""
+        found = self.local.pop(key, None)
+        if found is not None:
+            found.release()
 
     def layout(self, access: object) -> Layout:
         cached = self._layouts.get(id(access))

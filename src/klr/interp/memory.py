@@ -50,6 +50,11 @@ UNWRITTEN = np.int32(0)
 #: most ranges one access may add or check (a finer access materialises them).
 MAX_RANGES = 4096
 
+#: Bytes of dead storages' buffers a run keeps for reuse, and the smallest buffer kept (smaller
+#: ones come from the allocator's own free lists without page faults).
+SPARE_BYTES = 64 * 2**20
+SPARE_MIN_BYTES = 2**16
+
 
 def tensor_too_big(name: str, nbytes: int, limit: int) -> str:
     return (f"tensor '{name}' needs {nbytes} bytes, more than the limit of {limit} bytes per "
@@ -76,10 +81,12 @@ class Storage:
     UNWRITTEN. A tile written whole by its first statement thus costs one range, not an array.
     """
 
-    def __init__(self, name: str, max_bytes: int) -> None:
+    def __init__(self, name: str, max_bytes: int, spare: Spare | None = None) -> None:
         self.name = name
         self.max_bytes = max_bytes
+        self.spare = spare
         self.data = np.zeros(0, np.uint8)
+        self.stale = False       # data is a recycled buffer: zeroed before anything but a whole write
         self.granule = 8
         self.origin: np.ndarray | None = None
         self.starts: list[int] = []     # written (clean) byte ranges [start, end) while origin is None
@@ -98,8 +105,15 @@ class Storage:
                 self.origin = np.repeat(self.origin, factor)
             self.granule = itemsize
         if nbytes > self.data.size:
+            recycled = self.spare.take(nbytes) if self.spare is not None and not self.data.size else None
+            if recycled is not None:
+                self.data = recycled
+                self.stale = True
+                return
             grown = np.zeros(nbytes, np.uint8)
-            grown[:self.data.size] = self.data
+            if not self.stale:
+                grown[:self.data.size] = self.data
+            self.stale = False
             self.data = grown
             self.borrowed = False
             if self.origin is not None:
@@ -112,6 +126,7 @@ class Storage:
         """Hold a C-contiguous array as the whole (fully written, clean) contents, without a copy."""
         self.data = array.reshape(-1).view(np.uint8)
         self.borrowed = True
+        self.stale = False
         self.starts, self.ends = [0], [self.data.size]
 
     def writable(self) -> None:
@@ -119,8 +134,22 @@ class Storage:
             self.data = self.data.copy()
             self.borrowed = False
 
-    def typed(self, dtype: np.dtype, count: int) -> np.ndarray:
+    def typed(self, dtype: np.dtype, count: int, whole: bool = False) -> np.ndarray:
+        """The first ``count`` elements; ``whole``: the caller overwrites every byte of the
+        storage before anyone reads it (a recycled buffer is not zeroed first)."""
+        if self.stale:
+            if not whole:
+                self.data.fill(0)
+            self.stale = False
         return self.data[:count * dtype.itemsize].view(dtype)
+
+    def release(self) -> None:
+        """The storage is dead: its buffer goes to the spare buffers of the run."""
+        if self.spare is not None and not self.borrowed:
+            self.spare.give(self.data)
+        self.data = np.zeros(0, np.uint8)
+        self.origin = None
+
 
     def granules(self, itemsize: int, count: int) -> tuple[np.ndarray, int]:
         """The origin codes of the first ``count`` elements, as (flat codes, codes per element)."""
@@ -191,6 +220,30 @@ class Storage:
                 self.origin = None
                 self.starts, self.ends = [0], [self.data.size]
         return self.dirty
+
+
+class Spare:
+    """Buffers of dead storages, by size, for new storages of the same size: a fresh buffer costs
+    a page fault per page on its first write, a recycled one nothing (the tiles of an unrolled
+    loop come and go with the same sizes). Holds at most ``limit`` bytes."""
+
+    def __init__(self, limit: int = SPARE_BYTES) -> None:
+        self.limit = limit
+        self.held = 0
+        self.buffers: dict[int, list[np.ndarray]] = {}
+
+    def give(self, data: np.ndarray) -> None:
+        if data.base is not None or self.held + data.size > self.limit or data.size < SPARE_MIN_BYTES:
+            return
+        self.buffers.setdefault(data.size, []).append(data)
+        self.held += data.size
+
+    def take(self, nbytes: int) -> np.ndarray | None:
+        found = self.buffers.get(nbytes)
+        if not found:
+            return None
+        self.held -= nbytes
+        return found.pop()
 
 
 class Layout:
@@ -469,7 +522,9 @@ class View:
                                     else where, self.shape)
             mask = where if mask is None else mask & where
         if self.index is None and mask is None and self.distinct:
-            self._strided(self._flat(), 1, 1)[...] = values
+            whole = self.storage.stale and self._covers_storage()
+            flat = self.storage.typed(self.np_dtype, self.layout.size, whole)
+            self._strided(flat, 1, 1)[...] = values
             self._write_origin(origin, None, None)
             return
         index = self.index if self.index is not None else self._indices()
@@ -478,6 +533,12 @@ class View:
         flat_index = index[picked][targets]
         self._flat()[flat_index] = values[picked][targets]
         self._write_origin(origin, picked, targets)
+
+    def _covers_storage(self) -> bool:
+        """Whether the view is every byte of its storage, each once."""
+        runs = self.byte_runs()
+        return (runs is not None and runs[0].size == 1 and int(runs[0][0]) == 0
+                and runs[1] == self.storage.data.size)
 
     def _indices(self) -> np.ndarray:
         return _static_index(self.layout, self.offset)

@@ -326,7 +326,7 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget, watch: _Wat
             freed = dead.get((i, n)) if dead else None
             if freed:
                 for key in freed:
-                    core.local.pop(key, None)
+                    core.free(key)
             if core.at_barrier:
                 core.at_barrier = False
                 yield None
