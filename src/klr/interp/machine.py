@@ -47,6 +47,7 @@ from klr.errors import EvalError, Warning_
 from klr.interp.memory import (
     CLEAN,
     UNWRITTEN,
+    CodeBudget,
     Layout,
     MemoryFault,
     Spare,
@@ -216,9 +217,11 @@ class PoisonRecord:
 class Machine:
     """Device-wide state of one run."""
 
-    def __init__(self, seed: int | None, strict: bool, max_tensor_bytes: int) -> None:
+    def __init__(self, seed: int | None, strict: bool, max_tensor_bytes: int,
+                 code_bytes: int | None = None) -> None:
         self.hbm: dict[str, Storage] = {}
         self.max_tensor_bytes = max_tensor_bytes
+        self.codes = None if code_bytes is None else CodeBudget(code_bytes)   # for origin codes
         self.records: list[PoisonRecord] = [PoisonRecord("<never written>", None)]
         self.seed = 0 if seed is None else seed
         self.cores = 1                     # logical cores of the kernel
@@ -334,7 +337,8 @@ class Core:
             space, key = self.local, f"{memory.name}:{t.address.name}"
         found = space.get(key)
         if found is None:
-            found = space[key] = Storage(t.address.name, self.machine.max_tensor_bytes, self.spare)
+            found = space[key] = Storage(t.address.name, self.machine.max_tensor_bytes, self.spare,
+                                         self.machine.codes)
         return found
 
     def free(self, key: str) -> None:

@@ -71,6 +71,22 @@ class MemoryFault(Exception):
         self.size = size
 
 
+class CodeBudget:
+    """The bytes of origin codes a run may still materialise: ``max_memory`` less the estimate."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def take(self, nbytes: int, name: str) -> None:
+        if nbytes > self.left:
+            raise LimitError(f"never-written tracking of tensor '{name}' needs {nbytes} more bytes, "
+                             f"more than the eval memory limit leaves ({raise_hint('max_memory')})")
+        self.left -= nbytes
+
+    def give(self, nbytes: int) -> None:
+        self.left += nbytes
+
+
 class Storage:
     """The bytes of one address and what is known of their origin.
 
@@ -81,10 +97,12 @@ class Storage:
     UNWRITTEN. A tile written whole by its first statement thus costs one range, not an array.
     """
 
-    def __init__(self, name: str, max_bytes: int, spare: Spare | None = None) -> None:
+    def __init__(self, name: str, max_bytes: int, spare: Spare | None = None,
+                 budget: CodeBudget | None = None) -> None:
         self.name = name
         self.max_bytes = max_bytes
         self.spare = spare
+        self.budget = budget
         self.data = np.zeros(0, np.uint8)
         self.stale = False       # data is a recycled buffer: zeroed before anything but a whole write
         self.granule = 8
@@ -102,7 +120,7 @@ class Storage:
         if itemsize < self.granule:
             factor = self.granule // itemsize
             if self.origin is not None:
-                self.origin = np.repeat(self.origin, factor)
+                self._set_origin(np.repeat(self.origin, factor))
             self.granule = itemsize
         if nbytes > self.data.size:
             recycled = self.spare.take(nbytes) if self.spare is not None and not self.data.size else None
@@ -119,7 +137,7 @@ class Storage:
             if self.origin is not None:
                 origin = np.full(nbytes // self.granule, UNWRITTEN, np.int32)
                 origin[:self.origin.size] = self.origin
-                self.origin = origin
+                self._set_origin(origin)
                 self.dirty = True
 
     def borrow(self, array: np.ndarray) -> None:
@@ -148,7 +166,18 @@ class Storage:
         if self.spare is not None and not self.borrowed:
             self.spare.give(self.data)
         self.data = np.zeros(0, np.uint8)
-        self.origin = None
+        self._set_origin(None)
+
+    def _set_origin(self, origin: np.ndarray | None) -> None:
+        """Replace the origin codes, paid from the run's budget for them."""
+        if self.budget is not None:
+            new = 0 if origin is None else origin.nbytes
+            old = 0 if self.origin is None else self.origin.nbytes
+            if new > old:
+                self.budget.take(new - old, self.name)
+            else:
+                self.budget.give(old - new)
+        self.origin = origin
 
 
     def granules(self, itemsize: int, count: int) -> tuple[np.ndarray, int]:
@@ -163,10 +192,11 @@ class Storage:
             origin = np.full(self.data.size // self.granule, UNWRITTEN, np.int32)
             for start, end in zip(self.starts, self.ends, strict=True):
                 origin[start // self.granule:end // self.granule] = CLEAN
-            self.origin = origin
+            self._set_origin(origin)
             self.starts, self.ends = [], []
             self.dirty = True
             self.recheck = True
+            return origin
         return self.origin
 
     def clean(self, lo: int, hi: int) -> bool:
@@ -217,7 +247,7 @@ class Storage:
             self.dirty = bool((self.origin != CLEAN).any())
             self.recheck = False
             if not self.dirty:  # all clean again: drop the codes
-                self.origin = None
+                self._set_origin(None)
                 self.starts, self.ends = [0], [self.data.size]
         return self.dirty
 
