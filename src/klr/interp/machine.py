@@ -443,7 +443,7 @@ class Core:
         all; any shape with the values' element count)."""
         view = self.view(ref)
         values = np.asarray(values)
-        count = math.prod(view.shape)
+        count = view.layout.count
         if values.size != count:
             self.fail(f"{values.size} values cannot be written to a view of {count} elements "
                       f"{list(view.shape)}")
@@ -451,7 +451,8 @@ class Core:
             origin = np.broadcast_to(origin, values.shape)
             if (origin == CLEAN).all():
                 origin = None
-        view.write(cast_to(values, view.dtype, wrap), origin, where)
+        view.write(values if values.dtype == view.np_dtype else cast_to(values, view.dtype, wrap),
+                   origin, where)
         if self.recording is not None:
             self.recording.append((ref, view))
 

@@ -299,11 +299,10 @@ class Layout:
         "tensor_bytes",
     )
 
-    def __init__(self, tensor: TensorName, dtype: Dtype, size: int, offset: int,
+    def __init__(self, tensor: TensorName, dtype: Dtype, offset: int,
                  shape: tuple[int, ...], steps: tuple[int, ...]) -> None:
         self.tensor = tensor
         self.dtype = dtype
-        self.size = size                # elements of the tensor in this element type
         self.offset = offset
         self.shape = shape
         self.steps = steps
@@ -314,8 +313,9 @@ class Layout:
         self.count = geometry[2]
         self.distinct = geometry[3]     # no two elements are one element of the tensor
         self._runs = geometry[4]
-        shape_of = tensor.shape
-        self.tensor_bytes = shape_of.parDim * shape_of.freeElements * tensor.dtype.size
+        dims = tensor.shape
+        self.tensor_bytes = nbytes = dims.parDim * dims.freeElements * _SIZES[tensor.dtype]
+        self.size = nbytes // _SIZES[dtype]   # elements of the tensor in this element type
 
     def span(self, extra: int = 0) -> tuple[int, int]:
         """Smallest and largest flat index the layout touches (shape must be non-empty)."""
@@ -387,8 +387,7 @@ def _byte_runs(shape: tuple[int, ...], steps: tuple[int, ...],
     return starts * itemsize, run * itemsize
 
 
-def tensor_elements(t: TensorName, dtype: Dtype) -> int:
-    return t.shape.parDim * t.shape.freeElements * t.dtype.size // dtype.size
+_SIZES = {d: d.size for d in Dtype}
 
 
 def _row_major(dims: tuple[int, ...]) -> tuple[int, ...]:
@@ -405,7 +404,7 @@ def layout_of(access: object) -> Layout:
     match access:
         case TensorName():
             dims = access.shape.dims
-            return Layout(access, access.dtype, tensor_elements(access, access.dtype), 0,
+            return Layout(access, access.dtype, 0,
                           dims, _row_major(dims))
         case AccessBasic(tensor=t, indexes=indexes):
             return _basic(t, indexes)
@@ -417,11 +416,11 @@ def layout_of(access: object) -> Layout:
                         f"has {pairs[axis].num} elements, not 1"
                     raise ValueError(f"access pattern to '{t.name}': fixed axis {axis} {got}")
             kept = [p for i, p in enumerate(pairs) if i not in fixed]
-            return Layout(t, t.dtype, tensor_elements(t, t.dtype), offset,
+            return Layout(t, t.dtype, offset,
                           tuple(p.num for p in kept), tuple(p.step for p in kept))
         case BirAccessPattern(tensor=t, offset=offset, pattern=pairs, dtypeOverride=override):
             dtype = override or t.dtype
-            return Layout(t, dtype, tensor_elements(t, dtype), offset,
+            return Layout(t, dtype, offset,
                           tuple(p.num for p in pairs), tuple(p.step for p in pairs))
     raise TypeError(f"not an Access: {type(access).__name__}")
 
@@ -445,7 +444,7 @@ def _basic(t: TensorName, indexes: tuple[Coord | Slice, ...]) -> Layout:
             offset += index.l * stride
             shape.append(index.size)
             steps.append(index.step * stride)
-    return Layout(t, t.dtype, tensor_elements(t, t.dtype), offset, tuple(shape), tuple(steps))
+    return Layout(t, t.dtype, offset, tuple(shape), tuple(steps))
 
 
 class View:
