@@ -217,6 +217,16 @@ class Storage:
         i = np.searchsorted(np.asarray(self.starts), starts, "right") - 1
         return bool((i >= 0).all() and (np.asarray(self.ends)[i] >= starts + length).all())
 
+    def add_run(self, start: int, end: int) -> bool:
+        """``add_runs`` of the one range [start, end)."""
+        if not self.starts:
+            self.starts, self.ends = [start], [end]
+            return True
+        if len(self.starts) == 1 and start <= self.ends[0] and end >= self.starts[0]:
+            self.starts, self.ends = [min(start, self.starts[0])], [max(end, self.ends[0])]
+            return True
+        return self.add_runs(np.full(1, start, np.int64), end - start)
+
     def add_runs(self, starts: np.ndarray, length: int) -> bool:
         """Record clean writes of the byte ranges [s, s + length) (origin not materialised);
         False when that would make too many ranges (nothing recorded)."""
@@ -284,6 +294,7 @@ class Layout:
     the tiles of an unrolled loop differ only in their tensor and offset."""
 
     __slots__ = (
+        "_run",
         "_runs",
         "count",
         "distinct",
@@ -312,7 +323,9 @@ class Layout:
         self.hi = offset + geometry[1]
         self.count = geometry[2]
         self.distinct = geometry[3]     # no two elements are one element of the tensor
-        self._runs = geometry[4]
+        self._runs = runs = geometry[4]
+        # the common case, one contiguous run: (first byte relative to the offset, length)
+        self._run = None if runs is None or runs[0].size != 1 else (int(runs[0][0]), runs[1])
         dims = tensor.shape
         self.tensor_bytes = nbytes = dims.parDim * dims.freeElements * _SIZES[tensor.dtype]
         self.size = nbytes // _SIZES[dtype]   # elements of the tensor in this element type
@@ -320,6 +333,13 @@ class Layout:
     def span(self, extra: int = 0) -> tuple[int, int]:
         """Smallest and largest flat index the layout touches (shape must be non-empty)."""
         return self.lo + extra, self.hi + extra
+
+    def byte_run(self, offset: int) -> tuple[int, int] | None:
+        """The bytes [start, end) of the layout at ``offset`` when they are one contiguous run."""
+        if self._run is None:
+            return None
+        start = self._run[0] + offset * self.np_dtype.itemsize
+        return start, start + self._run[1]
 
     def byte_runs(self, offset: int) -> tuple[np.ndarray, int] | None:
         """The bytes of the layout at ``offset`` as ranges [start, start + length): starts and
@@ -508,6 +528,12 @@ class View:
         view.flags.writeable = False
         return view
 
+    def _run(self) -> tuple[int, int] | None:
+        """The bytes [start, end) of a static, distinct view that is one contiguous run."""
+        if self.index is not None or not self.distinct:
+            return None
+        return self.layout.byte_run(self.offset)
+
     def byte_runs(self) -> tuple[np.ndarray, int] | None:
         """The bytes of a static, distinct view as ranges [start, start + length): starts and
         length, or None when the view is indexed or would need more than MAX_RANGES ranges."""
@@ -521,9 +547,14 @@ class View:
         if not storage.is_dirty():
             return None
         if storage.origin is None:
-            runs = self.byte_runs()
-            if runs is not None and storage.runs_clean(*runs):
-                return None
+            run = self._run()
+            if run is not None:
+                if storage.clean(*run):
+                    return None
+            else:
+                runs = self.byte_runs()
+                if runs is not None and storage.runs_clean(*runs):
+                    return None
             storage.materialise()
             if not storage.is_dirty():
                 return None
@@ -565,9 +596,8 @@ class View:
 
     def _covers_storage(self) -> bool:
         """Whether the view is every byte of its storage, each once."""
-        runs = self.byte_runs()
-        return (runs is not None and runs[0].size == 1 and int(runs[0][0]) == 0
-                and runs[1] == self.storage.data.size)
+        run = self._run()
+        return run is not None and run[0] == 0 and run[1] == self.storage.data.size
 
     def _indices(self) -> np.ndarray:
         return _static_index(self.layout, self.offset)
@@ -577,9 +607,14 @@ class View:
         storage = self.storage
         if origin is None:
             if storage.origin is None:
-                runs = self.byte_runs() if picked is None else None
-                if runs is not None and storage.add_runs(*runs):
-                    return
+                run = self._run() if picked is None else None
+                if run is not None:
+                    if storage.add_run(*run):
+                        return
+                else:
+                    runs = self.byte_runs() if picked is None else None
+                    if runs is not None and storage.add_runs(*runs):
+                        return
                 if not storage.is_dirty():
                     return
                 storage.materialise()
