@@ -379,7 +379,7 @@ def test_limits_on_the_command_line(here: Path, capsys: pytest.CaptureFixture[st
     assert status == 0 and out.splitlines()[0].split()[:2] == ["max-memory", "4294967296"]
     assert run(capsys, "trace", "add.klr")[0] == 0
     status, _, err = run(capsys, "eval", "add.core.klr", "--random", "0", "--limit", "max-memory=100")
-    assert status == 1 and err.startswith("error: running this kernel needs about 960 bytes")
+    assert status == 1 and err.startswith("error: running this kernel needs about 384 bytes")
     status, _, err = run(capsys, "info", "add.klr", "--limit", "max-file-bytes=1k",
                          "--limit", "max-file-bytes=5")
     assert status == 1 and "more than the limit of 5 " in err
@@ -409,7 +409,7 @@ def test_four_huge_random_inputs_fail_fast(here: Path, capsys: pytest.CaptureFix
     status, _, err = run(capsys, "eval", "big.core.klr", "--random", "0")
     assert status == 1
     first = err.splitlines()[0]
-    assert first.startswith("error: running this kernel needs about 386547")
+    assert first.startswith("error: running this kernel needs about 128849")
     assert first.endswith(" bytes (its tensors and the interpreter's bookkeeping), more than the eval "
                           "memory limit of 4294967296 (--limit max-memory=N raises it)")
 

@@ -3,7 +3,7 @@ what the interpreter does to save time and memory must not change what a kernel 
 
 import numpy as np
 
-from klr.interp.memory import MAX_RANGES, Storage
+from klr.interp.memory import MAX_RANGES, Spare, Storage
 from tests.interp.builder import ap, arg, dma, hbm, run_ops, sbuf
 
 X = np.arange(48, dtype=np.float32).reshape(6, 8)
@@ -67,3 +67,39 @@ def test_ranges_merge_and_fall_back_to_codes_when_too_many():
     assert not s.add_runs(np.arange(MAX_RANGES + 1) * 2, 1)
     codes = s.materialise()
     assert codes.tolist() == [np.iinfo(np.int32).max] * 10 + [0] * 6
+
+
+BIG = np.arange(128 * 128, dtype=np.float32).reshape(128, 128) + 1   # 64 KiB: buffers are recycled
+
+
+def test_a_recycled_tile_buffer_reads_as_never_written_memory():
+    t, u = sbuf("t", (128, 128)), sbuf("u", (128, 128))
+    o1, o2 = hbm("o1", (128, 128)), hbm("o2", (128, 128))
+    ops = [dma(t, arg("x", BIG)), dma(o1, t),                                  # t dies
+           dma(ap(u, 0, (128, 128), (1, 64)), ap(arg("x", BIG), 0, (128, 128), (1, 64))),
+           dma(o2, u)]                                                        # u: half written
+    r = run_ops({"x": BIG}, [o1, o2], ops)
+    np.testing.assert_array_equal(r.outputs["o1"], BIG)
+    np.testing.assert_array_equal(r.outputs["o2"][:, :64], BIG[:, :64])
+    np.testing.assert_array_equal(r.outputs["o2"][:, 64:], 0)
+    assert [w.message for w in r.warnings] == [
+        "output 'o2' has 8192 elements computed from never-written memory (first read by ncDmaCopy "
+        "inst.4 at kern.py:13:5)"]
+
+
+def test_a_recycled_buffer_is_zeroed_unless_its_first_write_covers_it():
+    spare = Spare()
+    old = np.full(2**16, 7, np.uint8)
+    spare.give(old)
+    s = Storage("s", 2**20, spare)
+    s.reserve(2**16, 4)
+    assert s.data is old and s.stale
+    assert not s.typed(np.dtype(np.float32), 2**14).any() and not s.stale
+    spare.give(s.data)
+    s.data[...] = 7
+    w = Storage("w", 2**20, spare)
+    w.reserve(2**16, 4)
+    assert w.typed(np.dtype(np.float32), 2**14, whole=True).view(np.uint8).min() == 7
+    assert spare.take(2**16) is None
+    spare.give(np.zeros(2**10, np.uint8))     # too small to keep
+    assert spare.take(2**10) is None

@@ -1,15 +1,21 @@
 """Eval limits, and the memory budget of a run, checked before anything is allocated.
 
-For every address a kernel names, the interpreter keeps its bytes and, at worst, an int32 origin
-code per granule (the smallest element size any access of that address uses) for never-written
-tracking: an HBM address once, an SBUF, PSUM or register address once per logical core whose
-body names it. The estimate is that worst case with every storage alive at once; a run usually
-holds far less (origin codes only where needed, inputs borrowed, dead tiles freed: ``dead``).
-Next to those storages the host holds a copy of every input (counted at 4 bytes or more per
-element: random inputs are drawn as float32 first), shared constant and output.
-``estimate`` adds these up from the kernel's declarations alone; ``check`` compares each
-address with ``EvalLimits.max_tensor_bytes`` and the total with ``EvalLimits.max_memory``.
-``run`` and ``random_inputs`` call ``check`` before they allocate; operator temporaries (one
+For every address a kernel names, the interpreter keeps its bytes: an HBM address once, an
+SBUF, PSUM or register address once per logical core whose body names it. HBM storages live for
+the whole run; an on-chip storage lives from the first to the last statement naming it (``dead``
+lists when to free it), except in a body that may branch, where all of them are counted at
+once. Inputs and shared constants are the caller's arrays (borrowed, not copied), outputs are
+handed over without a copy unless they share their address with an input or another output.
+``estimate`` adds up, from the kernel's declarations alone, the HBM bytes, the largest sum of
+on-chip bytes alive at one statement (per body), the buffers of dead tiles kept for reuse
+(``SPARE_BYTES`` at most) and the copies of shared outputs; drawing random inputs (one at a
+time, floats as float32 and integers as int64 first) may need more, and then that is the
+estimate.
+``check`` compares each address with ``EvalLimits.max_tensor_bytes`` and the total with
+``EvalLimits.max_memory``; ``run`` and ``random_inputs`` call it before they allocate. What is
+left of ``max_memory`` pays, during the run, for the int32 origin codes per granule (the
+smallest element size any access uses) that never-written tracking materialises for a storage
+written irregularly or from never-written memory (``memory.CodeBudget``). Operator temporaries (one
 access of at most ``MAX_ACCESS_ELEMENTS`` elements at a time) are not counted.
 """
 
@@ -25,11 +31,9 @@ from klr.core.basic import LncKernel
 from klr.core.sysops import CmpBranch
 from klr.core.tensor import BirAccessPattern, Memory, TensorName
 from klr.errors import LimitError
-from klr.interp.memory import MAX_ACCESS_ELEMENTS, tensor_too_big
+from klr.interp.memory import SPARE_BYTES, SPARE_MIN_BYTES, tensor_too_big
 from klr.limits import raise_hint
 from klr.pos import Pos
-
-ORIGIN_BYTES = 4  # one int32 origin code per granule
 
 
 @dataclass
@@ -54,11 +58,8 @@ class _Space:
     granule: int = 8
     pos: Pos | None = None
     key: str = ""
-    last: tuple[int, int] | None = None   # (block, statement) of the last statement naming it
-
-    @property
-    def cost(self) -> int:
-        return self.nbytes + ORIGIN_BYTES * -(-self.nbytes // self.granule)
+    first: tuple[int, int] | None = None  # (block, statement) of the first statement naming it
+    last: tuple[int, int] | None = None   # and of the last
 
 
 @dataclass
@@ -83,6 +84,7 @@ def estimate(kernel: LncKernel) -> Estimate:
     dead: list[dict[tuple[int, int], list[str]]] = []
     declared = (*kernel.inputs, *kernel.outputs, *kernel.sharedBuffers)
     _collect(declared, None, hbm, {})
+    on_chip = spare = 0
     for body in kernel.bodies:
         local: dict[str, _Space] = {}
         branches = False
@@ -97,15 +99,47 @@ def estimate(kernel: LncKernel) -> Estimate:
                 if s.last is not None:
                     after.setdefault(s.last, []).append(s.key)
         dead.append(after)
+        on_chip += _peak(list(local.values()), branches)
+        if not branches:
+            spare += sum(s.nbytes for s in local.values() if s.nbytes >= SPARE_MIN_BYTES)
     spaces += hbm.values()
-    host = sum(max(t.dtype.size, 4) * math.prod(t.shape.dims) for t in kernel.inputs)
-    host += sum(t.dtype.size * math.prod(t.shape.dims) for t in kernel.outputs)
-    named = {s.name: s for s in hbm.values()}
-    host += sum(named[c.name].nbytes for c in kernel.sharedConstants if c.name in named)
-    result = Estimate(sum(s.cost for s in spaces) + host, spaces, dead)
+    total = on_chip + min(spare, SPARE_BYTES) + sum(s.nbytes for s in hbm.values())
+    seen = {t.address.name for t in kernel.inputs}
+    for t in kernel.outputs:
+        if t.address.name in seen:   # handed over as a copy
+            total += t.dtype.size * math.prod(t.shape.dims)
+        seen.add(t.address.name)
+    inputs = sum(t.dtype.size * math.prod(t.shape.dims) for t in kernel.inputs)
+    drawing = inputs + max((_draw_bytes(t) for t in kernel.inputs), default=0)
+    result = Estimate(max(total, drawing), spaces, dead)
     _cache.clear()
     _cache[id(kernel)] = (kernel, result)
     return result
+
+
+def _draw_bytes(t: TensorName) -> int:
+    """The bytes ``random_inputs`` holds while drawing ``t`` besides ``t`` itself: floats are
+    drawn as float32 and integers as int64, then converted."""
+    if t.dtype.is_packed:
+        return 0
+    wide = 8 if t.dtype.is_int else 4
+    return 0 if t.dtype.size == wide else wide * math.prod(t.shape.dims)
+
+
+def _peak(spaces: list[_Space], branches: bool) -> int:
+    """The most bytes of ``spaces`` alive at once: each from its first to its last statement, or
+    all of them in a body that may branch."""
+    if branches:
+        return sum(s.nbytes for s in spaces)
+    events: list[tuple[tuple[int, int], int, int]] = []
+    for s in spaces:
+        if s.first is not None and s.last is not None:
+            events += [(s.first, 0, s.nbytes), (s.last, 1, -s.nbytes)]
+    alive = peak = 0
+    for _, _, change in sorted(events):   # at one statement, new storages before freed ones
+        alive += change
+        peak = max(peak, alive)
+    return peak
 
 
 _cache: dict[int, tuple[LncKernel, Estimate]] = {}
@@ -175,7 +209,7 @@ def _use(t: TensorName, itemsize: int, pos: Pos | None, at: tuple[int, int] | No
         space, key = local, f"{memory.name}:{t.address.name}"
     found = space.get(key)
     if found is None:
-        found = space[key] = _Space(t.address.name, pos=pos, key=key)
+        found = space[key] = _Space(t.address.name, pos=pos, key=key, first=at)
     elif found.pos is None:
         found.pos = pos
     found.last = at
@@ -195,12 +229,7 @@ def check(kernel: LncKernel, limits: EvalLimits | None = None) -> None:
                          f"interpreter's bookkeeping), more than the eval memory limit of "
                          f"{limits.max_memory} ({raise_hint('max_memory')})")
         if est.spaces:
-            big = max(est.spaces, key=lambda s: s.cost)
-            err.note(f"the largest tensor, '{big.name}', needs {big.cost} of them", big.pos)
+            big = max(est.spaces, key=lambda s: s.nbytes)
+            err.note(f"the largest tensor, '{big.name}', needs {big.nbytes} of them", big.pos)
         raise err
-    for kind, tensors in (("input", kernel.inputs), ("output", kernel.outputs)):
-        for t in tensors:
-            count = math.prod(t.shape.dims)
-            if count > MAX_ACCESS_ELEMENTS:  # inputs and outputs are copied in and out whole
-                raise LimitError(f"{kind} '{t.name}' has {count} elements, more than the "
-                                 f"interpreter's limit of {MAX_ACCESS_ELEMENTS} per access")
+

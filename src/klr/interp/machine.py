@@ -44,7 +44,18 @@ from klr.core.tensor import (
 )
 from klr.dtypes import Dtype
 from klr.errors import EvalError, Warning_
-from klr.interp.memory import CLEAN, UNWRITTEN, Layout, MemoryFault, Storage, View, layout_of, resolve
+from klr.interp.memory import (
+    CLEAN,
+    UNWRITTEN,
+    CodeBudget,
+    Layout,
+    MemoryFault,
+    Spare,
+    Storage,
+    View,
+    layout_of,
+    resolve,
+)
 from klr.interp.xorwow import Generators
 from klr.pos import Pos
 
@@ -206,9 +217,11 @@ class PoisonRecord:
 class Machine:
     """Device-wide state of one run."""
 
-    def __init__(self, seed: int | None, strict: bool, max_tensor_bytes: int) -> None:
+    def __init__(self, seed: int | None, strict: bool, max_tensor_bytes: int,
+                 code_bytes: int | None = None) -> None:
         self.hbm: dict[str, Storage] = {}
         self.max_tensor_bytes = max_tensor_bytes
+        self.codes = None if code_bytes is None else CodeBudget(code_bytes)   # for origin codes
         self.records: list[PoisonRecord] = [PoisonRecord("<never written>", None)]
         self.seed = 0 if seed is None else seed
         self.cores = 1                     # logical cores of the kernel
@@ -258,21 +271,35 @@ class Core:
         self.waiting = False                # set by a receive that has nothing yet: run it again later
         self.resuming = False               # the statement runs again after waiting
         self.recording: list[tuple[object, View | str]] | None = None   # writes of the statement
-        self.label = ""
+        self._op: OperatorPayload | None = None
+        self._name: str | None = None
         self.pos: Pos | None = None
         self._poison = 0
         self._skip: set[int] = set()        # ids of the refs whose out-of-bounds elements are skipped
         self._views: dict[int, tuple[object, View]] = {}
+        self.spare = Spare()                # buffers of dead on-chip storages
         self._layouts: dict[int, tuple[object, Layout]] = {}
 
     # --- statement context ---------------------------------------------------------------------
 
     def begin(self, op: OperatorPayload, name: str | None, pos: Pos | None) -> None:
-        self.label = operator_name(op) + (f" {name}" if name else "")
+        self._op = op
+        self._name = name
         self.pos = pos
         self._poison = 0
         self._views.clear()
-        self._skip = {id(getattr(op, f)) for f, mode in _bounds_fields(op) if self._skips(mode)}
+        if type(op) in _BOUNDED:
+            self._skip = {id(getattr(op, f)) for f, mode in _bounds_fields(op) if self._skips(mode)}
+        elif self._skip:
+            self._skip = set()
+
+    @property
+    def label(self) -> str:
+        """The running statement, as errors name it: its operator and name."""
+        if self._op is None:
+            return ""
+        name = self._name
+        return operator_name(self._op) + (f" {name}" if name else "")
 
     def _skips(self, mode: object) -> bool:
         """Whether a DMA bounds mode skips out-of-bounds elements (a register holds 0 for error,
@@ -310,8 +337,15 @@ class Core:
             space, key = self.local, f"{memory.name}:{t.address.name}"
         found = space.get(key)
         if found is None:
-            found = space[key] = Storage(t.address.name, self.machine.max_tensor_bytes)
+            found = space[key] = Storage(t.address.name, self.machine.max_tensor_bytes, self.spare,
+                                         self.machine.codes)
         return found
+
+    def free(self, key: str) -> None:
+        """Drop an on-chip storage no later statement names; its buffer may serve a new one."""
+        found = self.local.pop(key, None)
+        if found is not None:
+            found.release()
 
     def layout(self, access: object) -> Layout:
         cached = self._layouts.get(id(access))
@@ -409,7 +443,7 @@ class Core:
         all; any shape with the values' element count)."""
         view = self.view(ref)
         values = np.asarray(values)
-        count = math.prod(view.shape)
+        count = view.layout.count
         if values.size != count:
             self.fail(f"{values.size} values cannot be written to a view of {count} elements "
                       f"{list(view.shape)}")
@@ -417,7 +451,8 @@ class Core:
             origin = np.broadcast_to(origin, values.shape)
             if (origin == CLEAN).all():
                 origin = None
-        view.write(cast_to(values, view.dtype, wrap), origin, where)
+        view.write(values if values.dtype == view.np_dtype else cast_to(values, view.dtype, wrap),
+                   origin, where)
         if self.recording is not None:
             self.recording.append((ref, view))
 
@@ -507,6 +542,9 @@ class Core:
             self.reg_origin.pop(name, None)
         else:
             self.reg_origin[name] = origin
+
+
+_BOUNDED = (NcDmaCopy, DmaTranspose, DmaCopy)
 
 
 def _bounds_fields(op: OperatorPayload) -> list[tuple[str, object]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +50,11 @@ UNWRITTEN = np.int32(0)
 #: most ranges one access may add or check (a finer access materialises them).
 MAX_RANGES = 4096
 
+#: Bytes of dead storages' buffers a run keeps for reuse, and the smallest buffer kept (smaller
+#: ones come from the allocator's own free lists without page faults).
+SPARE_BYTES = 64 * 2**20
+SPARE_MIN_BYTES = 2**16
+
 
 def tensor_too_big(name: str, nbytes: int, limit: int) -> str:
     return (f"tensor '{name}' needs {nbytes} bytes, more than the limit of {limit} bytes per "
@@ -67,6 +71,22 @@ class MemoryFault(Exception):
         self.size = size
 
 
+class CodeBudget:
+    """The bytes of origin codes a run may still materialise: ``max_memory`` less the estimate."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def take(self, nbytes: int, name: str) -> None:
+        if nbytes > self.left:
+            raise LimitError(f"never-written tracking of tensor '{name}' needs {nbytes} more bytes, "
+                             f"more than the eval memory limit leaves ({raise_hint('max_memory')})")
+        self.left -= nbytes
+
+    def give(self, nbytes: int) -> None:
+        self.left += nbytes
+
+
 class Storage:
     """The bytes of one address and what is known of their origin.
 
@@ -77,10 +97,14 @@ class Storage:
     UNWRITTEN. A tile written whole by its first statement thus costs one range, not an array.
     """
 
-    def __init__(self, name: str, max_bytes: int) -> None:
+    def __init__(self, name: str, max_bytes: int, spare: Spare | None = None,
+                 budget: CodeBudget | None = None) -> None:
         self.name = name
         self.max_bytes = max_bytes
+        self.spare = spare
+        self.budget = budget
         self.data = np.zeros(0, np.uint8)
+        self.stale = False       # data is a recycled buffer: zeroed before anything but a whole write
         self.granule = 8
         self.origin: np.ndarray | None = None
         self.starts: list[int] = []     # written (clean) byte ranges [start, end) while origin is None
@@ -96,23 +120,31 @@ class Storage:
         if itemsize < self.granule:
             factor = self.granule // itemsize
             if self.origin is not None:
-                self.origin = np.repeat(self.origin, factor)
+                self._set_origin(np.repeat(self.origin, factor))
             self.granule = itemsize
         if nbytes > self.data.size:
+            recycled = self.spare.take(nbytes) if self.spare is not None and not self.data.size else None
+            if recycled is not None:
+                self.data = recycled
+                self.stale = True
+                return
             grown = np.zeros(nbytes, np.uint8)
-            grown[:self.data.size] = self.data
+            if not self.stale:
+                grown[:self.data.size] = self.data
+            self.stale = False
             self.data = grown
             self.borrowed = False
             if self.origin is not None:
                 origin = np.full(nbytes // self.granule, UNWRITTEN, np.int32)
                 origin[:self.origin.size] = self.origin
-                self.origin = origin
+                self._set_origin(origin)
                 self.dirty = True
 
     def borrow(self, array: np.ndarray) -> None:
         """Hold a C-contiguous array as the whole (fully written, clean) contents, without a copy."""
         self.data = array.reshape(-1).view(np.uint8)
         self.borrowed = True
+        self.stale = False
         self.starts, self.ends = [0], [self.data.size]
 
     def writable(self) -> None:
@@ -120,8 +152,33 @@ class Storage:
             self.data = self.data.copy()
             self.borrowed = False
 
-    def typed(self, dtype: np.dtype, count: int) -> np.ndarray:
+    def typed(self, dtype: np.dtype, count: int, whole: bool = False) -> np.ndarray:
+        """The first ``count`` elements; ``whole``: the caller overwrites every byte of the
+        storage before anyone reads it (a recycled buffer is not zeroed first)."""
+        if self.stale:
+            if not whole:
+                self.data.fill(0)
+            self.stale = False
         return self.data[:count * dtype.itemsize].view(dtype)
+
+    def release(self) -> None:
+        """The storage is dead: its buffer goes to the spare buffers of the run."""
+        if self.spare is not None and not self.borrowed:
+            self.spare.give(self.data)
+        self.data = np.zeros(0, np.uint8)
+        self._set_origin(None)
+
+    def _set_origin(self, origin: np.ndarray | None) -> None:
+        """Replace the origin codes, paid from the run's budget for them."""
+        if self.budget is not None:
+            new = 0 if origin is None else origin.nbytes
+            old = 0 if self.origin is None else self.origin.nbytes
+            if new > old:
+                self.budget.take(new - old, self.name)
+            else:
+                self.budget.give(old - new)
+        self.origin = origin
+
 
     def granules(self, itemsize: int, count: int) -> tuple[np.ndarray, int]:
         """The origin codes of the first ``count`` elements, as (flat codes, codes per element)."""
@@ -135,10 +192,11 @@ class Storage:
             origin = np.full(self.data.size // self.granule, UNWRITTEN, np.int32)
             for start, end in zip(self.starts, self.ends, strict=True):
                 origin[start // self.granule:end // self.granule] = CLEAN
-            self.origin = origin
+            self._set_origin(origin)
             self.starts, self.ends = [], []
             self.dirty = True
             self.recheck = True
+            return origin
         return self.origin
 
     def clean(self, lo: int, hi: int) -> bool:
@@ -158,6 +216,16 @@ class Storage:
             return self.clean(int(starts[0]), int(starts[0]) + length)
         i = np.searchsorted(np.asarray(self.starts), starts, "right") - 1
         return bool((i >= 0).all() and (np.asarray(self.ends)[i] >= starts + length).all())
+
+    def add_run(self, start: int, end: int) -> bool:
+        """``add_runs`` of the one range [start, end)."""
+        if not self.starts:
+            self.starts, self.ends = [start], [end]
+            return True
+        if len(self.starts) == 1 and start <= self.ends[0] and end >= self.starts[0]:
+            self.starts, self.ends = [min(start, self.starts[0])], [max(end, self.ends[0])]
+            return True
+        return self.add_runs(np.full(1, start, np.int64), end - start)
 
     def add_runs(self, starts: np.ndarray, length: int) -> bool:
         """Record clean writes of the byte ranges [s, s + length) (origin not materialised);
@@ -189,53 +257,157 @@ class Storage:
             self.dirty = bool((self.origin != CLEAN).any())
             self.recheck = False
             if not self.dirty:  # all clean again: drop the codes
-                self.origin = None
+                self._set_origin(None)
                 self.starts, self.ends = [0], [self.data.size]
         return self.dirty
 
 
-@dataclass(frozen=True, slots=True)
+class Spare:
+    """Buffers of dead storages, by size, for new storages of the same size: a fresh buffer costs
+    a page fault per page on its first write, a recycled one nothing (the tiles of an unrolled
+    loop come and go with the same sizes). Holds at most ``limit`` bytes."""
+
+    def __init__(self, limit: int = SPARE_BYTES) -> None:
+        self.limit = limit
+        self.held = 0
+        self.buffers: dict[int, list[np.ndarray]] = {}
+
+    def give(self, data: np.ndarray) -> None:
+        if data.base is not None or self.held + data.size > self.limit or data.size < SPARE_MIN_BYTES:
+            return
+        self.buffers.setdefault(data.size, []).append(data)
+        self.held += data.size
+
+    def take(self, nbytes: int) -> np.ndarray | None:
+        found = self.buffers.get(nbytes)
+        if not found:
+            return None
+        self.held -= nbytes
+        return found.pop()
+
+
 class Layout:
-    """A static access: element type, start offset, and [step, num] pairs (elements)."""
+    """A static access: element type, start offset, and [step, num] pairs (elements).
 
-    tensor: TensorName
-    dtype: Dtype
-    size: int                       # elements of the tensor in this element type
-    offset: int
-    shape: tuple[int, ...]
-    steps: tuple[int, ...]
-    lo: int = field(init=False)     # smallest and largest flat index (shape non-empty)
-    hi: int = field(init=False)
-    count: int = field(init=False)
-    distinct: bool = field(init=False)   # no two elements are one element of the tensor
+    What depends only on the shape, steps and element size (extent, element count,
+    distinctness, contiguous byte runs) is computed once per such geometry (``_geometry``):
+    the tiles of an unrolled loop differ only in their tensor and offset."""
 
-    def __post_init__(self) -> None:
-        lo = hi = self.offset
-        reach = 0
-        distinct = True
-        # sorted by step, each step of a distinct layout exceeds the reach of all smaller ones
-        for n, s in sorted(zip(self.shape, self.steps, strict=True), key=lambda ns: abs(ns[1])):
-            extent = s * (n - 1)
-            lo += min(0, extent)
-            hi += max(0, extent)
-            if n > 1:
-                distinct = distinct and abs(s) > reach
-                reach += abs(s) * (n - 1)
-        for name, value in (("lo", lo), ("hi", hi), ("count", math.prod(self.shape)), ("distinct", distinct)):
-            object.__setattr__(self, name, value)
+    __slots__ = (
+        "_run",
+        "_runs",
+        "count",
+        "distinct",
+        "dtype",
+        "hi",
+        "lo",
+        "np_dtype",
+        "offset",
+        "shape",
+        "size",
+        "steps",
+        "tensor",
+        "tensor_bytes",
+    )
+
+    def __init__(self, tensor: TensorName, dtype: Dtype, offset: int,
+                 shape: tuple[int, ...], steps: tuple[int, ...]) -> None:
+        self.tensor = tensor
+        self.dtype = dtype
+        self.offset = offset
+        self.shape = shape
+        self.steps = steps
+        self.np_dtype = np_dtype = dtype.numpy()
+        geometry = _geometry(shape, steps, np_dtype.itemsize)
+        self.lo = offset + geometry[0]  # smallest and largest flat index (shape non-empty)
+        self.hi = offset + geometry[1]
+        self.count = geometry[2]
+        self.distinct = geometry[3]     # no two elements are one element of the tensor
+        self._runs = runs = geometry[4]
+        # the common case, one contiguous run: (first byte relative to the offset, length)
+        self._run = None if runs is None or runs[0].size != 1 else (int(runs[0][0]), runs[1])
+        dims = tensor.shape
+        self.tensor_bytes = nbytes = dims.parDim * dims.freeElements * _SIZES[tensor.dtype]
+        self.size = nbytes // _SIZES[dtype]   # elements of the tensor in this element type
 
     def span(self, extra: int = 0) -> tuple[int, int]:
         """Smallest and largest flat index the layout touches (shape must be non-empty)."""
         return self.lo + extra, self.hi + extra
 
-    @property
-    def tensor_bytes(self) -> int:
-        t = self.tensor
-        return t.shape.parDim * t.shape.freeElements * t.dtype.size
+    def byte_run(self, offset: int) -> tuple[int, int] | None:
+        """The bytes [start, end) of the layout at ``offset`` when they are one contiguous run."""
+        if self._run is None:
+            return None
+        start = self._run[0] + offset * self.np_dtype.itemsize
+        return start, start + self._run[1]
+
+    def byte_runs(self, offset: int) -> tuple[np.ndarray, int] | None:
+        """The bytes of the layout at ``offset`` as ranges [start, start + length): starts and
+        length, or None when its elements are not distinct or need more than MAX_RANGES ranges."""
+        if self._runs is None:
+            return None
+        starts, length = self._runs
+        return starts + offset * self.np_dtype.itemsize, length
 
 
-def tensor_elements(t: TensorName, dtype: Dtype) -> int:
-    return t.shape.parDim * t.shape.freeElements * t.dtype.size // dtype.size
+_Geometry = tuple[int, int, int, bool, tuple[np.ndarray, int] | None]
+_geometries: dict[tuple[tuple[int, ...], tuple[int, ...], int], _Geometry] = {}
+
+
+def _geometry(shape: tuple[int, ...], steps: tuple[int, ...], itemsize: int) -> _Geometry:
+    """(lowest and highest flat index relative to the offset, element count, distinct, byte runs
+    relative to the offset) of a layout, cached."""
+    key = (shape, steps, itemsize)
+    found = _geometries.get(key)
+    if found is not None:
+        return found
+    lo = hi = reach = 0
+    distinct = True
+    # sorted by step, each step of a distinct layout exceeds the reach of all smaller ones
+    for n, s in sorted(zip(shape, steps, strict=True), key=lambda ns: abs(ns[1])):
+        extent = s * (n - 1)
+        lo += min(0, extent)
+        hi += max(0, extent)
+        if n > 1:
+            distinct = distinct and abs(s) > reach
+            reach += abs(s) * (n - 1)
+    count = math.prod(shape)
+    runs = _byte_runs(shape, steps, itemsize) if distinct else None
+    if runs is not None:
+        runs[0].flags.writeable = False
+    if len(_geometries) >= 4096:
+        _geometries.clear()
+    found = _geometries[key] = (lo, hi, count, distinct, runs)
+    return found
+
+
+def _byte_runs(shape: tuple[int, ...], steps: tuple[int, ...],
+               itemsize: int) -> tuple[np.ndarray, int] | None:
+    """The bytes of distinct elements at offset 0 as ranges: starts, length (None: too many)."""
+    start = 0
+    dims = []
+    for n, s in zip(shape, steps, strict=True):
+        if n > 1:
+            if s < 0:
+                start += s * (n - 1)
+                s = -s
+            dims.append((s, n))
+    dims.sort()
+    run = 1
+    i = 0
+    while i < len(dims) and dims[i][0] == run:
+        run *= dims[i][1]
+        i += 1
+    outer = dims[i:]
+    if math.prod(n for _, n in outer) > MAX_RANGES:
+        return None
+    starts = np.full(1, start, np.int64)
+    for s, n in outer:
+        starts = (starts[:, None] + np.arange(n, dtype=np.int64) * s).reshape(-1)
+    return starts * itemsize, run * itemsize
+
+
+_SIZES = {d: d.size for d in Dtype}
 
 
 def _row_major(dims: tuple[int, ...]) -> tuple[int, ...]:
@@ -252,7 +424,7 @@ def layout_of(access: object) -> Layout:
     match access:
         case TensorName():
             dims = access.shape.dims
-            return Layout(access, access.dtype, tensor_elements(access, access.dtype), 0,
+            return Layout(access, access.dtype, 0,
                           dims, _row_major(dims))
         case AccessBasic(tensor=t, indexes=indexes):
             return _basic(t, indexes)
@@ -264,11 +436,11 @@ def layout_of(access: object) -> Layout:
                         f"has {pairs[axis].num} elements, not 1"
                     raise ValueError(f"access pattern to '{t.name}': fixed axis {axis} {got}")
             kept = [p for i, p in enumerate(pairs) if i not in fixed]
-            return Layout(t, t.dtype, tensor_elements(t, t.dtype), offset,
+            return Layout(t, t.dtype, offset,
                           tuple(p.num for p in kept), tuple(p.step for p in kept))
         case BirAccessPattern(tensor=t, offset=offset, pattern=pairs, dtypeOverride=override):
             dtype = override or t.dtype
-            return Layout(t, dtype, tensor_elements(t, dtype), offset,
+            return Layout(t, dtype, offset,
                           tuple(p.num for p in pairs), tuple(p.step for p in pairs))
     raise TypeError(f"not an Access: {type(access).__name__}")
 
@@ -292,7 +464,7 @@ def _basic(t: TensorName, indexes: tuple[Coord | Slice, ...]) -> Layout:
             offset += index.l * stride
             shape.append(index.size)
             steps.append(index.step * stride)
-    return Layout(t, t.dtype, tensor_elements(t, t.dtype), offset, tuple(shape), tuple(steps))
+    return Layout(t, t.dtype, offset, tuple(shape), tuple(steps))
 
 
 class View:
@@ -312,7 +484,7 @@ class View:
         self.index = index          # flat element indices, shaped like the view
         self.valid = valid          # elements inside the tensor (None: all)
         self.distinct = distinct    # no two elements of the view are one element of the tensor
-        self.np_dtype = layout.dtype.numpy()
+        self.np_dtype = layout.np_dtype
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -356,33 +528,18 @@ class View:
         view.flags.writeable = False
         return view
 
+    def _run(self) -> tuple[int, int] | None:
+        """The bytes [start, end) of a static, distinct view that is one contiguous run."""
+        if self.index is not None or not self.distinct:
+            return None
+        return self.layout.byte_run(self.offset)
+
     def byte_runs(self) -> tuple[np.ndarray, int] | None:
         """The bytes of a static, distinct view as ranges [start, start + length): starts and
         length, or None when the view is indexed or would need more than MAX_RANGES ranges."""
         if self.index is not None or not self.distinct:
             return None
-        itemsize = self.np_dtype.itemsize
-        start = self.offset
-        dims = []
-        for n, s in zip(self.layout.shape, self.layout.steps, strict=True):
-            if n > 1:
-                if s < 0:
-                    start += s * (n - 1)
-                    s = -s
-                dims.append((s, n))
-        dims.sort()
-        run = 1
-        i = 0
-        while i < len(dims) and dims[i][0] == run:
-            run *= dims[i][1]
-            i += 1
-        outer = dims[i:]
-        if math.prod(n for _, n in outer) > MAX_RANGES:
-            return None
-        starts = np.full(1, start, np.int64)
-        for s, n in outer:
-            starts = (starts[:, None] + np.arange(n, dtype=np.int64) * s).reshape(-1)
-        return starts * itemsize, run * itemsize
+        return self.layout.byte_runs(self.offset)
 
     def read_origin(self) -> np.ndarray | None:
         """The origin codes of the elements, or None when all are CLEAN."""
@@ -390,9 +547,14 @@ class View:
         if not storage.is_dirty():
             return None
         if storage.origin is None:
-            runs = self.byte_runs()
-            if runs is not None and storage.runs_clean(*runs):
-                return None
+            run = self._run()
+            if run is not None:
+                if storage.clean(*run):
+                    return None
+            else:
+                runs = self.byte_runs()
+                if runs is not None and storage.runs_clean(*runs):
+                    return None
             storage.materialise()
             if not storage.is_dirty():
                 return None
@@ -420,7 +582,9 @@ class View:
                                     else where, self.shape)
             mask = where if mask is None else mask & where
         if self.index is None and mask is None and self.distinct:
-            self._strided(self._flat(), 1, 1)[...] = values
+            whole = self.storage.stale and self._covers_storage()
+            flat = self.storage.typed(self.np_dtype, self.layout.size, whole)
+            self._strided(flat, 1, 1)[...] = values
             self._write_origin(origin, None, None)
             return
         index = self.index if self.index is not None else self._indices()
@@ -430,6 +594,11 @@ class View:
         self._flat()[flat_index] = values[picked][targets]
         self._write_origin(origin, picked, targets)
 
+    def _covers_storage(self) -> bool:
+        """Whether the view is every byte of its storage, each once."""
+        run = self._run()
+        return run is not None and run[0] == 0 and run[1] == self.storage.data.size
+
     def _indices(self) -> np.ndarray:
         return _static_index(self.layout, self.offset)
 
@@ -438,9 +607,14 @@ class View:
         storage = self.storage
         if origin is None:
             if storage.origin is None:
-                runs = self.byte_runs() if picked is None else None
-                if runs is not None and storage.add_runs(*runs):
-                    return
+                run = self._run() if picked is None else None
+                if run is not None:
+                    if storage.add_run(*run):
+                        return
+                else:
+                    runs = self.byte_runs() if picked is None else None
+                    if runs is not None and storage.add_runs(*runs):
+                        return
                 if not storage.is_dirty():
                     return
                 storage.materialise()

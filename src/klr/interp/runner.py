@@ -32,7 +32,7 @@ from klr.interp import (  # noqa: F401  (the tables)
 from klr.interp.alu import AluError
 from klr.interp.budget import EvalLimits
 from klr.interp.machine import Core, DevicePrintRecord, Machine, Stats, cast_to
-from klr.interp.memory import CLEAN, UNWRITTEN, layout_of, resolve
+from klr.interp.memory import CLEAN, MAX_ACCESS_ELEMENTS, UNWRITTEN, View, layout_of, resolve
 from klr.interp.registry import IMPLS
 from klr.limits import raise_hint
 
@@ -85,20 +85,21 @@ def run(kernel: LncKernel, inputs: Mapping[str, np.ndarray], *, strict: bool = F
     limits = limits or EvalLimits()
     _check_seed(random_seed)
     budget.check(kernel, limits)
+    estimate = budget.estimate(kernel)
     static = sum(len(b.body) for body in kernel.bodies for b in body)
     if max_instructions is None:
         max_instructions = static + limits.max_extra_instructions
-    machine = Machine(random_seed, strict, limits.max_tensor_bytes)
+    machine = Machine(random_seed, strict, limits.max_tensor_bytes, limits.max_memory - estimate.total)
     cores = [Core(machine, i) for i in range(max(1, len(kernel.bodies)))]
     machine.cores = len(cores)
     with np.errstate(all="ignore"), blas.one_thread():
         for t, array in _checked_inputs(kernel, inputs).items():
-            _fill(cores[0], t, array)
+            _fill(cores[0], t, array, "input")
         for t, array in _checked_constants(kernel, constants or {}).items():
-            _fill(cores[0], t, array)
+            _fill(cores[0], t, array, "shared constant")
         spend = _Budget(max_instructions, progress, static)
         watch = None if observe is None else _Watch(kernel, observe)
-        dead = budget.estimate(kernel).dead
+        dead = estimate.dead
         _interleave([_execute(core, blocks, spend, watch, dead[i]) for i, (core, blocks)
                      in enumerate(zip(cores, kernel.bodies, strict=False))], machine)
         handed: set[int] = set()
@@ -122,7 +123,7 @@ def random_inputs(kernel: LncKernel, seed: int, limits: EvalLimits | None = None
             low = 0 if t.dtype.name.startswith("u") else -8
             out[t.name] = gen.integers(low, 16, size=t.dims).astype(target)
         else:
-            out[t.name] = gen.standard_normal(t.dims, dtype=np.float32).astype(target)
+            out[t.name] = gen.standard_normal(t.dims, dtype=np.float32).astype(target, copy=False)
     return out
 
 
@@ -199,7 +200,7 @@ def _checked_constants(kernel: LncKernel,
     return out
 
 
-def _fill(core: Core, t: TensorName, array: np.ndarray) -> None:
+def _fill(core: Core, t: TensorName, array: np.ndarray, kind: str) -> None:
     """The storage of ``t`` holds ``array`` without a copy when it is laid out as the storage
     would be (copied on the first write); otherwise a copy."""
     storage = core.storage(t)
@@ -207,6 +208,10 @@ def _fill(core: Core, t: TensorName, array: np.ndarray) -> None:
         storage.reserve(0, t.dtype.size)
         storage.borrow(array)
         return
+    if array.size > MAX_ACCESS_ELEMENTS:
+        raise LimitError(f"{kind} '{t.name}' has {array.size} elements, more than the interpreter's "
+                         f"limit of {MAX_ACCESS_ELEMENTS} per access, and is not a C-contiguous "
+                         f"array of its dtype (which would be used without a copy)")
     view = resolve(storage, layout_of(t))
     view.write(np.ascontiguousarray(array), None)
 
@@ -326,7 +331,7 @@ def _execute(core: Core, blocks: tuple[Block, ...], budget: _Budget, watch: _Wat
             freed = dead.get((i, n)) if dead else None
             if freed:
                 for key in freed:
-                    core.local.pop(key, None)
+                    core.free(key)
             if core.at_barrier:
                 core.at_barrier = False
                 yield None
@@ -380,7 +385,9 @@ def _output(core: Core, t: TensorName, handed: set[int]) -> np.ndarray:
     """The values of an output: the storage's own bytes when no one else holds them (the run is
     over), else a copy."""
     storage = core.storage(t)
-    view = resolve(storage, layout_of(t))
+    layout = layout_of(t)
+    storage.reserve(layout.tensor_bytes, layout.dtype.size)
+    view = View(storage, layout, 0)   # the whole tensor: in bounds, not bound by the access limit
     origin = view.read_origin()
     if origin is not None:
         _report(core.machine, t.name, origin)
