@@ -232,12 +232,12 @@ def _fields_encoder(cls: type, head: bytes) -> Encoder:
     """A straight-line encoder for ``cls``, compiled once: one statement per field, with the
     common cases (small numbers, bools, enum members, absent options, short lists, ASCII
     strings) written in place and everything else through the field type's encoder."""
-    env: dict[str, Any] = {"cls": cls, "head": head, "FormatError": FormatError, "id": id, "type": type,
+    env: dict[str, Any] = {"cls": cls, "head": head, "wrong": _wrong_struct, "id": id, "type": type,
                            "isinstance": isinstance, "len": len, "int": int, "str": str, "tuple": tuple,
                            "H0": _SMALL_HEADS[0], "H3": _SMALL_HEADS[3], "H4": _SMALL_HEADS[4]}
     lines = ["def enc(v, out):",
              "    if type(v) is not cls and not isinstance(v, cls):",
-             "        raise FormatError(f'expected a {cls.__name__}, got {type(v).__name__}')",
+             "        wrong(cls, v)",
              "    out += head"]
     for i, f in enumerate(fields_of(cls)):
         desc = describe(f.type)
@@ -249,6 +249,10 @@ def _fields_encoder(cls: type, head: bytes) -> Encoder:
     exec(code, env)  # klr's own schema, never user data
     enc: Encoder = env["enc"]
     return enc
+
+
+def _wrong_struct(cls: type, v: Any) -> None:
+    raise FormatError(f"expected a {cls.__name__}, got {type(v).__name__}")
 
 
 def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
