@@ -288,8 +288,13 @@ def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
             return [f"f = b{i}.get(type(x))", "if f is None:", f"    e{i}(x, out)", "else:", "    f(x, out)"]
     if kind is Kind.LIST:
         env[f"s{i}"] = encoder(desc.args[0])
-        return ["if type(x) is tuple and len(x) < 24:", "    out += H4[len(x)]", "    for y in x:",
-                f"        s{i}(y, out)", "else:", f"    e{i}(x, out)"]
+        if item is not None and item.kind is Kind.PRIM and item.prim in (Prim.NAT, Prim.INT):
+            each = ["        if type(y) is int and 0 <= y < 256:", "            out += H0[y]",
+                    "        else:", f"            s{i}(y, out)"]
+        else:
+            each = [f"        s{i}(y, out)"]
+        return ["if type(x) is tuple and len(x) < 24:", "    out += H4[len(x)]", "    for y in x:", *each,
+                "else:", f"    e{i}(x, out)"]
     return [f"e{i}(x, out)"]
 
 
