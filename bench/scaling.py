@@ -36,6 +36,8 @@ from measure import (
 
 SIZES = (100, 1_000, 10_000, 100_000, 1_000_000)
 SINGLE_RUN_FROM = 100_000  # statements: from this size on, one run is enough (and all we can afford)
+MAX_STEPS = 10**9  # add_tiles takes ~60 steps per statement: 10^6 statements exceed the default limit
+LIMITS = {"max_steps": MAX_STEPS}
 
 
 @dataclass
@@ -98,19 +100,20 @@ def _point(size: int, runs: int, work: Path, *, whole_process: bool) -> Point:
     out = work / "kernel.core.klr"
 
     def trace_and_write() -> int:
-        klr.save(out, klr.trace(py).kernel)  # encode, then write through a temporary file
+        klr.save(out, klr.trace(py, limits=LIMITS).kernel)  # encode, then write through a temporary file
         return out.stat().st_size
 
     total, file_bytes = timed(trace_and_write, runs)
-    trace, traced = timed(lambda: klr.trace(py), runs)
+    trace, traced = timed(lambda: klr.trace(py, limits=LIMITS), runs)
     n = statements(traced)
     del traced
-    peak, _ = peak_memory(lambda: klr.save(out, klr.trace(py).kernel))
+    peak, _ = peak_memory(lambda: klr.save(out, klr.trace(py, limits=LIMITS).kernel))
     process = None
     if whole_process:
         py_file = work / "kernel.klr"
         klr.save(py_file, py)
-        process = time_process([*klr_command(), "trace", str(py_file), "-o", str(out)], runs, env=child_env())
+        process = time_process([*klr_command(), "trace", str(py_file), "-o", str(out),
+                                "--limit", f"max-steps={MAX_STEPS}"], runs, env=child_env())
     return Point(n, trace, total, peak, file_bytes, process)
 
 

@@ -266,3 +266,38 @@ def test_the_repr_of_a_string_is_charged_before_it_is_built(tmp_path: Path, expr
     err = error_of(tmp_path, src, error=LimitError)
     assert err.message == memory()
     assert where(err)[0] == 3
+
+
+def _full_collection(budget: object) -> None:
+    from klr.tracer.limits import Budget
+    assert isinstance(budget, Budget)
+    budget.ticks = 63  # the next check runs a full collection
+    budget.tick(None)  # type: ignore[arg-type]  # the context is only used to report errors
+
+
+def test_survivors_of_full_collections_are_frozen_during_a_trace_and_given_back_after() -> None:
+    import gc
+
+    from klr.tracer.limits import Budget, frozen_survivors
+    assert gc.get_freeze_count() == 0
+    with frozen_survivors():
+        _full_collection(Budget(Limits()))
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    _full_collection(Budget(Limits()))  # outside a trace: nothing is frozen
+    assert gc.get_freeze_count() == 0
+
+
+def test_objects_the_process_froze_itself_stay_frozen() -> None:
+    import gc
+
+    from klr.tracer.limits import Budget, frozen_survivors
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with frozen_survivors():
+            _full_collection(Budget(Limits()))
+            assert gc.get_freeze_count() == before  # no freeze of its own: it could not undo it
+        assert gc.get_freeze_count() == before
+    finally:
+        gc.unfreeze()

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import keyword
 import math
 import struct
 import sys
@@ -204,6 +205,10 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
 #: encodings are cached by object identity, their decodings by byte span.
 SHARED = frozenset({"TensorName", "BirAccessPattern", "AccessPattern", "AccessBasic", "Pos"})
 
+#: Lists of these that the tracer shares between values (every tile's access pattern has the
+#: same pairs): their encodings are cached by identity too.
+SHARED_LISTS = frozenset({"APPair"})
+
 _ENC_MEMO: dict[int, tuple[Any, bytes]] = {}
 _ENC_MEMO_LIMIT = 1 << 14
 
@@ -224,17 +229,73 @@ def _memo_encoder(enc: Encoder) -> Encoder:
 
 
 def _fields_encoder(cls: type, head: bytes) -> Encoder:
-    fields = fields_of(cls)
-    getters = tuple((f.name, encoder(describe(f.type))) for f in fields)
+    """A straight-line encoder for ``cls``, compiled once: one statement per field, with the
+    common cases (small numbers, bools, enum members, absent options, short lists, ASCII
+    strings) written in place and everything else through the field type's encoder."""
+    env: dict[str, Any] = {"cls": cls, "head": head, "wrong": _wrong_struct, "id": id, "type": type,
+                           "isinstance": isinstance, "len": len, "int": int, "str": str, "tuple": tuple,
+                           "H0": _SMALL_HEADS[0], "H3": _SMALL_HEADS[3], "H4": _SMALL_HEADS[4]}
+    lines = ["def enc(v, out):",
+             "    if type(v) is not cls and not isinstance(v, cls):",
+             "        wrong(cls, v)",
+             "    out += head"]
+    for i, f in enumerate(fields_of(cls)):
+        desc = describe(f.type)
+        env[f"e{i}"] = encoder(desc)
+        plain = f.name.isidentifier() and not keyword.iskeyword(f.name)
+        lines.append(f"    x = v.{f.name}" if plain else f"    x = getattr(v, {f.name!r})")
+        lines.extend("    " + line for line in _inline_field(desc, i, env))
+    code = compile("\n".join(lines), f"<klr encoder of {cls.__name__}>", "exec")
+    exec(code, env)  # klr's own schema, never user data
+    enc: Encoder = env["enc"]
+    return enc
 
-    def enc_fields(v: Any, out: bytearray) -> None:
-        if type(v) is not cls and not isinstance(v, cls):
-            raise FormatError(f"expected a {cls.__name__}, got {type(v).__name__}")
-        out += head
-        for name, enc in getters:
-            enc(getattr(v, name), out)
 
-    return enc_fields
+def _wrong_struct(cls: type, v: Any) -> None:
+    raise FormatError(f"expected a {cls.__name__}, got {type(v).__name__}")
+
+
+def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
+    """Lines encoding the field value ``x`` of type ``desc`` (whose encoder is ``e{i}``)."""
+    kind = desc.kind
+    if kind is Kind.PRIM and desc.prim in (Prim.NAT, Prim.INT):
+        return ["if type(x) is int and 0 <= x < 256:", "    out += H0[x]",
+                "elif type(x) is int and 0 <= x < 0x10000:", "    out.append(0x19)",
+                "    out += x.to_bytes(2, 'big')",
+                "else:", f"    e{i}(x, out)"]
+    if kind is Kind.PRIM and desc.prim is Prim.BOOL:
+        return ["if x is True:", "    out.append(0xF5)", "elif x is False:", "    out.append(0xF4)",
+                "else:", f"    e{i}(x, out)"]
+    if kind is Kind.PRIM and desc.prim is Prim.STR:
+        return ["if type(x) is str and len(x) < 24 and x.isascii():", "    out += H3[len(x)]",
+                "    out += x.encode()", "else:", f"    e{i}(x, out)"]
+    if kind is Kind.ENUM:
+        env[f"c{i}"] = desc.cls
+        env[f"h{i}"] = {id(m): _tag_head(desc.cls.__tag__, n, 0) for n, m in enumerate(desc.cls)}
+        return [f"if type(x) is c{i}:", f"    out += h{i}[id(x)]", "else:", f"    e{i}(x, out)"]
+    if kind is Kind.OPTION:
+        env[f"s{i}"] = encoder(desc.args[0])
+        return ["if x is None:", "    out += b'\\xd9\\xff\\x00\\x80'", "else:",
+                "    out += b'\\xd9\\xff\\x01\\x81'", f"    s{i}(x, out)"]
+    item = desc.args[0] if kind is Kind.LIST else None
+    if item is not None and item.kind is Kind.STRUCT and info_of(item.cls).lean in SHARED_LISTS:
+        env[f"m{i}"] = _memo_encoder(encoder(desc))
+        return [f"m{i}(x, out)"]
+    if kind is Kind.SUM:
+        by_class = getattr(env[f"e{i}"], "by_class", None)
+        if by_class is not None:  # the constructor's encoder without the call of the sum's
+            env[f"b{i}"] = by_class
+            return [f"f = b{i}.get(type(x))", "if f is None:", f"    e{i}(x, out)", "else:", "    f(x, out)"]
+    if kind is Kind.LIST:
+        env[f"s{i}"] = encoder(desc.args[0])
+        if item is not None and item.kind is Kind.PRIM and item.prim in (Prim.NAT, Prim.INT):
+            each = ["        if type(y) is int and 0 <= y < 256:", "            out += H0[y]",
+                    "        else:", f"            s{i}(y, out)"]
+        else:
+            each = [f"        s{i}(y, out)"]
+        return ["if type(x) is tuple and len(x) < 24:", "    out += H4[len(x)]", "    for y in x:", *each,
+                "else:", f"    e{i}(x, out)"]
+    return [f"e{i}(x, out)"]
 
 
 def _sum_encoder(desc: TypeDesc) -> Encoder:
@@ -259,6 +320,7 @@ def _sum_encoder(desc: TypeDesc) -> Encoder:
             enc = by_class[type(v)] = make()
         enc(v, out)
 
+    enc_sum.by_class = by_class  # type: ignore[attr-defined]  # for the generated encoders
     return enc_sum
 
 

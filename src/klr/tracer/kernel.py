@@ -30,7 +30,7 @@ from klr.python.args import value_expr
 from klr.tracer.context import Ctx, Limits
 from klr.tracer.evaluator import Evaluator
 from klr.tracer.library import PYTHON, BodyOutputs, Library
-from klr.tracer.limits import Budget
+from klr.tracer.limits import Budget, frozen_survivors
 from klr.tracer.objects import Function
 from klr.tracer.registry import Dialect
 from klr.tracer.show import describe
@@ -53,7 +53,7 @@ fixed here so a trace does not depend on the host's setting)."""
 def host_settings() -> Iterator[None]:
     """Python as a trace needs it, restored after: a deep recursion limit, a fixed limit on
     integer-string conversion, and the cyclic garbage collector off (the step budget runs it
-    at points that depend only on the kernel: see ``Budget.tick``)."""
+    at points that depend only on the kernel: see ``Budget.tick``, which may freeze what survives)."""
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
     get_digits = getattr(sys, "get_int_max_str_digits", None)
@@ -63,7 +63,8 @@ def host_settings() -> Iterator[None]:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        yield
+        with frozen_survivors():
+            yield
     finally:
         sys.setrecursionlimit(old_limit)
         if old_digits is not None:

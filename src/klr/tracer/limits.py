@@ -17,9 +17,11 @@ spend and is shared by all logical cores of the trace:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +114,26 @@ def process_memory() -> int | None:
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+_freezing = False
+
+
+@contextlib.contextmanager
+def frozen_survivors() -> Iterator[None]:
+    """Let ``Budget.tick`` freeze the survivors of its full collections (``gc.freeze``) for the
+    duration, and give them back to the collector after. Not when something else in the
+    process has frozen objects already: giving them back would undo its freeze."""
+    global _freezing
+    if _freezing or gc.get_freeze_count():
+        yield
+        return
+    _freezing = True
+    try:
+        yield
+    finally:
+        _freezing = False
+        gc.unfreeze()
+
+
 class Budget:
     """The steps and memory a trace may still spend (see the module docstring)."""
 
@@ -138,7 +160,17 @@ class Budget:
         # Python's collector is off during a trace (kernel.host_settings): collecting here, at
         # points that depend only on the kernel, keeps what is alive, and so the Core that
         # depends on it (tiles whose contents are owed, nki/emit.py), the same on every run
-        gc.collect(2 if self.ticks % 64 == 0 else 1 if self.ticks % 8 == 0 else 0)
+        if self.ticks % 64 == 0:
+            gc.collect(2)
+            if _freezing:
+                # What survives a full collection moves out of the collector's sight: mostly the
+                # emitted Core, which lives to the end of the trace. Later full collections then
+                # scan only what was allocated since, instead of the whole growing kernel (which
+                # made a trace quadratic in its length). Cyclic garbage among frozen objects
+                # waits for the end of the trace (``frozen_survivors``).
+                gc.freeze()
+        else:
+            gc.collect(1 if self.ticks % 8 == 0 else 0)
         self.measure(ctx, 0)
 
     def measure(self, ctx: Ctx, wanted: int) -> None:

@@ -49,6 +49,11 @@ Scalar = View | Immediate
 SUB_DIMS = (TensorSubDim.X, TensorSubDim.XY, TensorSubDim.XYZ, TensorSubDim.XYZW)
 
 
+# field-less and immutable: one value each instead of one per DMA statement
+_DMA_SKIP = DmaSkip()
+_DMA_ERROR = DmaError()
+
+
 def imm(value: float | int | bool, dtype: Dtype | None = None) -> Immediate:
     """The immediate for a Python number (an int stays an int for integer tensors)."""
     if isinstance(value, bool):
@@ -93,7 +98,7 @@ def dma(ctx: Ctx, dst: View, src: View, *, accumulate: bool = False, oob_skip: b
     src = in_sbuf(ctx, src)
     d, (s,) = refs(ctx, dst, [src])
     emit(ctx, core.NcDmaCopy(dst=d, src=s, compute_op=DgeComputeOp.add if accumulate else DgeComputeOp.none,
-                             oobMode=DmaSkip() if oob_skip else DmaError(), dgeMode=dge_mode,
+                             oobMode=_DMA_SKIP if oob_skip else _DMA_ERROR, dgeMode=dge_mode,
                              uniqueIndices=unique_indices, priority=priority, engine=engine), [dst])
 
 
@@ -107,7 +112,7 @@ def dma_transpose(ctx: Ctx, dst: View, src: View, axes: TransposeOps, *, dge_mod
                   oob_skip: bool = False, priority: int | None = None) -> None:
     d, (s,) = refs(ctx, dst, [src])
     emit(ctx, core.DmaTranspose(dst=d, src=s, axes=axes, dtype=dst.dtype, dgeMode=dge_mode,
-                                oobMode=DmaSkip() if oob_skip else DmaError(), priority=priority), [dst])
+                                oobMode=_DMA_SKIP if oob_skip else _DMA_ERROR, priority=priority), [dst])
 
 
 def tensor_copy(ctx: Ctx, dst: View, src: View, dtype: Dtype | None = None,
