@@ -1,5 +1,5 @@
 """Golden pretty-printed Core (``klr info --dump pretty``) for the two smallest examples and
-the loop the device runs.
+the loops the device runs.
 
 Regenerate after an intended change with ``KLR_UPDATE_GOLDEN=1`` and review the diff.
 """
@@ -16,7 +16,7 @@ GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("KLR_UPDATE_GOLDEN") == "1"
 
 
-@pytest.mark.parametrize("name", ["transpose2d", "beta2_gated", "dynamic_tiles"])
+@pytest.mark.parametrize("name", ["transpose2d", "beta2_gated", "dynamic_tiles", "production_rows"])
 def test_pretty_core(name: str, tmp_path: Path) -> None:
     core = cli_trace(refs.load(name), tmp_path)
     text = normalise_paths(klr_cli("info", str(core), "--dump", "pretty", cwd=ROOT).stdout)
