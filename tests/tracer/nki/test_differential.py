@@ -10,10 +10,10 @@ import pytest
 
 import klr
 from klr.tracer.registry import Dialect
-from tests.tracer.nki import cases_isa, cases_lang
+from tests.tracer.nki import cases_device, cases_isa, cases_lang
 from tests.tracer.nki.differential import EXEMPT, Case, case, required, run_case, trace_case, uncovered
 
-CASES: list[Case] = [*cases_lang.CASES, *cases_isa.CASES]
+CASES: list[Case] = [*cases_lang.CASES, *cases_isa.CASES, *cases_device.CASES]
 _USED: dict[str, set[tuple[str, Dialect]]] = {}
 """The builtins each case's trace called, kept by the run of the case for the coverage test."""
 
