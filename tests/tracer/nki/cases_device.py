@@ -43,7 +43,7 @@ def _engines() -> list[Case]:
             beta2=True,
         ),
         case(
-            "dma_compute", b2(compute, "a", "b"), [X, Y], lambda a, b: 2 * a - b, rtol=T5, atol=1e-6, beta2=True
+            "dma_compute", b2(compute, "a", "b"), [X, Y], lambda a, b: 2 * a - b, rtol=T5, atol=T5, beta2=True
         ),
         case("get_nc_sub_version", lg(sub, "a"), [X], lambda x: x + 1),
     ]
