@@ -296,6 +296,8 @@ NAMES: dict[str, tuple[str, ...]] = {
         'nki.language.spmd_dim',
         'nki.language.nc',
         'nki.language.finfo',
+        'nki.language.abs_max',
+        'nki.language.abs_min',
         'nki.isa.topk',
     ),
 }
