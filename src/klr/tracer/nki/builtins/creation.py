@@ -132,12 +132,19 @@ _CONSTANT_DTYPES = (Dtype.uint8, Dtype.uint16, Dtype.uint32, Dtype.uint64, Dtype
 
 
 @builtin(NL + "shared_identity_matrix", emits=("ncDmaCopy",), dialect=Dialect.both)
-def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
+def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None, dst: Value = None) -> Value:
     """An ``n`` x ``n`` identity matrix, a shared constant in HBM (one per size and dtype);
-    in a beta 2 kernel an SBUF tile holding it, as nki's page says. Dtypes a constant cannot
-    have (bfloat16...) are stored as float32; ``nl.load`` (beta 2: the copy) converts."""
+    in a beta 2 kernel an SBUF tile holding it, as nki's page says, or ``dst`` when given
+    (copied in, converted to its dtype). Dtypes a constant cannot have (bfloat16...) are stored
+    as float32; ``nl.load`` (beta 2: the copy) converts."""
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ctx.error(f"shared_identity_matrix size must be a positive integer, not {describe(n)}")
+    into = None
+    if dst is not None:
+        into = view_arg(ctx, dst, "dst")
+        if into.shape != (n, n):
+            raise ctx.error(f"shared_identity_matrix: dst has shape {list(into.shape)} but the identity is "
+                            f"[{n}, {n}]")
     want = Dtype.uint8 if dtype is None else dtype_of(ctx, dtype)
     dt = want if want in _CONSTANT_DTYPES else Dtype.float32
     st = state(ctx)
@@ -145,6 +152,9 @@ def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     if buf is None:
         array = host_array(ctx, "eye", n, n, 0, dt)
         buf = st.shared_identities[(n, dt)] = _constant_buf(ctx, "identity", array, dt)
+    if into is not None:
+        operators.dma(ctx, into, root_view(buf))
+        return dst
     if ctx.dialect is not Dialect.beta2:
         return TensorValue(root_view(buf))
     on_chip = root_view(alloc(ctx, (n, n), want, Memory.sbuf, hint="identity"))
