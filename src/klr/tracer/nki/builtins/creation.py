@@ -15,10 +15,10 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import Args, ParDim, name_arg, no_mask, parse_shape, view_arg
-from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of, engine_of, memory_of
+from klr.tracer.nki.args import Args, ParDim, new_tensor, no_mask, parse_shape, view_arg
+from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of, engine_of
 from klr.tracer.nki.dialects import form, isa
-from klr.tracer.nki.emit import alloc, hbm_tensor
+from klr.tracer.nki.emit import alloc
 from klr.tracer.nki.hostarrays import HostArray, host_array
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.state import state
@@ -34,23 +34,6 @@ if TYPE_CHECKING:
 
 
 NL = "nki.language."
-
-
-def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value = None) -> TensorValue:
-    """An uninitialised tensor; HBM tensors are shared buffers, one per SPMD launch."""
-    dims, par = parse_shape(ctx, shape)
-    dt = dtype_of(ctx, dtype)
-    memory = memory_of(ctx, buffer)
-    nm = name_arg(ctx, name)
-    if memory.is_hbm:
-        return TensorValue(root_view(hbm_tensor(ctx, dims, par, dt, memory, nm)))
-    st = state(ctx)
-    if st.spmd_first is None:
-        st.spmd_first = ctx.program_id
-    if nm is not None and ctx.program_id != st.spmd_first:
-        # each SPMD instance has its own on-chip tensors: later ones are named <name>.<n>
-        return TensorValue(root_view(alloc(ctx, dims, dt, memory, par_axis=par, hint=nm)))
-    return TensorValue(root_view(alloc(ctx, dims, dt, memory, par_axis=par, name=nm)))
 
 
 @builtin(NL + "ndarray", dialect=Dialect.both)

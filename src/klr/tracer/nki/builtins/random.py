@@ -20,6 +20,7 @@ from klr.tracer.nki.args import (
     Args,
     arg,
     float_operand,
+    new_tensor,
     no_mask,
     on_chip,
     parse_shape,
@@ -27,7 +28,6 @@ from klr.tracer.nki.args import (
     same_size,
     view_arg,
 )
-from klr.tracer.nki.builtins.creation import new_tensor
 from klr.tracer.nki.consts import DTYPES, ENGINES, dtype_of, engine_of
 from klr.tracer.nki.dialects import Write, form, into, isa
 from klr.tracer.nki.emit import tile
