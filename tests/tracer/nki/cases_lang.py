@@ -332,6 +332,18 @@ def _creation() -> list[Case]:
             beta2=True,
         ),
         case(
+            "shared_identity_matrix-dst",  # NKI: written into dst, which is returned
+            b2(
+                "i = nl.ndarray((8, 8), dtype=nl.float32, buffer=nl.sbuf)\n"
+                "j = nl.shared_identity_matrix(8, nl.bfloat16, dst=i)\n"
+                "res = nl.add(nl.add(i, j), a_t[:, 0:8])",
+                "a",
+            ),
+            [X],
+            lambda x: 2 * np.eye(8) + x[:, :8],
+            beta2=True,
+        ),
+        case(
             "shared_constants", lg(consts, "a"), [X], lambda x: x + np.arange(128).reshape(8, 16), rtol=1e-6
         ),
     ]

@@ -10,10 +10,10 @@ import pytest
 
 import klr
 from klr.tracer.registry import Dialect
-from tests.tracer.nki import cases_isa, cases_lang
+from tests.tracer.nki import cases_device, cases_isa, cases_lang
 from tests.tracer.nki.differential import EXEMPT, Case, case, required, run_case, trace_case, uncovered
 
-CASES: list[Case] = [*cases_lang.CASES, *cases_isa.CASES]
+CASES: list[Case] = [*cases_lang.CASES, *cases_isa.CASES, *cases_device.CASES]
 _USED: dict[str, set[tuple[str, Dialect]]] = {}
 """The builtins each case's trace called, kept by the run of the case for the coverage test."""
 
@@ -91,3 +91,28 @@ def test_no_reorder_keeps_its_statements_in_one_ordered_block(tmp_path: Path) ->
     )
     ordered = [b for b in result.kernel.bodies[0] if b.noReorder]
     assert [type(s.op).__name__ for b in ordered for s in b.body] == ["TensorScalar", "TensorScalar"]
+
+
+def test_rand_into_a_named_tensor_of_a_buffer(tmp_path: Path) -> None:
+    """Beta 2's nl.rand(shape, dtype, buffer, name): the same seed draws the same numbers into
+    SBUF (positional) and into a named HBM output (keywords)."""
+    src = """
+    def kernel(s):
+        st = nl.ndarray((1, 1), dtype=nl.int32, buffer=nl.sbuf)
+        nisa.dma_copy(dst=st, src=s)
+        nl.random_seed(st)
+        a = nl.rand((8, 16), nl.float32, nl.sbuf, "noise")
+        nl.random_seed(st)
+        b = nl.rand((8, 16), dtype=nl.float32, buffer=nl.shared_hbm, name="drawn")
+        o = nl.ndarray((8, 16), dtype=nl.float32, buffer=nl.shared_hbm)
+        nisa.dma_copy(dst=o, src=a)
+        return o, b
+    """
+    seed = np.array([[5]], np.int32)
+    result = trace_case(tmp_path, case("rand-buffer", src, [seed], lambda s: None, beta2=True))
+    assert [t.name for t in result.kernel.outputs] == ["o", "drawn"]
+    assert result.kernel.bodies[0][0].body[2].op.dst.tensor.name == "noise"
+    got = klr.eval(result, seed).outputs
+    a, b = got["o"], got["drawn"]
+    assert ((a >= 0) & (a < 1)).all() and len(np.unique(a)) == a.size
+    np.testing.assert_array_equal(a, b)

@@ -453,3 +453,61 @@ def test_registers_are_named_apart_from_tensors(tmp_path: Path) -> None:
     assert op_names(result)[:3] == ["registerMove", "registerMove", "ncDmaCopy"]
     first, second, copy = stmts(result)[:3]
     assert (first.op.dst, second.op.dst, copy.op.dst.tensor.name) == ("r", "r.2", "r")
+
+
+# --- inside nl.no_reorder() ----------------------------------------------------------------------
+
+NO_REORDER_ERRORS = [
+    ("if r:\n            nisa.register_move(r, 1)", "if r", 12),   # at the register that decides
+    ("while r:\n            r -= 1", "while r", 15),
+    ("for i in nl.dynamic_range(r):\n            pass", "for i", 18),
+    ("nl.fori_loop(0, r, lambda i: None)", "nl.fori_loop", 9),
+    ("nl.while_loop(r, lambda c: c - 1)", "nl.while_loop", 9),
+]
+
+
+@pytest.mark.parametrize(("body", "marker", "col"), NO_REORDER_ERRORS, ids=[e[1] for e in NO_REORDER_ERRORS])
+def test_no_reorder_cannot_hold_control_flow_the_device_decides(
+        tmp_path: Path, body: str, marker: str, col: int) -> None:
+    # the block's statements must stay one ordered Core block; a branch would split it
+    src = ERR.replace("BODY", "with nl.no_reorder():\n        nisa.register_move(r, 2)\n        " + body)
+    err = trace_error(tmp_path, src, rand(4, 4), header=BETA2)
+    assert err.message == ("control flow decided at run time (an if, while or loop on a register) cannot be "
+                           "inside nl.no_reorder(), whose statements stay in one block")
+    assert where(err) == (line_of(src, marker, BETA2), col)
+
+
+def test_a_static_loop_and_a_nested_no_reorder_stay_in_the_ordered_block(tmp_path: Path) -> None:
+    src = """
+    def kernel(x):
+        t = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.sbuf)
+        nisa.dma_copy(dst=t, src=x)
+        with nl.no_reorder():
+            for k in range(2):
+                nisa.tensor_scalar(dst=t, data=t, op0=nl.add, operand0=1.0)
+            with nl.no_reorder():
+                nisa.tensor_scalar(dst=t, data=t, op0=nl.multiply, operand0=3.0)
+            nisa.tensor_scalar(dst=t, data=t, op0=nl.subtract, operand0=1.0)
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        nisa.dma_copy(dst=out, src=t)
+        return out
+    """
+    x = rand(4, 8)
+    result = trace_kernel(tmp_path, src, x, header=BETA2)
+    blocks = result.kernel.bodies[0]
+    assert [(b.noReorder, len(b.body)) for b in blocks] == [(False, 1), (True, 4), (False, 1)]
+    (got,) = run_kernel(tmp_path, src, x, header=BETA2)
+    np.testing.assert_allclose(got, (x + 2) * 3 - 1, rtol=1e-6)
+
+
+def test_no_reorder_inside_a_device_loop(tmp_path: Path) -> None:
+    # the ordered block is part of the loop's body: it runs once per iteration
+    loop = """
+for i in nl.dynamic_range(stop):
+    with nl.no_reorder():
+        row(x, out, i)
+"""
+    src = ROWS.replace("LOOP", loop.strip().replace("\n", "\n    "))
+    result = trace_kernel(tmp_path, src, rand(6, 16), np.array([[4]], np.int32), header=BETA2)
+    assert [b.noReorder for b in result.kernel.bodies[0]].count(True) == 1
+    np.testing.assert_array_equal(_rows(tmp_path, loop, 4), _expect([0, 1, 2, 3]))

@@ -207,3 +207,25 @@ def test_partition_reduce_keeps_the_free_axes(tmp_path: Path) -> None:
     x = rand(8, 3, 4, seed=2)
     (out,) = run_kernel(tmp_path, src, x, header=BETA2)
     np.testing.assert_allclose(out, x.sum(axis=0, keepdims=True), rtol=1e-5, atol=1e-6)
+
+
+def test_dma_copy_and_transpose_take_nki_positional_order(tmp_path: Path) -> None:
+    # NKI: dma_copy(dst, src, priority, oob_mode, dge_mode, engine, name) and
+    # dma_transpose(dst, src, axes, priority, dge_mode, oob_mode, name)
+    src = """
+    def kernel(x):
+        a = nl.ndarray((16, 32), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.dma_copy(a, x, 3, nisa.oob_mode.skip, nisa.dge_mode.swdge)
+        t = nl.ndarray((32, 16), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.dma_transpose(t, a, (1, 0), 2, nisa.dge_mode.hwdge, nisa.oob_mode.skip)
+        out = nl.ndarray((32, 16), dtype=x.dtype, buffer=nl.shared_hbm)
+        nisa.dma_copy(dst=out, src=t)
+        return out
+    """
+    x = rand(16, 32)
+    result = trace_kernel(tmp_path, src, x, header=BETA2)
+    copy, transpose = (s.op for s in result.kernel.bodies[0][0].body[:2])
+    assert (copy.priority, type(copy.oobMode).__name__, copy.dgeMode) == (3, "DmaSkip", 1)
+    assert (transpose.priority, transpose.dgeMode, type(transpose.oobMode).__name__) == (2, 2, "DmaSkip")
+    (out,) = run_kernel(tmp_path, src, x, header=BETA2)
+    np.testing.assert_array_equal(out, x.T)

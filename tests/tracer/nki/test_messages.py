@@ -403,6 +403,13 @@ BETA2_CASES = [
     ("nisa.sequence_bounds: dst of shape [4, 4] must hold [4, 2, 8] elements",
      S48.replace("float32", "int32") + "d = nl.ndarray((4, 4), dtype=nl.int32, buffer=nl.sbuf)\n"
      "nisa.sequence_bounds(dst=d, segment_ids=a)", "nisa.sequence_bounds("),
+    ("shared_identity_matrix: dst has shape [4, 4] but the identity is [8, 8]",
+     S4 + "nl.shared_identity_matrix(8, dst=a)", "nl.shared_identity_matrix("),
+    ("nl.abs_max is not supported: it is an ALU operation of NeuronCore-v4 (the signed input of larger or "
+     "smaller magnitude) that KLR Core's AluOp has no tag for", S4 + "b = nl.abs_max(a, 1.0)", "nl.abs_max("),
+    ("nl.abs_min is not supported: it is an ALU operation of NeuronCore-v4 (the signed input of larger or "
+     "smaller magnitude) that KLR Core's AluOp has no tag for",
+     S4 + "nisa.tensor_tensor(dst=a, data1=a, data2=a, op=nl.abs_min)", "nl.abs_min"),
 ]
 
 

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 from klr.core import AccumCmd, ImmFloat, rules
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.consts import REDUCE_CMDS, dtype_of, enum_of
+from klr.tracer.nki.consts import REDUCE_CMDS, dtype_of, enum_of, memory_of
+from klr.tracer.nki.emit import alloc, hbm_tensor
+from klr.tracer.nki.state import state
 from klr.tracer.nki.tensors import Number, TensorValue
-from klr.tracer.nki.views import View
+from klr.tracer.nki.views import View, root_view
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
 
@@ -64,6 +66,24 @@ def name_arg(ctx: Ctx, name: Value) -> str | None:
     if not isinstance(name, str):
         raise ctx.error(f"name must be a string, not {type_name(name)}")
     return name
+
+
+def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value = None) -> TensorValue:
+    """An uninitialised tensor from a creation builtin's arguments; HBM tensors are shared
+    buffers, one per SPMD launch."""
+    dims, par = parse_shape(ctx, shape)
+    dt = dtype_of(ctx, dtype)
+    memory = memory_of(ctx, buffer)
+    nm = name_arg(ctx, name)
+    if memory.is_hbm:
+        return TensorValue(root_view(hbm_tensor(ctx, dims, par, dt, memory, nm)))
+    st = state(ctx)
+    if st.spmd_first is None:
+        st.spmd_first = ctx.program_id
+    if nm is not None and ctx.program_id != st.spmd_first:
+        # each SPMD instance has its own on-chip tensors: later ones are named <name>.<n>
+        return TensorValue(root_view(alloc(ctx, dims, dt, memory, par_axis=par, hint=nm)))
+    return TensorValue(root_view(alloc(ctx, dims, dt, memory, par_axis=par, name=nm)))
 
 
 def view_arg(ctx: Ctx, v: Value, what: str) -> View:

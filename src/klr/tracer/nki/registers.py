@@ -282,8 +282,17 @@ def _branch(ctx: Ctx, c: Condition, then: str, other: str) -> None:
     operators.branch(ctx, c.op, c.reg1, c.reg2, c.imm, then, other)
 
 
+def _unordered(ctx: Ctx) -> None:
+    """Refuse control flow decided at run time inside ``with nl.no_reorder():``, whose
+    statements must stay in one Core block (as in the reference KLR)."""
+    if state(ctx).no_reorder:
+        raise ctx.error("control flow decided at run time (an if, while or loop on a register) cannot be "
+                        "inside nl.no_reorder(), whose statements stay in one block")
+
+
 def if_(ctx: Ctx, test: Condition, then_: Callable[[], None], else_: Callable[[], None]) -> None:
     """``if test: then_() else: else_()`` decided at run time."""
+    _unordered(ctx)
     pos = ctx.pos
     _settle(ctx)
     then, other, end = ctx.fresh_label("then"), ctx.fresh_label("else"), ctx.fresh_label("end")
@@ -299,6 +308,7 @@ def if_(ctx: Ctx, test: Condition, then_: Callable[[], None], else_: Callable[[]
 
 def loop(ctx: Ctx, test: Condition, body: Callable[[], None], step: Callable[[], Condition]) -> None:
     """A device loop: ``while test: body(); test = step()``."""
+    _unordered(ctx)
     pos = ctx.pos
     _settle(ctx)
     start, again, end = ctx.fresh_label("body"), ctx.fresh_label("next"), ctx.fresh_label("exit")

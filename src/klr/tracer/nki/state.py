@@ -41,9 +41,9 @@ class Recorder:
 class State:
     """What the NKI layer remembers across the statements of one body."""
 
-    __slots__ = ("constants", "hbm_counts", "hbm_written", "identities", "loop_allocs", "psum_written",
-                 "recorders", "registers", "shared_buffers", "shared_identities", "spmd", "spmd_first",
-                 "watch")
+    __slots__ = ("constants", "hbm_counts", "hbm_written", "identities", "loop_allocs", "no_reorder",
+                 "psum_written", "recorders", "registers", "shared_buffers", "shared_identities", "spmd",
+                 "spmd_first", "watch")
 
     def __init__(self) -> None:
         self.recorders: list[Recorder] = []
@@ -71,6 +71,9 @@ class State:
         """The names of the registers the body uses."""
         self.loop_allocs: list[set[str]] = []
         """Per open dynamic loop, innermost last: the tensors allocated in its body."""
+        self.no_reorder = 0
+        """How many ``with nl.no_reorder():`` blocks are open (nested ones share the outermost's
+        Core block)."""
 
 
 def state(ctx: Ctx) -> State:

@@ -15,10 +15,10 @@ from klr.core import (
 )
 from klr.dtypes import Dtype
 from klr.tracer.nki import operators
-from klr.tracer.nki.args import Args, ParDim, name_arg, no_mask, parse_shape, view_arg
-from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of, engine_of, memory_of
+from klr.tracer.nki.args import Args, ParDim, new_tensor, no_mask, parse_shape, view_arg
+from klr.tracer.nki.consts import DTYPES, buffer_value, dtype_of, engine_of
 from klr.tracer.nki.dialects import form, isa
-from klr.tracer.nki.emit import alloc, hbm_tensor
+from klr.tracer.nki.emit import alloc
 from klr.tracer.nki.hostarrays import HostArray, host_array
 from klr.tracer.nki.masks import as_mask, masked
 from klr.tracer.nki.state import state
@@ -34,23 +34,6 @@ if TYPE_CHECKING:
 
 
 NL = "nki.language."
-
-
-def new_tensor(ctx: Ctx, shape: Value, dtype: Value, buffer: Value, name: Value = None) -> TensorValue:
-    """An uninitialised tensor; HBM tensors are shared buffers, one per SPMD launch."""
-    dims, par = parse_shape(ctx, shape)
-    dt = dtype_of(ctx, dtype)
-    memory = memory_of(ctx, buffer)
-    nm = name_arg(ctx, name)
-    if memory.is_hbm:
-        return TensorValue(root_view(hbm_tensor(ctx, dims, par, dt, memory, nm)))
-    st = state(ctx)
-    if st.spmd_first is None:
-        st.spmd_first = ctx.program_id
-    if nm is not None and ctx.program_id != st.spmd_first:
-        # each SPMD instance has its own on-chip tensors: later ones are named <name>.<n>
-        return TensorValue(root_view(alloc(ctx, dims, dt, memory, par_axis=par, hint=nm)))
-    return TensorValue(root_view(alloc(ctx, dims, dt, memory, par_axis=par, name=nm)))
 
 
 @builtin(NL + "ndarray", dialect=Dialect.both)
@@ -134,12 +117,19 @@ _CONSTANT_DTYPES = (Dtype.uint8, Dtype.uint16, Dtype.uint32, Dtype.uint64, Dtype
 
 
 @builtin(NL + "shared_identity_matrix", emits=("ncDmaCopy",), dialect=Dialect.both)
-def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
+def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None, dst: Value = None) -> Value:
     """An ``n`` x ``n`` identity matrix, a shared constant in HBM (one per size and dtype);
-    in a beta 2 kernel an SBUF tile holding it, as nki's page says. Dtypes a constant cannot
-    have (bfloat16...) are stored as float32; ``nl.load`` (beta 2: the copy) converts."""
+    in a beta 2 kernel an SBUF tile holding it, as nki's page says, or ``dst`` when given
+    (copied in, converted to its dtype). Dtypes a constant cannot have (bfloat16...) are stored
+    as float32; ``nl.load`` (beta 2: the copy) converts."""
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ctx.error(f"shared_identity_matrix size must be a positive integer, not {describe(n)}")
+    into = None
+    if dst is not None:
+        into = view_arg(ctx, dst, "dst")
+        if into.shape != (n, n):
+            raise ctx.error(f"shared_identity_matrix: dst has shape {list(into.shape)} but the identity is "
+                            f"[{n}, {n}]")
     want = Dtype.uint8 if dtype is None else dtype_of(ctx, dtype)
     dt = want if want in _CONSTANT_DTYPES else Dtype.float32
     st = state(ctx)
@@ -147,6 +137,9 @@ def shared_identity_matrix(ctx: Ctx, n: Value, dtype: Value = None) -> Value:
     if buf is None:
         array = host_array(ctx, "eye", n, n, 0, dt)
         buf = st.shared_identities[(n, dt)] = _constant_buf(ctx, "identity", array, dt)
+    if into is not None:
+        operators.dma(ctx, into, root_view(buf))
+        return dst
     if ctx.dialect is not Dialect.beta2:
         return TensorValue(root_view(buf))
     on_chip = root_view(alloc(ctx, (n, n), want, Memory.sbuf, hint="identity"))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from klr.core import Memory
 from klr.tracer.nki.consts import BufferValue
+from klr.tracer.nki.state import state
 from klr.tracer.registry import Dialect, builtin
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value, type_name
@@ -107,25 +108,33 @@ def no_reorder(ctx: Ctx) -> Value:
 
 
 class NoReorder(TraceObject):
-    """``with nl.no_reorder():``, whose statements form a block kept in program order."""
+    """``with nl.no_reorder():``, whose statements form a block kept in program order. A nested
+    one stays in the outer block; control flow decided at run time cannot be inside one
+    (``klr.tracer.nki.registers``), as it would split the block."""
 
     __slots__ = ()
     type_name = "no_reorder"
 
     def enter(self, ctx: Ctx) -> Value:
-        ctx.begin_block(ctx.fresh_label("noreorder"), no_reorder=True)
+        st = state(ctx)
+        if not st.no_reorder:
+            ctx.begin_block(ctx.fresh_label("noreorder"), no_reorder=True)
+        st.no_reorder += 1
         return None
 
     def exit(self, ctx: Ctx) -> None:
-        ctx.begin_block(ctx.fresh_label("after"))
+        st = state(ctx)
+        st.no_reorder -= 1
+        if not st.no_reorder:
+            ctx.begin_block(ctx.fresh_label("after"))
 
 
 @builtin("nki.language.no_reorder", dialect=Dialect.beta2)
 def nl_no_reorder(ctx: Ctx) -> Value:
     """``with nl.no_reorder():`` keeps the block's instructions in program order (a Core block
-    with ``noReorder``)."""
+    with ``noReorder``); a nested one joins it; an if, while or loop decided at run time cannot
+    be inside it."""
     return NoReorder()
-
 
 
 @builtin(NCC + "multi_buffer", dialect=Dialect.legacy)

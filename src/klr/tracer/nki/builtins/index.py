@@ -295,6 +295,8 @@ NAMES: dict[str, tuple[str, ...]] = {
         'nki.compiler.enable_stack_allocator',
         'nki.language.spmd_dim',
         'nki.language.nc',
+        'nki.language.abs_max',
+        'nki.language.abs_min',
         'nki.isa.topk',
     ),
 }

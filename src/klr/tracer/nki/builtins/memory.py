@@ -155,8 +155,9 @@ def _constant_tile(ctx: Ctx, shape: tuple[int, ...], dtype: Dtype, value: float 
 
 
 @isa("dma_copy",
-     beta2=form("dst", "src", mask=None, dst_rmw_op=None, oob_mode=0, dge_mode=0, unique_indices=False,
-                engine=None, priority=None, name=None),
+     # NKI's positional order, then what older NKI releases and the legacy form also take
+     beta2=form("dst", "src", priority=None, oob_mode=0, dge_mode=0, engine=None, name=None, dst_rmw_op=None,
+                unique_indices=False, mask=None),
      emits=("ncDmaCopy",))
 def dma_copy(ctx: Ctx, a: Args, dps: bool) -> Value:
     """Copy between any memories with the DMA engines; ``dst_rmw_op=nl.add`` adds into dst."""
@@ -238,7 +239,7 @@ _TRANSPOSE_OPS: dict[tuple[int, ...], TransposeOps] = {
 
 
 @isa("dma_transpose",
-     beta2=form("dst", "src", axes=None, mask=None, dge_mode=0, oob_mode=0, priority=None, name=None),
+     beta2=form("dst", "src", axes=None, priority=None, dge_mode=0, oob_mode=0, name=None, mask=None),
      legacy=form("src", axes=None, mask=None, dtype=None, dge_mode=0),
      legacy_tensors=1, emits=("dmaTranspose", "ncDmaCopy"))
 def dma_transpose(ctx: Ctx, a: Args, dps: bool) -> Value:

@@ -20,6 +20,7 @@ from klr.tracer.nki.args import (
     Args,
     arg,
     float_operand,
+    new_tensor,
     no_mask,
     on_chip,
     parse_shape,
@@ -27,8 +28,9 @@ from klr.tracer.nki.args import (
     same_size,
     view_arg,
 )
-from klr.tracer.nki.consts import ENGINES, dtype_of, engine_of
+from klr.tracer.nki.consts import DTYPES, ENGINES, dtype_of, engine_of
 from klr.tracer.nki.dialects import Write, form, into, isa
+from klr.tracer.nki.emit import tile
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.masks import as_mask, boxed, masked
 from klr.tracer.nki.operators import Scalar
@@ -45,10 +47,21 @@ NL = "nki.language."
 
 
 @builtin(NL + "rand", emits=("rand2",), dialect=Dialect.legacy)
-def rand(ctx: Ctx, shape: Value, dtype: Value = None, **kwargs: Value) -> Value:
-    """A new SBUF tile of uniform random values in [0, 1)."""
+def rand(ctx: Ctx, shape: Value, dtype: Value = None, buffer: Value = None, name: Value = None,
+         **kwargs: Value) -> Value:
+    """A new tile of uniform random values in [0, 1): in SBUF, or a tensor in ``buffer`` named
+    ``name`` (beta 2's parameters)."""
     dims, par = parse_shape(ctx, shape)
     dt = Dtype.float32 if dtype is None else dtype_of(ctx, dtype)
+    if buffer is not None or name is not None:
+        t = new_tensor(ctx, shape, DTYPES[dt], buffer, name)
+        if t.view.buf.on_chip:
+            operators.rand(ctx, t.view, ImmFloat(0.0), ImmFloat(1.0))
+        else:  # drawn on chip, then copied out
+            draw = tile(ctx, dims, dt, Memory.sbuf, par_axis=par)
+            operators.rand(ctx, draw, ImmFloat(0.0), ImmFloat(1.0))
+            operators.dma(ctx, t.view, draw)
+        return t
 
     def fn(c: Ctx, dst: View, acc: bool) -> None:
         operators.rand(c, dst, ImmFloat(0.0), ImmFloat(1.0))

@@ -10,6 +10,8 @@ _COLLECTIVE = ("collective communication is not traced yet (the interpreter runs
 _PRIVATE = "it is a private API of the Neuron compiler, not part of NKI"
 _HOST = "it launches or inspects a kernel from the host; trace the kernel with klr gather and klr trace"
 _TYPING = "it is a type annotation; klr reads annotations without evaluating them"
+_V4_ALU = ("it is an ALU operation of NeuronCore-v4 (the signed input of larger or smaller magnitude) that "
+           "KLR Core's AluOp has no tag for")
 
 _REASONS: dict[str, str] = {
     **{f"nki.nccl.{n}": _COLLECTIVE for n in (
@@ -41,6 +43,7 @@ _REASONS: dict[str, str] = {
                                            "where klr ignores it",
     "nki.language.spmd_dim": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
     "nki.language.nc": "it describes a launch grid, which the caller gives klr (klr gather --grid)",
+    **{f"nki.language.{n}": _V4_ALU for n in ("abs_max", "abs_min")},
     "nki.isa.topk": ("KLR Core has no top-k operator for its 16-partition snake layout (nor does the "
                      "reference's builtin list); use nisa.max8 and nisa.nc_match_replace8"),
 }
