@@ -324,6 +324,12 @@ def _creation() -> list[Case]:
         case("indexing", lg(indexing, "a"), [X], lambda x: x[2:6] + x[4:8]),
         case("sizeinbytes", lg(sizes, "a"), [X], lambda x: x * 24),
         case("memories", lg(memories, "a"), [X], lambda x: x + 15),
+        case(  # nl.finfo's fields are plain numbers: fp16's largest finite value, bf16's epsilon
+            "finfo",
+            lg("res = a_t * nl.finfo(nl.float16).max + nl.finfo(nl.bfloat16).eps", "a"),
+            [X],
+            lambda x: x * 65504.0 + 2.0**-7,
+        ),
         case(
             "shared_identity_matrix-sbuf",  # nki's page: "an identity matrix in SBUF"
             b2("i = nl.shared_identity_matrix(n=8, dtype=nl.bfloat16)\nres = nl.add(i, a_t[:, 0:8])", "a"),
