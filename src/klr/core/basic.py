@@ -18,15 +18,16 @@ Core has no structured control flow: blocks end in ``cmpBranch`` operators namin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
+from klr import schema
 from klr.core.operators import Operator, engine_of
 from klr.core.optypes import Engine
 from klr.core.tensor import TensorName
 from klr.pos import Pos
 from klr.schema import node
 
-__all__ = ["Stmt", "Block", "Kernel", "SharedConstantFile", "Edges", "LncKernel", "tensors_of"]
+__all__ = ["Stmt", "Block", "Kernel", "SharedConstantFile", "Edges", "LncKernel", "tensor_fields",
+           "tensors_of"]
 
 
 @node(tag=103)
@@ -95,20 +96,52 @@ class LncKernel:
     edges: tuple[Edges, ...]
 
 
-def _walk(value: object) -> Iterator[TensorName]:
+_TENSOR_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def tensor_fields(value: object) -> tuple[str, ...]:
+    """The fields of an IR node whose type can hold a TensorName (from the node's schema), or ()
+    for any other value; looked up once per class, because walks over a whole kernel ask for
+    every sub-value, and skipping numbers, enums and access-pattern pairs is most of their work."""
+    cls = type(value)
+    found = _TENSOR_FIELDS.get(cls)
+    if found is None:
+        found = _TENSOR_FIELDS[cls] = _tensor_fields_of(cls)
+    return found
+
+
+def _tensor_fields_of(cls: type) -> tuple[str, ...]:
+    if not dataclasses.is_dataclass(cls) or issubclass(cls, Pos):
+        return ()
+    if not hasattr(cls, "__klr__"):  # a plain dataclass: no schema to prune by
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return tuple(f.name for f in schema.fields_of(cls) if _may_hold_tensor(schema.describe(f.type), set()))
+
+
+def _may_hold_tensor(desc: schema.TypeDesc, seen: set[type]) -> bool:
+    if desc.kind in (schema.Kind.STRUCT, schema.Kind.CTOR):
+        if desc.cls is TensorName:
+            return True
+        if desc.cls in seen:  # already answered on this search, or in progress (a recursive type)
+            return False
+        seen.add(desc.cls)
+        return any(_may_hold_tensor(schema.describe(f.type), seen) for f in schema.fields_of(desc.cls))
+    return any(_may_hold_tensor(arg, seen) for arg in desc.args)
+
+
+def _walk(value: object, seen: dict[str, TensorName]) -> None:
     if isinstance(value, TensorName):
-        yield value
+        seen.setdefault(value.name, value)
     elif isinstance(value, tuple):
         for item in value:
-            yield from _walk(item)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, (type, Pos)):
-        for f in dataclasses.fields(value):
-            yield from _walk(getattr(value, f.name))
+            _walk(item, seen)
+    else:
+        for name in tensor_fields(value):
+            _walk(getattr(value, name), seen)
 
 
 def tensors_of(value: object) -> tuple[TensorName, ...]:
     """Every TensorName referenced anywhere inside ``value``, first occurrence first, no duplicates."""
     seen: dict[str, TensorName] = {}
-    for t in _walk(value):
-        seen.setdefault(t.name, t)
+    _walk(value, seen)
     return tuple(seen.values())
