@@ -320,19 +320,24 @@ def test_dash_writes_to_standard_output(here: Path) -> None:
 # --- closed pipes ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [["list"], ["info", "add.klr", "--dump", "json"]])
-def test_a_closed_pipe_ends_quietly(here: Path, args: list[str]) -> None:
+@pytest.mark.parametrize("args,columns,code", [
+    (["list"], "80", 141), (["info", "add.klr", "--dump", "json"], "80", 141),
+    (["--help"], "80", 141),   # the stored help text (found by bench/fuzz.py: `klr --help | head -1`)
+    # argparse prints these and ignores a failed write itself: quiet, and the exit it chose
+    (["--help"], "100", 0), (["gather", "--help"], "80", 0),
+])
+def test_a_closed_pipe_ends_quietly(here: Path, args: list[str], columns: str, code: int) -> None:
     (here / "add.py").write_text(ADD)
     assert klr("gather", "add.py", "add", cwd=here).returncode == 0
     read_end, write_end = os.pipe()
     os.close(read_end)  # as `| head -1` once it has its line: every write fails with EPIPE
-    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[2]), "COLUMNS": columns}
     try:
         done = subprocess.run([sys.executable, "-m", "klr", *args], cwd=here, env=env, stdout=write_end,
                               stderr=subprocess.PIPE, text=True, timeout=120, check=False)
     finally:
         os.close(write_end)
-    assert (done.returncode, done.stderr) == (141, "")
+    assert (done.returncode, done.stderr) == (code, "")
 
 
 def test_a_full_standard_output_is_an_error(monkeypatch: pytest.MonkeyPatch,

@@ -11,13 +11,24 @@ from __future__ import annotations
 
 import sys
 
-from klr.cli.terminal import columns
+from klr.cli.terminal import EXIT_BROKEN_PIPE, columns, silence_stdout
 
 HELP_ARGS: tuple[list[str], ...] = ([], ["-h"], ["--help"])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        try:
+            return _dispatch(args)
+        finally:  # also when argparse exits from inside (--help of a subcommand)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:  # `klr --help | head -1`: stop quietly, as a program killed by SIGPIPE
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _dispatch(args: list[str]) -> int:
     if args in HELP_ARGS:
         from klr.cli import helptext
 

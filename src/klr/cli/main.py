@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from klr import __version__
 from klr.cli import cache, check, evaluate, run
-from klr.cli.terminal import columns
+from klr.cli.terminal import EXIT_BROKEN_PIPE, columns, silence_stdout
 from klr.diagnostics import printable, render_error, render_warning
 from klr.errors import KlrError, UsageError, Warning_
 
@@ -29,7 +29,6 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat` in the same place
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -175,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return EXIT_BROKEN_PIPE
 
 
@@ -227,7 +226,7 @@ def _run(args: argparse.Namespace) -> int:
         # an OSError without a file name comes from writing standard output (full disk, /dev/full)
         if exc.filename is not None or exc.errno is None:
             return _internal(args, exc)
-        _silence_stdout()
+        silence_stdout()
         _say(f"error: cannot write standard output: {exc.strerror}")
         return EXIT_ERROR
     except Exception as exc:  # a bug in klr, never the user's fault
@@ -254,16 +253,6 @@ def _say(text: str) -> None:
     try:
         print(text, file=sys.stderr)
     except OSError:
-        pass
-
-
-def _silence_stdout() -> None:
-    """Point standard output at /dev/null, so the final flush at exit cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
         pass
 
 

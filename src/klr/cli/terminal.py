@@ -1,4 +1,5 @@
-"""The terminal's width, as argparse reads it, for klr.cli.entry and klr.cli.main."""
+"""What klr.cli.entry and klr.cli.main share about standard output: the terminal's width, as
+argparse reads it, and how a closed pipe ends the command (``klr list | head -1``)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,16 @@ def columns() -> int:
             width = 0
         width = width or 80
     return width
+
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cat` in the same place
+
+
+def silence_stdout() -> None:
+    """Point standard output at /dev/null, so the final flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
