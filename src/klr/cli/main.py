@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from klr import __version__
-from klr.cli.entry import resume_collection
+from klr.cli.collector import resume_collection
 from klr.cli.terminal import columns
 from klr.diagnostics import printable, render_error, render_warning
 from klr.errors import KlrError, UsageError, Warning_

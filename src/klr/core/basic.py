@@ -17,14 +17,13 @@ Core has no structured control flow: blocks end in ``cmpBranch`` operators namin
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 from klr.core.operators import Operator, engine_of
 from klr.core.optypes import Engine
 from klr.core.tensor import TensorName
 from klr.pos import Pos
-from klr.schema import node
+from klr.schema import field_names, node
 
 __all__ = ["Stmt", "Block", "Kernel", "SharedConstantFile", "Edges", "LncKernel", "tensors_of"]
 
@@ -101,9 +100,9 @@ def _walk(value: object) -> Iterator[TensorName]:
     elif isinstance(value, tuple):
         for item in value:
             yield from _walk(item)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, (type, Pos)):
-        for f in dataclasses.fields(value):
-            yield from _walk(getattr(value, f.name))
+    elif not isinstance(value, (type, Pos)):
+        for name in field_names(value) or ():
+            yield from _walk(getattr(value, name))
 
 
 def tensors_of(value: object) -> tuple[TensorName, ...]:

@@ -12,7 +12,6 @@ when the trace fails, and warnings about outputs that are not what the author me
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 from klr.core.basic import LncKernel, tensors_of
@@ -66,9 +65,9 @@ def output_warnings(kernel: LncKernel, pos: Pos | None = None, line: str | None 
     for body in kernel.bodies:
         for block in body:
             for stmt in block.body:
-                for f in dataclasses.fields(stmt.op):
-                    tensors = tensors_of(getattr(stmt.op, f.name))
-                    if f.name in WRITTEN_FIELDS:
+                for name in stmt.op.__match_args__:
+                    tensors = tensors_of(getattr(stmt.op, name))
+                    if name in WRITTEN_FIELDS:
                         for t in _hbm(tensors):
                             written.setdefault(t, stmt.pos)
                     else:
