@@ -5,7 +5,8 @@ a keyword argument with a default: ``FileLimits`` below (files read by every com
 ``klr.tracer.context.Limits`` (trace) and ``klr.interp.EvalLimits`` (eval). The command line
 sets them by name with ``--limit NAME=VALUE`` (``-`` and ``_`` are the same in names), the API
 with ``limits={"name": value}``. ``fields_of`` discovers the names from the constructor, so a
-limit added to one of these classes can be set at once, without more code here.
+limit added to one of these classes can be set at once, without more code here; ``docs_of``
+reads their descriptions from the class's ``DOCS`` or a dataclass field's ``metadata["doc"]``.
 
 Values are non-negative integers (``_`` allowed between digits), optionally with a decimal
 (``k``, ``M``, ``G``, ``T``) or binary (``Ki``, ``Mi``, ``Gi``, ``Ti``) suffix: ``8Gi`` is
@@ -14,24 +15,39 @@ Values are non-negative integers (``_`` allowed between digits), optionally with
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from types import FunctionType
+from typing import Any, ClassVar
 
 from klr.errors import UsageError
 
 
-@dataclasses.dataclass
 class FileLimits:
-    """Limits on the files a command reads."""
+    """Limits on the files a command reads. (A plain class rather than a dataclass, which would
+    import ``dataclasses`` and ``inspect`` at every start; it compares and prints as one.)"""
 
-    max_file_bytes: int = dataclasses.field(default=2**31, metadata={
-        "doc": "bytes of one .klr, .npy or shared-constant file"})
-    max_source_bytes: int = dataclasses.field(default=2**24, metadata={
-        "doc": "bytes of one Python source file (gather) or --args-json file"})
+    __slots__ = ("max_file_bytes", "max_source_bytes")
+    DOCS: ClassVar[dict[str, str]] = {
+        "max_file_bytes": "bytes of one .klr, .npy or shared-constant file",
+        "max_source_bytes": "bytes of one Python source file (gather) or --args-json file",
+    }
+
+    def __init__(self, max_file_bytes: int = 2**31, max_source_bytes: int = 2**24) -> None:
+        self.max_file_bytes = max_file_bytes
+        self.max_source_bytes = max_source_bytes
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.DOCS)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.DOCS)
+
+    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
 
 _SUFFIXES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
@@ -52,15 +68,43 @@ def raise_hint(name: str) -> str:
 
 def fields_of(cls: type) -> dict[str, Any]:
     """The limits of ``cls`` and their defaults: its constructor's keyword parameters."""
+    own: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        own.update(vars(klass))
+    init = own.get("__init__")
+    if type(cls) is type and own.get("__new__") is object.__new__ and type(init) is FunctionType \
+            and not hasattr(init, "__signature__") and not hasattr(init, "__wrapped__"):
+        return _defaults(init)
+    import inspect
+
     params = inspect.signature(cls).parameters.values()
     return {p.name: p.default for p in params
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty}
 
 
+def _defaults(init: FunctionType) -> dict[str, Any]:
+    """``fields_of`` read from a plain ``__init__``'s code object, as ``inspect.signature`` would
+    (without importing ``inspect``): the parameters with defaults, in order."""
+    code = init.__code__
+    names = code.co_varnames
+    npos, nkw = code.co_argcount, code.co_kwonlyargcount
+    defaults = init.__defaults__ or ()
+    out = dict(zip(names[npos - len(defaults):npos], defaults))
+    kwdefaults = init.__kwdefaults__ or {}
+    out.update((n, kwdefaults[n]) for n in names[npos:npos + nkw] if n in kwdefaults)
+    return out
+
+
 def docs_of(cls: type) -> dict[str, str]:
-    """One-line descriptions of the limits of a dataclass (``metadata["doc"]``), when it has them."""
-    if not dataclasses.is_dataclass(cls):
+    """One-line descriptions of the limits of a class (its ``DOCS``, or a dataclass field's
+    ``metadata["doc"]``), when it has them."""
+    docs: dict[str, str] | None = getattr(cls, "DOCS", None)
+    if docs is not None:
+        return dict(docs)
+    if getattr(cls, "__dataclass_fields__", None) is None:
         return {}
+    import dataclasses
+
     return {f.name: f.metadata["doc"] for f in dataclasses.fields(cls) if "doc" in f.metadata}
 
 

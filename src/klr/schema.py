@@ -20,7 +20,6 @@ carry their Lean names. Fields typed ``Pos`` are excluded from equality and hash
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import math
 import operator
@@ -29,8 +28,13 @@ import sys
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+if TYPE_CHECKING:
+    from dataclasses import Field
+    from dataclasses import field as _field_specifier
+else:
+    _field_specifier = None  # (for type checkers only, like dataclass_transform itself)
 
 T = TypeVar("T")
 
@@ -111,9 +115,66 @@ def _enum_ctor(member: NodeEnum) -> int:
 # less: __init__ is shared between the classes of one field signature (its code generated into
 # klr.nodeinits, else compiled once); equality, hashing, repr and the rest are shared functions
 # over the class's field names. The result is still a dataclass to the standard library
-# (fields, replace, asdict, is_dataclass, pickling), as tests/test_schema.py checks.
+# (fields, replace, asdict, is_dataclass, pickling), as tests/test_schema.py checks; its
+# dataclass attributes are made when first read (``_Lazy``), so that klr imports no
+# ``dataclasses`` (and ``inspect``, which it imports) to start.
 
-_PARAMS = dataclass(frozen=True)(type("_Params", (), {})).__dataclass_params__  # type: ignore[attr-defined]
+
+class _Missing:
+    """A field without a default (``dataclasses.MISSING`` where ``dataclasses`` is imported)."""
+
+
+_MISSING = _Missing()
+
+
+# (name, annotation, default or _MISSING, compared) of each field of each class made here
+_SPECS: dict[type, tuple[tuple[str, Any, Any, bool], ...]] = {}
+_PARAMS: list[Any] = []
+
+
+class _Lazy:
+    """A class's ``__dataclass_fields__`` or ``__dataclass_params__``, made when first read and
+    then stored on the class in place of this."""
+
+    __slots__ = ("attr", "owner")
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.owner, self.attr = owner, attr
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        import dataclasses
+
+        value: Any
+        if self.attr == "__dataclass_params__":
+            if not _PARAMS:
+                made: Any = dataclasses.dataclass(frozen=True)(type("_Params", (), {}))
+                _PARAMS.append(made.__dataclass_params__)
+            value = _PARAMS[0]
+        else:
+            value = {}
+            for name, ann, default, compared in _SPECS[self.owner]:
+                f: Field[Any] = dataclasses.field(compare=compared) if default is _MISSING \
+                    else dataclasses.field(default=default, compare=compared)
+                f.name, f.type = name, ann
+                f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # what fields() selects on
+                value[name] = f
+        setattr(self.owner, self.attr, value)
+        return value
+
+
+def field_names(value: Any) -> tuple[str, ...] | None:
+    """The field names of a node or record class or instance (without importing
+    ``dataclasses``), or of another dataclass; None for anything else."""
+    cls = value if isinstance(value, type) else type(value)
+    if cls in _SPECS:
+        return tuple(spec[0] for spec in _SPECS[cls])
+    if getattr(cls, "__dataclass_fields__", None) is None:
+        return None
+    import dataclasses
+
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 _INITS: dict[tuple[tuple[str, ...], tuple[str, ...]], types.CodeType] = {}
 
 
@@ -183,10 +244,14 @@ def _node_repr(self: Any) -> str:
 
 
 def _node_setattr(self: Any, name: str, value: Any) -> None:
+    import dataclasses
+
     raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
 def _node_delattr(self: Any, name: str) -> None:
+    import dataclasses
+
     raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
@@ -204,45 +269,60 @@ def _is_classvar(ann: Any) -> bool:
     return text.startswith(("ClassVar", "typing.ClassVar"))
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
+@dataclass_transform(frozen_default=True, field_specifiers=(_field_specifier,))
 def record(cls: type[T]) -> type[T]:
     """``dataclass(frozen=True, slots=True)`` for a small record, made as a node is (no
     compiled methods of its own): for the records created while klr starts up. Fields may
     have defaults and ``field(compare=False)``, nothing else; no ``__post_init__``."""
     if "__post_init__" in cls.__dict__:
         raise TypeError(f"{cls.__name__}: a record has no __post_init__")
-    return _frozen_slotted(cls, ())
+    return _frozen_slotted(cls, (), ())
 
 
-def _frozen_slotted(cls: type[T], singles: tuple[str, ...]) -> type[T]:
+def _inherited(base: type) -> tuple[tuple[str, Any, Any, bool], ...]:
+    """The field specs of a base class: one made here, or a standard dataclass."""
+    if base in _SPECS:
+        return _SPECS[base]
+    fields = base.__dict__.get("__dataclass_fields__")
+    if fields is None:
+        return ()
+    import dataclasses
+
+    return tuple((f.name, f.type, _MISSING if f.default is dataclasses.MISSING else f.default, f.compare)
+                 for f in fields.values())
+
+
+def _frozen_slotted(cls: type[T], singles: tuple[str, ...], uncompared: tuple[str, ...]) -> type[T]:
     """``cls`` as ``dataclass(frozen=True, slots=True)`` would make it, without a default
-    factory or keyword-only fields, which nodes never use."""
-    fields: dict[str, dataclasses.Field[Any]] = {}
+    factory or keyword-only fields, which nodes never use; fields named in ``uncompared`` are
+    ``field(compare=False)``."""
+    specs: dict[str, tuple[str, Any, Any, bool]] = {}
     for base in reversed(cls.__mro__[1:]):
-        fields.update(getattr(base, "__dataclass_fields__", {}))
-    inherited = set(fields)
+        specs.update((spec[0], spec) for spec in _inherited(base))
+    inherited = set(specs)
     namespace = dict(cls.__dict__)
+    dc = sys.modules.get("dataclasses")  # a field(...) in the class body means it is imported
     for fname, ann in namespace.get("__annotations__", {}).items():
         if _is_classvar(ann):
             continue
-        default = namespace.pop(fname, dataclasses.MISSING)
-        f: dataclasses.Field[Any] = (default if isinstance(default, dataclasses.Field)
-                                     else dataclasses.field(default=default))
-        if f.default_factory is not dataclasses.MISSING or not (f.init and f.repr) or f.hash is not None \
-                or f.kw_only not in (dataclasses.MISSING, False):
-            raise TypeError(f"{cls.__name__}.{fname}: only a default and compare=False are supported")
-        f.name, f.type = fname, ann
-        f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # what fields() selects on
-        fields[fname] = f
-    names = tuple(fields)
-    defaults = tuple(f.default for f in fields.values() if f.default is not dataclasses.MISSING)
-    if any(f.default is dataclasses.MISSING for f in tuple(fields.values())[len(names) - len(defaults):]):
+        default = namespace.pop(fname, _MISSING)
+        compared = True
+        if dc is not None and isinstance(default, dc.Field):
+            f = default
+            if f.default_factory is not dc.MISSING or not (f.init and f.repr) or f.hash is not None \
+                    or f.kw_only not in (dc.MISSING, False):
+                raise TypeError(f"{cls.__name__}.{fname}: only a default and compare=False are supported")
+            default, compared = (_MISSING if f.default is dc.MISSING else f.default), f.compare
+        specs[fname] = (fname, ann, default, compared and fname not in uncompared)
+    names = tuple(specs)
+    defaults = tuple(spec[2] for spec in specs.values() if spec[2] is not _MISSING)
+    if any(spec[2] is _MISSING for spec in tuple(specs.values())[len(names) - len(defaults):]):
         raise TypeError(f"{cls.__name__}: a field without a default follows one with a default")
     namespace.pop("__dict__", None)
     namespace.pop("__weakref__", None)
     namespace.update(
         __slots__=tuple(n for n in names if n not in inherited), __match_args__=names,
-        __dataclass_fields__=fields, __dataclass_params__=_PARAMS,
+        __dataclass_fields__=_Lazy(), __dataclass_params__=_Lazy(),
         __init__=_init(cls, names, singles, defaults), __repr__=_node_repr,
         __eq__=_node_eq, __hash__=_node_hash,
         __setattr__=_node_setattr, __delattr__=_node_delattr,
@@ -250,7 +330,8 @@ def _frozen_slotted(cls: type[T], singles: tuple[str, ...]) -> type[T]:
     )
     meta: type = type(cls)
     out = meta(cls.__name__, cls.__bases__, namespace)
-    _KEYS[out] = _key(tuple(n for n, f in fields.items() if f.compare))
+    _SPECS[out] = tuple(specs.values())
+    _KEYS[out] = _key(tuple(spec[0] for spec in specs.values() if spec[3]))
     out.__qualname__ = cls.__qualname__
     return typing.cast("type[T]", out)
 
@@ -279,7 +360,7 @@ class NodeInfo:
     proofs: int                # proof fields counted in the array head but never written
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
+@dataclass_transform(frozen_default=True, field_specifiers=(_field_specifier,))
 def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) -> Callable[[type[T]], type[T]]:
     """Make a class a frozen, slotted IR dataclass and register its schema.
 
@@ -289,17 +370,11 @@ def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) ->
     def wrap(cls: type[T]) -> type[T]:
         notes = cls.__dict__.get("__annotations__", {})
         singles = tuple(f for f, ann in notes.items() if ann in ("F32", F32))
-        for fname, ann in notes.items():
-            if _is_pos_annotation(ann):
-                default = cls.__dict__.get(fname, dataclasses.MISSING)
-                if isinstance(default, dataclasses.Field):
-                    default.compare = False
-                else:
-                    setattr(cls, fname, dataclasses.field(default=default, compare=False))
+        positions = tuple(f for f, ann in notes.items() if _is_pos_annotation(ann))
         lean = name or (cls.__name__[0].lower() + cls.__name__[1:])
         if tag is not None and name is None:
             lean = cls.__name__
-        out = _frozen_slotted(cls, singles)
+        out = _frozen_slotted(cls, singles, positions)
         out.__klr__ = NodeInfo(out, lean, tag, proofs)  # type: ignore[attr-defined]  # the class's schema
         return out
 
@@ -331,9 +406,7 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
             module = vars(sys.modules[owner.__module__])
             for fname, ann in owner.__dict__.get("__annotations__", {}).items():
                 hints[fname] = _annotation(ann, module)
-        got = tuple(
-            FieldInfo(f.name, lean_name(f.name), hints[f.name]) for f in dataclasses.fields(cls)
-        )
+        got = tuple(FieldInfo(n, lean_name(n), hints[n]) for n in field_names(cls) or ())
         _FIELDS[cls] = got
     return got
 

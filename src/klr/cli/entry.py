@@ -5,12 +5,15 @@ for ``klr.cli.main.build_parser()``, generated for one Python minor version and 
 width (``python scripts/help_text.py``; tests/cli/test_entry.py keeps it equal). Importing
 argparse and the command line would cost more than Python's own start-up. Any other command
 line, Python version or width goes to ``klr.cli.main``.
+
+The cyclic collector is paused while the command starts (``klr.cli.collector``).
 """
 
 from __future__ import annotations
 
 import sys
 
+from klr.cli.collector import pause_collection, resume_collection
 from klr.cli.terminal import EXIT_BROKEN_PIPE, columns, silence_stdout
 
 HELP_ARGS: tuple[list[str], ...] = ([], ["-h"], ["--help"])
@@ -35,6 +38,10 @@ def _dispatch(args: list[str]) -> int:
         if sys.version_info[:2] == helptext.PYTHON and columns() == helptext.COLUMNS:
             sys.stdout.write(helptext.TEXT)
             return 0
-    from klr.cli.main import main as run
+    pause_collection()
+    try:
+        from klr.cli.main import main as run
 
-    return run(args)
+        return run(args)
+    finally:
+        resume_collection()

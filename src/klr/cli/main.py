@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from klr import __version__
-from klr.cli import cache, check, evaluate, run
+from klr.cli.collector import resume_collection
 from klr.cli.terminal import EXIT_BROKEN_PIPE, columns, silence_stdout
 from klr.diagnostics import printable, render_error, render_warning
 from klr.errors import KlrError, UsageError, Warning_
@@ -121,20 +121,28 @@ def _trace_parser(sub: Any) -> None:
 
 
 def _eval_parser(sub: Any) -> None:
+    from klr.cli import evaluate
+
     evaluate.add_parser(sub, _common, _limit_option)
 
 
 def _check_parser(sub: Any) -> None:
+    from klr.cli import check
+
     _common(check.add_parser(sub))
 
 
 def _run_parser(sub: Any) -> None:
+    from klr.cli import run
+
     r = run.add_parser(sub)
     _limit_option(r)
     _common(r)
 
 
 def _cache_parser(sub: Any) -> None:
+    from klr.cli import cache
+
     _common(cache.add_parser(sub))
 
 
@@ -180,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main_run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     """``klr run``: klr's options come before the program, whose arguments are its own."""
+    from klr.cli import run
+
     try:
         options, script, module, rest = run.split(argv)
     except UsageError as err:
@@ -200,6 +210,8 @@ def _run(args: argparse.Namespace) -> int:
             print(listing(_limit_classes(args.command)))
             status = 0
         else:
+            if args.command not in _RESUMING:
+                resume_collection()
             with tracking():
                 status = int(_COMMANDS[args.command](args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
@@ -326,6 +338,7 @@ def cmd_gather(args: argparse.Namespace) -> int:
     from klr.format import file as kfile
     from klr.python.gather import gather_file
 
+    resume_collection()
     (flimits,) = _limits(args)
     positional, named = _arg_specs(args, flimits.max_source_bytes)
     kernel = gather_file(args.file, args.func, args=positional, kwargs=named, grid=_grid(args.grid),
@@ -350,6 +363,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     positional, named = _arg_specs(args, flimits.max_source_bytes)
     out = args.output or _default_trace_output(args.input)
     info = _info_stream(out)
+    resume_collection()
     start = time.perf_counter()
     try:
         result = trace(py_kernel, args=positional or None, kwargs=named or None, grid=_grid(args.grid),
@@ -410,12 +424,15 @@ def _write_constants(constants: dict[str, Any], out: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from klr import limits
+    from klr.cli import run
 
     _limits(args)  # an unknown limit or a bad value is a usage error now, not at the first kernel
     return run.cmd_run(args, limits.parse_specs(args.limit))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from klr.cli import evaluate
+
     return evaluate.cmd_eval(args, *_limits(args))
 
 
@@ -425,6 +442,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     (flimits,) = _limits(args)
     contents = kfile.read(args.file, max_bytes=flimits.max_file_bytes)
+    resume_collection()
     if args.dump == "json":
         from klr.format.text import to_json
 
@@ -552,7 +570,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from klr.cli import check
+
+    return check.cmd_check(args)
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from klr.cli import cache
+
+    return cache.cmd_cache(args)
+
+
 _COMMANDS = {
     "gather": cmd_gather, "trace": cmd_trace, "eval": cmd_eval, "info": cmd_info, "list": cmd_list,
-    "check": check.cmd_check, "run": cmd_run, "cache": cache.cmd_cache,
+    "check": cmd_check, "run": cmd_run, "cache": cmd_cache,
 }
+#: Commands that call ``resume_collection`` themselves, once their imports are done.
+_RESUMING = frozenset({"gather", "trace", "info"})

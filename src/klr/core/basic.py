@@ -17,14 +17,12 @@ Core has no structured control flow: blocks end in ``cmpBranch`` operators namin
 
 from __future__ import annotations
 
-import dataclasses
-
 from klr import schema
 from klr.core.operators import Operator, engine_of
 from klr.core.optypes import Engine
 from klr.core.tensor import TensorName
 from klr.pos import Pos
-from klr.schema import node
+from klr.schema import field_names, node
 
 __all__ = ["Stmt", "Block", "Kernel", "SharedConstantFile", "Edges", "LncKernel", "tensor_fields",
            "tensors_of"]
@@ -111,10 +109,9 @@ def tensor_fields(value: object) -> tuple[str, ...]:
 
 
 def _tensor_fields_of(cls: type) -> tuple[str, ...]:
-    if not dataclasses.is_dataclass(cls) or issubclass(cls, Pos):
-        return ()
-    if not hasattr(cls, "__klr__"):  # a plain dataclass: no schema to prune by
-        return tuple(f.name for f in dataclasses.fields(cls))
+    names = None if issubclass(cls, Pos) else field_names(cls)
+    if not names or not hasattr(cls, "__klr__"):  # not a node, or a record: no schema to prune by
+        return names or ()
     return tuple(f.name for f in schema.fields_of(cls) if _may_hold_tensor(schema.describe(f.type), set()))
 
 

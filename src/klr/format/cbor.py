@@ -14,7 +14,6 @@ for the byte-level rules; in short:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import gc
 import keyword
@@ -710,7 +709,7 @@ def _sum_decoder(desc: TypeDesc) -> Decoder:
     members = desc.args
     # A file names few of a sum's constructors (Operator has 76): each constructor's decoder is
     # built when the first value of it is read, which keeps reading a small file fast.
-    arity = [len(dataclasses.fields(m.cls)) + info_of(m.cls).proofs if m.kind is Kind.CTOR else 1
+    arity = [len(m.cls.__match_args__) + info_of(m.cls).proofs if m.kind is Kind.CTOR else 1
              for m in members]
     built: list[Decoder | None] = [None] * len(members)
 

@@ -34,6 +34,7 @@ from klr.python.modules import (
     Ref,
     Resolver,
 )
+from klr.schema import field_names
 
 __all__ = ["gather", "gather_file", "function_source", "Gatherer"]
 
@@ -111,8 +112,8 @@ def _names(nodes: Iterable[Any]) -> Iterable[str]:
             yield node.id
         elif isinstance(node, tuple):
             stack.extend(node)
-        elif hasattr(node, "__dataclass_fields__"):
-            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)
+        else:
+            stack.extend(getattr(node, f) for f in field_names(node) or ())
 
 
 def _unpacked(binding: ConstBinding) -> ast.expr:

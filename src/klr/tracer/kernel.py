@@ -19,7 +19,6 @@ import itertools
 import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from klr import core
@@ -85,21 +84,33 @@ def stack_guard(ctx: Ctx) -> Iterator[None]:
                          source_line=ctx.source_line(ctx.pos)) from None
 
 
-@dataclass
 class TraceResult:
-    kernel: core.LncKernel
-    warnings: list[Warning_] = field(default_factory=list)
-    constants: dict[str, NDArray[np.generic]] = field(default_factory=dict)
-    """Shared constant tensors by their file name (``shared_constants/<sha256>.npy``)."""
-    messages: list[Warning_] = field(default_factory=list)
-    """Output of ``print`` in the kernel."""
-    steps: int = 0
-    """Steps the trace spent (``Limits.max_steps``)."""
-    memory: int = 0
-    """Bytes the trace's values needed at their peak, as charged and measured (``Limits.max_memory``)."""
-    builtins: set[tuple[str, Dialect]] = field(default_factory=set)
-    """(primary name, form) of every registered builtin the trace called: the form is the kernel's
-    dialect, or for a builtin with two dialect forms the one each call chose (``Ctx.used``)."""
+    """What a trace made. ``constants``: shared constant tensors by their file name
+    (``shared_constants/<sha256>.npy``); ``messages``: output of ``print`` in the kernel;
+    ``steps``: steps the trace spent (``Limits.max_steps``); ``memory``: bytes the trace's values
+    needed at their peak, as charged and measured (``Limits.max_memory``); ``builtins``: (primary
+    name, form) of every registered builtin the trace called: the form is the kernel's dialect,
+    or for a builtin with two dialect forms the one each call chose (``Ctx.used``). (A plain
+    class: a dataclass would import ``dataclasses`` at every start.)"""
+
+    __slots__ = ("builtins", "constants", "kernel", "memory", "messages", "steps", "warnings")
+
+    def __init__(self, kernel: core.LncKernel, warnings: list[Warning_] | None = None,
+                 constants: dict[str, NDArray[np.generic]] | None = None,
+                 messages: list[Warning_] | None = None, steps: int = 0, memory: int = 0,
+                 builtins: set[tuple[str, Dialect]] | None = None) -> None:
+        self.kernel = kernel
+        self.warnings = [] if warnings is None else warnings
+        self.constants = {} if constants is None else constants
+        self.messages = [] if messages is None else messages
+        self.steps = steps
+        self.memory = memory
+        self.builtins = set() if builtins is None else builtins
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in
+                          ("kernel", "warnings", "constants", "messages", "steps", "memory", "builtins"))
+        return f"TraceResult({shown})"
 
 
 def _sources(kernel: A.Kernel) -> dict[tuple[str | None, int], str]:
@@ -271,16 +282,20 @@ def _unique(ts: Iterable[core.TensorName]) -> tuple[core.TensorName, ...]:
     return tuple(seen.values())
 
 
-@dataclass
 class _Body:
     """One traced body and what the driver keeps of it."""
 
-    blocks: tuple[core.Block, ...]
-    inputs: tuple[core.TensorName, ...]
-    outputs: tuple[core.TensorName, ...]
-    evaluator: Evaluator
-    extras: BodyOutputs
-    constant_files: dict[str, str]
+    __slots__ = ("blocks", "constant_files", "evaluator", "extras", "inputs", "outputs")
+
+    def __init__(self, blocks: tuple[core.Block, ...], inputs: tuple[core.TensorName, ...],
+                 outputs: tuple[core.TensorName, ...], evaluator: Evaluator, extras: BodyOutputs,
+                 constant_files: dict[str, str]) -> None:
+        self.blocks = blocks
+        self.inputs = inputs
+        self.outputs = outputs
+        self.evaluator = evaluator
+        self.extras = extras
+        self.constant_files = constant_files
 
 
 def _trace_core(setup: _Setup, core_index: int, result: TraceResult) -> _Body:

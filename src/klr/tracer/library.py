@@ -20,7 +20,6 @@ its package is imported, and the Python builtins are registered when this module
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 # the Python builtins: registered by importing them
@@ -39,16 +38,20 @@ if TYPE_CHECKING:
 __all__ = ["BodyOutputs", "Library", "PYTHON"]
 
 
-@dataclass
 class BodyOutputs:
-    """What one traced body adds to the kernel besides its statements."""
+    """What one traced body adds to the kernel besides its statements: ``written``, the names
+    of the input tensors the body writes (they are outputs too); ``shared_buffers``, the HBM
+    tensors the body allocates, shared by the cores (``LncKernel.sharedBuffers``);
+    ``constants``, shared constant tensors' contents (numpy arrays) by tensor name."""
 
-    written: frozenset[str] = frozenset()
-    """Names of the input tensors the body writes: they are outputs too."""
-    shared_buffers: tuple[core.TensorName, ...] = ()
-    """HBM tensors the body allocates, shared by the cores (``LncKernel.sharedBuffers``)."""
-    constants: dict[str, NDArray[np.generic]] = field(default_factory=dict)
-    """Shared constant tensors' contents (numpy arrays) by tensor name."""
+    __slots__ = ("constants", "shared_buffers", "written")
+
+    def __init__(self, written: frozenset[str] = frozenset(),
+                 shared_buffers: tuple[core.TensorName, ...] = (),
+                 constants: dict[str, NDArray[np.generic]] | None = None) -> None:
+        self.written = written
+        self.shared_buffers = shared_buffers
+        self.constants = {} if constants is None else constants
 
 
 class Library:

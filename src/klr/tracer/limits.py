@@ -22,11 +22,10 @@ import gc
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 from klr.errors import UsageError
-from klr.limits import flag_name, raise_hint
+from klr.limits import fields_of, flag_name, raise_hint
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
@@ -49,45 +48,64 @@ BYTES_PER_STEP = 4096
 """Writing this many bytes of a new value costs one step."""
 
 
-def _limit(default: int, doc: str) -> Any:  # (a field() stands for the int it defaults to)
-    return field(default=default, metadata={"doc": doc})
-
-
-@dataclass(kw_only=True)
 class Limits:
     """Resource limits of one trace: ``Limits(max_steps=10**9)``.
 
     The CLI sets them by name (``klr trace --limit max-steps=1000000000``). ``fields()`` lists
-    every limit with its default and meaning.
+    every limit with its default and meaning. (A plain class rather than a dataclass: importing
+    ``dataclasses`` would add a twentieth to a small trace's start-up; it compares and prints as
+    the dataclass did.)
     """
 
-    max_steps: int = _limit(30_000_000, "steps of tracing work: statements run, calls, loop "
-                            "iterations, emitted Core statements, and host work by its size")
-    max_memory: int = _limit(2 << 30, "bytes the trace may allocate for the values it builds "
-                             "(strings, lists, integers, host arrays), measured against the "
-                             "process's real growth")
-    max_stmts: int = _limit(2_000_000, "Core statements per body (unrolled loops included)")
-    max_iterations: int = _limit(1_000_000, "iterations of one for or while loop, or one "
-                                 "comprehension")
-    max_total_iterations: int = _limit(2_000_000, "iterations of all loops and comprehensions of "
-                                       "a body together")
-    max_depth: int = _limit(200, "nested calls of user functions")
-    max_nesting: int = _limit(1000, "depth of nested lists, tuples, dicts and sets that the tracer "
-                              "walks (printing, comparing, hashing, returning them)")
-    max_grid: int = _limit(65536, "kernel instances traced: the product of the SPMD launch grid, "
-                           "times the number of logical cores")
+    __slots__ = ("max_depth", "max_grid", "max_iterations", "max_memory", "max_nesting", "max_steps",
+                 "max_stmts", "max_total_iterations")
+    DOCS: ClassVar[dict[str, str]] = {
+        "max_steps": "steps of tracing work: statements run, calls, loop iterations, emitted Core "
+                     "statements, and host work by its size",
+        "max_memory": "bytes the trace may allocate for the values it builds (strings, lists, "
+                      "integers, host arrays), measured against the process's real growth",
+        "max_stmts": "Core statements per body (unrolled loops included)",
+        "max_iterations": "iterations of one for or while loop, or one comprehension",
+        "max_total_iterations": "iterations of all loops and comprehensions of a body together",
+        "max_depth": "nested calls of user functions",
+        "max_nesting": "depth of nested lists, tuples, dicts and sets that the tracer walks "
+                       "(printing, comparing, hashing, returning them)",
+        "max_grid": "kernel instances traced: the product of the SPMD launch grid, times the "
+                    "number of logical cores",
+    }
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
+    def __init__(self, *, max_steps: int = 30_000_000, max_memory: int = 2 << 30,
+                 max_stmts: int = 2_000_000, max_iterations: int = 1_000_000,
+                 max_total_iterations: int = 2_000_000, max_depth: int = 200, max_nesting: int = 1000,
+                 max_grid: int = 65536) -> None:
+        self.max_steps = max_steps
+        self.max_memory = max_memory
+        self.max_stmts = max_stmts
+        self.max_iterations = max_iterations
+        self.max_total_iterations = max_total_iterations
+        self.max_depth = max_depth
+        self.max_nesting = max_nesting
+        self.max_grid = max_grid
+        for name in self.DOCS:
+            v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise UsageError(f"limit {flag_name(f.name)} must be a positive integer, not {v!r}")
+                raise UsageError(f"limit {flag_name(name)} must be a positive integer, not {v!r}")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.DOCS)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.DOCS)
+
+    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
     @classmethod
     def fields(cls) -> tuple[tuple[str, int, str], ...]:
         """Every limit as (name, default, description), in declaration order."""
-        # (fields() of the dataclass itself; mypy expects an instance)
-        return tuple((f.name, f.default, f.metadata["doc"]) for f in fields(cls))  # type: ignore[misc]  # see above
+        return tuple((name, default, cls.DOCS[name]) for name, default in fields_of(cls).items())
 
 
 def limit_note(name: str) -> str:

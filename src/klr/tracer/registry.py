@@ -51,18 +51,17 @@ from __future__ import annotations
 
 import enum
 import importlib
-import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from inspect import CO_VARARGS, CO_VARKEYWORDS
 from types import FunctionType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from klr.schema import record
 from klr.tracer.limits import STEPS_PER_BUILTIN
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
+    import inspect
+
     from klr.tracer.context import Ctx
 
 __all__ = [
@@ -100,13 +99,29 @@ class _Required:
 REQUIRED: Value = _Required()
 """The ``Param.default`` of a parameter without a default."""
 
-_KINDS = {
-    inspect.Parameter.POSITIONAL_ONLY: ParamKind.positional_only,
-    inspect.Parameter.POSITIONAL_OR_KEYWORD: ParamKind.positional,
-    inspect.Parameter.VAR_POSITIONAL: ParamKind.var_positional,
-    inspect.Parameter.KEYWORD_ONLY: ParamKind.keyword_only,
-    inspect.Parameter.VAR_KEYWORD: ParamKind.var_keyword,
-}
+# ``inspect`` (with the ``dis``, ``tokenize`` and ``ast`` it imports) is imported only for a
+# builtin that is not a plain function, a two-form builtin's signature, or a docstring: most
+# traces need none of these.
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
+
+
+def _kinds() -> dict[Any, ParamKind]:
+    """``inspect``'s parameter kinds as ours."""
+    import inspect
+
+    return {
+        inspect.Parameter.POSITIONAL_ONLY: ParamKind.positional_only,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD: ParamKind.positional,
+        inspect.Parameter.VAR_POSITIONAL: ParamKind.var_positional,
+        inspect.Parameter.KEYWORD_ONLY: ParamKind.keyword_only,
+        inspect.Parameter.VAR_KEYWORD: ParamKind.var_keyword,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_KINDS":  # (the table, made on demand)
+        return _kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @record
@@ -137,21 +152,40 @@ class _Plan:
     fast_max: int                # (up to this many) need no further checking
 
 
-@dataclass
 class Entry:
-    """One registered name: a builtin (``impl`` set) or a constant (``value`` set)."""
+    """One registered name: a builtin (``impl`` set) or a constant (``value`` set). ``doc`` of a
+    builtin registered without one is its implementation's docstring, read when first asked for.
+    ``forms``: (dialect, signature) of each dialect's own form, where they differ."""
 
-    name: str
-    aliases: tuple[str, ...]
-    dialect: Dialect
-    doc: str
-    impl: Callable[..., Value] | None = None
-    params: tuple[Param, ...] = ()
-    emits: tuple[str, ...] = ()
-    value: Value = None
-    fn: BuiltinFn | None = field(default=None, repr=False)
-    forms: tuple[tuple[str, str], ...] = ()
-    """(dialect, signature) of each dialect's own form, where they differ."""
+    __slots__ = ("_doc", "aliases", "dialect", "emits", "fn", "forms", "impl", "name", "params", "value")
+
+    def __init__(self, name: str, aliases: tuple[str, ...], dialect: Dialect, doc: str | None,
+                 impl: Callable[..., Value] | None = None, params: tuple[Param, ...] = (),
+                 emits: tuple[str, ...] = (), value: Value = None, fn: BuiltinFn | None = None,
+                 forms: tuple[tuple[str, str], ...] = ()) -> None:
+        self.name = name
+        self.aliases = aliases
+        self.dialect = dialect
+        self._doc = doc
+        self.impl = impl
+        self.params = params
+        self.emits = emits
+        self.value = value
+        self.fn = fn
+        self.forms = forms
+
+    @property
+    def doc(self) -> str:
+        if self._doc is None:
+            import inspect
+
+            self._doc = inspect.getdoc(self.impl) or ""
+        return self._doc
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in
+                          ("name", "aliases", "dialect", "doc", "impl", "params", "emits", "value", "forms"))
+        return f"Entry({shown})"
 
     @property
     def kind(self) -> str:
@@ -176,12 +210,15 @@ def _params_of(impl: Callable[..., Value]) -> tuple[Param, ...]:
     if type(impl) is FunctionType and not hasattr(impl, "__signature__") \
             and not hasattr(impl, "__wrapped__"):
         return _code_params(impl)
+    import inspect
+
+    kinds = _kinds()
     sig = inspect.signature(impl)
     ps = list(sig.parameters.values())
     if not ps:
         raise TypeError(f"builtin impl {impl.__qualname__} must take ctx as first parameter")
     return tuple(
-        Param(p.name, _KINDS[p.kind], REQUIRED if p.default is inspect.Parameter.empty else p.default)
+        Param(p.name, kinds[p.kind], REQUIRED if p.default is inspect.Parameter.empty else p.default)
         for p in ps[1:]
     )
 
@@ -200,11 +237,11 @@ def _code_params(impl: FunctionType) -> tuple[Param, ...]:
                     defaults[i - first_default] if i >= first_default else REQUIRED)
               for i in range(npos)]
     extra = npos + nkw
-    if code.co_flags & CO_VARARGS:
+    if code.co_flags & _CO_VARARGS:
         params.append(Param(names[extra], ParamKind.var_positional))
         extra += 1
     params += [Param(n, ParamKind.keyword_only, kwdefaults.get(n, REQUIRED)) for n in names[npos:npos + nkw]]
-    if code.co_flags & CO_VARKEYWORDS:
+    if code.co_flags & _CO_VARKEYWORDS:
         params.append(Param(names[extra], ParamKind.var_keyword))
     if not params:
         raise TypeError(f"builtin impl {impl.__qualname__} must take ctx as first parameter")
@@ -314,10 +351,6 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}" + ("" if n == 1 else "s")
 
 
-_PLAIN_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                inspect.Parameter.KEYWORD_ONLY)
-
-
 class Binder:
     """``inspect.Signature.bind`` followed by ``apply_defaults``, precomputed for speed.
 
@@ -327,12 +360,16 @@ class Binder:
     its error. Binding with ``inspect`` costs several microseconds per call.
     """
 
-    __slots__ = ("defaults", "keywords", "names", "positional", "signature")
+    __slots__ = ("defaults", "empty", "keywords", "names", "positional", "signature")
 
     def __init__(self, signature: inspect.Signature) -> None:
+        import inspect  # (imported already by whoever made the signature)
+
         self.signature = signature
+        self.empty = inspect.Parameter.empty
         ps = list(signature.parameters.values())
-        plain = all(p.kind in _PLAIN_KINDS for p in ps)
+        plain = all(p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                               inspect.Parameter.KEYWORD_ONLY) for p in ps)
         self.names = tuple(p.name for p in ps)
         self.defaults = tuple(p.default for p in ps)
         # -1: never bind here (the signature has *args or **kwargs)
@@ -347,7 +384,7 @@ class Binder:
         for k in kwargs:
             if k in out or k not in self.keywords:
                 return None
-        empty = inspect.Parameter.empty
+        empty = self.empty
         for name, default in zip(self.names[nargs:], self.defaults[nargs:]):
             value = kwargs.get(name, default)
             if value is empty:
@@ -432,8 +469,7 @@ def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dial
 
     def wrap(impl: Callable[..., Value]) -> Callable[..., Value]:
         params = _params_of(impl)
-        text = doc if doc is not None else inspect.getdoc(impl) or ""
-        entry = Entry(name, aliases, dialect, text, impl=impl, params=params, emits=emits, forms=forms)
+        entry = Entry(name, aliases, dialect, doc, impl=impl, params=params, emits=emits, forms=forms)
         entry.fn = BuiltinFn(name, impl, params)
         entry.fn.tracked = not forms  # (the impl records the form of each call)
         _add(entry)

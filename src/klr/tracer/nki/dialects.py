@@ -21,7 +21,6 @@ builtin as a kernel would (after the registry's argument checks, which a direct 
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,8 @@ from klr.tracer.registry import Binder, Dialect, builtin
 from klr.tracer.values import Value
 
 if TYPE_CHECKING:
+    import inspect
+
     from klr.tracer.context import Ctx
 
 __all__ = ["ISA", "UNSET", "Impl", "Write", "bind_or_raise", "form", "into", "isa"]
@@ -58,6 +59,8 @@ binder checks it), and of the other form's parameters in the registered union si
 
 def form(*required: str, **defaults: object) -> inspect.Signature:
     """The signature of one form: its required parameters, then those with defaults, in order."""
+    import inspect  # (here: a trace that calls no nki.isa builtin needs none of it)
+
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     return inspect.Signature([inspect.Parameter(n, kind) for n in required]
                              + [inspect.Parameter(n, kind, default=d) for n, d in defaults.items()])
@@ -81,6 +84,8 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
         emits: tuple[str, ...] = ()) -> Callable[[Impl], Callable[..., Value]]:
     """Register ``nki.isa.<name>`` with its destination-passing form and, when it has one, its
     legacy form; return the registered function."""
+    import inspect
+
     full = ISA + name
     if legacy is not None and "name" not in legacy.parameters:  # a label for the compiler's listings
         legacy = legacy.replace(parameters=[*legacy.parameters.values(),
@@ -138,6 +143,8 @@ def bind_or_raise(ctx: Ctx, full: str, sig: inspect.Signature, args: tuple[Value
 
 def _union(b2: inspect.Signature, lg: inspect.Signature | None) -> inspect.Signature:
     """One signature accepting both forms (for argument checking and documentation)."""
+    import inspect
+
     params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_ONLY)]
     seen = set()
     for p in b2.parameters.values():

@@ -11,7 +11,6 @@ bounds along that axis are checked by the interpreter, not here.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from klr.core import BirAccessPattern, ScalarReg, rules
@@ -161,6 +160,8 @@ class OffsetView(View):
         if got is None:
             s = self.scalar
             offset = ScalarReg(s) if isinstance(s, str) else s.lower()
+            from dataclasses import replace  # (imported here: at start-up it costs more than all of this)
+
             got = replace(super().lower(lead), scalarOffset=offset, indirectDim=self.dim)
             self._low[first] = got
         return got

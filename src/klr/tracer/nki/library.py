@@ -17,6 +17,7 @@ from klr.dtypes import from_name
 from klr.errors import TraceError
 from klr.pos import Pos
 from klr.python import ast as A
+from klr.schema import field_names
 from klr.tracer.library import BodyOutputs, Library
 from klr.tracer.nki.emit import check_dims, hbm_tensor
 from klr.tracer.nki.operators import dma
@@ -43,8 +44,8 @@ def detect_dialect(kernel: A.Kernel) -> Dialect:
         elif isinstance(node, A.Name):
             if node.id.startswith("neuronxcc."):
                 return Dialect.legacy
-        elif hasattr(node, "__dataclass_fields__") and not isinstance(node, Pos):
-            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)
+        elif not isinstance(node, Pos):
+            stack.extend(getattr(node, f) for f in field_names(node) or ())
     return Dialect.beta2
 
 
