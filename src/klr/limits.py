@@ -24,19 +24,13 @@ from typing import Any, ClassVar
 from klr.errors import UsageError
 
 
-class FileLimits:
-    """Limits on the files a command reads. (A plain class rather than a dataclass, which would
-    import ``dataclasses`` and ``inspect`` at every start; it compares and prints as one.)"""
+class LimitSet:
+    """A set of named limits, each a slot listed in ``DOCS`` with its meaning; prints and compares
+    as a dataclass of those fields would. (A plain class rather than a dataclass, which would
+    import ``dataclasses`` and ``inspect`` at every start.)"""
 
-    __slots__ = ("max_file_bytes", "max_source_bytes")
-    DOCS: ClassVar[dict[str, str]] = {
-        "max_file_bytes": "bytes of one .klr, .npy or shared-constant file",
-        "max_source_bytes": "bytes of one Python source file (gather) or --args-json file",
-    }
-
-    def __init__(self, max_file_bytes: int = 2**31, max_source_bytes: int = 2**24) -> None:
-        self.max_file_bytes = max_file_bytes
-        self.max_source_bytes = max_source_bytes
+    __slots__ = ()
+    DOCS: ClassVar[dict[str, str]] = {}
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.DOCS)
@@ -48,6 +42,20 @@ class FileLimits:
         return all(getattr(self, n) == getattr(other, n) for n in self.DOCS)
 
     __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
+
+
+class FileLimits(LimitSet):
+    """Limits on the files a command reads."""
+
+    __slots__ = ("max_file_bytes", "max_source_bytes")
+    DOCS: ClassVar[dict[str, str]] = {
+        "max_file_bytes": "bytes of one .klr, .npy or shared-constant file",
+        "max_source_bytes": "bytes of one Python source file (gather) or --args-json file",
+    }
+
+    def __init__(self, max_file_bytes: int = 2**31, max_source_bytes: int = 2**24) -> None:
+        self.max_file_bytes = max_file_bytes
+        self.max_source_bytes = max_source_bytes
 
 
 _SUFFIXES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,

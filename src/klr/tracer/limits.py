@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from klr.errors import UsageError
-from klr.limits import fields_of, flag_name, raise_hint
+from klr.limits import LimitSet, fields_of, flag_name, raise_hint
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
@@ -48,13 +48,11 @@ BYTES_PER_STEP = 4096
 """Writing this many bytes of a new value costs one step."""
 
 
-class Limits:
+class Limits(LimitSet):
     """Resource limits of one trace: ``Limits(max_steps=10**9)``.
 
     The CLI sets them by name (``klr trace --limit max-steps=1000000000``). ``fields()`` lists
-    every limit with its default and meaning. (A plain class rather than a dataclass: importing
-    ``dataclasses`` would add a twentieth to a small trace's start-up; it compares and prints as
-    the dataclass did.)
+    every limit with its default and meaning.
     """
 
     __slots__ = ("max_depth", "max_grid", "max_iterations", "max_memory", "max_nesting", "max_steps",
@@ -90,17 +88,6 @@ class Limits:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise UsageError(f"limit {flag_name(name)} must be a positive integer, not {v!r}")
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.DOCS)
-        return f"{type(self).__qualname__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self.DOCS)
-
-    __hash__ = None  # type: ignore[assignment]  # (as a dataclass with eq and not frozen)
 
     @classmethod
     def fields(cls) -> tuple[tuple[str, int, str], ...]:
