@@ -13,6 +13,8 @@ import pkgutil
 import sys
 from pathlib import Path
 
+from generated import write_or_check
+
 MODULE = Path(__file__).resolve().parent.parent / "src" / "klr" / "tracer" / "nki" / "builtins" / "index.py"
 
 
@@ -48,11 +50,7 @@ def render(found: dict[str, list[str]]) -> str:
 
 
 def main() -> int:
-    text = render(names_by_module())
-    if sys.argv[1:] == ["--check"]:
-        return 0 if MODULE.read_text() == text else 1
-    MODULE.write_text(text)
-    return 0
+    return write_or_check(MODULE, render(names_by_module()), sys.argv[1:])
 
 
 if __name__ == "__main__":

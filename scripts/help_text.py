@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from generated import write_or_check
+
 MODULE = Path(__file__).resolve().parent.parent / "src" / "klr" / "cli" / "helptext.py"
 COLUMNS = 80
 
@@ -27,11 +29,7 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if sys.argv[1:] == ["--check"]:
-        return 0 if MODULE.read_text() == text else 1
-    MODULE.write_text(text)
-    return 0
+    return write_or_check(MODULE, render(), sys.argv[1:])
 
 
 if __name__ == "__main__":

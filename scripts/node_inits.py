@@ -12,6 +12,8 @@ import importlib
 import sys
 from pathlib import Path
 
+from generated import write_or_check
+
 SRC = Path(__file__).resolve().parent.parent / "src"
 MODULE = SRC / "klr" / "nodeinits.py"
 DECORATORS = ("@node(", "@record\n")
@@ -42,11 +44,7 @@ def render(keys: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> str:
 
 
 def main() -> int:
-    text = render(signatures())
-    if sys.argv[1:] == ["--check"]:
-        return 0 if MODULE.exists() and MODULE.read_text() == text else 1
-    MODULE.write_text(text)
-    return 0
+    return write_or_check(MODULE, render(signatures()), sys.argv[1:])
 
 
 if __name__ == "__main__":
