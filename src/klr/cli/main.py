@@ -13,10 +13,11 @@ read. ``--limit NAME=VALUE`` sets the resource limits of ``klr.limits``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from klr import __version__
@@ -172,13 +173,18 @@ _SUBCOMMANDS = {"gather": _gather_parser, "trace": _trace_parser, "eval": _eval_
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv[0] if argv and argv[0] in _SUBCOMMANDS else None)
-    if argv[:1] == ["run"]:
-        return _main_run(parser, argv[1:])
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    with _untranslated():
+        parser = build_parser(argv[0] if argv and argv[0] in _SUBCOMMANDS else None)
+        if argv[:1] == ["run"]:
+            parsed = _parse_run(parser, argv[1:])
+            if isinstance(parsed, int):
+                return parsed
+            args = parsed
+        else:
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return 0
     try:
         return _run(args)
     except BrokenPipeError:
@@ -186,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
-def _main_run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+def _parse_run(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
     """``klr run``: klr's options come before the program, whose arguments are its own."""
     from klr.cli import run
 
@@ -197,7 +203,41 @@ def _main_run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
         return EXIT_USAGE
     args = parser.parse_args(["run", *options])
     args.target, args.module, args.args = script, module, rest
-    return _run(args)
+    return args
+
+
+def _same(message: str) -> str:
+    return message
+
+
+def _same_plural(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+@contextlib.contextmanager
+def _untranslated() -> Iterator[None]:
+    """argparse's messages without gettext's look-ups when gettext could find no catalogue.
+
+    Each message argparse words goes through ``gettext``, which looks for a catalogue of the
+    current domain in its directory for every language of the environment (importing
+    ``locale`` to spell them): ~1.8 ms of every command. Where that directory does not exist
+    (Python's own ``share/locale``, as it is unless someone installs catalogues there), each
+    look-up fails and gives the message back as it is, or the singular or plural form by
+    count: what ``_same`` and ``_same_plural`` give, put in argparse's place while the command
+    line is parsed."""
+    import gettext
+
+    module: Any = argparse
+    if (vars(module).get("_"), vars(module).get("ngettext")) != (gettext.gettext, gettext.ngettext) \
+            or os.path.isdir(gettext.bindtextdomain(gettext.textdomain())):
+        yield
+        return
+    saved = module._, module.ngettext
+    module._, module.ngettext = _same, _same_plural
+    try:
+        yield
+    finally:
+        module._, module.ngettext = saved
 
 
 def _run(args: argparse.Namespace) -> int:
