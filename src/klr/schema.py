@@ -514,8 +514,26 @@ def _annotation(ann: Any, module: dict[str, Any]) -> Any:
     key = (module["__name__"], ann)
     got = _ANNOTATIONS.get(key)
     if got is None:
-        got = _ANNOTATIONS[key] = eval(ann, module)  # klr's own annotations, never user data
+        got = _evaluate(ann, module)
+        if got is _MISSING:
+            got = eval(ann, module)  # klr's own annotations, never user data
+        _ANNOTATIONS[key] = got
     return got
+
+
+def _evaluate(text: str, module: dict[str, Any]) -> Any:
+    """The value of the annotations most fields have, ``Name``, ``T | None`` and
+    ``tuple[T, ...]`` of a name of ``module``, computed as ``eval`` computes it without
+    compiling the text (~10 µs each, ~70 in a trace); ``_MISSING`` for any other text."""
+    if text.isidentifier():
+        return module.get(text, _MISSING)
+    if text.endswith(" | None"):
+        inner = _evaluate(text[:-7], module)
+        return _MISSING if inner is _MISSING else inner | None
+    if text.startswith("tuple[") and text.endswith(", ...]"):
+        inner = _evaluate(text[6:-6], module)
+        return _MISSING if inner is _MISSING else tuple[inner, ...]  # type: ignore[valid-type]
+    return _MISSING
 
 
 # ---------------------------------------------------------------------------------------------
