@@ -159,6 +159,8 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
         return enc_option
     if kind is Kind.LIST:
         item = encoder(desc.args[0])
+        if desc.args[0].kind in (Kind.STRUCT, Kind.SUM) and desc.args[0].name in SPILL_AT:
+            return _spilling_list_encoder(item)
 
         def enc_list(v: Any, out: bytearray) -> None:
             if not isinstance(v, (tuple, list)):
@@ -198,6 +200,52 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
     if kind is Kind.SUM:
         return _sum_encoder(desc)
     raise TypeError(f"cannot encode {desc}")
+
+
+#: Where a streaming encoder (``Chunks``) hands its bytes on: between the items of a list of
+#: these (statements of Core and of the Python AST, blocks, functions, classes). None of them
+#: occurs inside a struct whose encoding is cached (``SHARED``), whose bytes must stay whole.
+SPILL_AT = frozenset({"Stmt", "Block", "Fun", "Class"})
+
+#: Bytes a streaming encoder collects before handing them on.
+CHUNK = 1 << 20
+
+
+class Chunks(bytearray):
+    """An encoder's output that hands its bytes to ``sink`` whenever it holds ``size`` bytes
+    or more at the end of an item of a ``SPILL_AT`` list, then starts empty again: encoding a
+    large kernel into a file holds about ``size`` bytes instead of the whole file. ``sink``
+    must use the bytes before it returns (they are overwritten afterwards)."""
+
+    __slots__ = ("sink", "size")
+
+    def __init__(self, sink: Callable[[bytearray], None], size: int = CHUNK) -> None:
+        super().__init__()
+        self.sink = sink
+        self.size = size
+
+    def spill(self) -> None:
+        if self:
+            self.sink(self)
+            del self[:]
+
+
+def _spilling_list_encoder(item: Encoder) -> Encoder:
+    def enc_list(v: Any, out: bytearray) -> None:
+        if not isinstance(v, (tuple, list)):
+            raise FormatError(f"expected a list, got {type(v).__name__}")
+        _head(4, len(v), out)
+        if type(out) is Chunks:
+            size = out.size
+            for x in v:
+                item(x, out)
+                if len(out) >= size:
+                    out.spill()
+        else:
+            for x in v:
+                item(x, out)
+
+    return enc_list
 
 
 #: Structs that a traced kernel repeats many times (every access names its tensor): their
