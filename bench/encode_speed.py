@@ -1,7 +1,7 @@
 """Encoding and writing a traced kernel: CPU time, peak memory, and how often sub-nodes recur.
 
     python bench/encode_speed.py [--kernel add|matmul|beta2 ...] [--m --k --n] [--repeat 5]
-                                 [--shares]
+                                 [--template P] [--shares]
 
 Each kernel (sizes as in bench/trace_speed.py) is traced once; then, in process:
 
@@ -11,6 +11,9 @@ Each kernel (sizes as in bench/trace_speed.py) is traced once; then, in process:
   statement, minimum over the runs;
 * *peak*: the tracemalloc peak of one ``klr.save`` beyond what existed before it (the kernel is
   already in memory), in bytes per statement and in MiB;
+* with ``--template P``: the same for the kernel with its operator objects shared between
+  statements i and i + P (``templated``), what an encoder caching by identity gains when a
+  tracer shares whole operators between loop iterations;
 * with ``--shares``: per node class, how many times a node occurs in the kernel and how many
   distinct objects those are (shared by identity), the nodes an encoder can cache by identity.
 
@@ -92,6 +95,21 @@ def measure(core: Any, repeat: int) -> list[Any]:
             f"{size / n:.1f}"]
 
 
+def templated(kernel: Any, period: int) -> Any:
+    """``kernel`` as a tracer stamping loop iterations out of a template might emit it at best:
+    statement i names the operator object of statement i mod ``period`` (each statement keeps
+    its own name and position), so operator payloads are shared by identity."""
+    from klr.core import Block, LncKernel, Stmt
+
+    def block(b: Any) -> Any:
+        return Block(b.label, b.noReorder, tuple(Stmt(b.body[i % period].op, s.name, s.pos)
+                                                 for i, s in enumerate(b.body)))
+
+    return LncKernel(kernel.name, kernel.inputs, kernel.outputs,
+                     tuple(tuple(block(b) for b in body) for body in kernel.bodies),
+                     kernel.sharedConstants, kernel.sharedBuffers, kernel.edges)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kernel", nargs="+", choices=("matmul", "beta2", "elementwise", "add"),
@@ -101,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=2048, help="columns of the result (multiple of 512)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement")
     parser.add_argument("--shares", action="store_true", help="count how often nodes recur")
+    parser.add_argument("--template", type=int, default=0, metavar="PERIOD",
+                        help="also measure each kernel with its operators shared with period PERIOD")
     args = parser.parse_args(argv)
 
     import klr
@@ -110,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         ex = kernel_case(kernel, args.m or (51200 if kernel == "add" else 2048), args.k, args.n)
         core = klr.trace(cases.gather(ex, ex.make_inputs(seed=0))).kernel
         rows.append([ex.name, *measure(core, args.repeat)])
+        if args.template:
+            rows.append([f"{ex.name} ops shared /{args.template}",
+                         *measure(templated(core, args.template), args.repeat)])
         if args.shares:
             print(f"{ex.name}: nodes by class (occurrences, distinct objects)")
             print(table(["class", "occurrences", "objects", "per object"], shares(core)))

@@ -1,5 +1,6 @@
-"""Writing KLR files in pieces: the streaming encoder writes exactly the bytes of the one-buffer
-encoder, hands them on only between statements, and a failure half-way leaves no file."""
+"""Writing KLR files in pieces, and encodings cached by identity: the streaming encoder writes
+exactly the bytes of the one-buffer encoder and hands them on only between statements; a failure
+half-way leaves no file; a kernel whose nodes are shared encodes as its unshared copy does."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from klr.errors import FormatError
 from klr.format import cbor
 from klr.format import file as kfile
 from klr.pos import Pos
-from klr.schema import Kind, TypeDesc, describe, fields_of, info_of
+from klr.schema import Kind, TypeDesc, describe, field_names, fields_of, info_of
 
 from .schema_strategies import values
 
@@ -57,6 +58,38 @@ def test_streamed_core_is_the_one_buffer_encoding(kernel: core.LncKernel, size: 
     assert all(len(p) >= size for p in got[:-1])
     if size == 1:  # a piece after each statement of a long block, after each block, and the rest
         assert len(got) == 1 + sum(len(b.body) if len(b.body) >= 24 else 1 for b in kernel.bodies[0])
+
+
+def unshared(v: Any) -> Any:
+    """A copy of ``v`` in which no node is shared: every node occurs once, so no cached
+    encoding is ever reused."""
+    if isinstance(v, tuple):
+        return tuple(unshared(x) for x in v)
+    names = field_names(type(v)) if hasattr(type(v), "__klr__") else None
+    if not names:
+        return v  # a number, a string, an enum member, or a node without fields
+    return type(v)(*(unshared(getattr(v, n)) for n in names))
+
+
+@SETTINGS
+@given(long_kernels(), st.sampled_from([2, 5, 1 << 12]))
+def test_cached_encodings_are_the_unshared_encoding(kernel: core.LncKernel, limit: int) -> None:
+    copy = unshared(kernel)
+    assert copy == kernel
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cbor, "_ENC_MEMO_LIMIT", limit)  # small: the caches are emptied half-way
+        shared = kfile.to_bytes(kernel)
+        assert b"".join(pieces(kernel, 100)) == shared
+    assert shared == kfile.to_bytes(copy)
+    assert cbor.encode(kernel) == shared[len(kfile.HEADER + kfile.METADATA) + 4:]
+
+
+def test_the_caches_are_emptied_after_each_file(tmp_path: Path) -> None:
+    import klr
+
+    kernel = klr.load(_traced(tmp_path))
+    kfile.write(tmp_path / "out.klr", kernel)
+    assert not cbor._ENC_MEMO and not cbor._SEEN
 
 
 @SETTINGS

@@ -252,27 +252,74 @@ def _spilling_list_encoder(item: Encoder) -> Encoder:
 #: encodings are cached by object identity, their decodings by byte span.
 SHARED = frozenset({"TensorName", "BirAccessPattern", "AccessPattern", "AccessBasic", "Pos"})
 
+#: Sums whose constructors' payloads (the operators) are cached from their second occurrence:
+#: a tracer that stamps out loop iterations from a template shares them between statements.
+SECOND_SIGHT = frozenset({"Operator", "TGROperator"})
+
 #: Lists of these that the tracer shares between values (every tile's access pattern has the
 #: same pairs): their encodings are cached by identity too.
 SHARED_LISTS = frozenset({"APPair"})
 
-_ENC_MEMO: dict[int, tuple[Any, bytes]] = {}
-_ENC_MEMO_LIMIT = 1 << 14
+#: The encodings of shared values by identity: (value, its bytes) under id(value); holding the
+#: value keeps its id from being reused. Nodes are frozen, so an entry never goes stale; the
+#: table is emptied when it reaches its limit and after each file (``forget``).
+_ENC_MEMO: dict[int, tuple[Any, bytearray]] = {}
+_ENC_MEMO_LIMIT = 1 << 12
 
 
 def _memo_encoder(enc: Encoder) -> Encoder:
+    memo = _ENC_MEMO
+
     def enc_memo(v: Any, out: bytearray) -> None:
-        hit = _ENC_MEMO.get(id(v))
-        if hit is not None and hit[0] is v:  # holding v keeps its id from being reused
+        hit = memo.get(id(v))
+        if hit is not None and hit[0] is v:
             out += hit[1]
             return
         start = len(out)
         enc(v, out)
-        if len(_ENC_MEMO) >= _ENC_MEMO_LIMIT:
-            _ENC_MEMO.clear()
-        _ENC_MEMO[id(v)] = (v, bytes(out[start:]))
+        if len(memo) >= _ENC_MEMO_LIMIT:
+            memo.clear()
+        memo[id(v)] = (v, out[start:])
 
+    enc_memo.memo = enc  # type: ignore[attr-defined]  # marks a cached encoder for its callers
     return enc_memo
+
+
+#: Values seen once by a ``_second_sight`` encoder, by identity.
+_SEEN: dict[int, Any] = {}
+
+
+def _second_sight(enc: Encoder) -> Encoder:
+    """``_memo_encoder`` for values that are rarely shared today (operator payloads): a value's
+    bytes are cached the second time it is written, so a value written once costs a look-up,
+    not a copy of its bytes."""
+    memo, seen = _ENC_MEMO, _SEEN
+
+    def enc_memo(v: Any, out: bytearray) -> None:
+        hit = memo.get(id(v))
+        if hit is not None and hit[0] is v:
+            out += hit[1]
+            return
+        if seen.get(id(v)) is not v:
+            if len(seen) >= _ENC_MEMO_LIMIT:
+                seen.clear()
+            seen[id(v)] = v
+            enc(v, out)
+            return
+        start = len(out)
+        enc(v, out)
+        if len(memo) >= _ENC_MEMO_LIMIT:
+            memo.clear()
+        memo[id(v)] = (v, out[start:])
+
+    enc_memo.memo = enc  # type: ignore[attr-defined]
+    return enc_memo
+
+
+def forget() -> None:
+    """Empty the caches of encodings (the values they hold are freed with them)."""
+    _ENC_MEMO.clear()
+    _SEEN.clear()
 
 
 def _fields_encoder(cls: type, head: bytes) -> Encoder:
@@ -327,7 +374,9 @@ def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
     item = desc.args[0] if kind is Kind.LIST else None
     if item is not None and item.kind is Kind.STRUCT and info_of(item.cls).lean in SHARED_LISTS:
         env[f"m{i}"] = _memo_encoder(encoder(desc))
-        return [f"m{i}(x, out)"]
+        return _memo_hit(env, f"m{i}")
+    if hasattr(env[f"e{i}"], "memo"):
+        return _memo_hit(env, f"e{i}")
     if kind is Kind.SUM:
         by_class = getattr(env[f"e{i}"], "by_class", None)
         if by_class is not None:  # the constructor's encoder without the call of the sum's
@@ -345,6 +394,14 @@ def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
     return [f"e{i}(x, out)"]
 
 
+def _memo_hit(env: dict[str, Any], enc: str) -> list[str]:
+    """Lines writing ``x`` from the cache when it holds it, through ``enc`` (which caches it)
+    otherwise: a hit costs no call."""
+    env["MEMO"] = _ENC_MEMO
+    return ["hit = MEMO.get(id(x))", "if hit is not None and hit[0] is x:", "    out += hit[1]",
+            "else:", f"    {enc}(x, out)"]
+
+
 def _sum_encoder(desc: TypeDesc) -> Encoder:
     assert desc.sum is not None
     tag, what = desc.sum.tag, desc.sum.name
@@ -355,7 +412,8 @@ def _sum_encoder(desc: TypeDesc) -> Encoder:
             makers[member.cls] = functools.partial(_ctor_encoder, tag, ctor, member.cls)
         else:
             head = _tag_head(tag, ctor, 1)
-            makers.update({c: functools.partial(_wrap_encoder, head, member) for c in _classes_of(member)})
+            makers.update({c: functools.partial(_wrap_encoder, head, member, c, what in SECOND_SIGHT)
+                           for c in _classes_of(member)})
     by_class: dict[type, Encoder] = {}
 
     def enc_sum(v: Any, out: bytearray) -> None:
@@ -367,7 +425,14 @@ def _sum_encoder(desc: TypeDesc) -> Encoder:
             enc = by_class[type(v)] = make()
         enc(v, out)
 
+    def for_class(cls: type) -> Encoder:
+        enc = by_class.get(cls)
+        if enc is None:
+            enc = by_class[cls] = makers[cls]()
+        return enc
+
     enc_sum.by_class = by_class  # type: ignore[attr-defined]  # for the generated encoders
+    enc_sum.for_class = for_class  # type: ignore[attr-defined]  # for the encoders of wrapping sums
     return enc_sum
 
 
@@ -375,14 +440,38 @@ def _ctor_encoder(tag: int, ctor: int, cls: type) -> Encoder:
     return _fields_encoder(cls, _tag_head(tag, ctor, len(fields_of(cls)) + info_of(cls).proofs))
 
 
-def _wrap_encoder(head: bytes, member: TypeDesc) -> Encoder:
+def _wrap_encoder(head: bytes, member: TypeDesc, cls: type, cached: bool) -> Encoder:
+    """The encoder of a ``cls`` value as the one field of a constructor with the tag head
+    ``head`` (its encoding ``cached`` from the second time a value is written, unless it is
+    cached anyway). Chains of such constructors (``TensorRef.abstract(Access.birPattern(...))``)
+    become one head and one call, and a cached value is written without a call."""
     inner = encoder(member)
+    for_class = getattr(inner, "for_class", None)
+    if for_class is not None:  # a sum: its constructor's encoder for cls
+        inner = for_class(cls)
+    elif cached and not hasattr(inner, "memo"):
+        inner = _second_sight(inner)
+    chained = getattr(inner, "wrapped", None)
+    if chained is not None:
+        head, inner = head + chained[0], chained[1]
+    enc: Encoder
+    if hasattr(inner, "memo"):
+        memo, caching = _ENC_MEMO, inner
 
-    def enc_wrapped(v: Any, out: bytearray) -> None:
-        out += head
-        inner(v, out)
+        def enc(v: Any, out: bytearray) -> None:
+            out += head
+            hit = memo.get(id(v))
+            if hit is not None and hit[0] is v:
+                out += hit[1]
+            else:
+                caching(v, out)
+    else:
+        def enc(v: Any, out: bytearray) -> None:
+            out += head
+            inner(v, out)
 
-    return enc_wrapped
+    enc.wrapped = (head, inner)  # type: ignore[attr-defined]
+    return enc
 
 
 def _classes_of(desc: TypeDesc) -> list[type]:
@@ -418,6 +507,8 @@ def encode(value: Any, tp: Any = None) -> bytes:
             encoder(describe(tp if tp is not None else type(value)))(value, out)
     except RecursionError:
         raise FormatError("cannot encode the value: it nests too deeply") from None
+    finally:
+        forget()
     return bytes(out)
 
 

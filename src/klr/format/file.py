@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from klr import files
 from klr.errors import FormatError
-from klr.format.cbor import CHUNK, Chunks, Reader, decode_from, deep_recursion, encoder, no_collection
+from klr.format.cbor import CHUNK, Chunks, Reader, decode_from, deep_recursion, encoder, forget, no_collection
 from klr.limits import FileLimits
 from klr.schema import Nat, describe, record
 
@@ -104,6 +104,8 @@ def _encode(contents: Any, kind: str, out: bytearray) -> None:
                 encoder(describe(_type(kind)))(contents, out)
     except RecursionError:
         raise FormatError(f"cannot encode {_describe_kind(kind)}: it nests too deeply") from None
+    finally:
+        forget()  # the cache holds nodes of this kernel: they are freed with it
 
 
 def from_bytes(data: bytes, *, expect: str | None = None) -> Any:
