@@ -45,11 +45,14 @@ def cpu_best(fn: Any, repeat: int) -> float:
 
 
 def reset_caches() -> None:
-    from klr.format import cbor
+    try:
+        from klr.format.reuse import forget
+    except ImportError:  # before klr.format.reuse: one cache, in klr.format.cbor
+        from klr.format import cbor
 
-    memo = getattr(cbor, "_ENC_MEMO", None)
-    if memo is not None:
-        memo.clear()
+        cbor._ENC_MEMO.clear()  # type: ignore[attr-defined]
+    else:
+        forget()
 
 
 def shares(kernel: Any) -> list[list[Any]]:

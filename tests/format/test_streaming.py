@@ -16,7 +16,7 @@ import klr.core as core
 import klr.python.ast as pyast
 from klr import files
 from klr.errors import FormatError
-from klr.format import cbor
+from klr.format import cbor, reuse
 from klr.format import file as kfile
 from klr.pos import Pos
 from klr.schema import Kind, TypeDesc, describe, field_names, fields_of, info_of
@@ -48,7 +48,7 @@ def long_kernels(draw: st.DrawFn) -> core.LncKernel:
 
 
 @SETTINGS
-@given(long_kernels(), st.sampled_from([1, 7, 100, 4096, cbor.CHUNK]))
+@given(long_kernels(), st.sampled_from([1, 7, 100, 4096, reuse.CHUNK]))
 def test_streamed_core_is_the_one_buffer_encoding(kernel: core.LncKernel, size: int) -> None:
     whole = kfile.to_bytes(kernel)
     got = pieces(kernel, size)
@@ -77,7 +77,7 @@ def test_cached_encodings_are_the_unshared_encoding(kernel: core.LncKernel, limi
     copy = unshared(kernel)
     assert copy == kernel
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cbor, "_ENC_MEMO_LIMIT", limit)  # small: the caches are emptied half-way
+        mp.setattr(reuse, "MEMO_LIMIT", limit)  # small: the caches are emptied half-way
         shared = kfile.to_bytes(kernel)
         assert b"".join(pieces(kernel, 100)) == shared
     assert shared == kfile.to_bytes(copy)
@@ -89,7 +89,7 @@ def test_the_caches_are_emptied_after_each_file(tmp_path: Path) -> None:
 
     kernel = klr.load(_traced(tmp_path))
     kfile.write(tmp_path / "out.klr", kernel)
-    assert not cbor._ENC_MEMO and not cbor._SEEN
+    assert not reuse.MEMO and not reuse.SEEN
 
 
 @SETTINGS
@@ -217,7 +217,7 @@ def test_no_cached_encoding_holds_a_place_where_pieces_are_handed_on() -> None:
     """A struct whose encoding is cached must be encoded whole: none may hold a list where the
     streaming encoder hands its bytes on."""
     shared = [c for c in (*vars(core).values(), Pos) if isinstance(c, type) and hasattr(c, "__klr__")
-              and info_of(c).lean in cbor.SHARED]
-    assert {info_of(c).lean for c in shared} == cbor.SHARED
+              and info_of(c).lean in reuse.SHARED]
+    assert {info_of(c).lean for c in shared} == reuse.SHARED
     for cls in shared:
-        assert not _reaches(describe(cls), set()) & cbor.SPILL_AT, cls
+        assert not _reaches(describe(cls), set()) & reuse.SPILL_AT, cls

@@ -9,6 +9,9 @@ for the byte-level rules; in short:
   pair: ``82 a b``; Option: ``d9 ff 00 80`` / ``d9 ff 01 81 x``.
 * tagged values: ``d9 <type tag> <ctor> <80|n>`` then the n fields. Types with proof fields count
   them in n but never write them, so the decoder never trusts n beyond checking it.
+
+The encoder writes into a ``bytearray``; shared nodes come from a cache by identity, and a
+``Chunks`` output hands its bytes on between statements (``klr.format.reuse``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from klr.errors import FormatError
+from klr.format.reuse import (
+    MEMO,
+    SECOND_SIGHT,
+    SHARED,
+    SHARED_LISTS,
+    SPILL_AT,
+    Chunks,
+    forget,
+    memo_encoder,
+    memo_hit,
+    second_sight,
+)
 from klr.schema import Kind, NodeEnum, Prim, TypeDesc, describe, fields_of, info_of
 
 Encoder = Callable[[Any, bytearray], None]
@@ -196,38 +211,10 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
         info = info_of(desc.cls)
         assert info.tag is not None
         enc = _fields_encoder(desc.cls, _tag_head(info.tag, 0, len(fields_of(desc.cls)) + info.proofs))
-        return _memo_encoder(enc) if info.lean in SHARED else enc
+        return memo_encoder(enc) if info.lean in SHARED else enc
     if kind is Kind.SUM:
         return _sum_encoder(desc)
     raise TypeError(f"cannot encode {desc}")
-
-
-#: Where a streaming encoder (``Chunks``) hands its bytes on: between the items of a list of
-#: these (statements of Core and of the Python AST, blocks, functions, classes). None of them
-#: occurs inside a struct whose encoding is cached (``SHARED``), whose bytes must stay whole.
-SPILL_AT = frozenset({"Stmt", "Block", "Fun", "Class"})
-
-#: Bytes a streaming encoder collects before handing them on.
-CHUNK = 1 << 20
-
-
-class Chunks(bytearray):
-    """An encoder's output that hands its bytes to ``sink`` whenever it holds ``size`` bytes
-    or more at the end of an item of a ``SPILL_AT`` list, then starts empty again: encoding a
-    large kernel into a file holds about ``size`` bytes instead of the whole file. ``sink``
-    must use the bytes before it returns (they are overwritten afterwards)."""
-
-    __slots__ = ("sink", "size")
-
-    def __init__(self, sink: Callable[[bytearray], None], size: int = CHUNK) -> None:
-        super().__init__()
-        self.sink = sink
-        self.size = size
-
-    def spill(self) -> None:
-        if self:
-            self.sink(self)
-            del self[:]
 
 
 def _spilling_list_encoder(item: Encoder) -> Encoder:
@@ -246,80 +233,6 @@ def _spilling_list_encoder(item: Encoder) -> Encoder:
                 item(x, out)
 
     return enc_list
-
-
-#: Structs that a traced kernel repeats many times (every access names its tensor): their
-#: encodings are cached by object identity, their decodings by byte span.
-SHARED = frozenset({"TensorName", "BirAccessPattern", "AccessPattern", "AccessBasic", "Pos"})
-
-#: Sums whose constructors' payloads (the operators) are cached from their second occurrence:
-#: a tracer that stamps out loop iterations from a template shares them between statements.
-SECOND_SIGHT = frozenset({"Operator", "TGROperator"})
-
-#: Lists of these that the tracer shares between values (every tile's access pattern has the
-#: same pairs): their encodings are cached by identity too.
-SHARED_LISTS = frozenset({"APPair"})
-
-#: The encodings of shared values by identity: (value, its bytes) under id(value); holding the
-#: value keeps its id from being reused. Nodes are frozen, so an entry never goes stale; the
-#: table is emptied when it reaches its limit and after each file (``forget``).
-_ENC_MEMO: dict[int, tuple[Any, bytearray]] = {}
-_ENC_MEMO_LIMIT = 1 << 12
-
-
-def _memo_encoder(enc: Encoder) -> Encoder:
-    memo = _ENC_MEMO
-
-    def enc_memo(v: Any, out: bytearray) -> None:
-        hit = memo.get(id(v))
-        if hit is not None and hit[0] is v:
-            out += hit[1]
-            return
-        start = len(out)
-        enc(v, out)
-        if len(memo) >= _ENC_MEMO_LIMIT:
-            memo.clear()
-        memo[id(v)] = (v, out[start:])
-
-    enc_memo.memo = enc  # type: ignore[attr-defined]  # marks a cached encoder for its callers
-    return enc_memo
-
-
-#: Values seen once by a ``_second_sight`` encoder, by identity.
-_SEEN: dict[int, Any] = {}
-
-
-def _second_sight(enc: Encoder) -> Encoder:
-    """``_memo_encoder`` for values that are rarely shared today (operator payloads): a value's
-    bytes are cached the second time it is written, so a value written once costs a look-up,
-    not a copy of its bytes."""
-    memo, seen = _ENC_MEMO, _SEEN
-
-    def enc_memo(v: Any, out: bytearray) -> None:
-        hit = memo.get(id(v))
-        if hit is not None and hit[0] is v:
-            out += hit[1]
-            return
-        if seen.get(id(v)) is not v:
-            if len(seen) >= _ENC_MEMO_LIMIT:
-                seen.clear()
-            seen[id(v)] = v
-            enc(v, out)
-            return
-        start = len(out)
-        enc(v, out)
-        if len(memo) >= _ENC_MEMO_LIMIT:
-            memo.clear()
-        memo[id(v)] = (v, out[start:])
-
-    enc_memo.memo = enc  # type: ignore[attr-defined]
-    return enc_memo
-
-
-def forget() -> None:
-    """Empty the caches of encodings (the values they hold are freed with them)."""
-    _ENC_MEMO.clear()
-    _SEEN.clear()
 
 
 def _fields_encoder(cls: type, head: bytes) -> Encoder:
@@ -373,10 +286,10 @@ def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
                 "    out += b'\\xd9\\xff\\x01\\x81'", f"    s{i}(x, out)"]
     item = desc.args[0] if kind is Kind.LIST else None
     if item is not None and item.kind is Kind.STRUCT and info_of(item.cls).lean in SHARED_LISTS:
-        env[f"m{i}"] = _memo_encoder(encoder(desc))
-        return _memo_hit(env, f"m{i}")
+        env[f"m{i}"] = memo_encoder(encoder(desc))
+        return memo_hit(env, f"m{i}")
     if hasattr(env[f"e{i}"], "memo"):
-        return _memo_hit(env, f"e{i}")
+        return memo_hit(env, f"e{i}")
     if kind is Kind.SUM:
         by_class = getattr(env[f"e{i}"], "by_class", None)
         if by_class is not None:  # the constructor's encoder without the call of the sum's
@@ -392,14 +305,6 @@ def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
         return ["if type(x) is tuple and len(x) < 24:", "    out += H4[len(x)]", "    for y in x:", *each,
                 "else:", f"    e{i}(x, out)"]
     return [f"e{i}(x, out)"]
-
-
-def _memo_hit(env: dict[str, Any], enc: str) -> list[str]:
-    """Lines writing ``x`` from the cache when it holds it, through ``enc`` (which caches it)
-    otherwise: a hit costs no call."""
-    env["MEMO"] = _ENC_MEMO
-    return ["hit = MEMO.get(id(x))", "if hit is not None and hit[0] is x:", "    out += hit[1]",
-            "else:", f"    {enc}(x, out)"]
 
 
 def _sum_encoder(desc: TypeDesc) -> Encoder:
@@ -450,13 +355,13 @@ def _wrap_encoder(head: bytes, member: TypeDesc, cls: type, cached: bool) -> Enc
     if for_class is not None:  # a sum: its constructor's encoder for cls
         inner = for_class(cls)
     elif cached and not hasattr(inner, "memo"):
-        inner = _second_sight(inner)
+        inner = second_sight(inner)
     chained = getattr(inner, "wrapped", None)
     if chained is not None:
         head, inner = head + chained[0], chained[1]
     enc: Encoder
     if hasattr(inner, "memo"):
-        memo, caching = _ENC_MEMO, inner
+        memo, caching = MEMO, inner
 
         def enc(v: Any, out: bytearray) -> None:
             out += head

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 from klr import files
 from klr.errors import FormatError
-from klr.format.cbor import CHUNK, Chunks, Reader, decode_from, deep_recursion, encoder, forget, no_collection
+from klr.format.cbor import Reader, decode_from, deep_recursion, encoder, no_collection
+from klr.format.reuse import CHUNK, Chunks, forget
 from klr.limits import FileLimits
 from klr.schema import Nat, describe, record
 
@@ -86,7 +87,7 @@ def to_buffer(contents: Any) -> bytearray:
 
 def stream(contents: Any, sink: Callable[[bytearray], None], size: int | None = None) -> None:
     """Encode ``contents`` into ``sink`` in pieces of about ``size`` bytes (default ``CHUNK``;
-    at least one piece; see ``cbor.Chunks``): the same bytes as ``to_bytes``, without holding
+    at least one piece; see ``reuse.Chunks``): the same bytes as ``to_bytes``, without holding
     them all."""
     out = Chunks(sink, CHUNK if size is None else size)
     _encode(contents, kind_of(contents), out)
