@@ -156,7 +156,7 @@ def read_input(path: str | os.PathLike[str], *, limit: int, limit_name: str,
 
 #: Bytes to write: all of them, or a function that hands them to the sink it is given, in
 #: pieces, and may fail half-way (the pieces already written are then discarded).
-Data = Union[bytes, bytearray, Callable[[Callable[[bytearray], None]], None]]
+Data = Union[bytes, bytearray, Callable[[Callable[[bytes | bytearray], None]], None]]
 
 
 def whole(data: Data) -> bytes | bytearray:
