@@ -269,12 +269,14 @@ def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
         return ["if type(x) is int and 0 <= x < 256:", "    out += H0[x]",
                 "elif type(x) is int and 0 <= x < 0x10000:", "    out.append(0x19)",
                 "    out += x.to_bytes(2, 'big')",
+                "elif type(x) is int and 0 <= x < 0x100000000:", "    out.append(0x1A)",
+                "    out += x.to_bytes(4, 'big')",
                 "else:", f"    e{i}(x, out)"]
     if kind is Kind.PRIM and desc.prim is Prim.BOOL:
         return ["if x is True:", "    out.append(0xF5)", "elif x is False:", "    out.append(0xF4)",
                 "else:", f"    e{i}(x, out)"]
     if kind is Kind.PRIM and desc.prim is Prim.STR:
-        return ["if type(x) is str and len(x) < 24 and x.isascii():", "    out += H3[len(x)]",
+        return ["if type(x) is str and len(x) < 256 and x.isascii():", "    out += H3[len(x)]",
                 "    out += x.encode()", "else:", f"    e{i}(x, out)"]
     if kind is Kind.ENUM:
         env[f"c{i}"] = desc.cls
