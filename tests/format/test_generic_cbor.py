@@ -82,3 +82,6 @@ def test_numbers_and_strings_written_in_place_have_the_shortest_heads(n: int, le
         assert _scalars(cbor2.loads(data), []) == [name, n, n, n, False]
         number, text = len(cbor2.dumps(n)), len(cbor2.dumps(name))
         assert len(data) == 4 + text + 4 + 2 * number + 4 + number + 4 + 1
+        data = encode(Pos(n, n, n, None, name))  # numbers and strings inside options
+        assert _scalars(cbor2.loads(data), []) == [n, n, n, name]
+        assert len(data) == 4 + 2 * number + 4 + number + 4 + 4 + text

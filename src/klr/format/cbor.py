@@ -262,7 +262,7 @@ def _wrong_struct(cls: type, v: Any) -> None:
     raise FormatError(f"expected a {cls.__name__}, got {type(v).__name__}")
 
 
-def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
+def _inline_field(desc: TypeDesc, i: int | str, env: dict[str, Any]) -> list[str]:
     """Lines encoding the field value ``x`` of type ``desc`` (whose encoder is ``e{i}``)."""
     kind = desc.kind
     if kind is Kind.PRIM and desc.prim in (Prim.NAT, Prim.INT):
@@ -283,9 +283,11 @@ def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
         env[f"h{i}"] = {id(m): _tag_head(desc.cls.__tag__, n, 0) for n, m in enumerate(desc.cls)}
         return [f"if type(x) is c{i}:", f"    out += h{i}[id(x)]", "else:", f"    e{i}(x, out)"]
     if kind is Kind.OPTION:
-        env[f"s{i}"] = encoder(desc.args[0])
+        inner = desc.args[0]
+        env[f"e{i}o"] = encoder(inner)
+        some = _inline_field(inner, f"{i}o", env) if inner.kind is Kind.PRIM else [f"e{i}o(x, out)"]
         return ["if x is None:", "    out += b'\\xd9\\xff\\x00\\x80'", "else:",
-                "    out += b'\\xd9\\xff\\x01\\x81'", f"    s{i}(x, out)"]
+                "    out += b'\\xd9\\xff\\x01\\x81'", *("    " + line for line in some)]
     item = desc.args[0] if kind is Kind.LIST else None
     if item is not None and item.kind is Kind.STRUCT and info_of(item.cls).lean in SHARED_LISTS:
         env[f"m{i}"] = memo_encoder(encoder(desc))
