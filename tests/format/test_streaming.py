@@ -221,3 +221,11 @@ def test_no_cached_encoding_holds_a_place_where_pieces_are_handed_on() -> None:
     assert {info_of(c).lean for c in shared} == reuse.SHARED
     for cls in shared:
         assert not _reaches(describe(cls), set()) & reuse.SPILL_AT, cls
+
+
+def test_a_list_of_statements_that_is_not_a_list() -> None:
+    block = core.Block("b", False, 5)  # type: ignore[arg-type]
+    with pytest.raises(FormatError, match="^expected a list, got int$"):
+        cbor.encode(core.Kernel("k", (), (), (block,) * 30))
+    with pytest.raises(FormatError, match="^expected a list, got int$"):
+        pieces(core.LncKernel("k", (), (), ((block,) * 30,), (), (), ()), 10)

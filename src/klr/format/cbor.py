@@ -34,11 +34,11 @@ from klr.format.reuse import (
     SHARED,
     SHARED_LISTS,
     SPILL_AT,
-    Chunks,
     forget,
     memo_encoder,
     memo_hit,
     second_sight,
+    spilling_list_encoder,
 )
 from klr.schema import Kind, NodeEnum, Prim, TypeDesc, describe, fields_of, info_of
 
@@ -176,7 +176,7 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
     if kind is Kind.LIST:
         item = encoder(desc.args[0])
         if desc.args[0].kind in (Kind.STRUCT, Kind.SUM) and desc.args[0].name in SPILL_AT:
-            return _spilling_list_encoder(item)
+            return spilling_list_encoder(item, _head)
 
         def enc_list(v: Any, out: bytearray) -> None:
             if not isinstance(v, (tuple, list)):
@@ -216,24 +216,6 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
     if kind is Kind.SUM:
         return _sum_encoder(desc)
     raise TypeError(f"cannot encode {desc}")
-
-
-def _spilling_list_encoder(item: Encoder) -> Encoder:
-    def enc_list(v: Any, out: bytearray) -> None:
-        if not isinstance(v, (tuple, list)):
-            raise FormatError(f"expected a list, got {type(v).__name__}")
-        _head(4, len(v), out)
-        if type(out) is Chunks:
-            size = out.size
-            for x in v:
-                item(x, out)
-                if len(out) >= size:
-                    out.spill()
-        else:
-            for x in v:
-                item(x, out)
-
-    return enc_list
 
 
 def _fields_encoder(cls: type, head: bytes) -> Encoder:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from klr.errors import FormatError
+
 Encoder = Callable[[Any, bytearray], None]
 
 
@@ -45,6 +47,27 @@ class Chunks(bytearray):
         if self:
             self.sink(self)
             del self[:]
+
+
+def spilling_list_encoder(item: Encoder, head: Callable[[int, int, bytearray], None]) -> Encoder:
+    """The encoder of a list of ``SPILL_AT`` items (``item`` encodes one; ``head`` writes a
+    CBOR head): a ``Chunks`` output may hand its bytes on after each item."""
+
+    def enc_list(v: Any, out: bytearray) -> None:
+        if not isinstance(v, (tuple, list)):
+            raise FormatError(f"expected a list, got {type(v).__name__}")
+        head(4, len(v), out)
+        if type(out) is Chunks:
+            size = out.size
+            for x in v:
+                item(x, out)
+                if len(out) >= size:
+                    out.spill()
+        else:
+            for x in v:
+                item(x, out)
+
+    return enc_list
 
 
 #: Structs that a traced kernel repeats many times (every access names its tensor): their
