@@ -65,7 +65,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.cls
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -77,7 +77,7 @@ def enc(v, out):
             s1(y, out)
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.cls\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fields\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.cls\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fields\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -135,8 +135,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.data\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.indices\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)"] = enc.__code__
+        e3o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.data\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.indices\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -187,8 +187,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s7(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.data\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.op1\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.reverseOperands\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s7(x, out)"] = enc.__code__
+        e7o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.data\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.op1\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.reverseOperands\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e7o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -279,8 +279,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.data\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)"] = enc.__code__
+        e3o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.data\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -300,8 +300,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pattern\n    e1(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pattern\n    e1(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -333,13 +333,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.cmpOp
     if type(x) is c5:
         out += h5[id(x)]
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pred\n    e1(x, out)\n    x = v.onTrueTile\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.onFalseValue\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.cmpOp\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pred\n    e1(x, out)\n    x = v.onTrueTile\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.onFalseValue\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.cmpOp\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -375,7 +375,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.reduceCmd
     if type(x) is c5:
         out += h5[id(x)]
@@ -398,8 +398,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.predicate\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.onTrue\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.onFalse\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.reduceCmd\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.reduceOp\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reversePred\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.predicate\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.onTrue\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.onFalse\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.reduceCmd\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.reduceOp\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reversePred\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -422,13 +422,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
+        e2o(x, out)
     x = v.reduceOp
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.compOp0
     if type(x) is c4:
         out += h4[id(x)]
@@ -474,8 +474,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s11(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.reduceCommand\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.compOp0\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.compOp1\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.bound0\n    f = b6.get(type(x))\n    if f is None:\n        e6(x, out)\n    else:\n        f(x, out)\n    x = v.bound1\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.rangeStart\n    f = b8.get(type(x))\n    if f is None:\n        e8(x, out)\n    else:\n        f(x, out)\n    x = v.onTrueTile\n    f = b9.get(type(x))\n    if f is None:\n        e9(x, out)\n    else:\n        f(x, out)\n    x = v.onFalseValue\n    f = b10.get(type(x))\n    if f is None:\n        e10(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s11(x, out)"] = enc.__code__
+        e11o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.reduceCommand\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.compOp0\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.compOp1\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.bound0\n    f = b6.get(type(x))\n    if f is None:\n        e6(x, out)\n    else:\n        f(x, out)\n    x = v.bound1\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.rangeStart\n    f = b8.get(type(x))\n    if f is None:\n        e8(x, out)\n    else:\n        f(x, out)\n    x = v.onTrueTile\n    f = b9.get(type(x))\n    if f is None:\n        e9(x, out)\n    else:\n        f(x, out)\n    x = v.onFalseValue\n    f = b10.get(type(x))\n    if f is None:\n        e10(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e11o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -499,8 +499,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.segmentIds\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.segmentIds\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -587,26 +587,26 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.reduceOp
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
+        e6o(x, out)
     x = v.reduceRes
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s7(x, out)
+        e7o(x, out)
     x = v.dtype
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.accumulatorCmd\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.activationFunc\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.scale\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.bias\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.accumulatorCmd\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.activationFunc\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.scale\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.bias\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e7o(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -635,13 +635,16 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.dgeMode
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.oobMode
@@ -655,8 +658,17 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.axes\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.dgeMode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.oobMode\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)"] = enc.__code__
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e6o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.axes\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.dgeMode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.oobMode\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e6o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -728,6 +740,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.uniqueIndices
@@ -742,13 +757,22 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e6o(x, out)
     x = v.engine
     if type(x) is c7:
         out += h7[id(x)]
     else:
         e7(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.compute_op\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.oobMode\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dgeMode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.uniqueIndices\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)\n    x = v.engine\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.compute_op\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.oobMode\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dgeMode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.uniqueIndices\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e6o(x, out)\n    x = v.engine\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -797,8 +821,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -822,13 +846,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
+        e2o(x, out)
     x = v.engine
     if type(x) is c3:
         out += h3[id(x)]
     else:
         e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)\n    x = v.engine\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)\n    x = v.engine\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -858,11 +882,14 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.maskPattern
     e4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.fillMode\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.fillReg\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.maskPattern\n    e4(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.fillMode\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.fillReg\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.maskPattern\n    e4(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -897,13 +924,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.op1
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.reverse
     if type(x) is c6:
         out += h6[id(x)]
@@ -919,8 +946,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.imm0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.op1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.reverse\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.engine\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.imm0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.op1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.reverse\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.engine\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -956,8 +983,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.index\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.numElemPerIdx\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.numValidIndicies\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)"] = enc.__code__
+        e4o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.index\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.numElemPerIdx\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.numValidIndicies\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1050,7 +1077,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.reducecmd
     if type(x) is c4:
         out += h4[id(x)]
@@ -1062,7 +1089,7 @@ def enc(v, out):
         e5(x, out)
     else:
         f(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.maxValue\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.reducecmd\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.reduceInit\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.maxValue\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.reducecmd\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.reduceInit\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1103,7 +1130,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.keepdims
     if x is True:
         out.append(0xF5)
@@ -1111,7 +1138,7 @@ def enc(v, out):
         out.append(0xF4)
     else:
         e6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.opDim\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.negated\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.keepdims\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e6(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.opDim\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.negated\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.keepdims\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e6(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1173,7 +1200,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s9(x, out)
+        e9o(x, out)
     x = v.reduceCmd
     if type(x) is c10:
         out += h10[id(x)]
@@ -1198,8 +1225,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s13(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.op1\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm0\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.imm1\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)\n    x = v.activationFunc\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reluParam\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.reduceOp\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s9(x, out)\n    x = v.reduceCmd\n    if type(x) is c10:\n        out += h10[id(x)]\n    else:\n        e10(x, out)\n    x = v.reverse0\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e11(x, out)\n    x = v.reverse1\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e12(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s13(x, out)"] = enc.__code__
+        e13o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.op1\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm0\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.imm1\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)\n    x = v.activationFunc\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reluParam\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.reduceOp\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e9o(x, out)\n    x = v.reduceCmd\n    if type(x) is c10:\n        out += h10[id(x)]\n    else:\n        e10(x, out)\n    x = v.reverse0\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e11(x, out)\n    x = v.reverse1\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e12(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e13o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1239,7 +1266,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.reduceCmd
     if type(x) is c6:
         out += h6[id(x)]
@@ -1255,8 +1282,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.op1\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm0\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.imm1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.reduceCmd\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reverse\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.op1\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm0\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.imm1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.reduceCmd\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reverse\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1280,8 +1307,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.opDim\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.opDim\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1323,13 +1350,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.reduceOp
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
+        e6o(x, out)
     x = v.reduceRes
     f = b7.get(type(x))
     if f is None:
@@ -1346,8 +1373,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s9(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.operand0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.reverse0\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)\n    x = v.reduceRes\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.reduceCmd\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)\n    x = v.reduceInit\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s9(x, out)"] = enc.__code__
+        e9o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.operand0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.reverse0\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)\n    x = v.reduceRes\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.reduceCmd\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)\n    x = v.reduceInit\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e9o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1377,7 +1404,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.reversePred
     if x is True:
         out.append(0xF5)
@@ -1385,7 +1412,7 @@ def enc(v, out):
         out.append(0xF4)
     else:
         e4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.predicate\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.reversePred\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.predicate\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.reversePred\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1515,8 +1542,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.shuffleMask\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)"] = enc.__code__
+        e3o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.shuffleMask\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1551,8 +1578,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.thresholdType\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.threshold\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)"] = enc.__code__
+        e4o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.thresholdType\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.threshold\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1582,8 +1609,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.vals\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)"] = enc.__code__
+        e3o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.vals\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1619,14 +1646,14 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.dtype
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.vals\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.replaceValue\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dstIdx\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)"] = enc.__code__
+        e5o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.vals\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.replaceValue\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dstIdx\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1640,12 +1667,12 @@ def enc(v, out):
     else:
         f(x, out)
     x = v.src
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -1680,13 +1707,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.engine
     if type(x) is c5:
         out += h5[id(x)]
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.engine\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.engine\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1793,8 +1820,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.op1\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.reverseOperands\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.imm0\n    f = b6.get(type(x))\n    if f is None:\n        e6(x, out)\n    else:\n        f(x, out)\n    x = v.accumulatorCmd\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.op1\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.reverseOperands\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.imm0\n    f = b6.get(type(x))\n    if f is None:\n        e6(x, out)\n    else:\n        f(x, out)\n    x = v.accumulatorCmd\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1939,14 +1966,14 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.tileSize
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.stationary\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.moving\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.stationaryScale\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.movingScale\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.tilePosition\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.tileSize\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)"] = enc.__code__
+        e6o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.stationary\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.moving\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.stationaryScale\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.movingScale\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.tilePosition\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.tileSize\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1983,12 +2010,12 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -1996,7 +2023,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2007,9 +2034,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2017,7 +2047,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2028,6 +2058,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.channelId
@@ -2036,6 +2069,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.numChannels
@@ -2044,6 +2080,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.replicaGroup
@@ -2053,7 +2092,7 @@ def enc(v, out):
             s4(y, out)
     else:
         e4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.iterationId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.channelId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.numChannels\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.replicaGroup\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.iterationId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.channelId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.numChannels\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.replicaGroup\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2061,7 +2100,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2072,7 +2111,7 @@ def enc(v, out):
         e1(x, out)
     else:
         f(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2080,13 +2119,13 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
     x = v.src
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2097,6 +2136,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.op
@@ -2104,7 +2146,7 @@ def enc(v, out):
         out += h3[id(x)]
     else:
         e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.src\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.src\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2130,7 +2172,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
+        e2o(x, out)
     x = v.replicaGroup
     f = b3.get(type(x))
     if f is None:
@@ -2142,32 +2184,68 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e4o(x, out)
     x = v.sourceTargetPairs
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.channel_id
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e6o(x, out)
     x = v.num_channels
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s7(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e7o(x, out)
     x = v.priority
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s0(y, out)\n    else:\n        e0(x, out)\n    x = v.srcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.op\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)\n    x = v.replicaGroup\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.concatDim\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.sourceTargetPairs\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.channel_id\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)\n    x = v.num_channels\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s7(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s0(y, out)\n    else:\n        e0(x, out)\n    x = v.srcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.op\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)\n    x = v.replicaGroup\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.concatDim\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e4o(x, out)\n    x = v.sourceTargetPairs\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.channel_id\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e6o(x, out)\n    x = v.num_channels\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e7o(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2236,8 +2314,17 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    e0(x, out)\n    x = v.conv\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)"] = enc.__code__
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e1o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    e0(x, out)\n    x = v.conv\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e1o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2265,8 +2352,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    e0(x, out)\n    x = v.msg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)"] = enc.__code__
+        e1o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    e0(x, out)\n    x = v.msg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e1o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2302,9 +2389,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2328,7 +2418,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.entry
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2374,6 +2464,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e6(x, out)
     x = v.grid
@@ -2382,6 +2475,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e7(x, out)
     x = v.scheduleEdges
@@ -2398,7 +2494,7 @@ def enc(v, out):
             s9(y, out)
     else:
         e9(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.entry\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.funcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.classes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.args\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.kwargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.globals\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.arch\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e6(x, out)\n    x = v.grid\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e7(x, out)\n    x = v.scheduleEdges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s8(y, out)\n    else:\n        e8(x, out)\n    x = v.flags\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s9(y, out)\n    else:\n        e9(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.entry\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.funcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.classes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.args\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.kwargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.globals\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.arch\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e6(x, out)\n    x = v.grid\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e7(x, out)\n    x = v.scheduleEdges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s8(y, out)\n    else:\n        e8(x, out)\n    x = v.flags\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s9(y, out)\n    else:\n        e9(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2424,14 +2520,14 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s0(x, out)
+        e0o(x, out)
     x = v.cause
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.exc\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s0(x, out)\n    x = v.cause\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)"] = enc.__code__
+        e1o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.exc\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e0o(x, out)\n    x = v.cause\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e1o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2445,8 +2541,12 @@ def enc(v, out):
     else:
         f(x, out)
     x = v.pos
-    e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.expr\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pos\n    e1(x, out)'] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e1(x, out)
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.expr\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2486,7 +2586,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.fromEdge
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2498,7 +2598,7 @@ def enc(v, out):
             s1(y, out)
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.fromEdge\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.toEdges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.fromEdge\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.toEdges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2534,9 +2634,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.i\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.i\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2544,7 +2647,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.id
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2554,7 +2657,7 @@ def enc(v, out):
         out += h1[id(x)]
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.id\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.ctx\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.id\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.ctx\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2566,12 +2669,20 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s0(x, out)
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e0o(x, out)
     x = v.value
     e1(x, out)
     x = v.pos
-    e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.id\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s0(x, out)\n    x = v.value\n    e1(x, out)\n    x = v.pos\n    e2(x, out)"] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e2(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.id\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e0o(x, out)\n    x = v.value\n    e1(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2585,8 +2696,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.item\n    e0(x, out)\n    x = v.var\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)"] = enc.__code__
+        e1o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.item\n    e0(x, out)\n    x = v.var\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e1o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2659,6 +2770,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.u
@@ -2667,6 +2781,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.step
@@ -2675,9 +2792,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.l\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.u\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.l\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.u\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2689,20 +2809,20 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s0(x, out)
+        e0o(x, out)
     x = v.u
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
+        e1o(x, out)
     x = v.step
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.l\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s0(x, out)\n    x = v.u\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)\n    x = v.step\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.l\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e0o(x, out)\n    x = v.u\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e1o(x, out)\n    x = v.step\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2710,7 +2830,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.label
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2729,7 +2849,7 @@ def enc(v, out):
             s2(y, out)
     else:
         e2(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.label\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.noReorder\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.label\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.noReorder\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2765,6 +2885,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.column
@@ -2773,6 +2896,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.lineEnd
@@ -2780,20 +2906,42 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e2o(x, out)
     x = v.columnEnd
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e3o(x, out)
     x = v.filename
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.line\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.column\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.lineEnd\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)\n    x = v.columnEnd\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.filename\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)"] = enc.__code__
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e4o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.line\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.column\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.lineEnd\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e2o(x, out)\n    x = v.columnEnd\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e3o(x, out)\n    x = v.filename\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e4o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2801,12 +2949,12 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2814,7 +2962,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2847,7 +2995,7 @@ def enc(v, out):
             s4(y, out)
     else:
         e4(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.bases\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.decorators\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.fields\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.methods\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.bases\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.decorators\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.fields\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.methods\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2855,7 +3003,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2871,11 +3019,18 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.dims
-    m3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.address\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.dims\n    m3(x, out)"] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m3(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.address\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.dims\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2883,7 +3038,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2899,16 +3054,26 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.pattern
-    m3(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m3(x, out)
     x = v.parOffset
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.freeOffset
@@ -2917,9 +3082,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.pattern\n    m3(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m3(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2927,7 +3095,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2947,6 +3115,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.addressRotation
@@ -2956,7 +3127,7 @@ def enc(v, out):
         out.append(0xF4)
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.shape\n    e2(x, out)\n    x = v.address\n    e3(x, out)\n    x = v.freeElements\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.addressRotation\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.shape\n    e2(x, out)\n    x = v.address\n    e3(x, out)\n    x = v.freeElements\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.addressRotation\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2964,18 +3135,18 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
     x = v.fileName
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fileName\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fileName\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2983,13 +3154,13 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
     x = v.fileName
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -3000,10 +3171,13 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.source
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -3024,7 +3198,7 @@ def enc(v, out):
             s6(y, out)
     else:
         e6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fileName\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.line\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.source\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e3(x, out)\n    x = v.decorators\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.args\n    e5(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s6(y, out)\n    else:\n        e6(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fileName\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.line\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.source\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e3(x, out)\n    x = v.decorators\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.args\n    e5(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s6(y, out)\n    else:\n        e6(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3032,7 +3206,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -3079,7 +3253,7 @@ def enc(v, out):
             s6(y, out)
     else:
         e6(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.inputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.outputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.bodies\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.sharedConstants\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.sharedBuffers\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.edges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s6(y, out)\n    else:\n        e6(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.inputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.outputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.bodies\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.sharedConstants\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.sharedBuffers\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.edges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s6(y, out)\n    else:\n        e6(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -3087,7 +3261,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -3113,7 +3287,7 @@ def enc(v, out):
             s3(y, out)
     else:
         e3(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.inputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.outputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.inputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.outputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -3121,7 +3295,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -3137,6 +3311,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.freeSize
@@ -3145,6 +3322,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.parOffset
@@ -3152,13 +3332,31 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e4o(x, out)
     x = v.freeOffset
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e5o(x, out)
     x = v.isShared
     if x is True:
         out.append(0xF5)
@@ -3166,7 +3364,7 @@ def enc(v, out):
         out.append(0xF4)
     else:
         e6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.memory\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.parSize\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.freeSize\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.parOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.freeOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.isShared\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e6(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.memory\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.parSize\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.freeSize\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.parOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e4o(x, out)\n    x = v.freeOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e5o(x, out)\n    x = v.isShared\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e6(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3193,19 +3391,29 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.pattern
-    m1(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m1(x, out)
     x = v.channelMultiplier
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.pattern\n    m1(x, out)\n    x = v.channelMultiplier\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m1(x, out)\n    x = v.channelMultiplier\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3223,10 +3431,18 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e1o(x, out)
     x = v.pos
-    e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.name\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)\n    x = v.pos\n    e2(x, out)"] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e2(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.name\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e1o(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3261,9 +3477,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.replicaGroups\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s2(y, out)\n    else:\n        e2(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.replicaGroups\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s2(y, out)\n    else:\n        e2(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3318,9 +3537,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.srcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.srcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3352,6 +3574,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.hasRead
@@ -3374,6 +3599,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.data0
@@ -3396,7 +3624,7 @@ def enc(v, out):
                 s5(y, out)
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.opcode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.hasRead\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.hasWrite\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e2(x, out)\n    x = v.ports\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.data0\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s4(y, out)\n    else:\n        e4(x, out)\n    x = v.data1\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.opcode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.hasRead\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.hasWrite\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e2(x, out)\n    x = v.ports\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.data0\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s4(y, out)\n    else:\n        e4(x, out)\n    x = v.data1\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3409,6 +3637,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.freeDims
@@ -3421,7 +3652,7 @@ def enc(v, out):
                 s1(y, out)
     else:
         e1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.parDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.freeDims\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s1(y, out)\n    else:\n        e1(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.parDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.freeDims\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s1(y, out)\n    else:\n        e1(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3454,7 +3685,11 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e3o(x, out)
     x = v.kwonlyargs
     if type(x) is tuple and len(x) < 24:
         out += H4[len(x)]
@@ -3474,8 +3709,12 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.posonlyargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s0(y, out)\n    else:\n        e0(x, out)\n    x = v.args\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.defaults\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.vararg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.kwonlyargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.kw_defaults\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.kwarg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)"] = enc.__code__
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e6o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.posonlyargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s0(y, out)\n    else:\n        e0(x, out)\n    x = v.args\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.defaults\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.vararg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e3o(x, out)\n    x = v.kwonlyargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.kw_defaults\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.kwarg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e6o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3483,12 +3722,12 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.r
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.r\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.r\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -3501,9 +3740,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.reg\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.reg\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3511,13 +3753,13 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.reg1
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
     x = v.reg2
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -3528,6 +3770,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.op
@@ -3536,18 +3781,18 @@ def enc(v, out):
     else:
         e3(x, out)
     x = v.trueLabel
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e4(x, out)
     x = v.falseLabel
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.reg1\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.reg2\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.trueLabel\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e4(x, out)\n    x = v.falseLabel\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.reg1\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.reg2\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.trueLabel\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e4(x, out)\n    x = v.falseLabel\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3560,9 +3805,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.regNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.regNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3580,12 +3828,12 @@ def enc(v, out):
     else:
         e0(x, out)
     x = v.dtype
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.shape\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s0(y, out)\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.shape\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s0(y, out)\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -3650,7 +3898,7 @@ def enc(v, out):
     else:
         f(x, out)
     x = v.printPrefix
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -3660,7 +3908,7 @@ def enc(v, out):
         out += h2[id(x)]
     else:
         e2(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.src\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.printPrefix\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.buffer\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.src\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.printPrefix\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.buffer\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -3673,6 +3921,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.num
@@ -3681,6 +3932,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.offset
@@ -3689,9 +3943,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.num\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.num\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3705,8 +3962,12 @@ def enc(v, out):
     else:
         f(x, out)
     x = v.pos
-    e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.stmt\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pos\n    e1(x, out)'] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e1(x, out)
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.stmt\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -3748,7 +4009,11 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.tensor
-    e0(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
     x = v.indexes
     if type(x) is tuple and len(x) < 24:
         out += H4[len(x)]
@@ -3756,7 +4021,7 @@ def enc(v, out):
             s1(y, out)
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    e0(x, out)\n    x = v.indexes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.indexes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -3764,35 +4029,49 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.tensor
-    e0(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
     x = v.offset
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.pattern
-    m2(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m2(x, out)
     x = v.scalarOffset
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.vectorOffset
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.indirectDim
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e5(x, out)
     x = v.dtypeOverride
@@ -3800,8 +4079,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    e0(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    m2(x, out)\n    x = v.scalarOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.vectorOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.indirectDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e5(x, out)\n    x = v.dtypeOverride\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)"] = enc.__code__
+        e6o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m2(x, out)\n    x = v.scalarOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.vectorOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.indirectDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e5(x, out)\n    x = v.dtypeOverride\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3809,23 +4088,37 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.tensor
-    e0(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
     x = v.parNum
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.pattern
-    m2(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m2(x, out)
     x = v.parOffset
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.freeOffset
@@ -3834,6 +4127,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.fixedAxis
@@ -3846,7 +4142,7 @@ def enc(v, out):
                 s5(y, out)
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    e0(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    m2(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.fixedAxis\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m2(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.fixedAxis\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3894,13 +4190,17 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s0(x, out)
+        e0o(x, out)
     x = v.name
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e1o(x, out)
     x = v.body
     if type(x) is tuple and len(x) < 24:
         out += H4[len(x)]
@@ -3909,8 +4209,12 @@ def enc(v, out):
     else:
         e2(x, out)
     x = v.pos
-    e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.type\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s0(x, out)\n    x = v.name\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.pos\n    e3(x, out)"] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e3(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.type\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e0o(x, out)\n    x = v.name\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e1o(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3929,7 +4233,7 @@ def enc(v, out):
     x = v.value
     e0(x, out)
     x = v.id
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -3939,7 +4243,7 @@ def enc(v, out):
         out += h2[id(x)]
     else:
         e2(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    e0(x, out)\n    x = v.id\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.ctx\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    e0(x, out)\n    x = v.id\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.ctx\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -3965,9 +4269,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3975,12 +4282,12 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.value
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -4019,8 +4326,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.x\n    e0(x, out)\n    x = v.annotation\n    e1(x, out)\n    x = v.value\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.x\n    e0(x, out)\n    x = v.annotation\n    e1(x, out)\n    x = v.value\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
