@@ -90,10 +90,12 @@ class TraceResult:
     ``steps``: steps the trace spent (``Limits.max_steps``); ``memory``: bytes the trace's values
     needed at their peak, as charged and measured (``Limits.max_memory``); ``builtins``: (primary
     name, form) of every registered builtin the trace called: the form is the kernel's dialect,
-    or for a builtin with two dialect forms the one each call chose (``Ctx.used``). (A plain
-    class: a dataclass would import ``dataclasses`` at every start.)"""
+    or for a builtin with two dialect forms the one each call chose (``Ctx.used``);
+    ``templated``: how many loops, and iterations of them, were stamped out from a loop
+    template (``klr.tracer.templates``). (A plain class: a dataclass would import
+    ``dataclasses`` at every start.)"""
 
-    __slots__ = ("builtins", "constants", "kernel", "memory", "messages", "steps", "warnings")
+    __slots__ = ("builtins", "constants", "kernel", "memory", "messages", "steps", "templated", "warnings")
 
     def __init__(self, kernel: core.LncKernel, warnings: list[Warning_] | None = None,
                  constants: dict[str, NDArray[np.generic]] | None = None,
@@ -106,6 +108,7 @@ class TraceResult:
         self.steps = steps
         self.memory = memory
         self.builtins = set() if builtins is None else builtins
+        self.templated = (0, 0)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in
@@ -336,6 +339,8 @@ def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> _Body:
     outputs += [t for t in in_names if t.name in extras.written]
     result.warnings.extend(ctx.warnings)
     result.messages.extend(ctx.messages)
+    result.templated = (result.templated[0] + ctx.templated_loops,
+                        result.templated[1] + ctx.templated_iterations)
     result.builtins |= {(n, ctx.dialect) for n in ctx.used} | ctx.used_forms
     files = _collect_constants(extras, result)
     return _Body(tuple(ctx.blocks), in_names, _unique(outputs), evaluator, extras, files)

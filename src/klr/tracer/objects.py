@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from klr.errors import KlrError
 from klr.pos import Pos
+from klr.tracer.templates import forbid
 from klr.python import ast as A
 from klr.tracer import ops, show
 from klr.tracer.registry import MISSING
@@ -323,6 +324,8 @@ class Instance(TraceObject):
         return self._bind(got)
 
     def setattr(self, ctx: Ctx, name: str, value: Value) -> None:
+        if ctx.template is not None:
+            raise forbid("an attribute store")
         if self.cls.frozen:
             raise ctx.error(f"cannot assign to field '{name}' of a frozen '{self.cls.short_name}'",
                             python="AttributeError")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from klr.tracer import show
 from klr.tracer.formatting import percent
+from klr.tracer.templates import forbid
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -169,6 +170,8 @@ def inplace(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
             return r
         return binop(ctx, op, a, b)
     if type(a) is list and op == "+":
+        if ctx.template is not None:
+            raise forbid("list +=")
         if (type(b) in SCALARS and type(b) is not str) or type(b) is slice:
             raise ctx.error(f"can only extend a list by an iterable, not '{type_name(b)}'",
                             python="TypeError")
@@ -519,6 +522,8 @@ def setitem(ctx: Ctx, v: Value, key: Value, value: Value) -> None:
         v.setitem(ctx, key, value)
         return
     t = type(v)
+    if ctx.template is not None and (t is dict or t is list):
+        raise forbid("an item store")
     if t is dict:
         v[hashable(ctx, key)] = value
         return

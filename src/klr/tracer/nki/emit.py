@@ -31,6 +31,7 @@ from klr.dtypes import Dtype
 from klr.tracer.nki.state import Region, State, state
 from klr.tracer.nki.views import Buf, View, check, root_view
 from klr.tracer.show import describe
+from klr.tracer.templates import NotAffine
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
@@ -134,6 +135,8 @@ def tile(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory = Memory.sb
 def ready(ctx: Ctx, buf: Buf) -> None:
     """Settle what a tensor is owed before it is read or written."""
     if buf.rescue is not None:
+        if ctx.template is not None and buf.tensor.name not in ctx.template.fresh:
+            raise NotAffine("a tile from before the loop settled")
         rescue, buf.rescue = buf.rescue, None
         taint(ctx)
         rescue(ctx, buf)

@@ -28,6 +28,7 @@ from klr.tracer.nki.emit import fresh_psum
 from klr.tracer.nki.operators import copy
 from klr.tracer.nki.state import Recorder, state
 from klr.tracer.nki.views import View, root_view
+from klr.tracer.templates import NotAffine
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx
@@ -88,6 +89,8 @@ def _trailing(ctx: Ctx, stmts: list[Stmt]) -> bool:
 
 
 def _retract(ctx: Ctx, stmts: list[Stmt]) -> None:
+    if ctx.template is not None and len(ctx._stmts) - len(stmts) < ctx.template.start:
+        raise NotAffine("statements from before the loop taken back")
     del ctx._stmts[-len(stmts):]
 
 

@@ -75,6 +75,70 @@ class State:
         """How many ``with nl.no_reorder():`` blocks are open (nested ones share the outermost's
         Core block)."""
 
+    # --- loop templates (klr.tracer.templates): what a probe may change ----------------------
+
+    def template_ready(self) -> bool:
+        """Whether a loop may be templated here: not while a producer records its statements."""
+        return not self.recorders and not self.loop_allocs
+
+    def template_snapshot(self) -> tuple[object, ...]:
+        """A copy of every field, deep enough to compare and restore (the cost of a probe
+        grows with the state: a loop is probed at most once per run of it)."""
+        return ({k: None if v is None else set(v) for k, v in self.psum_written.items()},
+                {k: list(v) for k, v in self.watch.items()}, set(self.hbm_written), self.spmd_first,
+                dict(self.hbm_counts), dict(self.spmd), list(self.shared_buffers), dict(self.constants),
+                dict(self.shared_identities), dict(self.identities), set(self.registers),
+                [set(a) for a in self.loop_allocs], self.no_reorder, list(self.recorders))
+
+    def template_changes(self, snap: tuple[object, ...], fresh: set[str]) -> str | None:
+        """What a probe changed that it may not, or None. Allowed: entries of ``psum_written``
+        and ``watch`` for the tensors it allocated (``fresh``), which no later statement can
+        name; ``hbm_written`` gaining a name it holds already is no change."""
+        psum, watch = snap[0], snap[1]
+        assert isinstance(psum, dict) and isinstance(watch, dict)
+        for k, v in self.psum_written.items():
+            if k in psum:
+                if psum[k] != v:
+                    return "a PSUM tensor from before the loop written"
+            elif k not in fresh:
+                return "a PSUM tensor from before the loop written"
+        if len(psum) != sum(1 for k in self.psum_written if k in psum):
+            return "a PSUM tensor from before the loop written"
+        for k, refs in self.watch.items():
+            if k in watch:
+                old = watch[k]
+                if len(old) != len(refs) or any(a is not b for a, b in zip(old, refs)):
+                    return "a watched tensor from before the loop"
+            elif k not in fresh:
+                return "a tensor from before the loop watched"
+        if any(k not in self.watch for k in watch):
+            return "a watched tensor from before the loop written"
+        now = (self.hbm_written, self.spmd_first, self.hbm_counts, self.spmd, self.shared_buffers,
+               self.constants, self.shared_identities, self.identities, self.registers,
+               self.loop_allocs, self.no_reorder, self.recorders)
+        for old, new in zip(snap[2:], now):
+            if old is not new and not _same(old, new):
+                return "the NKI state changed"
+        return None
+
+    def template_restore(self, snap: tuple[object, ...], fresh: set[str]) -> None:
+        """Put every field back as ``template_snapshot`` found it."""
+        (self.psum_written, self.watch, self.hbm_written, self.spmd_first, self.hbm_counts, self.spmd,
+         self.shared_buffers, self.constants, self.shared_identities, self.identities, self.registers,
+         self.loop_allocs, self.no_reorder, self.recorders) = (  # type: ignore[assignment]
+            {k: None if v is None else set(v) for k, v in snap[0].items()},  # type: ignore[attr-defined]
+            {k: list(v) for k, v in snap[1].items()},  # type: ignore[attr-defined]
+            *snap[2:])
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal containers of the same things (identity for the values: Bufs, views, tensors)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(a[k] is b[k] for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(x is y or x == y for x, y in zip(a, b))
+    return a == b
+
 
 def state(ctx: Ctx) -> State:
     """The NKI state of the body ``ctx`` traces."""

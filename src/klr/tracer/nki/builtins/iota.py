@@ -17,6 +17,7 @@ from klr.tracer.nki.tensors import result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Dialect, builtin, constant
 from klr.tracer.show import describe
+from klr.tracer.templates import Sym
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def ds(ctx: Ctx, start: Value, size: Value) -> Value:
             raise ctx.error(f"nl.ds size must be a positive integer, not {describe(size)}")
         return RegisterSlice(start, size)
     for v, what in ((start, "start"), (size, "size")):
-        if isinstance(v, bool) or not isinstance(v, int):
+        if (isinstance(v, bool) or not isinstance(v, int)) and not (what == "start" and type(v) is Sym):
             raise ctx.error(f"nl.ds {what} must be an integer, not {type_name(v)}")
     if size <= 0:
         raise ctx.error(f"nl.ds size must be positive, not {size}")

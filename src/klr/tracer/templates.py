@@ -1,0 +1,693 @@
+"""Loop templates: an unrolled loop's body traced once with a symbolic loop variable, then
+stamped out for the iterations.
+
+A ``for`` loop over a ``range`` of at least ``MIN_ITERATIONS`` iterations (``range``,
+``nl.affine_range``, ``nl.sequential_range``, ``nl.static_range``: all give a ``range``) whose
+body passes a static check (``refusal``) runs as:
+
+1. the first iteration, concretely (ordinary tracing: it warms what the next iterations
+   reuse, such as a name's first tensor);
+2. a *probe*: the body once more with the loop variable bound to a ``Sym``, the affine integer
+   ``const + coef * j`` over the iterations ``j`` in ``[1, n-2]``, in *template mode*
+   (``Ctx.template``); then everything the probe did is rolled back;
+3. the iterations ``1 .. n-2`` instantiated from the probe's statements (``Template``): names
+   through the same ``fresh_name``/``claim_name`` calls in the same order, every field that
+   holds a ``Sym`` evaluated at ``j``, every other sub-node shared;
+4. the last iteration, concretely, which leaves the locals and the library's state exactly
+   as a full unroll would.
+
+Soundness. A ``Sym`` is a klr value (a TraceObject) whose every operation is exact for the
+whole range or raises ``NotAffine``: ``+ - *`` with ints, ``//`` and ``%`` when exact,
+comparisons and truth when constant over the range (affine: the two ends decide). Anything
+else (``int()``, hashing, printing, a builtin's int parameter, a shape) raises ``NotAffine`` or
+a TraceError, and in template mode every TraceError, warning, message or block becomes
+``NotAffine`` (``Ctx.error`` and friends): the probe is then abandoned and the rest of the loop
+runs concretely, exactly as without templates. The NKI layer's indexing takes a ``Sym`` as an
+index, slice bound or ``nl.ds`` start (``views``): access-pattern offsets become ``Sym``s, and
+their bounds checks compare over the range.
+
+Template mode forbids changing anything that existed before the probe began. The mutation
+sites, each of which raises ``NotAffine`` in template mode (``forbid``):
+
+* plain values: ``list``/``dict`` mutating methods (``pymethods.python_attr``), set mutating
+  methods and in-place operators (``sets.KlrSet``), ``x[i] = v`` on lists and dicts and
+  ``list +=`` (``ops.setitem``, ``ops.inplace``);
+* ``x.attr = v`` on any object (``statements.set_attr``), global and nonlocal stores
+  (``statements``);
+* the Ctx: blocks and labels (``begin_block``, ``fresh_label``), warnings, messages, errors;
+* the NKI layer: settling a tile from before the loop (``emit.ready``), taking back
+  statements emitted before the probe (``results._retract``); the ``State`` is compared with a
+  snapshot after the probe (``State.template_changes``): only entries of tensors allocated in
+  the probe may appear (``psum_written``, ``watch``), and ``hbm_written`` may only gain names
+  it holds already (idempotent: the first iteration added them); any other change aborts.
+
+Caches that hold the same value whoever fills them (``Buf.lowered``, ``View._ok``, mask
+regions) are not state. Iterations are charged as the concrete run charges them: statements,
+steps, loop iterations; when the budgets do not cover the whole loop it runs concretely, so
+that limit errors are the ones a full unroll reports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from klr.errors import KlrError
+from klr.python import ast as A
+from klr.tracer.values import TraceObject, Value
+
+if TYPE_CHECKING:
+    from klr import core
+    from klr.tracer.context import Ctx
+    from klr.tracer.frame import Frame, Signal
+
+__all__ = ["MIN_ITERATIONS", "NotAffine", "Sym", "Template", "forbid", "mode", "refusal"]
+
+MIN_ITERATIONS = 4
+"""Loops shorter than this are unrolled concretely (a template costs about two iterations)."""
+
+_LIMIT = 1 << 62   # as ops: larger ints are charged to the budget, so a Sym stays below
+
+
+def mode() -> str:
+    """``on`` (default), ``off`` or ``check``, from the environment variable
+    KLR_LOOP_TEMPLATES; read when a trace starts (``Ctx``), never at import."""
+    got = os.environ.get("KLR_LOOP_TEMPLATES", "on").strip().lower()
+    return got if got in ("on", "off", "check") else "on"
+
+
+class NotAffine(BaseException):  # noqa: N818  (a signal, not an error: no handler may catch it)
+    """A template probe met something it cannot prove the same for every iteration.
+
+    A BaseException, so that no ``except Exception`` between the probe and the loop (the
+    evaluator's own handlers catch only KlrError) turns it into anything else."""
+
+
+def forbid(what: str) -> NotAffine:
+    return NotAffine(what)
+
+
+# --- the symbolic loop variable --------------------------------------------------------------
+
+_NEVER_EQUAL = (type(None), str, tuple, list, dict, slice, type(Ellipsis), range)
+
+
+class Sym(TraceObject):
+    """``const + coef * j`` for every integer ``j`` in ``[lo, hi]`` (``coef != 0``, ``lo < hi``)."""
+
+    __slots__ = ("coef", "const", "hi", "lo")
+    type_name = "int"
+    pure_compare = True
+
+    def __init__(self, const: int, coef: int, lo: int, hi: int) -> None:
+        self.const = const
+        self.coef = coef
+        self.lo = lo
+        self.hi = hi
+
+    def at(self, j: int) -> int:
+        return self.const + self.coef * j
+
+    def ends(self) -> tuple[int, int]:
+        """The least and greatest value over the range."""
+        a, b = self.at(self.lo), self.at(self.hi)
+        return (a, b) if a <= b else (b, a)
+
+    def _make(self, const: int, coef: int) -> int | Sym:
+        if coef == 0:
+            return const
+        out = Sym(const, coef, self.lo, self.hi)
+        lo, hi = out.ends()
+        if lo <= -_LIMIT or hi >= _LIMIT:
+            raise NotAffine("an index beyond 2**62")
+        return out
+
+    def _parts(self, other: object) -> tuple[int, int]:
+        t = type(other)
+        if t is int or t is bool:
+            return int(other), 0  # type: ignore[call-overload]
+        if t is Sym:
+            assert (other.lo, other.hi) == (self.lo, self.hi)  # type: ignore[attr-defined]
+            return other.const, other.coef  # type: ignore[attr-defined]
+        raise NotAffine(f"the loop variable meets a '{t.__name__}'")
+
+    # Python-level arithmetic: what the NKI layer's index code does with an index
+    def __add__(self, other: object) -> int | Sym:
+        c, k = self._parts(other)
+        return self._make(self.const + c, self.coef + k)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: object) -> int | Sym:
+        c, k = self._parts(other)
+        return self._make(self.const - c, self.coef - k)
+
+    def __rsub__(self, other: object) -> int | Sym:
+        c, k = self._parts(other)
+        return self._make(c - self.const, k - self.coef)
+
+    def __mul__(self, other: object) -> int | Sym:
+        c, k = self._parts(other)
+        if k:
+            raise NotAffine("a product of the loop variable with itself")
+        return self._make(self.const * c, self.coef * c)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> int | Sym:
+        return self._make(-self.const, -self.coef)
+
+    def __pos__(self) -> Sym:
+        return self
+
+    def __invert__(self) -> int | Sym:
+        return self._make(-self.const - 1, -self.coef)
+
+    def __floordiv__(self, other: object) -> int | Sym:
+        d, k = self._parts(other)
+        if k or d == 0:
+            raise NotAffine("a division by the loop variable")
+        if self.coef % d == 0:
+            return self._make(self.const // d, self.coef // d)
+        a, b = self.ends()
+        if a // d == b // d:   # monotone: constant when the ends agree
+            return a // d
+        raise NotAffine("a floor division that is not affine")
+
+    def __mod__(self, other: object) -> int:
+        d, k = self._parts(other)
+        if k or d == 0:
+            raise NotAffine("a remainder by the loop variable")
+        if self.coef % d == 0:
+            return self.const % d
+        raise NotAffine("a remainder that is not constant")
+
+    def __rfloordiv__(self, other: object) -> int:
+        raise NotAffine("a division by the loop variable")
+
+    def __rmod__(self, other: object) -> int:
+        raise NotAffine("a remainder by the loop variable")
+
+    def _sign(self, other: object) -> tuple[int, int]:
+        """The least and greatest value of ``self - other`` over the range."""
+        d = self - other
+        return (d, d) if type(d) is int else d.ends()  # type: ignore[union-attr]
+
+    def __lt__(self, other: object) -> bool:
+        return _decide(*(x < 0 for x in self._sign(other)))
+
+    def __le__(self, other: object) -> bool:
+        return _decide(*(x <= 0 for x in self._sign(other)))
+
+    def __gt__(self, other: object) -> bool:
+        return _decide(*(x > 0 for x in self._sign(other)))
+
+    def __ge__(self, other: object) -> bool:
+        return _decide(*(x >= 0 for x in self._sign(other)))
+
+    def __eq__(self, other: object) -> bool:  # type: ignore[override]
+        if isinstance(other, _NEVER_EQUAL):
+            return False
+        lo, hi = self._sign(other)
+        if lo > 0 or hi < 0:
+            return False
+        if lo == hi == 0:
+            return True
+        raise NotAffine("a comparison that depends on the iteration")
+
+    def __ne__(self, other: object) -> bool:  # type: ignore[override]
+        return not self.__eq__(other)
+
+    def __bool__(self) -> bool:
+        return self.__ne__(0)
+
+    def __hash__(self) -> int:
+        raise NotAffine("the loop variable hashed")
+
+    def __index__(self) -> int:
+        raise NotAffine("the loop variable used as a Python int")
+
+    __int__ = __index__
+
+    def __float__(self) -> float:
+        raise NotAffine("the loop variable used as a float")
+
+    def __format__(self, spec: str) -> str:
+        raise NotAffine("the loop variable formatted")
+
+    def __repr__(self) -> str:
+        raise NotAffine("the loop variable shown")
+
+    __str__ = __repr__
+
+    # the TraceObject protocol: what the kernel does with it
+    def binop(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
+        if op == "+":
+            return self + other
+        if op == "*":
+            return self * other
+        if op == "-":
+            return other - self if reflected else self - other
+        if op in ("//", "%") and not reflected:
+            return self // other if op == "//" else self % other
+        raise NotAffine(f"the loop variable in '{op}'")
+
+    def inplace(self, ctx: Ctx, op: str, other: Value) -> Value:
+        return self.binop(ctx, op, other, False)
+
+    def compare(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
+        t = type(other)
+        if t is not int and t is not bool and t is not Sym and not isinstance(other, _NEVER_EQUAL):
+            raise NotAffine(f"the loop variable compared with a '{type(other).__name__}'")
+        if op == "<":
+            return self < other
+        if op == "<=":
+            return self <= other
+        if op == ">":
+            return self > other
+        if op == ">=":
+            return self >= other
+        if op == "==":
+            return self == other
+        if op == "!=":
+            return self != other
+        raise NotAffine(f"the loop variable in '{op}'")
+
+    def unop(self, ctx: Ctx, op: str) -> Value:
+        if op == "-":
+            return -self
+        if op == "+":
+            return self
+        if op == "~":
+            return ~self
+        raise NotAffine(f"the loop variable in '{op}'")
+
+    def truth(self, ctx: Ctx) -> bool:
+        return bool(self)
+
+    def _no(self, *args: object) -> Any:
+        raise NotAffine("the loop variable used as a Python int")
+
+    getattr = setattr = getitem = setitem = call = iterate = length = contains = _no
+    branch = loop = repeat = enter = user_format = _no
+
+
+def _decide(a: bool, b: bool) -> bool:
+    if a is b:
+        return a
+    raise NotAffine("a comparison that depends on the iteration")
+
+
+# --- the static check ---------------------------------------------------------------------------
+
+
+class _Refuse(Exception):
+    pass
+
+
+_SCOPES = (A.ListComp, A.DictComp, A.GeneratorExp)
+
+
+def refusal(loop: A.ForLoop) -> str | None:
+    """Why the loop's body cannot be a template, or None: a local the body may read before it
+    assigns it (a value carried from one iteration to the next), a nested function, class or
+    lambda, ``global``/``nonlocal``, ``try``, ``return``, or ``break``/``continue`` of the loop
+    itself. Conservative: a name assigned in a branch counts as assigned only when both
+    branches assign it; one assigned in a nested loop's body is not assigned after it."""
+    target = loop.x.expr
+    if not isinstance(target, A.Name) or "." in target.id:
+        return "the loop target is not a plain name"
+    if loop.orelse:
+        return "the loop has an else clause"
+    local: set[str] = set()
+    try:
+        for s in loop.body:
+            _stores(s, local)
+        local.add(target.id)
+        _block(loop.body, {target.id}, local, 0)
+    except _Refuse as e:
+        return str(e)
+    return None
+
+
+def _walk(node: object) -> Iterator[object]:
+    """The children of an AST node (fields of nodes, elements of tuples)."""
+    for f in getattr(type(node), "__match_args__", ()):
+        v = getattr(node, f)
+        if type(v) is tuple:
+            yield from v
+        elif v is not None:
+            yield v
+
+
+def _stores(node: object, out: set[str]) -> None:
+    """Every plain name the statement or expression assigns (outside comprehension scopes)."""
+    if isinstance(node, _SCOPES):
+        return
+    if isinstance(node, A.Name):
+        if node.ctx is not A.Ctx.load:
+            out.add(node.id)
+        return
+    for child in _walk(node):
+        _stores(child, out)
+
+
+def _reads(node: object, definite: set[str], local: set[str], masked: frozenset[str] = frozenset()) -> None:
+    if isinstance(node, A.Lambda):
+        raise _Refuse("the body has a lambda")
+    if isinstance(node, A.Name):
+        if node.ctx is A.Ctx.load and node.id in local and node.id not in definite and node.id not in masked:
+            raise _Refuse(f"'{node.id}' may be read before the body assigns it")
+        return
+    if isinstance(node, _SCOPES):
+        names: set[str] = set()
+        for g in node.generators:
+            _stores(g.target, names)
+        masked = masked | names
+    for child in _walk(node):
+        _reads(child, definite, local, masked)
+
+
+def _target(x: A.Expr, definite: set[str], local: set[str]) -> None:
+    k = x.expr
+    if isinstance(k, A.Name):
+        definite.add(k.id)
+    elif isinstance(k, (A.TupleExpr, A.ListExpr)):
+        for e in k.xs:
+            _target(e, definite, local)
+    elif isinstance(k, A.Starred):
+        _target(k.e, definite, local)
+    else:   # x[i] = v, x.a = v: reads x and i
+        _reads(x, definite, local)
+
+
+def _block(body: tuple[A.Stmt, ...], definite: set[str], local: set[str], loops: int) -> set[str]:
+    d = set(definite)
+    for s in body:
+        k = s.stmt
+        if isinstance(k, (A.ExprStmt, A.Assert, A.RaiseStm)):
+            _reads(k, d, local)
+        elif isinstance(k, A.Assign):
+            _reads(k.e, d, local)
+            for x in k.xs:
+                _target(x, d, local)
+        elif isinstance(k, A.AugAssign):
+            _reads(k.x, d, local)
+            _reads(k.e, d, local)
+            _target(k.x, d, local)
+        elif isinstance(k, A.AnnAssign):
+            if k.value is not None:
+                _reads(k.value, d, local)
+                _target(k.x, d, local)
+        elif isinstance(k, A.IfStm):
+            _reads(k.e, d, local)
+            d = _block(k.thn, d, local, loops) & _block(k.els, d, local, loops)
+        elif isinstance(k, A.ForLoop):
+            _reads(k.iter, d, local)
+            inner = set(d)
+            _target(k.x, inner, local)
+            _block(k.body, inner, local, loops + 1)
+            _block(k.orelse, d, local, loops)
+        elif isinstance(k, A.WhileLoop):
+            _reads(k.test, d, local)
+            _block(k.body, d, local, loops + 1)
+            _block(k.orelse, d, local, loops)
+        elif isinstance(k, A.WithBlock):
+            for item in k.items:
+                _reads(item.item, d, local)
+                if item.var is not None:
+                    _target(item.var, d, local)
+            d = _block(k.body, d, local, loops)
+        elif isinstance(k, (A.BreakLoop, A.ContinueLoop)):
+            if not loops:
+                raise _Refuse("the body has a break or continue")
+        elif not isinstance(k, A.Pass):
+            raise _Refuse(f"the body has a {type(k).__name__} statement")
+    return d
+
+
+# --- the probe's record and the instantiation plans ------------------------------------------
+
+
+class Log:
+    """What a probe did that an instantiation repeats: emitted statement names (a str) and
+    name requests, in order; the tensor names it made (``fresh``)."""
+
+    __slots__ = ("claimed", "events", "fresh", "start")
+
+    def __init__(self, start: int) -> None:
+        self.start = start            # the open block's length when the probe began
+        self.events: list[Any] = []   # "inst.N" | ("f", hint, got) | ("c", name, pos, got)
+        self.fresh: set[str] = set()
+        self.claimed: list[str] = []
+
+
+Plan = Callable[["_Env"], Any]
+
+
+class _Env:
+    __slots__ = ("j", "memo", "names")
+
+    def __init__(self, j: int, names: dict[str, str]) -> None:
+        self.j = j
+        self.names = names
+        self.memo: dict[int, Any] = {}
+
+
+class Template:
+    """A probe's statements, each with the plan that rebuilds it for an iteration ``j``."""
+
+    __slots__ = ("emits", "events", "stmts")
+
+    def __init__(self, log: Log, stmts: list[core.Stmt]) -> None:
+        self.events = log.events
+        self.emits = sum(1 for e in log.events if type(e) is str)
+        cache: dict[int, Plan | None] = {}
+        self.stmts = [(s.name, s.pos, s.op, _plan(s.op, log.fresh, cache)) for s in stmts]
+
+    def instantiate(self, ctx: Ctx, j: int, out: list[core.Stmt], stmt_cls: type[core.Stmt]) -> None:
+        """Append iteration ``j``'s statements to ``out``, naming as the concrete run would."""
+        names: dict[str, str] = {}
+        inst: dict[str, str] = {}
+        for ev in self.events:
+            if type(ev) is str:
+                ctx._counter += 1
+                inst[ev] = f"inst.{ctx._counter}"
+            elif ev[0] == "f":
+                names[ev[2]] = ctx.fresh_name(ev[1])
+            else:
+                ctx.pos = ev[2]
+                names[ev[3]] = ctx.claim_name(ev[1])
+        ctx._stmt_count += self.emits
+        env = _Env(j, names)
+        for name, pos, op, plan in self.stmts:
+            out.append(stmt_cls(op if plan is None else plan(env), inst[name], pos))
+
+
+def _plan(node: Any, fresh: set[str], cache: dict[int, Plan | None]) -> Plan | None:
+    """How to rebuild ``node`` for an iteration, or None when it is the same in every one
+    (then it is shared). Generic over the IR: a node's fields are its ``__match_args__``."""
+    key = id(node)
+    if key in cache:
+        return cache[key]
+    t = type(node)
+    got: Plan | None = None
+    if t is Sym:
+        c, k = node.const, node.coef
+        got = lambda env: c + k * env.j  # noqa: E731
+    elif t is tuple:
+        got = _rebuild(tuple, list(node), [_plan(x, fresh, cache) for x in node], key, star=True)
+    elif getattr(t, "__klr__", None) is not None:
+        values = [getattr(node, f) for f in t.__match_args__]
+        plans: list[Plan | None] = []
+        for f, v in zip(t.__match_args__, values):
+            if type(v) is str and v in fresh:
+                if f != "name":
+                    raise NotAffine("a tensor name outside a tensor")
+                plans.append(lambda env, v=v: env.names[v])
+            else:
+                plans.append(_plan(v, fresh, cache))
+        got = _rebuild(t, values, plans, key, star=False)
+    elif t is str and node in fresh:
+        raise NotAffine("a tensor name outside a tensor")
+    cache[key] = got
+    return got
+
+
+def _rebuild(cls: Any, values: list[Any], plans: list[Plan | None], key: int, *, star: bool) -> Plan | None:
+    dyn = [(i, p) for i, p in enumerate(plans) if p is not None]
+    if not dyn:
+        return None
+
+    def build(env: _Env) -> Any:
+        got = env.memo.get(key)
+        if got is None:
+            vals = list(values)
+            for i, p in dyn:
+                vals[i] = p(env)
+            got = env.memo[key] = cls(vals) if star else cls(*vals)
+        return got
+
+    return build
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+DECLINED = object()
+"""What ``run`` returns when it did nothing (the caller unrolls the loop itself)."""
+
+Unroll = Callable[[range], "tuple[bool, Signal | None]"]
+"""Runs iterations concretely as the loop does; (stopped by break/return, the signal)."""
+
+
+def run(ctx: Ctx, frame: Frame, src: range, name: str, body: Callable[[Frame], Signal | None],
+        cost: int, unroll: Unroll, failed: list[str]) -> object:
+    """Run the loop ``for name in src: body`` with a template (see the module docstring); its
+    result, or DECLINED before any iteration ran. ``failed`` collects why a probe failed (the
+    loop is not tried again)."""
+    n = len(src)
+    lib = ctx.state
+    if lib is not None and not getattr(lib, "template_ready", lambda: False)():
+        return DECLINED
+    stopped, r = unroll(src[:1])
+    if stopped:
+        return r
+    got = _probe(ctx, frame, src, name, body)
+    if isinstance(got, str):
+        failed.append(got)
+        return unroll(src[1:])[1]
+    template, steps, stmts, iters = got
+    budget = ctx.budget
+    steps += cost
+    middle = n - 2
+    need = (middle + 2) * steps
+    if (budget.steps - need < 2 * (budget.steps - budget.mark) or ctx._stmt_count + (middle + 1) * stmts
+            > ctx.limits.max_stmts or (middle + 1) * (iters + 1) > ctx.iterations_left):
+        return unroll(src[1:])[1]
+    if ctx.loop_templates == "check":
+        _check(ctx, template, src, unroll)
+    elif not _stamp(ctx, template, middle, steps, iters):
+        return unroll(src[1:])[1]
+    ctx.templated_loops += 1
+    ctx.templated_iterations += middle
+    return unroll(src[n - 1:])[1]
+
+
+def _stamp(ctx: Ctx, template: Template, middle: int, steps: int, iters: int) -> bool:
+    """Instantiate iterations 1 .. middle; False (and nothing done) when a name would warn."""
+    from klr.core import Stmt
+
+    out = ctx._stmts
+    saved = _names(ctx)
+    warned = len(ctx.warnings)
+    pos, target = ctx.pos, ctx.target_name
+    ctx.target_name = None
+    try:
+        for j in range(1, middle + 1):
+            template.instantiate(ctx, j, out, Stmt)
+    finally:
+        ctx.pos, ctx.target_name = pos, target
+    if len(ctx.warnings) != warned:
+        del ctx.warnings[warned:]
+        _restore_names(ctx, saved)
+        return False
+    budget = ctx.budget
+    for _ in range(middle):
+        budget.steps -= steps
+        if budget.steps < budget.mark:
+            budget.tick(ctx)
+    ctx.iterations_left -= middle * (iters + 1)
+    return True
+
+
+def _names(ctx: Ctx) -> tuple[Any, ...]:
+    return (len(ctx._stmts), ctx._counter, ctx._stmt_count, ctx._tensor_index, set(ctx._tensor_names),
+            dict(ctx._claimed))
+
+
+def _restore_names(ctx: Ctx, saved: tuple[Any, ...]) -> None:
+    del ctx._stmts[saved[0]:]
+    ctx._counter, ctx._stmt_count, ctx._tensor_index = saved[1:4]
+    ctx._tensor_names = saved[4]
+    ctx._claimed = saved[5]
+
+
+def _check(ctx: Ctx, template: Template, src: range, unroll: Unroll) -> None:
+    """Check mode: run the middle iterations concretely, then instantiate them from the
+    template in their place and require the same statements, names and counters."""
+    from klr.core import Stmt
+
+    before = _names(ctx)
+    warned = len(ctx.warnings)
+    unroll(src[1:len(src) - 1])
+    after = _names(ctx)
+    concrete = ctx._stmts[before[0]:]
+    _restore_names(ctx, before)
+    pos, target = ctx.pos, ctx.target_name
+    ctx.target_name = None
+    try:
+        for j in range(1, len(src) - 1):
+            template.instantiate(ctx, j, ctx._stmts, Stmt)
+    finally:
+        ctx.pos, ctx.target_name = pos, target
+    stamped = ctx._stmts[before[0]:]
+    same = (len(stamped) == len(concrete) and all(
+        a == b and a.name == b.name and a.pos == b.pos for a, b in zip(stamped, concrete)))
+    if not same or _names(ctx)[1:] != after[1:] or len(ctx.warnings) != warned:
+        raise AssertionError(f"loop template differs from the concrete unroll at {ctx.pos}")
+    ctx._stmts[before[0]:] = concrete
+
+
+def _probe(ctx: Ctx, frame: Frame, src: range, name: str,
+           body: Callable[[Frame], Signal | None]) -> str | tuple[Template, int, int, int]:
+    """Run the body once with a Sym loop variable and roll back everything it did: the
+    template and the steps, statements and inner iterations of one iteration, or why not."""
+    budget = ctx.budget
+    lib = ctx.state
+    stmts = ctx._stmts
+    log = Log(len(stmts))
+    saved = (ctx._counter, ctx._stmt_count, ctx._tensor_index, ctx._labels, ctx.iterations_left,
+             budget.steps, budget.mark, budget.ticks, budget.charged, budget.peak, ctx.pos, ctx.target_name,
+             set(ctx.used), set(ctx.used_forms), len(ctx.warnings), len(ctx.messages), len(ctx.blocks),
+             ctx._label, ctx._no_reorder)
+    snap = lib.template_snapshot() if lib is not None else None  # type: ignore[attr-defined]
+    locals_ = dict(frame.locals)
+    result: str | tuple[Template, int, int, int]
+    sym = Sym(src.start, src.step, 1, len(src) - 2)
+    ctx.template = log
+    try:
+        frame.locals[name] = sym
+        if body(frame) is not None:
+            raise NotAffine("the body stopped the loop")
+        if ctx._stmts is not stmts or len(stmts) < log.start:
+            raise NotAffine("the body changed blocks")
+        if lib is not None:
+            why = lib.template_changes(snap, log.fresh)  # type: ignore[attr-defined]
+            if why:
+                raise NotAffine(why)
+        template = Template(log, stmts[log.start:])
+        result = (template, saved[5] - budget.steps, ctx._stmt_count - saved[1], saved[4] - ctx.iterations_left)
+    except NotAffine as e:
+        result = str(e) or "not affine"
+    except KlrError as e:
+        result = f"an error: {e}"
+    finally:
+        ctx.template = None
+        ctx._stmts = stmts
+        del stmts[log.start:]
+        (ctx._counter, ctx._stmt_count, ctx._tensor_index, ctx._labels, ctx.iterations_left,
+         budget.steps, budget.mark, budget.ticks, budget.charged, budget.peak, ctx.pos, ctx.target_name,
+         ctx.used, ctx.used_forms) = saved[:14]
+        del ctx.warnings[saved[14]:]
+        del ctx.messages[saved[15]:]
+        del ctx.blocks[saved[16]:]
+        ctx._label, ctx._no_reorder = saved[17:19]
+        ctx._tensor_names -= log.fresh
+        for c in log.claimed:
+            ctx._claimed.pop(c, None)
+        if lib is not None:
+            lib.template_restore(snap, log.fresh)  # type: ignore[attr-defined]
+        frame.locals.clear()
+        frame.locals.update(locals_)
+    return result
