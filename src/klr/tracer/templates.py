@@ -77,7 +77,7 @@ def mode() -> str:
     return got if got in ("on", "off", "check") else "on"
 
 
-class NotAffine(BaseException):  # noqa: N818  (a signal, not an error: no handler may catch it)
+class NotAffine(BaseException):
     """A template probe met something it cannot prove the same for every iteration.
 
     A BaseException, so that no ``except Exception`` between the probe and the loop (the
@@ -233,6 +233,14 @@ class Sym(TraceObject):
     def __float__(self) -> float:
         raise NotAffine("the loop variable used as a float")
 
+    def _other(self, *args: object) -> Any:
+        raise NotAffine("the loop variable in an operation that is not affine")
+
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __and__ = __rand__ = __or__ = __ror__ = _other
+    __xor__ = __rxor__ = __lshift__ = __rlshift__ = __rshift__ = __rrshift__ = __divmod__ = _other
+    __rdivmod__ = __matmul__ = __rmatmul__ = __abs__ = __round__ = __trunc__ = __floor__ = _other
+    __ceil__ = __complex__ = __len__ = __iter__ = __getitem__ = __contains__ = __call__ = _other
+
     def __format__(self, spec: str) -> str:
         raise NotAffine("the loop variable formatted")
 
@@ -342,28 +350,53 @@ def _walk(node: object) -> Iterator[object]:
 
 
 def _stores(node: object, out: set[str]) -> None:
-    """Every plain name the statement or expression assigns (outside comprehension scopes)."""
-    if isinstance(node, _SCOPES):
-        return
-    if isinstance(node, A.Name):
-        if node.ctx is not A.Ctx.load:
-            out.add(node.id)
-        return
-    for child in _walk(node):
-        _stores(child, out)
+    """Every plain name the statements assign (as targets: comprehension variables are their
+    own scope, and an expression assigns nothing)."""
+    if isinstance(node, A.Stmt):
+        k = node.stmt
+        if isinstance(k, A.Assign):
+            for x in k.xs:
+                _names_of(x, out)
+        elif isinstance(k, (A.AugAssign, A.AnnAssign, A.ForLoop)):
+            _names_of(k.x, out)
+        elif isinstance(k, A.WithBlock):
+            for item in k.items:
+                if item.var is not None:
+                    _names_of(item.var, out)
+        elif isinstance(k, A.ExceptHandler) and k.name:
+            out.add(k.name)
+        for child in _walk(k):
+            if isinstance(child, (A.Stmt, A.ExceptHandler)):
+                _stores(child, out)
+    elif isinstance(node, A.ExceptHandler):
+        if node.name:
+            out.add(node.name)
+        for child in node.body:
+            _stores(child, out)
+
+
+def _names_of(x: A.Expr, out: set[str]) -> None:
+    k = x.expr
+    if isinstance(k, A.Name):
+        out.add(k.id)
+    elif isinstance(k, (A.TupleExpr, A.ListExpr)):
+        for e in k.xs:
+            _names_of(e, out)
+    elif isinstance(k, A.Starred):
+        _names_of(k.e, out)
 
 
 def _reads(node: object, definite: set[str], local: set[str], masked: frozenset[str] = frozenset()) -> None:
     if isinstance(node, A.Lambda):
         raise _Refuse("the body has a lambda")
     if isinstance(node, A.Name):
-        if node.ctx is A.Ctx.load and node.id in local and node.id not in definite and node.id not in masked:
+        if node.id in local and node.id not in definite and node.id not in masked:
             raise _Refuse(f"'{node.id}' may be read before the body assigns it")
         return
     if isinstance(node, _SCOPES):
         names: set[str] = set()
         for g in node.generators:
-            _stores(g.target, names)
+            _names_of(g.target, names)
         masked = masked | names
     for child in _walk(node):
         _reads(child, definite, local, masked)
@@ -443,93 +476,130 @@ class Log:
         self.claimed: list[str] = []
 
 
-Plan = Callable[["_Env"], Any]
-
-
-class _Env:
-    __slots__ = ("j", "memo", "names")
-
-    def __init__(self, j: int, names: dict[str, str]) -> None:
-        self.j = j
-        self.names = names
-        self.memo: dict[int, Any] = {}
-
-
 class Template:
-    """A probe's statements, each with the plan that rebuilds it for an iteration ``j``."""
+    """A probe's statements and the function that rebuilds them for an iteration ``j``.
 
-    __slots__ = ("emits", "events", "stmts")
+    The function is generated Python (``_Gen``): one expression per statement that rebuilds
+    only the nodes on a path to a ``Sym`` or to a tensor the probe allocated, with every other
+    sub-node shared. Generated code names only values it is given (``k<n>``), never text from
+    the kernel."""
 
-    def __init__(self, log: Log, stmts: list[core.Stmt]) -> None:
+    __slots__ = ("emits", "events", "make", "names")
+
+    def __init__(self, log: Log, stmts: list[core.Stmt], stmt_cls: type) -> None:
         self.events = log.events
         self.emits = sum(1 for e in log.events if type(e) is str)
-        cache: dict[int, Plan | None] = {}
-        self.stmts = [(s.name, s.pos, s.op, _plan(s.op, log.fresh, cache)) for s in stmts]
+        order = {e: i for i, e in enumerate(e for e in log.events if type(e) is str)}
+        gen = _Gen(log.fresh, stmts)
+        lines = [f"    A({gen.stmt(s, order[s.name], stmt_cls)})" for s in stmts]
+        code = "def make(j, N, I, A):\n" + "\n".join(gen.lines + lines or ["    pass"]) + "\n"
+        space: dict[str, Any] = dict(gen.consts)
+        exec(compile(code, "<loop template>", "exec"), space)
+        self.make: Callable[[int, dict[str, str], list[str], Callable[[Any], None]], None] = space["make"]
 
-    def instantiate(self, ctx: Ctx, j: int, out: list[core.Stmt], stmt_cls: type[core.Stmt]) -> None:
+    def instantiate(self, ctx: Ctx, j: int, out: list[core.Stmt]) -> None:
         """Append iteration ``j``'s statements to ``out``, naming as the concrete run would."""
         names: dict[str, str] = {}
-        inst: dict[str, str] = {}
+        inst: list[str] = []
         for ev in self.events:
             if type(ev) is str:
                 ctx._counter += 1
-                inst[ev] = f"inst.{ctx._counter}"
+                inst.append(f"inst.{ctx._counter}")
             elif ev[0] == "f":
                 names[ev[2]] = ctx.fresh_name(ev[1])
             else:
                 ctx.pos = ev[2]
                 names[ev[3]] = ctx.claim_name(ev[1])
         ctx._stmt_count += self.emits
-        env = _Env(j, names)
-        for name, pos, op, plan in self.stmts:
-            out.append(stmt_cls(op if plan is None else plan(env), inst[name], pos))
+        self.make(j, names, inst, out.append)
 
 
-def _plan(node: Any, fresh: set[str], cache: dict[int, Plan | None]) -> Plan | None:
-    """How to rebuild ``node`` for an iteration, or None when it is the same in every one
-    (then it is shared). Generic over the IR: a node's fields are its ``__match_args__``."""
-    key = id(node)
-    if key in cache:
-        return cache[key]
-    t = type(node)
-    got: Plan | None = None
-    if t is Sym:
-        c, k = node.const, node.coef
-        got = lambda env: c + k * env.j  # noqa: E731
-    elif t is tuple:
-        got = _rebuild(tuple, list(node), [_plan(x, fresh, cache) for x in node], key, star=True)
-    elif getattr(t, "__klr__", None) is not None:
-        values = [getattr(node, f) for f in t.__match_args__]
-        plans: list[Plan | None] = []
-        for f, v in zip(t.__match_args__, values):
-            if type(v) is str and v in fresh:
-                if f != "name":
-                    raise NotAffine("a tensor name outside a tensor")
-                plans.append(lambda env, v=v: env.names[v])
-            else:
-                plans.append(_plan(v, fresh, cache))
-        got = _rebuild(t, values, plans, key, star=False)
-    elif t is str and node in fresh:
-        raise NotAffine("a tensor name outside a tensor")
-    cache[key] = got
-    return got
+class _Gen:
+    """Generates the expressions that rebuild template nodes (see ``Template``)."""
 
+    def __init__(self, fresh: set[str], stmts: list[core.Stmt]) -> None:
+        self.fresh = fresh
+        self.consts: dict[str, Any] = {}
+        self.const_ids: dict[int, str] = {}
+        self.lines: list[str] = []
+        self.dynamic: dict[int, bool] = {}
+        self.built: dict[int, str] = {}
+        self.uses: dict[int, int] = {}
+        for s in stmts:
+            self._count(s.op)
 
-def _rebuild(cls: Any, values: list[Any], plans: list[Plan | None], key: int, *, star: bool) -> Plan | None:
-    dyn = [(i, p) for i, p in enumerate(plans) if p is not None]
-    if not dyn:
-        return None
+    def _count(self, node: Any) -> None:
+        key = id(node)
+        self.uses[key] = self.uses.get(key, 0) + 1
+        if self.uses[key] == 1:
+            for child in _children(node):
+                self._count(child)
 
-    def build(env: _Env) -> Any:
-        got = env.memo.get(key)
+    def const(self, v: Any) -> str:
+        key = id(v)
+        got = self.const_ids.get(key)
         if got is None:
-            vals = list(values)
-            for i, p in dyn:
-                vals[i] = p(env)
-            got = env.memo[key] = cls(vals) if star else cls(*vals)
+            got = self.const_ids[key] = f"k{len(self.consts)}"
+            self.consts[got] = v
         return got
 
-    return build
+    def is_dynamic(self, node: Any) -> bool:
+        key = id(node)
+        got = self.dynamic.get(key)
+        if got is None:
+            t = type(node)
+            if t is Sym:
+                got = True
+            elif t is str:
+                got = node in self.fresh
+            else:
+                got = any([self.is_dynamic(c) for c in _children(node)])
+            self.dynamic[key] = got
+        return got
+
+    def stmt(self, s: core.Stmt, index: int, stmt_cls: type) -> str:
+        return f"{self.const(stmt_cls)}({self.expr(s.op)}, I[{index}], {self.const(s.pos)})"
+
+    def expr(self, node: Any) -> str:
+        if not self.is_dynamic(node):
+            return self.const(node)
+        key = id(node)
+        got = self.built.get(key)
+        if got is not None:
+            return got
+        t = type(node)
+        if t is Sym:
+            return f"({int(node.const)} + {int(node.coef)} * j)"
+        if t is str:
+            raise NotAffine("a tensor name outside a tensor")
+        if t is tuple:
+            code = "(" + "".join(f"{self.expr(x)}, " for x in node) + ")"
+        else:
+            args = []
+            for f in t.__match_args__:
+                v = getattr(node, f)
+                if type(v) is str and v in self.fresh:
+                    if f != "name":
+                        raise NotAffine("a tensor name outside a tensor")
+                    args.append(f"N[{self.const(v)}]")
+                else:
+                    args.append(self.expr(v))
+            code = f"{self.const(t)}({', '.join(args)})"
+        if self.uses.get(key, 1) > 1:   # shared within the iteration: build it once
+            var = f"v{len(self.built)}"
+            self.lines.append(f"    {var} = {code}")
+            self.built[key] = var
+            return var
+        return code
+
+
+def _children(node: Any) -> list[Any]:
+    t = type(node)
+    if t is tuple:
+        return list(node)
+    if getattr(t, "__klr__", None) is not None:
+        return [getattr(node, f) for f in t.__match_args__]
+    return []
 
 
 # --- the driver -----------------------------------------------------------------------------
@@ -576,7 +646,6 @@ def run(ctx: Ctx, frame: Frame, src: range, name: str, body: Callable[[Frame], S
 
 def _stamp(ctx: Ctx, template: Template, middle: int, steps: int, iters: int) -> bool:
     """Instantiate iterations 1 .. middle; False (and nothing done) when a name would warn."""
-    from klr.core import Stmt
 
     out = ctx._stmts
     saved = _names(ctx)
@@ -585,7 +654,7 @@ def _stamp(ctx: Ctx, template: Template, middle: int, steps: int, iters: int) ->
     ctx.target_name = None
     try:
         for j in range(1, middle + 1):
-            template.instantiate(ctx, j, out, Stmt)
+            template.instantiate(ctx, j, out)
     finally:
         ctx.pos, ctx.target_name = pos, target
     if len(ctx.warnings) != warned:
@@ -616,7 +685,6 @@ def _restore_names(ctx: Ctx, saved: tuple[Any, ...]) -> None:
 def _check(ctx: Ctx, template: Template, src: range, unroll: Unroll) -> None:
     """Check mode: run the middle iterations concretely, then instantiate them from the
     template in their place and require the same statements, names and counters."""
-    from klr.core import Stmt
 
     before = _names(ctx)
     warned = len(ctx.warnings)
@@ -628,7 +696,7 @@ def _check(ctx: Ctx, template: Template, src: range, unroll: Unroll) -> None:
     ctx.target_name = None
     try:
         for j in range(1, len(src) - 1):
-            template.instantiate(ctx, j, ctx._stmts, Stmt)
+            template.instantiate(ctx, j, ctx._stmts)
     finally:
         ctx.pos, ctx.target_name = pos, target
     stamped = ctx._stmts[before[0]:]
@@ -666,7 +734,9 @@ def _probe(ctx: Ctx, frame: Frame, src: range, name: str,
             why = lib.template_changes(snap, log.fresh)  # type: ignore[attr-defined]
             if why:
                 raise NotAffine(why)
-        template = Template(log, stmts[log.start:])
+        from klr.core import Stmt
+
+        template = Template(log, stmts[log.start:], Stmt)
         result = (template, saved[5] - budget.steps, ctx._stmt_count - saved[1], saved[4] - ctx.iterations_left)
     except NotAffine as e:
         result = str(e) or "not affine"

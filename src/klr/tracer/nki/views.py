@@ -301,7 +301,8 @@ def _entries(ctx: Ctx, view: View, key: Value) -> list[Value]:
 def _slice(ctx: Ctx, s: slice, n: int, axis: int) -> tuple[int, int, int]:
     """(start, length, step) of a slice over an axis of size n, without clamping."""
     for v in (s.start, s.stop, s.step):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int)) and (v is s.step or type(v) is not Sym):
+        symbolic = type(v) is Sym and v is not s.step   # a loop template's bound (not a step)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)) and not symbolic:
             raise ctx.error(f"slice bounds must be integers, not {type_name(v)}")
     step = 1 if s.step is None else s.step
     if step == 0:
