@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 from klr.errors import KlrError
 from klr.pos import Pos
-from klr.tracer.templates import forbid
 from klr.python import ast as A
 from klr.tracer import ops, show
 from klr.tracer.registry import MISSING
 from klr.tracer.show import describe
+from klr.tracer.templates import forbid
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:

@@ -206,7 +206,7 @@ class Sym(TraceObject):
     def __ge__(self, other: object) -> bool:
         return _decide(*(x >= 0 for x in self._sign(other)))
 
-    def __eq__(self, other: object) -> bool:  # type: ignore[override]
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, _NEVER_EQUAL):
             return False
         lo, hi = self._sign(other)
@@ -216,7 +216,7 @@ class Sym(TraceObject):
             return True
         raise NotAffine("a comparison that depends on the iteration")
 
-    def __ne__(self, other: object) -> bool:  # type: ignore[override]
+    def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
     def __bool__(self) -> bool:
@@ -294,11 +294,7 @@ class Sym(TraceObject):
     def truth(self, ctx: Ctx) -> bool:
         return bool(self)
 
-    def _no(self, *args: object) -> Any:
-        raise NotAffine("the loop variable used as a Python int")
-
-    getattr = setattr = getitem = setitem = call = iterate = length = contains = _no
-    branch = loop = repeat = enter = user_format = _no
+    # every other protocol method is TraceObject's: a ctx.error, which is NotAffine in a probe
 
 
 def _decide(a: bool, b: bool) -> bool:
@@ -476,26 +472,49 @@ class Log:
         self.claimed: list[str] = []
 
 
+GENERATE = 16
+"""Iterations to instantiate from a template from which its code is generated (compiling it
+costs about as much as rebuilding its statements a dozen times by walking the template)."""
+
+
 class Template:
-    """A probe's statements and the function that rebuilds them for an iteration ``j``.
+    """A probe's statements and how to rebuild them for an iteration ``j``: only the nodes on
+    a path to a ``Sym`` or to a tensor the probe allocated are rebuilt, every other sub-node is
+    shared. For many statements, the rebuilding is generated Python (``_Gen``), one expression
+    per statement; generated code names only values it is given (``k<n>``), never text from the
+    kernel. Otherwise ``_rebuild`` walks the template."""
 
-    The function is generated Python (``_Gen``): one expression per statement that rebuilds
-    only the nodes on a path to a ``Sym`` or to a tensor the probe allocated, with every other
-    sub-node shared. Generated code names only values it is given (``k<n>``), never text from
-    the kernel."""
-
-    __slots__ = ("emits", "events", "make", "names")
+    __slots__ = ("_stmt_cls", "emits", "events", "gen", "make", "order", "stmts")
 
     def __init__(self, log: Log, stmts: list[core.Stmt], stmt_cls: type) -> None:
         self.events = log.events
         self.emits = sum(1 for e in log.events if type(e) is str)
-        order = {e: i for i, e in enumerate(e for e in log.events if type(e) is str)}
-        gen = _Gen(log.fresh, stmts)
-        lines = [f"    A({gen.stmt(s, order[s.name], stmt_cls)})" for s in stmts]
+        self.order = {e: i for i, e in enumerate(e for e in log.events if type(e) is str)}
+        self.stmts = stmts
+        self.gen = _Gen(log.fresh, stmts)
+        for st in stmts:
+            self.gen.check(st.op)
+        self.make: Callable[[int, dict[str, str], list[str], Callable[[Any], None]], None] = self._walk
+        self._stmt_cls = stmt_cls
+
+    def generate(self, count: int) -> None:
+        """Generate the rebuilding code when ``count`` iterations are to be instantiated."""
+        if count < GENERATE:
+            return
+        gen = self.gen
+        for st in self.stmts:
+            gen._count(st.op)
+        lines = [f"    A({gen.stmt(s, self.order[s.name or ''], self._stmt_cls)})" for s in self.stmts]
         code = "def make(j, N, I, A):\n" + "\n".join(gen.lines + lines or ["    pass"]) + "\n"
         space: dict[str, Any] = dict(gen.consts)
         exec(compile(code, "<loop template>", "exec"), space)
-        self.make: Callable[[int, dict[str, str], list[str], Callable[[Any], None]], None] = space["make"]
+        self.make = space["make"]
+
+    def _walk(self, j: int, names: dict[str, str], inst: list[str], append: Callable[[Any], None]) -> None:
+        memo: dict[int, Any] = {}
+        dyn, fresh, cls, order = self.gen.dynamic, self.gen.fresh, self._stmt_cls, self.order
+        for st in self.stmts:
+            append(cls(_rebuild(st.op, j, names, memo, dyn, fresh), inst[order[st.name or ""]], st.pos))
 
     def instantiate(self, ctx: Ctx, j: int, out: list[core.Stmt]) -> None:
         """Append iteration ``j``'s statements to ``out``, naming as the concrete run would."""
@@ -514,6 +533,25 @@ class Template:
         self.make(j, names, inst, out.append)
 
 
+def _rebuild(node: Any, j: int, names: dict[str, str], memo: dict[int, Any], dyn: dict[int, bool],
+             fresh: set[str]) -> Any:
+    key = id(node)
+    if not dyn[key]:
+        return node
+    got = memo.get(key)
+    if got is None:
+        t = type(node)
+        if t is Sym:
+            return node.const + node.coef * j
+        if t is tuple:
+            got = tuple([_rebuild(x, j, names, memo, dyn, fresh) for x in node])
+        else:
+            got = t(*[names[v] if type(v) is str and v in fresh else _rebuild(v, j, names, memo, dyn, fresh)
+                      for v in [getattr(node, f) for f in t.__match_args__]])
+        memo[key] = got
+    return got
+
+
 class _Gen:
     """Generates the expressions that rebuild template nodes (see ``Template``)."""
 
@@ -525,10 +563,12 @@ class _Gen:
         self.dynamic: dict[int, bool] = {}
         self.built: dict[int, str] = {}
         self.uses: dict[int, int] = {}
-        for s in stmts:
-            self._count(s.op)
+        self.checked: set[int] = set()
+        self.stmts = stmts
 
     def _count(self, node: Any) -> None:
+        if not self.is_dynamic(node):
+            return
         key = id(node)
         self.uses[key] = self.uses.get(key, 0) + 1
         if self.uses[key] == 1:
@@ -556,6 +596,23 @@ class _Gen:
                 got = any([self.is_dynamic(c) for c in _children(node)])
             self.dynamic[key] = got
         return got
+
+    def check(self, node: Any) -> None:
+        """Refuse a tensor name of the probe's anywhere but in a ``name`` field."""
+        if not self.is_dynamic(node) or id(node) in self.checked:
+            return
+        self.checked.add(id(node))
+        t = type(node)
+        if t is str:
+            raise NotAffine("a tensor name outside a tensor")
+        if t is tuple:
+            for x in node:
+                self.check(x)
+        elif t is not Sym:
+            for f in t.__match_args__:
+                v = getattr(node, f)
+                if not (f == "name" and type(v) is str):
+                    self.check(v)
 
     def stmt(self, s: core.Stmt, index: int, stmt_cls: type) -> str:
         return f"{self.const(stmt_cls)}({self.expr(s.op)}, I[{index}], {self.const(s.pos)})"
@@ -647,6 +704,7 @@ def run(ctx: Ctx, frame: Frame, src: range, name: str, body: Callable[[Frame], S
 def _stamp(ctx: Ctx, template: Template, middle: int, steps: int, iters: int) -> bool:
     """Instantiate iterations 1 .. middle; False (and nothing done) when a name would warn."""
 
+    template.generate(middle)
     out = ctx._stmts
     saved = _names(ctx)
     warned = len(ctx.warnings)
@@ -686,6 +744,7 @@ def _check(ctx: Ctx, template: Template, src: range, unroll: Unroll) -> None:
     """Check mode: run the middle iterations concretely, then instantiate them from the
     template in their place and require the same statements, names and counters."""
 
+    template.generate(len(src) - 2)
     before = _names(ctx)
     warned = len(ctx.warnings)
     unroll(src[1:len(src) - 1])
@@ -737,7 +796,8 @@ def _probe(ctx: Ctx, frame: Frame, src: range, name: str,
         from klr.core import Stmt
 
         template = Template(log, stmts[log.start:], Stmt)
-        result = (template, saved[5] - budget.steps, ctx._stmt_count - saved[1], saved[4] - ctx.iterations_left)
+        result = (template, saved[5] - budget.steps, ctx._stmt_count - saved[1],
+                  saved[4] - ctx.iterations_left)
     except NotAffine as e:
         result = str(e) or "not affine"
     except KlrError as e:

@@ -7,7 +7,7 @@ allocated in HBM the next finds again. ``state(ctx)`` is how the layer reads it.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from klr.core import Stmt, TensorName
 from klr.dtypes import Dtype
@@ -81,7 +81,7 @@ class State:
         """Whether a loop may be templated here: not while a producer records its statements."""
         return not self.recorders and not self.loop_allocs
 
-    def template_snapshot(self) -> tuple[object, ...]:
+    def template_snapshot(self) -> tuple[Any, ...]:
         """A copy of every field, deep enough to compare and restore (the cost of a probe
         grows with the state: a loop is probed at most once per run of it)."""
         return ({k: None if v is None else set(v) for k, v in self.psum_written.items()},
@@ -90,12 +90,11 @@ class State:
                 dict(self.shared_identities), dict(self.identities), set(self.registers),
                 [set(a) for a in self.loop_allocs], self.no_reorder, list(self.recorders))
 
-    def template_changes(self, snap: tuple[object, ...], fresh: set[str]) -> str | None:
+    def template_changes(self, snap: tuple[Any, ...], fresh: set[str]) -> str | None:
         """What a probe changed that it may not, or None. Allowed: entries of ``psum_written``
         and ``watch`` for the tensors it allocated (``fresh``), which no later statement can
         name; ``hbm_written`` gaining a name it holds already is no change."""
         psum, watch = snap[0], snap[1]
-        assert isinstance(psum, dict) and isinstance(watch, dict)
         for k, v in self.psum_written.items():
             if k in psum:
                 if psum[k] != v:
@@ -121,13 +120,13 @@ class State:
                 return "the NKI state changed"
         return None
 
-    def template_restore(self, snap: tuple[object, ...], fresh: set[str]) -> None:
+    def template_restore(self, snap: tuple[Any, ...], fresh: set[str]) -> None:
         """Put every field back as ``template_snapshot`` found it."""
         (self.psum_written, self.watch, self.hbm_written, self.spmd_first, self.hbm_counts, self.spmd,
          self.shared_buffers, self.constants, self.shared_identities, self.identities, self.registers,
-         self.loop_allocs, self.no_reorder, self.recorders) = (  # type: ignore[assignment]
-            {k: None if v is None else set(v) for k, v in snap[0].items()},  # type: ignore[attr-defined]
-            {k: list(v) for k, v in snap[1].items()},  # type: ignore[attr-defined]
+         self.loop_allocs, self.no_reorder, self.recorders) = (
+            {k: None if v is None else set(v) for k, v in snap[0].items()},
+            {k: list(v) for k, v in snap[1].items()},
             *snap[2:])
 
 

@@ -151,7 +151,7 @@ class View:
             # iteration of an outer loop), and building IR nodes is slow: share them per tensor
             buf = self.buf
             key = (self.offset, self.steps, self.nums, first)
-            symbolic = type(self.offset) is Sym   # a loop template's: unhashable, not cached
+            symbolic = not isinstance(self.offset, int)   # a loop template's Sym: unhashable, not cached
             got = None if symbolic else buf.lowered.get(key)
             if got is None:
                 tensor = buf.tensor
