@@ -251,6 +251,8 @@ class Sym(TraceObject):
 
     # the TraceObject protocol: what the kernel does with it
     def binop(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
+        if isinstance(other, TraceObject) and type(other) is not Sym:
+            return NotImplemented   # the other operand's own rules decide (an index tile's offset)
         if op == "+":
             return self + other
         if op == "*":
@@ -265,6 +267,8 @@ class Sym(TraceObject):
         return self.binop(ctx, op, other, False)
 
     def compare(self, ctx: Ctx, op: str, other: Value, reflected: bool) -> Value:
+        if isinstance(other, TraceObject) and type(other) is not Sym:
+            return NotImplemented
         t = type(other)
         if t is not int and t is not bool and t is not Sym and not isinstance(other, _NEVER_EQUAL):
             raise NotAffine(f"the loop variable compared with a '{type(other).__name__}'")
@@ -802,6 +806,10 @@ def _probe(ctx: Ctx, frame: Frame, src: range, name: str,
         result = str(e) or "not affine"
     except KlrError as e:
         result = f"an error: {e}"
+    except Exception as e:   # a Python error a Sym caused in the library: trace concretely
+        if ctx.loop_templates == "check":
+            raise
+        result = f"{type(e).__name__}: {e}"
     finally:
         ctx.template = None
         ctx._stmts = stmts
