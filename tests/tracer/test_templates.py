@@ -313,3 +313,23 @@ ALL_CASES = [*cases_lang.CASES, *cases_isa.CASES, *cases_device.CASES]
 @pytest.mark.parametrize("c", ALL_CASES, ids=lambda c: c.id)
 def test_differential_cases_three_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c: Any) -> None:
     three_ways(monkeypatch, lambda: trace_case(tmp_path, c))
+
+
+SNEAKY = {
+    "closure": ("def peek():\n    return prev\n", "t = nl.add(t, peek())\nprev = t"),
+    "outer iterator": ("it = iter(range(100))\n", "t = nl.add(t, float(next(it)))"),
+    "outer iterator in a for": ("it = iter([1.0] * 100)\n", "for v in it:\n    t = nl.add(t, v)\n    break"),
+    "outer generator": ("it = (float(k) for k in range(100))\n", "z = [v for v, _ in zip(it, range(1))]"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SNEAKY))
+def test_state_read_or_consumed_across_iterations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  name: str) -> None:
+    """What the body reaches other than through its own names: a function beside the loop
+    reading the loop's locals, an iterator made before the loop."""
+    before, body = SNEAKY[name]
+    src = _body(body).replace("    keep = []\n", "    keep = []\n    prev = nl.zeros((128, 64), dtype=nl.float32)\n"
+                              + "".join(f"    {line}\n" for line in before.splitlines()))
+    a, b = _tiles(8)
+    assert three_ways(monkeypatch, lambda: trace_kernel(tmp_path, src, a, b)) == (0, 0)

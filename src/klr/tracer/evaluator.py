@@ -45,6 +45,7 @@ from klr.tracer.objects import (
     SuperProxy,
 )
 from klr.tracer.registry import MISSING
+from klr.tracer.templates import NotAffine
 from klr.tracer.values import Value
 
 _ENUM_BASES = {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"}
@@ -457,6 +458,10 @@ class Evaluator:
                       *, entry: bool = False) -> Value:
         """Run a user function; ``entry`` (the kernel itself) adds no call-site note."""
         ctx = self.ctx
+        if ctx.template is not None and any(env is ctx.template.locals for env in fn.closure):
+            # a function defined beside a templated loop may read the loop's locals before the
+            # body assigns them (the static check sees only the body's own reads)
+            raise NotAffine("a call of a function that sees the loop's locals")
         plan = fn.plan or self.plan_of(fn)
         loc = self._bind(fn, plan, args, kwargs)
         if self.depth >= ctx.limits.max_depth:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from klr.tracer import show
 from klr.tracer.formatting import percent
-from klr.tracer.templates import forbid
+from klr.tracer.templates import consume, forbid, made
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -394,6 +394,8 @@ def contains(ctx: Ctx, container: Value, item: Value) -> bool:
     if t is range:
         return _in_range(item, container)
     if t is list or t is tuple or isinstance(container, Iterator):
+        if ctx.template is not None and t is not list and t is not tuple:
+            consume(ctx.template, container)
         if t is list or t is tuple:
             ctx.spend(len(container) >> 6)
         scalar = type(item) in SCALARS
@@ -465,6 +467,10 @@ def iterate(ctx: Ctx, v: Value) -> Iterator[Value]:
     if isinstance(v, TraceObject):
         return v.iterate(ctx)
     try:
+        if ctx.template is not None:   # a loop template's probe: the iterators it may consume
+            if isinstance(v, Iterator):
+                consume(ctx.template, v)
+            return made(ctx.template, iter(v))
         return iter(v)
     except TypeError:
         raise ctx.error(f"'{type_name(v)}' object is not iterable", python="TypeError") from None

@@ -33,7 +33,11 @@ sites, each of which raises ``NotAffine`` in template mode (``forbid``):
   methods and in-place operators (``sets.KlrSet``), ``x[i] = v`` on lists and dicts and
   ``list +=`` (``ops.setitem``, ``ops.inplace``);
 * ``x.attr = v`` on any object (``statements.set_attr``), global and nonlocal stores
-  (``statements``);
+  (``statements``); calling a function defined beside the loop, which could read the loop's
+  locals before the body assigns them (``Evaluator.call_function``);
+* iterators: consuming one the probe did not make (``ops.iterate``, ``ops.contains``,
+  ``next``); those it makes are noted (``ops.iterate``, ``BuiltinFn.call``, generator
+  expressions);
 * the Ctx: blocks and labels (``begin_block``, ``fresh_label``), warnings, messages, errors;
 * the NKI layer: settling a tile from before the loop (``emit.ready``), taking back
   statements emitted before the probe (``results._retract``); the ``State`` is compared with a
@@ -51,7 +55,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from klr.errors import KlrError
 from klr.python import ast as A
@@ -66,6 +70,8 @@ __all__ = ["MIN_ITERATIONS", "NotAffine", "Sym", "Template", "forbid", "mode", "
 
 MIN_ITERATIONS = 4
 """Loops shorter than this are unrolled concretely (a template costs about two iterations)."""
+
+_It = TypeVar("_It")
 
 _LIMIT = 1 << 62   # as ops: larger ints are charged to the budget, so a Sym stays below
 
@@ -86,6 +92,18 @@ class NotAffine(BaseException):
 
 def forbid(what: str) -> NotAffine:
     return NotAffine(what)
+
+
+def made(log: Log, it: _It) -> _It:
+    """Note that the probe made iterator ``it`` (consuming it changes nothing from before)."""
+    log.iterators.add(id(it))
+    return it
+
+
+def consume(log: Log, it: object) -> None:
+    """A probe consumes iterator ``it``: only one it made."""
+    if id(it) not in log.iterators:
+        raise NotAffine("an iterator from before the loop consumed")
 
 
 # --- the symbolic loop variable --------------------------------------------------------------
@@ -467,10 +485,12 @@ class Log:
     """What a probe did that an instantiation repeats: emitted statement names (a str) and
     name requests, in order; the tensor names it made (``fresh``)."""
 
-    __slots__ = ("claimed", "events", "fresh", "start")
+    __slots__ = ("claimed", "events", "fresh", "iterators", "locals", "start")
 
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, locals_: dict[str, Value]) -> None:
+        self.iterators: set[int] = set()   # ids of the iterators the probe made: it may consume them
         self.start = start            # the open block's length when the probe began
+        self.locals = locals_         # the loop's frame's locals
         self.events: list[Any] = []   # "inst.N" | ("f", hint, got) | ("c", name, pos, got)
         self.fresh: set[str] = set()
         self.claimed: list[str] = []
@@ -777,7 +797,7 @@ def _probe(ctx: Ctx, frame: Frame, src: range, name: str,
     budget = ctx.budget
     lib = ctx.state
     stmts = ctx._stmts
-    log = Log(len(stmts))
+    log = Log(len(stmts), frame.locals)
     saved = (ctx._counter, ctx._stmt_count, ctx._tensor_index, ctx._labels, ctx.iterations_left,
              budget.steps, budget.mark, budget.ticks, budget.charged, budget.peak, ctx.pos, ctx.target_name,
              set(ctx.used), set(ctx.used_forms), len(ctx.warnings), len(ctx.messages), len(ctx.blocks),
