@@ -345,6 +345,7 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
     budget = ctx.budget
     cost = len(k.body)  # steps per iteration: its statements
     refused: list[str] = []   # why this loop is not templated (static check or a failed probe)
+    static: list[str | None] = []   # the static check's verdict, once computed
 
     def run(frame: Frame) -> Signal | None:
         src = src_fn(frame)
@@ -362,7 +363,9 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
         if (type(src) is range and len(src) >= templates.MIN_ITERATIONS and not refused
                 and ctx.template is None and not ctx.loop_jumps and ctx.loop_templates != "off"
                 and len(src) <= min(ctx.limits.max_iterations, ctx.iterations_left)):
-            why = templates.refusal(k) if name is not None else "the target is not a name"
+            if not static:
+                static.append(templates.refusal(k) if name is not None else "the target is not a name")
+            why = static[0]
             if why is not None:
                 refused.append(why)
             else:

@@ -536,9 +536,12 @@ class Template:
 
     def _walk(self, j: int, names: dict[str, str], inst: list[str], append: Callable[[Any], None]) -> None:
         memo: dict[int, Any] = {}
-        dyn, fresh, cls, order = self.gen.dynamic, self.gen.fresh, self._stmt_cls, self.order
+        parts, cls, order = self.gen.parts, self._stmt_cls, self.order
         for st in self.stmts:
-            append(cls(_rebuild(st.op, j, names, memo, dyn, fresh), inst[order[st.name or ""]], st.pos))
+            op = st.op
+            if id(op) in parts:
+                op = _rebuild(op, j, names, memo, parts)
+            append(cls(op, inst[order[st.name or ""]], st.pos))
 
     def instantiate(self, ctx: Ctx, j: int, out: list[core.Stmt]) -> None:
         """Append iteration ``j``'s statements to ``out``, naming as the concrete run would."""
@@ -557,22 +560,23 @@ class Template:
         self.make(j, names, inst, out.append)
 
 
-def _rebuild(node: Any, j: int, names: dict[str, str], memo: dict[int, Any], dyn: dict[int, bool],
-             fresh: set[str]) -> Any:
+Parts = dict[int, "tuple[Any, list[Any], list[tuple[int, Any, bool]]] | None"]
+"""Per rebuilt node (by id): its class, its field values, and the fields to rebuild (index,
+child or tensor name, whether it is a name); None for a Sym."""
+
+
+def _rebuild(node: Any, j: int, names: dict[str, str], memo: dict[int, Any], parts: Parts) -> Any:
     key = id(node)
-    if not dyn[key]:
-        return node
     got = memo.get(key)
     if got is None:
-        t = type(node)
-        if t is Sym:
+        p = parts[key]
+        if p is None:
             return node.const + node.coef * j
-        if t is tuple:
-            got = tuple([_rebuild(x, j, names, memo, dyn, fresh) for x in node])
-        else:
-            got = t(*[names[v] if type(v) is str and v in fresh else _rebuild(v, j, names, memo, dyn, fresh)
-                      for v in [getattr(node, f) for f in t.__match_args__]])
-        memo[key] = got
+        cls, values, dyn = p
+        vals = list(values)
+        for i, child, is_name in dyn:
+            vals[i] = names[child] if is_name else _rebuild(child, j, names, memo, parts)
+        got = memo[key] = cls(vals) if cls is tuple else cls(*vals)
     return got
 
 
@@ -587,7 +591,7 @@ class _Gen:
         self.dynamic: dict[int, bool] = {}
         self.built: dict[int, str] = {}
         self.uses: dict[int, int] = {}
-        self.checked: set[int] = set()
+        self.parts: Parts = {}
         self.stmts = stmts
 
     def _count(self, node: Any) -> None:
@@ -622,21 +626,27 @@ class _Gen:
         return got
 
     def check(self, node: Any) -> None:
-        """Refuse a tensor name of the probe's anywhere but in a ``name`` field."""
-        if not self.is_dynamic(node) or id(node) in self.checked:
+        """Record how to rebuild ``node`` (``parts``); refuse a tensor name of the probe's
+        anywhere but in a ``name`` field."""
+        key = id(node)
+        if key in self.parts or not self.is_dynamic(node):
             return
-        self.checked.add(id(node))
         t = type(node)
         if t is str:
             raise NotAffine("a tensor name outside a tensor")
-        if t is tuple:
-            for x in node:
-                self.check(x)
-        elif t is not Sym:
-            for f in t.__match_args__:
-                v = getattr(node, f)
-                if not (f == "name" and type(v) is str):
-                    self.check(v)
+        if t is Sym:
+            self.parts[key] = None
+            return
+        values = list(node) if t is tuple else [getattr(node, f) for f in t.__match_args__]
+        names = (None,) * len(values) if t is tuple else t.__match_args__
+        dyn = []
+        for i, (f, v) in enumerate(zip(names, values)):
+            if f == "name" and type(v) is str and v in self.fresh:
+                dyn.append((i, v, True))
+            elif self.is_dynamic(v):
+                self.check(v)
+                dyn.append((i, v, False))
+        self.parts[key] = (t, values, dyn)
 
     def stmt(self, s: core.Stmt, index: int, stmt_cls: type) -> str:
         return f"{self.const(stmt_cls)}({self.expr(s.op)}, I[{index}], {self.const(s.pos)})"
