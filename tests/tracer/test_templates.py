@@ -333,3 +333,20 @@ def test_state_read_or_consumed_across_iterations(tmp_path: Path, monkeypatch: p
                               + "".join(f"    {line}\n" for line in before.splitlines()))
     a, b = _tiles(8)
     assert three_ways(monkeypatch, lambda: trace_kernel(tmp_path, src, a, b)) == (0, 0)
+
+
+def test_the_mode_is_an_argument_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from klr.errors import UsageError
+    from klr.tracer import trace
+
+    path = tmp_path / "kern.py"
+    path.write_text(LEGACY + ADD_TILES)
+    a, b = _tiles(8)
+    py = gather_file(str(path), "kernel", args=(a, b))
+    monkeypatch.setenv("KLR_LOOP_TEMPLATES", "off")
+    assert trace(py, loop_templates="on").templated == (1, 6)
+    monkeypatch.setenv("KLR_LOOP_TEMPLATES", "on")
+    assert trace(py, loop_templates="off").templated == (0, 0)
+    with pytest.raises(UsageError) as info:
+        trace(py, loop_templates="sometimes")
+    assert str(info.value) == "loop_templates must be 'on', 'off' or 'check', not 'sometimes'"

@@ -135,8 +135,10 @@ class _Setup:
 
     def __init__(self, kernel: A.Kernel, library: Library, args: Iterable[Any] | None,
                  kwargs: Mapping[str, Any] | None, grid: object, lnc: int | None, arch: int | None,
-                 dialect: Dialect | str | None, limits: Limits | None) -> None:
+                 dialect: Dialect | str | None, limits: Limits | None,
+                 loop_templates: str | None = None) -> None:
         self.kernel = kernel
+        self.loop_templates = loop_templates
         self.library = library
         entry = kernel.function(kernel.entry)
         if entry is None:
@@ -159,7 +161,8 @@ class _Setup:
 
     def new_ctx(self, core_index: int, grid: tuple[int, ...]) -> Ctx:
         ctx = Ctx(arch=self.arch, dialect=self.dialect, grid=grid, lnc=self.lnc, core_index=core_index,
-                  limits=self.limits, sources=self.sources, budget=self.budget)
+                  limits=self.limits, sources=self.sources, budget=self.budget,
+                  loop_templates=self.loop_templates)
         ctx.state = self.library.new_state(ctx)
         return ctx
 
@@ -363,7 +366,7 @@ def _collect_constants(extras: BodyOutputs, result: TraceResult) -> dict[str, st
 def trace(py_kernel: A.Kernel, *, library: Library, args: Iterable[Any] | None = None,
           kwargs: Mapping[str, Any] | None = None, grid: object = None, lnc: int | None = None,
           arch: int | None = None, dialect: Dialect | str | None = None,
-          limits: Limits | None = None) -> TraceResult:
+          limits: Limits | None = None, loop_templates: str | None = None) -> TraceResult:
     """Trace ``py_kernel`` into an ``LncKernel`` with ``library`` (``klr.tracer.trace`` is this
     with the NKI library).
 
@@ -371,9 +374,12 @@ def trace(py_kernel: A.Kernel, *, library: Library, args: Iterable[Any] | None =
     ``kwargs`` entries replace the same-named ``Kernel.kwargs``. ``grid`` is the legacy SPMD
     launch grid (default: the kernel's ``spmd_grid`` flag), ``lnc`` the number of logical
     cores (default ``Kernel.grid``), ``arch`` defaults to ``Kernel.arch``, ``dialect`` to
-    ``library.dialect(py_kernel)``.
+    ``library.dialect(py_kernel)``. ``loop_templates`` is ``on``, ``off`` or ``check``
+    (``klr.tracer.templates``; default: the environment variable KLR_LOOP_TEMPLATES, else on).
     """
-    setup = _Setup(py_kernel, library, args, kwargs, grid, lnc, arch, dialect, limits)
+    if loop_templates not in (None, "on", "off", "check"):
+        raise UsageError(f"loop_templates must be 'on', 'off' or 'check', not {loop_templates!r}")
+    setup = _Setup(py_kernel, library, args, kwargs, grid, lnc, arch, dialect, limits, loop_templates)
     result = TraceResult(core.LncKernel(setup.entry.name, (), (), (), (), (), ()))
     with host_settings():
         bodies = []
