@@ -43,13 +43,16 @@ def _outcome(run: Callable[[], TraceResult]) -> tuple[Any, ...]:
     return out, r.templated
 
 
-def three_ways(monkeypatch: pytest.MonkeyPatch, run: Callable[[], TraceResult]) -> tuple[int, int]:
-    """Trace with templates off, on and in check mode; require the same outcome; how many loops
-    and iterations were templated."""
+def three_ways(monkeypatch: pytest.MonkeyPatch, run: Callable[[], TraceResult], *,
+               fails: bool | None = False) -> tuple[int, int]:
+    """Trace with templates off, on and in check mode; require the same outcome (an error when
+    ``fails``, none when not, either when None); how many loops and iterations were templated."""
     got = {}
     for m in MODES:
         monkeypatch.setenv("KLR_LOOP_TEMPLATES", m)
         got[m] = _outcome(run)
+    if fails is not None:
+        assert (got["off"][0][0] == "error") is fails, got["off"][0]
     assert got["on"][0] == got["off"][0]
     assert got["check"][0] == got["off"][0]
     assert got["off"][1] == (0, 0)
@@ -148,7 +151,8 @@ def _loop(tmp_path: Path, body: str) -> A.ForLoop:
 
 
 @pytest.mark.parametrize(("body", "why"), [
-    ("acc += i", "'acc' may be read before"),
+    ("acc = acc + i", "'acc' may be read before"),
+    ("acc += i\nacc = 0", "'acc' may be read before"),
     ("y = t\nt = i", "'t' may be read before"),
     ("if i > 2:\n    t = i\nacc2 = t", "'t' may be read before"),
     ("for j in range(3):\n    t = j\nu = t", "'t' may be read before"),
@@ -219,7 +223,9 @@ def _body(body: str, **extra: str) -> str:
     return ("\n@nki.jit\ndef kernel(a, b):\n"
             "    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)\n"
             "    keep = []\n"
-            "    acc = nl.zeros((128, 64), dtype=nl.float32, buffer=nl.psum)\n"
+            "    count = 0\n"
+            "    acc = nl.zeros((64, 64), dtype=nl.float32, buffer=nl.psum)\n"
+            "    acc2 = nl.ndarray((64, 64), dtype=nl.float32, buffer=nl.psum)\n"
             "    for i in nl.affine_range(a.shape[0] // 128):\n"
             "        t = nl.load(a[i * 128:(i + 1) * 128, :])\n"
             f"{lines}"
@@ -230,7 +236,7 @@ def _body(body: str, **extra: str) -> str:
 ABORTS = {
     "loop-carried": "if i > 0:\n    t = nl.add(t, prev)\nprev = t",
     "outer list": "keep.append(i)",
-    "outer psum": "acc += nl.matmul(t[:, 0:128], t[:, 0:64], transpose_x=True)",
+    "first write into an outer psum": "if i > 0:\n    acc2 += nl.matmul(t, t, transpose_x=True)",
     "branch on i == 3": "if i == 3:\n    t = nl.multiply(t, 2.0)",
     "print": "print(i)",
     "int(i)": "j = int(i)",
@@ -239,6 +245,7 @@ ABORTS = {
     "range(i)": "for j in range(i):\n    pass",
     "list index": "z = [1, 2, 3, 4, 5, 6, 7, 8, 9][i]",
     "division": "z = i / 2",
+    "int +=": "count += 1",
 }
 
 
@@ -249,6 +256,17 @@ def test_aborted_templates_trace_as_without(tmp_path: Path, monkeypatch: pytest.
     got = three_ways(monkeypatch, lambda: trace_kernel(tmp_path, _body(ABORTS[name]), a, b))
     # (the inner loops range(4) .. range(7), run concretely, are templated themselves)
     assert got == ((4, 2 + 3 + 4 + 5) if name == "range(i)" else (0, 0))
+
+
+def test_in_place_accumulation_is_templated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``acc += ...`` on a tensor updates it in place: the name keeps its value across the
+    iterations, so the loop is no loop-carried one (the first write into the PSUM region is the
+    first iteration's, run concretely)."""
+    body = "acc += nl.matmul(t, t, transpose_x=True)"
+    src = _body(body).replace("    return out\n", "    nl.store(out[0:64, :], value=nl.copy(acc, dtype=a.dtype))\n"
+                              "    return out\n")
+    a, b = _tiles(8)
+    assert three_ways(monkeypatch, lambda: trace_kernel(tmp_path, src, a, b)) == (1, 6)
 
 
 def test_affine_uses_are_templated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -268,7 +286,7 @@ def test_an_error_in_the_sixth_iteration_is_reported_as_without(tmp_path: Path,
     with pytest.raises(KlrError) as info:
         trace_kernel(tmp_path, src, a, b)
     assert "out of bounds" in str(info.value) or "reaches element" in str(info.value)
-    three_ways(monkeypatch, lambda: trace_kernel(tmp_path, src, a, b))
+    three_ways(monkeypatch, lambda: trace_kernel(tmp_path, src, a, b), fails=True)
 
 
 def test_a_non_affine_index_is_traced_as_without(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -285,11 +303,11 @@ def test_budgets_running_out_mid_loop(tmp_path: Path, monkeypatch: pytest.Monkey
 
     path = tmp_path / "kern.py"
     path.write_text(LEGACY + ADD_TILES)
-    a, b = _tiles(64)
+    a, b = _tiles(512 if limit == "max_steps" else 64)   # (steps are checked every 65,536)
     py = gather_file(str(path), "kernel", args=(a, b))
     full = trace(py)
     value = {"max_stmts": 150, "max_steps": full.steps // 2, "max_total_iterations": 40}[limit]
-    three_ways(monkeypatch, lambda: trace(py, limits=Limits(**{limit: value})))
+    three_ways(monkeypatch, lambda: trace(py, limits=Limits(**{limit: value})), fails=True)
 
 
 def _example(ex: Any) -> Callable[[], TraceResult]:
@@ -304,7 +322,7 @@ def _example(ex: Any) -> Callable[[], TraceResult]:
 
 @pytest.mark.parametrize("ex", refs.load_all(), ids=lambda e: e.name)
 def test_examples_three_ways(monkeypatch: pytest.MonkeyPatch, ex: Any) -> None:
-    three_ways(monkeypatch, _example(ex))
+    three_ways(monkeypatch, _example(ex), fails=None)   # (bad.py's error is the point)
 
 
 ALL_CASES = [*cases_lang.CASES, *cases_isa.CASES, *cases_device.CASES]
@@ -312,7 +330,7 @@ ALL_CASES = [*cases_lang.CASES, *cases_isa.CASES, *cases_device.CASES]
 
 @pytest.mark.parametrize("c", ALL_CASES, ids=lambda c: c.id)
 def test_differential_cases_three_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c: Any) -> None:
-    three_ways(monkeypatch, lambda: trace_case(tmp_path, c))
+    three_ways(monkeypatch, lambda: trace_case(tmp_path, c), fails=None)
 
 
 SNEAKY = {

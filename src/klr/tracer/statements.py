@@ -252,7 +252,11 @@ def _augassign(c: Compiler, k: A.AugAssign, pos: Pos) -> Stmt:
             cur = read(frame)
             r = rhs(frame)
             ctx.pos = pos
-            write(frame, ops.inplace(ctx, sym, cur, r))
+            new = ops.inplace(ctx, sym, cur, r)
+            log = ctx.template
+            if log is not None and new is not cur and x.id in log.inplace and frame.locals is log.locals:
+                raise templates.forbid(f"'{x.id} {sym}=' made a new value")
+            write(frame, new)
 
         return run_name
     if isinstance(x, A.Subscript):
@@ -345,7 +349,7 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
     budget = ctx.budget
     cost = len(k.body)  # steps per iteration: its statements
     refused: list[str] = []   # why this loop is not templated (static check or a failed probe)
-    static: list[str | None] = []   # the static check's verdict, once computed
+    static: list[Any] = []   # the static check's verdict and in-place names, once computed
 
     def run(frame: Frame) -> Signal | None:
         src = src_fn(frame)
@@ -365,12 +369,14 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
                 and len(src) <= min(ctx.limits.max_iterations, ctx.iterations_left)):
             if not static:
                 static.append(templates.refusal(k) if name is not None else "the target is not a name")
+                static.append(templates.inplace_names(k) if static[0] is None else frozenset())
             why = static[0]
             if why is not None:
                 refused.append(why)
             else:
                 assert name is not None
-                got = templates.run(ctx, frame, src, name, body, cost, lambda r: unroll(frame, r), refused)
+                got = templates.run(ctx, frame, src, name, body, cost, lambda r: unroll(frame, r), refused,
+                                    static[1])
                 if got is not templates.DECLINED:
                     return got  # type: ignore[return-value]
         stopped, r = unroll(frame, src)

@@ -29,6 +29,8 @@ their bounds checks compare over the range.
 Template mode forbids changing anything that existed before the probe began. The mutation
 sites, each of which raises ``NotAffine`` in template mode (``forbid``):
 
+* a name the body only updates with ``x op= e`` (``inplace_names``) given a new value
+  (``statements._augassign``): only an update in place (a tensor's) keeps it the same object;
 * plain values: ``list``/``dict`` mutating methods (``pymethods.python_attr``), set mutating
   methods and in-place operators (``sets.KlrSet``), ``x[i] = v`` on lists and dicts and
   ``list +=`` (``ops.setitem``, ``ops.inplace``);
@@ -350,11 +352,55 @@ def refusal(loop: A.ForLoop) -> str | None:
     try:
         for s in loop.body:
             _stores(s, local)
+        local -= inplace_names(loop)
         local.add(target.id)
         _block(loop.body, {target.id}, local, 0)
     except _Refuse as e:
         return str(e)
     return None
+
+
+def inplace_names(loop: A.ForLoop) -> frozenset[str]:
+    """The names the body assigns only with ``x op= e`` (at any depth): when each of those
+    updates its value in place (a tensor's ``acc += ...``), the name keeps one value across the
+    iterations, so reading it is no value carried from one to the next. A probe checks that
+    every one of them does (``statements._augassign``)."""
+    aug: set[str] = set()
+    other: set[str] = set()
+    for s in loop.body:
+        _split_stores(s, aug, other)
+    other.add(loop.x.expr.id if isinstance(loop.x.expr, A.Name) else "")
+    return frozenset(aug - other)
+
+
+def _split_stores(node: object, aug: set[str], other: set[str]) -> None:
+    """As ``_stores``, with the names of ``x op= e`` apart."""
+    if isinstance(node, A.Stmt):
+        k = node.stmt
+        if isinstance(k, A.AugAssign):
+            _names_of(k.x, aug)
+        else:
+            for x in _targets(k):
+                _names_of(x, other)
+        for child in _walk(k):
+            if isinstance(child, (A.Stmt, A.ExceptHandler)):
+                _split_stores(child, aug, other)
+    elif isinstance(node, A.ExceptHandler):
+        if node.name:
+            other.add(node.name)
+        for child in node.body:
+            _split_stores(child, aug, other)
+
+
+def _targets(k: object) -> list[A.Expr]:
+    """The assignment targets of one statement (not of the statements inside it)."""
+    if isinstance(k, A.Assign):
+        return list(k.xs)
+    if isinstance(k, (A.AugAssign, A.AnnAssign, A.ForLoop)):
+        return [k.x]
+    if isinstance(k, A.WithBlock):
+        return [item.var for item in k.items if item.var is not None]
+    return []
 
 
 def _walk(node: object) -> Iterator[object]:
@@ -370,27 +416,7 @@ def _walk(node: object) -> Iterator[object]:
 def _stores(node: object, out: set[str]) -> None:
     """Every plain name the statements assign (as targets: comprehension variables are their
     own scope, and an expression assigns nothing)."""
-    if isinstance(node, A.Stmt):
-        k = node.stmt
-        if isinstance(k, A.Assign):
-            for x in k.xs:
-                _names_of(x, out)
-        elif isinstance(k, (A.AugAssign, A.AnnAssign, A.ForLoop)):
-            _names_of(k.x, out)
-        elif isinstance(k, A.WithBlock):
-            for item in k.items:
-                if item.var is not None:
-                    _names_of(item.var, out)
-        elif isinstance(k, A.ExceptHandler) and k.name:
-            out.add(k.name)
-        for child in _walk(k):
-            if isinstance(child, (A.Stmt, A.ExceptHandler)):
-                _stores(child, out)
-    elif isinstance(node, A.ExceptHandler):
-        if node.name:
-            out.add(node.name)
-        for child in node.body:
-            _stores(child, out)
+    _split_stores(node, out, out)
 
 
 def _names_of(x: A.Expr, out: set[str]) -> None:
@@ -485,9 +511,10 @@ class Log:
     """What a probe did that an instantiation repeats: emitted statement names (a str) and
     name requests, in order; the tensor names it made (``fresh``)."""
 
-    __slots__ = ("claimed", "events", "fresh", "iterators", "locals", "start")
+    __slots__ = ("claimed", "events", "fresh", "inplace", "iterators", "locals", "start")
 
-    def __init__(self, start: int, locals_: dict[str, Value]) -> None:
+    def __init__(self, start: int, locals_: dict[str, Value], inplace: frozenset[str] = frozenset()) -> None:
+        self.inplace = inplace             # names the body may only update in place (``inplace_names``)
         self.iterators: set[int] = set()   # ids of the iterators the probe made: it may consume them
         self.start = start            # the open block's length when the probe began
         self.locals = locals_         # the loop's frame's locals
@@ -703,7 +730,7 @@ Unroll = Callable[[range], "tuple[bool, Signal | None]"]
 
 
 def run(ctx: Ctx, frame: Frame, src: range, name: str, body: Callable[[Frame], Signal | None],
-        cost: int, unroll: Unroll, failed: list[str]) -> object:
+        cost: int, unroll: Unroll, failed: list[str], inplace: frozenset[str] = frozenset()) -> object:
     """Run the loop ``for name in src: body`` with a template (see the module docstring); its
     result, or DECLINED before any iteration ran. ``failed`` collects why a probe failed (the
     loop is not tried again)."""
@@ -714,7 +741,7 @@ def run(ctx: Ctx, frame: Frame, src: range, name: str, body: Callable[[Frame], S
     stopped, r = unroll(src[:1])
     if stopped:
         return r
-    got = _probe(ctx, frame, src, name, body)
+    got = _probe(ctx, frame, src, name, body, inplace)
     if isinstance(got, str):
         failed.append(got)
         return unroll(src[1:])[1]
@@ -800,14 +827,14 @@ def _check(ctx: Ctx, template: Template, src: range, unroll: Unroll) -> None:
     ctx._stmts[before[0]:] = concrete
 
 
-def _probe(ctx: Ctx, frame: Frame, src: range, name: str,
-           body: Callable[[Frame], Signal | None]) -> str | tuple[Template, int, int, int]:
+def _probe(ctx: Ctx, frame: Frame, src: range, name: str, body: Callable[[Frame], Signal | None],
+           inplace: frozenset[str]) -> str | tuple[Template, int, int, int]:
     """Run the body once with a Sym loop variable and roll back everything it did: the
     template and the steps, statements and inner iterations of one iteration, or why not."""
     budget = ctx.budget
     lib = ctx.state
     stmts = ctx._stmts
-    log = Log(len(stmts), frame.locals)
+    log = Log(len(stmts), frame.locals, inplace)
     saved = (ctx._counter, ctx._stmt_count, ctx._tensor_index, ctx._labels, ctx.iterations_left,
              budget.steps, budget.mark, budget.ticks, budget.charged, budget.peak, ctx.pos, ctx.target_name,
              set(ctx.used), set(ctx.used_forms), len(ctx.warnings), len(ctx.messages), len(ctx.blocks),
