@@ -263,8 +263,8 @@ def test_in_place_accumulation_is_templated(tmp_path: Path, monkeypatch: pytest.
     iterations, so the loop is no loop-carried one (the first write into the PSUM region is the
     first iteration's, run concretely)."""
     body = "acc += nl.matmul(t, t, transpose_x=True)"
-    src = _body(body).replace("    return out\n", "    nl.store(out[0:64, :], value=nl.copy(acc, dtype=a.dtype))\n"
-                              "    return out\n")
+    result = "    nl.store(out[0:64, :], value=nl.copy(acc, dtype=a.dtype))\n"
+    src = _body(body).replace("    return out\n", result + "    return out\n")
     a, b = _tiles(8)
     assert three_ways(monkeypatch, lambda: trace_kernel(tmp_path, src, a, b)) == (1, 6)
 
@@ -347,8 +347,9 @@ def test_state_read_or_consumed_across_iterations(tmp_path: Path, monkeypatch: p
     """What the body reaches other than through its own names: a function beside the loop
     reading the loop's locals, an iterator made before the loop."""
     before, body = SNEAKY[name]
-    src = _body(body).replace("    keep = []\n", "    keep = []\n    prev = nl.zeros((128, 64), dtype=nl.float32)\n"
-                              + "".join(f"    {line}\n" for line in before.splitlines()))
+    prelude = "    prev = nl.zeros((128, 64), dtype=nl.float32)\n" + "".join(
+        f"    {line}\n" for line in before.splitlines())
+    src = _body(body).replace("    keep = []\n", "    keep = []\n" + prelude)
     a, b = _tiles(8)
     assert three_ways(monkeypatch, lambda: trace_kernel(tmp_path, src, a, b)) == (0, 0)
 
