@@ -41,11 +41,15 @@ sites, each of which raises ``NotAffine`` in template mode (``forbid``):
   ``next``); those it makes are noted (``ops.iterate``, ``BuiltinFn.call``, generator
   expressions);
 * the Ctx: blocks and labels (``begin_block``, ``fresh_label``), warnings, messages, errors;
-* the NKI layer: settling a tile from before the loop (``emit.ready``), taking back
-  statements emitted before the probe (``results._retract``); the ``State`` is compared with a
-  snapshot after the probe (``State.template_changes``): only entries of tensors allocated in
-  the probe may appear (``psum_written``, ``watch``), and ``hbm_written`` may only gain names
-  it holds already (idempotent: the first iteration added them); any other change aborts.
+* the NKI layer: settling a tile from before the loop (``emit.ready``, ``registers._settle``),
+  taking back statements emitted before the probe (``results._retract``), a first write into
+  a PSUM region of a tensor from before the probe (``emit.emit``), writing a watched tensor
+  from before it (``emit._before_write``), a watch or a rescue on one (``results.retarget``);
+  the other ``State`` fields are compared with a copy after the probe
+  (``State.template_changes``): ``hbm_written`` may only gain names it holds already
+  (idempotent: the first iteration added them); allocating HBM, registers, identities or
+  constants, or any other change, aborts. The entries the probe made for its own tensors in
+  ``psum_written`` and ``watch`` are dropped with it (no later statement can name them).
 
 Caches that hold the same value whoever fills them (``Buf.lowered``, ``View._ok``, mask
 regions) are not state. Iterations are charged as the concrete run charges them: statements,

@@ -111,6 +111,11 @@ def retarget(ctx: Ctx, src: View, origin: Origin | None, dst: View, *, accumulat
         return False
     if dst.par_dim != src.par_dim or dst.buf is src.buf or _overwrites_input(origin, dst):
         return False
+    if ctx.template is not None:   # a loop template's probe: watches only on its own tensors
+        fresh = ctx.template.fresh
+        watched_names = [v.buf.tensor.name for v in origin.inputs] if accumulate else [dst.buf.tensor.name]
+        if any(n not in fresh for n in watched_names) or src.buf.tensor.name not in fresh:
+            raise NotAffine("a watch on a tensor from before the loop")
     _retract(ctx, origin.stmts)
     origin.produce(ctx, dst, accumulate and not (dst.buf.memory is Memory.psum and fresh_psum(ctx, dst)))
     owed = src.buf

@@ -82,52 +82,35 @@ class State:
         return not self.recorders and not self.loop_allocs
 
     def template_snapshot(self) -> tuple[Any, ...]:
-        """A copy of every field, deep enough to compare and restore (the cost of a probe
-        grows with the state: a loop is probed at most once per run of it)."""
-        return ({k: None if v is None else set(v) for k, v in self.psum_written.items()},
-                {k: list(v) for k, v in self.watch.items()}, set(self.hbm_written), self.spmd_first,
-                dict(self.hbm_counts), dict(self.spmd), list(self.shared_buffers), dict(self.constants),
-                dict(self.shared_identities), dict(self.identities), set(self.registers),
-                [set(a) for a in self.loop_allocs], self.no_reorder, list(self.recorders))
+        """A copy of the small fields, to compare and restore. ``psum_written`` and ``watch``
+        grow with the kernel and are not copied: the probe may only add entries for its own
+        tensors (``emit.emit``, ``emit._before_write`` and ``results.retarget`` refuse the
+        rest before changing anything), which ``template_restore`` removes."""
+        return (set(self.hbm_written), self.spmd_first, dict(self.hbm_counts), dict(self.spmd),
+                list(self.shared_buffers), dict(self.constants), dict(self.shared_identities),
+                dict(self.identities), set(self.registers), [set(a) for a in self.loop_allocs],
+                self.no_reorder, list(self.recorders))
 
     def template_changes(self, snap: tuple[Any, ...], fresh: set[str]) -> str | None:
-        """What a probe changed that it may not, or None. Allowed: entries of ``psum_written``
-        and ``watch`` for the tensors it allocated (``fresh``), which no later statement can
-        name; ``hbm_written`` gaining a name it holds already is no change."""
-        psum, watch = snap[0], snap[1]
-        for k, v in self.psum_written.items():
-            if k in psum:
-                if psum[k] != v:
-                    return "a PSUM tensor from before the loop written"
-            elif k not in fresh:
-                return "a PSUM tensor from before the loop written"
-        if len(psum) != sum(1 for k in self.psum_written if k in psum):
-            return "a PSUM tensor from before the loop written"
-        for k, refs in self.watch.items():
-            if k in watch:
-                old = watch[k]
-                if len(old) != len(refs) or any(a is not b for a, b in zip(old, refs)):
-                    return "a watched tensor from before the loop"
-            elif k not in fresh:
-                return "a tensor from before the loop watched"
-        if any(k not in self.watch for k in watch):
-            return "a watched tensor from before the loop written"
+        """What a probe changed that it may not, or None (``hbm_written`` gaining a name it
+        holds already is no change)."""
         now = (self.hbm_written, self.spmd_first, self.hbm_counts, self.spmd, self.shared_buffers,
                self.constants, self.shared_identities, self.identities, self.registers,
                self.loop_allocs, self.no_reorder, self.recorders)
-        for old, new in zip(snap[2:], now):
+        for old, new in zip(snap, now):
             if old is not new and not _same(old, new):
                 return "the NKI state changed"
         return None
 
     def template_restore(self, snap: tuple[Any, ...], fresh: set[str]) -> None:
-        """Put every field back as ``template_snapshot`` found it."""
-        (self.psum_written, self.watch, self.hbm_written, self.spmd_first, self.hbm_counts, self.spmd,
-         self.shared_buffers, self.constants, self.shared_identities, self.identities, self.registers,
-         self.loop_allocs, self.no_reorder, self.recorders) = (
-            {k: None if v is None else set(v) for k, v in snap[0].items()},
-            {k: list(v) for k, v in snap[1].items()},
-            *snap[2:])
+        """Put the fields back as ``template_snapshot`` found them and drop the entries of the
+        probe's tensors."""
+        (self.hbm_written, self.spmd_first, self.hbm_counts, self.spmd, self.shared_buffers,
+         self.constants, self.shared_identities, self.identities, self.registers,
+         self.loop_allocs, self.no_reorder, self.recorders) = snap
+        for name in fresh:
+            self.psum_written.pop(name, None)
+            self.watch.pop(name, None)
 
 
 def _same(a: object, b: object) -> bool:
