@@ -20,8 +20,8 @@ from klr.format.file import to_bytes
 from klr.python import ast as A
 from klr.python.gather import gather_file
 from klr.tracer import templates
+from klr.tracer.affine import NotAffine, Sym
 from klr.tracer.kernel import TraceResult
-from klr.tracer.templates import NotAffine, Sym
 
 from .nki import cases_device, cases_isa, cases_lang
 from .nki.differential import trace_case

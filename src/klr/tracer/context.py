@@ -39,9 +39,10 @@ from klr import core
 from klr.errors import KlrError, LimitError, TraceError, Warning_
 from klr.pos import NOPOS, Pos
 from klr.tracer import ops, pymethods
+from klr.tracer.affine import NotAffine
 from klr.tracer.limits import STEPS_PER_STMT, Budget, Limits, limit_note
 from klr.tracer.registry import Dialect
-from klr.tracer.templates import Log, NotAffine, mode
+from klr.tracer.templates import Log, mode
 from klr.tracer.values import Value
 
 __all__ = ["Ctx", "Limits", "Resolver"]

@@ -25,6 +25,7 @@ from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
 from klr.tracer import pymethods, registry
+from klr.tracer.affine import NotAffine
 from klr.tracer.compiler import Compiler
 from klr.tracer.context import Ctx
 from klr.tracer.frame import EMPTY, RETURN, Frame
@@ -45,7 +46,6 @@ from klr.tracer.objects import (
     SuperProxy,
 )
 from klr.tracer.registry import MISSING
-from klr.tracer.templates import NotAffine
 from klr.tracer.values import Value
 
 _ENUM_BASES = {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"}

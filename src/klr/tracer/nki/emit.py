@@ -28,10 +28,10 @@ from klr.core import (
     rules,
 )
 from klr.dtypes import Dtype
+from klr.tracer.affine import NotAffine
 from klr.tracer.nki.state import Region, State, state
 from klr.tracer.nki.views import Buf, View, check, root_view
 from klr.tracer.show import describe
-from klr.tracer.templates import NotAffine
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx

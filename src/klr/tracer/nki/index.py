@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from klr.tracer.affine import NotAffine, Sym
 from klr.tracer.show import describe
-from klr.tracer.templates import NotAffine, Sym
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:

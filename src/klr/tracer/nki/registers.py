@@ -24,11 +24,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from klr.core import AluOp, BrCmpOp
+from klr.tracer.affine import NotAffine
 from klr.tracer.nki import operators
 from klr.tracer.nki.emit import ready
 from klr.tracer.nki.state import state
 from klr.tracer.show import describe
-from klr.tracer.templates import NotAffine
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:

@@ -24,11 +24,11 @@ from klr.core import (
     Memory,
     Stmt,
 )
+from klr.tracer.affine import NotAffine
 from klr.tracer.nki.emit import fresh_psum
 from klr.tracer.nki.operators import copy
 from klr.tracer.nki.state import Recorder, state
 from klr.tracer.nki.views import View, root_view
-from klr.tracer.templates import NotAffine
 
 if TYPE_CHECKING:
     from klr.tracer.context import Ctx

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 from klr.core import APPair, BirAccessPattern, Memory, TensorName
 from klr.dtypes import Dtype
+from klr.tracer.affine import Sym
 from klr.tracer.nki.index import IndexTile, MgridResult, broadcast_shapes
 from klr.tracer.show import describe
-from klr.tracer.templates import Sym
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from klr.tracer.affine import Sym
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import Args, int_arg, pairs_arg, view_arg
 from klr.tracer.nki.consts import dtype_of
@@ -17,7 +18,6 @@ from klr.tracer.nki.tensors import result
 from klr.tracer.nki.views import View
 from klr.tracer.registry import Dialect, builtin, constant
 from klr.tracer.show import describe
-from klr.tracer.templates import Sym
 from klr.tracer.values import Value, type_name
 
 if TYPE_CHECKING:
