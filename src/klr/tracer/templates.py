@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from klr.errors import KlrError
 from klr.python import ast as A
 from klr.tracer.affine import NotAffine, Sym
+from klr.tracer.limits import CHECK_EVERY
 from klr.tracer.values import Value
 
 if TYPE_CHECKING:
@@ -527,12 +528,15 @@ def run(ctx: Ctx, frame: Frame, src: range, name: str, body: Callable[[Frame], S
     steps += cost
     middle = n - 2
     need = (middle + 2) * steps
-    if (budget.steps - need < 2 * (budget.steps - budget.mark) or ctx._stmt_count + (middle + 1) * stmts
+    # the budgets must cover the whole loop with room to spare: then no limit can stop it
+    # before its last iteration, and a limit that stops that one is reported as without templates
+    if (budget.steps - need < 2 * CHECK_EVERY or ctx._stmt_count + (middle + 1) * stmts
             > ctx.limits.max_stmts or (middle + 1) * (iters + 1) > ctx.iterations_left):
         return unroll(src[1:])[1]
     if ctx.loop_templates == "check":
         _check(ctx, template, src, unroll)
     elif not _stamp(ctx, template, middle, steps, iters):
+        failed.append("a tensor name that warns")
         return unroll(src[1:])[1]
     ctx.templated_loops += 1
     ctx.templated_iterations += middle
