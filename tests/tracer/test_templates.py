@@ -387,3 +387,16 @@ def test_speed_kernels_three_ways(monkeypatch: pytest.MonkeyPatch, kernel: str,
     args = [np.zeros(s, np.float32) for s in shapes]
     py = gather_file(str(SPEED), kernel, args=args)
     assert three_ways(monkeypatch, lambda: klr.trace(py)) == templated
+
+
+@pytest.mark.parametrize(("loop", "templated"), [
+    ("range(7, -1, -1)", (1, 6)),
+    ("range(0, 8, 2)", (1, 2)),
+    ("nl.sequential_range(1, 8)", (1, 5)),
+    ("nl.static_range(8)", (1, 6)),
+])
+def test_ranges_with_steps_and_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loop: str,
+                                      templated: tuple[int, int]) -> None:
+    src = ADD_TILES.replace("nl.affine_range(a.shape[0] // 128)", loop)
+    a, b = _tiles(8)
+    assert three_ways(monkeypatch, lambda: trace_kernel(tmp_path, src, a, b)) == templated
