@@ -26,6 +26,7 @@ from klr.errors import LimitError, UsageError, Warning_
 from klr.pos import Pos
 from klr.python import ast as A
 from klr.python.args import value_expr
+from klr.tracer.affine import NotAffine
 from klr.tracer.context import Ctx, Limits
 from klr.tracer.evaluator import Evaluator
 from klr.tracer.library import PYTHON, BodyOutputs, Library
@@ -389,7 +390,10 @@ def trace(py_kernel: A.Kernel, *, library: Library, args: Iterable[Any] | None =
         files: dict[str, str] = {}
         edges: tuple[core.Edges, ...] = ()
         for i in range(setup.lnc):
-            body = _trace_core(setup, i, result)
+            try:
+                body = _trace_core(setup, i, result)
+            except NotAffine as e:   # only a probe may raise it (klr.tracer.templates): a bug
+                raise AssertionError(f"a loop template's symbolic value escaped its probe: {e}") from None
             bodies.append(body.blocks)
             if i == 0:
                 inputs, outputs, edges = body.inputs, body.outputs, _edges(body.evaluator)

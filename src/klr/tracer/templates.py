@@ -425,6 +425,8 @@ class _Gen:
                 got = True
             elif t is str:
                 got = node in self.fresh
+            elif t in (list, dict, set, frozenset):   # (no IR node holds one: never look inside)
+                raise NotAffine("a mutable container in a statement")
             else:
                 got = any([self.is_dynamic(c) for c in _children(node)])
             self.dynamic[key] = got
