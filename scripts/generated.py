@@ -1,4 +1,5 @@
-"""What the generators of checked-in files share (builtin_index.py, help_text.py, node_inits.py)."""
+"""What the generators of checked-in files share (builtin_index.py, encoders.py, help_text.py,
+node_inits.py)."""
 
 from __future__ import annotations
 

@@ -57,12 +57,13 @@ def _line_text(pos: Pos, source_line: str | None) -> str | None:
 
 
 # C0 and C1 controls (but tab) and the bidirectional overrides and isolates.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Patterns are compiled on first use (re keeps them), so that importing compiles nothing.
+_UNPRINTABLE = "[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 def printable(text: str) -> str:
     """``text`` with control characters and bidirectional overrides escaped (``\\x1b``)."""
-    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1] if ord(m.group()) < 0x100
+    return re.sub(_UNPRINTABLE, lambda m: repr(m.group())[1:-1] if ord(m.group()) < 0x100
                             else f"\\u{ord(m.group()):04x}", text)
 
 

@@ -423,8 +423,9 @@ class OutputDir:
 
 # --- Python sources ----------------------------------------------------------------------------
 
-_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
-_BLANK = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
+# Patterns are compiled on first use (re keeps them), so that importing compiles nothing.
+_COOKIE = rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)"
+_BLANK = rb"^[ \t\f]*(?:[#\r\n]|$)"
 _ASCII = bytes(range(128))
 
 
@@ -461,13 +462,13 @@ def decode_source(data: bytes, shown: str, error: type[KlrError], pos: Pos | Non
                     f"({e.reason})", pos) from None
 
 
-_NEWLINE = re.compile(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)")
+_NEWLINE = r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)"
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
     """The lines of Python source as CPython numbers them: ends are \\n, \\r\\n and \\r only
     (``str.splitlines`` also splits at form feeds and other separators)."""
-    lines = _NEWLINE.split(text)
+    lines = re.split(_NEWLINE, text)
     if lines and not lines[-1]:
         lines.pop()
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
@@ -476,10 +477,10 @@ def split_lines(text: str, keepends: bool = False) -> list[str]:
 def _declared_encoding(data: bytes) -> str | None:
     lines = data.split(b"\n", 2)
     for i, line in enumerate(lines[:2]):
-        match = _COOKIE.match(line)
+        match = re.match(_COOKIE, line)
         if match:
             return match.group(1).decode("ascii")
-        if i == 0 and not _BLANK.match(line):
+        if i == 0 and not re.match(_BLANK, line):
             break
     return None
 

@@ -60,8 +60,9 @@ class FileLimits(LimitSet):
 
 _SUFFIXES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
              "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-_NUMBER = re.compile(r"^([0-9][0-9_]*)(|k|M|G|T|Ki|Mi|Gi|Ti)$")
-_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]*)?$")
+# Compiled on first use (re keeps them), so that importing compiles nothing.
+_NUMBER = r"^([0-9][0-9_]*)(|k|M|G|T|Ki|Mi|Gi|Ti)$"
+_DECIMAL = r"^[0-9]+(\.[0-9]*)?$"
 
 
 def flag_name(name: str) -> str:
@@ -178,7 +179,7 @@ def _value(name: str, value: Any, default: Any) -> Any:
 
 
 def _parse_int(name: str, text: str) -> int:
-    match = _NUMBER.match(text) if len(text) <= 40 else None
+    match = re.match(_NUMBER, text) if len(text) <= 40 else None
     if match is None or match.group(1).endswith("_") or "__" in match.group(1):
         raise UsageError(f"limit {flag_name(name)} takes a non-negative integer with an optional "
                          f"k, M, G, T, Ki, Mi, Gi or Ti suffix, got {_short(text)}")
@@ -186,7 +187,7 @@ def _parse_int(name: str, text: str) -> int:
 
 
 def _parse_float(name: str, text: str) -> float:
-    if len(text) > 40 or not _DECIMAL.match(text):
+    if len(text) > 40 or not re.match(_DECIMAL, text):
         raise UsageError(f"limit {flag_name(name)} takes a non-negative number, got {_short(text)}")
     return float(text)
 

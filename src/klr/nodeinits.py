@@ -55,6 +55,12 @@ def __init__(self, data, cores, engine):
 INITS[('data', 'cores', 'engine'), ()] = __init__
 
 
+def __init__(self, directory, name):
+    _set(self, 'directory', directory)
+    _set(self, 'name', name)
+INITS[('directory', 'name'), ()] = __init__
+
+
 def __init__(self, dst):
     _set(self, 'dst', dst)
 INITS[('dst',), ()] = __init__
@@ -751,6 +757,25 @@ def __init__(self, max_positional, positional_names, keyword_names, any_keyword,
 INITS[('max_positional', 'positional_names', 'keyword_names', 'any_keyword', 'required', 'required_positional', 'fast_min', 'fast_max'), ()] = __init__
 
 
+def __init__(self, module):
+    _set(self, 'module', module)
+INITS[('module',), ()] = __init__
+
+
+def __init__(self, module, bindings, qualname):
+    _set(self, 'module', module)
+    _set(self, 'bindings', bindings)
+    _set(self, 'qualname', qualname)
+INITS[('module', 'bindings', 'qualname'), ()] = __init__
+
+
+def __init__(self, module, node, qualname):
+    _set(self, 'module', module)
+    _set(self, 'node', node)
+    _set(self, 'qualname', qualname)
+INITS[('module', 'node', 'qualname'), ()] = __init__
+
+
 def __init__(self, name):
     _set(self, 'name', name)
 INITS[('name',), ()] = __init__
@@ -896,6 +921,11 @@ INITS[('name', 'types', 'optional', 'kind'), ()] = __init__
 def __init__(self, names):
     _set(self, 'names', names)
 INITS[('names',), ()] = __init__
+
+
+def __init__(self, node):
+    _set(self, 'node', node)
+INITS[('node',), ()] = __init__
 
 
 def __init__(self, offset, pattern, channelMultiplier):
@@ -1064,10 +1094,27 @@ def __init__(self, step, num, offset):
 INITS[('step', 'num', 'offset'), ()] = __init__
 
 
+def __init__(self, stmt, module, attr, base):
+    _set(self, 'stmt', stmt)
+    _set(self, 'module', module)
+    _set(self, 'attr', attr)
+    _set(self, 'base', base)
+INITS[('stmt', 'module', 'attr', 'base'), ()] = __init__
+
+
 def __init__(self, stmt, pos):
     _set(self, 'stmt', stmt)
     _set(self, 'pos', pos)
 INITS[('stmt', 'pos'), ()] = __init__
+
+
+def __init__(self, stmt, target, value, path, op):
+    _set(self, 'stmt', stmt)
+    _set(self, 'target', target)
+    _set(self, 'value', value)
+    _set(self, 'path', path)
+    _set(self, 'op', op)
+INITS[('stmt', 'target', 'value', 'path', 'op'), ()] = __init__
 
 
 def __init__(self, target, iter, ifs):

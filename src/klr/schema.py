@@ -369,7 +369,8 @@ def node(tag: int | None = None, *, name: str | None = None, proofs: int = 0) ->
 
     def wrap(cls: type[T]) -> type[T]:
         notes = cls.__dict__.get("__annotations__", {})
-        singles = tuple(f for f, ann in notes.items() if ann in ("F32", F32))
+        # (``is`` first: ``==`` on a string and the ``Annotated`` F32 is a call into typing)
+        singles = tuple(f for f, ann in notes.items() if ann is F32 or ann == "F32")
         positions = tuple(f for f, ann in notes.items() if _is_pos_annotation(ann))
         lean = name or (cls.__name__[0].lower() + cls.__name__[1:])
         if tag is not None and name is None:

@@ -133,7 +133,10 @@ def test_binder_agrees_with_inspect(args: tuple[object, ...], kwargs: dict[str, 
     from klr.tracer.registry import Binder
 
     sig = inspect.signature(_stub)
-    got = Binder(sig).bind(args, kwargs)
+    params = tuple(registry.Param(p.name, registry._KINDS[p.kind],
+                                  registry.REQUIRED if p.default is p.empty else p.default)
+                   for p in sig.parameters.values())
+    got = Binder(params).bind(args, kwargs)
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError:

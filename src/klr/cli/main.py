@@ -302,6 +302,8 @@ def _limits(args: argparse.Namespace) -> list[Any]:
 
 
 def _arg_specs(args: argparse.Namespace, max_bytes: int) -> tuple[list[Any], dict[str, Any]]:
+    if not args.arg and not args.args_json:
+        return [], {}
     from klr.python.args import parse_arg_json, parse_arg_specs
 
     positional, named = parse_arg_specs(args.arg)
@@ -313,13 +315,13 @@ def _arg_specs(args: argparse.Namespace, max_bytes: int) -> tuple[list[Any], dic
 
 
 _DIMS = r"\s*[0-9]{1,18}(?:\s*,\s*[0-9]{1,18})*\s*,?\s*"
-_GRID = re.compile(rf"{_DIMS}|\({_DIMS}\)")
+_GRID = rf"{_DIMS}|\({_DIMS}\)"  # compiled on first use, as every pattern here
 
 
 def _grid(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
-    grid = tuple(int(x) for x in re.findall(r"[0-9]+", text)) if _GRID.fullmatch(text) else ()
+    grid = tuple(int(x) for x in re.findall(r"[0-9]+", text)) if re.fullmatch(_GRID, text) else ()
     if not grid or any(g < 1 for g in grid):
         raise UsageError(f"--grid takes comma-separated positive integers, got {_short(text)}")
     return grid
@@ -458,12 +460,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_JSON = "[\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 def _json_safe(text: str) -> str:
     """JSON (or JSON-quoted strings) with DEL, C1 controls and bidi overrides as \\u escapes."""
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return re.sub(_UNSAFE_IN_JSON, lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _printable_lines(text: str) -> str:

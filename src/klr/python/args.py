@@ -43,9 +43,10 @@ MODULE_ALIASES = {
 }
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_BINDING = re.compile(rf"^\s*({_NAME})\s*=(?!=)\s*(.*)$", re.S)
-_TENSOR = re.compile(rf"^\s*({_NAME}(?:\.{_NAME})*)\s*\[\s*([0-9,\s]*)\]\s*$")
-_DOTTED = re.compile(rf"^\s*{_NAME}(?:\.{_NAME})*\s*$")
+# Compiled on first use (re keeps them): a command without --arg compiles none.
+_BINDING = rf"^\s*({_NAME})\s*=(?!=)\s*(.*)$"
+_TENSOR = rf"^\s*({_NAME}(?:\.{_NAME})*)\s*\[\s*([0-9,\s]*)\]\s*$"
+_DOTTED = rf"^\s*{_NAME}(?:\.{_NAME})*\s*$"
 
 
 def valid_dtypes() -> str:
@@ -86,14 +87,14 @@ LIBRARY_ROOTS = frozenset(MODULE_ALIASES.values())
 
 def parse_value(text: str, pos: Pos = NOPOS) -> K.Expr:
     """One argument value from its command-line spelling."""
-    tensor = _TENSOR.match(text)
+    tensor = re.match(_TENSOR, text)
     if tensor:
         dims = [d.strip() for d in tensor.group(2).split(",") if d.strip()]
         return tensor_expr(tuple(int(d) for d in dims), tensor.group(1), pos)
     try:
         literal = ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        if _DOTTED.match(text):
+        if re.match(_DOTTED, text):
             return K.Expr(K.Name(qualify(text)), pos)
         raise UsageError(f"cannot parse argument '{text}': expected DTYPE[D0,D1,...], "
                          "a Python literal or a dotted NKI/numpy name") from None
@@ -102,7 +103,7 @@ def parse_value(text: str, pos: Pos = NOPOS) -> K.Expr:
 
 def parse_arg_spec(text: str, pos: Pos = NOPOS) -> tuple[str | None, K.Expr]:
     """``NAME=VALUE`` or ``VALUE``: the parameter name (None: next positional) and the value."""
-    bound = _BINDING.match(text)
+    bound = re.match(_BINDING, text, re.S)
     if bound and not _is_literal(text):
         return bound.group(1), parse_value(bound.group(2), pos)
     return None, parse_value(text, pos)

@@ -15,7 +15,6 @@ import ast
 import enum
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from klr.errors import GatherError
@@ -89,12 +88,15 @@ class ScopeKind(enum.Enum):
     LAMBDA = "lambda"
 
 
-@dataclass
 class Scope:
-    kind: ScopeKind
-    names: set[str]
-    imports: dict[str, ImportBinding] = field(default_factory=dict)
-    globals: set[str] = field(default_factory=set)  # names a ``global`` statement declares
+    __slots__ = ("globals", "imports", "kind", "names")
+
+    def __init__(self, kind: ScopeKind, names: set[str], imports: dict[str, ImportBinding] | None = None,
+                 globals: set[str] | None = None) -> None:
+        self.kind = kind
+        self.names = names
+        self.imports = {} if imports is None else imports
+        self.globals = set() if globals is None else globals  # names a ``global`` statement declares
 
 
 class _Local:

@@ -11,7 +11,6 @@ Module-level code that the kernel does not reference is never converted.
 from __future__ import annotations
 
 import ast
-import inspect
 import os
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -206,6 +205,8 @@ def gather(fn_or_path: Any, *args: Any, name: str | None = None, grid: Any = Non
 def function_source(fn: Any) -> tuple[str, str]:
     """The source file (relative to the current directory when below it) and the name of a
     kernel function, or of an object wrapping one (``__wrapped__``, ``func`` or ``fn``)."""
+    import inspect  # not on the command line's path
+
     for attr in ("__wrapped__", "func", "fn"):
         if not inspect.isfunction(fn) and hasattr(fn, attr):
             fn = getattr(fn, attr)

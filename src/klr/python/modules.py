@@ -16,18 +16,17 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import hashlib
 import os
 import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 
 from klr import files
 from klr.diagnostics import remember_source
 from klr.errors import GatherError, LimitError
 from klr.limits import FileLimits
 from klr.pos import Pos
+from klr.schema import record
 
 #: Top-level modules that always stay symbolic, even if a file of that name exists.
 SYMBOLIC_ROOTS = frozenset({
@@ -44,17 +43,17 @@ JIT_WRAPPERS = frozenset({"jit", "trace", "baremetal", "benchmark", "profile", "
 
 # --- Bindings: what a module-level name is bound to -------------------------------------
 
-@dataclass(frozen=True)
+@record
 class DefBinding:
     node: ast.FunctionDef | ast.AsyncFunctionDef
 
 
-@dataclass(frozen=True)
+@record
 class ClassBinding:
     node: ast.ClassDef
 
 
-@dataclass(frozen=True)
+@record
 class RelativeBase:
     """The package directory the dots of a relative import point to, and its dotted name."""
 
@@ -62,7 +61,7 @@ class RelativeBase:
     name: str  # "" when the dots reach above every known package
 
 
-@dataclass(frozen=True)
+@record
 class ImportBinding:
     """``import module`` (attr None) or ``from module import attr``, possibly relative to ``base``."""
 
@@ -77,7 +76,7 @@ class ImportBinding:
         return dots + self.module
 
 
-@dataclass(frozen=True)
+@record
 class ConstBinding:
     """``name = value`` (``path`` indexes into a tuple-unpacking target; ``op`` for ``name op= value``)."""
 
@@ -91,16 +90,24 @@ class ConstBinding:
 Binding = DefBinding | ClassBinding | ImportBinding | ConstBinding
 
 
-@dataclass(eq=False)
 class Module:
-    name: str                 # dotted module name used to qualify its definitions
-    path: str                 # file path as given (relative paths stay relative)
-    package: str              # package for relative imports ("" when none)
-    is_package: bool
-    lines: list[str]          # source lines, with line ends
-    tree: ast.Module
-    bindings: dict[str, list[Binding]] = field(default_factory=dict)
-    star_imports: list[ImportBinding] = field(default_factory=list)
+    """A user module as gather read it (compared by identity)."""
+
+    __slots__ = ("bindings", "is_package", "lines", "name", "package", "path", "star_imports", "tree")
+
+    def __init__(self, name: str, path: str, package: str, is_package: bool, lines: list[str],
+                 tree: ast.Module) -> None:
+        self.name = name                # dotted module name used to qualify its definitions
+        self.path = path                # file path as given (relative paths stay relative)
+        self.package = package          # package for relative imports ("" when none)
+        self.is_package = is_package
+        self.lines = lines              # source lines, with line ends
+        self.tree = tree
+        self.bindings: dict[str, list[Binding]] = {}
+        self.star_imports: list[ImportBinding] = []
+
+    def __repr__(self) -> str:
+        return f"Module(name={self.name!r}, path={self.path!r})"
 
     @property
     def directory(self) -> str:
@@ -130,31 +137,31 @@ class Module:
 
 # --- Refs: what a resolved name denotes ---------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class LibRef:
     name: str  # fully qualified dotted name inside a library module
 
 
-@dataclass(frozen=True)
+@record
 class ModuleRef:
     module: Module
 
 
-@dataclass(frozen=True)
+@record
 class FuncRef:
     module: Module
     node: ast.FunctionDef | ast.AsyncFunctionDef
     qualname: str
 
 
-@dataclass(frozen=True)
+@record
 class ClassRef:
     module: Module
     node: ast.ClassDef
     qualname: str
 
 
-@dataclass(frozen=True)
+@record
 class ConstRef:
     module: Module
     bindings: tuple[ConstBinding, ...]
@@ -166,16 +173,27 @@ Ref = LibRef | ModuleRef | FuncRef | ClassRef | ConstRef
 
 # --- Reading and indexing files ----------------------------------------------------------
 
-@dataclass
 class Sources:
     """What a gather read of the file system, so that a cached result can be checked against it:
     the SHA-256 of every source file read, and the answer of every existence check (a module
     created where none was found changes what an import resolves to)."""
 
-    digests: dict[str, str] = field(default_factory=dict)
-    """Path as read -> hex SHA-256 of its bytes."""
-    probes: dict[tuple[str, str], bool] = field(default_factory=dict)
-    """(``"file"`` or ``"dir"``, path) -> whether it was one."""
+    __slots__ = ("digests", "probes")
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __init__(self, digests: dict[str, str] | None = None,
+                 probes: dict[tuple[str, str], bool] | None = None) -> None:
+        self.digests = {} if digests is None else digests  # path as read -> hex SHA-256 of its bytes
+        self.probes = {} if probes is None else probes  # ("file" or "dir", path) -> whether it was one
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Sources:
+            return NotImplemented
+        assert isinstance(other, Sources)
+        return (self.digests, self.probes) == (other.digests, other.probes)
+
+    def __repr__(self) -> str:
+        return f"Sources(digests={self.digests!r}, probes={self.probes!r})"
 
 
 _recording: ContextVar[Sources | None] = ContextVar("klr_gather_sources", default=None)
@@ -217,6 +235,8 @@ def read_source(path: str, error: type[GatherError] = GatherError, pos: Pos | No
     data = files.read_input(path, limit=limit, limit_name="max_source_bytes", error=error, pos=pos)
     sources = _recording.get()
     if sources is not None:
+        import hashlib  # only when recording (the compile cache): its import is ~3 ms
+
         sources.digests[path] = hashlib.sha256(data).hexdigest()
     text = files.decode_source(data, path, error, pos)
     remember_source(path, files.split_lines(text))

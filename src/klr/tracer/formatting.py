@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["format_value", "percent", "to_ascii", "number", "Out"]
 
-_SPEC = re.compile(r"(?:(?P<fill>.)?(?P<align>[<>=^]))?(?P<sign>[-+ ])?z?#?0?(?P<width>\d*)"
-                   r"(?P<grouping>[,_])?(?:\.(?P<precision>\d+))?(?P<type>[bcdeEfFgGnosxX%])?\Z", re.S)
+# Patterns are compiled on first use (re keeps them), so that importing compiles nothing.
+_SPEC = (r"(?:(?P<fill>.)?(?P<align>[<>=^]))?(?P<sign>[-+ ])?z?#?0?(?P<width>\d*)"
+         r"(?P<grouping>[,_])?(?:\.(?P<precision>\d+))?(?P<type>[bcdeEfFgGnosxX%])?\Z")
 _FORMATTABLE = (int, float, bool, str)
 _HUGE = 10 ** 18
 _FLOAT_DIGITS = 330
@@ -66,7 +67,7 @@ def format_value(ctx: Ctx, v: Value, spec: str, what: str = "format()") -> str:
         return show.to_str(ctx, v)
     if not spec:
         return show.to_str(ctx, v)
-    m = _SPEC.match(spec)
+    m = re.match(_SPEC, spec, re.S)
     if m is None:
         raise ctx.error(f"{what}: invalid format specifier {show.describe(spec)} for a value of type "
                         f"'{type_name(v)}'")
@@ -131,8 +132,8 @@ class Out:
 
 # --- str % args --------------------------------------------------------------------------------
 
-_CONVERSION = re.compile(r"(?:\((?P<key>[^)]*)\))?(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?"
-                         r"(?:\.(?P<precision>\*|\d*))?[hlL]?", re.S)
+_CONVERSION = (r"(?:\((?P<key>[^)]*)\))?(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?"
+               r"(?:\.(?P<precision>\*|\d*))?[hlL]?")
 
 
 def percent(ctx: Ctx, template: str, args: Value) -> str:
@@ -153,7 +154,7 @@ def percent(ctx: Ctx, template: str, args: Value) -> str:
             out.put(template[i:j])
         if j == n:
             break
-        m = _CONVERSION.match(template, j + 1)
+        m = re.compile(_CONVERSION, re.S).match(template, j + 1)
         assert m is not None  # every part of the pattern is optional
         k = m.end()
         if k >= n:

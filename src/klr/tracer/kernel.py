@@ -25,7 +25,6 @@ from klr import core
 from klr.errors import LimitError, UsageError, Warning_
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.python.args import value_expr
 from klr.tracer.affine import NotAffine
 from klr.tracer.context import Ctx, Limits
 from klr.tracer.evaluator import Evaluator
@@ -153,6 +152,9 @@ class _Setup:
         self.limits = limits or Limits()
         self.budget = Budget(self.limits)
         self.sources = _sources(kernel)
+        if args is not None or kwargs:
+            from klr.python.args import value_expr  # only for arguments given here, not gathered
+
         self.args = kernel.args if args is None else tuple(value_expr(a) for a in args)
         kw = {k.id: k.value for k in kernel.kwargs if k.id is not None}
         for key, v in (kwargs or {}).items():

@@ -14,7 +14,8 @@ The evaluator runs Python and knows nothing of any kernel language. The driver
 * ``finish(ctx)``: once a body is traced, what it adds to the kernel (``BodyOutputs``).
 
 Builtins are not part of the hook: a library registers them in ``klr.tracer.registry`` when
-its package is imported, and the Python builtins are registered when this module is.
+its package is imported; the Python builtins' modules are declared when this module is, and
+imported when a kernel first names one of their builtins.
 ``Library`` itself is the Python library alone (``run_python``): no tensors, no state.
 """
 
@@ -22,8 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-# the Python builtins: registered by importing them
-from klr.tracer import pybuiltins, pymath  # noqa: F401
+from klr.tracer import registry
+from klr.tracer.pynames import NAMES
 from klr.tracer.registry import Dialect
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from klr.tracer.values import Value
 
 __all__ = ["BodyOutputs", "Library", "PYTHON"]
+
+# The Python builtins: their modules are imported when a kernel first names one of them (most
+# call range or len; a kernel that calls none skips their ~2 ms of registrations).
+registry.defer(NAMES)
 
 
 class BodyOutputs:

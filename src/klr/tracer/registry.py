@@ -61,8 +61,6 @@ from klr.tracer.templates import made
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
-    import inspect
-
     from klr.tracer.context import Ctx
 
 __all__ = [
@@ -101,7 +99,7 @@ REQUIRED: Value = _Required()
 """The ``Param.default`` of a parameter without a default."""
 
 # ``inspect`` (with the ``dis``, ``tokenize`` and ``ast`` it imports) is imported only for a
-# builtin that is not a plain function, a two-form builtin's signature, or a docstring: most
+# builtin that is not a plain function, a two-form builtin's binding error, or a docstring: most
 # traces need none of these.
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
 
@@ -356,7 +354,8 @@ def _count(n: int, what: str) -> str:
 
 
 class Binder:
-    """``inspect.Signature.bind`` followed by ``apply_defaults``, precomputed for speed.
+    """``inspect.Signature.bind`` followed by ``apply_defaults``, precomputed for speed, over
+    ``params`` (``REQUIRED``: no default).
 
     ``bind`` returns the arguments by parameter name, in parameter order, defaults filled in,
     exactly as ``inspect`` would; it returns None for any call that ``inspect`` would reject
@@ -364,21 +363,16 @@ class Binder:
     its error. Binding with ``inspect`` costs several microseconds per call.
     """
 
-    __slots__ = ("defaults", "empty", "keywords", "names", "positional", "signature")
+    __slots__ = ("defaults", "keywords", "names", "positional")
 
-    def __init__(self, signature: inspect.Signature) -> None:
-        import inspect  # (imported already by whoever made the signature)
-
-        self.signature = signature
-        self.empty = inspect.Parameter.empty
-        ps = list(signature.parameters.values())
-        plain = all(p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                               inspect.Parameter.KEYWORD_ONLY) for p in ps)
-        self.names = tuple(p.name for p in ps)
-        self.defaults = tuple(p.default for p in ps)
+    def __init__(self, params: tuple[Param, ...]) -> None:
+        plain = all(p.kind in (ParamKind.positional_only, ParamKind.positional, ParamKind.keyword_only)
+                    for p in params)
+        self.names = tuple(p.name for p in params)
+        self.defaults = tuple(p.default for p in params)
         # -1: never bind here (the signature has *args or **kwargs)
-        self.positional = sum(1 for p in ps if p.kind is not inspect.Parameter.KEYWORD_ONLY) if plain else -1
-        self.keywords = frozenset(p.name for p in ps if p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        self.positional = sum(1 for p in params if p.kind is not ParamKind.keyword_only) if plain else -1
+        self.keywords = frozenset(p.name for p in params if p.kind is not ParamKind.positional_only)
 
     def bind(self, args: tuple[Value, ...], kwargs: dict[str, Value]) -> dict[str, Value] | None:
         nargs = len(args)
@@ -388,10 +382,9 @@ class Binder:
         for k in kwargs:
             if k in out or k not in self.keywords:
                 return None
-        empty = self.empty
         for name, default in zip(self.names[nargs:], self.defaults[nargs:]):
             value = kwargs.get(name, default)
-            if value is empty:
+            if value is REQUIRED:
                 return None
             out[name] = value
         return out
@@ -468,13 +461,15 @@ def _disjoint(a: Dialect, b: Dialect) -> bool:
 
 def builtin(name: str, *aliases: str, emits: tuple[str, ...] = (), dialect: Dialect = Dialect.both,
             doc: str | None = None, forms: tuple[tuple[str, str], ...] = (),
+            params: tuple[Param, ...] | None = None,
             ) -> Callable[[Callable[..., Value]], Callable[..., Value]]:
-    """Register ``impl`` under ``name`` (and ``aliases``); returns ``impl`` unchanged."""
+    """Register ``impl`` under ``name`` (and ``aliases``); returns ``impl`` unchanged. ``params``:
+    its parameters after ``ctx``, when not those of its own signature."""
 
     def wrap(impl: Callable[..., Value]) -> Callable[..., Value]:
-        params = _params_of(impl)
-        entry = Entry(name, aliases, dialect, doc, impl=impl, params=params, emits=emits, forms=forms)
-        entry.fn = BuiltinFn(name, impl, params)
+        ps = _params_of(impl) if params is None else params
+        entry = Entry(name, aliases, dialect, doc, impl=impl, params=ps, emits=emits, forms=forms)
+        entry.fn = BuiltinFn(name, impl, ps)
         entry.fn.tracked = not forms  # (the impl records the form of each call)
         _add(entry)
         return impl

@@ -144,14 +144,14 @@ def _field(ctx: Ctx, text: str, fields: _Fields, out: Out, depth: int) -> None:
     out.put(format_value(ctx, v, spec, what))
 
 
-_FIRST = re.compile(r"[^.\[]*")
+_FIRST = r"[^.\[]*"  # compiled on first use (re keeps it), so that importing compiles nothing
 
 
 def _lookup(ctx: Ctx, name: str, fields: _Fields) -> Value:
     """The value a field name denotes: an argument, then ``.attr`` and ``[key]`` steps
     through klr's attribute and item protocol."""
     what = fields.what
-    first = _FIRST.match(name)
+    first = re.match(_FIRST, name)
     head = first.group() if first is not None else ""
     rest = name[len(head):]
     if head == "":
@@ -180,7 +180,7 @@ def _lookup(ctx: Ctx, name: str, fields: _Fields) -> Value:
         v = ops.getitem(ctx, fields.mapping, head)
     while rest:
         if rest[0] == ".":
-            m = _FIRST.match(rest, 1)
+            m = re.compile(_FIRST).match(rest, 1)
             attr = m.group() if m is not None else ""
             if not attr:
                 raise ctx.error(f"{what}: empty attribute in format string")

@@ -42,11 +42,31 @@ def test_a_small_trace_imports_only_the_modules_it_calls(tmp_path: Path) -> None
         from klr.tracer import trace
         args, _ = parse_arg_specs(["float32[4,8]", "float32[4,8]"])
         trace(gather_file({str(tmp_path / "k.py")!r}, "k", args=args))
-        print(sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("klr.tracer.nki.builtins.")))
+        print(sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("klr.tracer.nki.builtins.")),
+              "klr.tracer.pybuiltins" in sys.modules, "klr.tracer.pymath" in sys.modules)
     """
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['index', 'memory']"
+    assert done.stdout.strip() == "['index', 'memory'] False False"
+
+
+def test_the_python_builtins_are_imported_when_a_kernel_names_one(tmp_path: Path) -> None:
+    (tmp_path / "k.py").write_text("import math\nimport nki.language as nl\n\n\n"
+                                   "def k(a, out):\n    for i in range(math.ceil(1.5) - 1):\n"
+                                   "        nl.store(out, nl.load(a))\n")
+    code = f"""if True:
+        import sys
+        from klr.python.args import parse_arg_specs
+        from klr.python.gather import gather_file
+        from klr.tracer import trace
+        args, _ = parse_arg_specs(["float32[4,8]", "float32[4,8]"])
+        result = trace(gather_file({str(tmp_path / "k.py")!r}, "k", args=args))
+        print(len(result.kernel.bodies[0][0].body), "klr.tracer.pybuiltins" in sys.modules,
+              "klr.tracer.pymath" in sys.modules)
+    """
+    done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2 True True"
 
 
 def test_lookup_imports_the_defining_module() -> None:

@@ -29,7 +29,7 @@ from klr.tracer.nki.args import Args, out_dtype, view_arg
 from klr.tracer.nki.index import Predicate
 from klr.tracer.nki.tensors import MaskedOperand, TensorValue, result
 from klr.tracer.nki.views import View
-from klr.tracer.registry import Binder, Dialect, builtin
+from klr.tracer.registry import REQUIRED, Binder, Dialect, Param, ParamKind, builtin
 from klr.tracer.values import Value
 
 if TYPE_CHECKING:
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
     from klr.tracer.context import Ctx
 
-__all__ = ["ISA", "UNSET", "Impl", "Write", "bind_or_raise", "form", "into", "isa"]
+__all__ = ["ISA", "UNSET", "Form", "Impl", "Write", "bind_or_raise", "cleandoc", "form", "into", "isa",
+           "union"]
 
 ISA = "nki.isa."
 
@@ -57,13 +58,49 @@ UNSET: object = _Unset()
 binder checks it), and of the other form's parameters in the registered union signature."""
 
 
-def form(*required: str, **defaults: object) -> inspect.Signature:
-    """The signature of one form: its required parameters, then those with defaults, in order."""
-    import inspect  # (here: a trace that calls no nki.isa builtin needs none of it)
+class Form:
+    """The signature of one form: positional-or-keyword parameters, printed as ``inspect``
+    prints a signature. ``inspect`` itself (~4 ms to import, with what it imports) is needed
+    only to word a call's binding error."""
 
-    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    return inspect.Signature([inspect.Parameter(n, kind) for n in required]
-                             + [inspect.Parameter(n, kind, default=d) for n, d in defaults.items()])
+    __slots__ = ("names", "params")
+
+    def __init__(self, params: tuple[Param, ...]) -> None:
+        self.params = params
+        self.names = tuple(p.name for p in params)
+
+    def __str__(self) -> str:
+        return f"({', '.join(map(str, self.params))})"
+
+    def signature(self) -> inspect.Signature:
+        import inspect
+
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        return inspect.Signature([inspect.Parameter(p.name, kind) if p.default is REQUIRED
+                                  else inspect.Parameter(p.name, kind, default=p.default)
+                                  for p in self.params])
+
+
+def form(*required: str, **defaults: object) -> Form:
+    """The signature of one form: its required parameters, then those with defaults, in order."""
+    return Form(tuple(Param(n, ParamKind.positional) for n in required)
+                + tuple(Param(n, ParamKind.positional, d) for n, d in defaults.items()))
+
+
+def cleandoc(doc: str) -> str:
+    """``inspect.cleandoc``: the docstring without its first line's leading space, the other
+    lines' common indentation, and leading and trailing blank lines."""
+    lines = doc.expandtabs().split("\n")
+    margins = [len(line) - len(line.lstrip()) for line in lines[1:] if line.lstrip()]
+    lines[0] = lines[0].lstrip()
+    if margins:
+        margin = min(margins)
+        lines[1:] = [line[margin:] for line in lines[1:]]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _pick(args: tuple[Value, ...], kwargs: dict[str, Value], legacy_tensors: int) -> bool:
@@ -79,19 +116,15 @@ def _pick(args: tuple[Value, ...], kwargs: dict[str, Value], legacy_tensors: int
     return run > legacy_tensors
 
 
-def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None = None,
-        legacy_tensors: int | None = None,
+def isa(name: str, *, beta2: Form, legacy: Form | None = None, legacy_tensors: int | None = None,
         emits: tuple[str, ...] = ()) -> Callable[[Impl], Callable[..., Value]]:
     """Register ``nki.isa.<name>`` with its destination-passing form and, when it has one, its
     legacy form; return the registered function."""
-    import inspect
-
     full = ISA + name
-    if legacy is not None and "name" not in legacy.parameters:  # a label for the compiler's listings
-        legacy = legacy.replace(parameters=[*legacy.parameters.values(),
-                                            inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                              default=None)])
-    binders = {True: Binder(beta2)} | ({} if legacy is None else {False: Binder(legacy)})
+    if legacy is not None and "name" not in legacy.names:  # a label for the compiler's listings
+        legacy = Form((*legacy.params, Param("name", ParamKind.positional, None)))
+    forms = {True: beta2} | ({} if legacy is None else {False: legacy})
+    binders = {dps: Binder(f.params) for dps, f in forms.items()}
 
     def wrap(impl: Impl) -> Callable[..., Value]:
         def entry(ctx: Ctx, *args: Value, **kwargs: Value) -> Value:
@@ -106,7 +139,7 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
             binder = binders[dps]
             got = binder.bind(args, kwargs)
             if got is None:
-                got = bind_or_raise(ctx, full, binder.signature, args, kwargs)
+                got = bind_or_raise(ctx, full, forms[dps].signature(), args, kwargs)
             for k, v in got.items():
                 if v is UNSET:
                     raise ctx.error(f"{full}() missing required argument '{k}'")
@@ -115,16 +148,16 @@ def isa(name: str, *, beta2: inspect.Signature, legacy: inspect.Signature | None
                                     if isinstance(v, MaskedOperand)), None)
             return impl(ctx, got, dps)
 
-        forms = [f"``{name}{beta2}`` (destination passing)"]
+        listed = [f"``{name}{beta2}`` (destination passing)"]
         if legacy is not None:
-            forms.append(f"``{name}{legacy}`` (legacy, returns the result)")
+            listed.append(f"``{name}{legacy}`` (legacy, returns the result)")
         entry.__name__ = entry.__qualname__ = impl.__name__
-        entry.__doc__ = (inspect.getdoc(impl) or "") + "\n\nForms: " + "; ".join(forms) + "."
-        entry.__signature__ = _union(beta2, legacy)  # type: ignore[attr-defined]  # read by inspect
+        entry.__doc__ = cleandoc(impl.__doc__ or "") + "\n\nForms: " + "; ".join(listed) + "."
         entry.__wrapped__ = impl  # type: ignore[attr-defined]  # the implementation, for tests
         own = () if legacy is None else ((str(Dialect.beta2), f"{full}{beta2}"),
                                          (str(Dialect.legacy), f"{full}{legacy}"))
-        return builtin(full, emits=emits, dialect=Dialect.both, forms=own)(entry)
+        return builtin(full, emits=emits, dialect=Dialect.both, forms=own,
+                       params=union(beta2, legacy))(entry)
 
     return wrap
 
@@ -141,22 +174,16 @@ def bind_or_raise(ctx: Ctx, full: str, sig: inspect.Signature, args: tuple[Value
     return bound.arguments
 
 
-def _union(b2: inspect.Signature, lg: inspect.Signature | None) -> inspect.Signature:
-    """One signature accepting both forms (for argument checking and documentation)."""
-    import inspect
-
-    params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_ONLY)]
-    seen = set()
-    for p in b2.parameters.values():
-        default = p.default if p.default is not inspect.Parameter.empty else UNSET
-        params.append(inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default))
-        seen.add(p.name)
+def union(b2: Form, lg: Form | None) -> tuple[Param, ...]:
+    """The parameters (after ``ctx``) that accept both forms, for argument checking and
+    documentation: the beta 2 form's, then the legacy form's others, keyword-only; a
+    parameter without a default has ``UNSET``."""
+    params = [Param(p.name, ParamKind.positional, UNSET if p.default is REQUIRED else p.default)
+              for p in b2.params]
     if lg is not None:
-        for p in lg.parameters.values():
-            if p.name not in seen:
-                default = p.default if p.default is not inspect.Parameter.empty else UNSET
-                params.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=default))
-    return inspect.Signature(params)
+        params += [Param(p.name, ParamKind.keyword_only, UNSET if p.default is REQUIRED else p.default)
+                   for p in lg.params if p.name not in b2.names]
+    return tuple(params)
 
 
 def into(ctx: Ctx, a: Args, dps: bool, shape: tuple[int, ...], dtype: Dtype, inputs: list[View],
