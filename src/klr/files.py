@@ -12,7 +12,8 @@ Writing (``write_output``), to a path the user named:
 * a symbolic link is resolved once and its target is written;
 * a regular file, or a new one, is written to a temporary file beside it and renamed over it,
   so a failed write leaves no partial file; the file gets the permissions a new file gets from
-  the umask;
+  the umask. Data made in pieces (``Data``: the KLR encoder's) goes into the temporary file
+  piece by piece, and a failure while making it removes the temporary file;
 * a directory or any other kind of file is an error, and so is overwriting a file this command
   read (see ``tracking``).
 
@@ -27,13 +28,14 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import functools
 import os
 import re
 import stat
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import BinaryIO
+from typing import BinaryIO, Union
 
 from klr.errors import FileError, KlrError, UsageError
 from klr.limits import FileLimits, raise_hint
@@ -152,11 +154,27 @@ def read_input(path: str | os.PathLike[str], *, limit: int, limit_name: str,
 # --- writing to a path the user named --------------------------------------------------------
 
 
-def write_output(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` (a binary file) to ``path`` as the module docstring describes."""
+#: Bytes to write: all of them, or a function that hands them to the sink it is given, in
+#: pieces, and may fail half-way (the pieces already written are then discarded).
+Data = Union[bytes, bytearray, Callable[[Callable[[bytes | bytearray], None]], None]]
+
+
+def whole(data: Data) -> bytes | bytearray:
+    """All the bytes of ``data``."""
+    if not callable(data):
+        return data
+    out = bytearray()
+    data(out.extend)
+    return out
+
+
+def write_output(path: str | os.PathLike[str], data: Data) -> None:
+    """Write ``data`` (a binary file) to ``path`` as the module docstring describes. Pieces go
+    straight into the temporary file; standard output, a device or a FIFO is written only once
+    all the pieces are made, so a failure leaves nothing written anywhere."""
     shown = os.fspath(path)
     if shown == "-":
-        write_stdout(data)
+        write_stdout(whole(data))
         return
     if "\0" in shown:
         raise UsageError(f"cannot write {shown!r}: a file name cannot contain a NUL character")
@@ -169,6 +187,7 @@ def write_output(path: str | os.PathLike[str], data: bytes) -> None:
     except OSError as e:
         raise FileError(f"cannot write {shown}: {_reason(e)}") from None
     if st is not None and (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        data = whole(data)
         if _write_in_place(path, shown, data):
             return
         try:
@@ -201,7 +220,7 @@ def is_special(path: str | os.PathLike[str]) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
-def write_stdout(data: bytes) -> None:
+def write_stdout(data: bytes | bytearray) -> None:
     """Binary data to standard output, which must not be a terminal."""
     stream = sys.stdout
     if stream.isatty():
@@ -227,7 +246,7 @@ def write_text(text: str) -> None:
 _PIECE = 1 << 14
 
 
-def _write_in_place(path: str | os.PathLike[str], shown: str, data: bytes) -> bool:
+def _write_in_place(path: str | os.PathLike[str], shown: str, data: bytes | bytearray) -> bool:
     """Write into an existing character device or FIFO; False when it turned out to be a
     regular file by the time it was opened."""
     try:
@@ -248,7 +267,7 @@ def _write_in_place(path: str | os.PathLike[str], shown: str, data: bytes) -> bo
     return True
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | bytearray) -> None:
     """Write all of ``data``, however the descriptor cuts it short (a closed pipe: EPIPE)."""
     view = memoryview(data)
     while view:
@@ -348,13 +367,14 @@ class OutputDir:
             raise FileError(_too_big(shown, len(data), limit, "the size limit"))
         return data
 
-    def replace(self, name: str, data: bytes, shown: str | None = None) -> None:
+    def replace(self, name: str, data: Data, shown: str | None = None) -> None:
         """Write one file (see ``write_all``)."""
         self.write_all({name: data}, {name: shown} if shown else None)
 
-    def write_all(self, files: Mapping[str, bytes], shown: Mapping[str, str] | None = None) -> None:
-        """Create or replace every file of ``files`` (name -> bytes): first all are checked and
-        written to temporary files, then each is renamed into place."""
+    def write_all(self, files: Mapping[str, Data], shown: Mapping[str, str] | None = None) -> None:
+        """Create or replace every file of ``files`` (name -> bytes, or a function making them
+        in pieces: see ``Data``): first all are checked and written to temporary files, then
+        each is renamed into place."""
         names = {name: (shown or {}).get(name) or os.path.join(self.shown, name) for name in files}
         for name, where in names.items():
             self._check_entry(name, where)
@@ -391,7 +411,7 @@ class OutputDir:
             raise FileError(f"cannot write {shown}: it is an input of this command; "
                             "choose another output file")
 
-    def _temp(self, name: str, data: bytes, shown: str) -> str:
+    def _temp(self, name: str, data: Data, shown: str) -> str:
         """A new temporary file beside ``name`` holding ``data``; mode 0666 minus the umask."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
         for _ in range(100):
@@ -406,7 +426,10 @@ class OutputDir:
         else:
             raise FileError(f"cannot write {shown}: {os.strerror(errno.EEXIST)}")
         try:
-            _write_all(fd, data)
+            if callable(data):
+                data(functools.partial(_write_all, fd))
+            else:
+                _write_all(fd, data)
         except OSError as e:
             os.close(fd)
             with contextlib.suppress(OSError):

@@ -9,7 +9,7 @@ import cbor2
 import pytest
 from hypothesis import given, settings
 
-from klr.core import AluOp, APPair, DataPattern, Dtype, Immediate
+from klr.core import Address, AluOp, APPair, DataPattern, Dtype, Immediate, Memory
 from klr.format.cbor import encode
 from klr.pos import Pos
 from klr.schema import Kind, TypeDesc, describe, fields_of
@@ -70,3 +70,18 @@ def test_quirk_free_core_values_are_standard_cbor(tp: Any) -> None:
         assert _scalars(parsed, []) == _leaves(value, describe(tp))
 
     check()
+
+
+@pytest.mark.parametrize("n", [23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**64 - 1])
+@pytest.mark.parametrize("length", [0, 23, 24, 255, 256, 300])
+def test_numbers_and_strings_written_in_place_have_the_shortest_heads(n: int, length: int) -> None:
+    """The generated struct encoders write common numbers and ASCII strings without the generic
+    encoders: their heads are still the shortest standard ones (cbor2 reads them; their sizes)."""
+    for name in ("x" * length, "é" * length):
+        data = encode(Address(name, Memory.sbuf, n, n, n, None, False))
+        assert _scalars(cbor2.loads(data), []) == [name, n, n, n, False]
+        number, text = len(cbor2.dumps(n)), len(cbor2.dumps(name))
+        assert len(data) == 4 + text + 4 + 2 * number + 4 + number + 4 + 1
+        data = encode(Pos(n, n, n, None, name))  # numbers and strings inside options
+        assert _scalars(cbor2.loads(data), []) == [n, n, n, name]
+        assert len(data) == 4 + 2 * number + 4 + number + 4 + 4 + text

@@ -9,6 +9,9 @@ for the byte-level rules; in short:
   pair: ``82 a b``; Option: ``d9 ff 00 80`` / ``d9 ff 01 81 x``.
 * tagged values: ``d9 <type tag> <ctor> <80|n>`` then the n fields. Types with proof fields count
   them in n but never write them, so the decoder never trusts n beyond checking it.
+
+The encoder writes into a ``bytearray``; shared nodes come from a cache by identity, and a
+``Chunks`` output hands its bytes on between statements (``klr.format.reuse``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from klr.errors import FormatError
+from klr.format.reuse import (
+    MEMO,
+    SECOND_SIGHT,
+    SHARED,
+    SHARED_LISTS,
+    SPILL_AT,
+    forget,
+    memo_encoder,
+    memo_hit,
+    second_sight,
+    spilling_list_encoder,
+)
 from klr.schema import Kind, NodeEnum, Prim, TypeDesc, describe, fields_of, info_of
 
 Encoder = Callable[[Any, bytearray], None]
@@ -160,6 +175,8 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
         return enc_option
     if kind is Kind.LIST:
         item = encoder(desc.args[0])
+        if desc.args[0].kind in (Kind.STRUCT, Kind.SUM) and desc.args[0].name in SPILL_AT:
+            return spilling_list_encoder(item, _head)
 
         def enc_list(v: Any, out: bytearray) -> None:
             if not isinstance(v, (tuple, list)):
@@ -195,37 +212,10 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
         info = info_of(desc.cls)
         assert info.tag is not None
         enc = _fields_encoder(desc.cls, _tag_head(info.tag, 0, len(fields_of(desc.cls)) + info.proofs))
-        return _memo_encoder(enc) if info.lean in SHARED else enc
+        return memo_encoder(enc) if info.lean in SHARED else enc
     if kind is Kind.SUM:
         return _sum_encoder(desc)
     raise TypeError(f"cannot encode {desc}")
-
-
-#: Structs that a traced kernel repeats many times (every access names its tensor): their
-#: encodings are cached by object identity, their decodings by byte span.
-SHARED = frozenset({"TensorName", "BirAccessPattern", "AccessPattern", "AccessBasic", "Pos"})
-
-#: Lists of these that the tracer shares between values (every tile's access pattern has the
-#: same pairs): their encodings are cached by identity too.
-SHARED_LISTS = frozenset({"APPair"})
-
-_ENC_MEMO: dict[int, tuple[Any, bytes]] = {}
-_ENC_MEMO_LIMIT = 1 << 14
-
-
-def _memo_encoder(enc: Encoder) -> Encoder:
-    def enc_memo(v: Any, out: bytearray) -> None:
-        hit = _ENC_MEMO.get(id(v))
-        if hit is not None and hit[0] is v:  # holding v keeps its id from being reused
-            out += hit[1]
-            return
-        start = len(out)
-        enc(v, out)
-        if len(_ENC_MEMO) >= _ENC_MEMO_LIMIT:
-            _ENC_MEMO.clear()
-        _ENC_MEMO[id(v)] = (v, bytes(out[start:]))
-
-    return enc_memo
 
 
 def _fields_encoder(cls: type, head: bytes) -> Encoder:
@@ -274,32 +264,38 @@ def _wrong_struct(cls: type, v: Any) -> None:
     raise FormatError(f"expected a {cls.__name__}, got {type(v).__name__}")
 
 
-def _inline_field(desc: TypeDesc, i: int, env: dict[str, Any]) -> list[str]:
+def _inline_field(desc: TypeDesc, i: int | str, env: dict[str, Any]) -> list[str]:
     """Lines encoding the field value ``x`` of type ``desc`` (whose encoder is ``e{i}``)."""
     kind = desc.kind
     if kind is Kind.PRIM and desc.prim in (Prim.NAT, Prim.INT):
         return ["if type(x) is int and 0 <= x < 256:", "    out += H0[x]",
                 "elif type(x) is int and 0 <= x < 0x10000:", "    out.append(0x19)",
                 "    out += x.to_bytes(2, 'big')",
+                "elif type(x) is int and 0 <= x < 0x100000000:", "    out.append(0x1A)",
+                "    out += x.to_bytes(4, 'big')",
                 "else:", f"    e{i}(x, out)"]
     if kind is Kind.PRIM and desc.prim is Prim.BOOL:
         return ["if x is True:", "    out.append(0xF5)", "elif x is False:", "    out.append(0xF4)",
                 "else:", f"    e{i}(x, out)"]
     if kind is Kind.PRIM and desc.prim is Prim.STR:
-        return ["if type(x) is str and len(x) < 24 and x.isascii():", "    out += H3[len(x)]",
+        return ["if type(x) is str and len(x) < 256 and x.isascii():", "    out += H3[len(x)]",
                 "    out += x.encode()", "else:", f"    e{i}(x, out)"]
     if kind is Kind.ENUM:
         env[f"c{i}"] = desc.cls
         env[f"h{i}"] = {id(m): _tag_head(desc.cls.__tag__, n, 0) for n, m in enumerate(desc.cls)}
         return [f"if type(x) is c{i}:", f"    out += h{i}[id(x)]", "else:", f"    e{i}(x, out)"]
     if kind is Kind.OPTION:
-        env[f"s{i}"] = encoder(desc.args[0])
+        inner = desc.args[0]
+        env[f"e{i}o"] = encoder(inner)
+        some = _inline_field(inner, f"{i}o", env) if inner.kind is Kind.PRIM else [f"e{i}o(x, out)"]
         return ["if x is None:", "    out += b'\\xd9\\xff\\x00\\x80'", "else:",
-                "    out += b'\\xd9\\xff\\x01\\x81'", f"    s{i}(x, out)"]
+                "    out += b'\\xd9\\xff\\x01\\x81'", *("    " + line for line in some)]
     item = desc.args[0] if kind is Kind.LIST else None
     if item is not None and item.kind is Kind.STRUCT and info_of(item.cls).lean in SHARED_LISTS:
-        env[f"m{i}"] = _memo_encoder(encoder(desc))
-        return [f"m{i}(x, out)"]
+        env[f"m{i}"] = memo_encoder(encoder(desc))
+        return memo_hit(env, f"m{i}")
+    if hasattr(env[f"e{i}"], "memo"):
+        return memo_hit(env, f"e{i}")
     if kind is Kind.SUM:
         by_class = getattr(env[f"e{i}"], "by_class", None)
         if by_class is not None:  # the constructor's encoder without the call of the sum's
@@ -327,7 +323,8 @@ def _sum_encoder(desc: TypeDesc) -> Encoder:
             makers[member.cls] = functools.partial(_ctor_encoder, tag, ctor, member.cls)
         else:
             head = _tag_head(tag, ctor, 1)
-            makers.update({c: functools.partial(_wrap_encoder, head, member) for c in _classes_of(member)})
+            makers.update({c: functools.partial(_wrap_encoder, head, member, c, what in SECOND_SIGHT)
+                           for c in _classes_of(member)})
     by_class: dict[type, Encoder] = {}
 
     def enc_sum(v: Any, out: bytearray) -> None:
@@ -339,7 +336,14 @@ def _sum_encoder(desc: TypeDesc) -> Encoder:
             enc = by_class[type(v)] = make()
         enc(v, out)
 
+    def for_class(cls: type) -> Encoder:
+        enc = by_class.get(cls)
+        if enc is None:
+            enc = by_class[cls] = makers[cls]()
+        return enc
+
     enc_sum.by_class = by_class  # type: ignore[attr-defined]  # for the generated encoders
+    enc_sum.for_class = for_class  # type: ignore[attr-defined]  # for the encoders of wrapping sums
     return enc_sum
 
 
@@ -347,14 +351,38 @@ def _ctor_encoder(tag: int, ctor: int, cls: type) -> Encoder:
     return _fields_encoder(cls, _tag_head(tag, ctor, len(fields_of(cls)) + info_of(cls).proofs))
 
 
-def _wrap_encoder(head: bytes, member: TypeDesc) -> Encoder:
+def _wrap_encoder(head: bytes, member: TypeDesc, cls: type, cached: bool) -> Encoder:
+    """The encoder of a ``cls`` value as the one field of a constructor with the tag head
+    ``head`` (its encoding ``cached`` from the second time a value is written, unless it is
+    cached anyway). Chains of such constructors (``TensorRef.abstract(Access.birPattern(...))``)
+    become one head and one call, and a cached value is written without a call."""
     inner = encoder(member)
+    for_class = getattr(inner, "for_class", None)
+    if for_class is not None:  # a sum: its constructor's encoder for cls
+        inner = for_class(cls)
+    elif cached and not hasattr(inner, "memo"):
+        inner = second_sight(inner)
+    chained = getattr(inner, "wrapped", None)
+    if chained is not None:
+        head, inner = head + chained[0], chained[1]
+    enc: Encoder
+    if hasattr(inner, "memo"):
+        memo, caching = MEMO, inner
 
-    def enc_wrapped(v: Any, out: bytearray) -> None:
-        out += head
-        inner(v, out)
+        def enc(v: Any, out: bytearray) -> None:
+            out += head
+            hit = memo.get(id(v))
+            if hit is not None and hit[0] is v:
+                out += hit[1]
+            else:
+                caching(v, out)
+    else:
+        def enc(v: Any, out: bytearray) -> None:
+            out += head
+            inner(v, out)
 
-    return enc_wrapped
+    enc.wrapped = (head, inner)  # type: ignore[attr-defined]
+    return enc
 
 
 def _classes_of(desc: TypeDesc) -> list[type]:
@@ -390,6 +418,8 @@ def encode(value: Any, tp: Any = None) -> bytes:
             encoder(describe(tp if tp is not None else type(value)))(value, out)
     except RecursionError:
         raise FormatError("cannot encode the value: it nests too deeply") from None
+    finally:
+        forget()
     return bytes(out)
 
 

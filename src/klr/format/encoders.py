@@ -69,8 +69,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.data\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.indices\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)"] = enc.__code__
+        e3o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.data\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.indices\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -121,8 +121,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s7(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.data\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.op1\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.reverseOperands\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s7(x, out)"] = enc.__code__
+        e7o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.data\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.op1\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.reverseOperands\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e7o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -213,8 +213,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.data\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)"] = enc.__code__
+        e3o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.data\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -234,8 +234,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pattern\n    e1(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pattern\n    e1(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -267,13 +267,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.cmpOp
     if type(x) is c5:
         out += h5[id(x)]
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pred\n    e1(x, out)\n    x = v.onTrueTile\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.onFalseValue\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.cmpOp\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pred\n    e1(x, out)\n    x = v.onTrueTile\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.onFalseValue\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.cmpOp\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -309,7 +309,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.reduceCmd
     if type(x) is c5:
         out += h5[id(x)]
@@ -332,8 +332,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.predicate\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.onTrue\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.onFalse\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.reduceCmd\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.reduceOp\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reversePred\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.predicate\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.onTrue\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.onFalse\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.reduceCmd\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.reduceOp\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reversePred\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -356,13 +356,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
+        e2o(x, out)
     x = v.reduceOp
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.compOp0
     if type(x) is c4:
         out += h4[id(x)]
@@ -408,8 +408,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s11(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.reduceCommand\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.compOp0\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.compOp1\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.bound0\n    f = b6.get(type(x))\n    if f is None:\n        e6(x, out)\n    else:\n        f(x, out)\n    x = v.bound1\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.rangeStart\n    f = b8.get(type(x))\n    if f is None:\n        e8(x, out)\n    else:\n        f(x, out)\n    x = v.onTrueTile\n    f = b9.get(type(x))\n    if f is None:\n        e9(x, out)\n    else:\n        f(x, out)\n    x = v.onFalseValue\n    f = b10.get(type(x))\n    if f is None:\n        e10(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s11(x, out)"] = enc.__code__
+        e11o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.reduceCommand\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.compOp0\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.compOp1\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.bound0\n    f = b6.get(type(x))\n    if f is None:\n        e6(x, out)\n    else:\n        f(x, out)\n    x = v.bound1\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.rangeStart\n    f = b8.get(type(x))\n    if f is None:\n        e8(x, out)\n    else:\n        f(x, out)\n    x = v.onTrueTile\n    f = b9.get(type(x))\n    if f is None:\n        e9(x, out)\n    else:\n        f(x, out)\n    x = v.onFalseValue\n    f = b10.get(type(x))\n    if f is None:\n        e10(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e11o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -433,8 +433,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.segmentIds\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.segmentIds\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -521,26 +521,26 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.reduceOp
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
+        e6o(x, out)
     x = v.reduceRes
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s7(x, out)
+        e7o(x, out)
     x = v.dtype
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.accumulatorCmd\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.activationFunc\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.scale\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.bias\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.accumulatorCmd\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.activationFunc\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.scale\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.bias\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e7o(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -569,13 +569,16 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.dgeMode
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.oobMode
@@ -589,8 +592,17 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.axes\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.dgeMode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.oobMode\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)"] = enc.__code__
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e6o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.axes\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.dgeMode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.oobMode\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e6o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -662,6 +674,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.uniqueIndices
@@ -676,13 +691,22 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e6o(x, out)
     x = v.engine
     if type(x) is c7:
         out += h7[id(x)]
     else:
         e7(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.compute_op\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.oobMode\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dgeMode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.uniqueIndices\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)\n    x = v.engine\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.compute_op\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.oobMode\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dgeMode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.uniqueIndices\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e6o(x, out)\n    x = v.engine\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -731,8 +755,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -756,13 +780,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
+        e2o(x, out)
     x = v.engine
     if type(x) is c3:
         out += h3[id(x)]
     else:
         e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)\n    x = v.engine\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)\n    x = v.engine\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -792,11 +816,14 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.maskPattern
     e4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.fillMode\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.fillReg\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.maskPattern\n    e4(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.fillMode\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.fillReg\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.maskPattern\n    e4(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -831,13 +858,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.op1
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.reverse
     if type(x) is c6:
         out += h6[id(x)]
@@ -853,8 +880,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.imm0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.op1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.reverse\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.engine\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.imm0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.op1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.reverse\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.engine\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -890,8 +917,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.index\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.numElemPerIdx\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.numValidIndicies\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)"] = enc.__code__
+        e4o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.index\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.numElemPerIdx\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.numValidIndicies\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -984,7 +1011,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.reducecmd
     if type(x) is c4:
         out += h4[id(x)]
@@ -996,7 +1023,7 @@ def enc(v, out):
         e5(x, out)
     else:
         f(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.maxValue\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.reducecmd\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.reduceInit\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.maxValue\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.reducecmd\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.reduceInit\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1037,7 +1064,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.keepdims
     if x is True:
         out.append(0xF5)
@@ -1045,7 +1072,7 @@ def enc(v, out):
         out.append(0xF4)
     else:
         e6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.opDim\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.negated\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.keepdims\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e6(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.opDim\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.negated\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.keepdims\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e6(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1107,7 +1134,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s9(x, out)
+        e9o(x, out)
     x = v.reduceCmd
     if type(x) is c10:
         out += h10[id(x)]
@@ -1132,8 +1159,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s13(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.op1\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm0\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.imm1\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)\n    x = v.activationFunc\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reluParam\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.reduceOp\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s9(x, out)\n    x = v.reduceCmd\n    if type(x) is c10:\n        out += h10[id(x)]\n    else:\n        e10(x, out)\n    x = v.reverse0\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e11(x, out)\n    x = v.reverse1\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e12(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s13(x, out)"] = enc.__code__
+        e13o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.op1\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm0\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.imm1\n    f = b5.get(type(x))\n    if f is None:\n        e5(x, out)\n    else:\n        f(x, out)\n    x = v.activationFunc\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reluParam\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.reduceOp\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)\n    x = v.reduceRes\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e9o(x, out)\n    x = v.reduceCmd\n    if type(x) is c10:\n        out += h10[id(x)]\n    else:\n        e10(x, out)\n    x = v.reverse0\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e11(x, out)\n    x = v.reverse1\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e12(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e13o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1173,7 +1200,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.reduceCmd
     if type(x) is c6:
         out += h6[id(x)]
@@ -1189,8 +1216,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.op1\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm0\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.imm1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.reduceCmd\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reverse\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.op1\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.imm0\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.imm1\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.reduceCmd\n    if type(x) is c6:\n        out += h6[id(x)]\n    else:\n        e6(x, out)\n    x = v.reverse\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1214,8 +1241,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.opDim\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.opDim\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1257,13 +1284,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.reduceOp
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
+        e6o(x, out)
     x = v.reduceRes
     f = b7.get(type(x))
     if f is None:
@@ -1280,8 +1307,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s9(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.operand0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.reverse0\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)\n    x = v.reduceRes\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.reduceCmd\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)\n    x = v.reduceInit\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s9(x, out)"] = enc.__code__
+        e9o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.operand0\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.reverse0\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.reduceOp\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)\n    x = v.reduceRes\n    f = b7.get(type(x))\n    if f is None:\n        e7(x, out)\n    else:\n        f(x, out)\n    x = v.reduceCmd\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)\n    x = v.reduceInit\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e9o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1311,7 +1338,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.reversePred
     if x is True:
         out.append(0xF5)
@@ -1319,7 +1346,7 @@ def enc(v, out):
         out.append(0xF4)
     else:
         e4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.predicate\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.reversePred\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.predicate\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.reversePred\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1449,8 +1476,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.shuffleMask\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)"] = enc.__code__
+        e3o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.shuffleMask\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1485,8 +1512,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.thresholdType\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.threshold\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)"] = enc.__code__
+        e4o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.thresholdType\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)\n    x = v.threshold\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1516,8 +1543,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.vals\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)"] = enc.__code__
+        e3o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.vals\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1553,14 +1580,14 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.dtype
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.vals\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.replaceValue\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dstIdx\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)"] = enc.__code__
+        e5o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.vals\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.replaceValue\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.dstIdx\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1574,12 +1601,12 @@ def enc(v, out):
     else:
         f(x, out)
     x = v.src
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -1614,13 +1641,13 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.engine
     if type(x) is c5:
         out += h5[id(x)]
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.engine\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.engine\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1727,8 +1754,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.op1\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.reverseOperands\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.imm0\n    f = b6.get(type(x))\n    if f is None:\n        e6(x, out)\n    else:\n        f(x, out)\n    x = v.accumulatorCmd\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.src0\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.src1\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.op0\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.op1\n    if type(x) is c4:\n        out += h4[id(x)]\n    else:\n        e4(x, out)\n    x = v.reverseOperands\n    if type(x) is c5:\n        out += h5[id(x)]\n    else:\n        e5(x, out)\n    x = v.imm0\n    f = b6.get(type(x))\n    if f is None:\n        e6(x, out)\n    else:\n        f(x, out)\n    x = v.accumulatorCmd\n    if type(x) is c7:\n        out += h7[id(x)]\n    else:\n        e7(x, out)\n    x = v.dtype\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1873,14 +1900,14 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.tileSize
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.stationary\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.moving\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.stationaryScale\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.movingScale\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.tilePosition\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.tileSize\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)"] = enc.__code__
+        e6o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.stationary\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.moving\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.stationaryScale\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.movingScale\n    f = b4.get(type(x))\n    if f is None:\n        e4(x, out)\n    else:\n        f(x, out)\n    x = v.tilePosition\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.tileSize\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1917,12 +1944,12 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -1930,7 +1957,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -1941,9 +1968,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1951,7 +1981,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -1962,6 +1992,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.channelId
@@ -1970,6 +2003,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.numChannels
@@ -1978,6 +2014,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.replicaGroup
@@ -1987,7 +2026,7 @@ def enc(v, out):
             s4(y, out)
     else:
         e4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.iterationId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.channelId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.numChannels\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.replicaGroup\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.iterationId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.channelId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.numChannels\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.replicaGroup\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1995,7 +2034,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2006,7 +2045,7 @@ def enc(v, out):
         e1(x, out)
     else:
         f(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.src\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2014,13 +2053,13 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.dst
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
     x = v.src
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2031,6 +2070,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.op
@@ -2038,7 +2080,7 @@ def enc(v, out):
         out += h3[id(x)]
     else:
         e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.src\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.src\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2064,7 +2106,7 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
+        e2o(x, out)
     x = v.replicaGroup
     f = b3.get(type(x))
     if f is None:
@@ -2076,32 +2118,68 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e4o(x, out)
     x = v.sourceTargetPairs
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        e5o(x, out)
     x = v.channel_id
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e6o(x, out)
     x = v.num_channels
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s7(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e7o(x, out)
     x = v.priority
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s8(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s0(y, out)\n    else:\n        e0(x, out)\n    x = v.srcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.op\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)\n    x = v.replicaGroup\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.concatDim\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.sourceTargetPairs\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.channel_id\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)\n    x = v.num_channels\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s7(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s8(x, out)"] = enc.__code__
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e8o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s0(y, out)\n    else:\n        e0(x, out)\n    x = v.srcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.op\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)\n    x = v.replicaGroup\n    f = b3.get(type(x))\n    if f is None:\n        e3(x, out)\n    else:\n        f(x, out)\n    x = v.concatDim\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e4o(x, out)\n    x = v.sourceTargetPairs\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e5o(x, out)\n    x = v.channel_id\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e6o(x, out)\n    x = v.num_channels\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e7o(x, out)\n    x = v.priority\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e8o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2160,9 +2238,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2179,7 +2260,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.fromEdge
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2191,7 +2272,7 @@ def enc(v, out):
             s1(y, out)
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.fromEdge\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.toEdges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.fromEdge\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.toEdges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2218,9 +2299,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.i\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.i\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2233,6 +2317,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.u
@@ -2241,6 +2328,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.step
@@ -2249,9 +2339,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.l\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.u\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.l\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.u\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2259,7 +2352,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.label
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2278,7 +2371,7 @@ def enc(v, out):
             s2(y, out)
     else:
         e2(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.label\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.noReorder\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.label\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.noReorder\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2286,12 +2379,12 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2299,7 +2392,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2315,11 +2408,18 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.dims
-    m3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.address\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.dims\n    m3(x, out)"] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m3(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.address\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.dims\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2327,7 +2427,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2343,16 +2443,26 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.pattern
-    m3(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m3(x, out)
     x = v.parOffset
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.freeOffset
@@ -2361,9 +2471,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.pattern\n    m3(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m3(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2371,7 +2484,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2391,6 +2504,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.addressRotation
@@ -2400,7 +2516,7 @@ def enc(v, out):
         out.append(0xF4)
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.shape\n    e2(x, out)\n    x = v.address\n    e3(x, out)\n    x = v.freeElements\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.addressRotation\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.shape\n    e2(x, out)\n    x = v.address\n    e3(x, out)\n    x = v.freeElements\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.addressRotation\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2408,18 +2524,18 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
     x = v.fileName
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fileName\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fileName\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2427,7 +2543,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2474,7 +2590,7 @@ def enc(v, out):
             s6(y, out)
     else:
         e6(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.inputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.outputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.bodies\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.sharedConstants\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.sharedBuffers\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.edges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s6(y, out)\n    else:\n        e6(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.inputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.outputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.bodies\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.sharedConstants\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.sharedBuffers\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.edges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s6(y, out)\n    else:\n        e6(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2482,7 +2598,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2508,7 +2624,7 @@ def enc(v, out):
             s3(y, out)
     else:
         e3(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.inputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.outputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.inputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.outputs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2516,7 +2632,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2532,6 +2648,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.freeSize
@@ -2540,6 +2659,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.parOffset
@@ -2547,13 +2669,31 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e4o(x, out)
     x = v.freeOffset
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s5(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e5o(x, out)
     x = v.isShared
     if x is True:
         out.append(0xF5)
@@ -2561,7 +2701,7 @@ def enc(v, out):
         out.append(0xF4)
     else:
         e6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.memory\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.parSize\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.freeSize\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.parOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.freeOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s5(x, out)\n    x = v.isShared\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e6(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.memory\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.parSize\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.freeSize\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.parOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e4o(x, out)\n    x = v.freeOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e5o(x, out)\n    x = v.isShared\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e6(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2574,19 +2714,29 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.pattern
-    m1(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m1(x, out)
     x = v.channelMultiplier
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.pattern\n    m1(x, out)\n    x = v.channelMultiplier\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m1(x, out)\n    x = v.channelMultiplier\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2604,10 +2754,18 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e1o(x, out)
     x = v.pos
-    e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.name\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)\n    x = v.pos\n    e2(x, out)"] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e2(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.name\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e1o(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2642,9 +2800,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.replicaGroups\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s2(y, out)\n    else:\n        e2(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.replicaGroups\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s2(y, out)\n    else:\n        e2(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2669,9 +2830,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.srcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.srcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2684,6 +2848,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.hasRead
@@ -2706,6 +2873,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.data0
@@ -2728,7 +2898,7 @@ def enc(v, out):
                 s5(y, out)
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.opcode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.hasRead\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.hasWrite\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e2(x, out)\n    x = v.ports\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.data0\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s4(y, out)\n    else:\n        e4(x, out)\n    x = v.data1\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.opcode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.hasRead\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.hasWrite\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e2(x, out)\n    x = v.ports\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.data0\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s4(y, out)\n    else:\n        e4(x, out)\n    x = v.data1\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2741,6 +2911,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.freeDims
@@ -2753,7 +2926,7 @@ def enc(v, out):
                 s1(y, out)
     else:
         e1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.parDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.freeDims\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s1(y, out)\n    else:\n        e1(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.parDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.freeDims\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s1(y, out)\n    else:\n        e1(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2761,12 +2934,12 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.r
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.r\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.r\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2779,9 +2952,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.reg\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.reg\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2789,13 +2965,13 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.reg1
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
     x = v.reg2
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2806,6 +2982,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.op
@@ -2814,18 +2993,18 @@ def enc(v, out):
     else:
         e3(x, out)
     x = v.trueLabel
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e4(x, out)
     x = v.falseLabel
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.reg1\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.reg2\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.trueLabel\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e4(x, out)\n    x = v.falseLabel\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.reg1\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.reg2\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.imm\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.op\n    if type(x) is c3:\n        out += h3[id(x)]\n    else:\n        e3(x, out)\n    x = v.trueLabel\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e4(x, out)\n    x = v.falseLabel\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2838,9 +3017,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.regNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.regNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2905,7 +3087,7 @@ def enc(v, out):
     else:
         f(x, out)
     x = v.printPrefix
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -2915,7 +3097,7 @@ def enc(v, out):
         out += h2[id(x)]
     else:
         e2(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.src\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.printPrefix\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.buffer\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.src\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.printPrefix\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.buffer\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2928,6 +3110,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.num
@@ -2936,6 +3121,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.offset
@@ -2944,9 +3132,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.num\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.num\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2954,7 +3145,11 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.tensor
-    e0(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
     x = v.indexes
     if type(x) is tuple and len(x) < 24:
         out += H4[len(x)]
@@ -2962,7 +3157,7 @@ def enc(v, out):
             s1(y, out)
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    e0(x, out)\n    x = v.indexes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.indexes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -2970,35 +3165,49 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.tensor
-    e0(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
     x = v.offset
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.pattern
-    m2(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m2(x, out)
     x = v.scalarOffset
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        e3o(x, out)
     x = v.vectorOffset
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
+        e4o(x, out)
     x = v.indirectDim
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e5(x, out)
     x = v.dtypeOverride
@@ -3006,8 +3215,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    e0(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    m2(x, out)\n    x = v.scalarOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.vectorOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)\n    x = v.indirectDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e5(x, out)\n    x = v.dtypeOverride\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)"] = enc.__code__
+        e6o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m2(x, out)\n    x = v.scalarOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.vectorOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.indirectDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e5(x, out)\n    x = v.dtypeOverride\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3015,23 +3224,37 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.tensor
-    e0(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
     x = v.parNum
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.pattern
-    m2(x, out)
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m2(x, out)
     x = v.parOffset
     if type(x) is int and 0 <= x < 256:
         out += H0[x]
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
     x = v.freeOffset
@@ -3040,6 +3263,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e4(x, out)
     x = v.fixedAxis
@@ -3052,7 +3278,7 @@ def enc(v, out):
                 s5(y, out)
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    e0(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    m2(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e3(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e4(x, out)\n    x = v.fixedAxis\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m2(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.fixedAxis\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):

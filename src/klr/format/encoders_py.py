@@ -65,7 +65,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.cls
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -77,7 +77,7 @@ def enc(v, out):
             s1(y, out)
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.cls\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fields\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.cls\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fields\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -100,8 +100,17 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    e0(x, out)\n    x = v.conv\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)"] = enc.__code__
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e1o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    e0(x, out)\n    x = v.conv\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e1o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -129,8 +138,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    e0(x, out)\n    x = v.msg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)"] = enc.__code__
+        e1o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.e\n    e0(x, out)\n    x = v.msg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e1o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -177,7 +186,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.entry
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -223,6 +232,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e6(x, out)
     x = v.grid
@@ -231,6 +243,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e7(x, out)
     x = v.scheduleEdges
@@ -247,7 +262,7 @@ def enc(v, out):
             s9(y, out)
     else:
         e9(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.entry\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.funcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.classes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.args\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.kwargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.globals\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.arch\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e6(x, out)\n    x = v.grid\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e7(x, out)\n    x = v.scheduleEdges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s8(y, out)\n    else:\n        e8(x, out)\n    x = v.flags\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s9(y, out)\n    else:\n        e9(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.entry\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.funcs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.classes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.args\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.kwargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.globals\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.arch\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e6(x, out)\n    x = v.grid\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e7(x, out)\n    x = v.scheduleEdges\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s8(y, out)\n    else:\n        e8(x, out)\n    x = v.flags\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s9(y, out)\n    else:\n        e9(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -273,14 +288,14 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s0(x, out)
+        e0o(x, out)
     x = v.cause
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.exc\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s0(x, out)\n    x = v.cause\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)"] = enc.__code__
+        e1o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.exc\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e0o(x, out)\n    x = v.cause\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e1o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -294,8 +309,12 @@ def enc(v, out):
     else:
         f(x, out)
     x = v.pos
-    e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.expr\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pos\n    e1(x, out)'] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e1(x, out)
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.expr\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -335,7 +354,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.id
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -345,7 +364,7 @@ def enc(v, out):
         out += h1[id(x)]
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.id\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.ctx\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.id\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.ctx\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -357,12 +376,20 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s0(x, out)
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e0o(x, out)
     x = v.value
     e1(x, out)
     x = v.pos
-    e2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.id\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s0(x, out)\n    x = v.value\n    e1(x, out)\n    x = v.pos\n    e2(x, out)"] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e2(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.id\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e0o(x, out)\n    x = v.value\n    e1(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -376,8 +403,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.item\n    e0(x, out)\n    x = v.var\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)"] = enc.__code__
+        e1o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.item\n    e0(x, out)\n    x = v.var\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e1o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -449,20 +476,20 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s0(x, out)
+        e0o(x, out)
     x = v.u
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
+        e1o(x, out)
     x = v.step
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.l\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s0(x, out)\n    x = v.u\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)\n    x = v.step\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.l\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e0o(x, out)\n    x = v.u\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e1o(x, out)\n    x = v.step\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -493,7 +520,7 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -526,7 +553,7 @@ def enc(v, out):
             s4(y, out)
     else:
         e4(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.bases\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.decorators\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.fields\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.methods\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.bases\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.decorators\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.fields\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s3(y, out)\n    else:\n        e3(x, out)\n    x = v.methods\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -534,13 +561,13 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.name
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
     x = v.fileName
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -551,10 +578,13 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e2(x, out)
     x = v.source
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -575,7 +605,7 @@ def enc(v, out):
             s6(y, out)
     else:
         e6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fileName\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.line\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e2(x, out)\n    x = v.source\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e3(x, out)\n    x = v.decorators\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.args\n    e5(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s6(y, out)\n    else:\n        e6(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.fileName\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.line\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)\n    x = v.source\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e3(x, out)\n    x = v.decorators\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.args\n    e5(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s6(y, out)\n    else:\n        e6(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -671,7 +701,11 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e3o(x, out)
     x = v.kwonlyargs
     if type(x) is tuple and len(x) < 24:
         out += H4[len(x)]
@@ -691,8 +725,12 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s6(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.posonlyargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s0(y, out)\n    else:\n        e0(x, out)\n    x = v.args\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.defaults\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.vararg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.kwonlyargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.kw_defaults\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.kwarg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s6(x, out)"] = enc.__code__
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e6o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.posonlyargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s0(y, out)\n    else:\n        e0(x, out)\n    x = v.args\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.defaults\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.vararg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e3o(x, out)\n    x = v.kwonlyargs\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s4(y, out)\n    else:\n        e4(x, out)\n    x = v.kw_defaults\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s5(y, out)\n    else:\n        e5(x, out)\n    x = v.kwarg\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e6o(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -710,12 +748,12 @@ def enc(v, out):
     else:
         e0(x, out)
     x = v.dtype
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.shape\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s0(y, out)\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.shape\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s0(y, out)\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -729,8 +767,12 @@ def enc(v, out):
     else:
         f(x, out)
     x = v.pos
-    e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.stmt\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pos\n    e1(x, out)'] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e1(x, out)
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.stmt\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e1(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -812,13 +854,17 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s0(x, out)
+        e0o(x, out)
     x = v.name
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s1(x, out)
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e1o(x, out)
     x = v.body
     if type(x) is tuple and len(x) < 24:
         out += H4[len(x)]
@@ -827,8 +873,12 @@ def enc(v, out):
     else:
         e2(x, out)
     x = v.pos
-    e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.type\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s0(x, out)\n    x = v.name\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s1(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.pos\n    e3(x, out)"] = enc.__code__
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e3(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.type\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e0o(x, out)\n    x = v.name\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e1o(x, out)\n    x = v.body\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s2(y, out)\n    else:\n        e2(x, out)\n    x = v.pos\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -847,7 +897,7 @@ def enc(v, out):
     x = v.value
     e0(x, out)
     x = v.id
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
@@ -857,7 +907,7 @@ def enc(v, out):
         out += h2[id(x)]
     else:
         e2(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    e0(x, out)\n    x = v.id\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.ctx\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    e0(x, out)\n    x = v.id\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)\n    x = v.ctx\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -883,9 +933,12 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -893,12 +946,12 @@ def enc(v, out):
         wrong(cls, v)
     out += head
     x = v.value
-    if type(x) is str and len(x) < 24 and x.isascii():
+    if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
         out += x.encode()
     else:
         e0(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    if type(x) is str and len(x) < 24 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
+CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.value\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)'] = enc.__code__
 
 
 def enc(v, out):
@@ -928,8 +981,8 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.x\n    e0(x, out)\n    x = v.annotation\n    e1(x, out)\n    x = v.value\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)"] = enc.__code__
+        e2o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.x\n    e0(x, out)\n    x = v.annotation\n    e1(x, out)\n    x = v.value\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e2o(x, out)"] = enc.__code__
 
 
 def enc(v, out):

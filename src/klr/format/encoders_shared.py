@@ -17,6 +17,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e0(x, out)
     x = v.column
@@ -25,6 +28,9 @@ def enc(v, out):
     elif type(x) is int and 0 <= x < 0x10000:
         out.append(0x19)
         out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
     else:
         e1(x, out)
     x = v.lineEnd
@@ -32,17 +38,39 @@ def enc(v, out):
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s2(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e2o(x, out)
     x = v.columnEnd
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s3(x, out)
+        if type(x) is int and 0 <= x < 256:
+            out += H0[x]
+        elif type(x) is int and 0 <= x < 0x10000:
+            out.append(0x19)
+            out += x.to_bytes(2, 'big')
+        elif type(x) is int and 0 <= x < 0x100000000:
+            out.append(0x1A)
+            out += x.to_bytes(4, 'big')
+        else:
+            e3o(x, out)
     x = v.filename
     if x is None:
         out += b'\xd9\xff\x00\x80'
     else:
         out += b'\xd9\xff\x01\x81'
-        s4(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.line\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e0(x, out)\n    x = v.column\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    else:\n        e1(x, out)\n    x = v.lineEnd\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s2(x, out)\n    x = v.columnEnd\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s3(x, out)\n    x = v.filename\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        s4(x, out)"] = enc.__code__
+        if type(x) is str and len(x) < 256 and x.isascii():
+            out += H3[len(x)]
+            out += x.encode()
+        else:
+            e4o(x, out)
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.line\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.column\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.lineEnd\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e2o(x, out)\n    x = v.columnEnd\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is int and 0 <= x < 256:\n            out += H0[x]\n        elif type(x) is int and 0 <= x < 0x10000:\n            out.append(0x19)\n            out += x.to_bytes(2, 'big')\n        elif type(x) is int and 0 <= x < 0x100000000:\n            out.append(0x1A)\n            out += x.to_bytes(4, 'big')\n        else:\n            e3o(x, out)\n    x = v.filename\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        if type(x) is str and len(x) < 256 and x.isascii():\n            out += H3[len(x)]\n            out += x.encode()\n        else:\n            e4o(x, out)"] = enc.__code__

@@ -12,13 +12,16 @@ standard output for ``-``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Union
 
 from klr import files
 from klr.errors import FormatError
 from klr.format.cbor import Reader, decode_from, deep_recursion, encoder, no_collection
+from klr.format.reuse import CHUNK, Chunks, forget
 from klr.limits import FileLimits
 from klr.schema import Nat, describe, record
 
@@ -77,9 +80,23 @@ def to_bytes(contents: Any) -> bytes:
 
 
 def to_buffer(contents: Any) -> bytearray:
-    """``to_bytes`` without the final copy (writing a file needs none: half the peak memory)."""
-    kind = kind_of(contents)
-    out = bytearray(HEADER + METADATA)
+    """``to_bytes`` without the final copy."""
+    out = bytearray()
+    _encode(contents, kind_of(contents), out)
+    return out
+
+
+def stream(contents: Any, sink: Callable[[bytearray], None], size: int | None = None) -> None:
+    """Encode ``contents`` into ``sink`` in pieces of about ``size`` bytes (default ``CHUNK``;
+    at least one piece; see ``reuse.Chunks``): the same bytes as ``to_bytes``, without holding
+    them all."""
+    out = Chunks(sink, CHUNK if size is None else size)
+    _encode(contents, kind_of(contents), out)
+    out.spill()
+
+
+def _encode(contents: Any, kind: str, out: bytearray) -> None:
+    out += HEADER + METADATA
     out += bytes((0xD9, CONTENTS_TAG, KINDS.index(kind), 0x81))
     try:
         with deep_recursion(), no_collection():
@@ -89,7 +106,8 @@ def to_buffer(contents: Any) -> bytearray:
                 encoder(describe(_type(kind)))(contents, out)
     except RecursionError:
         raise FormatError(f"cannot encode {_describe_kind(kind)}: it nests too deeply") from None
-    return out
+    finally:
+        forget()  # the cache holds nodes of this kernel: they are freed with it
 
 
 def from_bytes(data: bytes, *, expect: str | None = None) -> Any:
@@ -159,5 +177,8 @@ def read(path: str | os.PathLike[str], *, expect: str | None = None,
 
 
 def write(path: str | os.PathLike[str], contents: Any) -> None:
-    """Encode ``contents`` and write it to ``path`` (see ``klr.files.write_output``)."""
-    files.write_output(path, to_buffer(contents))
+    """Encode ``contents`` and write it to ``path`` (see ``klr.files.write_output``): into the
+    temporary file as it is encoded, a piece at a time, so the whole file is never in memory
+    (standard output, a FIFO or a device gets it whole, once it is all encoded)."""
+    kind_of(contents)  # not file contents: an error before the output is touched
+    files.write_output(path, functools.partial(stream, contents))

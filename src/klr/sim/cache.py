@@ -33,7 +33,7 @@ import re
 import stat
 import sys
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,17 +241,17 @@ class Cache:
         beyond the size limit; False when it could not be written (never an error)."""
         _remember(key, sources, entry)
         try:
-            data = _pack(key, sources, entry)
+            pieces = _pack(key, sources, entry)
         except (KlrError, ValueError, TypeError, RecursionError):
             return False
-        if len(data) > self.limit // 4:
+        if sum(map(len, pieces)) > self.limit // 4:
             return False
         d = self._open()
         if d is None:
             return False
         with d:
             try:
-                d.replace(key + SUFFIX, data)
+                d.replace(key + SUFFIX, lambda sink: _pour(pieces, sink))
             except KlrError:
                 return False
             self._evict(d.fd, keep=key + SUFFIX)
@@ -304,7 +304,8 @@ class Cache:
 # --- the entry format: MAGIC, an 8-byte header length, a JSON header, then the blobs it lists
 
 
-def _pack(key: str, sources: Sources, entry: Entry) -> bytes:
+def _pack(key: str, sources: Sources, entry: Entry) -> list[bytes | bytearray]:
+    """The pieces of an entry's file (written one after the other, never joined)."""
     from klr.format.file import to_buffer
     from klr.format.npy import npy_bytes
 
@@ -322,10 +323,22 @@ def _pack(key: str, sources: Sources, entry: Entry) -> bytes:
         "steps": traced.steps,
         "memory": traced.memory,
         "blobs": [[name, len(b)] for name, b in blobs.items()],
-        "digest": hashlib.sha256(b"".join(blobs.values())).hexdigest(),
+        "digest": _digest(blobs.values()),
     }
     text = json.dumps(header, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-    return b"".join((MAGIC, len(text).to_bytes(8, "big"), text, *blobs.values()))
+    return [MAGIC, len(text).to_bytes(8, "big"), text, *blobs.values()]
+
+
+def _digest(blobs: Iterable[bytes | bytearray]) -> str:
+    h = hashlib.sha256()
+    for b in blobs:
+        h.update(b)
+    return h.hexdigest()
+
+
+def _pour(pieces: list[bytes | bytearray], sink: Callable[[bytes | bytearray], None]) -> None:
+    for piece in pieces:
+        sink(piece)
 
 
 def _split(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -347,7 +360,7 @@ def _split(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
         at += size
     if at != len(data):
         raise Corrupt("bytes after the last blob")
-    if hashlib.sha256(b"".join(blobs.values())).hexdigest() != header.get("digest"):
+    if _digest(blobs.values()) != header.get("digest"):
         raise Corrupt("the blobs do not match their digest")  # a damaged disk, a partial copy
     return header, blobs
 

@@ -27,12 +27,13 @@ __all__ = ["TraceResult", "entries", "run_python", "trace"]
 
 def trace(py_kernel: A.Kernel, *, args: Iterable[Any] | None = None, kwargs: Mapping[str, Any] | None = None,
           grid: object = None, lnc: int | None = None, arch: int | None = None,
-          dialect: Dialect | str | None = None, limits: Limits | None = None) -> TraceResult:
+          dialect: Dialect | str | None = None, limits: Limits | None = None,
+          loop_templates: str | None = None) -> TraceResult:
     """Trace an NKI kernel into an ``LncKernel`` (see ``klr.tracer.kernel.trace``)."""
     from klr.tracer import kernel, nki
 
     return kernel.trace(py_kernel, library=nki.LIBRARY, args=args, kwargs=kwargs, grid=grid, lnc=lnc,
-                        arch=arch, dialect=dialect, limits=limits)
+                        arch=arch, dialect=dialect, limits=limits, loop_templates=loop_templates)
 
 
 def run_python(py_kernel: A.Kernel, name: str | None = None, args: Iterable[Any] = (),

@@ -27,6 +27,7 @@ from klr.tracer.objects import Function
 from klr.tracer.registry import MISSING
 from klr.tracer.statements import STMT as _STMT
 from klr.tracer.statements import store as _store
+from klr.tracer.templates import made
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -611,7 +612,15 @@ class Compiler:
 
     def _genexp(self, k: A.GeneratorExp, pos: Pos) -> Fn:
         as_list = self._listcomp(A.ListComp(k.elt, k.generators), pos)
-        return lambda frame: iter(as_list(frame))
+        ctx = self.ctx
+
+        def run(frame: Frame) -> Value:
+            it = iter(as_list(frame))
+            if ctx.template is not None:   # a loop template's probe may consume what it makes
+                made(ctx.template, it)
+            return it
+
+        return run
 
     def _dictcomp(self, k: A.DictComp, pos: Pos) -> Fn:
         key_fn, value_fn = self.expr(k.key), self.expr(k.value)

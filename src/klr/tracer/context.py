@@ -39,8 +39,10 @@ from klr import core
 from klr.errors import KlrError, LimitError, TraceError, Warning_
 from klr.pos import NOPOS, Pos
 from klr.tracer import ops, pymethods
+from klr.tracer.affine import NotAffine
 from klr.tracer.limits import STEPS_PER_STMT, Budget, Limits, limit_note
 from klr.tracer.registry import Dialect
+from klr.tracer.templates import Log, mode
 from klr.tracer.values import Value
 
 __all__ = ["Ctx", "Limits", "Resolver"]
@@ -60,7 +62,7 @@ class Ctx:
     def __init__(self, *, arch: int = 2, dialect: Dialect = Dialect.beta2, grid: tuple[int, ...] = (),
                  lnc: int = 1, core_index: int = 0, limits: Limits | None = None,
                  sources: dict[tuple[str | None, int], str] | None = None,
-                 budget: Budget | None = None) -> None:
+                 budget: Budget | None = None, loop_templates: str | None = None) -> None:
         self.pos: Pos = NOPOS
         self.target_name: str | None = None
         self.arch = arch
@@ -99,6 +101,13 @@ class Ctx:
         """While a loop run by the device is open: for each enclosing loop, innermost last, what
         traces its ``break``/``continue`` (called with 'break' or 'continue'), or None for a
         loop unrolled at trace time."""
+        self.template: Log | None = None
+        """While a loop template's probe runs (``klr.tracer.templates``): its record. Errors,
+        warnings, messages and blocks then raise ``NotAffine`` instead."""
+        self.loop_templates = mode() if loop_templates is None else loop_templates
+        """``on``, ``off`` or ``check`` (``klr.tracer.templates``)."""
+        self.templated_loops = 0
+        self.templated_iterations = 0
 
     # --- instructions and blocks --------------------------------------------------------
 
@@ -116,10 +125,14 @@ class Ctx:
         self._counter += 1
         stmt = core.Stmt(op, f"inst.{self._counter}", self.pos)
         self._stmts.append(stmt)
+        if self.template is not None:
+            self.template.events.append(stmt.name)
         return stmt
 
     def begin_block(self, label: str, no_reorder: bool = False) -> None:
         """Close the current block (if any) and start a new one."""
+        if self.template is not None:
+            raise NotAffine("a block")
         self.end_block()
         self._label = label
         self._no_reorder = no_reorder
@@ -142,6 +155,8 @@ class Ctx:
 
     def fresh_label(self, hint: str) -> str:
         """``<hint>.<n>`` with a per-body label counter."""
+        if self.template is not None:
+            raise NotAffine("a label")
         self._labels += 1
         return f"{hint}.{self._labels}"
 
@@ -150,6 +165,13 @@ class Ctx:
     def fresh_name(self, hint: str | None = None) -> str:
         """A new tensor name (see the module docstring)."""
         hint = hint or self.target_name
+        name = self._fresh(hint)
+        if self.template is not None:
+            self.template.events.append(("f", hint, name))
+            self.template.fresh.add(name)
+        return name
+
+    def _fresh(self, hint: str | None) -> str:
         if hint:
             name = hint
             while name in self._tensor_names:  # the first tensor of a variable keeps its name
@@ -173,12 +195,21 @@ class Ctx:
             first = self._claimed.get(name, self.pos)
             if first is None or argument:
                 raise self.error(f"tensor name '{name}' is already in use")
-            renamed = self.fresh_name(name)
+            renamed = self._fresh(name)
+            if self.template is not None:
+                if first != self.pos:
+                    raise NotAffine("a renamed tensor")
+                self.template.events.append(("c", name, self.pos, renamed))
+                self.template.fresh.add(renamed)
             if first != self.pos:
                 self.warn(f"tensor name '{name}' is already in use; this tensor is named '{renamed}'")
             return renamed
         self._tensor_names.add(name)
         self._claimed[name] = None if argument else self.pos
+        if self.template is not None:
+            self.template.events.append(("c", name, self.pos, name))
+            self.template.fresh.add(name)
+            self.template.claimed.append(name)
         return name
 
     # --- diagnostics -------------------------------------------------------------------
@@ -193,6 +224,8 @@ class Ctx:
         """A TraceError at ``pos`` (default: ``self.pos``) with its source line; raise it.
         ``python`` names the Python exception it models (then a kernel's ``except`` may catch
         it; see docs/trace.md "Exceptions")."""
+        if self.template is not None:
+            raise NotAffine(f"an error: {msg}")
         pos = pos or self.pos
         err = TraceError(msg, pos, source_line=self.source_line(pos))
         err.python = python
@@ -201,6 +234,8 @@ class Ctx:
     def limit(self, msg: str, name: str, pos: Pos | None = None) -> LimitError:
         """The LimitError of limit ``name`` (a ``Limits`` field) at ``pos`` (default:
         ``self.pos``); raise it."""
+        if self.template is not None:
+            raise NotAffine(f"a limit: {msg}")
         pos = pos or self.pos
         return LimitError(f"{msg} ({limit_note(name)})", pos, source_line=self.source_line(pos))
 
@@ -227,15 +262,21 @@ class Ctx:
 
     def locate(self, err: KlrError, pos: Pos | None = None) -> KlrError:
         """Give ``err`` a position (default ``self.pos``) when it has none."""
+        if self.template is not None:
+            raise NotAffine(f"an error: {err}")
         pos = pos or self.pos
         return err.at(pos, self.source_line(pos))
 
     def warn(self, msg: str, pos: Pos | None = None) -> None:
+        if self.template is not None:
+            raise NotAffine("a warning")
         pos = pos or self.pos
         self.warnings.append(Warning_(msg, pos, self.source_line(pos)))
 
     def message(self, msg: str, pos: Pos | None = None) -> None:
         """Record a trace message (``print``)."""
+        if self.template is not None:
+            raise NotAffine("a message")
         pos = pos or self.pos
         self.messages.append(Warning_(msg, pos, self.source_line(pos)))
 

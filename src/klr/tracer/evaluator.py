@@ -25,6 +25,7 @@ from klr.errors import KlrError
 from klr.pos import Pos
 from klr.python import ast as A
 from klr.tracer import pymethods, registry
+from klr.tracer.affine import NotAffine
 from klr.tracer.compiler import Compiler
 from klr.tracer.context import Ctx
 from klr.tracer.frame import EMPTY, RETURN, Frame
@@ -457,6 +458,10 @@ class Evaluator:
                       *, entry: bool = False) -> Value:
         """Run a user function; ``entry`` (the kernel itself) adds no call-site note."""
         ctx = self.ctx
+        if ctx.template is not None and any(env is ctx.template.locals for env in fn.closure):
+            # a function defined beside a templated loop may read the loop's locals before the
+            # body assigns them (the static check sees only the body's own reads)
+            raise NotAffine("a call of a function that sees the loop's locals")
         plan = fn.plan or self.plan_of(fn)
         loc = self._bind(fn, plan, args, kwargs)
         if self.depth >= ctx.limits.max_depth:

@@ -25,6 +25,7 @@ from klr import core
 from klr.errors import LimitError, UsageError, Warning_
 from klr.pos import Pos
 from klr.python import ast as A
+from klr.tracer.affine import NotAffine
 from klr.tracer.context import Ctx, Limits
 from klr.tracer.evaluator import Evaluator
 from klr.tracer.library import PYTHON, BodyOutputs, Library
@@ -89,10 +90,12 @@ class TraceResult:
     ``steps``: steps the trace spent (``Limits.max_steps``); ``memory``: bytes the trace's values
     needed at their peak, as charged and measured (``Limits.max_memory``); ``builtins``: (primary
     name, form) of every registered builtin the trace called: the form is the kernel's dialect,
-    or for a builtin with two dialect forms the one each call chose (``Ctx.used``). (A plain
-    class: a dataclass would import ``dataclasses`` at every start.)"""
+    or for a builtin with two dialect forms the one each call chose (``Ctx.used``);
+    ``templated``: how many loops, and iterations of them, were stamped out from a loop
+    template (``klr.tracer.templates``). (A plain class: a dataclass would import
+    ``dataclasses`` at every start.)"""
 
-    __slots__ = ("builtins", "constants", "kernel", "memory", "messages", "steps", "warnings")
+    __slots__ = ("builtins", "constants", "kernel", "memory", "messages", "steps", "templated", "warnings")
 
     def __init__(self, kernel: core.LncKernel, warnings: list[Warning_] | None = None,
                  constants: dict[str, NDArray[np.generic]] | None = None,
@@ -105,6 +108,7 @@ class TraceResult:
         self.steps = steps
         self.memory = memory
         self.builtins = set() if builtins is None else builtins
+        self.templated = (0, 0)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in
@@ -131,8 +135,10 @@ class _Setup:
 
     def __init__(self, kernel: A.Kernel, library: Library, args: Iterable[Any] | None,
                  kwargs: Mapping[str, Any] | None, grid: object, lnc: int | None, arch: int | None,
-                 dialect: Dialect | str | None, limits: Limits | None) -> None:
+                 dialect: Dialect | str | None, limits: Limits | None,
+                 loop_templates: str | None = None) -> None:
         self.kernel = kernel
+        self.loop_templates = loop_templates
         self.library = library
         entry = kernel.function(kernel.entry)
         if entry is None:
@@ -158,7 +164,8 @@ class _Setup:
 
     def new_ctx(self, core_index: int, grid: tuple[int, ...]) -> Ctx:
         ctx = Ctx(arch=self.arch, dialect=self.dialect, grid=grid, lnc=self.lnc, core_index=core_index,
-                  limits=self.limits, sources=self.sources, budget=self.budget)
+                  limits=self.limits, sources=self.sources, budget=self.budget,
+                  loop_templates=self.loop_templates)
         ctx.state = self.library.new_state(ctx)
         return ctx
 
@@ -338,6 +345,8 @@ def _trace_body(setup: _Setup, ctx: Ctx, result: TraceResult) -> _Body:
     outputs += [t for t in in_names if t.name in extras.written]
     result.warnings.extend(ctx.warnings)
     result.messages.extend(ctx.messages)
+    result.templated = (result.templated[0] + ctx.templated_loops,
+                        result.templated[1] + ctx.templated_iterations)
     result.builtins |= {(n, ctx.dialect) for n in ctx.used} | ctx.used_forms
     files = _collect_constants(extras, result)
     return _Body(tuple(ctx.blocks), in_names, _unique(outputs), evaluator, extras, files)
@@ -360,7 +369,7 @@ def _collect_constants(extras: BodyOutputs, result: TraceResult) -> dict[str, st
 def trace(py_kernel: A.Kernel, *, library: Library, args: Iterable[Any] | None = None,
           kwargs: Mapping[str, Any] | None = None, grid: object = None, lnc: int | None = None,
           arch: int | None = None, dialect: Dialect | str | None = None,
-          limits: Limits | None = None) -> TraceResult:
+          limits: Limits | None = None, loop_templates: str | None = None) -> TraceResult:
     """Trace ``py_kernel`` into an ``LncKernel`` with ``library`` (``klr.tracer.trace`` is this
     with the NKI library).
 
@@ -368,9 +377,12 @@ def trace(py_kernel: A.Kernel, *, library: Library, args: Iterable[Any] | None =
     ``kwargs`` entries replace the same-named ``Kernel.kwargs``. ``grid`` is the legacy SPMD
     launch grid (default: the kernel's ``spmd_grid`` flag), ``lnc`` the number of logical
     cores (default ``Kernel.grid``), ``arch`` defaults to ``Kernel.arch``, ``dialect`` to
-    ``library.dialect(py_kernel)``.
+    ``library.dialect(py_kernel)``. ``loop_templates`` is ``on``, ``off`` or ``check``
+    (``klr.tracer.templates``; default: the environment variable KLR_LOOP_TEMPLATES, else on).
     """
-    setup = _Setup(py_kernel, library, args, kwargs, grid, lnc, arch, dialect, limits)
+    if loop_templates not in (None, "on", "off", "check"):
+        raise UsageError(f"loop_templates must be 'on', 'off' or 'check', not {loop_templates!r}")
+    setup = _Setup(py_kernel, library, args, kwargs, grid, lnc, arch, dialect, limits, loop_templates)
     result = TraceResult(core.LncKernel(setup.entry.name, (), (), (), (), (), ()))
     with host_settings():
         bodies = []
@@ -380,7 +392,10 @@ def trace(py_kernel: A.Kernel, *, library: Library, args: Iterable[Any] | None =
         files: dict[str, str] = {}
         edges: tuple[core.Edges, ...] = ()
         for i in range(setup.lnc):
-            body = _trace_core(setup, i, result)
+            try:
+                body = _trace_core(setup, i, result)
+            except NotAffine as e:   # only a probe may raise it (klr.tracer.templates): a bug
+                raise AssertionError(f"a loop template's symbolic value escaped its probe: {e}") from None
             bodies.append(body.blocks)
             if i == 0:
                 inputs, outputs, edges = body.inputs, body.outputs, _edges(body.evaluator)

@@ -16,6 +16,7 @@ from klr.python import ast as A
 from klr.tracer import ops, show
 from klr.tracer.registry import MISSING
 from klr.tracer.show import describe
+from klr.tracer.templates import forbid
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -323,6 +324,8 @@ class Instance(TraceObject):
         return self._bind(got)
 
     def setattr(self, ctx: Ctx, name: str, value: Value) -> None:
+        if ctx.template is not None:
+            raise forbid("an attribute store")
         if self.cls.frozen:
             raise ctx.error(f"cannot assign to field '{name}' of a frozen '{self.cls.short_name}'",
                             python="AttributeError")

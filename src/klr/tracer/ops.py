@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from klr.tracer import show
 from klr.tracer.formatting import percent
+from klr.tracer.templates import consume, forbid, made
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -169,6 +170,8 @@ def inplace(ctx: Ctx, op: str, a: Value, b: Value) -> Value:
             return r
         return binop(ctx, op, a, b)
     if type(a) is list and op == "+":
+        if ctx.template is not None:
+            raise forbid("list +=")
         if (type(b) in SCALARS and type(b) is not str) or type(b) is slice:
             raise ctx.error(f"can only extend a list by an iterable, not '{type_name(b)}'",
                             python="TypeError")
@@ -391,6 +394,8 @@ def contains(ctx: Ctx, container: Value, item: Value) -> bool:
     if t is range:
         return _in_range(item, container)
     if t is list or t is tuple or isinstance(container, Iterator):
+        if ctx.template is not None and t is not list and t is not tuple:
+            consume(ctx.template, container)
         if t is list or t is tuple:
             ctx.spend(len(container) >> 6)
         scalar = type(item) in SCALARS
@@ -462,6 +467,10 @@ def iterate(ctx: Ctx, v: Value) -> Iterator[Value]:
     if isinstance(v, TraceObject):
         return v.iterate(ctx)
     try:
+        if ctx.template is not None:   # a loop template's probe: the iterators it may consume
+            if isinstance(v, Iterator):
+                consume(ctx.template, v)
+            return made(ctx.template, iter(v))
         return iter(v)
     except TypeError:
         raise ctx.error(f"'{type_name(v)}' object is not iterable", python="TypeError") from None
@@ -519,6 +528,8 @@ def setitem(ctx: Ctx, v: Value, key: Value, value: Value) -> None:
         v.setitem(ctx, key, value)
         return
     t = type(v)
+    if ctx.template is not None and (t is dict or t is list):
+        raise forbid("an item store")
     if t is dict:
         v[hashable(ctx, key)] = value
         return

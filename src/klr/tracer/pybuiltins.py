@@ -37,6 +37,7 @@ from klr.tracer.objects import (
 from klr.tracer.pymethods import HostMethod, pairs
 from klr.tracer.registry import MISSING, BuiltinFn, Dialect, builtin, constant, lookup
 from klr.tracer.sets import KlrSet, elements
+from klr.tracer.templates import consume
 from klr.tracer.values import TraceObject, Value, type_name
 
 
@@ -381,6 +382,8 @@ def iter_(ctx: Ctx, xs: Value) -> Iterator[Value]:
 def next_(ctx: Ctx, it: Value, default: Value = _MISSING) -> Value:
     if not isinstance(it, Iterator):
         raise ctx.error(f"'{type_name(it)}' object is not an iterator")
+    if ctx.template is not None:
+        consume(ctx.template, it)
     try:
         return next(it)
     except StopIteration:

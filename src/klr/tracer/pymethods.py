@@ -17,6 +17,7 @@ from klr.tracer.host import ANY, INT, KEY, NONE, OPT_INT, STR, STR_TUPLE, Arg, H
 from klr.tracer.registry import method
 from klr.tracer.sets import DictView
 from klr.tracer.strformat import str_format
+from klr.tracer.templates import forbid
 from klr.tracer.values import TraceObject, Value, type_name, type_name_of
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ def python_attr(ctx: Ctx, v: Value, name: str) -> Value:
     """``v.name`` for a plain value."""
     t = type(v)
     base = int if t is bool else t
+    if ctx.template is not None and name in _MUTATORS.get(base, ()):
+        raise forbid(f"{type_name(v)}.{name}")
     entry = _HOST.get((base, name))
     if entry is not None:
         return HostMethod(v, entry)
@@ -73,6 +76,13 @@ def python_attr(ctx: Ctx, v: Value, name: str) -> Value:
     if name in ATTRIBUTES.get(base, ()):
         return getattr(v, name)
     raise ctx.error(f"'{type_name(v)}' object has no attribute '{name}'", python="AttributeError")
+
+
+_MUTATORS: dict[type, frozenset[str]] = {
+    list: frozenset(("append", "insert", "pop", "reverse", "clear", "extend", "remove", "sort")),
+    dict: frozenset(("pop", "setdefault", "popitem", "clear", "update")),
+}
+"""The methods that change their object: a loop template's probe may not call them."""
 
 
 def surface() -> list[str]:

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from klr.schema import record
 from klr.tracer.limits import STEPS_PER_BUILTIN
+from klr.tracer.templates import made
 from klr.tracer.values import TraceObject, Value
 
 if TYPE_CHECKING:
@@ -305,6 +306,9 @@ class BuiltinFn(TraceObject):
         budget.steps -= STEPS_PER_BUILTIN
         if budget.steps < budget.mark:
             budget.tick(ctx)
+        if ctx.template is not None:   # a loop template's probe: note the iterators it makes
+            got = self.impl(ctx, *args, **kwargs)
+            return made(ctx.template, got) if isinstance(got, Iterator) else got
         return self.impl(ctx, *args, **kwargs)
 
     @property

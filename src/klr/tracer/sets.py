@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from klr.tracer import ops, show
 from klr.tracer.registry import method
+from klr.tracer.templates import forbid
 from klr.tracer.values import TraceObject, Value, type_name
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ class KlrSet(TraceObject):
         fn = _OPERATORS.get(op)
         if fn is None or not _set_like(other):
             return NotImplemented
+        if ctx.template is not None:
+            raise forbid("a set changed in place")
         self.items = fn(self.items, elements(ctx, other))
         return self
 
@@ -96,6 +99,8 @@ class KlrSet(TraceObject):
         impl = _METHODS.get(name)
         if impl is None:
             return super().getattr(ctx, name)
+        if ctx.template is not None and name in _MUTATORS:
+            raise forbid(f"set.{name}")
         return method(f"set.{name}", impl, self)
 
     def repr_parts(self, ctx: Ctx) -> tuple[str, list[tuple[str, Value]], str]:
@@ -277,3 +282,7 @@ class DictView(TraceObject):
 
     def __repr__(self) -> str:
         return f"<{type_name(self)}>"
+
+_MUTATORS = frozenset(("add", "remove", "discard", "pop", "clear", "update", "intersection_update",
+                       "difference_update", "symmetric_difference_update"))
+"""The set methods that change their set: a loop template's probe may not call them."""

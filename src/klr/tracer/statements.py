@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from klr.errors import TraceError
 from klr.pos import Pos
 from klr.python import ast as A
-from klr.tracer import exceptions, ops, pymethods
+from klr.tracer import exceptions, ops, pymethods, templates
 from klr.tracer.frame import BINOP_SYMBOLS, BREAK, CONTINUE, RETURN, Frame, Signal
 from klr.tracer.objects import Function, Instance
 from klr.tracer.values import TraceObject, Value, type_name
@@ -57,11 +57,15 @@ def _store(c: Compiler, target: A.Expr) -> Store:
             evaluator = c.evaluator
 
             def store_global(frame: Frame, v: Value) -> None:
+                if ctx.template is not None:
+                    raise templates.forbid("a global store")
                 evaluator.set_global(name, v)
 
             return store_global
         if id(target) in c.nonlocal_targets:
             def store_nonlocal(frame: Frame, v: Value) -> None:
+                if ctx.template is not None:
+                    raise templates.forbid("a nonlocal store")
                 for env in frame.enclosing:
                     if name in env:
                         env[name] = v
@@ -105,6 +109,8 @@ def _store(c: Compiler, target: A.Expr) -> Store:
 
 
 def set_attr(ctx: Ctx, obj: Value, name: str, v: Value) -> None:
+    if ctx.template is not None:
+        raise templates.forbid("an attribute store")
     if isinstance(obj, TraceObject):
         obj.setattr(ctx, name, v)
     else:
@@ -246,7 +252,11 @@ def _augassign(c: Compiler, k: A.AugAssign, pos: Pos) -> Stmt:
             cur = read(frame)
             r = rhs(frame)
             ctx.pos = pos
-            write(frame, ops.inplace(ctx, sym, cur, r))
+            new = ops.inplace(ctx, sym, cur, r)
+            log = ctx.template
+            if log is not None and new is not cur and x.id in log.inplace and frame.locals is log.locals:
+                raise templates.forbid(f"'{x.id} {sym}=' made a new value")
+            write(frame, new)
 
         return run_name
     if isinstance(x, A.Subscript):
@@ -338,6 +348,8 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
     ctx = c.ctx
     budget = ctx.budget
     cost = len(k.body)  # steps per iteration: its statements
+    refused: list[str] = []   # why this loop is not templated (static check or a failed probe)
+    static: list[Any] = []   # the static check's verdict and in-place names, once computed
 
     def run(frame: Frame) -> Signal | None:
         src = src_fn(frame)
@@ -352,6 +364,27 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
 
             src.loop(ctx, loop_body)
             return None
+        if (type(src) is range and len(src) >= templates.MIN_ITERATIONS and not refused
+                and ctx.template is None and not ctx.loop_jumps and ctx.loop_templates != "off"
+                and len(src) <= min(ctx.limits.max_iterations, ctx.iterations_left)):
+            if not static:
+                static.append(templates.refusal(k) if name is not None else "the target is not a name")
+                static.append(templates.inplace_names(k) if static[0] is None else frozenset())
+            why = static[0]
+            if why is not None:
+                refused.append(why)
+            else:
+                assert name is not None
+                got = templates.run(ctx, frame, src, name, body, cost, lambda r: unroll(frame, r), refused,
+                                    static[1])
+                if got is not templates.DECLINED:
+                    return got  # type: ignore[return-value]
+        stopped, r = unroll(frame, src)
+        if stopped:
+            return r
+        return orelse(frame) if orelse is not None else None
+
+    def unroll(frame: Frame, src: Value) -> tuple[bool, Signal | None]:
         limit = min(ctx.limits.max_iterations, ctx.iterations_left)
         stop = min(limit, budget.prepay(cost))
         loc = frame.locals
@@ -376,10 +409,10 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
                 r = body(frame)
                 if r is not None:
                     if r is BREAK:
-                        return None
+                        return True, None
                     if r is CONTINUE:
                         continue
-                    return r
+                    return True, r
         except RuntimeError as e:
             if "changed size during iteration" not in str(e):
                 raise
@@ -389,7 +422,7 @@ def _for(c: Compiler, k: A.ForLoop, pos: Pos) -> Stmt:
                 jumps.pop()
             ctx.iterations_left -= n
             budget.steps -= (n - paid) * cost
-        return orelse(frame) if orelse is not None else None
+        return False, None
 
     return run
 

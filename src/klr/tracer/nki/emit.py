@@ -28,6 +28,7 @@ from klr.core import (
     rules,
 )
 from klr.dtypes import Dtype
+from klr.tracer.affine import NotAffine
 from klr.tracer.nki.state import Region, State, state
 from klr.tracer.nki.views import Buf, View, check, root_view
 from klr.tracer.show import describe
@@ -134,13 +135,18 @@ def tile(ctx: Ctx, dims: Sequence[int], dtype: Dtype, memory: Memory = Memory.sb
 def ready(ctx: Ctx, buf: Buf) -> None:
     """Settle what a tensor is owed before it is read or written."""
     if buf.rescue is not None:
+        if ctx.template is not None and buf.tensor.name not in ctx.template.fresh:
+            raise NotAffine("a tile from before the loop settled")
         rescue, buf.rescue = buf.rescue, None
         taint(ctx)
         rescue(ctx, buf)
 
 
 def _before_write(ctx: Ctx, buf: Buf) -> None:
-    watchers = state(ctx).watch.pop(buf.tensor.name, None)
+    watch = state(ctx).watch
+    if ctx.template is not None and buf.tensor.name in watch and buf.tensor.name not in ctx.template.fresh:
+        raise NotAffine("a watched tensor from before the loop written")
+    watchers = watch.pop(buf.tensor.name, None)
     if watchers:
         for ref in watchers:
             owed = ref()
@@ -198,12 +204,24 @@ def emit(ctx: Ctx, op: Operator, dsts: Iterable[View] = ()) -> Stmt:
         if not buf.on_chip:
             st.hbm_written.add(v.tensor.name)
         elif buf.memory is Memory.psum:
+            if ctx.template is not None and v.tensor.name not in ctx.template.fresh and _marks(st, v):
+                raise NotAffine("a first write into a PSUM region from before the loop")
             _mark(st, v)
     return stmt
 
 
 def _key(v: View) -> Region:
     return (v.offset, v.steps, v.nums)
+
+
+def _marks(st: State, v: View) -> bool:
+    """Whether ``_mark`` would change what ``st`` records of the PSUM tensor of ``v``."""
+    regions = st.psum_written.get(v.tensor.name, set())
+    if regions is None:
+        return False
+    if v.is_whole() or v.partitions * v.free_size == v.buf.size:
+        return True
+    return _key(v) not in regions
 
 
 def _mark(st: State, v: View) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from klr.tracer.affine import NotAffine, Sym
 from klr.tracer.show import describe
 from klr.tracer.values import TraceObject, Value
 
@@ -61,9 +62,10 @@ class Affine:
             return self
         return Affine((1,) * extra + self.shape, (0,) * extra + self.coefs, self.const)
 
-    def combine(self, ctx: Ctx, other: Affine | int, sign: int) -> Affine:
-        if isinstance(other, int):
-            return Affine(self.shape, self.coefs, self.const + sign * other)
+    def combine(self, ctx: Ctx, other: Affine | int | Sym, sign: int) -> Affine:
+        if not isinstance(other, Affine):   # an int, or a loop template's Sym (klr.tracer.templates),
+            # which has int's arithmetic and stands in for one
+            return Affine(self.shape, self.coefs, self.const + sign * other)  # type: ignore[arg-type]
         shape = broadcast_shapes(ctx, self.shape, other.shape)
         a, b = self.aligned(len(shape)), other.aligned(len(shape))
         coefs = tuple(x + sign * y for x, y in zip(a.coefs, b.coefs, strict=True))
@@ -118,6 +120,8 @@ class IndexTile(TraceObject):
         if op == "*":
             if isinstance(o, int):
                 return IndexTile(a.scaled(o))
+            if isinstance(o, Sym):
+                raise NotAffine("an index tile times the loop variable")
             if o.is_constant:
                 return IndexTile(a.scaled(o.const).combine(ctx, Affine(o.shape, o.coefs, 0), 1))
             if a.is_constant:
@@ -183,12 +187,12 @@ class IndexTile(TraceObject):
         return f"index{list(a.shape)}({' + '.join(terms)})"
 
 
-def _operand(v: Value) -> Affine | int | None:
+def _operand(v: Value) -> Affine | int | Sym | None:
     if isinstance(v, IndexTile):
         return v.affine
     if isinstance(v, bool):
         return int(v)
-    if isinstance(v, int):
+    if isinstance(v, (int, Sym)):   # a Sym only offsets an index tile: '*', '//' and '%' refuse it
         return v
     return None
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from klr.core import AluOp, BrCmpOp
+from klr.tracer.affine import NotAffine
 from klr.tracer.nki import operators
 from klr.tracer.nki.emit import ready
 from klr.tracer.nki.state import state
@@ -270,6 +271,8 @@ def test_of(ctx: Ctx, v: Value) -> Condition:
 def _settle(ctx: Ctx) -> None:
     """Run the rescues of owed tiles now, in the open block."""
     watch = state(ctx).watch
+    if ctx.template is not None and watch:
+        raise NotAffine("owed tiles settled for control flow")
     while watch:
         _, owed = watch.popitem()
         for r in owed:

@@ -24,6 +24,7 @@ from klr.core import (
     Memory,
     Stmt,
 )
+from klr.tracer.affine import NotAffine
 from klr.tracer.nki.emit import fresh_psum
 from klr.tracer.nki.operators import copy
 from klr.tracer.nki.state import Recorder, state
@@ -88,6 +89,8 @@ def _trailing(ctx: Ctx, stmts: list[Stmt]) -> bool:
 
 
 def _retract(ctx: Ctx, stmts: list[Stmt]) -> None:
+    if ctx.template is not None and len(ctx._stmts) - len(stmts) < ctx.template.start:
+        raise NotAffine("statements from before the loop taken back")
     del ctx._stmts[-len(stmts):]
 
 
@@ -108,6 +111,11 @@ def retarget(ctx: Ctx, src: View, origin: Origin | None, dst: View, *, accumulat
         return False
     if dst.par_dim != src.par_dim or dst.buf is src.buf or _overwrites_input(origin, dst):
         return False
+    if ctx.template is not None:   # a loop template's probe: watches only on its own tensors
+        fresh = ctx.template.fresh
+        watched_names = [v.buf.tensor.name for v in origin.inputs] if accumulate else [dst.buf.tensor.name]
+        if any(n not in fresh for n in watched_names) or src.buf.tensor.name not in fresh:
+            raise NotAffine("a watch on a tensor from before the loop")
     _retract(ctx, origin.stmts)
     origin.produce(ctx, dst, accumulate and not (dst.buf.memory is Memory.psum and fresh_psum(ctx, dst)))
     owed = src.buf

@@ -7,7 +7,7 @@ allocated in HBM the next finds again. ``state(ctx)`` is how the layer reads it.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from klr.core import Stmt, TensorName
 from klr.dtypes import Dtype
@@ -74,6 +74,52 @@ class State:
         self.no_reorder = 0
         """How many ``with nl.no_reorder():`` blocks are open (nested ones share the outermost's
         Core block)."""
+
+    # --- loop templates (klr.tracer.templates): what a probe may change ----------------------
+
+    def template_ready(self) -> bool:
+        """Whether a loop may be templated here: not while a producer records its statements."""
+        return not self.recorders and not self.loop_allocs
+
+    def template_snapshot(self) -> tuple[Any, ...]:
+        """A copy of the small fields, to compare and restore. ``psum_written`` and ``watch``
+        grow with the kernel and are not copied: the probe may only add entries for its own
+        tensors (``emit.emit``, ``emit._before_write`` and ``results.retarget`` refuse the
+        rest before changing anything), which ``template_restore`` removes."""
+        return (set(self.hbm_written), self.spmd_first, dict(self.hbm_counts), dict(self.spmd),
+                list(self.shared_buffers), dict(self.constants), dict(self.shared_identities),
+                dict(self.identities), set(self.registers), [set(a) for a in self.loop_allocs],
+                self.no_reorder, list(self.recorders))
+
+    def template_changes(self, snap: tuple[Any, ...], fresh: set[str]) -> str | None:
+        """What a probe changed that it may not, or None (``hbm_written`` gaining a name it
+        holds already is no change)."""
+        now = (self.hbm_written, self.spmd_first, self.hbm_counts, self.spmd, self.shared_buffers,
+               self.constants, self.shared_identities, self.identities, self.registers,
+               self.loop_allocs, self.no_reorder, self.recorders)
+        for old, new in zip(snap, now):
+            if old is not new and not _same(old, new):
+                return "the NKI state changed"
+        return None
+
+    def template_restore(self, snap: tuple[Any, ...], fresh: set[str]) -> None:
+        """Put the fields back as ``template_snapshot`` found them and drop the entries of the
+        probe's tensors."""
+        (self.hbm_written, self.spmd_first, self.hbm_counts, self.spmd, self.shared_buffers,
+         self.constants, self.shared_identities, self.identities, self.registers,
+         self.loop_allocs, self.no_reorder, self.recorders) = snap
+        for name in fresh:
+            self.psum_written.pop(name, None)
+            self.watch.pop(name, None)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal containers of the same things (identity for the values: Bufs, views, tensors)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(a[k] is b[k] for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(x is y or x == y for x, y in zip(a, b))
+    return a == b
 
 
 def state(ctx: Ctx) -> State:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from klr.core import APPair, BirAccessPattern, Memory, TensorName
 from klr.dtypes import Dtype
+from klr.tracer.affine import Sym
 from klr.tracer.nki.index import IndexTile, MgridResult, broadcast_shapes
 from klr.tracer.show import describe
 from klr.tracer.values import Value, type_name
@@ -150,13 +151,15 @@ class View:
             # iteration of an outer loop), and building IR nodes is slow: share them per tensor
             buf = self.buf
             key = (self.offset, self.steps, self.nums, first)
-            got = buf.lowered.get(key)
+            symbolic = not isinstance(self.offset, int)   # a loop template's Sym: unhashable, not cached
+            got = None if symbolic else buf.lowered.get(key)
             if got is None:
                 tensor = buf.tensor
                 override = buf.dtype if buf.dtype != tensor.dtype else None
                 got = BirAccessPattern(tensor, self.offset, _pairs(self.steps, self.nums, first),
                                        dtypeOverride=override)
-                buf.lowered[key] = got
+                if not symbolic:
+                    buf.lowered[key] = got
             self._low[first] = got
         return got
 
@@ -280,7 +283,7 @@ def _entries(ctx: Ctx, view: View, key: Value) -> list[Value]:
     if ellipses > 1:
         raise ctx.error("an index can only have a single ellipsis ('...')")
     for e in entries:
-        if e is None or e is Ellipsis or isinstance(e, (slice, IndexTile)):
+        if e is None or e is Ellipsis or isinstance(e, (slice, IndexTile, Sym)):
             continue
         if isinstance(e, bool) or not isinstance(e, int):
             raise ctx.error(f"tensor indices must be integers, slices, None, '...' or index tiles, "
@@ -298,7 +301,8 @@ def _entries(ctx: Ctx, view: View, key: Value) -> list[Value]:
 def _slice(ctx: Ctx, s: slice, n: int, axis: int) -> tuple[int, int, int]:
     """(start, length, step) of a slice over an axis of size n, without clamping."""
     for v in (s.start, s.stop, s.step):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+        symbolic = type(v) is Sym and v is not s.step   # a loop template's bound (not a step)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)) and not symbolic:
             raise ctx.error(f"slice bounds must be integers, not {type_name(v)}")
     step = 1 if s.step is None else s.step
     if step == 0:
@@ -398,7 +402,7 @@ def _basic(ctx: Ctx, view: View, entries: list[Value]) -> View:
             ent = entries[e]
             axis = view.vis.index(i)
             e += 1
-            if isinstance(ent, int):
+            if type(ent) is not slice:   # an int, or a loop template's Sym
                 offset += _coord(ctx, ent, n, axis) * s
                 j = out.add(s, 1, False)
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from klr.tracer.affine import Sym
 from klr.tracer.nki import operators
 from klr.tracer.nki.args import Args, int_arg, pairs_arg, view_arg
 from klr.tracer.nki.consts import dtype_of
@@ -45,7 +46,7 @@ def ds(ctx: Ctx, start: Value, size: Value) -> Value:
             raise ctx.error(f"nl.ds size must be a positive integer, not {describe(size)}")
         return RegisterSlice(start, size)
     for v, what in ((start, "start"), (size, "size")):
-        if isinstance(v, bool) or not isinstance(v, int):
+        if (isinstance(v, bool) or not isinstance(v, int)) and not (what == "start" and type(v) is Sym):
             raise ctx.error(f"nl.ds {what} must be an integer, not {type_name(v)}")
     if size <= 0:
         raise ctx.error(f"nl.ds size must be positive, not {size}")
