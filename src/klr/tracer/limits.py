@@ -165,17 +165,16 @@ class Budget:
         # Python's collector is off during a trace (kernel.host_settings): collecting here, at
         # points that depend only on the kernel, keeps what is alive, and so the Core that
         # depends on it (tiles whose contents are owed, nki/emit.py), the same on every run
-        if self.ticks % 64 == 0:
-            gc.collect(2)
+        if self.ticks % 4 == 0:
+            # Every fourth tick: what survives its collection moves out of the collector's sight
+            # (``gc.freeze``): mostly the emitted Core, which lives to the end of the trace, so
+            # each object is scanned about once instead of at every generation it passes (which
+            # made collecting cost as much as tracing a stamped loop) or at every full
+            # collection (which made a trace quadratic in its length). Cyclic garbage among
+            # frozen objects waits for the end of the trace (``frozen_survivors``).
+            gc.collect(2 if self.ticks % 64 == 0 else 1)
             if _freezing:
-                # What survives a full collection moves out of the collector's sight: mostly the
-                # emitted Core, which lives to the end of the trace. Later full collections then
-                # scan only what was allocated since, instead of the whole growing kernel (which
-                # made a trace quadratic in its length). Cyclic garbage among frozen objects
-                # waits for the end of the trace (``frozen_survivors``).
                 gc.freeze()
-        else:
-            gc.collect(1 if self.ticks % 8 == 0 else 0)
         self.measure(ctx, 0)
 
     def measure(self, ctx: Ctx, wanted: int) -> None:
