@@ -85,7 +85,7 @@ COMMAND_LINES = [
 
 
 def test_a_parser_for_one_command_parses_as_the_whole_one() -> None:
-    from klr.cli.main import _SUBCOMMANDS
+    from klr.cli.parser import _SUBCOMMANDS
 
     assert sorted(_SUBCOMMANDS) == sorted(argv[0] for argv in COMMAND_LINES)
     for argv in COMMAND_LINES:

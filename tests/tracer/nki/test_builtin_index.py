@@ -43,11 +43,12 @@ def test_a_small_trace_imports_only_the_modules_it_calls(tmp_path: Path) -> None
         args, _ = parse_arg_specs(["float32[4,8]", "float32[4,8]"])
         trace(gather_file({str(tmp_path / "k.py")!r}, "k", args=args))
         print(sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("klr.tracer.nki.builtins.")),
-              "klr.tracer.pybuiltins" in sys.modules, "klr.tracer.pymath" in sys.modules)
+              "klr.tracer.pybuiltins" in sys.modules, "klr.tracer.pymath" in sys.modules,
+              "klr.tracer.nki.hostarrays" in sys.modules)
     """
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['index', 'memory'] False False"
+    assert done.stdout.strip() == "['index', 'memory'] False False False"
 
 
 def test_the_python_builtins_are_imported_when_a_kernel_names_one(tmp_path: Path) -> None:
