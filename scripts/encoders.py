@@ -25,8 +25,9 @@ def sources() -> dict[str, list[str]]:
     the table that holds it."""
     from klr.core import Kernel, LncKernel
     from klr.format import cbor
+    from klr.format.reuse import SHARED
     from klr.python.ast import Kernel as PyKernel
-    from klr.schema import Kind, TypeDesc, describe, fields_of
+    from klr.schema import Kind, TypeDesc, describe, fields_of, info_of
 
     made: dict[str, set[str]] = {table: set() for table in TABLES}
     compile_source = cbor._define
@@ -45,7 +46,8 @@ def sources() -> dict[str, list[str]]:
                 if desc.cls in seen:
                     continue
                 seen.add(desc.cls)
-                cbor._fields_encoder(desc.cls, b"")
+                cbor._fields_encoder(desc.cls, b"", cached=desc.kind is Kind.STRUCT
+                                     and info_of(desc.cls).lean in SHARED)
                 todo += [describe(f.type) for f in fields_of(desc.cls)]
             else:
                 todo += desc.args

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from klr.errors import FormatError
+from klr.format import reuse
 from klr.format.reuse import (
     MEMO,
     SECOND_SIGHT,
@@ -211,31 +212,44 @@ def _build_encoder(desc: TypeDesc) -> Encoder:
     if kind is Kind.STRUCT:
         info = info_of(desc.cls)
         assert info.tag is not None
-        enc = _fields_encoder(desc.cls, _tag_head(info.tag, 0, len(fields_of(desc.cls)) + info.proofs))
-        return memo_encoder(enc) if info.lean in SHARED else enc
+        return _fields_encoder(desc.cls, _tag_head(info.tag, 0, len(fields_of(desc.cls)) + info.proofs),
+                               cached=info.lean in SHARED)
     if kind is Kind.SUM:
         return _sum_encoder(desc)
     raise TypeError(f"cannot encode {desc}")
 
 
-def _fields_encoder(cls: type, head: bytes) -> Encoder:
+def _fields_encoder(cls: type, head: bytes, cached: bool = False) -> Encoder:
     """A straight-line encoder for ``cls``, compiled once: one statement per field, with the
     common cases (small numbers, bools, enum members, absent options, short lists, ASCII
-    strings) written in place and everything else through the field type's encoder."""
+    strings) written in place and everything else through the field type's encoder. A
+    ``cached`` encoder looks its value up in ``MEMO`` first and keeps its bytes there after
+    (the cache in the encoder itself: no wrapping call)."""
     env: dict[str, Any] = {"cls": cls, "head": head, "wrong": _wrong_struct, "id": id, "type": type,
                            "isinstance": isinstance, "len": len, "int": int, "str": str, "tuple": tuple,
                            "H0": _SMALL_HEADS[0], "H3": _SMALL_HEADS[3], "H4": _SMALL_HEADS[4]}
-    lines = ["def enc(v, out):",
-             "    if type(v) is not cls and not isinstance(v, cls):",
-             "        wrong(cls, v)",
-             "    out += head"]
+    lines = ["def enc(v, out):"]
+    if cached:
+        env["MEMO"], env["reuse"] = MEMO, reuse
+        lines += ["    hit = MEMO.get(id(v))", "    if hit is not None and hit[0] is v:",
+                  "        out += hit[1]", "        return"]
+    lines += ["    if type(v) is not cls and not isinstance(v, cls):",
+              "        wrong(cls, v)"]
+    lines += ["    start = len(out)"] if cached else []
+    lines += ["    out += head"]
     for i, f in enumerate(fields_of(cls)):
         desc = describe(f.type)
         env[f"e{i}"] = encoder(desc)
         plain = f.name.isidentifier() and not keyword.iskeyword(f.name)
         lines.append(f"    x = v.{f.name}" if plain else f"    x = getattr(v, {f.name!r})")
         lines.extend("    " + line for line in _inline_field(desc, i, env))
-    return _define("\n".join(lines), cls, env)
+    if cached:
+        lines += ["    if len(MEMO) >= reuse.MEMO_LIMIT:", "        MEMO.clear()",
+                  "    MEMO[id(v)] = (v, out[start:])"]
+    enc = _define("\n".join(lines), cls, env)
+    if cached:
+        enc.memo = enc  # type: ignore[attr-defined]  # marks a cached encoder for its callers
+    return enc
 
 
 def _define(source: str, cls: type, env: dict[str, Any]) -> Encoder:
@@ -305,6 +319,8 @@ def _inline_field(desc: TypeDesc, i: int | str, env: dict[str, Any]) -> list[str
         env[f"s{i}"] = encoder(desc.args[0])
         if item is not None and item.kind is Kind.PRIM and item.prim in (Prim.NAT, Prim.INT):
             each = ["        if type(y) is int and 0 <= y < 256:", "            out += H0[y]",
+                    "        elif type(y) is int and 0 <= y < 0x10000:", "            out.append(0x19)",
+                    "            out += y.to_bytes(2, 'big')",
                     "        else:", f"            s{i}(y, out)"]
         else:
             each = [f"        s{i}(y, out)"]

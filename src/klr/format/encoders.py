@@ -8,6 +8,222 @@ CODES: dict = {}  # source -> code of the function it defines
 
 
 def enc(v, out):
+    hit = MEMO.get(id(v))
+    if hit is not None and hit[0] is v:
+        out += hit[1]
+        return
+    if type(v) is not cls and not isinstance(v, cls):
+        wrong(cls, v)
+    start = len(out)
+    out += head
+    x = v.name
+    if type(x) is str and len(x) < 256 and x.isascii():
+        out += H3[len(x)]
+        out += x.encode()
+    else:
+        e0(x, out)
+    x = v.dtype
+    if type(x) is c1:
+        out += h1[id(x)]
+    else:
+        e1(x, out)
+    x = v.shape
+    e2(x, out)
+    x = v.address
+    e3(x, out)
+    x = v.freeElements
+    if type(x) is int and 0 <= x < 256:
+        out += H0[x]
+    elif type(x) is int and 0 <= x < 0x10000:
+        out.append(0x19)
+        out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
+    else:
+        e4(x, out)
+    x = v.addressRotation
+    if x is True:
+        out.append(0xF5)
+    elif x is False:
+        out.append(0xF4)
+    else:
+        e5(x, out)
+    if len(MEMO) >= reuse.MEMO_LIMIT:
+        MEMO.clear()
+    MEMO[id(v)] = (v, out[start:])
+CODES["def enc(v, out):\n    hit = MEMO.get(id(v))\n    if hit is not None and hit[0] is v:\n        out += hit[1]\n        return\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    start = len(out)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.shape\n    e2(x, out)\n    x = v.address\n    e3(x, out)\n    x = v.freeElements\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.addressRotation\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)\n    if len(MEMO) >= reuse.MEMO_LIMIT:\n        MEMO.clear()\n    MEMO[id(v)] = (v, out[start:])"] = enc.__code__
+
+
+def enc(v, out):
+    hit = MEMO.get(id(v))
+    if hit is not None and hit[0] is v:
+        out += hit[1]
+        return
+    if type(v) is not cls and not isinstance(v, cls):
+        wrong(cls, v)
+    start = len(out)
+    out += head
+    x = v.tensor
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
+    x = v.indexes
+    if type(x) is tuple and len(x) < 24:
+        out += H4[len(x)]
+        for y in x:
+            s1(y, out)
+    else:
+        e1(x, out)
+    if len(MEMO) >= reuse.MEMO_LIMIT:
+        MEMO.clear()
+    MEMO[id(v)] = (v, out[start:])
+CODES['def enc(v, out):\n    hit = MEMO.get(id(v))\n    if hit is not None and hit[0] is v:\n        out += hit[1]\n        return\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    start = len(out)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.indexes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    if len(MEMO) >= reuse.MEMO_LIMIT:\n        MEMO.clear()\n    MEMO[id(v)] = (v, out[start:])'] = enc.__code__
+
+
+def enc(v, out):
+    hit = MEMO.get(id(v))
+    if hit is not None and hit[0] is v:
+        out += hit[1]
+        return
+    if type(v) is not cls and not isinstance(v, cls):
+        wrong(cls, v)
+    start = len(out)
+    out += head
+    x = v.tensor
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
+    x = v.offset
+    if type(x) is int and 0 <= x < 256:
+        out += H0[x]
+    elif type(x) is int and 0 <= x < 0x10000:
+        out.append(0x19)
+        out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
+    else:
+        e1(x, out)
+    x = v.pattern
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m2(x, out)
+    x = v.scalarOffset
+    if x is None:
+        out += b'\xd9\xff\x00\x80'
+    else:
+        out += b'\xd9\xff\x01\x81'
+        e3o(x, out)
+    x = v.vectorOffset
+    if x is None:
+        out += b'\xd9\xff\x00\x80'
+    else:
+        out += b'\xd9\xff\x01\x81'
+        e4o(x, out)
+    x = v.indirectDim
+    if type(x) is int and 0 <= x < 256:
+        out += H0[x]
+    elif type(x) is int and 0 <= x < 0x10000:
+        out.append(0x19)
+        out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
+    else:
+        e5(x, out)
+    x = v.dtypeOverride
+    if x is None:
+        out += b'\xd9\xff\x00\x80'
+    else:
+        out += b'\xd9\xff\x01\x81'
+        e6o(x, out)
+    if len(MEMO) >= reuse.MEMO_LIMIT:
+        MEMO.clear()
+    MEMO[id(v)] = (v, out[start:])
+CODES["def enc(v, out):\n    hit = MEMO.get(id(v))\n    if hit is not None and hit[0] is v:\n        out += hit[1]\n        return\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    start = len(out)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m2(x, out)\n    x = v.scalarOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.vectorOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.indirectDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e5(x, out)\n    x = v.dtypeOverride\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)\n    if len(MEMO) >= reuse.MEMO_LIMIT:\n        MEMO.clear()\n    MEMO[id(v)] = (v, out[start:])"] = enc.__code__
+
+
+def enc(v, out):
+    hit = MEMO.get(id(v))
+    if hit is not None and hit[0] is v:
+        out += hit[1]
+        return
+    if type(v) is not cls and not isinstance(v, cls):
+        wrong(cls, v)
+    start = len(out)
+    out += head
+    x = v.tensor
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        e0(x, out)
+    x = v.parNum
+    if type(x) is int and 0 <= x < 256:
+        out += H0[x]
+    elif type(x) is int and 0 <= x < 0x10000:
+        out.append(0x19)
+        out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
+    else:
+        e1(x, out)
+    x = v.pattern
+    hit = MEMO.get(id(x))
+    if hit is not None and hit[0] is x:
+        out += hit[1]
+    else:
+        m2(x, out)
+    x = v.parOffset
+    if type(x) is int and 0 <= x < 256:
+        out += H0[x]
+    elif type(x) is int and 0 <= x < 0x10000:
+        out.append(0x19)
+        out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
+    else:
+        e3(x, out)
+    x = v.freeOffset
+    if type(x) is int and 0 <= x < 256:
+        out += H0[x]
+    elif type(x) is int and 0 <= x < 0x10000:
+        out.append(0x19)
+        out += x.to_bytes(2, 'big')
+    elif type(x) is int and 0 <= x < 0x100000000:
+        out.append(0x1A)
+        out += x.to_bytes(4, 'big')
+    else:
+        e4(x, out)
+    x = v.fixedAxis
+    if type(x) is tuple and len(x) < 24:
+        out += H4[len(x)]
+        for y in x:
+            if type(y) is int and 0 <= y < 256:
+                out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
+            else:
+                s5(y, out)
+    else:
+        e5(x, out)
+    if len(MEMO) >= reuse.MEMO_LIMIT:
+        MEMO.clear()
+    MEMO[id(v)] = (v, out[start:])
+CODES["def enc(v, out):\n    hit = MEMO.get(id(v))\n    if hit is not None and hit[0] is v:\n        out += hit[1]\n        return\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    start = len(out)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m2(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.fixedAxis\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)\n    if len(MEMO) >= reuse.MEMO_LIMIT:\n        MEMO.clear()\n    MEMO[id(v)] = (v, out[start:])"] = enc.__code__
+
+
+def enc(v, out):
     if type(v) is not cls and not isinstance(v, cls):
         wrong(cls, v)
     out += head
@@ -30,6 +246,9 @@ def enc(v, out):
         for y in x:
             if type(y) is int and 0 <= y < 256:
                 out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
             else:
                 s1(y, out)
     else:
@@ -39,7 +258,7 @@ def enc(v, out):
         out += h2[id(x)]
     else:
         e2(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.data\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.cores\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s1(y, out)\n    else:\n        e1(x, out)\n    x = v.engine\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)'] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.data\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.cores\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s1(y, out)\n    else:\n        e1(x, out)\n    x = v.engine\n    if type(x) is c2:\n        out += h2[id(x)]\n    else:\n        e2(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -1839,6 +2058,9 @@ def enc(v, out):
         for y in x:
             if type(y) is int and 0 <= y < 256:
                 out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
             else:
                 s6(y, out)
     else:
@@ -1849,6 +2071,9 @@ def enc(v, out):
         for y in x:
             if type(y) is int and 0 <= y < 256:
                 out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
             else:
                 s7(y, out)
     else:
@@ -1858,7 +2083,7 @@ def enc(v, out):
         out += h8[id(x)]
     else:
         e8(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.stationary\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.moving\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.isStationaryOneZero\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e3(x, out)\n    x = v.isMovingZero\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.isTranspose\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)\n    x = v.tilePosition\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s6(y, out)\n    else:\n        e6(x, out)\n    x = v.tileSize\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s7(y, out)\n    else:\n        e7(x, out)\n    x = v.perfMode\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)'] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.dst\n    f = b0.get(type(x))\n    if f is None:\n        e0(x, out)\n    else:\n        f(x, out)\n    x = v.stationary\n    f = b1.get(type(x))\n    if f is None:\n        e1(x, out)\n    else:\n        f(x, out)\n    x = v.moving\n    f = b2.get(type(x))\n    if f is None:\n        e2(x, out)\n    else:\n        f(x, out)\n    x = v.isStationaryOneZero\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e3(x, out)\n    x = v.isMovingZero\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e4(x, out)\n    x = v.isTranspose\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)\n    x = v.tilePosition\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s6(y, out)\n    else:\n        e6(x, out)\n    x = v.tileSize\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s7(y, out)\n    else:\n        e7(x, out)\n    x = v.perfMode\n    if type(x) is c8:\n        out += h8[id(x)]\n    else:\n        e8(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2489,46 +2714,6 @@ def enc(v, out):
         out += x.encode()
     else:
         e0(x, out)
-    x = v.dtype
-    if type(x) is c1:
-        out += h1[id(x)]
-    else:
-        e1(x, out)
-    x = v.shape
-    e2(x, out)
-    x = v.address
-    e3(x, out)
-    x = v.freeElements
-    if type(x) is int and 0 <= x < 256:
-        out += H0[x]
-    elif type(x) is int and 0 <= x < 0x10000:
-        out.append(0x19)
-        out += x.to_bytes(2, 'big')
-    elif type(x) is int and 0 <= x < 0x100000000:
-        out.append(0x1A)
-        out += x.to_bytes(4, 'big')
-    else:
-        e4(x, out)
-    x = v.addressRotation
-    if x is True:
-        out.append(0xF5)
-    elif x is False:
-        out.append(0xF4)
-    else:
-        e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.name\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is c1:\n        out += h1[id(x)]\n    else:\n        e1(x, out)\n    x = v.shape\n    e2(x, out)\n    x = v.address\n    e3(x, out)\n    x = v.freeElements\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.addressRotation\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e5(x, out)"] = enc.__code__
-
-
-def enc(v, out):
-    if type(v) is not cls and not isinstance(v, cls):
-        wrong(cls, v)
-    out += head
-    x = v.name
-    if type(x) is str and len(x) < 256 and x.isascii():
-        out += H3[len(x)]
-        out += x.encode()
-    else:
-        e0(x, out)
     x = v.fileName
     if type(x) is str and len(x) < 256 and x.isascii():
         out += H3[len(x)]
@@ -2790,6 +2975,9 @@ def enc(v, out):
         for y in x:
             if type(y) is int and 0 <= y < 256:
                 out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
             else:
                 s2(y, out)
     else:
@@ -2805,7 +2993,7 @@ def enc(v, out):
         out += x.to_bytes(4, 'big')
     else:
         e3(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.replicaGroups\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s2(y, out)\n    else:\n        e2(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.op\n    if type(x) is c0:\n        out += h0[id(x)]\n    else:\n        e0(x, out)\n    x = v.dsts\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)\n    x = v.replicaGroups\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s2(y, out)\n    else:\n        e2(x, out)\n    x = v.peerId\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2884,6 +3072,9 @@ def enc(v, out):
         for y in x:
             if type(y) is int and 0 <= y < 256:
                 out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
             else:
                 s4(y, out)
     else:
@@ -2894,11 +3085,14 @@ def enc(v, out):
         for y in x:
             if type(y) is int and 0 <= y < 256:
                 out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
             else:
                 s5(y, out)
     else:
         e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.opcode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.hasRead\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.hasWrite\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e2(x, out)\n    x = v.ports\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.data0\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s4(y, out)\n    else:\n        e4(x, out)\n    x = v.data1\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.opcode\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.hasRead\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e1(x, out)\n    x = v.hasWrite\n    if x is True:\n        out.append(0xF5)\n    elif x is False:\n        out.append(0xF4)\n    else:\n        e2(x, out)\n    x = v.ports\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.data0\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s4(y, out)\n    else:\n        e4(x, out)\n    x = v.data1\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -2922,11 +3116,14 @@ def enc(v, out):
         for y in x:
             if type(y) is int and 0 <= y < 256:
                 out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
             else:
                 s1(y, out)
     else:
         e1(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.parDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.freeDims\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s1(y, out)\n    else:\n        e1(x, out)"] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.parDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.freeDims\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s1(y, out)\n    else:\n        e1(x, out)"] = enc.__code__
 
 
 def enc(v, out):
@@ -3138,147 +3335,6 @@ def enc(v, out):
     else:
         e2(x, out)
 CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.step\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e0(x, out)\n    x = v.num\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e2(x, out)"] = enc.__code__
-
-
-def enc(v, out):
-    if type(v) is not cls and not isinstance(v, cls):
-        wrong(cls, v)
-    out += head
-    x = v.tensor
-    hit = MEMO.get(id(x))
-    if hit is not None and hit[0] is x:
-        out += hit[1]
-    else:
-        e0(x, out)
-    x = v.indexes
-    if type(x) is tuple and len(x) < 24:
-        out += H4[len(x)]
-        for y in x:
-            s1(y, out)
-    else:
-        e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.indexes\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            s1(y, out)\n    else:\n        e1(x, out)'] = enc.__code__
-
-
-def enc(v, out):
-    if type(v) is not cls and not isinstance(v, cls):
-        wrong(cls, v)
-    out += head
-    x = v.tensor
-    hit = MEMO.get(id(x))
-    if hit is not None and hit[0] is x:
-        out += hit[1]
-    else:
-        e0(x, out)
-    x = v.offset
-    if type(x) is int and 0 <= x < 256:
-        out += H0[x]
-    elif type(x) is int and 0 <= x < 0x10000:
-        out.append(0x19)
-        out += x.to_bytes(2, 'big')
-    elif type(x) is int and 0 <= x < 0x100000000:
-        out.append(0x1A)
-        out += x.to_bytes(4, 'big')
-    else:
-        e1(x, out)
-    x = v.pattern
-    hit = MEMO.get(id(x))
-    if hit is not None and hit[0] is x:
-        out += hit[1]
-    else:
-        m2(x, out)
-    x = v.scalarOffset
-    if x is None:
-        out += b'\xd9\xff\x00\x80'
-    else:
-        out += b'\xd9\xff\x01\x81'
-        e3o(x, out)
-    x = v.vectorOffset
-    if x is None:
-        out += b'\xd9\xff\x00\x80'
-    else:
-        out += b'\xd9\xff\x01\x81'
-        e4o(x, out)
-    x = v.indirectDim
-    if type(x) is int and 0 <= x < 256:
-        out += H0[x]
-    elif type(x) is int and 0 <= x < 0x10000:
-        out.append(0x19)
-        out += x.to_bytes(2, 'big')
-    elif type(x) is int and 0 <= x < 0x100000000:
-        out.append(0x1A)
-        out += x.to_bytes(4, 'big')
-    else:
-        e5(x, out)
-    x = v.dtypeOverride
-    if x is None:
-        out += b'\xd9\xff\x00\x80'
-    else:
-        out += b'\xd9\xff\x01\x81'
-        e6o(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.offset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m2(x, out)\n    x = v.scalarOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e3o(x, out)\n    x = v.vectorOffset\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e4o(x, out)\n    x = v.indirectDim\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e5(x, out)\n    x = v.dtypeOverride\n    if x is None:\n        out += b'\\xd9\\xff\\x00\\x80'\n    else:\n        out += b'\\xd9\\xff\\x01\\x81'\n        e6o(x, out)"] = enc.__code__
-
-
-def enc(v, out):
-    if type(v) is not cls and not isinstance(v, cls):
-        wrong(cls, v)
-    out += head
-    x = v.tensor
-    hit = MEMO.get(id(x))
-    if hit is not None and hit[0] is x:
-        out += hit[1]
-    else:
-        e0(x, out)
-    x = v.parNum
-    if type(x) is int and 0 <= x < 256:
-        out += H0[x]
-    elif type(x) is int and 0 <= x < 0x10000:
-        out.append(0x19)
-        out += x.to_bytes(2, 'big')
-    elif type(x) is int and 0 <= x < 0x100000000:
-        out.append(0x1A)
-        out += x.to_bytes(4, 'big')
-    else:
-        e1(x, out)
-    x = v.pattern
-    hit = MEMO.get(id(x))
-    if hit is not None and hit[0] is x:
-        out += hit[1]
-    else:
-        m2(x, out)
-    x = v.parOffset
-    if type(x) is int and 0 <= x < 256:
-        out += H0[x]
-    elif type(x) is int and 0 <= x < 0x10000:
-        out.append(0x19)
-        out += x.to_bytes(2, 'big')
-    elif type(x) is int and 0 <= x < 0x100000000:
-        out.append(0x1A)
-        out += x.to_bytes(4, 'big')
-    else:
-        e3(x, out)
-    x = v.freeOffset
-    if type(x) is int and 0 <= x < 256:
-        out += H0[x]
-    elif type(x) is int and 0 <= x < 0x10000:
-        out.append(0x19)
-        out += x.to_bytes(2, 'big')
-    elif type(x) is int and 0 <= x < 0x100000000:
-        out.append(0x1A)
-        out += x.to_bytes(4, 'big')
-    else:
-        e4(x, out)
-    x = v.fixedAxis
-    if type(x) is tuple and len(x) < 24:
-        out += H4[len(x)]
-        for y in x:
-            if type(y) is int and 0 <= y < 256:
-                out += H0[y]
-            else:
-                s5(y, out)
-    else:
-        e5(x, out)
-CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.tensor\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        e0(x, out)\n    x = v.parNum\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e1(x, out)\n    x = v.pattern\n    hit = MEMO.get(id(x))\n    if hit is not None and hit[0] is x:\n        out += hit[1]\n    else:\n        m2(x, out)\n    x = v.parOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e3(x, out)\n    x = v.freeOffset\n    if type(x) is int and 0 <= x < 256:\n        out += H0[x]\n    elif type(x) is int and 0 <= x < 0x10000:\n        out.append(0x19)\n        out += x.to_bytes(2, 'big')\n    elif type(x) is int and 0 <= x < 0x100000000:\n        out.append(0x1A)\n        out += x.to_bytes(4, 'big')\n    else:\n        e4(x, out)\n    x = v.fixedAxis\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s5(y, out)\n    else:\n        e5(x, out)"] = enc.__code__
 
 
 def enc(v, out):

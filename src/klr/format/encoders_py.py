@@ -743,6 +743,9 @@ def enc(v, out):
         for y in x:
             if type(y) is int and 0 <= y < 256:
                 out += H0[y]
+            elif type(y) is int and 0 <= y < 0x10000:
+                out.append(0x19)
+                out += y.to_bytes(2, 'big')
             else:
                 s0(y, out)
     else:
@@ -753,7 +756,7 @@ def enc(v, out):
         out += x.encode()
     else:
         e1(x, out)
-CODES['def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.shape\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            else:\n                s0(y, out)\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)'] = enc.__code__
+CODES["def enc(v, out):\n    if type(v) is not cls and not isinstance(v, cls):\n        wrong(cls, v)\n    out += head\n    x = v.shape\n    if type(x) is tuple and len(x) < 24:\n        out += H4[len(x)]\n        for y in x:\n            if type(y) is int and 0 <= y < 256:\n                out += H0[y]\n            elif type(y) is int and 0 <= y < 0x10000:\n                out.append(0x19)\n                out += y.to_bytes(2, 'big')\n            else:\n                s0(y, out)\n    else:\n        e0(x, out)\n    x = v.dtype\n    if type(x) is str and len(x) < 256 and x.isascii():\n        out += H3[len(x)]\n        out += x.encode()\n    else:\n        e1(x, out)"] = enc.__code__
 
 
 def enc(v, out):
