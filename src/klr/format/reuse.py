@@ -116,24 +116,16 @@ def second_sight(enc: Encoder) -> Encoder:
     """``memo_encoder`` for values that are rarely shared today (operator payloads): a value's
     bytes are cached the second time it is written, so a value written once costs a look-up,
     not a copy of its bytes."""
-    memo, seen = MEMO, SEEN
+    cached, seen = memo_encoder(enc), SEEN
 
     def enc_memo(v: Any, out: bytearray) -> None:
-        hit = memo.get(id(v))
-        if hit is not None and hit[0] is v:
-            out += hit[1]
+        if seen.get(id(v)) is v:
+            cached(v, out)
             return
-        if seen.get(id(v)) is not v:
-            if len(seen) >= MEMO_LIMIT:
-                seen.clear()
-            seen[id(v)] = v
-            enc(v, out)
-            return
-        start = len(out)
+        if len(seen) >= MEMO_LIMIT:
+            seen.clear()
+        seen[id(v)] = v
         enc(v, out)
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        memo[id(v)] = (v, out[start:])
 
     enc_memo.memo = enc  # type: ignore[attr-defined]
     return enc_memo
